@@ -1,0 +1,161 @@
+//! An in-memory host for unit-testing plugins without the real host.
+//!
+//! ```
+//! use hypernet_plugin_api::testing::TestHost;
+//! use hypernet_plugin_api::Capability;
+//!
+//! let test = TestHost::new("my-plugin");
+//! test.host().publish("my.thing", &serde_json::json!({"n": 1})).unwrap();
+//! assert_eq!(test.events()[0].kind, "my.thing");
+//!
+//! test.deny(Capability::Kv);
+//! assert!(test.host().kv_put("k", &1).is_err());
+//! ```
+
+use crate::abi::{FfiError, HostFfi, HostFfi_TO};
+use crate::{Capability, ErrorCode, Event, Host, NewTask, PluginError};
+use abi_stable::sabi_trait::TD_Opaque;
+use abi_stable::std_types::{RArc, RResult, RStr, RString};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+#[derive(Default)]
+struct State {
+    kv: BTreeMap<String, Value>,
+    events: Vec<Event>,
+    tasks: Vec<NewTask>,
+    logs: Vec<(u8, String)>,
+    denied: BTreeSet<Capability>,
+    now_ms: u64,
+}
+
+/// A fake host: key-value storage, events, tasks and logs kept in memory for inspection.
+#[derive(Clone)]
+pub struct TestHost {
+    name: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl std::fmt::Debug for TestHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestHost").field("name", &self.name).finish()
+    }
+}
+
+impl TestHost {
+    /// A host for a plugin named `name`, granting every capability, clock at 0.
+    pub fn new(name: &str) -> Self {
+        TestHost {
+            name: name.to_owned(),
+            state: Arc::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The handle to pass to a plugin's `start`.
+    pub fn host(&self) -> Host {
+        Host::from_ffi(HostFfi_TO::from_ptr(RArc::new(self.clone()), TD_Opaque))
+    }
+
+    /// Refuses a capability from now on, as an ungranted manifest entry would.
+    pub fn deny(&self, capability: Capability) {
+        self.lock().denied.insert(capability);
+    }
+
+    /// Sets the clock.
+    pub fn set_now_ms(&self, now_ms: u64) {
+        self.lock().now_ms = now_ms;
+    }
+
+    /// Events published so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.lock().events.clone()
+    }
+
+    /// Tasks filed so far.
+    pub fn tasks(&self) -> Vec<NewTask> {
+        self.lock().tasks.clone()
+    }
+
+    /// Log messages so far, with their level (1 = error ... 5 = trace).
+    pub fn logs(&self) -> Vec<(u8, String)> {
+        self.lock().logs.clone()
+    }
+
+    /// A stored value.
+    pub fn kv(&self, key: &str) -> Option<Value> {
+        self.lock().kv.get(key).cloned()
+    }
+
+    fn dispatch(&self, op: &str, payload: &str) -> Result<Value, PluginError> {
+        let args: Value = if payload.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(payload)?
+        };
+        let capability = Capability::for_op(op)
+            .ok_or_else(|| PluginError::not_found(format!("unknown host operation `{op}`")))?;
+        let mut state = self.lock();
+        if state.denied.contains(&capability) {
+            return Err(PluginError::new(
+                ErrorCode::CapabilityDenied,
+                format!("plugin `{}` was not granted the `{capability}` capability", self.name),
+            ));
+        }
+        let key = || args["key"].as_str().unwrap_or_default().to_owned();
+        Ok(match op {
+            "kv.get" => state.kv.get(&key()).cloned().unwrap_or(Value::Null),
+            "kv.put" => {
+                state.kv.insert(key(), args["value"].clone());
+                Value::Null
+            }
+            "kv.delete" => Value::Bool(state.kv.remove(&key()).is_some()),
+            "kv.list" => {
+                let prefix = args["prefix"].as_str().unwrap_or_default();
+                json!(state.kv.keys().filter(|k| k.starts_with(prefix)).collect::<Vec<_>>())
+            }
+            "event.publish" => {
+                let id = state.events.len() as u64 + 1;
+                let mut event = Event::new(
+                    args["kind"].as_str().unwrap_or_default(),
+                    self.name.clone(),
+                    args["payload"].clone(),
+                );
+                event.id = id;
+                event.at_ms = state.now_ms;
+                state.events.push(event);
+                json!({ "id": id })
+            }
+            "task.create" => {
+                let task: NewTask = serde_json::from_value(args)?;
+                state.tasks.push(task);
+                json!({ "id": format!("T-{}", state.tasks.len()) })
+            }
+            "clock.now" => json!({ "unix_ms": state.now_ms }),
+            "plugin.query" => {
+                return Err(PluginError::not_found(format!(
+                    "no plugin `{}` in the test host",
+                    args["plugin"].as_str().unwrap_or_default()
+                )));
+            }
+            other => return Err(PluginError::not_found(format!("unknown host operation `{other}`"))),
+        })
+    }
+}
+
+impl HostFfi for TestHost {
+    fn call(&self, op: RStr<'_>, payload: RStr<'_>) -> RResult<RString, FfiError> {
+        self.dispatch(op.as_str(), payload.as_str())
+            .map(|v| RString::from(v.to_string()))
+            .map_err(FfiError::from)
+            .into()
+    }
+
+    fn log(&self, level: u8, _target: RStr<'_>, message: RStr<'_>) {
+        self.lock().logs.push((level, message.to_string()));
+    }
+}

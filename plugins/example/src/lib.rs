@@ -1,0 +1,173 @@
+//! An example subsystem plugin: the template for third-party authors.
+//!
+//! It counts the host events it receives by kind, keeps the counts in the host's durable
+//! key-value store (so they survive a restart), and answers queries about them. Read it top
+//! to bottom; `PLUGINS.md` explains building and loading.
+//!
+//! Manifest entry (`plugins.toml`):
+//!
+//! ```toml
+//! [[plugin]]
+//! name = "example"
+//! capabilities = ["kv", "events", "log"]
+//! [plugin.config]
+//! ignore = ["host.heartbeat"]   # event kinds not to count
+//! milestone_every = 100         # publish `example.milestone` every N counted events
+//! ```
+
+use hypernet_plugin_api::{Event, Host, PluginError, Subsystem};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// The plugin's `[config]` table. `deny_unknown_fields` makes a typo a load-time error that
+/// names the field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    /// Event kinds not to count.
+    #[serde(default)]
+    ignore: Vec<String>,
+    /// Publish `example.milestone` every this many counted events; 0 turns it off.
+    #[serde(default)]
+    milestone_every: u64,
+}
+
+/// Key under which the counts are stored in this plugin's namespace.
+const COUNTS_KEY: &str = "counts";
+
+/// The subsystem's state. The host calls it from one thread at a time, so plain fields do.
+struct Counter {
+    host: Host,
+    config: Config,
+    counts: BTreeMap<String, u64>,
+    total: u64,
+}
+
+impl Counter {
+    fn save(&self) -> Result<(), PluginError> {
+        self.host.kv_put(COUNTS_KEY, &self.counts)
+    }
+}
+
+impl Subsystem for Counter {
+    type Config = Config;
+
+    /// Extra checks beyond the shape of the config.
+    fn validate(config: &Config) -> Result<(), PluginError> {
+        if config.ignore.iter().any(|k| k.trim().is_empty()) {
+            return Err(PluginError::invalid("`ignore` contains an empty event kind"));
+        }
+        Ok(())
+    }
+
+    /// Loads the counts saved by an earlier run.
+    fn start(config: Config, host: Host) -> Result<Self, PluginError> {
+        let counts: BTreeMap<String, u64> = host.kv_get(COUNTS_KEY)?.unwrap_or_default();
+        let total = counts.values().sum();
+        tracing::info!(kinds = counts.len(), total, "example counter started");
+        Ok(Counter {
+            host,
+            config,
+            counts,
+            total,
+        })
+    }
+
+    fn on_event(&mut self, event: &Event) -> Result<(), PluginError> {
+        if self.config.ignore.contains(&event.kind) {
+            return Ok(());
+        }
+        *self.counts.entry(event.kind.clone()).or_default() += 1;
+        self.total += 1;
+        self.save()?;
+        if self.config.milestone_every > 0 && self.total % self.config.milestone_every == 0 {
+            self.host
+                .publish("example.milestone", &json!({ "total": self.total }))?;
+        }
+        Ok(())
+    }
+
+    fn query(&mut self, name: &str, args: Value) -> Result<Value, PluginError> {
+        match name {
+            // All counts: {"total": n, "by_kind": {...}}
+            "counts" => Ok(json!({ "total": self.total, "by_kind": self.counts })),
+            // One kind: {"kind": "task.created"} -> {"kind": ..., "count": n}
+            "count" => {
+                let kind = args["kind"]
+                    .as_str()
+                    .ok_or_else(|| PluginError::invalid("`count` needs {\"kind\": \"...\"}"))?;
+                Ok(json!({ "kind": kind, "count": self.counts.get(kind).copied().unwrap_or(0) }))
+            }
+            // Adds to a kind by hand: {"kind": "manual", "by": 2} -> the new count
+            "add" => {
+                let kind = args["kind"].as_str().unwrap_or("manual").to_owned();
+                let by = args["by"].as_u64().unwrap_or(1);
+                let count = self.counts.entry(kind.clone()).or_default();
+                *count += by;
+                let count = *count;
+                self.total += by;
+                self.save()?;
+                Ok(json!({ "kind": kind, "count": count }))
+            }
+            // Forgets everything.
+            "reset" => {
+                self.counts.clear();
+                self.total = 0;
+                self.save()?;
+                Ok(json!({ "total": 0 }))
+            }
+            other => Err(PluginError::unknown_query(other)),
+        }
+    }
+}
+
+// Declare the service next to its code; the name is how the host addresses it.
+hypernet_plugin_api::register_subsystem!(Counter, "counter");
+
+// Export the library once per crate.
+hypernet_plugin_api::export_plugin!();
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hypernet_plugin_api::testing::TestHost;
+
+    fn start(test: &TestHost, config: Value) -> Counter {
+        Counter::start(serde_json::from_value(config).unwrap(), test.host()).unwrap()
+    }
+
+    #[test]
+    fn counts_events_and_persists_them() {
+        let test = TestHost::new("example");
+        let mut counter = start(&test, json!({ "ignore": ["noise"] }));
+        for kind in ["task.created", "task.created", "noise", "host.started"] {
+            counter.on_event(&Event::new(kind, "host", Value::Null)).unwrap();
+        }
+        assert_eq!(counter.query("count", json!({"kind": "task.created"})).unwrap()["count"], 2);
+        assert_eq!(test.kv(COUNTS_KEY).unwrap(), json!({"task.created": 2, "host.started": 1}));
+        // A new instance reads the stored counts back.
+        let mut again = start(&test, json!({}));
+        assert_eq!(again.query("counts", Value::Null).unwrap()["total"], 3);
+    }
+
+    #[test]
+    fn publishes_milestones() {
+        let test = TestHost::new("example");
+        let mut counter = start(&test, json!({ "milestone_every": 2 }));
+        for _ in 0..4 {
+            counter.on_event(&Event::new("x", "host", Value::Null)).unwrap();
+        }
+        let milestones: Vec<_> = test.events().into_iter().map(|e| e.payload["total"].clone()).collect();
+        assert_eq!(milestones, vec![json!(2), json!(4)]);
+    }
+
+    #[test]
+    fn rejects_bad_config_and_unknown_queries() {
+        assert!(Counter::validate(&Config { ignore: vec![" ".into()], milestone_every: 0 }).is_err());
+        let test = TestHost::new("example");
+        let mut counter = start(&test, json!({}));
+        let err = counter.query("nope", Value::Null).unwrap_err();
+        assert_eq!(err.to_string(), "unknown query `nope`");
+    }
+}

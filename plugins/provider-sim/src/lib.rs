@@ -1,0 +1,232 @@
+//! `provider-sim`: a simulated LLM provider for demos, tests and benchmarks.
+//!
+//! No network and no model: every answer is made up, says so in its text, and carries
+//! `simulated: true`. Latency, token counts and failure rate are configurable, and a seed
+//! makes a run repeatable: the n-th call of a run with the same seed always gets the same
+//! latency and outcome. The latency is returned to the host as a delay to wait
+//! asynchronously, so thousands of simulated calls can be in flight at once.
+//!
+//! ```toml
+//! [[plugin]]
+//! name = "provider-sim"
+//! [plugin.config]
+//! latency_ms = 50       # base latency of every call
+//! jitter_ms = 10        # plus a uniform 0..=jitter_ms
+//! output_tokens = 64    # tokens reported for each answer
+//! failure_rate = 0.05   # share of calls that fail with a simulated 503
+//! seed = 42
+//! ```
+
+use hypernet_plugin_api::provider::{
+    Completion, CompletionRequest, Prepared, Provider, ProviderError, ProviderInfo, StopReason,
+    Usage,
+};
+use hypernet_plugin_api::{Host, PluginError};
+use serde::Deserialize;
+
+/// The `[config]` table; every key is optional.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct Config {
+    /// Base latency of each call, in milliseconds.
+    latency_ms: u64,
+    /// Extra latency, uniform in `0..=jitter_ms`.
+    jitter_ms: u64,
+    /// Input tokens reported; when absent, estimated as characters / 4.
+    input_tokens: Option<u64>,
+    /// Output tokens reported.
+    output_tokens: u64,
+    /// Share of calls, 0.0 to 1.0, that fail with a simulated server error.
+    failure_rate: f64,
+    /// Seed of the deterministic generator.
+    seed: u64,
+    /// Model ids or prefixes (ending in `/`) this provider answers for.
+    models: Vec<String>,
+    /// Whether its models count as local (free, never charged to the session budget).
+    local: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            latency_ms: 0,
+            jitter_ms: 0,
+            input_tokens: None,
+            output_tokens: 64,
+            failure_rate: 0.0,
+            seed: 42,
+            models: vec!["sim/".to_owned()],
+            local: true,
+        }
+    }
+}
+
+struct Sim {
+    config: Config,
+    calls: u64,
+}
+
+/// SplitMix64: a tiny, well-mixed generator, enough for repeatable simulations.
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+fn unit_interval(x: u64) -> f64 {
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn excerpt(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).collect();
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+impl Provider for Sim {
+    type Config = Config;
+
+    fn validate(config: &Config) -> Result<(), PluginError> {
+        if !(0.0..=1.0).contains(&config.failure_rate) {
+            return Err(PluginError::invalid(format!(
+                "`failure_rate` must be between 0.0 and 1.0, got {}",
+                config.failure_rate
+            )));
+        }
+        if config.models.is_empty() {
+            return Err(PluginError::invalid("`models` must name at least one model"));
+        }
+        Ok(())
+    }
+
+    fn start(config: Config, _host: Host) -> Result<Self, PluginError> {
+        tracing::info!(
+            latency_ms = config.latency_ms,
+            failure_rate = config.failure_rate,
+            seed = config.seed,
+            "simulated provider ready (no real model is called)"
+        );
+        Ok(Sim { config, calls: 0 })
+    }
+
+    fn describe(&self) -> ProviderInfo {
+        ProviderInfo {
+            models: self.config.models.clone(),
+            local: self.config.local,
+            simulated: true,
+        }
+    }
+
+    fn prepare(&mut self, request: &CompletionRequest) -> Result<Prepared, ProviderError> {
+        self.calls += 1;
+        let n = self.calls;
+        let draw = splitmix64(self.config.seed ^ splitmix64(n));
+        let jitter = match self.config.jitter_ms {
+            0 => 0,
+            j => splitmix64(draw) % (j + 1),
+        };
+        let delay_ms = self.config.latency_ms + jitter;
+        if unit_interval(draw) < self.config.failure_rate {
+            return Ok(Prepared::Simulated {
+                delay_ms,
+                outcome: Err(ProviderError::Server {
+                    status: 503,
+                    message: format!("simulated failure (provider-sim, call {n})"),
+                }),
+            });
+        }
+        let prompt = request.messages.last().map(|m| m.text()).unwrap_or_default();
+        let input_tokens = self.config.input_tokens.unwrap_or_else(|| {
+            let chars = request.system.as_deref().map_or(0, str::len)
+                + request.messages.iter().map(|m| m.text().len()).sum::<usize>();
+            (chars as u64).div_ceil(4)
+        });
+        let output_tokens = self.config.output_tokens.min(u64::from(request.max_tokens));
+        Ok(Prepared::Simulated {
+            delay_ms,
+            outcome: Ok(Completion {
+                model: request.model.clone(),
+                text: format!(
+                    "SIMULATED answer by provider-sim (model {}, call {n}; no real model was used) to: {}",
+                    request.model,
+                    excerpt(&prompt, 120)
+                ),
+                tool_calls: Vec::new(),
+                stop_reason: StopReason::EndTurn,
+                usage: Usage {
+                    input_tokens,
+                    output_tokens,
+                    ..Usage::default()
+                },
+                simulated: true,
+            }),
+        })
+    }
+}
+
+hypernet_plugin_api::register_provider!(Sim, "sim");
+hypernet_plugin_api::export_plugin!();
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hypernet_plugin_api::provider::Message;
+    use hypernet_plugin_api::testing::TestHost;
+
+    fn sim(config: serde_json::Value) -> Sim {
+        let config: Config = serde_json::from_value(config).unwrap();
+        Sim::validate(&config).unwrap();
+        Sim::start(config, TestHost::new("provider-sim").host()).unwrap()
+    }
+
+    fn outcomes(s: &mut Sim, n: usize) -> Vec<(u64, bool)> {
+        let req = CompletionRequest::new("sim/default", vec![Message::user("Write the report")]);
+        (0..n)
+            .map(|_| match s.prepare(&req).unwrap() {
+                Prepared::Simulated { delay_ms, outcome } => (delay_ms, outcome.is_ok()),
+                Prepared::Http { .. } => panic!("sim made an HTTP request"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn same_seed_same_run_other_seed_other_run() {
+        let cfg = serde_json::json!({"latency_ms": 10, "jitter_ms": 40, "failure_rate": 0.3, "seed": 7});
+        let a = outcomes(&mut sim(cfg.clone()), 200);
+        assert_eq!(a, outcomes(&mut sim(cfg), 200));
+        let b = outcomes(&mut sim(serde_json::json!({"latency_ms": 10, "jitter_ms": 40, "failure_rate": 0.3, "seed": 8})), 200);
+        assert_ne!(a, b);
+        assert!(a.iter().all(|(d, _)| (10..=50).contains(d)));
+    }
+
+    #[test]
+    fn failure_rate_is_respected() {
+        let runs = outcomes(&mut sim(serde_json::json!({"failure_rate": 0.25})), 4000);
+        let failures = runs.iter().filter(|(_, ok)| !ok).count() as f64 / 4000.0;
+        assert!((0.22..0.28).contains(&failures), "{failures}");
+        assert!(outcomes(&mut sim(serde_json::json!({})), 100).iter().all(|(_, ok)| *ok));
+    }
+
+    #[test]
+    fn answers_are_labelled_and_counted() {
+        let mut s = sim(serde_json::json!({"output_tokens": 500, "input_tokens": 9}));
+        let mut req = CompletionRequest::new("sim/x", vec![Message::user("hello")]);
+        req.max_tokens = 100;
+        let Prepared::Simulated { outcome: Ok(c), .. } = s.prepare(&req).unwrap() else {
+            panic!("expected a simulated completion")
+        };
+        assert!(c.simulated);
+        assert!(c.text.starts_with("SIMULATED"));
+        assert!(c.text.ends_with("hello"));
+        assert_eq!((c.usage.input_tokens, c.usage.output_tokens), (9, 100));
+    }
+
+    #[test]
+    fn rejects_out_of_range_failure_rate() {
+        let config: Config = serde_json::from_value(serde_json::json!({"failure_rate": 1.5})).unwrap();
+        assert!(Sim::validate(&config).unwrap_err().to_string().contains("failure_rate"));
+    }
+}
