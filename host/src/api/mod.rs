@@ -1,0 +1,154 @@
+//! The HTTP API served by `hypernet run` (loopback by default). Read calls are open;
+//! mutating calls need the host's bearer token (`<data-dir>/api-token`).
+
+mod error;
+
+pub use error::ApiError;
+
+use crate::plugins::{PluginStatus, Registry};
+use crate::store::tasks::Task;
+use axum::extract::{Path, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hypernet_plugin_api::NewTask;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The plugin registry (and through it the store and bus).
+    pub registry: Arc<Registry>,
+    /// The bearer token mutating calls must present.
+    pub token: Arc<str>,
+}
+
+/// The API router.
+pub fn router(state: AppState) -> Router {
+    let mutating = Router::new()
+        .route("/api/plugins/{name}/enable", post(enable_plugin))
+        .route("/api/plugins/{name}/disable", post(disable_plugin))
+        .route("/api/plugins/{name}/query/{query}", post(query_plugin))
+        .route("/api/tasks", post(create_task))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/api/plugins", get(list_plugins))
+        .route("/api/plugins/{name}", get(show_plugin))
+        .route("/api/tasks", get(list_tasks))
+        .merge(mutating)
+        .with_state(state)
+}
+
+async fn require_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let presented = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match presented {
+        Some(token) if constant_time_eq(token.as_bytes(), state.token.as_bytes()) => {
+            Ok(next.run(request).await)
+        }
+        Some(_) => Err(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the bearer token does not match this host's",
+        )),
+        None => Err(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this call needs `Authorization: Bearer <token>` (the token is in the data directory's api-token file)",
+        )),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "ok": true, "version": env!("CARGO_PKG_VERSION"), "pid": std::process::id() }))
+}
+
+async fn list_plugins(State(state): State<AppState>) -> Json<Vec<PluginStatus>> {
+    Json(state.registry.statuses())
+}
+
+async fn show_plugin(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<PluginStatus>, ApiError> {
+    Ok(Json(state.registry.status(&name)?))
+}
+
+/// Runs a blocking registry operation off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, hypernet_plugin_api::PluginError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+        .map_err(ApiError::from)
+}
+
+async fn enable_plugin(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<PluginStatus>, ApiError> {
+    let registry = state.registry.clone();
+    Ok(Json(blocking(move || registry.enable(&name)).await?))
+}
+
+async fn disable_plugin(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<PluginStatus>, ApiError> {
+    let registry = state.registry.clone();
+    Ok(Json(blocking(move || registry.disable(&name)).await?))
+}
+
+async fn query_plugin(
+    State(state): State<AppState>,
+    Path((name, query)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let args: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::invalid(format!("request body is not JSON: {e}")))?
+    };
+    Ok(Json(state.registry.query(&name, &query, args).await?))
+}
+
+async fn create_task(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<Task>, ApiError> {
+    let task: NewTask = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid(format!("task: {e}")))?;
+    if task.title.trim().is_empty() {
+        return Err(ApiError::invalid("task: `title` must not be empty"));
+    }
+    let registry = state.registry.clone();
+    let task = tokio::task::spawn_blocking(move || registry.create_task(task, "person"))
+        .await
+        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+    Ok(Json(task))
+}
+
+async fn list_tasks(State(state): State<AppState>) -> Result<Json<Vec<Task>>, ApiError> {
+    let store = state.registry.store().clone();
+    let tasks = tokio::task::spawn_blocking(move || store.tasks())
+        .await
+        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+    Ok(Json(tasks))
+}

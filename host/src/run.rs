@@ -1,0 +1,105 @@
+//! `hypernet run`: open the store, start the plugins, serve the API until Ctrl-C/SIGTERM,
+//! then stop everything in order.
+
+use crate::api::{self, AppState};
+use crate::datadir::{DataDir, HostInfo};
+use crate::plugins::{Manifest, Registry, RegistryOptions};
+use crate::store::Store;
+use anyhow::{Context, Result};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Options of `hypernet run`.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Explicit manifest; else `./plugins.toml` when present; else the embedded one.
+    pub manifest: Option<PathBuf>,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// API listen address.
+    pub listen: SocketAddr,
+}
+
+/// Picks the manifest: the one named, `plugins.toml` in the working directory, or the
+/// built-in default.
+pub fn resolve_manifest(explicit: Option<&Path>) -> Result<Manifest> {
+    match explicit {
+        Some(path) => Ok(Manifest::load(path)?),
+        None => {
+            let local = Path::new("plugins.toml");
+            if local.is_file() {
+                Ok(Manifest::load(local)?)
+            } else {
+                Ok(Manifest::embedded())
+            }
+        }
+    }
+}
+
+/// Runs the host until a shutdown signal.
+pub async fn run(options: RunOptions) -> Result<()> {
+    let manifest = resolve_manifest(options.manifest.as_deref())?;
+    let data = DataDir::new(&options.data_dir);
+    data.create()?;
+    let store = Store::open(&data.database()).map_err(|e| {
+        if e.to_string().contains("already open") {
+            anyhow::anyhow!(
+                "data directory {} is in use by another running hypernet host",
+                data.root().display()
+            )
+        } else {
+            e.into()
+        }
+    })?;
+    tracing::info!(manifest = %manifest.origin, data = %data.root().display(), "starting host");
+    let registry = Registry::start(manifest, store, RegistryOptions::default())?;
+    let token = data.ensure_token()?;
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("binding the API to {}", options.listen))?;
+    let addr = listener.local_addr()?;
+    data.write_host_info(&HostInfo {
+        url: format!("http://{addr}"),
+        pid: std::process::id(),
+    })?;
+    let loaded = registry
+        .statuses()
+        .iter()
+        .filter(|s| s.state.label() == "loaded")
+        .count();
+    registry.announce("host.started", json!({ "api": format!("http://{addr}"), "plugins_loaded": loaded }));
+    tracing::info!(api = %format!("http://{addr}"), plugins_loaded = loaded, "host ready; Ctrl-C to stop");
+
+    let app = api::router(AppState {
+        registry: registry.clone(),
+        token: Arc::from(token),
+    });
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    tracing::info!("shutting down");
+    registry.announce("host.stopping", json!({}));
+    registry.shutdown();
+    data.remove_host_info();
+    served.context("serving the API")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,108 @@
+//! The host's one redb file: every durable byte of the swarm lives here.
+//!
+//! - [`kv`]: each plugin's key-value namespace.
+//! - [`tasks`]: filed tasks.
+//!
+//! The host owns the file (redb takes an exclusive lock), so plugins reach it only through
+//! the host handle's capabilities.
+
+pub mod kv;
+pub mod tasks;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A store failure, naming the file.
+#[derive(Debug, thiserror::Error)]
+#[error("store {path}: {source}")]
+pub struct StoreError {
+    path: PathBuf,
+    #[source]
+    source: redb::Error,
+}
+
+/// Result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Shared handle to the database.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    path: Arc<PathBuf>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// Counters (next task number, ...).
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+impl Store {
+    /// Opens (or creates) the database file and every table.
+    pub fn open(path: &Path) -> StoreResult<Store> {
+        let wrap = |source: redb::Error| StoreError {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| wrap(redb::Error::Io(e)))?;
+        }
+        let db = Database::create(path).map_err(|e| wrap(e.into()))?;
+        let store = Store {
+            db: Arc::new(db),
+            path: Arc::new(path.to_owned()),
+        };
+        store.write(|txn| {
+            txn.open_table(META)?;
+            txn.open_table(kv::TABLE)?;
+            txn.open_table(tasks::TABLE)?;
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, source: impl Into<redb::Error>) -> StoreError {
+        StoreError {
+            path: (*self.path).clone(),
+            source: source.into(),
+        }
+    }
+
+    /// Runs `f` in one durable write transaction.
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>,
+    ) -> StoreResult<T> {
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let out = f(&txn).map_err(|e| self.err(e))?;
+        txn.commit().map_err(|e| self.err(e))?;
+        Ok(out)
+    }
+
+    /// Runs `f` in a read transaction (a consistent snapshot).
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&redb::ReadTransaction) -> Result<T, redb::Error>,
+    ) -> StoreResult<T> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        f(&txn).map_err(|e| self.err(e))
+    }
+
+    /// Increments a named counter inside `txn` and returns the new value.
+    pub(crate) fn next_in(txn: &redb::WriteTransaction, counter: &str) -> Result<u64, redb::Error> {
+        let mut meta = txn.open_table(META)?;
+        let next = meta.get(counter)?.map_or(0, |v| v.value()) + 1;
+        meta.insert(counter, next)?;
+        Ok(next)
+    }
+}
