@@ -65,8 +65,7 @@ impl DataDir {
             .and_then(|mut f| f.read_exact(&mut bytes))
             .context("reading /dev/urandom for the API token")?;
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        write_private(&path, &token)
-            .with_context(|| format!("writing {}", path.display()))?;
+        write_private(&path, &token).with_context(|| format!("writing {}", path.display()))?;
         Ok(token)
     }
 
@@ -124,7 +123,10 @@ mod tests {
         assert_eq!(token.len(), 64);
         assert_eq!(data.ensure_token().unwrap(), token);
         assert_eq!(data.read_token().unwrap(), token);
-        let mode = std::fs::metadata(dir.path().join("api-token")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("api-token"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

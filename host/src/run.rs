@@ -69,7 +69,10 @@ pub async fn run(options: RunOptions) -> Result<()> {
         .iter()
         .filter(|s| s.state.label() == "loaded")
         .count();
-    registry.announce("host.started", json!({ "api": format!("http://{addr}"), "plugins_loaded": loaded }));
+    registry.announce(
+        "host.started",
+        json!({ "api": format!("http://{addr}"), "plugins_loaded": loaded }),
+    );
     tracing::info!(api = %format!("http://{addr}"), plugins_loaded = loaded, "host ready; Ctrl-C to stop");
 
     let app = api::router(AppState {

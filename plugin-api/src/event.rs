@@ -32,7 +32,11 @@ pub struct Event {
 
 impl Event {
     /// An event not yet published (id and time are set by the host).
-    pub fn new(kind: impl Into<String>, source: impl Into<String>, payload: serde_json::Value) -> Self {
+    pub fn new(
+        kind: impl Into<String>,
+        source: impl Into<String>,
+        payload: serde_json::Value,
+    ) -> Self {
         Event {
             id: 0,
             kind: kind.into(),

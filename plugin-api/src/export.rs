@@ -2,7 +2,9 @@
 //! implementation, with every entry point behind `catch_unwind` (a panic that reached an
 //! `extern "C"` boundary would end the host process).
 
-use crate::abi::{FfiError, HostArc, PluginMod, PluginModRef, ServiceBox, ServiceFfi, ServiceFfi_TO};
+use crate::abi::{
+    FfiError, HostArc, PluginMod, PluginModRef, ServiceBox, ServiceFfi, ServiceFfi_TO,
+};
 use crate::service::{self, DynService, PluginInfo, ServiceInfo};
 use crate::{ErrorCode, Host, PluginError, logging};
 use abi_stable::prefix_type::PrefixTypeTrait;
@@ -45,7 +47,10 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Runs `f`, turning a panic into a `Panicked` error.
-pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, PluginError>) -> Result<T, PluginError> {
+pub(crate) fn guarded<T>(
+    what: &str,
+    f: impl FnOnce() -> Result<T, PluginError>,
+) -> Result<T, PluginError> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
         Err(PluginError::new(
             ErrorCode::Panicked,
@@ -61,12 +66,18 @@ fn find(service: &str) -> Result<&'static service::ServiceDecl, PluginError> {
 }
 
 extern "C" fn check_config(service: RStr<'_>, config: RStr<'_>) -> RResult<(), FfiError> {
-    guarded("check_config", || (find(service.as_str())?.check)(config.as_str()))
-        .map_err(FfiError::from)
-        .into()
+    guarded("check_config", || {
+        (find(service.as_str())?.check)(config.as_str())
+    })
+    .map_err(FfiError::from)
+    .into()
 }
 
-extern "C" fn start(service: RStr<'_>, config: RStr<'_>, host: HostArc) -> RResult<ServiceBox, FfiError> {
+extern "C" fn start(
+    service: RStr<'_>,
+    config: RStr<'_>,
+    host: HostArc,
+) -> RResult<ServiceBox, FfiError> {
     let host = Host::from_ffi(host);
     logging::install(&host);
     let result = logging::with_host(&host, || {
@@ -98,7 +109,11 @@ struct Guarded {
 }
 
 impl Guarded {
-    fn run<T>(&mut self, what: &str, f: impl FnOnce(&mut dyn DynService) -> Result<T, PluginError>) -> Result<T, PluginError> {
+    fn run<T>(
+        &mut self,
+        what: &str,
+        f: impl FnOnce(&mut dyn DynService) -> Result<T, PluginError>,
+    ) -> Result<T, PluginError> {
         if let Some(reason) = &self.poisoned {
             return Err(PluginError::new(
                 ErrorCode::Unavailable,

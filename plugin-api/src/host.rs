@@ -1,8 +1,8 @@
 //! The handle a plugin uses to reach the host: storage, events, tasks, other plugins, clock
 //! and log. Each use needs a capability granted in the plugin's `plugins.toml` entry.
 
-use crate::abi::HostArc;
 use crate::PluginError;
+use crate::abi::HostArc;
 use abi_stable::std_types::{RResult, RStr};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
@@ -232,9 +232,16 @@ impl Host {
     }
 
     /// Publishes an event on the host bus (source = this plugin); returns its id.
-    pub fn publish<T: Serialize + ?Sized>(&self, kind: &str, payload: &T) -> Result<u64, PluginError> {
+    pub fn publish<T: Serialize + ?Sized>(
+        &self,
+        kind: &str,
+        payload: &T,
+    ) -> Result<u64, PluginError> {
         let payload = serde_json::to_value(payload)?;
-        let out = self.call_raw("event.publish", &json!({ "kind": kind, "payload": payload }))?;
+        let out = self.call_raw(
+            "event.publish",
+            &json!({ "kind": kind, "payload": payload }),
+        )?;
         Ok(out["id"].as_u64().unwrap_or(0))
     }
 
@@ -267,6 +274,7 @@ impl Host {
     /// Writes one record to the host log. Plugins normally use `tracing` macros instead,
     /// which the plugin API forwards here.
     pub fn log(&self, level: LogLevel, target: &str, message: &str) {
-        self.ffi.log(level as u8, RStr::from_str(target), RStr::from_str(message));
+        self.ffi
+            .log(level as u8, RStr::from_str(target), RStr::from_str(message));
     }
 }

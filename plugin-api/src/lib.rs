@@ -116,7 +116,8 @@ macro_rules! export_plugin {
         const _: () = {
             use $crate::__private::abi_stable::library as __lib;
 
-            extern "C" fn __hypernet_describe() -> $crate::__private::abi_stable::std_types::RString {
+            extern "C" fn __hypernet_describe() -> $crate::__private::abi_stable::std_types::RString
+            {
                 $crate::__private::describe(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
             }
 

@@ -59,13 +59,17 @@ pub trait DynService: Send {
     fn stop(&mut self);
 }
 
+/// Starts a service from its config JSON and host handle.
+#[doc(hidden)]
+pub type StartFn = fn(&str, Host) -> Result<Box<dyn DynService>, PluginError>;
+
 /// A registration collected by `inventory`.
 #[doc(hidden)]
 pub struct ServiceDecl {
     pub name: &'static str,
     pub kind: ServiceKind,
     pub check: fn(&str) -> Result<(), PluginError>,
-    pub start: fn(&str, Host) -> Result<Box<dyn DynService>, PluginError>,
+    pub start: StartFn,
 }
 
 inventory::collect!(ServiceDecl);
@@ -103,11 +107,14 @@ fn parse_config<C: DeserializeOwned>(
     config: &str,
     validate: fn(&C) -> Result<(), PluginError>,
 ) -> Result<C, PluginError> {
-    let source = if config.trim().is_empty() { "{}" } else { config };
+    let source = if config.trim().is_empty() {
+        "{}"
+    } else {
+        config
+    };
     let parsed: C = serde_json::from_str(source)
         .map_err(|e| PluginError::invalid(format!("config rejected: {e}")))?;
-    validate(&parsed)
-        .map_err(|e| PluginError::new(e.code(), format!("config rejected: {e}")))?;
+    validate(&parsed).map_err(|e| PluginError::new(e.code(), format!("config rejected: {e}")))?;
     Ok(parsed)
 }
 
@@ -202,7 +209,9 @@ impl<T: Provider> DynService for ProviderService<T> {
             }
             PARSE_STREAM_EVENT => json(&self.0.parse_stream_event(&arg::<SseEvent>(op, payload)?)),
             CLASSIFY_ERROR => json(&self.0.classify_error(&arg::<HttpResponse>(op, payload)?)),
-            other => Err(PluginError::not_found(format!("unknown provider operation `{other}`"))),
+            other => Err(PluginError::not_found(format!(
+                "unknown provider operation `{other}`"
+            ))),
         }
     }
 

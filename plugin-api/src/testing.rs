@@ -39,7 +39,9 @@ pub struct TestHost {
 
 impl std::fmt::Debug for TestHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestHost").field("name", &self.name).finish()
+        f.debug_struct("TestHost")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -103,7 +105,10 @@ impl TestHost {
         if state.denied.contains(&capability) {
             return Err(PluginError::new(
                 ErrorCode::CapabilityDenied,
-                format!("plugin `{}` was not granted the `{capability}` capability", self.name),
+                format!(
+                    "plugin `{}` was not granted the `{capability}` capability",
+                    self.name
+                ),
             ));
         }
         let key = || args["key"].as_str().unwrap_or_default().to_owned();
@@ -116,7 +121,13 @@ impl TestHost {
             "kv.delete" => Value::Bool(state.kv.remove(&key()).is_some()),
             "kv.list" => {
                 let prefix = args["prefix"].as_str().unwrap_or_default();
-                json!(state.kv.keys().filter(|k| k.starts_with(prefix)).collect::<Vec<_>>())
+                json!(
+                    state
+                        .kv
+                        .keys()
+                        .filter(|k| k.starts_with(prefix))
+                        .collect::<Vec<_>>()
+                )
             }
             "event.publish" => {
                 let id = state.events.len() as u64 + 1;
@@ -142,7 +153,11 @@ impl TestHost {
                     args["plugin"].as_str().unwrap_or_default()
                 )));
             }
-            other => return Err(PluginError::not_found(format!("unknown host operation `{other}`"))),
+            other => {
+                return Err(PluginError::not_found(format!(
+                    "unknown host operation `{other}`"
+                )));
+            }
         })
     }
 }

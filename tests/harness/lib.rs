@@ -1,0 +1,324 @@
+//! Test harness: builds the real `hypernet` binary and plugin libraries, runs hosts in
+//! temporary directories, and drives them through the real CLI.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The cargo target directory the workspace builds into.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| {
+            if p.is_absolute() {
+                p
+            } else {
+                workspace_root().join(p)
+            }
+        })
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// Runs cargo with `args` in `dir`, panicking with its output on failure.
+pub fn cargo(dir: &Path, args: &[&str]) {
+    let out = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "cargo {args:?} in {} failed:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Builds the host and the first-party plugins once per test binary; returns the folder
+/// holding `hypernet` and the `lib*.so` files.
+pub fn bin_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        cargo(
+            &workspace_root(),
+            &[
+                "build",
+                "-p",
+                "hypernet",
+                "-p",
+                "hypernet-plugin-example",
+                "-p",
+                "hypernet-plugin-provider-sim",
+                "-p",
+                "hypernet-plugin-faulty",
+            ],
+        );
+        target_dir().join("debug")
+    })
+}
+
+/// The `hypernet` binary.
+pub fn hypernet_bin() -> PathBuf {
+    bin_dir().join("hypernet")
+}
+
+/// The path of a first-party plugin library by plugin name.
+pub fn plugin_lib(name: &str) -> PathBuf {
+    bin_dir().join(format!("libhypernet_plugin_{}.so", name.replace('-', "_")))
+}
+
+/// A finished command.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code (None when killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts success and returns stdout.
+    pub fn ok(&self) -> &str {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "command failed:\nstdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        &self.stdout
+    }
+
+    /// Asserts success and parses stdout as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(self.ok())
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+
+    /// Asserts a clean failure (exit 1, no panic) and returns stderr.
+    pub fn fails(&self) -> &str {
+        assert_eq!(
+            self.code,
+            Some(1),
+            "expected exit 1:\nstdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        assert!(
+            !self.stderr.contains("panicked at"),
+            "the process panicked:\n{}",
+            self.stderr
+        );
+        &self.stderr
+    }
+}
+
+/// A temporary world: a folder with a manifest and a data directory.
+pub struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Env {
+    /// A fresh folder (and a build of the binaries).
+    pub fn new() -> Env {
+        bin_dir();
+        Env {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The data directory used by [`Env::run`] and [`Env::start`].
+    pub fn data_dir(&self) -> PathBuf {
+        self.path().join("data")
+    }
+
+    /// Writes `plugins.toml`; `{bin}` in the text stands for the folder of the built
+    /// libraries. Returns its path.
+    pub fn manifest(&self, text: &str) -> PathBuf {
+        let path = self.path().join("plugins.toml");
+        let text = text.replace("{bin}", &bin_dir().display().to_string());
+        std::fs::write(&path, text).expect("write manifest");
+        path
+    }
+
+    /// Runs `hypernet --data-dir <data> ARGS` to completion.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = Command::new(hypernet_bin())
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(args)
+            .current_dir(self.path())
+            .env("HYPERNET_LOG", "warn")
+            .output()
+            .expect("hypernet runs");
+        Run::from(out)
+    }
+
+    /// `hypernet plugins check --manifest <plugins.toml>`.
+    pub fn check(&self) -> Run {
+        let manifest = self.path().join("plugins.toml");
+        self.run(&["plugins", "check", "--manifest", manifest.to_str().unwrap()])
+    }
+
+    /// Starts `hypernet run` with this folder's manifest and waits until its API is up.
+    pub fn start(&self) -> Host {
+        self.try_start()
+            .unwrap_or_else(|log| panic!("host did not start:\n{log}"))
+    }
+
+    /// Like [`Env::start`], but returns the log when the host exits instead of starting.
+    pub fn try_start(&self) -> Result<Host, String> {
+        let log_path = self.path().join(format!("host-{}.log", now_nanos()));
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let data = self.data_dir();
+        let _ = std::fs::remove_file(data.join("host.json"));
+        let child = Command::new(hypernet_bin())
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["run", "--listen", "127.0.0.1:0", "--manifest"])
+            .arg(self.path().join("plugins.toml"))
+            .current_dir(self.path())
+            .env("HYPERNET_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("hypernet run starts");
+        let mut host = Host {
+            child: Some(child),
+            log: log_path,
+            url: String::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(status) = host
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                let _ = status;
+                host.child = None;
+                return Err(host.log());
+            }
+            if let Ok(text) = std::fs::read_to_string(data.join("host.json"))
+                && let Ok(info) = serde_json::from_str::<Value>(&text)
+                && info["pid"].as_u64() == host.child.as_ref().map(|c| u64::from(c.id()))
+            {
+                host.url = info["url"].as_str().unwrap_or_default().to_owned();
+                return Ok(host);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(format!("timed out waiting for host.json\n{}", host.log()))
+    }
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// A running `hypernet run` process; killed when dropped.
+pub struct Host {
+    child: Option<Child>,
+    log: PathBuf,
+    /// Its API base URL.
+    pub url: String,
+}
+
+impl Host {
+    /// Everything it has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => c.try_wait().ok().flatten().is_none(),
+            None => false,
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns the exit code.
+    pub fn stop(mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        child.wait().ok()?.code()
+    }
+
+    /// Kills the process with SIGKILL (a crash).
+    pub fn kill9(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Waits until the log contains `needle` (or panics after 10 s).
+    pub fn wait_for_log(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("log never showed {needle:?}:\n{}", self.log());
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Polls `f` until it returns `Some`, for up to 10 s.
+pub fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}

@@ -95,7 +95,13 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+        .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                e.to_string(),
+            )
+        })?
         .map_err(ApiError::from)
 }
 
@@ -133,15 +139,21 @@ async fn create_task(
     State(state): State<AppState>,
     body: axum::body::Bytes,
 ) -> Result<Json<Task>, ApiError> {
-    let task: NewTask = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::invalid(format!("task: {e}")))?;
+    let task: NewTask =
+        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("task: {e}")))?;
     if task.title.trim().is_empty() {
         return Err(ApiError::invalid("task: `title` must not be empty"));
     }
     let registry = state.registry.clone();
     let task = tokio::task::spawn_blocking(move || registry.create_task(task, "person"))
         .await
-        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+        .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                e.to_string(),
+            )
+        })??;
     Ok(Json(task))
 }
 
@@ -149,6 +161,12 @@ async fn list_tasks(State(state): State<AppState>) -> Result<Json<Vec<Task>>, Ap
     let store = state.registry.store().clone();
     let tasks = tokio::task::spawn_blocking(move || store.tasks())
         .await
-        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+        .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                e.to_string(),
+            )
+        })??;
     Ok(Json(tasks))
 }

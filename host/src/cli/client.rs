@@ -31,7 +31,8 @@ impl Client {
 
     /// GET a path, returning JSON.
     pub async fn get(&self, path: &str) -> Result<Value> {
-        self.send(self.http.get(format!("{}{path}", self.base))).await
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
     }
 
     /// POST JSON to a path (with the token), returning JSON.

@@ -16,7 +16,12 @@ use std::path::PathBuf;
 #[command(name = "hypernet", version, about)]
 pub struct Cli {
     /// Data directory: the database, the API token, and how to reach the running host.
-    #[arg(long, global = true, env = "HYPERNET_DATA", default_value = "hypernet-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "HYPERNET_DATA",
+        default_value = "hypernet-data"
+    )]
     pub data_dir: PathBuf,
 
     #[command(subcommand)]

@@ -75,7 +75,11 @@ fn list_table(list: &Value) -> String {
             vec![
                 p["name"].as_str().unwrap_or("?").to_owned(),
                 p["version"].as_str().unwrap_or("-").to_owned(),
-                if kinds.is_empty() { "-".into() } else { kinds.join(",") },
+                if kinds.is_empty() {
+                    "-".into()
+                } else {
+                    kinds.join(",")
+                },
                 state_text(p),
                 p["path"].as_str().unwrap_or("-").to_owned(),
             ]
@@ -108,16 +112,32 @@ fn check_manifest(manifest: Option<&Path>, json: bool) -> Result<()> {
                 vec![
                     i.name.clone(),
                     i.version.clone().unwrap_or_else(|| "-".into()),
-                    if services.is_empty() { "-".into() } else { services.join(", ") },
+                    if services.is_empty() {
+                        "-".into()
+                    } else {
+                        services.join(", ")
+                    },
                     verdict,
                 ]
             })
             .collect();
         println!("{}: {} plugin(s)", manifest.origin, items.len());
-        println!("{}", table::render(&["NAME", "VERSION", "SERVICES", "RESULT"], &rows));
+        println!(
+            "{}",
+            table::render(&["NAME", "VERSION", "SERVICES", "RESULT"], &rows)
+        );
     }
     if errors > 0 {
-        bail!("{}: {errors} plugin(s) failed the check", manifest.origin);
+        let problems: Vec<String> = items
+            .iter()
+            .filter(|i| i.is_error())
+            .filter_map(|i| i.problem.as_ref().map(|p| format!("  - {p}")))
+            .collect();
+        bail!(
+            "{}: {errors} plugin(s) failed the check:\n{}",
+            manifest.origin,
+            problems.join("\n")
+        );
     }
     Ok(())
 }

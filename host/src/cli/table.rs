@@ -20,7 +20,10 @@ pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
         out.trim_end().to_owned()
     };
     let mut out = vec![line(headers.to_vec())];
-    out.extend(rows.iter().map(|r| line(r.iter().map(String::as_str).collect())));
+    out.extend(
+        rows.iter()
+            .map(|r| line(r.iter().map(String::as_str).collect())),
+    );
     out.join("\n")
 }
 

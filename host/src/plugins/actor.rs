@@ -35,7 +35,9 @@ pub struct ActorHandle {
 
 impl std::fmt::Debug for ActorHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ActorHandle").field("label", &self.label).finish()
+        f.debug_struct("ActorHandle")
+            .field("label", &self.label)
+            .finish()
     }
 }
 
@@ -43,7 +45,11 @@ impl std::fmt::Debug for ActorHandle {
 pub type OnPanic = Box<dyn Fn(String) + Send>;
 
 /// Starts the thread that owns `service`.
-pub fn spawn(label: String, mut service: ServiceBox, on_panic: OnPanic) -> std::io::Result<ActorHandle> {
+pub fn spawn(
+    label: String,
+    mut service: ServiceBox,
+    on_panic: OnPanic,
+) -> std::io::Result<ActorHandle> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let name = format!("plugin {label}");
     let label: Arc<str> = label.into();

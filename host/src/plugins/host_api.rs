@@ -69,17 +69,30 @@ impl PluginHost {
         let store = registry.store();
         let storage = |e: crate::store::StoreError| PluginError::failed(e.to_string());
         Ok(match op {
-            "kv.get" => match store.kv_get(&self.plugin, str_arg("key")?).map_err(storage)? {
+            "kv.get" => match store
+                .kv_get(&self.plugin, str_arg("key")?)
+                .map_err(storage)?
+            {
                 Some(bytes) => serde_json::from_slice(&bytes)?,
                 None => Value::Null,
             },
             "kv.put" => {
                 let value = serde_json::to_vec(&args["value"])?;
-                store.kv_put(&self.plugin, str_arg("key")?, &value).map_err(storage)?;
+                store
+                    .kv_put(&self.plugin, str_arg("key")?, &value)
+                    .map_err(storage)?;
                 Value::Null
             }
-            "kv.delete" => Value::Bool(store.kv_delete(&self.plugin, str_arg("key")?).map_err(storage)?),
-            "kv.list" => json!(store.kv_list(&self.plugin, str_arg("prefix")?).map_err(storage)?),
+            "kv.delete" => Value::Bool(
+                store
+                    .kv_delete(&self.plugin, str_arg("key")?)
+                    .map_err(storage)?,
+            ),
+            "kv.list" => json!(
+                store
+                    .kv_list(&self.plugin, str_arg("prefix")?)
+                    .map_err(storage)?
+            ),
             "event.publish" => {
                 let id = registry.publish(&self.plugin, str_arg("kind")?, args["payload"].clone());
                 json!({ "id": id })
@@ -105,7 +118,11 @@ impl PluginHost {
                 registry.query_blocking(target, str_arg("query")?, args["args"].clone())?
             }
             "clock.now" => json!({ "unix_ms": now_ms() }),
-            other => return Err(PluginError::not_found(format!("unknown host operation `{other}`"))),
+            other => {
+                return Err(PluginError::not_found(format!(
+                    "unknown host operation `{other}`"
+                )));
+            }
         })
     }
 }

@@ -226,8 +226,10 @@ fn load_order(specs: Vec<PluginSpec>) -> Result<Vec<PluginSpec>, String> {
             Some(Mark::Done) => return Ok(()),
             Some(Mark::Visiting) => {
                 let start = path.iter().position(|&p| p == i).unwrap_or(0);
-                let mut names: Vec<&str> =
-                    path[start..].iter().map(|&p| specs[p].name.as_str()).collect();
+                let mut names: Vec<&str> = path[start..]
+                    .iter()
+                    .map(|&p| specs[p].name.as_str())
+                    .collect();
                 names.push(&specs[i].name);
                 return Err(format!("cyclic requires: {}", names.join(" -> ")));
             }
@@ -287,24 +289,32 @@ mod tests {
 
     #[test]
     fn defaults_and_paths() {
-        let m = parse("plugin_dirs = [\"libs\", \"/abs\"]\n[[plugin]]\nname = \"provider-sim\"\n").unwrap();
+        let m = parse("plugin_dirs = [\"libs\", \"/abs\"]\n[[plugin]]\nname = \"provider-sim\"\n")
+            .unwrap();
         let p = &m.plugins[0];
         assert!(p.enabled && p.capabilities.is_empty() && p.config.is_empty());
         assert_eq!(p.library_file_name(), "libhypernet_plugin_provider_sim.so");
-        assert_eq!(m.plugin_dirs, [PathBuf::from("/base/libs"), PathBuf::from("/abs")]);
+        assert_eq!(
+            m.plugin_dirs,
+            [PathBuf::from("/base/libs"), PathBuf::from("/abs")]
+        );
         assert_eq!(p.config_json(), "{}");
     }
 
     #[test]
     fn syntax_errors_carry_line_and_column() {
-        let err = parse("[[plugin]]\nname = \"a\"\nenabled = yes\n").unwrap_err().to_string();
+        let err = parse("[[plugin]]\nname = \"a\"\nenabled = yes\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("plugins.toml: "), "{err}");
         assert!(err.contains("line 3, column 11"), "{err}");
     }
 
     #[test]
     fn unknown_fields_and_capabilities_are_named() {
-        let err = parse("[[plugin]]\nname = \"a\"\nenable = true\n").unwrap_err().to_string();
+        let err = parse("[[plugin]]\nname = \"a\"\nenable = true\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown field `enable`"), "{err}");
         let err = parse("[[plugin]]\nname = \"a\"\ncapabilities = [\"kv\", \"root\"]\n")
             .unwrap_err()
@@ -323,7 +333,10 @@ mod tests {
             "[[plugin]]\nname = \"a\"\nrequires = [\"b\"]\n[[plugin]]\nname = \"b\"\nrequires = [\"c\"]\n[[plugin]]\nname = \"c\"\nrequires = [\"a\"]\n",
         )
         .unwrap_err();
-        assert_eq!(cycle.to_string(), "plugins.toml: cyclic requires: a -> b -> c -> a");
+        assert_eq!(
+            cycle.to_string(),
+            "plugins.toml: cyclic requires: a -> b -> c -> a"
+        );
         let twice = parse("[[plugin]]\nname = \"a\"\n[[plugin]]\nname = \"a\"\n").unwrap_err();
         assert!(twice.to_string().contains("listed twice"));
         let bad = parse("[[plugin]]\nname = \"A b\"\n").unwrap_err();

@@ -3,7 +3,7 @@
 
 use super::actor::{self, ActorHandle};
 use super::host_api::PluginHost;
-use super::loader::{self, LoadError, Library};
+use super::loader::{self, Library, LoadError};
 use super::manifest::{Manifest, PluginSpec};
 use crate::bus::Bus;
 use crate::store::{Store, StoreError, tasks::Task};
@@ -229,7 +229,9 @@ impl Registry {
     /// Loads (if needed) and starts every service of one plugin.
     fn start_plugin(&self, name: &str) -> Result<(), StartError> {
         let _toggle = self.toggle.lock().unwrap_or_else(|e| e.into_inner());
-        let spec = self.entries.read().expect("registry lock")[name].spec.clone();
+        let spec = self.entries.read().expect("registry lock")[name]
+            .spec
+            .clone();
         let fail = |state: PluginState| self.set_state(name, state, None, Vec::new());
         let library = match self.library(&spec) {
             Ok(lib) => lib,
@@ -334,7 +336,11 @@ impl Registry {
             self.set_state(name, PluginState::Failed(reason.clone()), None, Vec::new())
         };
         stop_all(&old);
-        self.publish("host", "plugin.failed", json!({ "plugin": name, "reason": reason }));
+        self.publish(
+            "host",
+            "plugin.failed",
+            json!({ "plugin": name, "reason": reason }),
+        );
     }
 
     /// Starts a plugin that is disabled or failed (loading its library if needed).
@@ -368,7 +374,12 @@ impl Registry {
             .expect("registry lock")
             .get(name)
             .map(|e| e.state.clone())
-            .ok_or_else(|| PluginError::not_found(format!("no plugin named `{name}` in {}", self.manifest.origin)))
+            .ok_or_else(|| {
+                PluginError::not_found(format!(
+                    "no plugin named `{name}` in {}",
+                    self.manifest.origin
+                ))
+            })
     }
 
     /// Every plugin's status, in load order.
@@ -398,7 +409,12 @@ impl Registry {
             services,
             state: entry.state.clone(),
             path: entry.library.as_ref().map(|l| l.path.clone()),
-            capabilities: entry.spec.capabilities.iter().map(|c| c.to_string()).collect(),
+            capabilities: entry
+                .spec
+                .capabilities
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
             requires: entry.spec.requires.clone(),
         })
     }
@@ -430,7 +446,9 @@ impl Registry {
 
     /// Files a task and announces it.
     pub fn create_task(&self, task: NewTask, filed_by: &str) -> Result<Task, StoreError> {
-        let task = self.store.create_task(task, filed_by, crate::bus::now_ms())?;
+        let task = self
+            .store
+            .create_task(task, filed_by, crate::bus::now_ms())?;
         self.publish(
             "host",
             "task.created",
@@ -455,14 +473,20 @@ impl Registry {
                 return Err(unavailable(format!("plugin `{plugin}` is disabled")));
             }
             PluginState::Failed(reason) => {
-                return Err(unavailable(format!("plugin `{plugin}` has failed: {reason}")));
+                return Err(unavailable(format!(
+                    "plugin `{plugin}` has failed: {reason}"
+                )));
             }
         }
         let found = match service {
             Some(s) => entry.services.iter().find(|r| r.info.name == s),
             None if entry.services.len() == 1 => entry.services.first(),
             None => {
-                let names: Vec<_> = entry.services.iter().map(|r| r.info.name.as_str()).collect();
+                let names: Vec<_> = entry
+                    .services
+                    .iter()
+                    .map(|r| r.info.name.as_str())
+                    .collect();
                 return Err(PluginError::invalid(format!(
                     "plugin `{plugin}` has several services ({}); address one as `{plugin}:<service>`",
                     names.join(", ")
@@ -478,7 +502,12 @@ impl Registry {
     }
 
     /// Calls a named query (or provider operation) of a plugin.
-    pub async fn query(&self, address: &str, query: &str, args: Value) -> Result<Value, PluginError> {
+    pub async fn query(
+        &self,
+        address: &str,
+        query: &str,
+        args: Value,
+    ) -> Result<Value, PluginError> {
         let actor = self.resolve(address)?;
         let out = actor
             .call(query, args.to_string(), self.options.call_timeout)
@@ -487,7 +516,12 @@ impl Registry {
     }
 
     /// [`Registry::query`] for callers on plain threads (plugin actors).
-    pub fn query_blocking(&self, address: &str, query: &str, args: Value) -> Result<Value, PluginError> {
+    pub fn query_blocking(
+        &self,
+        address: &str,
+        query: &str,
+        args: Value,
+    ) -> Result<Value, PluginError> {
         let actor = self.resolve(address)?;
         let out = actor.call_blocking(query, args.to_string(), self.options.call_timeout)?;
         Ok(serde_json::from_str(&out)?)
@@ -495,7 +529,13 @@ impl Registry {
 
     /// Stops every plugin (each finishes the work already queued).
     pub fn shutdown(&self) {
-        let names: Vec<String> = self.entries.read().expect("registry lock").keys().cloned().collect();
+        let names: Vec<String> = self
+            .entries
+            .read()
+            .expect("registry lock")
+            .keys()
+            .cloned()
+            .collect();
         for name in names {
             let old = {
                 let mut entries = self.entries.write().expect("registry lock");

@@ -65,7 +65,10 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.kv_list("a", "x/").unwrap(), vec!["x/1", "x/2"]);
         assert_eq!(store.kv_list("a", "").unwrap(), vec!["x/1", "x/2"]);
-        assert_eq!(store.kv_get("ab", "x/3").unwrap().as_deref(), Some(&b"4"[..]));
+        assert_eq!(
+            store.kv_get("ab", "x/3").unwrap().as_deref(),
+            Some(&b"4"[..])
+        );
         assert_eq!(store.kv_get("b", "x/3").unwrap(), None);
     }
 }

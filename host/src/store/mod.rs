@@ -49,8 +49,7 @@ impl Store {
             source,
         };
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| wrap(redb::Error::Io(e)))?;
+            std::fs::create_dir_all(parent).map_err(|e| wrap(redb::Error::Io(e)))?;
         }
         let db = Database::create(path).map_err(|e| wrap(e.into()))?;
         let store = Store {

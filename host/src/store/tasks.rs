@@ -95,7 +95,8 @@ impl Store {
                 filed_by: filed_by.to_owned(),
                 created_ms: now_ms,
             };
-            txn.open_table(TABLE)?.insert(id.0, encode(&task).as_slice())?;
+            txn.open_table(TABLE)?
+                .insert(id.0, encode(&task).as_slice())?;
             Ok(task)
         })
     }
@@ -129,7 +130,10 @@ mod tests {
             title: t.into(),
             ..NewTask::default()
         };
-        let first = Store::open(&path).unwrap().create_task(new("a"), "person", 1).unwrap();
+        let first = Store::open(&path)
+            .unwrap()
+            .create_task(new("a"), "person", 1)
+            .unwrap();
         let store = Store::open(&path).unwrap();
         let second = store.create_task(new("b"), "example", 2).unwrap();
         assert_eq!((first.id, second.id), (TaskId(1), TaskId(2)));

@@ -160,7 +160,10 @@ mod tests {
 
     #[test]
     fn status_classes() {
-        assert!(matches!(ProviderError::from_status(&resp(401, &[])), ProviderError::Auth { .. }));
+        assert!(matches!(
+            ProviderError::from_status(&resp(401, &[])),
+            ProviderError::Auth { .. }
+        ));
         assert!(matches!(
             ProviderError::from_status(&resp(402, &[])),
             ProviderError::CreditsExhausted { .. }

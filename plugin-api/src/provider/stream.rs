@@ -148,14 +148,44 @@ mod tests {
     #[test]
     fn fragments_of_interleaved_tool_calls_are_joined_per_index() {
         let mut b = CompletionBuilder::new("req");
-        b.push(StreamDelta::Model { model: "snap-1".into() });
-        b.push(StreamDelta::ToolCallStart { index: 0, id: "a".into(), name: "read".into() });
-        b.push(StreamDelta::ToolCallStart { index: 1, id: "b".into(), name: "list".into() });
-        b.push(StreamDelta::ToolCallArguments { index: 0, fragment: "{\"pa".into() });
-        b.push(StreamDelta::ToolCallArguments { index: 1, fragment: "{}".into() });
-        b.push(StreamDelta::ToolCallArguments { index: 0, fragment: "th\":\"x\"}".into() });
-        b.push(StreamDelta::Usage { usage: Usage { input_tokens: 10, output_tokens: 1, ..Usage::default() } });
-        b.push(StreamDelta::Usage { usage: Usage { output_tokens: 7, ..Usage::default() } });
+        b.push(StreamDelta::Model {
+            model: "snap-1".into(),
+        });
+        b.push(StreamDelta::ToolCallStart {
+            index: 0,
+            id: "a".into(),
+            name: "read".into(),
+        });
+        b.push(StreamDelta::ToolCallStart {
+            index: 1,
+            id: "b".into(),
+            name: "list".into(),
+        });
+        b.push(StreamDelta::ToolCallArguments {
+            index: 0,
+            fragment: "{\"pa".into(),
+        });
+        b.push(StreamDelta::ToolCallArguments {
+            index: 1,
+            fragment: "{}".into(),
+        });
+        b.push(StreamDelta::ToolCallArguments {
+            index: 0,
+            fragment: "th\":\"x\"}".into(),
+        });
+        b.push(StreamDelta::Usage {
+            usage: Usage {
+                input_tokens: 10,
+                output_tokens: 1,
+                ..Usage::default()
+            },
+        });
+        b.push(StreamDelta::Usage {
+            usage: Usage {
+                output_tokens: 7,
+                ..Usage::default()
+            },
+        });
         let c = b.finish().unwrap();
         assert_eq!(c.model, "snap-1");
         assert_eq!(c.tool_calls[0].arguments["path"], "x");
@@ -167,8 +197,18 @@ mod tests {
     #[test]
     fn broken_arguments_are_a_malformed_error() {
         let mut b = CompletionBuilder::new("m");
-        b.push(StreamDelta::ToolCallStart { index: 0, id: "a".into(), name: "t".into() });
-        b.push(StreamDelta::ToolCallArguments { index: 0, fragment: "{\"x\":".into() });
-        assert!(matches!(b.finish(), Err(super::super::ProviderError::Malformed { .. })));
+        b.push(StreamDelta::ToolCallStart {
+            index: 0,
+            id: "a".into(),
+            name: "t".into(),
+        });
+        b.push(StreamDelta::ToolCallArguments {
+            index: 0,
+            fragment: "{\"x\":".into(),
+        });
+        assert!(matches!(
+            b.finish(),
+            Err(super::super::ProviderError::Malformed { .. })
+        ));
     }
 }

@@ -56,7 +56,9 @@ impl Subsystem for Counter {
     /// Extra checks beyond the shape of the config.
     fn validate(config: &Config) -> Result<(), PluginError> {
         if config.ignore.iter().any(|k| k.trim().is_empty()) {
-            return Err(PluginError::invalid("`ignore` contains an empty event kind"));
+            return Err(PluginError::invalid(
+                "`ignore` contains an empty event kind",
+            ));
         }
         Ok(())
     }
@@ -81,7 +83,8 @@ impl Subsystem for Counter {
         *self.counts.entry(event.kind.clone()).or_default() += 1;
         self.total += 1;
         self.save()?;
-        if self.config.milestone_every > 0 && self.total % self.config.milestone_every == 0 {
+        if self.config.milestone_every > 0 && self.total.is_multiple_of(self.config.milestone_every)
+        {
             self.host
                 .publish("example.milestone", &json!({ "total": self.total }))?;
         }
@@ -142,10 +145,20 @@ mod tests {
         let test = TestHost::new("example");
         let mut counter = start(&test, json!({ "ignore": ["noise"] }));
         for kind in ["task.created", "task.created", "noise", "host.started"] {
-            counter.on_event(&Event::new(kind, "host", Value::Null)).unwrap();
+            counter
+                .on_event(&Event::new(kind, "host", Value::Null))
+                .unwrap();
         }
-        assert_eq!(counter.query("count", json!({"kind": "task.created"})).unwrap()["count"], 2);
-        assert_eq!(test.kv(COUNTS_KEY).unwrap(), json!({"task.created": 2, "host.started": 1}));
+        assert_eq!(
+            counter
+                .query("count", json!({"kind": "task.created"}))
+                .unwrap()["count"],
+            2
+        );
+        assert_eq!(
+            test.kv(COUNTS_KEY).unwrap(),
+            json!({"task.created": 2, "host.started": 1})
+        );
         // A new instance reads the stored counts back.
         let mut again = start(&test, json!({}));
         assert_eq!(again.query("counts", Value::Null).unwrap()["total"], 3);
@@ -156,15 +169,27 @@ mod tests {
         let test = TestHost::new("example");
         let mut counter = start(&test, json!({ "milestone_every": 2 }));
         for _ in 0..4 {
-            counter.on_event(&Event::new("x", "host", Value::Null)).unwrap();
+            counter
+                .on_event(&Event::new("x", "host", Value::Null))
+                .unwrap();
         }
-        let milestones: Vec<_> = test.events().into_iter().map(|e| e.payload["total"].clone()).collect();
+        let milestones: Vec<_> = test
+            .events()
+            .into_iter()
+            .map(|e| e.payload["total"].clone())
+            .collect();
         assert_eq!(milestones, vec![json!(2), json!(4)]);
     }
 
     #[test]
     fn rejects_bad_config_and_unknown_queries() {
-        assert!(Counter::validate(&Config { ignore: vec![" ".into()], milestone_every: 0 }).is_err());
+        assert!(
+            Counter::validate(&Config {
+                ignore: vec![" ".into()],
+                milestone_every: 0
+            })
+            .is_err()
+        );
         let test = TestHost::new("example");
         let mut counter = start(&test, json!({}));
         let err = counter.query("nope", Value::Null).unwrap_err();

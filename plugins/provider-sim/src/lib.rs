@@ -97,7 +97,9 @@ impl Provider for Sim {
             )));
         }
         if config.models.is_empty() {
-            return Err(PluginError::invalid("`models` must name at least one model"));
+            return Err(PluginError::invalid(
+                "`models` must name at least one model",
+            ));
         }
         Ok(())
     }
@@ -138,10 +140,18 @@ impl Provider for Sim {
                 }),
             });
         }
-        let prompt = request.messages.last().map(|m| m.text()).unwrap_or_default();
+        let prompt = request
+            .messages
+            .last()
+            .map(|m| m.text())
+            .unwrap_or_default();
         let input_tokens = self.config.input_tokens.unwrap_or_else(|| {
             let chars = request.system.as_deref().map_or(0, str::len)
-                + request.messages.iter().map(|m| m.text().len()).sum::<usize>();
+                + request
+                    .messages
+                    .iter()
+                    .map(|m| m.text().len())
+                    .sum::<usize>();
             (chars as u64).div_ceil(4)
         });
         let output_tokens = self.config.output_tokens.min(u64::from(request.max_tokens));
@@ -194,10 +204,16 @@ mod tests {
 
     #[test]
     fn same_seed_same_run_other_seed_other_run() {
-        let cfg = serde_json::json!({"latency_ms": 10, "jitter_ms": 40, "failure_rate": 0.3, "seed": 7});
+        let cfg =
+            serde_json::json!({"latency_ms": 10, "jitter_ms": 40, "failure_rate": 0.3, "seed": 7});
         let a = outcomes(&mut sim(cfg.clone()), 200);
         assert_eq!(a, outcomes(&mut sim(cfg), 200));
-        let b = outcomes(&mut sim(serde_json::json!({"latency_ms": 10, "jitter_ms": 40, "failure_rate": 0.3, "seed": 8})), 200);
+        let b = outcomes(
+            &mut sim(
+                serde_json::json!({"latency_ms": 10, "jitter_ms": 40, "failure_rate": 0.3, "seed": 8}),
+            ),
+            200,
+        );
         assert_ne!(a, b);
         assert!(a.iter().all(|(d, _)| (10..=50).contains(d)));
     }
@@ -207,7 +223,11 @@ mod tests {
         let runs = outcomes(&mut sim(serde_json::json!({"failure_rate": 0.25})), 4000);
         let failures = runs.iter().filter(|(_, ok)| !ok).count() as f64 / 4000.0;
         assert!((0.22..0.28).contains(&failures), "{failures}");
-        assert!(outcomes(&mut sim(serde_json::json!({})), 100).iter().all(|(_, ok)| *ok));
+        assert!(
+            outcomes(&mut sim(serde_json::json!({})), 100)
+                .iter()
+                .all(|(_, ok)| *ok)
+        );
     }
 
     #[test]
@@ -226,7 +246,13 @@ mod tests {
 
     #[test]
     fn rejects_out_of_range_failure_rate() {
-        let config: Config = serde_json::from_value(serde_json::json!({"failure_rate": 1.5})).unwrap();
-        assert!(Sim::validate(&config).unwrap_err().to_string().contains("failure_rate"));
+        let config: Config =
+            serde_json::from_value(serde_json::json!({"failure_rate": 1.5})).unwrap();
+        assert!(
+            Sim::validate(&config)
+                .unwrap_err()
+                .to_string()
+                .contains("failure_rate")
+        );
     }
 }

@@ -29,7 +29,9 @@ impl Subsystem for Faulty {
 
     fn validate(config: &Config) -> Result<(), PluginError> {
         if config.reject {
-            return Err(PluginError::invalid("`reject` is set, so this config is refused"));
+            return Err(PluginError::invalid(
+                "`reject` is set, so this config is refused",
+            ));
         }
         Ok(())
     }

@@ -1,0 +1,140 @@
+//! A plugin can use only the capabilities its manifest entry grants.
+
+use hypernet_integration::Env;
+
+fn manifest(faulty_capabilities: &str, requires: &str) -> String {
+    format!(
+        r#"
+[[plugin]]
+name = "example"
+capabilities = ["kv", "events"]
+
+[[plugin]]
+name = "faulty"
+capabilities = [{faulty_capabilities}]
+requires = [{requires}]
+"#
+    )
+}
+
+#[test]
+fn ungranted_capabilities_are_refused_with_a_clear_error() {
+    let env = Env::new();
+    env.manifest(&manifest("", ""));
+    let _host = env.start();
+    for (query, cap) in [("kv_put", "kv"), ("task", "tasks"), ("publish", "events")] {
+        let run = env.run(&["plugin", "call", "faulty", query, r#"{"x":1}"#]);
+        let err = run.fails();
+        assert!(
+            err.contains(&format!(
+                "plugin `faulty` was not granted the `{cap}` capability"
+            )),
+            "{query}: {err}"
+        );
+    }
+    let ask = env.run(&[
+        "plugin",
+        "call",
+        "faulty",
+        "ask",
+        r#"{"plugin":"example","query":"counts"}"#,
+    ]);
+    assert!(ask.fails().contains("not granted the `query` capability"));
+}
+
+#[test]
+fn granted_capabilities_work() {
+    let env = Env::new();
+    env.manifest(&manifest(
+        r#""kv", "tasks", "events", "query""#,
+        r#""example""#,
+    ));
+    let _host = env.start();
+    env.run(&["plugin", "call", "faulty", "kv_put", r#"{"x":1}"#])
+        .ok();
+    assert_eq!(
+        env.run(&["plugin", "call", "faulty", "kv_get"]).json(),
+        serde_json::json!({"x": 1})
+    );
+    let task = env
+        .run(&[
+            "plugin",
+            "call",
+            "faulty",
+            "task",
+            r#"{"title":"filed by a plugin"}"#,
+        ])
+        .json();
+    assert_eq!(task["id"], "T-1");
+    env.run(&["plugin", "call", "faulty", "publish", "{}"]).ok();
+    // Plugin-to-plugin query through the host, to a required plugin.
+    let counts = env
+        .run(&[
+            "plugin",
+            "call",
+            "faulty",
+            "ask",
+            r#"{"plugin":"example","query":"count","args":{"kind":"faulty.poke"}}"#,
+        ])
+        .json();
+    assert_eq!(counts["count"], 1, "example saw faulty's event: {counts}");
+    let task_count = env
+        .run(&[
+            "plugin",
+            "call",
+            "example",
+            "count",
+            r#"{"kind":"task.created"}"#,
+        ])
+        .json();
+    assert_eq!(task_count["count"], 1);
+}
+
+#[test]
+fn queries_are_limited_to_required_plugins() {
+    let env = Env::new();
+    env.manifest(&manifest(r#""query""#, ""));
+    let _host = env.start();
+    let ask = env.run(&[
+        "plugin",
+        "call",
+        "faulty",
+        "ask",
+        r#"{"plugin":"example","query":"counts"}"#,
+    ]);
+    assert!(
+        ask.fails()
+            .contains("may only query plugins it `requires`; `example` is not among them")
+    );
+}
+
+#[test]
+fn namespaces_keep_plugins_apart() {
+    let env = Env::new();
+    env.manifest(&manifest(r#""kv""#, ""));
+    let _host = env.start();
+    env.run(&["plugin", "call", "example", "add", r#"{"kind":"k"}"#])
+        .ok();
+    // faulty reads key "k" in its own namespace: nothing there.
+    assert_eq!(
+        env.run(&["plugin", "call", "faulty", "kv_get"]).json(),
+        serde_json::Value::Null
+    );
+}
+
+#[test]
+fn logging_needs_the_log_capability() {
+    let env = Env::new();
+    env.manifest(&manifest(r#""log""#, ""));
+    let host = env.start();
+    env.run(&["plugin", "call", "faulty", "log", r#""hello""#])
+        .ok();
+    host.wait_for_log("faulty plugin was asked to log");
+    let env2 = Env::new();
+    env2.manifest(&manifest("", ""));
+    let host2 = env2.start();
+    env2.run(&["plugin", "call", "faulty", "log", r#""hello""#])
+        .ok();
+    env2.run(&["plugins", "list"]).ok();
+    assert!(!host2.log().contains("faulty plugin was asked to log"));
+}

@@ -1,0 +1,168 @@
+//! A panicking or slow plugin never takes the host or the other plugins down.
+
+use hypernet_integration::{Env, eventually};
+use serde_json::Value;
+use std::process::Command;
+
+const MANIFEST: &str = r#"
+[[plugin]]
+name = "example"
+capabilities = ["kv", "events", "log"]
+
+[[plugin]]
+name = "faulty"
+capabilities = ["log", "tasks"]
+"#;
+
+fn state(env: &Env, name: &str) -> Value {
+    let list = env.run(&["plugins", "list", "--json"]).json();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .cloned()
+        .unwrap()
+}
+
+#[test]
+fn a_panic_in_a_query_marks_only_that_plugin_failed() {
+    let env = Env::new();
+    env.manifest(MANIFEST);
+    let mut host = env.start();
+    let call = env.run(&["plugin", "call", "faulty", "panic"]);
+    let err = call.fails();
+    assert!(
+        err.contains("panicked in panic: faulty plugin panics on request"),
+        "{err}"
+    );
+    let faulty = eventually("faulty to be failed", || {
+        let s = state(&env, "faulty");
+        (s["state"] == "failed").then_some(s)
+    });
+    assert!(
+        faulty["reason"]
+            .as_str()
+            .unwrap()
+            .contains("faulty plugin panics on request")
+    );
+    assert!(host.is_running());
+    // The others keep working, and the failure was an event they saw.
+    let counted = eventually("the failure event", || {
+        let c = env
+            .run(&[
+                "plugin",
+                "call",
+                "example",
+                "count",
+                r#"{"kind":"plugin.failed"}"#,
+            ])
+            .json();
+        (c["count"] == 1).then_some(c)
+    });
+    assert_eq!(counted["kind"], "plugin.failed");
+    let refused = env.run(&["plugin", "call", "faulty", "echo", "1"]);
+    assert!(refused.fails().contains("plugin `faulty` has failed"));
+    // It can be started again.
+    env.run(&["plugins", "enable", "faulty"]).ok();
+    assert_eq!(
+        env.run(&["plugin", "call", "faulty", "echo", "[1,2]"])
+            .json(),
+        serde_json::json!([1, 2])
+    );
+    assert!(host.log().contains("plugin panicked; marked failed"));
+}
+
+#[test]
+fn a_panic_while_handling_an_event_is_contained() {
+    let env = Env::new();
+    env.manifest(&format!(
+        "{MANIFEST}[plugin.config]\npanic_on_event = \"task.created\"\n"
+    ));
+    let mut host = env.start();
+    // File a task through the API: the event reaches both plugins.
+    let token = std::fs::read_to_string(env.data_dir().join("api-token")).unwrap();
+    let status = Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "POST",
+            "-H",
+            &format!("Authorization: Bearer {}", token.trim()),
+        ])
+        .args([
+            "-H",
+            "content-type: application/json",
+            "-d",
+            r#"{"title":"boom"}"#,
+        ])
+        .arg(format!("{}/api/tasks", host.url))
+        .output()
+        .map(|o| o.status.success());
+    if status.is_err() {
+        // No curl on this machine: let the faulty plugin file the task itself.
+        env.run(&["plugin", "call", "faulty", "task", r#"{"title":"boom"}"#])
+            .ok();
+    }
+    eventually("faulty to fail on the event", || {
+        (state(&env, "faulty")["state"] == "failed").then_some(())
+    });
+    assert!(host.is_running());
+    let c = env
+        .run(&[
+            "plugin",
+            "call",
+            "example",
+            "count",
+            r#"{"kind":"task.created"}"#,
+        ])
+        .json();
+    assert_eq!(c["count"], 1);
+}
+
+#[test]
+fn a_panic_while_starting_leaves_the_host_running() {
+    let env = Env::new();
+    env.manifest(&format!(
+        "{MANIFEST}[plugin.config]\npanic_on_start = true\n"
+    ));
+    let mut host = env.start();
+    let faulty = state(&env, "faulty");
+    assert_eq!(faulty["state"], "failed");
+    assert!(
+        faulty["reason"]
+            .as_str()
+            .unwrap()
+            .contains("panics in start"),
+        "{faulty}"
+    );
+    assert_eq!(state(&env, "example")["state"], "loaded");
+    assert!(host.is_running());
+}
+
+#[test]
+fn a_slow_plugin_does_not_stall_the_others() {
+    let env = Env::new();
+    env.manifest(MANIFEST);
+    let _host = env.start();
+    let data = env.data_dir();
+    let bin = hypernet_integration::hypernet_bin();
+    // Block faulty's thread for a long time...
+    let mut slow = Command::new(&bin)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["plugin", "call", "faulty", "sleep", r#"{"ms":20000}"#])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // ...while example and the host answer at once.
+    for _ in 0..5 {
+        env.run(&["plugin", "call", "example", "counts"]).ok();
+        env.run(&["plugins", "list"]).ok();
+    }
+    assert!(
+        slow.try_wait().unwrap().is_none(),
+        "the slow call is still in progress"
+    );
+    let _ = slow.kill();
+    let _ = slow.wait();
+}

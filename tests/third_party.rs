@@ -1,0 +1,169 @@
+//! Plugins built outside the workspace: a third-party crate loads; one built against an
+//! incompatible plugin-api is refused with both versions named.
+
+use hypernet_integration::{Env, cargo, target_dir, workspace_root};
+use std::path::{Path, PathBuf};
+
+/// Copies a folder (no `target/`).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "target" || name == "Cargo.lock" {
+            continue;
+        }
+        let dest = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// Copies the fixture crate under a new package name, depending on the plugin-api at
+/// `api`, builds it, and returns the library path.
+fn build_fixture(work: &Path, package: &str, api: &Path) -> PathBuf {
+    let crate_dir = work.join(package);
+    copy_dir(
+        &workspace_root().join("tests/fixtures/external-plugin"),
+        &crate_dir,
+    );
+    let manifest = crate_dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace(
+            "name = \"hypernet-plugin-external\"",
+            &format!("name = \"{package}\""),
+        )
+        .replace(
+            "path = \"../../../plugin-api\"",
+            &format!("path = {:?}", api.display().to_string()),
+        );
+    std::fs::write(&manifest, text).unwrap();
+    // The workspace's lock file pins the same dependency versions, so no index is needed.
+    std::fs::copy(
+        workspace_root().join("Cargo.lock"),
+        crate_dir.join("Cargo.lock"),
+    )
+    .unwrap();
+    let target = target_dir().join("third-party");
+    cargo(
+        &crate_dir,
+        &[
+            "build",
+            "--offline",
+            "--target-dir",
+            target.to_str().unwrap(),
+        ],
+    );
+    target
+        .join("debug")
+        .join(format!("lib{}.so", package.replace('-', "_")))
+}
+
+/// A copy of this checkout's plugin-api with another version number.
+fn api_with_version(work: &Path, version: &str) -> PathBuf {
+    let dir = work.join(format!("plugin-api-{version}"));
+    copy_dir(&workspace_root().join("plugin-api"), &dir);
+    let manifest = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let text = text.replacen(
+        "version = \"0.1.0\"",
+        &format!("version = \"{version}\""),
+        1,
+    );
+    std::fs::write(&manifest, text).unwrap();
+    dir
+}
+
+#[test]
+fn a_plugin_built_outside_the_workspace_loads_with_both_its_services() {
+    let env = Env::new();
+    let lib = build_fixture(
+        env.path(),
+        "hypernet-plugin-external",
+        &workspace_root().join("plugin-api"),
+    );
+    env.manifest(&format!(
+        "[[plugin]]\nname = \"external\"\npath = {:?}\ncapabilities = [\"kv\"]\n[plugin.config]\ngreeting = \"Hello\"\n",
+        lib.display().to_string()
+    ));
+    let check = env.check();
+    assert!(
+        check.ok().contains("greeter (subsystem), echo (provider)"),
+        "{}",
+        check.stdout
+    );
+    let _host = env.start();
+    let list = env.run(&["plugins", "list", "--json"]).json();
+    assert_eq!(list[0]["version"], "2.3.4");
+    assert_eq!(
+        list[0]["kinds"],
+        serde_json::json!(["subsystem", "provider"])
+    );
+    let greet = env
+        .run(&[
+            "plugin",
+            "call",
+            "external:greeter",
+            "greet",
+            r#"{"name":"swarm"}"#,
+        ])
+        .json();
+    assert_eq!(
+        greet,
+        serde_json::json!({"text": "Hello, swarm!", "times": 1})
+    );
+    let ambiguous = env.run(&["plugin", "call", "external", "greet"]);
+    assert!(
+        ambiguous
+            .fails()
+            .contains("address one as `external:<service>`")
+    );
+    let echo = env
+        .run(&["plugin", "call", "external:echo", "describe"])
+        .json();
+    assert_eq!(echo["models"], serde_json::json!(["echo/"]));
+}
+
+#[test]
+fn plugin_api_versions_decide_compatibility() {
+    let env = Env::new();
+    // Built against a newer minor of the same series: loads.
+    let newer = api_with_version(env.path(), "0.1.7");
+    let ok_lib = build_fixture(env.path(), "hypernet-plugin-patchlevel", &newer);
+    // Built against an incompatible major: refused.
+    let major = api_with_version(env.path(), "1.0.0");
+    let bad_lib = build_fixture(env.path(), "hypernet-plugin-mismatch", &major);
+
+    env.manifest(&format!(
+        "[[plugin]]\nname = \"patchlevel\"\npath = {:?}\n[plugin.config]\ngreeting = \"Hi\"\n",
+        ok_lib.display().to_string()
+    ));
+    let check = env.check();
+    check.ok();
+    let host = env.start();
+    let list = env.run(&["plugins", "list", "--json"]).json();
+    assert_eq!(list[0]["api_version"], "0.1.7");
+    drop(host);
+
+    env.manifest(&format!(
+        "[[plugin]]\nname = \"mismatch\"\npath = {:?}\n[plugin.config]\ngreeting = \"Hi\"\n",
+        bad_lib.display().to_string()
+    ));
+    let check = env.check();
+    let err = check.fails();
+    let expected = "was built against hypernet-plugin-api 1.0.0, but this host provides hypernet-plugin-api 0.1.0";
+    assert!(
+        err.contains("plugin `mismatch`") || check.stdout.contains("plugin `mismatch`"),
+        "{err}"
+    );
+    assert!(check.stdout.contains(expected), "{}", check.stdout);
+    let run = env.try_start().err().expect("the host refuses the plugin");
+    assert!(
+        run.contains("plugin `mismatch`") && run.contains(expected),
+        "{run}"
+    );
+}
