@@ -23,7 +23,7 @@ fn ungranted_capabilities_are_refused_with_a_clear_error() {
     env.manifest(&manifest("", ""));
     let _host = env.start();
     for (query, cap) in [("kv_put", "kv"), ("task", "tasks"), ("publish", "events")] {
-        let run = env.run(&["plugin", "call", "faulty", query, r#"{"x":1}"#]);
+        let run = env.call("faulty", query, r#"{"x":1}"#);
         let err = run.fails();
         assert!(
             err.contains(&format!(
@@ -32,13 +32,7 @@ fn ungranted_capabilities_are_refused_with_a_clear_error() {
             "{query}: {err}"
         );
     }
-    let ask = env.run(&[
-        "plugin",
-        "call",
-        "faulty",
-        "ask",
-        r#"{"plugin":"example","query":"counts"}"#,
-    ]);
+    let ask = env.call("faulty", "ask", r#"{"plugin":"example","query":"counts"}"#);
     assert!(ask.fails().contains("not granted the `query` capability"));
 }
 
@@ -50,42 +44,27 @@ fn granted_capabilities_work() {
         r#""example""#,
     ));
     let _host = env.start();
-    env.run(&["plugin", "call", "faulty", "kv_put", r#"{"x":1}"#])
-        .ok();
+    env.call("faulty", "kv_put", r#"{"x":1}"#).ok();
     assert_eq!(
-        env.run(&["plugin", "call", "faulty", "kv_get"]).json(),
+        env.call("faulty", "kv_get", "").json(),
         serde_json::json!({"x": 1})
     );
     let task = env
-        .run(&[
-            "plugin",
-            "call",
-            "faulty",
-            "task",
-            r#"{"title":"filed by a plugin"}"#,
-        ])
+        .call("faulty", "task", r#"{"title":"filed by a plugin"}"#)
         .json();
     assert_eq!(task["id"], "T-1");
-    env.run(&["plugin", "call", "faulty", "publish", "{}"]).ok();
+    env.call("faulty", "publish", "{}").ok();
     // Plugin-to-plugin query through the host, to a required plugin.
     let counts = env
-        .run(&[
-            "plugin",
-            "call",
+        .call(
             "faulty",
             "ask",
             r#"{"plugin":"example","query":"count","args":{"kind":"faulty.poke"}}"#,
-        ])
+        )
         .json();
     assert_eq!(counts["count"], 1, "example saw faulty's event: {counts}");
     let task_count = env
-        .run(&[
-            "plugin",
-            "call",
-            "example",
-            "count",
-            r#"{"kind":"task.created"}"#,
-        ])
+        .call("example", "count", r#"{"kind":"task.created"}"#)
         .json();
     assert_eq!(task_count["count"], 1);
 }
@@ -95,13 +74,7 @@ fn queries_are_limited_to_required_plugins() {
     let env = Env::new();
     env.manifest(&manifest(r#""query""#, ""));
     let _host = env.start();
-    let ask = env.run(&[
-        "plugin",
-        "call",
-        "faulty",
-        "ask",
-        r#"{"plugin":"example","query":"counts"}"#,
-    ]);
+    let ask = env.call("faulty", "ask", r#"{"plugin":"example","query":"counts"}"#);
     assert!(
         ask.fails()
             .contains("may only query plugins it `requires`; `example` is not among them")
@@ -113,11 +86,10 @@ fn namespaces_keep_plugins_apart() {
     let env = Env::new();
     env.manifest(&manifest(r#""kv""#, ""));
     let _host = env.start();
-    env.run(&["plugin", "call", "example", "add", r#"{"kind":"k"}"#])
-        .ok();
+    env.call("example", "add", r#"{"kind":"k"}"#).ok();
     // faulty reads key "k" in its own namespace: nothing there.
     assert_eq!(
-        env.run(&["plugin", "call", "faulty", "kv_get"]).json(),
+        env.call("faulty", "kv_get", "").json(),
         serde_json::Value::Null
     );
 }
@@ -127,14 +99,12 @@ fn logging_needs_the_log_capability() {
     let env = Env::new();
     env.manifest(&manifest(r#""log""#, ""));
     let host = env.start();
-    env.run(&["plugin", "call", "faulty", "log", r#""hello""#])
-        .ok();
+    env.call("faulty", "log", r#""hello""#).ok();
     host.wait_for_log("faulty plugin was asked to log");
     let env2 = Env::new();
     env2.manifest(&manifest("", ""));
     let host2 = env2.start();
-    env2.run(&["plugin", "call", "faulty", "log", r#""hello""#])
-        .ok();
+    env2.call("faulty", "log", r#""hello""#).ok();
     env2.run(&["plugins", "list"]).ok();
     assert!(!host2.log().contains("faulty plugin was asked to log"));
 }

@@ -1,7 +1,6 @@
 //! A panicking or slow plugin never takes the host or the other plugins down.
 
 use hypernet_integration::{Env, eventually};
-use serde_json::Value;
 use std::process::Command;
 
 const MANIFEST: &str = r#"
@@ -14,29 +13,19 @@ name = "faulty"
 capabilities = ["log", "tasks"]
 "#;
 
-fn state(env: &Env, name: &str) -> Value {
-    let list = env.run(&["plugins", "list", "--json"]).json();
-    list.as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == name)
-        .cloned()
-        .unwrap()
-}
-
 #[test]
 fn a_panic_in_a_query_marks_only_that_plugin_failed() {
     let env = Env::new();
     env.manifest(MANIFEST);
     let mut host = env.start();
-    let call = env.run(&["plugin", "call", "faulty", "panic"]);
+    let call = env.call("faulty", "panic", "");
     let err = call.fails();
     assert!(
         err.contains("panicked in panic: faulty plugin panics on request"),
         "{err}"
     );
     let faulty = eventually("faulty to be failed", || {
-        let s = state(&env, "faulty");
+        let s = env.plugin_status("faulty");
         (s["state"] == "failed").then_some(s)
     });
     assert!(
@@ -49,18 +38,12 @@ fn a_panic_in_a_query_marks_only_that_plugin_failed() {
     // The others keep working, and the failure was an event they saw.
     let counted = eventually("the failure event", || {
         let c = env
-            .run(&[
-                "plugin",
-                "call",
-                "example",
-                "count",
-                r#"{"kind":"plugin.failed"}"#,
-            ])
+            .call("example", "count", r#"{"kind":"plugin.failed"}"#)
             .json();
         (c["count"] == 1).then_some(c)
     });
     assert_eq!(counted["kind"], "plugin.failed");
-    let refused = env.run(&["plugin", "call", "faulty", "echo", "1"]);
+    let refused = env.call("faulty", "echo", "1");
     assert!(refused.fails().contains("plugin `faulty` has failed"));
     // It can be started again.
     env.run(&["plugins", "enable", "faulty"]).ok();
@@ -100,21 +83,14 @@ fn a_panic_while_handling_an_event_is_contained() {
         .map(|o| o.status.success());
     if status.is_err() {
         // No curl on this machine: let the faulty plugin file the task itself.
-        env.run(&["plugin", "call", "faulty", "task", r#"{"title":"boom"}"#])
-            .ok();
+        env.call("faulty", "task", r#"{"title":"boom"}"#).ok();
     }
     eventually("faulty to fail on the event", || {
-        (state(&env, "faulty")["state"] == "failed").then_some(())
+        (env.plugin_status("faulty")["state"] == "failed").then_some(())
     });
     assert!(host.is_running());
     let c = env
-        .run(&[
-            "plugin",
-            "call",
-            "example",
-            "count",
-            r#"{"kind":"task.created"}"#,
-        ])
+        .call("example", "count", r#"{"kind":"task.created"}"#)
         .json();
     assert_eq!(c["count"], 1);
 }
@@ -126,7 +102,7 @@ fn a_panic_while_starting_leaves_the_host_running() {
         "{MANIFEST}[plugin.config]\npanic_on_start = true\n"
     ));
     let mut host = env.start();
-    let faulty = state(&env, "faulty");
+    let faulty = env.plugin_status("faulty");
     assert_eq!(faulty["state"], "failed");
     assert!(
         faulty["reason"]
@@ -135,7 +111,7 @@ fn a_panic_while_starting_leaves_the_host_running() {
             .contains("panics in start"),
         "{faulty}"
     );
-    assert_eq!(state(&env, "example")["state"], "loaded");
+    assert_eq!(env.plugin_status("example")["state"], "loaded");
     assert!(host.is_running());
 }
 
@@ -156,7 +132,7 @@ fn a_slow_plugin_does_not_stall_the_others() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     // ...while example and the host answer at once.
     for _ in 0..5 {
-        env.run(&["plugin", "call", "example", "counts"]).ok();
+        env.call("example", "counts", "").ok();
         env.run(&["plugins", "list"]).ok();
     }
     assert!(

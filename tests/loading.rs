@@ -71,9 +71,7 @@ fn the_simulated_provider_answers_through_the_host() {
     env.manifest(ALL);
     let _host = env.start();
     let request = r#"{"model":"sim/small","messages":[{"role":"user","content":[{"type":"text","text":"Plan the release"}]}],"max_tokens":50}"#;
-    let prepared = env
-        .run(&["plugin", "call", "provider-sim", "prepare", request])
-        .json();
+    let prepared = env.call("provider-sim", "prepare", request).json();
     let outcome = &prepared["Ok"];
     assert_eq!(outcome["mode"], "simulated", "{prepared}");
     assert_eq!(outcome["delay_ms"], 5);
@@ -91,9 +89,7 @@ fn the_simulated_provider_answers_through_the_host() {
             .unwrap()
             .ends_with("Plan the release")
     );
-    let info = env
-        .run(&["plugin", "call", "provider-sim", "describe"])
-        .json();
+    let info = env.call("provider-sim", "describe", "").json();
     assert_eq!(info["models"], serde_json::json!(["sim/"]));
 }
 
@@ -110,7 +106,7 @@ fn a_disabled_plugin_is_not_loaded() {
         Value::Null,
         "a disabled plugin's library is not even opened"
     );
-    let call = env.run(&["plugin", "call", "example", "counts"]);
+    let call = env.call("example", "counts", "");
     assert!(
         call.fails().contains("plugin `example` is disabled"),
         "{}",
@@ -125,14 +121,8 @@ fn plugins_are_disabled_and_enabled_without_restart() {
     env.manifest(ALL);
     let host = env.start();
     let count = |kind: &str| {
-        env.run(&[
-            "plugin",
-            "call",
-            "example",
-            "count",
-            &format!("{{\"kind\":\"{kind}\"}}"),
-        ])
-        .json()["count"]
+        env.call("example", "count", &format!("{{\"kind\":\"{kind}\"}}"))
+            .json()["count"]
             .as_u64()
             .unwrap()
     };
@@ -140,7 +130,7 @@ fn plugins_are_disabled_and_enabled_without_restart() {
         env.run(&["plugins", "disable", "example"]).ok().trim(),
         "example: disabled"
     );
-    let call = env.run(&["plugin", "call", "example", "counts"]);
+    let call = env.call("example", "counts", "");
     assert!(call.fails().contains("disabled"));
     // Events while disabled are not delivered.
     env.run(&["plugins", "disable", "provider-sim"]).ok();
@@ -166,28 +156,18 @@ fn plugin_storage_survives_restart_and_crash() {
     env.manifest(ALL);
     let host = env.start();
     let added = env
-        .run(&[
-            "plugin",
-            "call",
-            "example",
-            "add",
-            r#"{"kind":"manual","by":41}"#,
-        ])
+        .call("example", "add", r#"{"kind":"manual","by":41}"#)
         .json();
     assert_eq!(added["count"], 41);
     assert_eq!(host.stop(), Some(0));
 
     let host = env.start();
-    let again = env
-        .run(&["plugin", "call", "example", "add", r#"{"kind":"manual"}"#])
-        .json();
+    let again = env.call("example", "add", r#"{"kind":"manual"}"#).json();
     assert_eq!(again["count"], 42, "the count was read back from the store");
     // A write acknowledged before a kill -9 is not lost either.
     host.kill9();
     let _host = env.start();
-    let after_crash = env
-        .run(&["plugin", "call", "example", "count", r#"{"kind":"manual"}"#])
-        .json();
+    let after_crash = env.call("example", "count", r#"{"kind":"manual"}"#).json();
     assert_eq!(after_crash["count"], 42);
 }
 

@@ -104,27 +104,19 @@ fn a_plugin_built_outside_the_workspace_loads_with_both_its_services() {
         serde_json::json!(["subsystem", "provider"])
     );
     let greet = env
-        .run(&[
-            "plugin",
-            "call",
-            "external:greeter",
-            "greet",
-            r#"{"name":"swarm"}"#,
-        ])
+        .call("external:greeter", "greet", r#"{"name":"swarm"}"#)
         .json();
     assert_eq!(
         greet,
         serde_json::json!({"text": "Hello, swarm!", "times": 1})
     );
-    let ambiguous = env.run(&["plugin", "call", "external", "greet"]);
+    let ambiguous = env.call("external", "greet", "");
     assert!(
         ambiguous
             .fails()
             .contains("address one as `external:<service>`")
     );
-    let echo = env
-        .run(&["plugin", "call", "external:echo", "describe"])
-        .json();
+    let echo = env.call("external:echo", "describe", "").json();
     assert_eq!(echo["models"], serde_json::json!(["echo/"]));
 }
 

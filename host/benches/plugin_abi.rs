@@ -43,9 +43,10 @@ fn bench(c: &mut Criterion) {
         abi_stable::sabi_trait::TD_Opaque,
     );
     let config = r#"{"ignore":["task.progress"]}"#;
-    let mut service = (library.module.start())(RStr::from_str("counter"), RStr::from_str(config), ffi_host)
-        .into_result()
-        .expect("counter starts");
+    let mut service =
+        (library.module.start())(RStr::from_str("counter"), RStr::from_str(config), ffi_host)
+            .into_result()
+            .expect("counter starts");
 
     let mut event = Event::new(
         "task.progress",
@@ -84,7 +85,13 @@ fn bench(c: &mut Criterion) {
     let store = Store::open(&data.path().join("bench.redb")).unwrap();
     let registry = Registry::start(manifest, store, RegistryOptions::default()).unwrap();
     c.bench_function("query/actor", |b| {
-        b.iter(|| black_box(registry.query_blocking("example", "count", args.clone()).unwrap()))
+        b.iter(|| {
+            black_box(
+                registry
+                    .query_blocking("example", "count", args.clone())
+                    .unwrap(),
+            )
+        })
     });
     registry.shutdown();
 }

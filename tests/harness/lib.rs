@@ -185,6 +185,23 @@ impl Env {
         Run::from(out)
     }
 
+    /// `hypernet plugin call TARGET QUERY [ARGS]` (no arguments when `args` is empty).
+    pub fn call(&self, target: &str, query: &str, args: &str) -> Run {
+        let mut argv = vec!["plugin", "call", target, query];
+        if !args.is_empty() {
+            argv.push(args);
+        }
+        self.run(&argv)
+    }
+
+    /// The `plugins list --json` entry of one plugin.
+    pub fn plugin_status(&self, name: &str) -> Value {
+        let list = self.run(&["plugins", "list", "--json"]).json();
+        list.as_array()
+            .and_then(|a| a.iter().find(|p| p["name"] == name).cloned())
+            .unwrap_or_else(|| panic!("{name} is not listed in {list}"))
+    }
+
     /// `hypernet plugins check --manifest <plugins.toml>`.
     pub fn check(&self) -> Run {
         let manifest = self.path().join("plugins.toml");

@@ -89,9 +89,9 @@ async fn show_plugin(
     Ok(Json(state.registry.status(&name)?))
 }
 
-/// Runs a blocking registry operation off the async workers.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, hypernet_plugin_api::PluginError> + Send + 'static,
+/// Runs a blocking registry or store operation off the async workers.
+async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
@@ -102,7 +102,7 @@ async fn blocking<T: Send + 'static>(
                 e.to_string(),
             )
         })?
-        .map_err(ApiError::from)
+        .map_err(Into::into)
 }
 
 async fn enable_plugin(
@@ -145,28 +145,12 @@ async fn create_task(
         return Err(ApiError::invalid("task: `title` must not be empty"));
     }
     let registry = state.registry.clone();
-    let task = tokio::task::spawn_blocking(move || registry.create_task(task, "person"))
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                e.to_string(),
-            )
-        })??;
-    Ok(Json(task))
+    Ok(Json(
+        blocking(move || registry.create_task(task, "person")).await?,
+    ))
 }
 
 async fn list_tasks(State(state): State<AppState>) -> Result<Json<Vec<Task>>, ApiError> {
     let store = state.registry.store().clone();
-    let tasks = tokio::task::spawn_blocking(move || store.tasks())
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                e.to_string(),
-            )
-        })??;
-    Ok(Json(tasks))
+    Ok(Json(blocking(move || store.tasks()).await?))
 }
