@@ -2,6 +2,10 @@
 //! registry, and serves the API and CLI. Reputation, governance, economy, herald and every
 //! LLM provider are plugins loaded from `plugins.toml`.
 //!
+//! - [`scheduler`]: the task graph, batches, dispatch of model calls.
+//! - [`tasks`]: the task model and state machine.
+//! - [`workers`]: worker identities and stats.
+//! - [`config`]: the host config file, `hypernet.toml`.
 //! - [`plugins`]: manifest, loader, registry, actors, capabilities.
 //! - [`store`]: the redb file.
 //! - [`bus`]: event stamping and watchers.
@@ -13,7 +17,11 @@
 pub mod api;
 pub mod bus;
 pub mod cli;
+pub mod config;
 pub mod datadir;
 pub mod plugins;
 pub mod run;
+pub mod scheduler;
 pub mod store;
+pub mod tasks;
+pub mod workers;

@@ -2,14 +2,17 @@
 //! then stop everything in order.
 
 use crate::api::{self, AppState};
+use crate::config::HostConfig;
 use crate::datadir::{DataDir, HostInfo};
 use crate::plugins::{Manifest, Registry, RegistryOptions};
+use crate::scheduler::Scheduler;
 use crate::store::Store;
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Options of `hypernet run`.
 #[derive(Debug, Clone)]
@@ -20,7 +23,24 @@ pub struct RunOptions {
     pub data_dir: PathBuf,
     /// API listen address.
     pub listen: SocketAddr,
+    /// Host config; else `./hypernet.toml` when present; else the defaults.
+    pub config: Option<PathBuf>,
 }
+
+/// Picks the host config: the one named, `hypernet.toml` in the working directory, or the
+/// defaults.
+pub fn resolve_config(explicit: Option<&Path>) -> Result<HostConfig> {
+    match explicit {
+        Some(path) => HostConfig::load(path),
+        None if Path::new("hypernet.toml").is_file() => {
+            HostConfig::load(Path::new("hypernet.toml"))
+        }
+        None => Ok(HostConfig::default()),
+    }
+}
+
+/// How long in-flight calls may take to finish at shutdown before they are re-queued.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Picks the manifest: the one named, `plugins.toml` in the working directory, or the
 /// built-in default.
@@ -40,6 +60,7 @@ pub fn resolve_manifest(explicit: Option<&Path>) -> Result<Manifest> {
 
 /// Runs the host until a shutdown signal.
 pub async fn run(options: RunOptions) -> Result<()> {
+    let config = resolve_config(options.config.as_deref())?;
     let manifest = resolve_manifest(options.manifest.as_deref())?;
     let data = DataDir::new(&options.data_dir);
     data.create()?;
@@ -54,7 +75,8 @@ pub async fn run(options: RunOptions) -> Result<()> {
         }
     })?;
     tracing::info!(manifest = %manifest.origin, data = %data.root().display(), "starting host");
-    let registry = Registry::start(manifest, store, RegistryOptions::default())?;
+    let registry = Registry::start(manifest, store.clone(), RegistryOptions::default())?;
+    let scheduler = Scheduler::start(&config, store, registry.clone()).await?;
     let token = data.ensure_token()?;
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
@@ -78,12 +100,14 @@ pub async fn run(options: RunOptions) -> Result<()> {
     let app = api::router(AppState {
         registry: registry.clone(),
         token: Arc::from(token),
+        scheduler: scheduler.clone(),
     });
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
     tracing::info!("shutting down");
     registry.announce("host.stopping", json!({}));
+    scheduler.shutdown(SHUTDOWN_GRACE).await;
     registry.shutdown();
     data.remove_host_info();
     served.context("serving the API")

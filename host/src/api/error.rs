@@ -50,6 +50,18 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+impl From<crate::scheduler::core::CoreError> for ApiError {
+    fn from(err: crate::scheduler::core::CoreError) -> Self {
+        use crate::scheduler::core::CoreError;
+        let (status, code) = match &err {
+            CoreError::NoSuchTask(_) => (StatusCode::NOT_FOUND, "not_found"),
+            CoreError::Illegal { .. } => (StatusCode::CONFLICT, "illegal_transition"),
+            CoreError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),
+        };
+        ApiError::new(status, code, err.to_string())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "error": { "code": self.code, "message": self.message } });

@@ -2,18 +2,17 @@
 //! mutating calls need the host's bearer token (`<data-dir>/api-token`).
 
 mod error;
+mod tasks;
 
 pub use error::ApiError;
 
 use crate::plugins::{PluginStatus, Registry};
-use crate::store::tasks::Task;
 use axum::extract::{Path, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use hypernet_plugin_api::NewTask;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -24,6 +23,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// The bearer token mutating calls must present.
     pub token: Arc<str>,
+    /// The scheduler.
+    pub scheduler: crate::scheduler::Scheduler,
 }
 
 /// The API router.
@@ -32,13 +33,22 @@ pub fn router(state: AppState) -> Router {
         .route("/api/plugins/{name}/enable", post(enable_plugin))
         .route("/api/plugins/{name}/disable", post(disable_plugin))
         .route("/api/plugins/{name}/query/{query}", post(query_plugin))
-        .route("/api/tasks", post(create_task))
+        .route("/api/tasks", post(tasks::file))
+        .route("/api/tasks/{id}/cancel", post(tasks::cancel))
+        .route("/api/tasks/{id}/retry", post(tasks::retry))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/api/health", get(health))
         .route("/api/plugins", get(list_plugins))
         .route("/api/plugins/{name}", get(show_plugin))
-        .route("/api/tasks", get(list_tasks))
+        .route("/api/tasks", get(tasks::list))
+        .route("/api/tasks/{id}", get(tasks::show))
+        .route("/api/status", get(tasks::status))
+        .route("/api/summary", get(tasks::summary))
+        .route("/api/workers", get(tasks::workers))
+        .route("/api/workers/{name}", get(tasks::worker))
+        .route("/api/failures", get(tasks::failures))
+        .route("/api/history", get(tasks::history))
         .merge(mutating)
         .with_state(state)
 }
@@ -90,7 +100,7 @@ async fn show_plugin(
 }
 
 /// Runs a blocking registry or store operation off the async workers.
-async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
     f: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
@@ -133,24 +143,4 @@ async fn query_plugin(
             .map_err(|e| ApiError::invalid(format!("request body is not JSON: {e}")))?
     };
     Ok(Json(state.registry.query(&name, &query, args).await?))
-}
-
-async fn create_task(
-    State(state): State<AppState>,
-    body: axum::body::Bytes,
-) -> Result<Json<Task>, ApiError> {
-    let task: NewTask =
-        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("task: {e}")))?;
-    if task.title.trim().is_empty() {
-        return Err(ApiError::invalid("task: `title` must not be empty"));
-    }
-    let registry = state.registry.clone();
-    Ok(Json(
-        blocking(move || registry.create_task(task, "person")).await?,
-    ))
-}
-
-async fn list_tasks(State(state): State<AppState>) -> Result<Json<Vec<Task>>, ApiError> {
-    let store = state.registry.store().clone();
-    Ok(Json(blocking(move || store.tasks()).await?))
 }

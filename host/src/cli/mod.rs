@@ -39,6 +39,9 @@ pub enum Command {
         /// Address of the HTTP API (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:7477")]
         listen: SocketAddr,
+        /// Host config [default: ./hypernet.toml if present, else built-in defaults].
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Inspect, check, toggle and call plugins.
     #[command(subcommand, visible_alias = "plugin")]
@@ -94,11 +97,16 @@ impl Cli {
     /// Runs the command; the process exit code follows from the result.
     pub async fn execute(self) -> Result<()> {
         match self.command {
-            Command::Run { manifest, listen } => {
+            Command::Run {
+                manifest,
+                listen,
+                config,
+            } => {
                 run(RunOptions {
                     manifest,
                     data_dir: self.data_dir,
                     listen,
+                    config,
                 })
                 .await
             }

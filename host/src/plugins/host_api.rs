@@ -100,8 +100,7 @@ impl PluginHost {
             "task.create" => {
                 let task: NewTask = serde_json::from_value(args.clone())
                     .map_err(|e| PluginError::invalid(format!("task.create: {e}")))?;
-                let task = registry.create_task(task, &self.plugin).map_err(storage)?;
-                json!({ "id": task.id })
+                json!({ "id": registry.create_task(task, &self.plugin)? })
             }
             "plugin.query" => {
                 let target = str_arg("plugin")?;

@@ -6,7 +6,8 @@ use super::host_api::PluginHost;
 use super::loader::{self, Library, LoadError};
 use super::manifest::{Manifest, PluginSpec};
 use crate::bus::Bus;
-use crate::store::{Store, StoreError, tasks::Task};
+use crate::store::Store;
+use crate::tasks::{TaskId, TaskSpec};
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RArc, RStr};
 use hypernet_plugin_api::abi::HostFfi_TO;
@@ -15,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
 /// A plugin's state.
@@ -97,6 +98,12 @@ pub enum StartError {
     },
 }
 
+/// Where tasks filed by plugins go (the scheduler).
+pub trait TaskSink: Send + Sync {
+    /// Files one task, blocking until it is durable; returns its id.
+    fn file_blocking(&self, spec: TaskSpec, filed_by: &str) -> Result<TaskId, String>;
+}
+
 /// Tunables of the registry.
 #[derive(Debug, Clone)]
 pub struct RegistryOptions {
@@ -135,6 +142,7 @@ pub struct Registry {
     libraries: Mutex<HashMap<PathBuf, Library>>,
     /// Serializes enable/disable/fail so a plugin is never started twice.
     toggle: Mutex<()>,
+    tasks: OnceLock<Arc<dyn TaskSink>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -183,6 +191,7 @@ impl Registry {
             entries: RwLock::new(entries),
             libraries: Mutex::new(HashMap::new()),
             toggle: Mutex::new(()),
+            tasks: OnceLock::new(),
         });
         let order: Vec<PluginSpec> = registry.manifest.plugins.clone();
         for spec in order.iter().filter(|s| s.enabled) {
@@ -444,17 +453,41 @@ impl Registry {
         id
     }
 
-    /// Files a task and announces it.
-    pub fn create_task(&self, task: NewTask, filed_by: &str) -> Result<Task, StoreError> {
-        let task = self
-            .store
-            .create_task(task, filed_by, crate::bus::now_ms())?;
-        self.publish(
-            "host",
-            "task.created",
-            json!({ "id": task.id, "title": task.title, "priority": task.priority, "tags": task.tags, "filed_by": task.filed_by }),
-        );
-        Ok(task)
+    /// Connects the scheduler that receives tasks filed by plugins.
+    pub fn set_task_sink(&self, sink: Arc<dyn TaskSink>) {
+        let _ = self.tasks.set(sink);
+    }
+
+    /// Files a task on behalf of a plugin.
+    pub fn create_task(&self, task: NewTask, filed_by: &str) -> Result<TaskId, PluginError> {
+        let sink = self
+            .tasks
+            .get()
+            .ok_or_else(|| unavailable("the scheduler is not running".into()))?;
+        sink.file_blocking(task.into(), filed_by)
+            .map_err(PluginError::invalid)
+    }
+
+    /// Addresses (`plugin` or `plugin:service`) of every running provider service.
+    pub fn provider_addresses(&self) -> Vec<String> {
+        let entries = self.entries.read().expect("registry lock");
+        let mut out = Vec::new();
+        for (name, entry) in entries.iter() {
+            if entry.state != PluginState::Loaded {
+                continue;
+            }
+            let several = entry.services.len() > 1;
+            for s in &entry.services {
+                if s.info.kind == ServiceKind::Provider {
+                    out.push(if several {
+                        format!("{name}:{}", s.info.name)
+                    } else {
+                        name.clone()
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// Resolves `plugin` or `plugin:service` to a running service.

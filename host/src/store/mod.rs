@@ -1,7 +1,7 @@
 //! The host's one redb file: every durable byte of the swarm lives here.
 //!
 //! - [`kv`]: each plugin's key-value namespace.
-//! - [`tasks`]: filed tasks.
+//! - [`tasks`]: tasks, worker stats and standing-priority cooldowns.
 //!
 //! The host owns the file (redb takes an exclusive lock), so plugins reach it only through
 //! the host handle's capabilities.
@@ -9,7 +9,7 @@
 pub mod kv;
 pub mod tasks;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -38,9 +38,6 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Counters (next task number, ...).
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-
 impl Store {
     /// Opens (or creates) the database file and every table.
     pub fn open(path: &Path) -> StoreResult<Store> {
@@ -57,9 +54,10 @@ impl Store {
             path: Arc::new(path.to_owned()),
         };
         store.write(|txn| {
-            txn.open_table(META)?;
             txn.open_table(kv::TABLE)?;
             txn.open_table(tasks::TABLE)?;
+            txn.open_table(tasks::WORKERS)?;
+            txn.open_table(tasks::COOLDOWNS)?;
             Ok(())
         })?;
         Ok(store)
@@ -95,13 +93,5 @@ impl Store {
     ) -> StoreResult<T> {
         let txn = self.db.begin_read().map_err(|e| self.err(e))?;
         f(&txn).map_err(|e| self.err(e))
-    }
-
-    /// Increments a named counter inside `txn` and returns the new value.
-    pub(crate) fn next_in(txn: &redb::WriteTransaction, counter: &str) -> Result<u64, redb::Error> {
-        let mut meta = txn.open_table(META)?;
-        let next = meta.get(counter)?.map_or(0, |v| v.value()) + 1;
-        meta.insert(counter, next)?;
-        Ok(next)
     }
 }

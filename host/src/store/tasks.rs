@@ -1,103 +1,81 @@
-//! Filed tasks, keyed by their number.
+//! Tasks, worker stats and standing-priority cooldowns. The scheduler writes each batch of
+//! changes in one transaction (one fsync), before any of them is announced.
 
 use super::{Store, StoreResult};
-use hypernet_plugin_api::{NewTask, Priority};
+use crate::tasks::{Task, TaskId, TaskStatus};
+use crate::workers::WorkerStats;
 use redb::{ReadableTable, TableDefinition};
-use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
 
 pub(super) const TABLE: TableDefinition<u64, &[u8]> = TableDefinition::new("tasks");
-
-/// A task's id: `T-<n>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
-pub struct TaskId(pub u64);
-
-impl std::fmt::Display for TaskId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "T-{}", self.0)
-    }
-}
-
-impl From<TaskId> for String {
-    fn from(id: TaskId) -> String {
-        id.to_string()
-    }
-}
-
-impl TryFrom<String> for TaskId {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        s.parse()
-    }
-}
-
-impl std::str::FromStr for TaskId {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let digits = s.strip_prefix("T-").unwrap_or(s);
-        digits
-            .parse()
-            .map(TaskId)
-            .map_err(|_| format!("`{s}` is not a task id (expected T-<number>)"))
-    }
-}
-
-/// Where a task is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TaskStatus {
-    /// Filed, not yet scheduled.
-    Pending,
-}
-
-/// A stored task.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Task {
-    /// Its id.
-    pub id: TaskId,
-    /// Short title.
-    pub title: String,
-    /// Full description.
-    pub description: String,
-    /// Priority.
-    pub priority: Priority,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Status.
-    pub status: TaskStatus,
-    /// `person`, `host` or the filing plugin's name.
-    pub filed_by: String,
-    /// Milliseconds since the Unix epoch.
-    pub created_ms: u64,
-}
-
-fn encode(task: &Task) -> Vec<u8> {
-    serde_json::to_vec(task).expect("a task always serializes")
-}
+pub(super) const WORKERS: TableDefinition<&str, &[u8]> = TableDefinition::new("worker_stats");
+pub(super) const COOLDOWNS: TableDefinition<&str, u64> = TableDefinition::new("standing_cooldowns");
 
 fn decode(bytes: &[u8]) -> Result<Task, redb::Error> {
     serde_json::from_slice(bytes)
         .map_err(|e| redb::Error::Corrupted(format!("task record does not decode: {e}")))
 }
 
+fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("records always serialize")
+}
+
+/// One durable batch.
+#[derive(Debug, Default)]
+pub struct Batch<'a> {
+    /// Tasks to write (new or changed).
+    pub tasks: Vec<&'a Task>,
+    /// Worker stats to write.
+    pub workers: Vec<(&'a str, &'a WorkerStats)>,
+    /// The full cooldown table, when it changed.
+    pub cooldowns: Option<&'a BTreeMap<String, u64>>,
+}
+
+/// Which tasks a listing wants.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    /// Only this status.
+    pub status: Option<TaskStatus>,
+    /// Only finished tasks (completed, failed, cancelled).
+    pub finished: bool,
+    /// Newest first, at most this many.
+    pub limit: Option<usize>,
+}
+
 impl Store {
-    /// Files a task durably and returns it.
-    pub fn create_task(&self, new: NewTask, filed_by: &str, now_ms: u64) -> StoreResult<Task> {
+    /// Writes a batch in one transaction.
+    pub fn save_batch(&self, batch: &Batch<'_>) -> StoreResult<()> {
         self.write(|txn| {
-            let id = TaskId(Store::next_in(txn, "task")?);
-            let task = Task {
-                id,
-                title: new.title,
-                description: new.description,
-                priority: new.priority,
-                tags: new.tags,
-                status: TaskStatus::Pending,
-                filed_by: filed_by.to_owned(),
-                created_ms: now_ms,
-            };
-            txn.open_table(TABLE)?
-                .insert(id.0, encode(&task).as_slice())?;
-            Ok(task)
+            {
+                let mut tasks = txn.open_table(TABLE)?;
+                for task in &batch.tasks {
+                    tasks.insert(task.id.0, encode(task).as_slice())?;
+                }
+            }
+            {
+                let mut workers = txn.open_table(WORKERS)?;
+                for (name, stats) in &batch.workers {
+                    workers.insert(*name, encode(stats).as_slice())?;
+                }
+            }
+            if let Some(cooldowns) = batch.cooldowns {
+                let mut table = txn.open_table(COOLDOWNS)?;
+                for (title, at) in cooldowns {
+                    table.insert(title.as_str(), *at)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Calls `f` with every stored task, oldest first, decoding one at a time.
+    pub fn for_each_task(&self, mut f: impl FnMut(Task)) -> StoreResult<()> {
+        self.read(|txn| {
+            let table = txn.open_table(TABLE)?;
+            for entry in table.iter()? {
+                f(decode(entry?.1.value())?);
+            }
+            Ok(())
         })
     }
 
@@ -109,11 +87,52 @@ impl Store {
         })
     }
 
-    /// Every task, oldest first.
-    pub fn tasks(&self) -> StoreResult<Vec<Task>> {
+    /// Tasks matching `filter`, newest first.
+    pub fn tasks(&self, filter: &TaskFilter) -> StoreResult<Vec<Task>> {
         self.read(|txn| {
             let table = txn.open_table(TABLE)?;
-            table.iter()?.map(|e| decode(e?.1.value())).collect()
+            let mut out = Vec::new();
+            for entry in table.iter()?.rev() {
+                let task = decode(entry?.1.value())?;
+                let wanted = filter.status.is_none_or(|s| s == task.status)
+                    && (!filter.finished || !task.status.is_unfinished());
+                if wanted {
+                    out.push(task);
+                    if filter.limit.is_some_and(|l| out.len() >= l) {
+                        break;
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Stored worker stats by worker name.
+    pub fn worker_stats(&self) -> StoreResult<HashMap<String, WorkerStats>> {
+        self.read(|txn| {
+            let table = txn.open_table(WORKERS)?;
+            let mut out = HashMap::new();
+            for entry in table.iter()? {
+                let (k, v) = entry?;
+                let stats = serde_json::from_slice(v.value()).map_err(|e| {
+                    redb::Error::Corrupted(format!("worker stats do not decode: {e}"))
+                })?;
+                out.insert(k.value().to_owned(), stats);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Standing-priority cooldowns: title → when last filed.
+    pub fn cooldowns(&self) -> StoreResult<BTreeMap<String, u64>> {
+        self.read(|txn| {
+            let table = txn.open_table(COOLDOWNS)?;
+            let mut out = BTreeMap::new();
+            for entry in table.iter()? {
+                let (k, v) = entry?;
+                out.insert(k.value().to_owned(), v.value());
+            }
+            Ok(out)
         })
     }
 }
@@ -121,30 +140,68 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tasks::TaskSpec;
 
-    #[test]
-    fn ids_count_up_across_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("h.redb");
-        let new = |t: &str| NewTask {
-            title: t.into(),
-            ..NewTask::default()
-        };
-        let first = Store::open(&path)
-            .unwrap()
-            .create_task(new("a"), "person", 1)
-            .unwrap();
-        let store = Store::open(&path).unwrap();
-        let second = store.create_task(new("b"), "example", 2).unwrap();
-        assert_eq!((first.id, second.id), (TaskId(1), TaskId(2)));
-        assert_eq!(store.task(TaskId(2)).unwrap().unwrap().filed_by, "example");
-        assert_eq!(store.tasks().unwrap().len(), 2);
+    fn task(id: u64, status: TaskStatus) -> Task {
+        let mut t = Task::new(
+            TaskId(id),
+            TaskSpec {
+                title: format!("t{id}"),
+                ..TaskSpec::default()
+            },
+            vec![],
+            "person",
+            3,
+            id,
+        );
+        t.status = status;
+        t
     }
 
     #[test]
-    fn ids_parse_and_print() {
-        assert_eq!("T-42".parse::<TaskId>().unwrap(), TaskId(42));
-        assert_eq!("42".parse::<TaskId>().unwrap().to_string(), "T-42");
-        assert!("T-x".parse::<TaskId>().is_err());
+    fn batches_survive_reopen_and_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.redb");
+        {
+            let store = Store::open(&path).unwrap();
+            let (a, b, c) = (
+                task(1, TaskStatus::Completed),
+                task(2, TaskStatus::Ready),
+                task(3, TaskStatus::Failed),
+            );
+            let stats = WorkerStats {
+                tasks_done: 4,
+                ..WorkerStats::default()
+            };
+            let cooldowns = BTreeMap::from([("Review".to_owned(), 99)]);
+            store
+                .save_batch(&Batch {
+                    tasks: vec![&a, &b, &c],
+                    workers: vec![("Trace", &stats)],
+                    cooldowns: Some(&cooldowns),
+                })
+                .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let mut seen = vec![];
+        store.for_each_task(|t| seen.push(t.id.0)).unwrap();
+        assert_eq!(seen, [1, 2, 3]);
+        let finished = store
+            .tasks(&TaskFilter {
+                finished: true,
+                ..TaskFilter::default()
+            })
+            .unwrap();
+        assert_eq!(finished.iter().map(|t| t.id.0).collect::<Vec<_>>(), [3, 1]);
+        let ready = store
+            .tasks(&TaskFilter {
+                status: Some(TaskStatus::Ready),
+                ..TaskFilter::default()
+            })
+            .unwrap();
+        assert_eq!(ready.len(), 1);
+        assert_eq!(store.worker_stats().unwrap()["Trace"].tasks_done, 4);
+        assert_eq!(store.cooldowns().unwrap()["Review"], 99);
+        assert_eq!(store.task(TaskId(2)).unwrap().unwrap().title, "t2");
     }
 }

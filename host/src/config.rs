@@ -1,0 +1,254 @@
+//! `hypernet.toml`: the host's own settings. Every key is optional; unknown keys are refused
+//! by name. One place reads it; everything else receives typed values.
+//!
+//! ```toml
+//! [scheduler]
+//! default_model = "sim/default"   # model for workers that name none
+//! max_attempts = 3                # attempts before a task stays failed
+//! retry_backoff_ms = 2000         # first automatic retry delay, doubled each attempt
+//! retry_backoff_max_ms = 300000   # cap of the delay
+//! call_timeout_ms = 600000        # a model call taking longer fails
+//!
+//! [[worker]]                      # replaces the default worker set when present
+//! name = "Trace"
+//! account = "2.1"
+//! role = "architect"
+//! capabilities = ["architecture", "code", "review"]
+//! model = "sim/default"
+//!
+//! [[standing]]                    # filed when the queue is empty, once per cooldown
+//! title = "Review open proposals"
+//! priority = "normal"
+//! tags = ["governance"]
+//! cooldown_secs = 1800
+//! ```
+
+use crate::workers::WorkerConfig;
+use anyhow::{Context, Result};
+use hypernet_plugin_api::Priority;
+use serde::Deserialize;
+use std::path::Path;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// Scheduling settings.
+    #[serde(default)]
+    pub scheduler: SchedulerConfig,
+    /// The workers (default: [`default_workers`]).
+    #[serde(default = "default_workers", rename = "worker")]
+    pub workers: Vec<WorkerConfig>,
+    /// Standing priorities (default: [`default_standing`]).
+    #[serde(default = "default_standing", rename = "standing")]
+    pub standing: Vec<StandingPriority>,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            scheduler: SchedulerConfig::default(),
+            workers: default_workers(),
+            standing: default_standing(),
+        }
+    }
+}
+
+/// `[scheduler]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchedulerConfig {
+    /// Model for workers that name none.
+    pub default_model: String,
+    /// Attempts before a task stays failed.
+    pub max_attempts: u32,
+    /// First automatic retry delay (doubled per attempt).
+    pub retry_backoff_ms: u64,
+    /// Largest retry delay.
+    pub retry_backoff_max_ms: u64,
+    /// Longest a model call may take.
+    pub call_timeout_ms: u64,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            default_model: "sim/default".into(),
+            max_attempts: 3,
+            retry_backoff_ms: 2_000,
+            retry_backoff_max_ms: 300_000,
+            call_timeout_ms: 600_000,
+        }
+    }
+}
+
+/// A task the swarm files for itself when it has nothing else to do.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StandingPriority {
+    /// Title (also the cooldown key).
+    pub title: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+    /// Priority.
+    #[serde(default)]
+    pub priority: Priority,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Least time between two filings of this title.
+    #[serde(default = "default_cooldown")]
+    pub cooldown_secs: u64,
+}
+
+fn default_cooldown() -> u64 {
+    1800
+}
+
+/// The default worker set: one per role of the original swarm, all on the simulated model.
+pub fn default_workers() -> Vec<WorkerConfig> {
+    let w = |name: &str, account: &str, role: &str, caps: &[&str]| WorkerConfig {
+        name: name.into(),
+        account: account.into(),
+        address: String::new(),
+        role: role.into(),
+        capabilities: caps.iter().map(|c| c.to_string()).collect(),
+        model: None,
+    };
+    vec![
+        w(
+            "Trace",
+            "2.1",
+            "architect",
+            &["architecture", "code", "review", "governance"],
+        ),
+        w(
+            "Keystone",
+            "2.2",
+            "engineer",
+            &["code", "testing", "infrastructure"],
+        ),
+        w(
+            "Herald",
+            "2.3",
+            "communicator",
+            &["communication", "outreach", "docs"],
+        ),
+        w(
+            "Librarian",
+            "2.4",
+            "researcher",
+            &["research", "docs", "review"],
+        ),
+    ]
+}
+
+/// The default standing priorities.
+pub fn default_standing() -> Vec<StandingPriority> {
+    let s = |title: &str, description: &str, tags: &[&str]| StandingPriority {
+        title: title.into(),
+        description: description.into(),
+        priority: Priority::Normal,
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        cooldown_secs: default_cooldown(),
+    };
+    vec![
+        s(
+            "Review recent task results",
+            "Read the results completed since the last review and note what should be followed up.",
+            &["review"],
+        ),
+        s(
+            "Summarise swarm activity",
+            "Write a short summary of what the swarm did recently, for the people who run it.",
+            &["docs", "communication"],
+        ),
+        s(
+            "Look for improvements to the codebase",
+            "Suggest one concrete, small improvement with its reason.",
+            &["code", "architecture"],
+        ),
+    ]
+}
+
+impl HostConfig {
+    /// Reads `path`; errors name the file, line and key.
+    pub fn load(path: &Path) -> Result<HostConfig> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses config text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<HostConfig> {
+        let config: HostConfig = toml::from_str(text)
+            .map_err(|e| anyhow::anyhow!("{origin}: {}", e.to_string().trim_end()))?;
+        config
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let mut names = std::collections::BTreeSet::new();
+        for w in &self.workers {
+            if w.name.trim().is_empty() {
+                return Err("a worker has an empty `name`".into());
+            }
+            if !names.insert(w.name.to_lowercase()) {
+                return Err(format!("worker `{}` is listed twice", w.name));
+            }
+        }
+        if self.workers.is_empty() {
+            return Err("at least one [[worker]] is needed".into());
+        }
+        if self.scheduler.max_attempts == 0 {
+            return Err("`scheduler.max_attempts` must be at least 1".into());
+        }
+        if let Some(s) = self.standing.iter().find(|s| s.title.trim().is_empty()) {
+            return Err(format!("a standing priority has an empty `title` ({s:?})"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = HostConfig::parse("", "hypernet.toml").unwrap();
+        assert_eq!(c.workers.len(), 4);
+        assert_eq!(c.scheduler.max_attempts, 3);
+        assert_eq!(c.standing[0].cooldown_secs, 1800);
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line() {
+        let err = HostConfig::parse("[scheduler]\nmax_attempt = 2\n", "hypernet.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("hypernet.toml: "), "{err}");
+        assert!(
+            err.contains("unknown field `max_attempt`") && err.contains("line 2"),
+            "{err}"
+        );
+        let err = HostConfig::parse("colour = 1\n", "h.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn workers_replace_the_defaults_and_must_be_unique() {
+        let c = HostConfig::parse("[[worker]]\nname = \"Solo\"\naccount = \"2.5\"\n", "h").unwrap();
+        assert_eq!(c.workers.len(), 1);
+        assert_eq!(c.workers[0].address(), "2.5.solo");
+        let err = HostConfig::parse("[[worker]]\nname = \"A\"\n[[worker]]\nname = \"a\"\n", "h")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("worker `a` is listed twice"), "{err}");
+    }
+}

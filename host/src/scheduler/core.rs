@@ -1,0 +1,870 @@
+//! The scheduler's decisions, as plain data and functions: no I/O, no clock, no runtime.
+//! Every method takes `now_ms` and records what must happen in [`Effects`]; the loop in
+//! [`super::run`] persists, announces and calls.
+
+use super::effects::{Dispatch, Effects};
+use crate::config::{SchedulerConfig, StandingPriority};
+use crate::tasks::dedup::content_key;
+use crate::tasks::output::looks_like_error;
+use crate::tasks::{IllegalTransition, Task, TaskId, TaskResult, TaskSpec, TaskStatus};
+use crate::workers::{WorkerConfig, WorkerStats, WorkerView};
+use hypernet_plugin_api::Priority;
+use serde_json::json;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CoreError {
+    /// No such task.
+    #[error("no task {0}")]
+    NoSuchTask(TaskId),
+    /// The state machine forbids it.
+    #[error("{id}: {source}")]
+    Illegal {
+        /// The task.
+        id: TaskId,
+        /// The refused change.
+        source: IllegalTransition,
+    },
+    /// The filing is invalid.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// One task of a batch filing: a spec, an optional key other members can depend on, and
+/// dependencies given as task ids (`T-4`) or keys of other members.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedTask {
+    /// Name other members of the batch use in `depends_on`.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The task.
+    #[serde(flatten)]
+    pub spec: TaskSpec,
+}
+
+/// The result of filing one task.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Filed {
+    /// Its id.
+    pub id: TaskId,
+    /// False when an unfinished task with the same content existed: that one is returned.
+    pub created: bool,
+}
+
+struct Worker {
+    config: WorkerConfig,
+    model: String,
+    stats: WorkerStats,
+    current: Option<TaskId>,
+}
+
+/// Counts for `status`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Counts {
+    /// Unfinished tasks by status, plus failed ones awaiting retry.
+    pub by_status: BTreeMap<String, u64>,
+    /// Workers holding a task.
+    pub busy_workers: usize,
+    /// All workers.
+    pub workers: usize,
+}
+
+/// The in-memory scheduler state.
+pub struct Core {
+    cfg: SchedulerConfig,
+    next_id: u64,
+    active: HashMap<TaskId, Task>,
+    finished: HashMap<TaskId, TaskStatus>,
+    ready: BTreeSet<(Reverse<Priority>, TaskId)>,
+    waiting_on: HashMap<TaskId, Vec<TaskId>>,
+    dedup: HashMap<u64, TaskId>,
+    retries: BTreeSet<(u64, TaskId)>,
+    workers: Vec<Worker>,
+    free: VecDeque<usize>,
+    cooldowns: BTreeMap<String, u64>,
+    /// What the current batch has decided.
+    pub fx: Effects,
+}
+
+impl Core {
+    /// A core with `workers`, no tasks.
+    pub fn new(cfg: SchedulerConfig, workers: Vec<WorkerConfig>) -> Core {
+        let workers: Vec<Worker> = workers
+            .into_iter()
+            .map(|config| Worker {
+                model: config
+                    .model
+                    .clone()
+                    .unwrap_or_else(|| cfg.default_model.clone()),
+                config,
+                stats: WorkerStats::default(),
+                current: None,
+            })
+            .collect();
+        Core {
+            free: (0..workers.len()).collect(),
+            workers,
+            cfg,
+            next_id: 1,
+            active: HashMap::new(),
+            finished: HashMap::new(),
+            ready: BTreeSet::new(),
+            waiting_on: HashMap::new(),
+            dedup: HashMap::new(),
+            retries: BTreeSet::new(),
+            cooldowns: BTreeMap::new(),
+            fx: Effects::default(),
+        }
+    }
+
+    /// Restores worker stats and cooldowns from the store.
+    pub fn restore_state(
+        &mut self,
+        stats: HashMap<String, WorkerStats>,
+        cooldowns: BTreeMap<String, u64>,
+    ) {
+        for w in &mut self.workers {
+            if let Some(s) = stats.get(&w.config.name) {
+                w.stats = s.clone();
+            }
+        }
+        self.cooldowns = cooldowns;
+    }
+
+    /// Restores one stored task (call for every task, oldest first, then
+    /// [`Core::requeue_interrupted`]). Finished tasks keep only their status in memory.
+    pub fn restore_task(&mut self, task: Task) {
+        self.next_id = self.next_id.max(task.id.0 + 1);
+        let keep = task.status.is_unfinished()
+            || (task.status == TaskStatus::Failed && task.retry_at_ms.is_some());
+        if keep {
+            self.admit(task);
+        } else {
+            self.finished.insert(task.id, task.status);
+        }
+    }
+
+    /// After a restore: tasks that were assigned or running when the host stopped go back to
+    /// ready (their attempt stays counted; no call is running for them any more).
+    pub fn requeue_interrupted(&mut self) {
+        let in_flight: Vec<TaskId> = self
+            .active
+            .values()
+            .filter(|t| matches!(t.status, TaskStatus::Assigned | TaskStatus::Running))
+            .map(|t| t.id)
+            .collect();
+        for id in in_flight {
+            let task = self.active.get_mut(&id).expect("listed");
+            task.worker = None;
+            self.set_status(
+                id,
+                TaskStatus::Ready,
+                json!({ "reason": "re-queued after restart" }),
+            )
+            .expect("assigned and running tasks may become ready");
+            self.ready.insert((Reverse(self.active[&id].priority), id));
+        }
+    }
+
+    /// Puts a stored task into the in-memory indexes (no status change).
+    fn admit(&mut self, task: Task) {
+        let id = task.id;
+        if task.status.is_unfinished() {
+            self.dedup
+                .insert(content_key(&task.title, &task.description), id);
+        }
+        if task.status == TaskStatus::Ready {
+            self.ready.insert((Reverse(task.priority), id));
+        }
+        if let Some(at) = task
+            .retry_at_ms
+            .filter(|_| task.status == TaskStatus::Failed)
+        {
+            self.retries.insert((at, id));
+        }
+        if matches!(task.status, TaskStatus::Pending | TaskStatus::Blocked) {
+            for dep in &task.depends_on {
+                if self.finished.get(dep) != Some(&TaskStatus::Completed) {
+                    self.waiting_on.entry(*dep).or_default().push(id);
+                }
+            }
+        }
+        self.finished.remove(&id);
+        self.active.insert(id, task);
+    }
+
+    fn status_of(&self, id: TaskId) -> Option<TaskStatus> {
+        self.active
+            .get(&id)
+            .map(|t| t.status)
+            .or_else(|| self.finished.get(&id).copied())
+    }
+
+    /// The one place a held task's status changes: checked, marked dirty, announced.
+    fn set_status(
+        &mut self,
+        id: TaskId,
+        to: TaskStatus,
+        extra: serde_json::Value,
+    ) -> Result<(), CoreError> {
+        let task = self.active.get_mut(&id).ok_or(CoreError::NoSuchTask(id))?;
+        let from = task.status;
+        from.check(to)
+            .map_err(|source| CoreError::Illegal { id, source })?;
+        task.status = to;
+        self.fx.dirty.insert(id);
+        let mut payload = json!({ "id": id, "from": from, "status": to, "title": task.title });
+        if let (Some(p), Some(extra)) = (payload.as_object_mut(), extra.as_object()) {
+            p.extend(extra.clone());
+        }
+        self.fx.events.push((format!("task.{to}"), payload));
+        Ok(())
+    }
+
+    /// Moves a held task that reached a final state out of memory.
+    fn evict(&mut self, id: TaskId) {
+        if let Some(task) = self.active.remove(&id) {
+            let key = content_key(&task.title, &task.description);
+            if self.dedup.get(&key) == Some(&id) {
+                self.dedup.remove(&key);
+            }
+            self.fx.dirty.remove(&id);
+            self.finished.insert(id, task.status);
+            self.fx.finished.push(task);
+        }
+    }
+
+    /// Files tasks; members of one batch may depend on each other by `key`. Cycles, unknown
+    /// dependencies and empty titles refuse the whole batch.
+    pub fn file(
+        &mut self,
+        batch: Vec<PlannedTask>,
+        filed_by: &str,
+        now_ms: u64,
+    ) -> Result<Vec<Filed>, CoreError> {
+        let order = self.plan_order(&batch)?;
+        let mut ids: HashMap<String, TaskId> = HashMap::new();
+        let mut out = vec![None; batch.len()];
+        for i in order {
+            let planned = &batch[i];
+            let mut spec = planned.spec.clone();
+            spec.title = spec.title.trim().to_owned();
+            let key = content_key(&spec.title, &spec.description);
+            if let Some(&existing) = self.dedup.get(&key)
+                && self
+                    .active
+                    .get(&existing)
+                    .is_some_and(|t| t.status.is_unfinished())
+            {
+                if let Some(k) = &planned.key {
+                    ids.insert(k.clone(), existing);
+                }
+                out[i] = Some(Filed {
+                    id: existing,
+                    created: false,
+                });
+                continue;
+            }
+            let deps = self.resolve_deps(&planned.spec, &ids)?;
+            let id = TaskId(self.next_id);
+            self.next_id += 1;
+            if let Some(k) = &planned.key {
+                ids.insert(k.clone(), id);
+            }
+            let task = Task::new(id, spec, deps, filed_by, self.cfg.max_attempts, now_ms);
+            self.fx.events.push((
+                "task.created".into(),
+                json!({ "id": id, "title": task.title, "priority": task.priority, "tags": task.tags, "depends_on": task.depends_on, "filed_by": filed_by }),
+            ));
+            self.dedup.insert(key, id);
+            self.fx.dirty.insert(id);
+            let deps = task.depends_on.clone();
+            self.active.insert(id, task);
+            for dep in deps {
+                if self.status_of(dep) != Some(TaskStatus::Completed) {
+                    self.waiting_on.entry(dep).or_default().push(id);
+                }
+            }
+            self.evaluate(id)?;
+            out[i] = Some(Filed { id, created: true });
+        }
+        Ok(out
+            .into_iter()
+            .map(|f| f.expect("every member filed"))
+            .collect())
+    }
+
+    /// Checks titles and keys and orders a batch so dependencies come first.
+    fn plan_order(&self, batch: &[PlannedTask]) -> Result<Vec<usize>, CoreError> {
+        let mut keys: HashMap<&str, usize> = HashMap::new();
+        for (i, p) in batch.iter().enumerate() {
+            if p.spec.title.trim().is_empty() {
+                return Err(CoreError::Invalid("`title` must not be empty".into()));
+            }
+            if let Some(k) = &p.key
+                && keys.insert(k.as_str(), i).is_some()
+            {
+                return Err(CoreError::Invalid(format!(
+                    "key `{k}` is used twice in the batch"
+                )));
+            }
+        }
+        // Depth-first over in-batch references; a reference back into the path is a cycle.
+        fn visit(
+            i: usize,
+            batch: &[PlannedTask],
+            keys: &HashMap<&str, usize>,
+            state: &mut [u8],
+            path: &mut Vec<usize>,
+            order: &mut Vec<usize>,
+        ) -> Result<(), CoreError> {
+            if state[i] == 2 {
+                return Ok(());
+            }
+            if state[i] == 1 {
+                let start = path.iter().position(|&p| p == i).unwrap_or(0);
+                let name = |j: usize| batch[j].key.clone().unwrap_or_else(|| format!("#{j}"));
+                let mut names: Vec<String> = path[start..].iter().map(|&j| name(j)).collect();
+                names.push(name(i));
+                return Err(CoreError::Invalid(format!(
+                    "dependency cycle: {}",
+                    names.join(" -> ")
+                )));
+            }
+            state[i] = 1;
+            path.push(i);
+            for dep in &batch[i].spec.depends_on {
+                if let Some(&j) = keys.get(dep.as_str()) {
+                    visit(j, batch, keys, state, path, order)?;
+                }
+            }
+            path.pop();
+            state[i] = 2;
+            order.push(i);
+            Ok(())
+        }
+        let mut state = vec![0u8; batch.len()];
+        let mut order = Vec::with_capacity(batch.len());
+        for i in 0..batch.len() {
+            visit(i, batch, &keys, &mut state, &mut Vec::new(), &mut order)?;
+        }
+        Ok(order)
+    }
+
+    fn resolve_deps(
+        &self,
+        spec: &TaskSpec,
+        keys: &HashMap<String, TaskId>,
+    ) -> Result<Vec<TaskId>, CoreError> {
+        let mut deps = Vec::new();
+        for dep in &spec.depends_on {
+            let id = match keys.get(dep) {
+                Some(id) => *id,
+                None => {
+                    let id: TaskId = dep.parse().map_err(|_| {
+                        CoreError::Invalid(format!(
+                            "`depends_on` entry `{dep}` is neither a task id nor a key in this batch"
+                        ))
+                    })?;
+                    if self.status_of(id).is_none() {
+                        return Err(CoreError::Invalid(format!("`depends_on`: no task {id}")));
+                    }
+                    id
+                }
+            };
+            if !deps.contains(&id) {
+                deps.push(id);
+            }
+        }
+        Ok(deps)
+    }
+
+    /// Decides whether a pending or blocked task is ready, or why it is blocked.
+    fn evaluate(&mut self, id: TaskId) -> Result<(), CoreError> {
+        let task = &self.active[&id];
+        if !matches!(task.status, TaskStatus::Pending | TaskStatus::Blocked) {
+            return Ok(());
+        }
+        let mut waiting = Vec::new();
+        let mut dead = None;
+        for dep in &task.depends_on {
+            match self.status_of(*dep) {
+                Some(TaskStatus::Completed) => {}
+                Some(TaskStatus::Cancelled) => {
+                    dead = Some(format!("dependency {dep} was cancelled"))
+                }
+                Some(TaskStatus::Failed) if !self.retries.iter().any(|(_, r)| r == dep) => {
+                    let error = self
+                        .active
+                        .get(dep)
+                        .and_then(|t| t.error.clone())
+                        .unwrap_or_default();
+                    dead = Some(
+                        format!("dependency {dep} failed: {error}")
+                            .trim_end_matches(": ")
+                            .to_owned(),
+                    )
+                }
+                _ => waiting.push(dep.to_string()),
+            }
+        }
+        let reason = dead.or_else(|| {
+            (!waiting.is_empty()).then(|| format!("waiting for {}", waiting.join(", ")))
+        });
+        let status = task.status;
+        match reason {
+            None => {
+                let priority = task.priority;
+                self.active.get_mut(&id).expect("held").blocked_reason = None;
+                self.set_status(id, TaskStatus::Ready, json!({}))?;
+                self.ready.insert((Reverse(priority), id));
+            }
+            Some(reason) => {
+                let task = self.active.get_mut(&id).expect("held");
+                if status == TaskStatus::Blocked
+                    && task.blocked_reason.as_deref() == Some(reason.as_str())
+                {
+                    return Ok(());
+                }
+                task.blocked_reason = Some(reason.clone());
+                if status == TaskStatus::Pending {
+                    self.set_status(id, TaskStatus::Blocked, json!({ "reason": reason }))?;
+                } else {
+                    self.fx.dirty.insert(id);
+                    self.fx.events.push((
+                        "task.blocked".into(),
+                        json!({ "id": id, "status": "blocked", "reason": reason }),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-evaluates the tasks waiting on `dep`.
+    fn reevaluate_dependents(&mut self, dep: TaskId) -> Result<(), CoreError> {
+        let waiting = if self.status_of(dep) == Some(TaskStatus::Completed) {
+            self.waiting_on.remove(&dep).unwrap_or_default()
+        } else {
+            self.waiting_on.get(&dep).cloned().unwrap_or_default()
+        };
+        for id in waiting {
+            if self.active.contains_key(&id) {
+                self.evaluate(id)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives ready tasks to free workers, highest priority then oldest first; returns how
+    /// many calls were dispatched.
+    pub fn assign(&mut self, now_ms: u64) -> usize {
+        let mut started = 0;
+        while !self.free.is_empty() {
+            let Some(&(prio, id)) = self.ready.iter().next() else {
+                break;
+            };
+            self.ready.remove(&(prio, id));
+            let slot = self.choose_worker(&self.active[&id].tags);
+            let w = self.free.remove(slot).expect("slot is in range");
+            let name = self.workers[w].config.name.clone();
+            self.workers[w].current = Some(id);
+            let task = self.active.get_mut(&id).expect("ready tasks are held");
+            task.worker = Some(name.clone());
+            self.set_status(id, TaskStatus::Assigned, json!({ "worker": name }))
+                .expect("ready tasks may be assigned");
+            let task = self.active.get_mut(&id).expect("held");
+            task.attempts += 1;
+            task.started_ms = Some(now_ms);
+            let attempt = task.attempts;
+            let model = self.workers[w].model.clone();
+            self.set_status(
+                id,
+                TaskStatus::Running,
+                json!({ "worker": name, "model": model, "attempt": attempt }),
+            )
+            .expect("assigned tasks may run");
+            self.fx.dispatch.push(Dispatch {
+                task: id,
+                attempt,
+                worker: name,
+                model,
+            });
+            started += 1;
+        }
+        started
+    }
+
+    /// Position in the free queue of the best worker for `tags`: most capability overlap,
+    /// then best success rate, then longest idle. Untagged tasks take the next in line.
+    fn choose_worker(&self, tags: &[String]) -> usize {
+        if tags.is_empty() {
+            return 0;
+        }
+        let score = |w: &Worker| {
+            (
+                (w.config.tag_overlap(tags) * 1000.0) as u64,
+                (w.stats.success_rate() * 1000.0) as u64,
+                Reverse(w.stats.last_active_ms.unwrap_or(0)),
+            )
+        };
+        self.free
+            .iter()
+            .enumerate()
+            .max_by_key(|&(pos, &w)| (score(&self.workers[w]), Reverse(pos)))
+            .map_or(0, |(pos, _)| pos)
+    }
+
+    /// Frees the worker holding `id`, if any; returns its index.
+    fn release_worker(&mut self, id: TaskId) -> Option<usize> {
+        let w = self.workers.iter().position(|w| w.current == Some(id))?;
+        self.workers[w].current = None;
+        self.free.push_back(w);
+        Some(w)
+    }
+
+    fn is_current(&self, id: TaskId, attempt: u32) -> bool {
+        self.active
+            .get(&id)
+            .is_some_and(|t| t.status == TaskStatus::Running && t.attempts == attempt)
+    }
+
+    /// Records a model's answer. Output that looks like an error counts as a failure.
+    /// Answers for a task that was cancelled or re-queued meanwhile are ignored.
+    pub fn complete(&mut self, id: TaskId, attempt: u32, result: TaskResult, now_ms: u64) {
+        if !self.is_current(id, attempt) {
+            return;
+        }
+        if looks_like_error(&result.text) {
+            let excerpt: String = result.text.chars().take(120).collect();
+            return self.fail(
+                id,
+                attempt,
+                format!("output looks like an error: {excerpt}"),
+                now_ms,
+            );
+        }
+        if let Some(w) = self.release_worker(id) {
+            let stats = &mut self.workers[w].stats;
+            stats.tasks_done += 1;
+            stats.tokens += result.input_tokens + result.output_tokens;
+            stats.cost_micros += result.cost_micros;
+            stats.last_active_ms = Some(now_ms);
+            self.fx.workers.insert(w);
+        }
+        let payload = json!({ "model": result.model, "input_tokens": result.input_tokens, "output_tokens": result.output_tokens, "cost_micros": result.cost_micros });
+        let task = self.active.get_mut(&id).expect("current");
+        task.result = Some(result);
+        task.error = None;
+        task.finished_ms = Some(now_ms);
+        self.set_status(id, TaskStatus::Completed, payload)
+            .expect("running tasks may complete");
+        self.evict(id);
+        let _ = self.reevaluate_dependents(id);
+    }
+
+    /// Records a failed attempt: retried automatically with backoff while attempts remain,
+    /// otherwise failed for good (its dependents stay blocked with the reason).
+    pub fn fail(&mut self, id: TaskId, attempt: u32, error: String, now_ms: u64) {
+        if !self.is_current(id, attempt) {
+            return;
+        }
+        if let Some(w) = self.release_worker(id) {
+            let stats = &mut self.workers[w].stats;
+            stats.tasks_failed += 1;
+            stats.last_active_ms = Some(now_ms);
+            self.fx.workers.insert(w);
+        }
+        let task = self.active.get_mut(&id).expect("current");
+        task.error = Some(error.clone());
+        task.finished_ms = Some(now_ms);
+        let retry_at = (task.attempts < task.max_attempts).then(|| {
+            let shift = task.attempts.saturating_sub(1).min(20);
+            let delay = self
+                .cfg
+                .retry_backoff_ms
+                .saturating_mul(1 << shift)
+                .min(self.cfg.retry_backoff_max_ms);
+            now_ms + delay
+        });
+        task.retry_at_ms = retry_at;
+        self.set_status(
+            id,
+            TaskStatus::Failed,
+            json!({ "error": error, "retry_at_ms": retry_at }),
+        )
+        .expect("running tasks may fail");
+        match retry_at {
+            Some(at) => {
+                self.retries.insert((at, id));
+            }
+            None => {
+                let _ = self.reevaluate_dependents(id);
+                self.evict(id);
+            }
+        }
+    }
+
+    /// Moves failed tasks whose retry time has come back to ready.
+    pub fn release_retries(&mut self, now_ms: u64) {
+        while let Some(&(at, id)) = self.retries.iter().next() {
+            if at > now_ms {
+                break;
+            }
+            self.retries.remove(&(at, id));
+            self.requeue_failed(id, "automatic retry");
+        }
+    }
+
+    fn requeue_failed(&mut self, id: TaskId, reason: &str) {
+        let task = self.active.get_mut(&id).expect("retried tasks are held");
+        task.retry_at_ms = None;
+        task.finished_ms = None;
+        let priority = task.priority;
+        let key = content_key(&task.title, &task.description);
+        self.set_status(id, TaskStatus::Ready, json!({ "reason": reason }))
+            .expect("failed tasks may become ready");
+        self.dedup.insert(key, id);
+        self.ready.insert((Reverse(priority), id));
+        let _ = self.reevaluate_dependents(id);
+    }
+
+    /// Retries a failed task by hand (even when its attempts are used up). `stored` is the
+    /// task as stored, needed when it is no longer held in memory.
+    pub fn retry(&mut self, id: TaskId, stored: Option<Task>) -> Result<(), CoreError> {
+        self.hold(id, stored)?;
+        let task = &self.active[&id];
+        task.status
+            .check(TaskStatus::Ready)
+            .ok()
+            .filter(|_| task.status == TaskStatus::Failed)
+            .ok_or(CoreError::Illegal {
+                id,
+                source: IllegalTransition {
+                    from: task.status,
+                    to: TaskStatus::Ready,
+                },
+            })?;
+        let task = self.active.get_mut(&id).expect("held");
+        task.max_attempts = task.max_attempts.max(task.attempts + 1);
+        if let Some(at) = task.retry_at_ms {
+            self.retries.remove(&(at, id));
+        }
+        self.requeue_failed(id, "retried by hand");
+        Ok(())
+    }
+
+    /// Cancels a task that is not completed or already cancelled. A running call's answer
+    /// will be ignored.
+    pub fn cancel(
+        &mut self,
+        id: TaskId,
+        stored: Option<Task>,
+        now_ms: u64,
+    ) -> Result<(), CoreError> {
+        self.hold(id, stored)?;
+        let task = &self.active[&id];
+        let (status, priority) = (task.status, task.priority);
+        status
+            .check(TaskStatus::Cancelled)
+            .map_err(|source| CoreError::Illegal { id, source })?;
+        self.ready.remove(&(Reverse(priority), id));
+        if let Some(at) = task.retry_at_ms {
+            self.retries.remove(&(at, id));
+        }
+        self.release_worker(id);
+        let task = self.active.get_mut(&id).expect("held");
+        task.finished_ms = Some(now_ms);
+        task.retry_at_ms = None;
+        self.set_status(id, TaskStatus::Cancelled, json!({}))?;
+        let result = self.reevaluate_dependents(id);
+        self.evict(id);
+        result
+    }
+
+    /// Makes sure `id` is held in memory, admitting the stored copy when it is not.
+    fn hold(&mut self, id: TaskId, stored: Option<Task>) -> Result<(), CoreError> {
+        if self.active.contains_key(&id) {
+            return Ok(());
+        }
+        match stored {
+            // `admit` indexes only unfinished tasks for dedup, so a finished task held for a
+            // moment is not mistaken for an open duplicate.
+            Some(task) if task.id == id => {
+                self.admit(task);
+                Ok(())
+            }
+            _ => Err(CoreError::NoSuchTask(id)),
+        }
+    }
+
+    /// Whether `id` is held in memory (else the caller must load it to retry/cancel).
+    pub fn holds(&self, id: TaskId) -> bool {
+        self.active.contains_key(&id)
+    }
+
+    /// Whether a task with this id was ever filed.
+    pub fn knows(&self, id: TaskId) -> bool {
+        self.status_of(id).is_some()
+    }
+
+    /// Re-queues every running task (at shutdown, when calls did not finish in time).
+    pub fn requeue_running(&mut self) {
+        let running: Vec<TaskId> = self
+            .active
+            .values()
+            .filter(|t| matches!(t.status, TaskStatus::Assigned | TaskStatus::Running))
+            .map(|t| t.id)
+            .collect();
+        for id in running {
+            self.release_worker(id);
+            let task = self.active.get_mut(&id).expect("held");
+            task.worker = None;
+            let priority = task.priority;
+            self.set_status(
+                id,
+                TaskStatus::Ready,
+                json!({ "reason": "re-queued at shutdown" }),
+            )
+            .expect("running tasks may be re-queued");
+            self.ready.insert((Reverse(priority), id));
+        }
+    }
+
+    /// No task ready or in flight and no retry scheduled.
+    pub fn is_idle(&self) -> bool {
+        self.ready.is_empty() && self.free.len() == self.workers.len() && self.retries.is_empty()
+    }
+
+    /// Calls in flight.
+    pub fn in_flight(&self) -> usize {
+        self.workers.len() - self.free.len()
+    }
+
+    /// Files the standing priorities that are due: only when idle, once per cooldown per
+    /// title, never while an unfinished task of that title exists.
+    pub fn file_standing(&mut self, list: &[StandingPriority], now_ms: u64) -> usize {
+        if !self.is_idle() {
+            return 0;
+        }
+        let mut filed = 0;
+        for s in list {
+            let cooled = self
+                .cooldowns
+                .get(&s.title)
+                .is_none_or(|&last| now_ms >= last + s.cooldown_secs * 1000);
+            let open = self
+                .active
+                .values()
+                .any(|t| t.title == s.title && t.status.is_unfinished());
+            if !cooled || open {
+                continue;
+            }
+            let spec = TaskSpec {
+                title: s.title.clone(),
+                description: s.description.clone(),
+                priority: s.priority,
+                tags: s.tags.clone(),
+                ..TaskSpec::default()
+            };
+            if self
+                .file(vec![PlannedTask { key: None, spec }], "standing", now_ms)
+                .is_ok()
+            {
+                self.cooldowns.insert(s.title.clone(), now_ms);
+                self.fx.cooldowns = true;
+                filed += 1;
+            }
+        }
+        filed
+    }
+
+    /// When the next timed action is due: a retry, or (when idle) a standing priority.
+    pub fn next_due(&self, list: &[StandingPriority]) -> Option<u64> {
+        let retry = self.retries.iter().next().map(|&(at, _)| at);
+        let standing = if self.is_idle() {
+            list.iter()
+                .filter_map(|s| {
+                    self.cooldowns
+                        .get(&s.title)
+                        .map(|&l| l + s.cooldown_secs * 1000)
+                })
+                .min()
+        } else {
+            None
+        };
+        match (retry, standing) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// A held task.
+    pub fn task(&self, id: TaskId) -> Option<&Task> {
+        self.active.get(&id)
+    }
+
+    /// The task's title and description, for building the prompt.
+    pub fn prompt_of(&self, id: TaskId) -> Option<(String, String, String)> {
+        let t = self.active.get(&id)?;
+        let w = t.worker.clone().unwrap_or_default();
+        Some((t.title.clone(), t.description.clone(), w))
+    }
+
+    /// The worker named `name`.
+    pub fn worker_config(&self, name: &str) -> Option<&WorkerConfig> {
+        self.workers
+            .iter()
+            .find(|w| w.config.name == name)
+            .map(|w| &w.config)
+    }
+
+    /// Every worker with its stats.
+    pub fn worker_views(&self) -> Vec<WorkerView> {
+        self.workers
+            .iter()
+            .map(|w| WorkerView {
+                name: w.config.name.clone(),
+                address: w.config.address(),
+                account: w.config.account.clone(),
+                role: w.config.role.clone(),
+                capabilities: w.config.capabilities.clone(),
+                model: w.model.clone(),
+                current_task: w.current.map(|t| t.to_string()),
+                stats: w.stats.clone(),
+            })
+            .collect()
+    }
+
+    /// Name and stats of the worker at `index`.
+    pub fn worker_stats(&self, index: usize) -> (&str, &WorkerStats) {
+        let w = &self.workers[index];
+        (&w.config.name, &w.stats)
+    }
+
+    /// Standing-priority cooldowns (title → last filed).
+    pub fn cooldowns(&self) -> &BTreeMap<String, u64> {
+        &self.cooldowns
+    }
+
+    /// The counter persisted with each batch.
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Counts for `status`.
+    pub fn counts(&self) -> Counts {
+        let mut by_status = BTreeMap::new();
+        for t in self.active.values() {
+            *by_status.entry(t.status.to_string()).or_insert(0) += 1;
+        }
+        Counts {
+            by_status,
+            busy_workers: self.in_flight(),
+            workers: self.workers.len(),
+        }
+    }
+}

@@ -1,0 +1,433 @@
+//! The scheduler: one thread owns the task graph ([`core::Core`]) and works in batches.
+//! Each batch takes every command waiting (filings, answers, cancels, retries), decides,
+//! writes all changes in one redb transaction, and only then replies, announces the events
+//! and starts the model calls (on the async runtime, all concurrently). It sleeps until
+//! the next command or the next timed action (a retry, a standing priority) — never on a
+//! fixed tick.
+
+pub mod call;
+pub mod core;
+pub mod effects;
+
+use self::call::{CallSpec, ProviderMap};
+use self::core::{Core, CoreError, Counts, Filed, PlannedTask};
+use crate::bus::now_ms;
+use crate::config::HostConfig;
+use crate::plugins::Registry;
+use crate::plugins::registry::TaskSink;
+use crate::store::Store;
+use crate::store::tasks::Batch;
+use crate::tasks::{TaskId, TaskResult, TaskSpec};
+use crate::workers::WorkerView;
+use std::sync::mpsc;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+type Reply<T> = oneshot::Sender<Result<T, CoreError>>;
+
+enum Command {
+    File {
+        batch: Vec<PlannedTask>,
+        filed_by: String,
+        reply: Reply<Vec<Filed>>,
+    },
+    Cancel {
+        id: TaskId,
+        reply: Reply<()>,
+    },
+    Retry {
+        id: TaskId,
+        reply: Reply<()>,
+    },
+    Finished {
+        id: TaskId,
+        attempt: u32,
+        outcome: Result<TaskResult, String>,
+    },
+    Shutdown {
+        grace: Duration,
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// What `status` shows without touching the store.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Snapshot {
+    /// Held tasks by status, and worker occupancy.
+    pub counts: Counts,
+    /// Workers with stats.
+    pub workers: Vec<WorkerView>,
+    /// Batches written since start.
+    pub batches: u64,
+    /// Host start time.
+    pub started_ms: u64,
+}
+
+/// Sends commands to the scheduler thread. Cheap to clone.
+#[derive(Clone)]
+pub struct Scheduler {
+    tx: mpsc::Sender<Command>,
+    snapshot: Arc<RwLock<Snapshot>>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Scheduler")
+    }
+}
+
+fn gone<T>(_: T) -> CoreError {
+    CoreError::Invalid("the scheduler has stopped".into())
+}
+
+impl Scheduler {
+    /// Restores the task graph from the store (re-queuing interrupted work), discovers the
+    /// providers, and starts the scheduler thread.
+    pub async fn start(
+        config: &HostConfig,
+        store: Store,
+        registry: Arc<Registry>,
+    ) -> anyhow::Result<Scheduler> {
+        let mut core = Core::new(config.scheduler.clone(), config.workers.clone());
+        core.restore_state(store.worker_stats()?, store.cooldowns()?);
+        store.for_each_task(|t| core.restore_task(t))?;
+        core.requeue_interrupted();
+        let providers = Arc::new(ProviderMap::discover(&registry).await);
+        let (tx, rx) = mpsc::channel();
+        let snapshot = Arc::new(RwLock::new(Snapshot {
+            started_ms: now_ms(),
+            ..Snapshot::default()
+        }));
+        let worker = Loop {
+            core,
+            store,
+            registry: registry.clone(),
+            providers,
+            http: reqwest::Client::new(),
+            runtime: tokio::runtime::Handle::current(),
+            tx: tx.clone(),
+            snapshot: snapshot.clone(),
+            standing: config.standing.clone(),
+            call_timeout: Duration::from_millis(config.scheduler.call_timeout_ms),
+            batches: 0,
+        };
+        std::thread::Builder::new()
+            .name("scheduler".into())
+            .spawn(move || worker.run(rx))?;
+        let scheduler = Scheduler { tx, snapshot };
+        registry.set_task_sink(Arc::new(scheduler.clone()));
+        Ok(scheduler)
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, CoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).map_err(gone)?;
+        rx.await.map_err(gone)?
+    }
+
+    /// Files tasks (a batch may reference its own members by key).
+    pub async fn file(
+        &self,
+        batch: Vec<PlannedTask>,
+        filed_by: &str,
+    ) -> Result<Vec<Filed>, CoreError> {
+        let filed_by = filed_by.to_owned();
+        self.ask(|reply| Command::File {
+            batch,
+            filed_by,
+            reply,
+        })
+        .await
+    }
+
+    /// Cancels a task.
+    pub async fn cancel(&self, id: TaskId) -> Result<(), CoreError> {
+        self.ask(|reply| Command::Cancel { id, reply }).await
+    }
+
+    /// Retries a failed task.
+    pub async fn retry(&self, id: TaskId) -> Result<(), CoreError> {
+        self.ask(|reply| Command::Retry { id, reply }).await
+    }
+
+    /// Stops dispatching, lets calls in flight finish for up to `grace`, re-queues the rest,
+    /// and saves everything.
+    pub async fn shutdown(&self, grace: Duration) {
+        let (reply, rx) = oneshot::channel();
+        if self.tx.send(Command::Shutdown { grace, reply }).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// The latest counts and worker views.
+    pub fn snapshot(&self) -> Snapshot {
+        self.snapshot.read().expect("snapshot lock").clone()
+    }
+}
+
+impl TaskSink for Scheduler {
+    fn file_blocking(&self, spec: TaskSpec, filed_by: &str) -> Result<TaskId, String> {
+        let (reply, rx) = oneshot::channel();
+        let batch = vec![PlannedTask { key: None, spec }];
+        self.tx
+            .send(Command::File {
+                batch,
+                filed_by: filed_by.to_owned(),
+                reply,
+            })
+            .map_err(|_| "the scheduler has stopped".to_owned())?;
+        let filed = rx
+            .blocking_recv()
+            .map_err(|_| "the scheduler has stopped".to_owned())?
+            .map_err(|e| e.to_string())?;
+        Ok(filed[0].id)
+    }
+}
+
+struct Loop {
+    core: Core,
+    store: Store,
+    registry: Arc<Registry>,
+    providers: Arc<ProviderMap>,
+    http: reqwest::Client,
+    runtime: tokio::runtime::Handle,
+    tx: mpsc::Sender<Command>,
+    snapshot: Arc<RwLock<Snapshot>>,
+    standing: Vec<crate::config::StandingPriority>,
+    call_timeout: Duration,
+    batches: u64,
+}
+
+/// Replies held until the batch they belong to is durable.
+type Deferred = Vec<Box<dyn FnOnce(Result<(), String>) + Send>>;
+
+const MAX_BATCH: usize = 8192;
+
+impl Loop {
+    fn run(mut self, rx: mpsc::Receiver<Command>) {
+        let mut shutdown: Option<(Instant, oneshot::Sender<()>)> = None;
+        // The first batch writes what restoring changed (re-queued tasks).
+        let mut first = true;
+        loop {
+            let mut deferred: Deferred = Vec::new();
+            if !first {
+                let wait = self.wait_time(shutdown.as_ref().map(|s| s.0));
+                let cmd = match wait {
+                    Some(d) => match rx.recv_timeout(d) {
+                        Ok(c) => Some(c),
+                        Err(mpsc::RecvTimeoutError::Timeout) => None,
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    },
+                    None => match rx.recv() {
+                        Ok(c) => Some(c),
+                        Err(_) => return,
+                    },
+                };
+                let mut handled = 0;
+                let mut next = cmd;
+                while let Some(cmd) = next {
+                    self.handle(cmd, &mut deferred, &mut shutdown);
+                    handled += 1;
+                    next = if handled < MAX_BATCH {
+                        rx.try_recv().ok()
+                    } else {
+                        None
+                    };
+                }
+            }
+            first = false;
+            let now = now_ms();
+            self.core.release_retries(now);
+            if shutdown.is_none() {
+                self.core.file_standing(&self.standing, now);
+                self.core.assign(now);
+            } else if shutdown
+                .as_ref()
+                .is_some_and(|(deadline, _)| Instant::now() >= *deadline)
+            {
+                self.core.requeue_running();
+            }
+            let written = self.flush();
+            for reply in deferred {
+                reply(written.clone());
+            }
+            if let Err(e) = written {
+                tracing::error!(error = %e, "cannot write to the store; the scheduler stops");
+                return;
+            }
+            if let Some((_, _)) = &shutdown
+                && self.core.in_flight() == 0
+            {
+                let (_, reply) = shutdown.take().expect("checked");
+                tracing::info!("scheduler stopped; state saved");
+                let _ = reply.send(());
+                return;
+            }
+        }
+    }
+
+    /// How long to sleep: until the next timed action, or the shutdown deadline.
+    fn wait_time(&self, deadline: Option<Instant>) -> Option<Duration> {
+        let due = self
+            .core
+            .next_due(&self.standing)
+            .map(|at| Duration::from_millis(at.saturating_sub(now_ms())));
+        let until_deadline = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        match (due, until_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn handle(
+        &mut self,
+        cmd: Command,
+        deferred: &mut Deferred,
+        shutdown: &mut Option<(Instant, oneshot::Sender<()>)>,
+    ) {
+        let now = now_ms();
+        match cmd {
+            Command::File {
+                batch,
+                filed_by,
+                reply,
+            } => {
+                let result = self.core.file(batch, &filed_by, now);
+                defer(deferred, reply, result);
+            }
+            Command::Cancel { id, reply } => {
+                let stored = self.stored_if_needed(id);
+                let result = self.core.cancel(id, stored, now);
+                defer(deferred, reply, result);
+            }
+            Command::Retry { id, reply } => {
+                let stored = self.stored_if_needed(id);
+                let result = self.core.retry(id, stored);
+                defer(deferred, reply, result);
+            }
+            Command::Finished {
+                id,
+                attempt,
+                outcome,
+            } => match outcome {
+                Ok(result) => self.core.complete(id, attempt, result, now),
+                Err(error) => self.core.fail(id, attempt, error, now),
+            },
+            Command::Shutdown { grace, reply } => {
+                tracing::info!(
+                    in_flight = self.core.in_flight(),
+                    ?grace,
+                    "scheduler stopping: no new calls"
+                );
+                *shutdown = Some((Instant::now() + grace, reply));
+            }
+        }
+    }
+
+    fn stored_if_needed(&self, id: TaskId) -> Option<crate::tasks::Task> {
+        if self.core.holds(id) || !self.core.knows(id) {
+            return None;
+        }
+        self.store.task(id).ok().flatten()
+    }
+
+    /// Persists the batch, then announces its events and starts its calls.
+    fn flush(&mut self) -> Result<(), String> {
+        let fx = std::mem::take(&mut self.core.fx);
+        if fx.needs_write() {
+            let tasks: Vec<&crate::tasks::Task> = fx
+                .dirty
+                .iter()
+                .filter_map(|id| self.core.task(*id))
+                .chain(fx.finished.iter())
+                .collect();
+            let workers = fx
+                .workers
+                .iter()
+                .map(|&w| self.core.worker_stats(w))
+                .collect();
+            let batch = Batch {
+                tasks,
+                workers,
+                cooldowns: fx.cooldowns.then(|| self.core.cooldowns()),
+            };
+            self.store.save_batch(&batch).map_err(|e| e.to_string())?;
+            self.batches += 1;
+        }
+        for (kind, payload) in fx.events {
+            self.registry.publish("host", &kind, payload);
+        }
+        for d in fx.dispatch {
+            self.start_call(d);
+        }
+        let mut snap = self.snapshot.write().expect("snapshot lock");
+        snap.counts = self.core.counts();
+        snap.workers = self.core.worker_views();
+        snap.batches = self.batches;
+        Ok(())
+    }
+
+    fn start_call(&self, d: effects::Dispatch) {
+        let Some((title, description, worker)) = self.core.prompt_of(d.task) else {
+            return;
+        };
+        let who = self
+            .core
+            .worker_config(&worker)
+            .map(|w| {
+                format!(
+                    "You are {} ({}), {} in the Hypernet swarm.",
+                    w.name,
+                    w.address(),
+                    if w.role.is_empty() {
+                        "a worker"
+                    } else {
+                        &w.role
+                    }
+                )
+            })
+            .unwrap_or_default();
+        tracing::info!(task = %d.task, worker = %d.worker, model = %d.model, attempt = d.attempt, "call started");
+        let spec = CallSpec {
+            model: d.model,
+            system: who,
+            prompt: if description.is_empty() {
+                title
+            } else {
+                format!("{title}\n\n{description}")
+            },
+            max_tokens: 1024,
+        };
+        let (registry, providers, http, tx, timeout) = (
+            self.registry.clone(),
+            self.providers.clone(),
+            self.http.clone(),
+            self.tx.clone(),
+            self.call_timeout,
+        );
+        let (id, attempt) = (d.task, d.attempt);
+        self.runtime.spawn(async move {
+            let outcome = call::run(registry, providers, http, spec, timeout).await;
+            match &outcome {
+                Ok(r) => tracing::info!(task = %id, tokens = r.input_tokens + r.output_tokens, "call finished"),
+                Err(e) => tracing::warn!(task = %id, error = %e, "call failed"),
+            }
+            let _ = tx.send(Command::Finished { id, attempt, outcome });
+        });
+    }
+}
+
+fn defer<T: Send + 'static>(
+    deferred: &mut Deferred,
+    reply: Reply<T>,
+    result: Result<T, CoreError>,
+) {
+    deferred.push(Box::new(move |written| {
+        let result = match written {
+            Ok(()) => result,
+            Err(e) => Err(CoreError::Invalid(format!("not saved: {e}"))),
+        };
+        let _ = reply.send(result);
+    }));
+}

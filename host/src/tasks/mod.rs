@@ -1,0 +1,225 @@
+//! Tasks: the model, the state machine and the rules that judge output.
+//!
+//! - [`state`]: the one function that changes a task's status.
+//! - [`output`]: when a model's answer counts as a failure.
+//! - [`dedup`]: the content key that spots a task filed twice.
+
+pub mod dedup;
+pub mod output;
+pub mod state;
+
+use hypernet_plugin_api::Priority;
+use serde::{Deserialize, Serialize};
+
+pub use state::{IllegalTransition, TaskStatus};
+
+/// A task's id: `T-<n>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct TaskId(pub u64);
+
+impl std::fmt::Display for TaskId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "T-{}", self.0)
+    }
+}
+
+impl From<TaskId> for String {
+    fn from(id: TaskId) -> String {
+        id.to_string()
+    }
+}
+
+impl TryFrom<String> for TaskId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl std::str::FromStr for TaskId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let digits = s.strip_prefix("T-").unwrap_or(s);
+        digits
+            .parse()
+            .map(TaskId)
+            .map_err(|_| format!("`{s}` is not a task id (expected T-<number>)"))
+    }
+}
+
+/// How hard a task is; an explicit value overrides the estimate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Complexity {
+    /// Routine.
+    Simple,
+    /// Some thought.
+    Moderate,
+    /// Needs the strongest model.
+    Complex,
+}
+
+/// What a person or plugin files.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSpec {
+    /// Short title (required).
+    pub title: String,
+    /// Full description.
+    #[serde(default)]
+    pub description: String,
+    /// Priority (default normal).
+    #[serde(default)]
+    pub priority: Priority,
+    /// Tags for routing and worker matching.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Explicit complexity.
+    #[serde(default)]
+    pub complexity: Option<Complexity>,
+    /// Tasks that must complete first: ids (`T-4`), or keys of other tasks filed in the
+    /// same batch.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    /// Attempts allowed before the task stays failed (default from config).
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    /// The task this one was split from.
+    #[serde(default)]
+    pub parent: Option<TaskId>,
+}
+
+impl From<hypernet_plugin_api::NewTask> for TaskSpec {
+    fn from(t: hypernet_plugin_api::NewTask) -> Self {
+        TaskSpec {
+            title: t.title,
+            description: t.description,
+            priority: t.priority,
+            tags: t.tags,
+            ..TaskSpec::default()
+        }
+    }
+}
+
+/// The outcome of a successful call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TaskResult {
+    /// The model's answer.
+    pub text: String,
+    /// The model that answered.
+    pub model: String,
+    /// Input tokens of this task's calls.
+    pub input_tokens: u64,
+    /// Output tokens of this task's calls.
+    pub output_tokens: u64,
+    /// Cost in micro-dollars.
+    pub cost_micros: u64,
+    /// Signals the worker raised (filled by the worker layer).
+    #[serde(default)]
+    pub signals: Vec<serde_json::Value>,
+    /// True when a simulated provider produced it.
+    #[serde(default)]
+    pub simulated: bool,
+}
+
+/// A stored task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    /// Its id.
+    pub id: TaskId,
+    /// Short title.
+    pub title: String,
+    /// Full description.
+    pub description: String,
+    /// Priority.
+    pub priority: Priority,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Explicit complexity.
+    pub complexity: Option<Complexity>,
+    /// Tasks that must complete first.
+    pub depends_on: Vec<TaskId>,
+    /// The task this one was split from.
+    pub parent: Option<TaskId>,
+    /// Where it is in its life.
+    pub status: TaskStatus,
+    /// Why it is blocked, while it is.
+    pub blocked_reason: Option<String>,
+    /// The worker holding or last holding it.
+    pub worker: Option<String>,
+    /// Calls started so far.
+    pub attempts: u32,
+    /// Attempts allowed.
+    pub max_attempts: u32,
+    /// When a failed task is retried automatically.
+    pub retry_at_ms: Option<u64>,
+    /// The answer, once completed.
+    pub result: Option<TaskResult>,
+    /// The last error.
+    pub error: Option<String>,
+    /// `person`, `host`, `standing` or a plugin name.
+    pub filed_by: String,
+    /// Filed at (ms since the Unix epoch).
+    pub created_ms: u64,
+    /// Last call started at.
+    pub started_ms: Option<u64>,
+    /// Completed, failed or cancelled at.
+    pub finished_ms: Option<u64>,
+}
+
+impl Task {
+    /// A new pending task.
+    pub fn new(
+        id: TaskId,
+        spec: TaskSpec,
+        depends_on: Vec<TaskId>,
+        filed_by: &str,
+        max_attempts: u32,
+        now_ms: u64,
+    ) -> Task {
+        Task {
+            id,
+            title: spec.title,
+            description: spec.description,
+            priority: spec.priority,
+            tags: spec.tags,
+            complexity: spec.complexity,
+            depends_on,
+            parent: spec.parent,
+            status: TaskStatus::Pending,
+            blocked_reason: None,
+            worker: None,
+            attempts: 0,
+            max_attempts: spec.max_attempts.unwrap_or(max_attempts).max(1),
+            retry_at_ms: None,
+            result: None,
+            error: None,
+            filed_by: filed_by.to_owned(),
+            created_ms: now_ms,
+            started_ms: None,
+            finished_ms: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_and_print() {
+        assert_eq!("T-42".parse::<TaskId>().unwrap(), TaskId(42));
+        assert_eq!("42".parse::<TaskId>().unwrap().to_string(), "T-42");
+        assert!("T-x".parse::<TaskId>().unwrap_err().contains("`T-x`"));
+        let json = serde_json::to_string(&TaskId(7)).unwrap();
+        assert_eq!(json, "\"T-7\"");
+    }
+
+    #[test]
+    fn spec_rejects_unknown_fields() {
+        let err =
+            serde_json::from_str::<TaskSpec>(r#"{"title":"a","priorty":"high"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `priorty`"));
+    }
+}

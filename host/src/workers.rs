@@ -1,0 +1,131 @@
+//! Workers: named identities with capabilities and a preferred model, and their stats.
+
+use serde::{Deserialize, Serialize};
+
+/// A worker as configured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// Display name (`Trace`).
+    pub name: String,
+    /// Account (`2.1`).
+    #[serde(default = "default_account")]
+    pub account: String,
+    /// Address; empty means `<account>.<name lowercased>`.
+    #[serde(default)]
+    pub address: String,
+    /// What it does (`architect`).
+    #[serde(default)]
+    pub role: String,
+    /// Capability tags matched against task tags.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// Preferred model (else the scheduler's default).
+    #[serde(default)]
+    pub model: Option<String>,
+}
+
+fn default_account() -> String {
+    "2.1".into()
+}
+
+impl WorkerConfig {
+    /// The address, filled from account and name when empty.
+    pub fn address(&self) -> String {
+        if self.address.is_empty() {
+            format!("{}.{}", self.account, self.name.to_lowercase())
+        } else {
+            self.address.clone()
+        }
+    }
+
+    /// Share of `tags` this worker has among its capabilities (0.0 to 1.0).
+    pub fn tag_overlap(&self, tags: &[String]) -> f64 {
+        if tags.is_empty() {
+            return 0.0;
+        }
+        let hits = tags
+            .iter()
+            .filter(|t| self.capabilities.iter().any(|c| c.eq_ignore_ascii_case(t)))
+            .count();
+        hits as f64 / tags.len() as f64
+    }
+}
+
+/// Counters per worker, persisted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkerStats {
+    /// Tasks completed.
+    pub tasks_done: u64,
+    /// Attempts failed.
+    pub tasks_failed: u64,
+    /// Input plus output tokens.
+    pub tokens: u64,
+    /// Cost in micro-dollars.
+    pub cost_micros: u64,
+    /// Last call finished at.
+    pub last_active_ms: Option<u64>,
+}
+
+impl WorkerStats {
+    /// Completed share of finished attempts (1.0 with no history).
+    pub fn success_rate(&self) -> f64 {
+        let total = self.tasks_done + self.tasks_failed;
+        if total == 0 {
+            1.0
+        } else {
+            self.tasks_done as f64 / total as f64
+        }
+    }
+}
+
+/// A worker as shown by the API: config, stats and what it is doing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkerView {
+    /// Name.
+    pub name: String,
+    /// Address.
+    pub address: String,
+    /// Account.
+    pub account: String,
+    /// Role.
+    pub role: String,
+    /// Capabilities.
+    pub capabilities: Vec<String>,
+    /// The model it calls.
+    pub model: String,
+    /// The task it holds.
+    pub current_task: Option<String>,
+    /// Its counters.
+    pub stats: WorkerStats,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlap_and_success_rate() {
+        let w = WorkerConfig {
+            name: "Trace".into(),
+            account: "2.1".into(),
+            address: String::new(),
+            role: String::new(),
+            capabilities: vec!["code".into(), "Review".into()],
+            model: None,
+        };
+        assert_eq!(
+            w.tag_overlap(&["code".into(), "review".into(), "docs".into(), "x".into()]),
+            0.5
+        );
+        assert_eq!(w.tag_overlap(&[]), 0.0);
+        assert_eq!(w.address(), "2.1.trace");
+        let s = WorkerStats {
+            tasks_done: 3,
+            tasks_failed: 1,
+            ..WorkerStats::default()
+        };
+        assert_eq!(s.success_rate(), 0.75);
+        assert_eq!(WorkerStats::default().success_rate(), 1.0);
+    }
+}
