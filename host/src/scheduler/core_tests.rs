@@ -1,0 +1,326 @@
+//! The scheduler's rules, exercised on the pure core.
+
+use super::*;
+use crate::config::{SchedulerConfig, StandingPriority, default_workers};
+use crate::tasks::TaskResult;
+
+fn cfg(max_attempts: u32) -> SchedulerConfig {
+    SchedulerConfig {
+        max_attempts,
+        retry_backoff_ms: 1_000,
+        retry_backoff_max_ms: 3_000,
+        ..SchedulerConfig::default()
+    }
+}
+
+fn worker(name: &str, caps: &[&str]) -> WorkerConfig {
+    WorkerConfig {
+        name: name.into(),
+        account: "2.1".into(),
+        address: String::new(),
+        role: String::new(),
+        capabilities: caps.iter().map(|c| c.to_string()).collect(),
+        model: None,
+    }
+}
+
+fn core(workers: usize, max_attempts: u32) -> Core {
+    let ws = (0..workers).map(|i| worker(&format!("w{i}"), &[])).collect();
+    Core::new(cfg(max_attempts), ws)
+}
+
+fn spec(title: &str) -> PlannedTask {
+    PlannedTask {
+        key: None,
+        spec: TaskSpec {
+            title: title.into(),
+            ..TaskSpec::default()
+        },
+    }
+}
+
+fn with(title: &str, f: impl FnOnce(&mut TaskSpec)) -> PlannedTask {
+    let mut p = spec(title);
+    f(&mut p.spec);
+    p
+}
+
+fn file(c: &mut Core, p: PlannedTask) -> TaskId {
+    c.file(vec![p], "person", 0).unwrap()[0].id
+}
+
+fn ok(text: &str) -> TaskResult {
+    TaskResult {
+        text: text.into(),
+        model: "sim/x".into(),
+        input_tokens: 10,
+        output_tokens: 5,
+        ..TaskResult::default()
+    }
+}
+
+fn status(c: &Core, id: TaskId) -> TaskStatus {
+    c.status_of(id).unwrap()
+}
+
+/// Assigns and returns the dispatched task ids in order.
+fn dispatched(c: &mut Core, now: u64) -> Vec<TaskId> {
+    c.assign(now);
+    std::mem::take(&mut c.fx.dispatch).into_iter().map(|d| d.task).collect()
+}
+
+fn attempt(c: &Core, id: TaskId) -> u32 {
+    c.task(id).unwrap().attempts
+}
+
+#[test]
+fn ready_tasks_go_by_priority_then_age() {
+    let mut c = core(1, 3);
+    let low = file(&mut c, with("low", |s| s.priority = Priority::Low));
+    let n1 = file(&mut c, spec("normal one"));
+    let crit = file(&mut c, with("crit", |s| s.priority = Priority::Critical));
+    let n2 = file(&mut c, spec("normal two"));
+    let high = file(&mut c, with("high", |s| s.priority = Priority::High));
+    let mut order = vec![];
+    for now in 1..=5 {
+        let d = dispatched(&mut c, now);
+        assert_eq!(d.len(), 1, "one worker, one call at a time");
+        order.push(d[0]);
+        c.complete(d[0], 1, ok("done well"), now);
+    }
+    assert_eq!(order, [crit, high, n1, n2, low]);
+}
+
+#[test]
+fn all_ready_tasks_run_concurrently_up_to_the_worker_count() {
+    let mut c = core(3, 3);
+    for i in 0..5 {
+        file(&mut c, spec(&format!("t{i}")));
+    }
+    assert_eq!(dispatched(&mut c, 1).len(), 3);
+    assert_eq!(c.in_flight(), 3);
+    assert_eq!(dispatched(&mut c, 1).len(), 0, "no free worker");
+}
+
+#[test]
+fn chains_and_diamonds_unblock_when_every_dependency_completes() {
+    let mut c = core(4, 3);
+    let a = file(&mut c, spec("a"));
+    let b = file(&mut c, with("b", |s| s.depends_on = vec![a.to_string()]));
+    let d2 = file(&mut c, with("c", |s| s.depends_on = vec![a.to_string()]));
+    let d = file(&mut c, with("d", |s| s.depends_on = vec![b.to_string(), d2.to_string()]));
+    assert_eq!(status(&c, b), TaskStatus::Blocked);
+    assert_eq!(c.task(d).unwrap().blocked_reason.as_deref(), Some("waiting for T-2, T-3"));
+    assert_eq!(dispatched(&mut c, 1), [a]);
+    c.complete(a, 1, ok("a done"), 2);
+    assert_eq!(dispatched(&mut c, 2), [b, d2]);
+    c.complete(b, 1, ok("b done"), 3);
+    assert_eq!(status(&c, d), TaskStatus::Blocked);
+    assert_eq!(c.task(d).unwrap().blocked_reason.as_deref(), Some("waiting for T-3"));
+    c.complete(d2, 1, ok("c done"), 4);
+    assert_eq!(status(&c, d), TaskStatus::Ready);
+    assert_eq!(c.task(d).unwrap().blocked_reason, None);
+}
+
+#[test]
+fn a_failed_dependency_blocks_with_a_reason_until_it_is_retried_and_completes() {
+    let mut c = core(2, 1);
+    let a = file(&mut c, spec("a"));
+    let b = file(&mut c, with("b", |s| s.depends_on = vec![a.to_string()]));
+    dispatched(&mut c, 1);
+    c.fail(a, 1, "boom".into(), 2);
+    assert_eq!(status(&c, a), TaskStatus::Failed);
+    assert_eq!(status(&c, b), TaskStatus::Blocked, "not ready, not lost");
+    assert_eq!(c.task(b).unwrap().blocked_reason.as_deref(), Some("dependency T-1 failed: boom"));
+    // The failed task left memory; a retry brings it back from its stored copy.
+    let mut stored = Task::new(a, spec("a").spec, vec![], "person", 1, 0);
+    stored.status = TaskStatus::Failed;
+    stored.attempts = 1;
+    assert!(c.retry(a, None).is_err(), "without the stored copy it is unknown");
+    c.retry(a, Some(stored)).unwrap();
+    assert_eq!(c.task(b).unwrap().blocked_reason.as_deref(), Some("waiting for T-1"));
+    assert_eq!(dispatched(&mut c, 3), [a]);
+    assert_eq!(attempt(&c, a), 2, "a retry by hand grants one more attempt");
+    c.complete(a, 2, ok("a done"), 4);
+    assert_eq!(status(&c, b), TaskStatus::Ready);
+}
+
+#[test]
+fn a_cancelled_dependency_blocks_with_a_reason() {
+    let mut c = core(1, 3);
+    let a = file(&mut c, spec("a"));
+    let b = file(&mut c, with("b", |s| s.depends_on = vec![a.to_string()]));
+    c.cancel(a, None, 1).unwrap();
+    assert_eq!(c.task(b).unwrap().blocked_reason.as_deref(), Some("dependency T-1 was cancelled"));
+    assert_eq!(status(&c, b), TaskStatus::Blocked);
+}
+
+#[test]
+fn cycles_and_unknown_dependencies_are_refused() {
+    let mut c = core(1, 3);
+    let member = |key: &str, deps: &[&str]| PlannedTask {
+        key: Some(key.into()),
+        spec: TaskSpec {
+            title: format!("task {key}"),
+            depends_on: deps.iter().map(|d| d.to_string()).collect(),
+            ..TaskSpec::default()
+        },
+    };
+    let err = c
+        .file(vec![member("plan", &["test"]), member("build", &["plan"]), member("test", &["build"])], "p", 0)
+        .unwrap_err();
+    assert_eq!(err.to_string(), "dependency cycle: plan -> test -> build -> plan");
+    assert_eq!(c.next_id(), 1, "nothing of a refused batch is filed");
+    let err = c.file(vec![member("x", &["T-99"])], "p", 0).unwrap_err();
+    assert_eq!(err.to_string(), "`depends_on`: no task T-99");
+    let err = c.file(vec![member("x", &["later"])], "p", 0).unwrap_err();
+    assert!(err.to_string().contains("neither a task id nor a key"), "{err}");
+    // A valid plan: members filed dependencies first, chained by keys.
+    let filed = c
+        .file(vec![member("test", &["build"]), member("build", &["plan"]), member("plan", &[])], "p", 0)
+        .unwrap();
+    let ids: Vec<u64> = filed.iter().map(|f| f.id.0).collect();
+    assert_eq!(ids, [3, 2, 1], "ids follow dependency order; answers follow the request");
+    assert_eq!(c.task(TaskId(3)).unwrap().depends_on, [TaskId(2)]);
+}
+
+#[test]
+fn duplicates_of_unfinished_tasks_return_the_existing_one() {
+    let mut c = core(1, 3);
+    let first = c.file(vec![with("Fix the build", |s| s.description = "CI is red".into())], "p", 0).unwrap();
+    let again = c.file(vec![with("  fix THE build ", |s| s.description = "ci is  red".into())], "p", 0).unwrap();
+    assert!(first[0].created);
+    assert_eq!(again[0], Filed { id: first[0].id, created: false });
+    dispatched(&mut c, 1);
+    c.complete(first[0].id, 1, ok("fixed it"), 2);
+    let later = c.file(vec![with("Fix the build", |s| s.description = "CI is red".into())], "p", 3).unwrap();
+    assert!(later[0].created, "a finished task is not a duplicate");
+}
+
+#[test]
+fn failures_retry_with_doubling_backoff_up_to_max_attempts() {
+    let mut c = core(1, 3);
+    let a = file(&mut c, spec("a"));
+    dispatched(&mut c, 0);
+    c.fail(a, 1, "e1".into(), 10);
+    assert_eq!(c.task(a).unwrap().retry_at_ms, Some(1_010));
+    assert_eq!(c.next_due(&[]), Some(1_010));
+    c.release_retries(1_009);
+    assert_eq!(status(&c, a), TaskStatus::Failed);
+    c.release_retries(1_010);
+    assert_eq!(status(&c, a), TaskStatus::Ready);
+    dispatched(&mut c, 1_010);
+    c.fail(a, 2, "e2".into(), 2_000);
+    assert_eq!(c.task(a).unwrap().retry_at_ms, Some(4_000), "doubled");
+    c.release_retries(4_000);
+    dispatched(&mut c, 4_000);
+    c.fail(a, 3, "e3".into(), 5_000);
+    assert_eq!(status(&c, a), TaskStatus::Failed);
+    assert!(!c.holds(a), "attempts used up: failed for good");
+    let (_, stats) = c.worker_stats(0);
+    assert_eq!(stats.tasks_failed, 3);
+}
+
+#[test]
+fn answers_for_cancelled_or_requeued_attempts_are_ignored() {
+    let mut c = core(1, 3);
+    let a = file(&mut c, spec("a"));
+    dispatched(&mut c, 0);
+    c.cancel(a, None, 1).unwrap();
+    assert_eq!(c.in_flight(), 0, "cancelling frees the worker");
+    c.complete(a, 1, ok("late answer"), 2);
+    assert_eq!(status(&c, a), TaskStatus::Cancelled);
+    let b = file(&mut c, spec("b"));
+    dispatched(&mut c, 3);
+    c.requeue_running();
+    c.complete(b, 1, ok("stale"), 4);
+    assert_eq!(status(&c, b), TaskStatus::Ready);
+    assert_eq!(dispatched(&mut c, 5), [b]);
+    assert_eq!(attempt(&c, b), 2);
+}
+
+#[test]
+fn output_that_looks_like_an_error_is_a_failure() {
+    let mut c = core(1, 1);
+    let a = file(&mut c, spec("a"));
+    dispatched(&mut c, 0);
+    c.complete(a, 1, ok("[error: model overloaded]"), 1);
+    assert_eq!(status(&c, a), TaskStatus::Failed);
+}
+
+#[test]
+fn illegal_requests_are_refused_by_the_state_machine() {
+    let mut c = core(1, 3);
+    let a = file(&mut c, spec("a"));
+    let err = c.retry(a, None).unwrap_err();
+    assert_eq!(err.to_string(), "T-1: a ready task cannot become ready");
+    dispatched(&mut c, 0);
+    c.complete(a, 1, ok("done"), 1);
+    let mut stored = Task::new(a, spec("a").spec, vec![], "person", 3, 0);
+    stored.status = TaskStatus::Completed;
+    let err = c.cancel(a, Some(stored), 2).unwrap_err();
+    assert_eq!(err.to_string(), "T-1: a completed task cannot become cancelled");
+    assert!(matches!(c.cancel(TaskId(42), None, 2), Err(CoreError::NoSuchTask(_))));
+}
+
+#[test]
+fn restore_requeues_interrupted_work_and_keeps_attempts() {
+    let mut before = core(2, 3);
+    let a = file(&mut before, spec("a"));
+    let b = file(&mut before, spec("b"));
+    let done = file(&mut before, spec("done"));
+    dispatched(&mut before, 0);
+    let stored: Vec<Task> = [a, b].iter().map(|id| before.task(*id).unwrap().clone()).collect();
+    let mut finished = Task::new(done, spec("done").spec, vec![], "person", 3, 0);
+    finished.status = TaskStatus::Completed;
+
+    let mut after = core(2, 3);
+    for t in stored.into_iter().chain([finished]) {
+        after.restore_task(t);
+    }
+    after.requeue_interrupted();
+    assert_eq!(status(&after, a), TaskStatus::Ready);
+    assert_eq!(attempt(&after, a), 1, "the interrupted attempt counts");
+    assert_eq!(status(&after, done), TaskStatus::Completed);
+    assert!(!after.holds(done), "finished tasks stay out of memory");
+    assert_eq!(after.next_id(), 4);
+    assert_eq!(dispatched(&mut after, 1), [a, b]);
+    assert_eq!(attempt(&after, a), 2);
+}
+
+#[test]
+fn standing_priorities_only_when_idle_once_per_cooldown() {
+    let list = vec![StandingPriority {
+        title: "Review".into(),
+        description: String::new(),
+        priority: Priority::Normal,
+        tags: vec![],
+        cooldown_secs: 60,
+    }];
+    let mut c = core(1, 3);
+    let busy = file(&mut c, spec("busy"));
+    assert_eq!(c.file_standing(&list, 0), 0, "not while work is queued");
+    dispatched(&mut c, 0);
+    c.complete(busy, 1, ok("done"), 1);
+    assert_eq!(c.file_standing(&list, 1_000), 1);
+    assert!(c.fx.cooldowns);
+    let review = TaskId(2);
+    assert_eq!(c.task(review).unwrap().filed_by, "standing");
+    dispatched(&mut c, 1_000);
+    c.complete(review, 1, ok("reviewed"), 2_000);
+    assert_eq!(c.file_standing(&list, 60_999), 0, "cooling down");
+    assert_eq!(c.next_due(&list), Some(61_000));
+    assert_eq!(c.file_standing(&list, 61_000), 1);
+    assert_eq!(c.file_standing(&list, 200_000), 0, "its task is still open");
+}
+
+#[test]
+fn workers_are_chosen_by_capability_match() {
+    let mut c = Core::new(cfg(3), vec![worker("coder", &["code"]), worker("writer", &["docs", "review"])]);
+    let docs = file(&mut c, with("write docs", |s| s.tags = vec!["docs".into()]));
+    c.assign(0);
+    let d = std::mem::take(&mut c.fx.dispatch);
+    assert_eq!((d[0].task, d[0].worker.as_str()), (docs, "writer"));
+    assert_eq!(d[0].model, "sim/default", "workers without a model use the default");
+    assert_eq!(default_workers().len(), 4);
+}
