@@ -185,6 +185,29 @@ impl Env {
         Run::from(out)
     }
 
+    /// Writes `hypernet.toml` (read by `hypernet run` from this folder).
+    pub fn config(&self, text: &str) -> PathBuf {
+        let path = self.path().join("hypernet.toml");
+        std::fs::write(&path, text).expect("write config");
+        path
+    }
+
+    /// Calls the running host's API: `GET` when `body` is `None`, else `POST` with the
+    /// token. Returns the status code and the JSON body.
+    pub fn api(&self, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let info: Value = serde_json::from_str(
+            &std::fs::read_to_string(self.data_dir().join("host.json")).expect("a host is running"),
+        )
+        .expect("host.json is JSON");
+        let addr = info["url"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("http://")
+            .to_owned();
+        let token = std::fs::read_to_string(self.data_dir().join("api-token")).unwrap_or_default();
+        http(&addr, path, body, token.trim())
+    }
+
     /// `hypernet plugin call TARGET QUERY [ARGS]` (no arguments when `args` is empty).
     pub fn call(&self, target: &str, query: &str, args: &str) -> Run {
         let mut argv = vec!["plugin", "call", target, query];
@@ -258,6 +281,35 @@ impl Env {
         }
         Err(format!("timed out waiting for host.json\n{}", host.log()))
     }
+}
+
+/// A minimal HTTP/1.0 client for loopback calls in tests.
+fn http(addr: &str, path: &str, body: Option<&Value>, token: &str) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the host");
+    let request = match body {
+        None => format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n"),
+        Some(body) => {
+            let body = body.to_string();
+            format!(
+                "POST {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        }
+    };
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
 fn now_nanos() -> u128 {

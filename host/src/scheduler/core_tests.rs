@@ -25,7 +25,9 @@ fn worker(name: &str, caps: &[&str]) -> WorkerConfig {
 }
 
 fn core(workers: usize, max_attempts: u32) -> Core {
-    let ws = (0..workers).map(|i| worker(&format!("w{i}"), &[])).collect();
+    let ws = (0..workers)
+        .map(|i| worker(&format!("w{i}"), &[]))
+        .collect();
     Core::new(cfg(max_attempts), ws)
 }
 
@@ -66,7 +68,10 @@ fn status(c: &Core, id: TaskId) -> TaskStatus {
 /// Assigns and returns the dispatched task ids in order.
 fn dispatched(c: &mut Core, now: u64) -> Vec<TaskId> {
     c.assign(now);
-    std::mem::take(&mut c.fx.dispatch).into_iter().map(|d| d.task).collect()
+    std::mem::take(&mut c.fx.dispatch)
+        .into_iter()
+        .map(|d| d.task)
+        .collect()
 }
 
 fn attempt(c: &Core, id: TaskId) -> u32 {
@@ -108,15 +113,24 @@ fn chains_and_diamonds_unblock_when_every_dependency_completes() {
     let a = file(&mut c, spec("a"));
     let b = file(&mut c, with("b", |s| s.depends_on = vec![a.to_string()]));
     let d2 = file(&mut c, with("c", |s| s.depends_on = vec![a.to_string()]));
-    let d = file(&mut c, with("d", |s| s.depends_on = vec![b.to_string(), d2.to_string()]));
+    let d = file(
+        &mut c,
+        with("d", |s| s.depends_on = vec![b.to_string(), d2.to_string()]),
+    );
     assert_eq!(status(&c, b), TaskStatus::Blocked);
-    assert_eq!(c.task(d).unwrap().blocked_reason.as_deref(), Some("waiting for T-2, T-3"));
+    assert_eq!(
+        c.task(d).unwrap().blocked_reason.as_deref(),
+        Some("waiting for T-2, T-3")
+    );
     assert_eq!(dispatched(&mut c, 1), [a]);
     c.complete(a, 1, ok("a done"), 2);
     assert_eq!(dispatched(&mut c, 2), [b, d2]);
     c.complete(b, 1, ok("b done"), 3);
     assert_eq!(status(&c, d), TaskStatus::Blocked);
-    assert_eq!(c.task(d).unwrap().blocked_reason.as_deref(), Some("waiting for T-3"));
+    assert_eq!(
+        c.task(d).unwrap().blocked_reason.as_deref(),
+        Some("waiting for T-3")
+    );
     c.complete(d2, 1, ok("c done"), 4);
     assert_eq!(status(&c, d), TaskStatus::Ready);
     assert_eq!(c.task(d).unwrap().blocked_reason, None);
@@ -131,14 +145,23 @@ fn a_failed_dependency_blocks_with_a_reason_until_it_is_retried_and_completes() 
     c.fail(a, 1, "boom".into(), 2);
     assert_eq!(status(&c, a), TaskStatus::Failed);
     assert_eq!(status(&c, b), TaskStatus::Blocked, "not ready, not lost");
-    assert_eq!(c.task(b).unwrap().blocked_reason.as_deref(), Some("dependency T-1 failed: boom"));
+    assert_eq!(
+        c.task(b).unwrap().blocked_reason.as_deref(),
+        Some("dependency T-1 failed: boom")
+    );
     // The failed task left memory; a retry brings it back from its stored copy.
     let mut stored = Task::new(a, spec("a").spec, vec![], "person", 1, 0);
     stored.status = TaskStatus::Failed;
     stored.attempts = 1;
-    assert!(c.retry(a, None).is_err(), "without the stored copy it is unknown");
+    assert!(
+        c.retry(a, None).is_err(),
+        "without the stored copy it is unknown"
+    );
     c.retry(a, Some(stored)).unwrap();
-    assert_eq!(c.task(b).unwrap().blocked_reason.as_deref(), Some("waiting for T-1"));
+    assert_eq!(
+        c.task(b).unwrap().blocked_reason.as_deref(),
+        Some("waiting for T-1")
+    );
     assert_eq!(dispatched(&mut c, 3), [a]);
     assert_eq!(attempt(&c, a), 2, "a retry by hand grants one more attempt");
     c.complete(a, 2, ok("a done"), 4);
@@ -151,7 +174,10 @@ fn a_cancelled_dependency_blocks_with_a_reason() {
     let a = file(&mut c, spec("a"));
     let b = file(&mut c, with("b", |s| s.depends_on = vec![a.to_string()]));
     c.cancel(a, None, 1).unwrap();
-    assert_eq!(c.task(b).unwrap().blocked_reason.as_deref(), Some("dependency T-1 was cancelled"));
+    assert_eq!(
+        c.task(b).unwrap().blocked_reason.as_deref(),
+        Some("dependency T-1 was cancelled")
+    );
     assert_eq!(status(&c, b), TaskStatus::Blocked);
 }
 
@@ -167,33 +193,89 @@ fn cycles_and_unknown_dependencies_are_refused() {
         },
     };
     let err = c
-        .file(vec![member("plan", &["test"]), member("build", &["plan"]), member("test", &["build"])], "p", 0)
+        .file(
+            vec![
+                member("plan", &["test"]),
+                member("build", &["plan"]),
+                member("test", &["build"]),
+            ],
+            "p",
+            0,
+        )
         .unwrap_err();
-    assert_eq!(err.to_string(), "dependency cycle: plan -> test -> build -> plan");
+    assert_eq!(
+        err.to_string(),
+        "dependency cycle: plan -> test -> build -> plan"
+    );
     assert_eq!(c.next_id(), 1, "nothing of a refused batch is filed");
     let err = c.file(vec![member("x", &["T-99"])], "p", 0).unwrap_err();
     assert_eq!(err.to_string(), "`depends_on`: no task T-99");
     let err = c.file(vec![member("x", &["later"])], "p", 0).unwrap_err();
-    assert!(err.to_string().contains("neither a task id nor a key"), "{err}");
+    assert!(
+        err.to_string().contains("neither a task id nor a key"),
+        "{err}"
+    );
     // A valid plan: members filed dependencies first, chained by keys.
     let filed = c
-        .file(vec![member("test", &["build"]), member("build", &["plan"]), member("plan", &[])], "p", 0)
+        .file(
+            vec![
+                member("test", &["build"]),
+                member("build", &["plan"]),
+                member("plan", &[]),
+            ],
+            "p",
+            0,
+        )
         .unwrap();
     let ids: Vec<u64> = filed.iter().map(|f| f.id.0).collect();
-    assert_eq!(ids, [3, 2, 1], "ids follow dependency order; answers follow the request");
+    assert_eq!(
+        ids,
+        [3, 2, 1],
+        "ids follow dependency order; answers follow the request"
+    );
     assert_eq!(c.task(TaskId(3)).unwrap().depends_on, [TaskId(2)]);
 }
 
 #[test]
 fn duplicates_of_unfinished_tasks_return_the_existing_one() {
     let mut c = core(1, 3);
-    let first = c.file(vec![with("Fix the build", |s| s.description = "CI is red".into())], "p", 0).unwrap();
-    let again = c.file(vec![with("  fix THE build ", |s| s.description = "ci is  red".into())], "p", 0).unwrap();
+    let first = c
+        .file(
+            vec![with("Fix the build", |s| {
+                s.description = "CI is red".into()
+            })],
+            "p",
+            0,
+        )
+        .unwrap();
+    let again = c
+        .file(
+            vec![with("  fix THE build ", |s| {
+                s.description = "ci is  red".into()
+            })],
+            "p",
+            0,
+        )
+        .unwrap();
     assert!(first[0].created);
-    assert_eq!(again[0], Filed { id: first[0].id, created: false });
+    assert_eq!(
+        again[0],
+        Filed {
+            id: first[0].id,
+            created: false
+        }
+    );
     dispatched(&mut c, 1);
     c.complete(first[0].id, 1, ok("fixed it"), 2);
-    let later = c.file(vec![with("Fix the build", |s| s.description = "CI is red".into())], "p", 3).unwrap();
+    let later = c
+        .file(
+            vec![with("Fix the build", |s| {
+                s.description = "CI is red".into()
+            })],
+            "p",
+            3,
+        )
+        .unwrap();
     assert!(later[0].created, "a finished task is not a duplicate");
 }
 
@@ -259,8 +341,14 @@ fn illegal_requests_are_refused_by_the_state_machine() {
     let mut stored = Task::new(a, spec("a").spec, vec![], "person", 3, 0);
     stored.status = TaskStatus::Completed;
     let err = c.cancel(a, Some(stored), 2).unwrap_err();
-    assert_eq!(err.to_string(), "T-1: a completed task cannot become cancelled");
-    assert!(matches!(c.cancel(TaskId(42), None, 2), Err(CoreError::NoSuchTask(_))));
+    assert_eq!(
+        err.to_string(),
+        "T-1: a completed task cannot become cancelled"
+    );
+    assert!(matches!(
+        c.cancel(TaskId(42), None, 2),
+        Err(CoreError::NoSuchTask(_))
+    ));
 }
 
 #[test]
@@ -270,7 +358,10 @@ fn restore_requeues_interrupted_work_and_keeps_attempts() {
     let b = file(&mut before, spec("b"));
     let done = file(&mut before, spec("done"));
     dispatched(&mut before, 0);
-    let stored: Vec<Task> = [a, b].iter().map(|id| before.task(*id).unwrap().clone()).collect();
+    let stored: Vec<Task> = [a, b]
+        .iter()
+        .map(|id| before.task(*id).unwrap().clone())
+        .collect();
     let mut finished = Task::new(done, spec("done").spec, vec![], "person", 3, 0);
     finished.status = TaskStatus::Completed;
 
@@ -316,11 +407,20 @@ fn standing_priorities_only_when_idle_once_per_cooldown() {
 
 #[test]
 fn workers_are_chosen_by_capability_match() {
-    let mut c = Core::new(cfg(3), vec![worker("coder", &["code"]), worker("writer", &["docs", "review"])]);
+    let mut c = Core::new(
+        cfg(3),
+        vec![
+            worker("coder", &["code"]),
+            worker("writer", &["docs", "review"]),
+        ],
+    );
     let docs = file(&mut c, with("write docs", |s| s.tags = vec!["docs".into()]));
     c.assign(0);
     let d = std::mem::take(&mut c.fx.dispatch);
     assert_eq!((d[0].task, d[0].worker.as_str()), (docs, "writer"));
-    assert_eq!(d[0].model, "sim/default", "workers without a model use the default");
+    assert_eq!(
+        d[0].model, "sim/default",
+        "workers without a model use the default"
+    );
     assert_eq!(default_workers().len(), 4);
 }
