@@ -12,9 +12,11 @@
 //! - [`api`]: the HTTP API.
 //! - [`cli`]: the command line.
 //! - [`run`]: `hypernet run`.
+//! - [`bench`]: `hypernet bench`.
 //! - [`datadir`]: files of the data directory.
 
 pub mod api;
+pub mod bench;
 pub mod bus;
 pub mod cli;
 pub mod config;

@@ -76,7 +76,7 @@ pub async fn run(options: RunOptions) -> Result<()> {
     })?;
     tracing::info!(manifest = %manifest.origin, data = %data.root().display(), "starting host");
     let registry = Registry::start(manifest, store.clone(), RegistryOptions::default())?;
-    let scheduler = Scheduler::start(&config, store, registry.clone()).await?;
+    let scheduler = Scheduler::start(&config, store, registry.clone(), None).await?;
     let token = data.ensure_token()?;
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await

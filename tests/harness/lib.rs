@@ -145,12 +145,16 @@ impl Default for Env {
 }
 
 impl Env {
-    /// A fresh folder (and a build of the binaries).
+    /// A fresh folder (and a build of the binaries), with a `hypernet.toml` that turns the
+    /// standing priorities off so tests see only the tasks they file
+    /// ([`Env::config`] replaces it).
     pub fn new() -> Env {
         bin_dir();
-        Env {
+        let env = Env {
             dir: tempfile::tempdir().expect("temp dir"),
-        }
+        };
+        env.config("standing = []\n");
+        env
     }
 
     /// The folder.

@@ -2,12 +2,18 @@
 //! host over its API (found through the data directory).
 
 mod client;
+mod format;
 mod plugins;
 mod table;
 
+pub use table::render as render_table;
+mod tasks;
+
 use crate::run::{RunOptions, run};
+use crate::tasks::{Complexity, TaskId, TaskStatus};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use hypernet_plugin_api::Priority;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -31,6 +37,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Measure the whole system: concurrency, throughput, scheduling latency, memory.
+    Bench(crate::bench::BenchOptions),
     /// Start the host: load plugins, serve the API, run until Ctrl-C or SIGTERM.
     Run {
         /// Plugin manifest [default: ./plugins.toml if present, else the built-in one].
@@ -46,6 +54,118 @@ pub enum Command {
     /// Inspect, check, toggle and call plugins.
     #[command(subcommand, visible_alias = "plugin")]
     Plugins(PluginsCommand),
+    /// File, list, show, cancel and retry tasks in the running host.
+    #[command(subcommand, visible_alias = "tasks")]
+    Task(TaskCommand),
+    /// The running host at a glance: task counts, busy workers, plugins, uptime.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Totals over every stored task: by status, by model, tokens and cost.
+    Summary {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The workers: address, role, model, current task and counters.
+    Workers {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One worker in detail.
+    Worker {
+        /// Worker name (any case) or address.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Failed tasks, newest first.
+    Failures {
+        /// At most this many [host default: 50].
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Finished tasks (completed, failed, cancelled), newest first.
+    History {
+        /// At most this many [host default: 50].
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `hypernet task ...`
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// File a task; filing a duplicate of an unfinished task returns that task's id.
+    Add {
+        /// Short title.
+        title: String,
+        /// Full description.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// critical, high, normal or low.
+        #[arg(long, default_value = "normal", value_parser = tasks::serde_word::<Priority>)]
+        priority: Priority,
+        /// Tags for routing and worker matching, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        tags: Vec<String>,
+        /// Tasks that must complete first, comma-separated (`T-1,T-2`).
+        #[arg(long, value_delimiter = ',')]
+        depends_on: Vec<TaskId>,
+        /// simple, moderate or complex [default: estimated by the host].
+        #[arg(long, value_parser = tasks::serde_word::<Complexity>)]
+        complexity: Option<Complexity>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tasks, newest first: id, status, priority, worker, attempts, title.
+    List {
+        /// Only this status: pending, blocked, ready, assigned, running, completed, failed
+        /// or cancelled.
+        #[arg(long)]
+        status: Option<TaskStatus>,
+        /// At most this many [host default: 200].
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one task: its fields, error and answer.
+    Show {
+        /// Task id (`T-5`).
+        id: TaskId,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a task that is not completed (a running call's answer is ignored).
+    Cancel {
+        /// Task id (`T-5`).
+        id: TaskId,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue a failed task again (allowing it one more attempt).
+    Retry {
+        /// Task id (`T-5`).
+        id: TaskId,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `hypernet plugins ...`
@@ -111,6 +231,14 @@ impl Cli {
                 .await
             }
             Command::Plugins(cmd) => plugins::execute(&self.data_dir, cmd).await,
+            Command::Bench(options) => crate::bench::run(options).await,
+            Command::Task(cmd) => tasks::execute(&self.data_dir, cmd).await,
+            Command::Status { json } => tasks::status(&self.data_dir, json).await,
+            Command::Summary { json } => tasks::summary(&self.data_dir, json).await,
+            Command::Workers { json } => tasks::workers(&self.data_dir, json).await,
+            Command::Worker { name, json } => tasks::worker(&self.data_dir, &name, json).await,
+            Command::Failures { limit, json } => tasks::failures(&self.data_dir, limit, json).await,
+            Command::History { limit, json } => tasks::history(&self.data_dir, limit, json).await,
         }
     }
 

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// How long a thread polls a channel before parking. Waking a parked thread costs tens of
-/// microseconds on a virtual machine; a short poll keeps a query round trip (and back-to-back
-/// queries) in the microsecond range. Only calls poll: events are fire-and-forget, and
-/// polling after each of them would burn CPU under a steady event stream.
+/// microseconds on a virtual machine; a short poll keeps a blocking query round trip (and
+/// back-to-back queries) in the microsecond range. Only blocking calls poll: events are
+/// fire-and-forget and async callers pay a runtime wake-up anyway, so polling after them
+/// would only take CPU from the threads doing the work.
 const SPIN: Duration = Duration::from_micros(50);
 
 /// Polls `rx` for up to [`SPIN`]; `None` when nothing arrived (or the sender is gone).
@@ -92,7 +93,13 @@ pub fn spawn(
             let Some(msg) = next.or_else(|| rx.recv().ok()) else {
                 return;
             };
-            after_call = matches!(msg, Msg::Call { .. });
+            after_call = matches!(
+                msg,
+                Msg::Call {
+                    reply: Reply::Blocking(_),
+                    ..
+                }
+            );
             match msg {
                 Msg::Event(event) => {
                     if let Err(err) = service.on_event(RStr::from_str(&event)).into_result() {

@@ -433,10 +433,9 @@ impl Registry {
     pub fn publish(&self, source: &str, kind: &str, payload: Value) -> u64 {
         let event = self.bus.stamp(kind, source, payload);
         let id = event.id;
-        let json: Arc<str> = serde_json::to_string(&event)
-            .expect("events serialize")
-            .into();
         {
+            // Serialized once, and only when some subsystem will receive it.
+            let mut json: Option<Arc<str>> = None;
             let entries = self.entries.read().expect("registry lock");
             for (name, entry) in entries.iter() {
                 if name == source || entry.state != PluginState::Loaded {
@@ -444,6 +443,11 @@ impl Registry {
                 }
                 for service in &entry.services {
                     if service.info.kind == ServiceKind::Subsystem {
+                        let json = json.get_or_insert_with(|| {
+                            serde_json::to_string(&event)
+                                .expect("events serialize")
+                                .into()
+                        });
                         service.actor.send_event(json.clone());
                     }
                 }
@@ -541,11 +545,25 @@ impl Registry {
         query: &str,
         args: Value,
     ) -> Result<Value, PluginError> {
+        self.call_typed(address, query, &args).await
+    }
+
+    /// Calls a named operation with any serializable argument and decodes the answer into
+    /// the expected type, with no intermediate JSON tree (the hot path of model calls).
+    pub async fn call_typed<A: Serialize + ?Sized, R: serde::de::DeserializeOwned>(
+        &self,
+        address: &str,
+        op: &str,
+        args: &A,
+    ) -> Result<R, PluginError> {
         let actor = self.resolve(address)?;
-        let out = actor
-            .call(query, args.to_string(), self.options.call_timeout)
-            .await?;
-        Ok(serde_json::from_str(&out)?)
+        let payload = serde_json::to_string(args)?;
+        let out = actor.call(op, payload, self.options.call_timeout).await?;
+        serde_json::from_str(&out).map_err(|e| {
+            PluginError::invalid(format!(
+                "`{address}` answered `{op}` with unexpected JSON: {e}"
+            ))
+        })
     }
 
     /// [`Registry::query`] for callers on plain threads (plugin actors).

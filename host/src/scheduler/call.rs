@@ -95,14 +95,12 @@ async fn run_inner(
         CompletionRequest::new(spec.model.clone(), vec![Message::user(spec.prompt.clone())]);
     request.system = Some(spec.system.clone());
     request.max_tokens = spec.max_tokens;
-    let ask = |op: &'static str, args: Value| async move {
-        registry
-            .query(provider, op, args)
-            .await
-            .map_err(|e| format!("provider `{provider}` {op}: {e}"))
-    };
-    let prepared: Result<Prepared, ProviderError> =
-        serde_json::from_value(ask("prepare", json!(request)).await?).map_err(|e| e.to_string())?;
+    let failed =
+        |op: &str, e: hypernet_plugin_api::PluginError| format!("provider `{provider}` {op}: {e}");
+    let prepared: Result<Prepared, ProviderError> = registry
+        .call_typed(provider, "prepare", &request)
+        .await
+        .map_err(|e| failed("prepare", e))?;
     let completion = match prepared.map_err(|e| e.to_string())? {
         Prepared::Simulated { delay_ms, outcome } => {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
@@ -110,22 +108,20 @@ async fn run_inner(
         }
         Prepared::Http { request: req } => {
             let response = send(http, &req).await?;
-            let parsed: Result<Completion, ProviderError> =
-                if (200..300).contains(&response.status) {
-                    serde_json::from_value(
-                        ask(
-                            "parse_response",
-                            json!({ "request": request, "response": response }),
-                        )
-                        .await?,
-                    )
-                } else {
-                    serde_json::from_value::<ProviderError>(
-                        ask("classify_error", json!(response)).await?,
-                    )
-                    .map(Err)
-                }
-                .map_err(|e| e.to_string())?;
+            let parsed: Result<Completion, ProviderError> = if (200..300).contains(&response.status)
+            {
+                let args = json!({ "request": request, "response": response });
+                registry
+                    .call_typed(provider, "parse_response", &args)
+                    .await
+                    .map_err(|e| failed("parse_response", e))?
+            } else {
+                let classified: ProviderError = registry
+                    .call_typed(provider, "classify_error", &response)
+                    .await
+                    .map_err(|e| failed("classify_error", e))?;
+                Err(classified)
+            };
             parsed.map_err(|e| e.to_string())?
         }
     };

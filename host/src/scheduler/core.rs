@@ -70,6 +70,10 @@ pub struct Counts {
     pub busy_workers: usize,
     /// All workers.
     pub workers: usize,
+    /// Tasks completed since the host started.
+    pub completed_since_start: u64,
+    /// Attempts failed since the host started.
+    pub failed_since_start: u64,
 }
 
 /// The in-memory scheduler state.
@@ -85,6 +89,13 @@ pub struct Core {
     workers: Vec<Worker>,
     free: VecDeque<usize>,
     cooldowns: BTreeMap<String, u64>,
+    completed_since_start: u64,
+    failed_since_start: u64,
+    /// Held tasks by status (indexed like `TaskStatus::ALL`), kept up to date on every
+    /// change so `counts` costs nothing.
+    held_by_status: [u64; 8],
+    /// Worker stats or occupancy changed since the last `take_workers_changed`.
+    workers_changed: bool,
     /// What the current batch has decided.
     pub fx: Effects,
 }
@@ -116,6 +127,10 @@ impl Core {
             dedup: HashMap::new(),
             retries: BTreeSet::new(),
             cooldowns: BTreeMap::new(),
+            completed_since_start: 0,
+            failed_since_start: 0,
+            held_by_status: [0; 8],
+            workers_changed: true,
             fx: Effects::default(),
         }
     }
@@ -193,6 +208,7 @@ impl Core {
             }
         }
         self.finished.remove(&id);
+        self.held_by_status[task.status as usize] += 1;
         self.active.insert(id, task);
     }
 
@@ -215,6 +231,8 @@ impl Core {
         from.check(to)
             .map_err(|source| CoreError::Illegal { id, source })?;
         task.status = to;
+        self.held_by_status[from as usize] -= 1;
+        self.held_by_status[to as usize] += 1;
         self.fx.dirty.insert(id);
         let mut payload = json!({ "id": id, "from": from, "status": to, "title": task.title });
         if let (Some(p), Some(extra)) = (payload.as_object_mut(), extra.as_object()) {
@@ -227,6 +245,7 @@ impl Core {
     /// Moves a held task that reached a final state out of memory.
     fn evict(&mut self, id: TaskId) {
         if let Some(task) = self.active.remove(&id) {
+            self.held_by_status[task.status as usize] -= 1;
             let key = content_key(&task.title, &task.description);
             if self.dedup.get(&key) == Some(&id) {
                 self.dedup.remove(&key);
@@ -282,6 +301,7 @@ impl Core {
             self.dedup.insert(key, id);
             self.fx.dirty.insert(id);
             let deps = task.depends_on.clone();
+            self.held_by_status[TaskStatus::Pending as usize] += 1;
             self.active.insert(id, task);
             for dep in deps {
                 if self.status_of(dep) != Some(TaskStatus::Completed) {
@@ -472,6 +492,7 @@ impl Core {
             let w = self.free.remove(slot).expect("slot is in range");
             let name = self.workers[w].config.name.clone();
             self.workers[w].current = Some(id);
+            self.workers_changed = true;
             let task = self.active.get_mut(&id).expect("ready tasks are held");
             task.worker = Some(name.clone());
             self.set_status(id, TaskStatus::Assigned, json!({ "worker": name }))
@@ -523,6 +544,7 @@ impl Core {
         let w = self.workers.iter().position(|w| w.current == Some(id))?;
         self.workers[w].current = None;
         self.free.push_back(w);
+        self.workers_changed = true;
         Some(w)
     }
 
@@ -562,6 +584,7 @@ impl Core {
         task.finished_ms = Some(now_ms);
         self.set_status(id, TaskStatus::Completed, payload)
             .expect("running tasks may complete");
+        self.completed_since_start += 1;
         self.evict(id);
         let _ = self.reevaluate_dependents(id);
     }
@@ -597,6 +620,7 @@ impl Core {
             json!({ "error": error, "retry_at_ms": retry_at }),
         )
         .expect("running tasks may fail");
+        self.failed_since_start += 1;
         match retry_at {
             Some(at) => {
                 self.retries.insert((at, id));
@@ -635,19 +659,18 @@ impl Core {
     /// Retries a failed task by hand (even when its attempts are used up). `stored` is the
     /// task as stored, needed when it is no longer held in memory.
     pub fn retry(&mut self, id: TaskId, stored: Option<Task>) -> Result<(), CoreError> {
-        self.hold(id, stored)?;
-        let task = &self.active[&id];
-        task.status
-            .check(TaskStatus::Ready)
-            .ok()
-            .filter(|_| task.status == TaskStatus::Failed)
-            .ok_or(CoreError::Illegal {
+        let was_held = self.hold(id, stored)?;
+        let from = self.active[&id].status;
+        if from != TaskStatus::Failed {
+            self.unhold(id, was_held);
+            return Err(CoreError::Illegal {
                 id,
                 source: IllegalTransition {
-                    from: task.status,
+                    from,
                     to: TaskStatus::Ready,
                 },
-            })?;
+            });
+        }
         let task = self.active.get_mut(&id).expect("held");
         task.max_attempts = task.max_attempts.max(task.attempts + 1);
         if let Some(at) = task.retry_at_ms {
@@ -665,12 +688,13 @@ impl Core {
         stored: Option<Task>,
         now_ms: u64,
     ) -> Result<(), CoreError> {
-        self.hold(id, stored)?;
+        let was_held = self.hold(id, stored)?;
         let task = &self.active[&id];
         let (status, priority) = (task.status, task.priority);
-        status
-            .check(TaskStatus::Cancelled)
-            .map_err(|source| CoreError::Illegal { id, source })?;
+        if let Err(source) = status.check(TaskStatus::Cancelled) {
+            self.unhold(id, was_held);
+            return Err(CoreError::Illegal { id, source });
+        }
         self.ready.remove(&(Reverse(priority), id));
         if let Some(at) = task.retry_at_ms {
             self.retries.remove(&(at, id));
@@ -685,19 +709,28 @@ impl Core {
         result
     }
 
-    /// Makes sure `id` is held in memory, admitting the stored copy when it is not.
-    fn hold(&mut self, id: TaskId, stored: Option<Task>) -> Result<(), CoreError> {
+    /// Makes sure `id` is held in memory, admitting the stored copy when it is not;
+    /// returns whether it was held already.
+    fn hold(&mut self, id: TaskId, stored: Option<Task>) -> Result<bool, CoreError> {
         if self.active.contains_key(&id) {
-            return Ok(());
+            return Ok(true);
         }
         match stored {
             // `admit` indexes only unfinished tasks for dedup, so a finished task held for a
             // moment is not mistaken for an open duplicate.
             Some(task) if task.id == id => {
                 self.admit(task);
-                Ok(())
+                Ok(false)
             }
             _ => Err(CoreError::NoSuchTask(id)),
+        }
+    }
+
+    /// Undoes a `hold` of a finished task whose change was refused.
+    fn unhold(&mut self, id: TaskId, was_held: bool) {
+        if !was_held && let Some(task) = self.active.remove(&id) {
+            self.held_by_status[task.status as usize] -= 1;
+            self.finished.insert(id, task.status);
         }
     }
 
@@ -855,16 +888,25 @@ impl Core {
         self.next_id
     }
 
+    /// Whether worker stats or occupancy changed since the last call.
+    pub fn take_workers_changed(&mut self) -> bool {
+        std::mem::take(&mut self.workers_changed)
+    }
+
     /// Counts for `status`.
     pub fn counts(&self) -> Counts {
-        let mut by_status = BTreeMap::new();
-        for t in self.active.values() {
-            *by_status.entry(t.status.to_string()).or_insert(0) += 1;
-        }
+        let by_status = TaskStatus::ALL
+            .iter()
+            .zip(self.held_by_status)
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| (s.to_string(), n))
+            .collect();
         Counts {
             by_status,
             busy_workers: self.in_flight(),
             workers: self.workers.len(),
+            completed_since_start: self.completed_since_start,
+            failed_since_start: self.failed_since_start,
         }
     }
 }

@@ -51,6 +51,10 @@ enum Command {
     },
 }
 
+/// Told the moment each model call starts (used by `hypernet bench` to measure scheduling
+/// latency).
+pub type CallProbe = Arc<dyn Fn(TaskId) + Send + Sync>;
+
 /// What `status` shows without touching the store.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Snapshot {
@@ -88,6 +92,7 @@ impl Scheduler {
         config: &HostConfig,
         store: Store,
         registry: Arc<Registry>,
+        probe: Option<CallProbe>,
     ) -> anyhow::Result<Scheduler> {
         let mut core = Core::new(config.scheduler.clone(), config.workers.clone());
         core.restore_state(store.worker_stats()?, store.cooldowns()?);
@@ -111,6 +116,9 @@ impl Scheduler {
             standing: config.standing.clone(),
             call_timeout: Duration::from_millis(config.scheduler.call_timeout_ms),
             batches: 0,
+            snapshot_stale: true,
+            last_refresh: Instant::now(),
+            probe,
         };
         std::thread::Builder::new()
             .name("scheduler".into())
@@ -197,12 +205,19 @@ struct Loop {
     standing: Vec<crate::config::StandingPriority>,
     call_timeout: Duration,
     batches: u64,
+    snapshot_stale: bool,
+    last_refresh: Instant,
+    probe: Option<CallProbe>,
 }
 
 /// Replies held until the batch they belong to is durable.
 type Deferred = Vec<Box<dyn FnOnce(Result<(), String>) + Send>>;
 
 const MAX_BATCH: usize = 8192;
+
+/// Under continuous load the snapshot is refreshed at most this often (and always before
+/// the loop sleeps).
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(100);
 
 impl Loop {
     fn run(mut self, rx: mpsc::Receiver<Command>) {
@@ -212,17 +227,24 @@ impl Loop {
         loop {
             let mut deferred: Deferred = Vec::new();
             if !first {
-                let wait = self.wait_time(shutdown.as_ref().map(|s| s.0));
-                let cmd = match wait {
-                    Some(d) => match rx.recv_timeout(d) {
-                        Ok(c) => Some(c),
-                        Err(mpsc::RecvTimeoutError::Timeout) => None,
-                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
-                    },
-                    None => match rx.recv() {
-                        Ok(c) => Some(c),
-                        Err(_) => return,
-                    },
+                let cmd = match rx.try_recv() {
+                    Ok(c) => Some(c),
+                    Err(mpsc::TryRecvError::Disconnected) => return,
+                    Err(mpsc::TryRecvError::Empty) => {
+                        // About to sleep: bring the snapshot up to date first.
+                        self.refresh_snapshot();
+                        match self.wait_time(shutdown.as_ref().map(|s| s.0)) {
+                            Some(d) => match rx.recv_timeout(d) {
+                                Ok(c) => Some(c),
+                                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                            },
+                            None => match rx.recv() {
+                                Ok(c) => Some(c),
+                                Err(_) => return,
+                            },
+                        }
+                    }
                 };
                 let mut handled = 0;
                 let mut next = cmd;
@@ -352,8 +374,16 @@ impl Loop {
                 workers,
                 cooldowns: fx.cooldowns.then(|| self.core.cooldowns()),
             };
+            let started = Instant::now();
             self.store.save_batch(&batch).map_err(|e| e.to_string())?;
             self.batches += 1;
+            tracing::debug!(
+                tasks = batch.tasks.len(),
+                events = fx.events.len(),
+                calls = fx.dispatch.len(),
+                commit_us = started.elapsed().as_micros() as u64,
+                "batch written"
+            );
         }
         for (kind, payload) in fx.events {
             self.registry.publish("host", &kind, payload);
@@ -361,11 +391,26 @@ impl Loop {
         for d in fx.dispatch {
             self.start_call(d);
         }
+        self.snapshot_stale = true;
+        if self.last_refresh.elapsed() >= SNAPSHOT_EVERY {
+            self.refresh_snapshot();
+        }
+        Ok(())
+    }
+
+    /// Publishes counts and worker views for readers (when anything changed).
+    fn refresh_snapshot(&mut self) {
+        if !self.snapshot_stale {
+            return;
+        }
         let mut snap = self.snapshot.write().expect("snapshot lock");
         snap.counts = self.core.counts();
-        snap.workers = self.core.worker_views();
+        if self.core.take_workers_changed() {
+            snap.workers = self.core.worker_views();
+        }
         snap.batches = self.batches;
-        Ok(())
+        self.snapshot_stale = false;
+        self.last_refresh = Instant::now();
     }
 
     fn start_call(&self, d: effects::Dispatch) {
@@ -407,7 +452,11 @@ impl Loop {
             self.call_timeout,
         );
         let (id, attempt) = (d.task, d.attempt);
+        let probe = self.probe.clone();
         self.runtime.spawn(async move {
+            if let Some(probe) = probe {
+                probe(id);
+            }
             let outcome = call::run(registry, providers, http, spec, timeout).await;
             match &outcome {
                 Ok(r) => tracing::info!(task = %id, tokens = r.input_tokens + r.output_tokens, "call finished"),

@@ -135,36 +135,47 @@ pub struct Task {
     /// Priority.
     pub priority: Priority,
     /// Tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// Explicit complexity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub complexity: Option<Complexity>,
     /// Tasks that must complete first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<TaskId>,
     /// The task this one was split from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<TaskId>,
     /// Where it is in its life.
     pub status: TaskStatus,
     /// Why it is blocked, while it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_reason: Option<String>,
     /// The worker holding or last holding it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worker: Option<String>,
     /// Calls started so far.
     pub attempts: u32,
     /// Attempts allowed.
     pub max_attempts: u32,
     /// When a failed task is retried automatically.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_at_ms: Option<u64>,
     /// The answer, once completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<TaskResult>,
     /// The last error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `person`, `host`, `standing` or a plugin name.
     pub filed_by: String,
     /// Filed at (ms since the Unix epoch).
     pub created_ms: u64,
     /// Last call started at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_ms: Option<u64>,
     /// Completed, failed or cancelled at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_ms: Option<u64>,
 }
 
