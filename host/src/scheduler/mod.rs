@@ -385,11 +385,13 @@ impl Loop {
                 "batch written"
             );
         }
-        for (kind, payload) in fx.events {
-            self.registry.publish("host", &kind, payload);
-        }
+        // Calls first: announcing a large batch's events takes a while, and nobody waits on
+        // the events the way every call waits to start.
         for d in fx.dispatch {
             self.start_call(d);
+        }
+        for (kind, payload) in fx.events {
+            self.registry.publish("host", &kind, payload);
         }
         self.snapshot_stale = true;
         if self.last_refresh.elapsed() >= SNAPSHOT_EVERY {

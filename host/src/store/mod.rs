@@ -13,6 +13,9 @@ use redb::{Database, ReadableDatabase};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// redb's page cache.
+const CACHE_BYTES: usize = 32 << 20;
+
 /// A store failure, naming the file.
 #[derive(Debug, thiserror::Error)]
 #[error("store {path}: {source}")]
@@ -48,7 +51,12 @@ impl Store {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| wrap(redb::Error::Io(e)))?;
         }
-        let db = Database::create(path).map_err(|e| wrap(e.into()))?;
+        // A bounded page cache keeps memory flat however many tasks are stored; the hot data
+        // (unfinished tasks) lives in the scheduler's memory anyway.
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| wrap(e.into()))?;
         let store = Store {
             db: Arc::new(db),
             path: Arc::new(path.to_owned()),
