@@ -435,7 +435,7 @@ impl Loop {
                 )
             })
             .unwrap_or_default();
-        tracing::info!(task = %d.task, worker = %d.worker, model = %d.model, attempt = d.attempt, "call started");
+        tracing::info!(task = %d.task, worker = %d.worker, model = %d.model, attempt = d.attempt, title = %title, "call started");
         let spec = CallSpec {
             model: d.model,
             system: who,
