@@ -92,7 +92,7 @@ fn a_plugin_built_outside_the_workspace_loads_with_both_its_services() {
     ));
     let check = env.check();
     assert!(
-        check.ok().contains("greeter (subsystem), echo (provider)"),
+        check.ok().contains("echo (provider), greeter (subsystem)"),
         "{}",
         check.stdout
     );
@@ -101,7 +101,7 @@ fn a_plugin_built_outside_the_workspace_loads_with_both_its_services() {
     assert_eq!(list[0]["version"], "2.3.4");
     assert_eq!(
         list[0]["kinds"],
-        serde_json::json!(["subsystem", "provider"])
+        serde_json::json!(["provider", "subsystem"])
     );
     let greet = env
         .call("external:greeter", "greet", r#"{"name":"swarm"}"#)

@@ -44,6 +44,11 @@ impl Bus {
         let _ = self.watchers.send(event);
     }
 
+    /// Whether anyone follows the events (announcing to nobody is skipped).
+    pub fn has_watchers(&self) -> bool {
+        self.watchers.receiver_count() > 0
+    }
+
     /// Follows every event announced from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.watchers.subscribe()

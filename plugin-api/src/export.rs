@@ -28,12 +28,17 @@ pub fn describe(crate_name: &str, version: &str) -> RString {
         crate_name: crate_name.to_owned(),
         version: version.to_owned(),
         api_version: crate::API_VERSION.to_owned(),
-        services: service::declared()
-            .map(|d| ServiceInfo {
-                name: d.name.to_owned(),
-                kind: d.kind,
-            })
-            .collect(),
+        services: {
+            // `inventory` gives no order (it follows link order), so sort by name.
+            let mut services: Vec<ServiceInfo> = service::declared()
+                .map(|d| ServiceInfo {
+                    name: d.name.to_owned(),
+                    kind: d.kind,
+                })
+                .collect();
+            services.sort_by(|a, b| a.name.cmp(&b.name));
+            services
+        },
     };
     serde_json::to_string(&info).unwrap_or_default().into()
 }

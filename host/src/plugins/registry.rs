@@ -409,6 +409,7 @@ impl Registry {
         let info = entry.library.as_ref().map(|l| &l.info);
         let services = info.map(|i| i.services.clone()).unwrap_or_default();
         let mut kinds: Vec<ServiceKind> = services.iter().map(|s| s.kind).collect();
+        kinds.sort_by_key(|k| k.as_str());
         kinds.dedup();
         Ok(PluginStatus {
             name: name.to_owned(),
@@ -453,7 +454,9 @@ impl Registry {
                 }
             }
         }
-        self.bus.announce(Arc::new(event));
+        if self.bus.has_watchers() {
+            self.bus.announce(Arc::new(event));
+        }
         id
     }
 
