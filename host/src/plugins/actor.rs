@@ -116,15 +116,14 @@ pub fn spawn(
                         .into_result()
                         .map(|s| s.into_string())
                         .map_err(PluginError::from);
-                    let panicked = matches!(&result, Err(e) if e.code() == ErrorCode::Panicked);
+                    // A panic marks the plugin failed before the caller hears of it, so
+                    // whatever the caller does next sees the failed state.
+                    let panicked = matches!(&result, Err(e) if fail(e));
                     match reply {
-                        Reply::Async(tx) => drop(tx.send(result.clone())),
-                        Reply::Blocking(tx) => drop(tx.send(result.clone())),
+                        Reply::Async(tx) => drop(tx.send(result)),
+                        Reply::Blocking(tx) => drop(tx.send(result)),
                     }
                     if panicked {
-                        if let Err(e) = &result {
-                            fail(e);
-                        }
                         return;
                     }
                 }

@@ -127,6 +127,9 @@ struct Running {
 struct Entry {
     spec: PluginSpec,
     state: PluginState,
+    /// Counts starts, so a panic reported by an earlier instance's thread cannot fail a
+    /// later instance.
+    generation: u64,
     library: Option<Library>,
     services: Vec<Running>,
 }
@@ -176,6 +179,7 @@ impl Registry {
                     Entry {
                         spec: spec.clone(),
                         state: PluginState::Disabled,
+                        generation: 0,
                         library: None,
                         services: Vec::new(),
                     },
@@ -238,9 +242,16 @@ impl Registry {
     /// Loads (if needed) and starts every service of one plugin.
     fn start_plugin(&self, name: &str) -> Result<(), StartError> {
         let _toggle = self.toggle.lock().unwrap_or_else(|e| e.into_inner());
-        let spec = self.entries.read().expect("registry lock")[name]
-            .spec
-            .clone();
+        let (spec, generation) = {
+            let mut entries = self.entries.write().expect("registry lock");
+            let entry = entries.get_mut(name).expect("entry exists");
+            if entry.state == PluginState::Loaded {
+                // Started meanwhile by a concurrent `enable`.
+                return Ok(());
+            }
+            entry.generation += 1;
+            (entry.spec.clone(), entry.generation)
+        };
         let fail = |state: PluginState| self.set_state(name, state, None, Vec::new());
         let library = match self.library(&spec) {
             Ok(lib) => lib,
@@ -301,7 +312,7 @@ impl Registry {
             let plugin = name.to_owned();
             let on_panic = Box::new(move |reason: String| {
                 if let Some(registry) = me.upgrade() {
-                    registry.mark_failed(&plugin, reason);
+                    registry.mark_failed(&plugin, generation, reason);
                 }
             });
             let actor = actor::spawn(label, service_box, on_panic).map_err(|source| {
@@ -316,7 +327,8 @@ impl Registry {
             });
         }
         tracing::info!(plugin = name, version = %library.info.version, path = %library.path.display(), services = running.len(), "plugin loaded");
-        self.set_state(name, PluginState::Loaded, Some(library), running);
+        let replaced = self.set_state(name, PluginState::Loaded, Some(library), running);
+        stop_all(&replaced);
         self.publish("host", "plugin.enabled", json!({ "plugin": name }));
         Ok(())
     }
@@ -337,11 +349,22 @@ impl Registry {
         std::mem::replace(&mut entry.services, services)
     }
 
-    /// Marks a plugin failed after a panic and stops its other services.
-    fn mark_failed(&self, name: &str, reason: String) {
-        tracing::error!(plugin = name, %reason, "plugin panicked; marked failed, the host keeps running");
+    /// Marks a plugin failed after a panic in its instance `generation` and stops its
+    /// other services; a report from an instance that was since disabled or replaced is
+    /// only logged.
+    fn mark_failed(&self, name: &str, generation: u64, reason: String) {
         let old = {
             let _toggle = self.toggle.lock().unwrap_or_else(|e| e.into_inner());
+            let current = {
+                let entries = self.entries.read().expect("registry lock");
+                let entry = &entries[name];
+                entry.generation == generation && entry.state == PluginState::Loaded
+            };
+            if !current {
+                tracing::warn!(plugin = name, %reason, "a stopped instance of the plugin panicked");
+                return;
+            }
+            tracing::error!(plugin = name, %reason, "plugin panicked; marked failed, the host keeps running");
             self.set_state(name, PluginState::Failed(reason.clone()), None, Vec::new())
         };
         stop_all(&old);

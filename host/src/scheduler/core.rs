@@ -184,6 +184,12 @@ impl Core {
         }
     }
 
+    /// Unfinished, or failed with an automatic retry coming: a duplicate of it is not filed.
+    fn is_open(task: &Task) -> bool {
+        task.status.is_unfinished()
+            || (task.status == TaskStatus::Failed && task.retry_at_ms.is_some())
+    }
+
     /// Puts a stored task into the in-memory indexes (no status change).
     fn admit(&mut self, task: Task) {
         let id = task.id;
@@ -273,10 +279,7 @@ impl Core {
             spec.title = spec.title.trim().to_owned();
             let key = content_key(&spec.title, &spec.description);
             if let Some(&existing) = self.dedup.get(&key)
-                && self
-                    .active
-                    .get(&existing)
-                    .is_some_and(|t| t.status.is_unfinished())
+                && self.active.get(&existing).is_some_and(Self::is_open)
             {
                 if let Some(k) = &planned.key {
                     ids.insert(k.clone(), existing);
@@ -287,7 +290,7 @@ impl Core {
                 });
                 continue;
             }
-            let deps = self.resolve_deps(&planned.spec, &ids)?;
+            let deps = self.resolve_deps(&planned.spec, &ids)?; // checked by `plan_order`
             let id = TaskId(self.next_id);
             self.next_id += 1;
             if let Some(k) = &planned.key {
@@ -317,7 +320,9 @@ impl Core {
             .collect())
     }
 
-    /// Checks titles and keys and orders a batch so dependencies come first.
+    /// Checks a whole batch before anything changes — titles, keys, every dependency — and
+    /// orders it so dependencies come first. Iterative (Kahn's algorithm), so a long chain
+    /// cannot exhaust the stack; a cycle is reported along its path.
     fn plan_order(&self, batch: &[PlannedTask]) -> Result<Vec<usize>, CoreError> {
         let mut keys: HashMap<&str, usize> = HashMap::new();
         for (i, p) in batch.iter().enumerate() {
@@ -332,46 +337,66 @@ impl Core {
                 )));
             }
         }
-        // Depth-first over in-batch references; a reference back into the path is a cycle.
-        fn visit(
-            i: usize,
-            batch: &[PlannedTask],
-            keys: &HashMap<&str, usize>,
-            state: &mut [u8],
-            path: &mut Vec<usize>,
-            order: &mut Vec<usize>,
-        ) -> Result<(), CoreError> {
-            if state[i] == 2 {
-                return Ok(());
+        // In-batch edges (member -> the members it depends on); outside ids must exist.
+        let mut deps_in_batch: Vec<Vec<usize>> = vec![Vec::new(); batch.len()];
+        for (i, p) in batch.iter().enumerate() {
+            for dep in &p.spec.depends_on {
+                if let Some(&j) = keys.get(dep.as_str()) {
+                    deps_in_batch[i].push(j);
+                    continue;
+                }
+                let id: TaskId = dep.parse().map_err(|_| {
+                    CoreError::Invalid(format!(
+                        "`depends_on` entry `{dep}` is neither a task id nor a key in this batch"
+                    ))
+                })?;
+                if self.status_of(id).is_none() {
+                    return Err(CoreError::Invalid(format!("`depends_on`: no task {id}")));
+                }
             }
-            if state[i] == 1 {
-                let start = path.iter().position(|&p| p == i).unwrap_or(0);
-                let name = |j: usize| batch[j].key.clone().unwrap_or_else(|| format!("#{j}"));
-                let mut names: Vec<String> = path[start..].iter().map(|&j| name(j)).collect();
-                names.push(name(i));
+        }
+        let mut waiting: Vec<usize> = deps_in_batch.iter().map(Vec::len).collect();
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); batch.len()];
+        for (i, deps) in deps_in_batch.iter().enumerate() {
+            for &j in deps {
+                dependents[j].push(i);
+            }
+        }
+        let mut queue: VecDeque<usize> = (0..batch.len()).filter(|&i| waiting[i] == 0).collect();
+        let mut order = Vec::with_capacity(batch.len());
+        while let Some(i) = queue.pop_front() {
+            order.push(i);
+            for &d in &dependents[i] {
+                waiting[d] -= 1;
+                if waiting[d] == 0 {
+                    queue.push_back(d);
+                }
+            }
+        }
+        if order.len() == batch.len() {
+            return Ok(order);
+        }
+        // Walk unresolved members along their unresolved dependencies until one repeats.
+        let name = |j: usize| batch[j].key.clone().unwrap_or_else(|| format!("#{j}"));
+        let mut at = (0..batch.len())
+            .find(|&i| waiting[i] > 0)
+            .expect("some member is left");
+        let mut path: Vec<usize> = Vec::new();
+        loop {
+            if let Some(pos) = path.iter().position(|&p| p == at) {
+                let mut names: Vec<String> = path[pos..].iter().map(|&j| name(j)).collect();
+                names.push(name(at));
                 return Err(CoreError::Invalid(format!(
                     "dependency cycle: {}",
                     names.join(" -> ")
                 )));
             }
-            state[i] = 1;
-            path.push(i);
-            for dep in &batch[i].spec.depends_on {
-                if let Some(&j) = keys.get(dep.as_str()) {
-                    visit(j, batch, keys, state, path, order)?;
-                }
-            }
-            path.pop();
-            state[i] = 2;
-            order.push(i);
-            Ok(())
+            path.push(at);
+            at = *deps_in_batch[at]
+                .iter()
+                .find(|&&j| waiting[j] > 0)
+                .expect("an unresolved member waits on another unresolved member");
         }
-        let mut state = vec![0u8; batch.len()];
-        let mut order = Vec::with_capacity(batch.len());
-        for i in 0..batch.len() {
-            visit(i, batch, &keys, &mut state, &mut Vec::new(), &mut order)?;
-        }
-        Ok(order)
     }
 
     fn resolve_deps(
@@ -651,7 +676,7 @@ impl Core {
         let key = content_key(&task.title, &task.description);
         self.set_status(id, TaskStatus::Ready, json!({ "reason": reason }))
             .expect("failed tasks may become ready");
-        self.dedup.insert(key, id);
+        self.dedup.entry(key).or_insert(id);
         self.ready.insert((Reverse(priority), id));
         let _ = self.reevaluate_dependents(id);
     }
@@ -709,28 +734,41 @@ impl Core {
         result
     }
 
-    /// Makes sure `id` is held in memory, admitting the stored copy when it is not;
-    /// returns whether it was held already.
+    /// Makes sure a finished task is held in memory for a change; returns whether it was
+    /// held already. The newest copy wins: one that finished earlier in this batch (not yet
+    /// written) before the stored one, which is current for anything finished in an earlier
+    /// batch.
     fn hold(&mut self, id: TaskId, stored: Option<Task>) -> Result<bool, CoreError> {
         if self.active.contains_key(&id) {
             return Ok(true);
         }
-        match stored {
-            // `admit` indexes only unfinished tasks for dedup, so a finished task held for a
-            // moment is not mistaken for an open duplicate.
-            Some(task) if task.id == id => {
-                self.admit(task);
-                Ok(false)
-            }
-            _ => Err(CoreError::NoSuchTask(id)),
+        let task = match self.fx.finished.iter().rposition(|t| t.id == id) {
+            Some(pos) => self.fx.finished.remove(pos),
+            None => match stored {
+                Some(task) if task.id == id => task,
+                _ => return Err(CoreError::NoSuchTask(id)),
+            },
+        };
+        if Self::is_open(&task) {
+            return Err(CoreError::Invalid(format!(
+                "{id}: the stored copy is out of date ({}); try again",
+                task.status
+            )));
         }
+        // A finished task joins no index: it is only here to be changed.
+        self.finished.remove(&id);
+        self.held_by_status[task.status as usize] += 1;
+        self.active.insert(id, task);
+        Ok(false)
     }
 
-    /// Undoes a `hold` of a finished task whose change was refused.
+    /// Undoes a `hold` whose change was refused: the task goes back to the finished set
+    /// (and is written again, unchanged, with this batch).
     fn unhold(&mut self, id: TaskId, was_held: bool) {
         if !was_held && let Some(task) = self.active.remove(&id) {
             self.held_by_status[task.status as usize] -= 1;
             self.finished.insert(id, task.status);
+            self.fx.finished.push(task);
         }
     }
 
@@ -789,10 +827,7 @@ impl Core {
                 .cooldowns
                 .get(&s.title)
                 .is_none_or(|&last| now_ms >= last + s.cooldown_secs * 1000);
-            let open = self
-                .active
-                .values()
-                .any(|t| t.title == s.title && t.status.is_unfinished());
+            let open = self.title_is_open(&s.title);
             if !cooled || open {
                 continue;
             }
@@ -815,11 +850,18 @@ impl Core {
         filed
     }
 
+    fn title_is_open(&self, title: &str) -> bool {
+        self.active
+            .values()
+            .any(|t| t.title == title && t.status.is_unfinished())
+    }
+
     /// When the next timed action is due: a retry, or (when idle) a standing priority.
     pub fn next_due(&self, list: &[StandingPriority]) -> Option<u64> {
         let retry = self.retries.iter().next().map(|&(at, _)| at);
         let standing = if self.is_idle() {
             list.iter()
+                .filter(|s| !self.title_is_open(&s.title))
                 .filter_map(|s| {
                     self.cooldowns
                         .get(&s.title)

@@ -149,7 +149,9 @@ fn a_failed_dependency_blocks_with_a_reason_until_it_is_retried_and_completes() 
         c.task(b).unwrap().blocked_reason.as_deref(),
         Some("dependency T-1 failed: boom")
     );
-    // The failed task left memory; a retry brings it back from its stored copy.
+    // The batch is written; the failed task has left memory, so a retry in a later batch
+    // brings it back from its stored copy.
+    std::mem::take(&mut c.fx);
     let mut stored = Task::new(a, spec("a").spec, vec![], "person", 1, 0);
     stored.status = TaskStatus::Failed;
     stored.attempts = 1;
@@ -423,4 +425,121 @@ fn workers_are_chosen_by_capability_match() {
         "workers without a model use the default"
     );
     assert_eq!(default_workers().len(), 4);
+}
+
+#[test]
+fn commands_on_one_task_in_one_batch_see_each_other() {
+    // Cancel, then retry, before anything is written: the retry must see the cancel.
+    let mut c = core(1, 3);
+    let busy = file(&mut c, spec("busy"));
+    let a = file(&mut c, spec("a"));
+    dispatched(&mut c, 0);
+    c.cancel(a, None, 1).unwrap();
+    let err = c.retry(a, None).unwrap_err();
+    assert_eq!(err.to_string(), "T-2: a cancelled task cannot become ready");
+    c.complete(busy, 1, ok("done"), 2);
+    assert_eq!(
+        dispatched(&mut c, 3),
+        Vec::<TaskId>::new(),
+        "nothing stale left to run"
+    );
+
+    // An answer, then a cancel, in one batch: the result stays and the cancel is refused.
+    let b = file(&mut c, spec("b"));
+    dispatched(&mut c, 4);
+    c.complete(b, 1, ok("the answer"), 5);
+    let err = c.cancel(b, None, 6).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "T-3: a completed task cannot become cancelled"
+    );
+    let last = c.fx.finished.iter().rev().find(|t| t.id == b).unwrap();
+    assert_eq!(last.status, TaskStatus::Completed);
+    assert_eq!(last.result.as_ref().unwrap().text, "the answer");
+}
+
+#[test]
+fn a_long_chain_in_one_batch_is_ordered_without_recursion() {
+    let mut c = core(1, 3);
+    let n = 20_000;
+    let batch: Vec<PlannedTask> = (0..n)
+        .map(|i| PlannedTask {
+            key: Some(format!("k{i}")),
+            spec: TaskSpec {
+                title: format!("step {i}"),
+                depends_on: if i + 1 < n {
+                    vec![format!("k{}", i + 1)]
+                } else {
+                    vec![]
+                },
+                ..TaskSpec::default()
+            },
+        })
+        .collect();
+    let filed = c.file(batch, "p", 0).unwrap();
+    assert_eq!(
+        filed[n - 1].id,
+        TaskId(1),
+        "the last member depends on nothing: filed first"
+    );
+    assert_eq!(dispatched(&mut c, 1), [TaskId(1)]);
+}
+
+#[test]
+fn a_refused_batch_changes_nothing() {
+    let mut c = core(1, 3);
+    let err = c
+        .file(
+            vec![spec("a"), with("b", |s| s.depends_on = vec!["T-99".into()])],
+            "p",
+            0,
+        )
+        .unwrap_err();
+    assert_eq!(err.to_string(), "`depends_on`: no task T-99");
+    assert_eq!(c.next_id(), 1);
+    assert!(c.fx.dirty.is_empty() && c.fx.events.is_empty());
+    assert!(c.counts().by_status.is_empty());
+}
+
+#[test]
+fn an_open_standing_title_does_not_make_the_scheduler_spin() {
+    let list = vec![StandingPriority {
+        title: "Review".into(),
+        description: String::new(),
+        priority: Priority::Normal,
+        tags: vec![],
+        cooldown_secs: 60,
+    }];
+    let mut c = core(1, 3);
+    let dep = file(&mut c, spec("dep"));
+    // A task with the standing title, blocked for good behind a cancelled dependency.
+    file(
+        &mut c,
+        with("Review", |s| s.depends_on = vec![dep.to_string()]),
+    );
+    c.cancel(dep, None, 0).unwrap();
+    c.cooldowns.insert("Review".into(), 0);
+    assert!(c.is_idle());
+    assert_eq!(c.file_standing(&list, 1_000_000), 0);
+    assert_eq!(
+        c.next_due(&list),
+        None,
+        "nothing is due, so the loop may sleep"
+    );
+}
+
+#[test]
+fn a_task_awaiting_its_retry_is_not_filed_twice() {
+    let mut c = core(1, 3);
+    let a = file(&mut c, spec("a"));
+    dispatched(&mut c, 0);
+    c.fail(a, 1, "flaky".into(), 1);
+    let again = c.file(vec![spec("a")], "p", 2).unwrap();
+    assert_eq!(
+        again[0],
+        Filed {
+            id: a,
+            created: false
+        }
+    );
 }

@@ -319,13 +319,15 @@ impl Loop {
                 defer(deferred, reply, result);
             }
             Command::Cancel { id, reply } => {
-                let stored = self.stored_if_needed(id);
-                let result = self.core.cancel(id, stored, now);
+                let result = self
+                    .stored_if_needed(id)
+                    .and_then(|stored| self.core.cancel(id, stored, now));
                 defer(deferred, reply, result);
             }
             Command::Retry { id, reply } => {
-                let stored = self.stored_if_needed(id);
-                let result = self.core.retry(id, stored);
+                let result = self
+                    .stored_if_needed(id)
+                    .and_then(|stored| self.core.retry(id, stored));
                 defer(deferred, reply, result);
             }
             Command::Finished {
@@ -347,11 +349,14 @@ impl Loop {
         }
     }
 
-    fn stored_if_needed(&self, id: TaskId) -> Option<crate::tasks::Task> {
+    /// The stored copy of a task the core no longer holds (needed to cancel or retry it).
+    fn stored_if_needed(&self, id: TaskId) -> Result<Option<crate::tasks::Task>, CoreError> {
         if self.core.holds(id) || !self.core.knows(id) {
-            return None;
+            return Ok(None);
         }
-        self.store.task(id).ok().flatten()
+        self.store
+            .task(id)
+            .map_err(|e| CoreError::Invalid(format!("reading {id}: {e}")))
     }
 
     /// Persists the batch, then announces its events and starts its calls.
