@@ -271,6 +271,8 @@ impl Core {
         now_ms: u64,
     ) -> Result<Vec<Filed>, CoreError> {
         let order = self.plan_order(&batch)?;
+        self.active.reserve(batch.len());
+        self.dedup.reserve(batch.len());
         let mut ids: HashMap<String, TaskId> = HashMap::new();
         let mut out = vec![None; batch.len()];
         for i in order {

@@ -118,6 +118,7 @@ impl Scheduler {
             batches: 0,
             snapshot_stale: true,
             last_refresh: Instant::now(),
+            last_workers_refresh: Instant::now(),
             probe,
         };
         std::thread::Builder::new()
@@ -207,6 +208,7 @@ struct Loop {
     batches: u64,
     snapshot_stale: bool,
     last_refresh: Instant,
+    last_workers_refresh: Instant,
     probe: Option<CallProbe>,
 }
 
@@ -218,6 +220,9 @@ const MAX_BATCH: usize = 8192;
 /// Under continuous load the snapshot is refreshed at most this often (and always before
 /// the loop sleeps).
 const SNAPSHOT_EVERY: Duration = Duration::from_millis(100);
+
+/// Under continuous load, worker views in the snapshot are rebuilt at most this often.
+const WORKERS_EVERY: Duration = Duration::from_secs(1);
 
 impl Loop {
     fn run(mut self, rx: mpsc::Receiver<Command>) {
@@ -232,7 +237,7 @@ impl Loop {
                     Err(mpsc::TryRecvError::Disconnected) => return,
                     Err(mpsc::TryRecvError::Empty) => {
                         // About to sleep: bring the snapshot up to date first.
-                        self.refresh_snapshot();
+                        self.refresh_snapshot(true);
                         match self.wait_time(shutdown.as_ref().map(|s| s.0)) {
                             Some(d) => match rx.recv_timeout(d) {
                                 Ok(c) => Some(c),
@@ -400,22 +405,27 @@ impl Loop {
         }
         self.snapshot_stale = true;
         if self.last_refresh.elapsed() >= SNAPSHOT_EVERY {
-            self.refresh_snapshot();
+            self.refresh_snapshot(false);
         }
         Ok(())
     }
 
-    /// Publishes counts and worker views for readers (when anything changed).
-    fn refresh_snapshot(&mut self) {
-        if !self.snapshot_stale {
+    /// Publishes counts and worker views for readers (when anything changed). Under load
+    /// (`full` false) the worker views, the costly part, are rebuilt at most once a second.
+    fn refresh_snapshot(&mut self, full: bool) {
+        let workers_due = full || self.last_workers_refresh.elapsed() >= WORKERS_EVERY;
+        let workers =
+            (workers_due && self.core.take_workers_changed()).then(|| self.core.worker_views());
+        if !self.snapshot_stale && workers.is_none() {
             return;
         }
         let mut snap = self.snapshot.write().expect("snapshot lock");
         snap.counts = self.core.counts();
-        if self.core.take_workers_changed() {
-            snap.workers = self.core.worker_views();
-        }
         snap.batches = self.batches;
+        if let Some(workers) = workers {
+            snap.workers = workers;
+            self.last_workers_refresh = Instant::now();
+        }
         self.snapshot_stale = false;
         self.last_refresh = Instant::now();
     }
