@@ -12,7 +12,7 @@
 //! - [`api`]: the HTTP API.
 //! - [`cli`]: the command line.
 //! - [`run`]: `hypernet run`.
-//! - [`bench`]: `hypernet bench`.
+//! - [`mod@bench`]: `hypernet bench`.
 //! - [`datadir`]: files of the data directory.
 
 pub mod api;

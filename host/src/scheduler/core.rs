@@ -1,6 +1,6 @@
 //! The scheduler's decisions, as plain data and functions: no I/O, no clock, no runtime.
 //! Every method takes `now_ms` and records what must happen in [`Effects`]; the loop in
-//! [`super::run`] persists, announces and calls.
+//! [`super`] (the scheduler loop) persists, announces and calls.
 
 use super::effects::{Dispatch, Effects};
 use crate::config::{SchedulerConfig, StandingPriority};
