@@ -165,23 +165,7 @@ impl Core {
     /// After a restore: tasks that were assigned or running when the host stopped go back to
     /// ready (their attempt stays counted; no call is running for them any more).
     pub fn requeue_interrupted(&mut self) {
-        let in_flight: Vec<TaskId> = self
-            .active
-            .values()
-            .filter(|t| matches!(t.status, TaskStatus::Assigned | TaskStatus::Running))
-            .map(|t| t.id)
-            .collect();
-        for id in in_flight {
-            let task = self.active.get_mut(&id).expect("listed");
-            task.worker = None;
-            self.set_status(
-                id,
-                TaskStatus::Ready,
-                json!({ "reason": "re-queued after restart" }),
-            )
-            .expect("assigned and running tasks may become ready");
-            self.ready.insert((Reverse(self.active[&id].priority), id));
-        }
+        self.requeue_in_flight("re-queued after restart");
     }
 
     /// Unfinished, or failed with an automatic retry coming: a duplicate of it is not filed.
@@ -786,23 +770,24 @@ impl Core {
 
     /// Re-queues every running task (at shutdown, when calls did not finish in time).
     pub fn requeue_running(&mut self) {
-        let running: Vec<TaskId> = self
+        self.requeue_in_flight("re-queued at shutdown");
+    }
+
+    /// Every assigned or running task back to ready, its worker freed.
+    fn requeue_in_flight(&mut self, reason: &str) {
+        let in_flight: Vec<TaskId> = self
             .active
             .values()
             .filter(|t| matches!(t.status, TaskStatus::Assigned | TaskStatus::Running))
             .map(|t| t.id)
             .collect();
-        for id in running {
+        for id in in_flight {
             self.release_worker(id);
             let task = self.active.get_mut(&id).expect("held");
             task.worker = None;
             let priority = task.priority;
-            self.set_status(
-                id,
-                TaskStatus::Ready,
-                json!({ "reason": "re-queued at shutdown" }),
-            )
-            .expect("running tasks may be re-queued");
+            self.set_status(id, TaskStatus::Ready, json!({ "reason": reason }))
+                .expect("assigned and running tasks may become ready");
             self.ready.insert((Reverse(priority), id));
         }
     }
