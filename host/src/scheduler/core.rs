@@ -331,14 +331,7 @@ impl Core {
                     deps_in_batch[i].push(j);
                     continue;
                 }
-                let id: TaskId = dep.parse().map_err(|_| {
-                    CoreError::Invalid(format!(
-                        "`depends_on` entry `{dep}` is neither a task id nor a key in this batch"
-                    ))
-                })?;
-                if self.status_of(id).is_none() {
-                    return Err(CoreError::Invalid(format!("`depends_on`: no task {id}")));
-                }
+                self.existing_dependency(dep)?;
             }
         }
         let mut waiting: Vec<usize> = deps_in_batch.iter().map(Vec::len).collect();
@@ -385,6 +378,19 @@ impl Core {
         }
     }
 
+    /// A `depends_on` entry that is not a key of the batch: it must name a filed task.
+    fn existing_dependency(&self, dep: &str) -> Result<TaskId, CoreError> {
+        let id: TaskId = dep.parse().map_err(|_| {
+            CoreError::Invalid(format!(
+                "`depends_on` entry `{dep}` is neither a task id nor a key in this batch"
+            ))
+        })?;
+        if self.status_of(id).is_none() {
+            return Err(CoreError::Invalid(format!("`depends_on`: no task {id}")));
+        }
+        Ok(id)
+    }
+
     fn resolve_deps(
         &self,
         spec: &TaskSpec,
@@ -394,17 +400,7 @@ impl Core {
         for dep in &spec.depends_on {
             let id = match keys.get(dep) {
                 Some(id) => *id,
-                None => {
-                    let id: TaskId = dep.parse().map_err(|_| {
-                        CoreError::Invalid(format!(
-                            "`depends_on` entry `{dep}` is neither a task id nor a key in this batch"
-                        ))
-                    })?;
-                    if self.status_of(id).is_none() {
-                        return Err(CoreError::Invalid(format!("`depends_on`: no task {id}")));
-                    }
-                    id
-                }
+                None => self.existing_dependency(dep)?,
             };
             if !deps.contains(&id) {
                 deps.push(id);
