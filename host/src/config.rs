@@ -8,6 +8,7 @@
 //! retry_backoff_ms = 2000         # first automatic retry delay, doubled each attempt
 //! retry_backoff_max_ms = 300000   # cap of the delay
 //! call_timeout_ms = 600000        # a model call taking longer fails
+//! reserve = true                  # busy workers hold their next task, durably assigned
 //!
 //! [[worker]]                      # replaces the default worker set when present
 //! name = "Trace"
@@ -68,6 +69,9 @@ pub struct SchedulerConfig {
     pub retry_backoff_max_ms: u64,
     /// Longest a model call may take.
     pub call_timeout_ms: u64,
+    /// Whether each busy worker holds its next task in reserve, so it starts the moment
+    /// the running call ends.
+    pub reserve: bool,
 }
 
 impl Default for SchedulerConfig {
@@ -78,6 +82,7 @@ impl Default for SchedulerConfig {
             retry_backoff_ms: 2_000,
             retry_backoff_max_ms: 300_000,
             call_timeout_ms: 600_000,
+            reserve: true,
         }
     }
 }

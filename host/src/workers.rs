@@ -96,6 +96,8 @@ pub struct WorkerView {
     pub model: String,
     /// The task it holds.
     pub current_task: Option<String>,
+    /// The task reserved to run next.
+    pub next_task: Option<String>,
     /// Its counters.
     pub stats: WorkerStats,
 }

@@ -1,8 +1,9 @@
 //! `hypernet bench`: whole-system figures measured in-process against the real plugin
 //! libraries, the real scheduler and a real redb file in a temporary directory.
 //!
-//! - `concurrency`: N tasks, W workers, provider latency L: wall time against the ideal
-//!   `ceil(N/W)·L`.
+//! - `concurrency`: N tasks, W workers, provider latency L: wall time from the first filing
+//!   to the last answer against the ideal `ceil(N/W)·L`. The tasks are filed one durable
+//!   batch after another (W per batch unless told) while the swarm works.
 //! - `throughput`: tasks per second end to end with a zero-latency provider, every
 //!   transition durable.
 //! - `latency`: tasks filed at a steady rate; time from filing (the task is ready at once)
@@ -43,6 +44,12 @@ pub struct BenchOptions {
     /// Concurrency: workers.
     #[arg(long, default_value_t = 500)]
     pub workers: usize,
+    /// Concurrency: tasks per filing (one durable batch each; default: the worker count).
+    #[arg(long)]
+    pub filing_batch: Option<usize>,
+    /// Concurrency: runs (the median is reported, with the range).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
     /// Concurrency: provider latency in milliseconds.
     #[arg(long, default_value_t = 50)]
     pub latency_ms: u64,

@@ -1,5 +1,6 @@
-//! One model call: ask the provider plugin to prepare it, then wait out a simulated delay or
-//! send the HTTP request with the host's client, and turn the answer into a result.
+//! One model call: ask the provider plugin to prepare it (possibly ahead of time, for a
+//! reserved call), then wait out a simulated delay or send the HTTP request with the host's
+//! client, and turn the answer into a result.
 
 use crate::plugins::Registry;
 use crate::tasks::TaskResult;
@@ -53,7 +54,7 @@ impl ProviderMap {
 }
 
 /// What the call needs to know.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CallSpec {
     /// Model id.
     pub model: String,
@@ -65,15 +66,32 @@ pub struct CallSpec {
     pub max_tokens: u32,
 }
 
-/// Runs one call to completion; `Err` carries a message for the task's error.
+/// A call its provider has prepared: ready to send (or to simulate).
+#[derive(Debug, Clone)]
+pub struct PreparedCall {
+    provider: String,
+    request: CompletionRequest,
+    prepared: Prepared,
+}
+
+/// Runs one call to completion, preparing it first unless `prepared` is given; `Err`
+/// carries a message for the task's error.
 pub async fn run(
     registry: Arc<Registry>,
     providers: Arc<ProviderMap>,
     http: reqwest::Client,
     spec: CallSpec,
+    prepared: Option<PreparedCall>,
     timeout: Duration,
 ) -> Result<TaskResult, String> {
-    match tokio::time::timeout(timeout, run_inner(&registry, &providers, &http, &spec)).await {
+    let call = async {
+        let prepared = match prepared {
+            Some(p) => p,
+            None => prepare(&registry, &providers, &spec).await?,
+        };
+        execute(&registry, &http, prepared).await
+    };
+    match tokio::time::timeout(timeout, call).await {
         Ok(result) => result,
         Err(_) => Err(format!(
             "the call to {} took longer than {timeout:?}",
@@ -82,12 +100,16 @@ pub async fn run(
     }
 }
 
-async fn run_inner(
+fn plugin_failed(provider: &str, op: &str, e: hypernet_plugin_api::PluginError) -> String {
+    format!("provider `{provider}` {op}: {e}")
+}
+
+/// Asks the provider serving the model to turn the call into a request.
+pub async fn prepare(
     registry: &Registry,
     providers: &ProviderMap,
-    http: &reqwest::Client,
     spec: &CallSpec,
-) -> Result<TaskResult, String> {
+) -> Result<PreparedCall, String> {
     let provider = providers
         .provider_for(&spec.model)
         .ok_or_else(|| format!("no loaded provider serves model `{}`", spec.model))?;
@@ -95,15 +117,31 @@ async fn run_inner(
         CompletionRequest::new(spec.model.clone(), vec![Message::user(spec.prompt.clone())]);
     request.system = Some(spec.system.clone());
     request.max_tokens = spec.max_tokens;
-    let failed =
-        |op: &str, e: hypernet_plugin_api::PluginError| format!("provider `{provider}` {op}: {e}");
     let prepared: Result<Prepared, ProviderError> = registry
         .call_typed(provider, "prepare", &request)
         .await
-        .map_err(|e| failed("prepare", e))?;
-    let completion = match prepared.map_err(|e| e.to_string())? {
+        .map_err(|e| plugin_failed(provider, "prepare", e))?;
+    Ok(PreparedCall {
+        provider: provider.to_owned(),
+        request,
+        prepared: prepared.map_err(|e| e.to_string())?,
+    })
+}
+
+/// Sends a prepared call (or waits out its simulated latency) and reads the answer.
+async fn execute(
+    registry: &Registry,
+    http: &reqwest::Client,
+    call: PreparedCall,
+) -> Result<TaskResult, String> {
+    let PreparedCall {
+        provider,
+        request,
+        prepared,
+    } = call;
+    let completion = match prepared {
         Prepared::Simulated { delay_ms, outcome } => {
-            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            super::precise_sleep::sleep(Duration::from_millis(delay_ms)).await;
             outcome.map_err(|e| e.to_string())?
         }
         Prepared::Http { request: req } => {
@@ -112,14 +150,14 @@ async fn run_inner(
             {
                 let args = json!({ "request": request, "response": response });
                 registry
-                    .call_typed(provider, "parse_response", &args)
+                    .call_typed(&provider, "parse_response", &args)
                     .await
-                    .map_err(|e| failed("parse_response", e))?
+                    .map_err(|e| plugin_failed(&provider, "parse_response", e))?
             } else {
                 let classified: ProviderError = registry
-                    .call_typed(provider, "classify_error", &response)
+                    .call_typed(&provider, "classify_error", &response)
                     .await
-                    .map_err(|e| failed("classify_error", e))?;
+                    .map_err(|e| plugin_failed(&provider, "classify_error", e))?;
                 Err(classified)
             };
             parsed.map_err(|e| e.to_string())?

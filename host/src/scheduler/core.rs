@@ -3,6 +3,7 @@
 //! [`super`] (the scheduler loop) persists, announces and calls.
 
 use super::effects::{Dispatch, Effects};
+use super::reserve::Slots;
 use crate::config::{SchedulerConfig, StandingPriority};
 use crate::tasks::dedup::content_key;
 use crate::tasks::output::looks_like_error;
@@ -12,6 +13,7 @@ use hypernet_plugin_api::Priority;
 use serde_json::json;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 /// Why a request was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -58,7 +60,12 @@ struct Worker {
     config: WorkerConfig,
     model: String,
     stats: WorkerStats,
+    /// The task whose call is running.
     current: Option<TaskId>,
+    /// The next task, durably assigned, waiting in the worker's slot.
+    reserved: Option<TaskId>,
+    /// The call task now running for this worker (see [`super::reserve`]).
+    lane: u64,
 }
 
 /// Counts for `status`.
@@ -88,6 +95,8 @@ pub struct Core {
     retries: BTreeSet<(u64, TaskId)>,
     workers: Vec<Worker>,
     free: VecDeque<usize>,
+    slots: Arc<Slots>,
+    next_lane: u64,
     cooldowns: BTreeMap<String, u64>,
     completed_since_start: u64,
     failed_since_start: u64,
@@ -113,10 +122,14 @@ impl Core {
                 config,
                 stats: WorkerStats::default(),
                 current: None,
+                reserved: None,
+                lane: 0,
             })
             .collect();
         Core {
             free: (0..workers.len()).collect(),
+            slots: Arc::new(Slots::new(workers.len())),
+            next_lane: 0,
             workers,
             cfg,
             next_id: 1,
@@ -486,8 +499,9 @@ impl Core {
         Ok(())
     }
 
-    /// Gives ready tasks to free workers, highest priority then oldest first; returns how
-    /// many calls were dispatched.
+    /// Gives ready tasks to free workers, highest priority then oldest first, then (when
+    /// reservations are on) one more to each busy worker; returns how many calls were
+    /// dispatched.
     pub fn assign(&mut self, now_ms: u64) -> usize {
         let mut started = 0;
         while !self.free.is_empty() {
@@ -495,40 +509,160 @@ impl Core {
                 break;
             };
             self.ready.remove(&(prio, id));
-            let slot = self.choose_worker(&self.active[&id].tags);
-            let w = self.free.remove(slot).expect("slot is in range");
-            let name = self.workers[w].config.name.clone();
-            self.workers[w].current = Some(id);
+            let free: Vec<usize> = self.free.iter().copied().collect();
+            let pos = self.best_worker(&self.active[&id].tags, &free);
+            let w = self.free.remove(pos).expect("position is in range");
+            self.claim(id, w);
+            self.run_on(id, w, now_ms, true);
+            started += 1;
+        }
+        if self.cfg.reserve {
+            self.reserve();
+        }
+        started
+    }
+
+    /// Gives each busy worker without a reservation the next ready task. A ready task of
+    /// higher priority than a reservation takes its place (the reserved task goes back to
+    /// ready), so reservations never delay more urgent work.
+    fn reserve(&mut self) {
+        if self.ready.is_empty() {
+            return;
+        }
+        let mut open: Vec<usize> = (0..self.workers.len())
+            .filter(|&w| self.workers[w].current.is_some() && self.workers[w].reserved.is_none())
+            .collect();
+        loop {
+            let Some(&(Reverse(best), id)) = self.ready.iter().next() else {
+                return;
+            };
+            if open.is_empty() {
+                match self.worst_reservation() {
+                    Some((prio, w))
+                        if prio < best
+                            && self.withdraw(w, "a task of higher priority took its place") =>
+                    {
+                        open.push(w)
+                    }
+                    _ => return,
+                }
+            }
+            self.ready.remove(&(Reverse(best), id));
+            let pos = self.best_worker(&self.active[&id].tags, &open);
+            let w = open.remove(pos);
+            let attempt = self.claim(id, w);
+            let worker = &mut self.workers[w];
+            worker.reserved = Some(id);
             self.workers_changed = true;
-            let task = self.active.get_mut(&id).expect("ready tasks are held");
-            task.worker = Some(name.clone());
-            self.set_status(id, TaskStatus::Assigned, json!({ "worker": name }))
-                .expect("ready tasks may be assigned");
-            let task = self.active.get_mut(&id).expect("held");
-            task.attempts += 1;
-            task.started_ms = Some(now_ms);
-            let attempt = task.attempts;
-            let model = self.workers[w].model.clone();
-            self.set_status(
-                id,
-                TaskStatus::Running,
-                json!({ "worker": name, "model": model, "attempt": attempt }),
-            )
-            .expect("assigned tasks may run");
+            self.fx.reserve.push(Dispatch {
+                task: id,
+                attempt,
+                worker: worker.config.name.clone(),
+                model: worker.model.clone(),
+                worker_index: w,
+                lane: worker.lane,
+            });
+        }
+    }
+
+    /// The reservation to give up first: lowest priority, then newest.
+    fn worst_reservation(&self) -> Option<(Priority, usize)> {
+        self.workers
+            .iter()
+            .enumerate()
+            .filter_map(|(w, worker)| {
+                let id = worker.reserved?;
+                Some((self.active[&id].priority, Reverse(id), w))
+            })
+            .min()
+            .map(|(prio, _, w)| (prio, w))
+    }
+
+    /// Takes worker `w`'s reservation back to ready; false when its call has already
+    /// started (the scheduler learns of it with the running call's answer).
+    fn withdraw(&mut self, w: usize, reason: &str) -> bool {
+        let Some(id) = self.workers[w].reserved else {
+            return false;
+        };
+        if self.slots.withdraw(w).is_none() {
+            return false;
+        }
+        self.workers[w].reserved = None;
+        self.workers_changed = true;
+        let task = self.active.get_mut(&id).expect("reserved tasks are held");
+        task.worker = None;
+        // The call never started: the attempt is not spent.
+        task.attempts -= 1;
+        let priority = task.priority;
+        self.set_status(id, TaskStatus::Ready, json!({ "reason": reason }))
+            .expect("assigned tasks may become ready");
+        self.ready.insert((Reverse(priority), id));
+        true
+    }
+
+    /// Takes back every reservation whose call has not started (at shutdown).
+    pub fn withdraw_reservations(&mut self) {
+        for w in 0..self.workers.len() {
+            self.withdraw(w, "the host is shutting down");
+        }
+    }
+
+    /// The slots through which call tasks take their reserved next call.
+    pub fn slots(&self) -> Arc<Slots> {
+        self.slots.clone()
+    }
+
+    /// Assigns `id` to worker `w` (an attempt begins); returns the attempt number.
+    fn claim(&mut self, id: TaskId, w: usize) -> u32 {
+        let name = self.workers[w].config.name.clone();
+        let task = self.active.get_mut(&id).expect("ready tasks are held");
+        task.worker = Some(name.clone());
+        task.attempts += 1;
+        let attempt = task.attempts;
+        self.set_status(id, TaskStatus::Assigned, json!({ "worker": name }))
+            .expect("ready tasks may be assigned");
+        attempt
+    }
+
+    /// Marks `id` running on worker `w`. With `dispatch`, the loop starts the call on a new
+    /// lane; without, a call task has started it already (it was reserved).
+    fn run_on(&mut self, id: TaskId, w: usize, now_ms: u64, dispatch: bool) {
+        if dispatch {
+            self.next_lane += 1;
+            self.workers[w].lane = self.next_lane;
+        }
+        let worker = &mut self.workers[w];
+        worker.current = Some(id);
+        let (name, model, lane) = (
+            worker.config.name.clone(),
+            worker.model.clone(),
+            worker.lane,
+        );
+        self.workers_changed = true;
+        let task = self.active.get_mut(&id).expect("assigned tasks are held");
+        task.started_ms = Some(now_ms);
+        let attempt = task.attempts;
+        self.set_status(
+            id,
+            TaskStatus::Running,
+            json!({ "worker": name, "model": model, "attempt": attempt }),
+        )
+        .expect("assigned tasks may run");
+        if dispatch {
             self.fx.dispatch.push(Dispatch {
                 task: id,
                 attempt,
                 worker: name,
                 model,
+                worker_index: w,
+                lane,
             });
-            started += 1;
         }
-        started
     }
 
-    /// Position in the free queue of the best worker for `tags`: most capability overlap,
-    /// then best success rate, then longest idle. Untagged tasks take the next in line.
-    fn choose_worker(&self, tags: &[String]) -> usize {
+    /// Position in `candidates` of the best worker for `tags`: most capability overlap,
+    /// then best success rate, then longest idle. Untagged tasks take the first in line.
+    fn best_worker(&self, tags: &[String], candidates: &[usize]) -> usize {
         if tags.is_empty() {
             return 0;
         }
@@ -539,19 +673,27 @@ impl Core {
                 Reverse(w.stats.last_active_ms.unwrap_or(0)),
             )
         };
-        self.free
+        candidates
             .iter()
             .enumerate()
             .max_by_key(|&(pos, &w)| (score(&self.workers[w]), Reverse(pos)))
             .map_or(0, |(pos, _)| pos)
     }
 
-    /// Frees the worker holding `id`, if any; returns its index.
-    fn release_worker(&mut self, id: TaskId) -> Option<usize> {
+    /// Ends worker `w`'s hold on `id`, if it holds it; returns the worker's index. Its
+    /// reservation, if any, becomes its running task (started here unless its call task
+    /// has started it already); otherwise the worker is free.
+    fn release_worker(&mut self, id: TaskId, now_ms: u64) -> Option<usize> {
         let w = self.workers.iter().position(|w| w.current == Some(id))?;
         self.workers[w].current = None;
-        self.free.push_back(w);
         self.workers_changed = true;
+        match self.workers[w].reserved.take() {
+            Some(next) => {
+                let dispatch = self.slots.withdraw(w).is_some();
+                self.run_on(next, w, now_ms, dispatch);
+            }
+            None => self.free.push_back(w),
+        }
         Some(w)
     }
 
@@ -576,7 +718,7 @@ impl Core {
                 now_ms,
             );
         }
-        if let Some(w) = self.release_worker(id) {
+        if let Some(w) = self.release_worker(id, now_ms) {
             let stats = &mut self.workers[w].stats;
             stats.tasks_done += 1;
             stats.tokens += result.input_tokens + result.output_tokens;
@@ -602,7 +744,7 @@ impl Core {
         if !self.is_current(id, attempt) {
             return;
         }
-        if let Some(w) = self.release_worker(id) {
+        if let Some(w) = self.release_worker(id, now_ms) {
             let stats = &mut self.workers[w].stats;
             stats.tasks_failed += 1;
             stats.last_active_ms = Some(now_ms);
@@ -706,7 +848,16 @@ impl Core {
         if let Some(at) = task.retry_at_ms {
             self.retries.remove(&(at, id));
         }
-        self.release_worker(id);
+        if status == TaskStatus::Assigned
+            && let Some(w) = self.workers.iter().position(|w| w.reserved == Some(id))
+        {
+            // Reserved: taken back, or already started by its call task (whose answer
+            // will be ignored, as for any cancelled call).
+            self.slots.withdraw(w);
+            self.workers[w].reserved = None;
+            self.workers_changed = true;
+        }
+        self.release_worker(id, now_ms);
         let task = self.active.get_mut(&id).expect("held");
         task.finished_ms = Some(now_ms);
         task.retry_at_ms = None;
@@ -769,8 +920,16 @@ impl Core {
         self.requeue_in_flight("re-queued at shutdown");
     }
 
-    /// Every assigned or running task back to ready, its worker freed.
+    /// Every assigned or running task back to ready (its attempt stays counted), every
+    /// worker free, every reservation withdrawn.
     fn requeue_in_flight(&mut self, reason: &str) {
+        for (w, worker) in self.workers.iter_mut().enumerate() {
+            if worker.current.take().is_some() || worker.reserved.take().is_some() {
+                self.slots.withdraw(w);
+                self.free.push_back(w);
+                self.workers_changed = true;
+            }
+        }
         let in_flight: Vec<TaskId> = self
             .active
             .values()
@@ -778,7 +937,6 @@ impl Core {
             .map(|t| t.id)
             .collect();
         for id in in_flight {
-            self.release_worker(id);
             let task = self.active.get_mut(&id).expect("held");
             task.worker = None;
             let priority = task.priority;
@@ -865,19 +1023,9 @@ impl Core {
         self.active.get(&id)
     }
 
-    /// The task's title and description, for building the prompt.
-    pub fn prompt_of(&self, id: TaskId) -> Option<(String, String, String)> {
-        let t = self.active.get(&id)?;
-        let w = t.worker.clone().unwrap_or_default();
-        Some((t.title.clone(), t.description.clone(), w))
-    }
-
-    /// The worker named `name`.
-    pub fn worker_config(&self, name: &str) -> Option<&WorkerConfig> {
-        self.workers
-            .iter()
-            .find(|w| w.config.name == name)
-            .map(|w| &w.config)
+    /// The configuration of the worker at `index`.
+    pub fn worker_config_at(&self, index: usize) -> &WorkerConfig {
+        &self.workers[index].config
     }
 
     /// Every worker with its stats.
@@ -892,6 +1040,7 @@ impl Core {
                 capabilities: w.config.capabilities.clone(),
                 model: w.model.clone(),
                 current_task: w.current.map(|t| t.to_string()),
+                next_task: w.reserved.map(|t| t.to_string()),
                 stats: w.stats.clone(),
             })
             .collect()

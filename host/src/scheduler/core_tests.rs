@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::config::{SchedulerConfig, StandingPriority, default_workers};
+use crate::scheduler::call::CallSpec;
+use crate::scheduler::reserve::Reserved;
 use crate::tasks::TaskResult;
 
 fn cfg(max_attempts: u32) -> SchedulerConfig {
@@ -65,13 +67,43 @@ fn status(c: &Core, id: TaskId) -> TaskStatus {
     c.status_of(id).unwrap()
 }
 
-/// Assigns and returns the dispatched task ids in order.
+/// Assigns, offers the reservations as the loop does once the batch is durable, and
+/// returns the dispatched task ids in order.
 fn dispatched(c: &mut Core, now: u64) -> Vec<TaskId> {
     c.assign(now);
+    offer(c);
     std::mem::take(&mut c.fx.dispatch)
         .into_iter()
         .map(|d| d.task)
         .collect()
+}
+
+/// Puts the batch's reservations in their slots; returns the reserved task ids.
+fn offer(c: &mut Core) -> Vec<TaskId> {
+    let slots = c.slots();
+    std::mem::take(&mut c.fx.reserve)
+        .into_iter()
+        .map(|d| {
+            let reserved = Reserved {
+                task: d.task,
+                attempt: d.attempt,
+                spec: CallSpec::default(),
+                prepared: None,
+            };
+            slots.put(d.worker_index, d.lane, reserved);
+            d.task
+        })
+        .collect()
+}
+
+/// The lane of worker 0's running call (from its last dispatch).
+fn lane_of(c: &mut Core, id: TaskId) -> (usize, u64) {
+    let d =
+        c.fx.dispatch
+            .iter()
+            .find(|d| d.task == id)
+            .expect("dispatched in this batch");
+    (d.worker_index, d.lane)
 }
 
 fn attempt(c: &Core, id: TaskId) -> u32 {
@@ -542,4 +574,189 @@ fn a_task_awaiting_its_retry_is_not_filed_twice() {
             created: false
         }
     );
+}
+
+/// Files `a` and `b` on a one-worker core: `a` runs, `b` is reserved and offered. Returns
+/// them with the worker and the lane of `a`'s call.
+fn a_running_b_reserved(c: &mut Core) -> (TaskId, TaskId, usize, u64) {
+    let a = file(c, spec("a"));
+    let b = file(c, spec("b"));
+    c.assign(0);
+    let (w, lane) = lane_of(c, a);
+    assert_eq!(offer(c), [b]);
+    c.fx = Effects::default();
+    (a, b, w, lane)
+}
+
+fn no_reserve(workers: usize) -> Core {
+    let ws = (0..workers)
+        .map(|i| worker(&format!("w{i}"), &[]))
+        .collect();
+    Core::new(
+        SchedulerConfig {
+            reserve: false,
+            ..cfg(3)
+        },
+        ws,
+    )
+}
+
+#[test]
+fn a_busy_worker_holds_its_next_task_durably_assigned() {
+    let mut c = core(1, 3);
+    let a = file(&mut c, spec("a"));
+    let b = file(&mut c, spec("b"));
+    let later = file(&mut c, spec("later"));
+    c.assign(0);
+    let (w, lane) = lane_of(&mut c, a);
+    assert_eq!(offer(&mut c), [b], "one reservation per busy worker");
+    assert_eq!(status(&c, b), TaskStatus::Assigned);
+    assert!(
+        c.fx.dirty.contains(&b),
+        "the reservation is written with the batch"
+    );
+    assert_eq!(attempt(&c, b), 1);
+    assert_eq!(status(&c, later), TaskStatus::Ready);
+    assert_eq!(c.worker_views()[0].next_task.as_deref(), Some("T-2"));
+    c.fx = Effects::default();
+
+    // The call task takes the reservation as its call ends; the scheduler records the
+    // start without starting anything itself.
+    let taken = c
+        .slots()
+        .take_for_lane(w, lane)
+        .expect("offered to this lane");
+    assert_eq!((taken.task, taken.attempt), (b, 1));
+    c.complete(a, 1, ok("done well"), 1);
+    assert_eq!(status(&c, b), TaskStatus::Running);
+    assert!(c.fx.dispatch.is_empty(), "already started by the call task");
+    assert_eq!(c.in_flight(), 1);
+    assert_eq!(dispatched(&mut c, 1), Vec::<TaskId>::new());
+    assert_eq!(status(&c, later), TaskStatus::Assigned, "reserved next");
+}
+
+#[test]
+fn a_reservation_the_call_task_missed_is_started_by_the_scheduler_on_a_new_lane() {
+    let mut c = core(1, 3);
+    let (a, b, w, old_lane) = a_running_b_reserved(&mut c);
+    // The answer arrives before the call task looked at the slot.
+    c.complete(a, 1, ok("done well"), 1);
+    assert_eq!(status(&c, b), TaskStatus::Running);
+    let (_, new_lane) = lane_of(&mut c, b);
+    assert_ne!(new_lane, old_lane);
+    let c_id = file(&mut c, spec("c"));
+    assert_eq!(dispatched(&mut c, 2), [b], "started by the scheduler");
+    assert_eq!(status(&c, c_id), TaskStatus::Assigned);
+    assert!(
+        c.slots().take_for_lane(w, old_lane).is_none(),
+        "the old call task cannot take the new lane's reservation"
+    );
+    assert!(c.slots().take_for_lane(w, new_lane).is_some());
+}
+
+#[test]
+fn a_more_urgent_task_takes_the_place_of_a_reservation() {
+    let mut c = core(1, 3);
+    let a = file(&mut c, spec("a"));
+    let low = file(&mut c, with("low", |s| s.priority = Priority::Low));
+    assert_eq!(dispatched(&mut c, 0), [a]);
+    assert_eq!(status(&c, low), TaskStatus::Assigned);
+    let crit = file(&mut c, with("crit", |s| s.priority = Priority::Critical));
+    let normal = file(&mut c, spec("normal"));
+    c.assign(1);
+    assert_eq!(offer(&mut c), [crit]);
+    assert_eq!(status(&c, low), TaskStatus::Ready);
+    assert_eq!(
+        attempt(&c, low),
+        0,
+        "a withdrawn reservation spends no attempt"
+    );
+    assert_eq!(c.task(low).unwrap().worker, None);
+    assert_eq!(status(&c, normal), TaskStatus::Ready);
+    // Equal or lower priority never displaces a reservation.
+    c.assign(2);
+    assert!(offer(&mut c).is_empty());
+    assert_eq!(status(&c, crit), TaskStatus::Assigned);
+}
+
+#[test]
+fn a_started_reservation_is_not_withdrawn() {
+    let mut c = core(1, 3);
+    let a = file(&mut c, spec("a"));
+    let low = file(&mut c, with("low", |s| s.priority = Priority::Low));
+    c.assign(0);
+    let (w, lane) = lane_of(&mut c, a);
+    offer(&mut c);
+    c.slots()
+        .take_for_lane(w, lane)
+        .expect("the call task starts it");
+    let crit = file(&mut c, with("crit", |s| s.priority = Priority::Critical));
+    c.withdraw_reservations();
+    assert_eq!(c.assign(1), 0);
+    assert_eq!(status(&c, low), TaskStatus::Assigned, "its call is running");
+    assert_eq!(status(&c, crit), TaskStatus::Ready);
+    c.complete(a, 1, ok("done well"), 2);
+    assert_eq!(status(&c, low), TaskStatus::Running);
+    assert_eq!(attempt(&c, low), 1);
+}
+
+#[test]
+fn cancelling_around_reservations_keeps_one_call_per_worker() {
+    let mut c = core(1, 3);
+    let (a, b, w, old_lane) = a_running_b_reserved(&mut c);
+    // Cancelling the running task starts the reservation at once, on a new lane.
+    c.cancel(a, None, 1).unwrap();
+    assert_eq!(status(&c, b), TaskStatus::Running);
+    assert_eq!(lane_of(&mut c, b).0, w);
+    assert_eq!(c.in_flight(), 1);
+    // Cancelling a reservation takes it back.
+    let d = file(&mut c, spec("d"));
+    dispatched(&mut c, 2);
+    assert_eq!(status(&c, d), TaskStatus::Assigned);
+    c.cancel(d, None, 3).unwrap();
+    assert_eq!(status(&c, d), TaskStatus::Cancelled);
+    assert!(c.slots().take_for_lane(w, old_lane).is_none());
+    assert_eq!(c.worker_views()[0].next_task, None);
+    c.complete(b, 1, ok("done well"), 4);
+    assert_eq!(c.in_flight(), 0);
+}
+
+#[test]
+fn shutdown_withdraws_reservations_and_restart_requeues_them_with_the_attempt() {
+    let mut c = core(1, 3);
+    let a = file(&mut c, spec("a"));
+    let b = file(&mut c, spec("b"));
+    dispatched(&mut c, 0);
+    c.withdraw_reservations();
+    assert_eq!(status(&c, b), TaskStatus::Ready);
+    assert_eq!(attempt(&c, b), 0);
+
+    // Killed with a reservation written: its call may have started, so it counts.
+    let mut before = core(1, 3);
+    file(&mut before, spec("a"));
+    file(&mut before, spec("b"));
+    dispatched(&mut before, 0);
+    let stored: Vec<Task> = [a, b]
+        .iter()
+        .map(|id| before.task(*id).unwrap().clone())
+        .collect();
+    let mut after = core(1, 3);
+    for t in stored {
+        after.restore_task(t);
+    }
+    after.requeue_interrupted();
+    assert_eq!(status(&after, b), TaskStatus::Ready);
+    assert_eq!(attempt(&after, b), 1);
+    assert_eq!(after.in_flight(), 0);
+}
+
+#[test]
+fn reservations_can_be_turned_off() {
+    let mut c = no_reserve(1);
+    let a = file(&mut c, spec("a"));
+    let b = file(&mut c, spec("b"));
+    assert_eq!(dispatched(&mut c, 0), [a]);
+    assert_eq!(status(&c, b), TaskStatus::Ready);
+    c.complete(a, 1, ok("done well"), 1);
+    assert_eq!(dispatched(&mut c, 2), [b]);
 }

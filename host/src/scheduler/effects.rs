@@ -16,6 +16,10 @@ pub struct Dispatch {
     pub worker: String,
     /// The model to call.
     pub model: String,
+    /// The worker's index.
+    pub worker_index: usize,
+    /// The call task that runs it (see [`super::reserve`]).
+    pub lane: u64,
 }
 
 /// The accumulated effects of a batch.
@@ -33,6 +37,8 @@ pub struct Effects {
     pub events: Vec<(String, Value)>,
     /// Calls to start after the batch is durable.
     pub dispatch: Vec<Dispatch>,
+    /// Reservations to offer to busy workers' call tasks after the batch is durable.
+    pub reserve: Vec<Dispatch>,
 }
 
 impl Effects {

@@ -3,14 +3,18 @@
 //! writes all changes in one redb transaction, and only then replies, announces the events
 //! and starts the model calls (on the async runtime, all concurrently). It sleeps until
 //! the next command or the next timed action (a retry, a standing priority) — never on a
-//! fixed tick.
+//! fixed tick. A busy worker's next call may start without the loop (see [`reserve`]): it
+//! was made durable, as an assignment, in an earlier batch.
 
 pub mod call;
 pub mod core;
 pub mod effects;
+pub mod precise_sleep;
+pub mod reserve;
 
 use self::call::{CallSpec, ProviderMap};
 use self::core::{Core, CoreError, Counts, Filed, PlannedTask};
+use self::reserve::{Reserved, Slots};
 use crate::bus::now_ms;
 use crate::config::HostConfig;
 use crate::plugins::Registry;
@@ -105,6 +109,7 @@ impl Scheduler {
             ..Snapshot::default()
         }));
         let worker = Loop {
+            slots: core.slots(),
             core,
             store,
             registry: registry.clone(),
@@ -199,6 +204,7 @@ struct Loop {
     store: Store,
     registry: Arc<Registry>,
     providers: Arc<ProviderMap>,
+    slots: Arc<Slots>,
     http: reqwest::Client,
     runtime: tokio::runtime::Handle,
     tx: mpsc::Sender<Command>,
@@ -349,6 +355,7 @@ impl Loop {
                     ?grace,
                     "scheduler stopping: no new calls"
                 );
+                self.core.withdraw_reservations();
                 *shutdown = Some((Instant::now() + grace, reply));
             }
         }
@@ -397,6 +404,9 @@ impl Loop {
         }
         // Calls first: announcing a large batch's events takes a while, and nobody waits on
         // the events the way every call waits to start.
+        for d in fx.reserve {
+            self.offer(d);
+        }
         for d in fx.dispatch {
             self.start_call(d);
         }
@@ -430,56 +440,112 @@ impl Loop {
         self.last_refresh = Instant::now();
     }
 
-    fn start_call(&self, d: effects::Dispatch) {
-        let Some((title, description, worker)) = self.core.prompt_of(d.task) else {
-            return;
+    /// What to send for `d`: the worker introduces itself, the task is the message.
+    fn call_spec(&self, d: &effects::Dispatch) -> Option<CallSpec> {
+        let task = self.core.task(d.task)?;
+        let w = self.core.worker_config_at(d.worker_index);
+        let role = if w.role.is_empty() {
+            "a worker"
+        } else {
+            &w.role
         };
-        let who = self
-            .core
-            .worker_config(&worker)
-            .map(|w| {
-                format!(
-                    "You are {} ({}), {} in the Hypernet swarm.",
-                    w.name,
-                    w.address(),
-                    if w.role.is_empty() {
-                        "a worker"
-                    } else {
-                        &w.role
-                    }
-                )
-            })
-            .unwrap_or_default();
-        tracing::info!(task = %d.task, worker = %d.worker, model = %d.model, attempt = d.attempt, title = %title, "call started");
-        let spec = CallSpec {
-            model: d.model,
-            system: who,
-            prompt: if description.is_empty() {
-                title
+        Some(CallSpec {
+            model: d.model.clone(),
+            system: format!(
+                "You are {} ({}), {role} in the Hypernet swarm.",
+                w.name,
+                w.address()
+            ),
+            prompt: if task.description.is_empty() {
+                task.title.clone()
             } else {
-                format!("{title}\n\n{description}")
+                format!("{}\n\n{}", task.title, task.description)
             },
             max_tokens: 1024,
+        })
+    }
+
+    /// Offers a durable reservation to the worker's running call task, and has the
+    /// provider prepare it meanwhile so the call can go out the moment the worker is free.
+    fn offer(&self, d: effects::Dispatch) {
+        let Some(spec) = self.call_spec(&d) else {
+            return;
         };
-        let (registry, providers, http, tx, timeout) = (
+        let reserved = Reserved {
+            task: d.task,
+            attempt: d.attempt,
+            spec: spec.clone(),
+            prepared: None,
+        };
+        self.slots.put(d.worker_index, d.lane, reserved);
+        let (registry, providers, slots) = (
+            self.registry.clone(),
+            self.providers.clone(),
+            self.slots.clone(),
+        );
+        self.runtime.spawn(async move {
+            // A failure is left for the call itself to meet and report.
+            if let Ok(prepared) = call::prepare(&registry, &providers, &spec).await {
+                slots.attach(d.worker_index, d.lane, d.task, prepared);
+            }
+        });
+    }
+
+    /// Starts a call task on a new lane: it runs `d`, then each call reserved for its lane,
+    /// reporting every answer to the scheduler.
+    fn start_call(&self, d: effects::Dispatch) {
+        let Some(spec) = self.call_spec(&d) else {
+            return;
+        };
+        let (registry, providers, http, tx, timeout, slots, probe) = (
             self.registry.clone(),
             self.providers.clone(),
             self.http.clone(),
             self.tx.clone(),
             self.call_timeout,
+            self.slots.clone(),
+            self.probe.clone(),
         );
-        let (id, attempt) = (d.task, d.attempt);
-        let probe = self.probe.clone();
+        let (worker, lane) = (d.worker_index, d.lane);
+        let mut next = Some(Reserved {
+            task: d.task,
+            attempt: d.attempt,
+            spec,
+            prepared: None,
+        });
         self.runtime.spawn(async move {
-            if let Some(probe) = probe {
-                probe(id);
+            while let Some(Reserved {
+                task: id,
+                attempt,
+                spec,
+                prepared,
+            }) = next.take()
+            {
+                if let Some(probe) = &probe {
+                    probe(id);
+                }
+                tracing::info!(task = %id, model = %spec.model, attempt, "call started");
+                let outcome = call::run(
+                    registry.clone(),
+                    providers.clone(),
+                    http.clone(),
+                    spec,
+                    prepared,
+                    timeout,
+                )
+                .await;
+                match &outcome {
+                    Ok(r) => tracing::info!(task = %id, tokens = r.input_tokens + r.output_tokens, "call finished"),
+                    Err(e) => tracing::warn!(task = %id, error = %e, "call failed"),
+                }
+                // The next call starts before the scheduler even hears of this answer.
+                next = slots.take_for_lane(worker, lane);
+                let _ = tx.send(Command::Finished {
+                    id,
+                    attempt,
+                    outcome,
+                });
             }
-            let outcome = call::run(registry, providers, http, spec, timeout).await;
-            match &outcome {
-                Ok(r) => tracing::info!(task = %id, tokens = r.input_tokens + r.output_tokens, "call finished"),
-                Err(e) => tracing::warn!(task = %id, error = %e, "call failed"),
-            }
-            let _ = tx.send(Command::Finished { id, attempt, outcome });
         });
     }
 }
