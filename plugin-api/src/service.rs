@@ -182,6 +182,8 @@ pub mod provider_ops {
     pub const PARSE_RESPONSE: &str = "parse_response";
     pub const PARSE_STREAM_EVENT: &str = "parse_stream_event";
     pub const CLASSIFY_ERROR: &str = "classify_error";
+    pub const LIST_MODELS: &str = "list_models";
+    pub const PARSE_MODELS: &str = "parse_models";
 }
 
 fn arg<T: DeserializeOwned>(op: &str, payload: &str) -> Result<T, PluginError> {
@@ -209,6 +211,8 @@ impl<T: Provider> DynService for ProviderService<T> {
             }
             PARSE_STREAM_EVENT => json(&self.0.parse_stream_event(&arg::<SseEvent>(op, payload)?)),
             CLASSIFY_ERROR => json(&self.0.classify_error(&arg::<HttpResponse>(op, payload)?)),
+            LIST_MODELS => json(&self.0.list_models()),
+            PARSE_MODELS => json(&self.0.parse_models(&arg::<HttpResponse>(op, payload)?)),
             other => Err(PluginError::not_found(format!(
                 "unknown provider operation `{other}`"
             ))),

@@ -53,6 +53,29 @@ impl ProviderMap {
     }
 }
 
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CallError {
+    /// The provider's answer, classified (after any retries).
+    #[error("{0}")]
+    Provider(ProviderError),
+    /// Anything else: no provider for the model, a plugin failure, a timeout.
+    #[error("{0}")]
+    Host(String),
+}
+
+impl From<String> for CallError {
+    fn from(message: String) -> Self {
+        CallError::Host(message)
+    }
+}
+
+impl From<ProviderError> for CallError {
+    fn from(e: ProviderError) -> Self {
+        CallError::Provider(e)
+    }
+}
+
 /// What the call needs to know.
 #[derive(Debug, Clone, Default)]
 pub struct CallSpec {
@@ -83,7 +106,7 @@ pub async fn run(
     spec: CallSpec,
     prepared: Option<PreparedCall>,
     timeout: Duration,
-) -> Result<TaskResult, String> {
+) -> Result<TaskResult, CallError> {
     let call = async {
         let prepared = match prepared {
             Some(p) => p,
@@ -93,10 +116,10 @@ pub async fn run(
     };
     match tokio::time::timeout(timeout, call).await {
         Ok(result) => result,
-        Err(_) => Err(format!(
+        Err(_) => Err(CallError::Host(format!(
             "the call to {} took longer than {timeout:?}",
             spec.model
-        )),
+        ))),
     }
 }
 
@@ -109,7 +132,7 @@ pub async fn prepare(
     registry: &Registry,
     providers: &ProviderMap,
     spec: &CallSpec,
-) -> Result<PreparedCall, String> {
+) -> Result<PreparedCall, CallError> {
     let provider = providers
         .provider_for(&spec.model)
         .ok_or_else(|| format!("no loaded provider serves model `{}`", spec.model))?;
@@ -124,7 +147,7 @@ pub async fn prepare(
     Ok(PreparedCall {
         provider: provider.to_owned(),
         request,
-        prepared: prepared.map_err(|e| e.to_string())?,
+        prepared: prepared?,
     })
 }
 
@@ -133,7 +156,7 @@ async fn execute(
     registry: &Registry,
     http: &reqwest::Client,
     call: PreparedCall,
-) -> Result<TaskResult, String> {
+) -> Result<TaskResult, CallError> {
     let PreparedCall {
         provider,
         request,
@@ -142,7 +165,7 @@ async fn execute(
     let completion = match prepared {
         Prepared::Simulated { delay_ms, outcome } => {
             super::precise_sleep::sleep(Duration::from_millis(delay_ms)).await;
-            outcome.map_err(|e| e.to_string())?
+            outcome?
         }
         Prepared::Http { request: req } => {
             let response = send(http, &req).await?;
@@ -160,7 +183,7 @@ async fn execute(
                     .map_err(|e| plugin_failed(&provider, "classify_error", e))?;
                 Err(classified)
             };
-            parsed.map_err(|e| e.to_string())?
+            parsed?
         }
     };
     Ok(TaskResult {

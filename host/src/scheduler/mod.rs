@@ -47,7 +47,7 @@ enum Command {
     Finished {
         id: TaskId,
         attempt: u32,
-        outcome: Result<TaskResult, String>,
+        outcome: Result<TaskResult, call::CallError>,
     },
     Shutdown {
         grace: Duration,
@@ -347,7 +347,7 @@ impl Loop {
                 outcome,
             } => match outcome {
                 Ok(result) => self.core.complete(id, attempt, result, now),
-                Err(error) => self.core.fail(id, attempt, error, now),
+                Err(error) => self.core.fail(id, attempt, error.to_string(), now),
             },
             Command::Shutdown { grace, reply } => {
                 tracing::info!(

@@ -87,6 +87,15 @@ pub trait Provider: Sized + Send + 'static {
         })
     }
 
+    /// The request that lists the models the server offers (e.g. `GET /v1/models`), for
+    /// providers that can tell; the host sends it and hands the answer to `parse_models`.
+    fn list_models(&mut self) -> Option<HttpRequest> {
+        None
+    }
+    /// Reads the model ids out of the answer to `list_models`.
+    fn parse_models(&mut self, _response: &HttpResponse) -> Result<Vec<String>, ProviderError> {
+        Ok(Vec::new())
+    }
     /// Classifies a non-2xx response. The default reads the status and `retry-after`.
     fn classify_error(&self, response: &HttpResponse) -> ProviderError {
         ProviderError::from_status(response)

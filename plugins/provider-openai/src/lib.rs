@@ -1,0 +1,1 @@
+//! `provider-openai`: (in progress).
