@@ -116,6 +116,27 @@ fn a_panic_while_starting_leaves_the_host_running() {
 }
 
 #[test]
+fn a_plugin_that_cannot_start_is_failed_alone_with_its_reason() {
+    let env = Env::new();
+    env.manifest(&format!(
+        "{MANIFEST}[plugin.config]\nfail_start = \"environment variable FAULTY_KEY is not set\"\n"
+    ));
+    let mut host = env.start();
+    let faulty = env.plugin_status("faulty");
+    assert_eq!(faulty["state"], "failed");
+    assert!(
+        faulty["reason"]
+            .as_str()
+            .unwrap()
+            .contains("FAULTY_KEY is not set"),
+        "{faulty}"
+    );
+    assert_eq!(env.plugin_status("example")["state"], "loaded");
+    assert!(host.is_running());
+    assert!(host.log().contains("FAULTY_KEY is not set"));
+}
+
+#[test]
 fn a_slow_plugin_does_not_stall_the_others() {
     let env = Env::new();
     env.manifest(MANIFEST);

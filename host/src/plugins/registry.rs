@@ -72,7 +72,15 @@ pub enum StartError {
     /// The library could not be loaded.
     #[error(transparent)]
     Load(#[from] LoadError),
-    /// The plugin refused its config or failed to start.
+    /// The plugin refused its config.
+    #[error("plugin `{plugin}`: {message}")]
+    Config {
+        /// Plugin name.
+        plugin: String,
+        /// What it said.
+        message: String,
+    },
+    /// The plugin failed to start (it is marked failed; at host start the host goes on).
     #[error("plugin `{plugin}`: {message}")]
     Plugin {
         /// Plugin name.
@@ -201,7 +209,15 @@ impl Registry {
         for spec in order.iter().filter(|s| s.enabled) {
             match registry.start_plugin(&spec.name) {
                 Ok(()) => {}
-                Err(StartError::Panicked { plugin, message }) => {
+                // A plugin whose start fails at run time (a panic, a missing API key, an
+                // unreachable resource) is marked failed; the others go on. A refused
+                // config or a library that cannot load stops the host.
+                Err(
+                    StartError::Panicked { plugin, message }
+                    | StartError::Plugin {
+                        plugin, message, ..
+                    },
+                ) => {
                     tracing::error!(plugin, reason = %message, "plugin failed while starting; continuing without it");
                 }
                 Err(e) => {
@@ -268,7 +284,10 @@ impl Registry {
         for service in &library.info.services {
             if let Err(e) = library.check_config(&service.name, &config) {
                 fail(PluginState::Failed(e.to_string()));
-                return Err(plugin_err(e.to_string()));
+                return Err(StartError::Config {
+                    plugin: name.to_owned(),
+                    message: e.to_string(),
+                });
             }
         }
         let several = library.info.services.len() > 1;

@@ -3,7 +3,8 @@
 //! Queries: `panic` panics, `sleep {"ms": n}` blocks its actor, `echo` returns its args,
 //! `kv_put` / `task` / `publish` / `ask {"plugin","query"}` use host capabilities so tests
 //! can check that ungranted ones are refused. Config `panic_on_start = true` panics in
-//! `start`; `reject = true` makes `validate` refuse the config.
+//! `start`, `fail_start = "why"` makes `start` return that error, and `reject = true` makes
+//! `validate` refuse the config.
 
 use hypernet_plugin_api::{Event, Host, NewTask, PluginError, Subsystem};
 use serde::Deserialize;
@@ -14,6 +15,7 @@ use serde_json::{Value, json};
 #[derive(Default)]
 struct Config {
     panic_on_start: bool,
+    fail_start: Option<String>,
     panic_on_event: Option<String>,
     reject: bool,
 }
@@ -39,6 +41,9 @@ impl Subsystem for Faulty {
     fn start(config: Config, host: Host) -> Result<Self, PluginError> {
         if config.panic_on_start {
             panic!("faulty plugin panics in start as configured");
+        }
+        if let Some(why) = config.fail_start {
+            return Err(PluginError::failed(why));
         }
         Ok(Faulty {
             host,
