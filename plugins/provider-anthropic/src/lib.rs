@@ -41,17 +41,17 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct Config {
-    /// API root, without `/v1`.
+    /// API root, without `/v1` (default `https://api.anthropic.com`).
     base_url: String,
-    /// Name of the environment variable holding the API key.
+    /// Name of the environment variable holding the API key (default `ANTHROPIC_API_KEY`).
     api_key_env: String,
-    /// Routing prefix: this provider serves the models `<prefix>/…`.
+    /// Routing prefix: this provider serves the models `<prefix>/…` (default `anthropic`).
     prefix: String,
-    /// Value of the `anthropic-version` header.
+    /// Value of the `anthropic-version` header (default `2023-06-01`).
     anthropic_version: String,
-    /// Mark the system prompt and the last tool as prompt-cache breakpoints.
+    /// Mark the system prompt and the last tool as prompt-cache breakpoints (default true).
     cache_system: bool,
-    /// Upper bound on the `max_tokens` of any request.
+    /// Upper bound on the `max_tokens` of any request (default none).
     max_tokens_cap: Option<u32>,
 }
 
