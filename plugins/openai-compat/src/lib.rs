@@ -11,7 +11,8 @@
 //! - [`error`]: an error body (or an error chunk) to a typed
 //!   [`ProviderError`](hypernet_plugin_api::provider::ProviderError);
 //! - [`models`]: the answer of `GET /models` to model ids;
-//! - [`endpoint`]: URLs, routed model ids and the config checks both plugins share.
+//! - [`endpoint`]: URLs, routed model ids and the config checks both plugins share;
+//! - [`auth`]: the API key, read from the environment and never shown.
 //!
 //! ```
 //! use hypernet_openai_compat::request::{TokenLimitField, request_body};
@@ -22,6 +23,7 @@
 //! assert!(body.contains(r#""max_completion_tokens":1024"#));
 //! ```
 
+pub mod auth;
 pub mod endpoint;
 pub mod error;
 pub mod models;
@@ -30,6 +32,7 @@ pub mod response;
 pub mod stream;
 mod wire;
 
+pub use auth::ApiKey;
 pub use endpoint::{chat_completions_url, models_url, validate_base_url, validate_prefix};
 pub use error::{classify_error, classify_error_object};
 pub use models::parse_models;
