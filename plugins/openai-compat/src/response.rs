@@ -12,7 +12,7 @@ struct Answer {
     #[serde(default, deserialize_with = "lenient_string")]
     model: Option<String>,
     #[serde(default)]
-    choices: Vec<Choice>,
+    choices: Option<Vec<Choice>>,
     #[serde(default)]
     usage: Option<WireUsage>,
 }
@@ -69,16 +69,18 @@ pub fn parse_completion(
                 excerpt(&response.body)
             ),
         })?;
-    let choice = answer
-        .choices
-        .into_iter()
-        .next()
-        .ok_or_else(|| ProviderError::Malformed {
-            message: format!(
-                "the chat completion has no choices: {}",
-                excerpt(&response.body)
-            ),
-        })?;
+    let choice =
+        answer
+            .choices
+            .into_iter()
+            .flatten()
+            .next()
+            .ok_or_else(|| ProviderError::Malformed {
+                message: format!(
+                    "the chat completion has no choices: {}",
+                    excerpt(&response.body)
+                ),
+            })?;
     let message = choice.message.unwrap_or_default();
     let tool_calls = message
         .tool_calls

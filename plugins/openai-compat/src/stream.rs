@@ -18,8 +18,9 @@ struct Chunk {
     error: Option<Value>,
     #[serde(default, deserialize_with = "lenient_string")]
     model: Option<String>,
+    /// `[]` on the usage chunk; some servers write `null`.
     #[serde(default)]
-    choices: Vec<ChunkChoice>,
+    choices: Option<Vec<ChunkChoice>>,
     #[serde(default)]
     usage: Option<WireUsage>,
 }
@@ -82,7 +83,7 @@ pub fn parse_chunk(event: &SseEvent) -> Result<Vec<StreamDelta>, ProviderError> 
         return Err(classify_error_object(&error));
     }
     let mut deltas = Vec::new();
-    if let Some(choice) = chunk.choices.into_iter().next() {
+    if let Some(choice) = chunk.choices.into_iter().flatten().next() {
         let delta = choice.delta.unwrap_or_default();
         if delta.role.is_some()
             && let Some(model) = chunk.model.filter(|m| !m.is_empty())
@@ -320,6 +321,18 @@ mod tests {
             Err(ProviderError::Malformed { .. })
         ));
         assert!(parse_chunk(&data("")).unwrap().is_empty());
+        assert_eq!(
+            parse_chunk(&data(
+                r#"{"choices":null,"usage":{"prompt_tokens":5,"completion_tokens":null}}"#
+            ))
+            .unwrap(),
+            vec![StreamDelta::Usage {
+                usage: Usage {
+                    input_tokens: 5,
+                    ..Usage::default()
+                }
+            }]
+        );
         assert!(parse_chunk(&data(" [DONE] ")).unwrap().is_empty());
         assert!(
             parse_chunk(&data(r#"{"choices":[{"index":0,"delta":{"content":""}}]}"#))
