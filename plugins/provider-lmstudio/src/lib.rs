@@ -178,8 +178,13 @@ impl Provider for LmStudio {
     }
 
     /// The ids as the server names them (route them as `<prefix>/<id>`).
+    /// The served models as routable ids (`<prefix>/<id>`).
     fn parse_models(&mut self, response: &HttpResponse) -> Result<Vec<String>, ProviderError> {
-        compat::parse_models(response)
+        let prefix = &self.config.prefix;
+        Ok(compat::parse_models(response)?
+            .into_iter()
+            .map(|id| format!("{prefix}/{id}"))
+            .collect())
     }
 
     fn classify_error(&self, response: &HttpResponse) -> ProviderError {
@@ -389,7 +394,10 @@ mod tests {
         };
         assert_eq!(
             p.parse_models(&answer).unwrap(),
-            vec!["qwen3-8b", "text-embedding-nomic-embed-text-v1.5"]
+            vec![
+                "lmstudio/qwen3-8b",
+                "lmstudio/text-embedding-nomic-embed-text-v1.5"
+            ]
         );
     }
 

@@ -162,8 +162,13 @@ impl Provider for OpenAi {
         })
     }
 
+    /// The served models as routable ids (`<prefix>/<id>`).
     fn parse_models(&mut self, response: &HttpResponse) -> Result<Vec<String>, ProviderError> {
-        compat::parse_models(response)
+        let prefix = &self.config.prefix;
+        Ok(compat::parse_models(response)?
+            .into_iter()
+            .map(|id| format!("{prefix}/{id}"))
+            .collect())
     }
 
     fn classify_error(&self, response: &HttpResponse) -> ProviderError {
@@ -369,7 +374,7 @@ mod tests {
             headers: vec![],
             body: r#"{"object":"list","data":[{"id":"gpt-4o","object":"model","created":1715367049,"owned_by":"system"}]}"#.into(),
         };
-        assert_eq!(p.parse_models(&answer).unwrap(), vec!["gpt-4o"]);
+        assert_eq!(p.parse_models(&answer).unwrap(), vec!["openai/gpt-4o"]);
     }
 
     #[test]
