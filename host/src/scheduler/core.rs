@@ -629,6 +629,7 @@ impl Core {
                 }),
         );
         let mut chosen = None;
+        let mut refused = None;
         for route in candidates {
             let price = self.budget.price(&route.model);
             let input = if price.input_per_mtok > 0.0 {
@@ -652,11 +653,14 @@ impl Core {
                     break;
                 }
                 Err(e) => {
-                    out.refused.get_or_insert_with(|| e.to_string());
+                    refused.get_or_insert(e);
                 }
             }
         }
         let Some(route) = chosen else {
+            if let Some(e) = refused {
+                out.refused.get_or_insert_with(|| e.to_string());
+            }
             return false;
         };
         let task = self.active.get_mut(&id).expect("ready tasks are held");
@@ -1024,7 +1028,7 @@ impl Core {
         task.error = Some(error.to_string());
         task.worker = None;
         // The failed call is charged to the provider, not to the task's attempts.
-        task.max_attempts = task.max_attempts.max(task.attempts + 1);
+        task.max_attempts += 1;
         let priority = task.priority;
         tracing::info!(task = %id, from = %model, to = %next, why = %why, "falling back");
         self.set_status(
@@ -1348,3 +1352,7 @@ impl Core {
 #[cfg(test)]
 #[path = "core_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "core_budget_tests.rs"]
+mod budget_tests;

@@ -56,7 +56,7 @@ enum Command {
     SetBudget {
         daily_usd: Option<f64>,
         session_usd: Option<f64>,
-        reply: Reply<()>,
+        reply: Reply<crate::budget::BudgetView>,
     },
 }
 
@@ -189,12 +189,13 @@ impl Scheduler {
         }
     }
 
-    /// Changes the budget limits (USD; `None` keeps one) and wakes the scheduler.
+    /// Changes the budget limits (USD; `None` keeps one) and wakes the scheduler; returns
+    /// the budget as it stands after the change.
     pub async fn set_budget(
         &self,
         daily_usd: Option<f64>,
         session_usd: Option<f64>,
-    ) -> Result<(), CoreError> {
+    ) -> Result<crate::budget::BudgetView, CoreError> {
         self.ask(|reply| Command::SetBudget {
             daily_usd,
             session_usd,
@@ -384,7 +385,7 @@ impl Loop {
                 reply,
             } => {
                 self.core.set_budget_limits(daily_usd, session_usd);
-                defer(deferred, reply, Ok(()));
+                defer(deferred, reply, Ok(self.core.budget_view(now)));
             }
             Command::Shutdown { grace, reply } => {
                 tracing::info!(
