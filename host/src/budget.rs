@@ -47,7 +47,7 @@ impl Price {
 }
 
 /// `[budget]` in `hypernet.toml`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BudgetConfig {
     /// Spend allowed per budget day; unlimited when absent.
@@ -56,19 +56,8 @@ pub struct BudgetConfig {
     pub session_limit_usd: Option<f64>,
     /// Prices by model-name prefix, added to [`default_prices`].
     pub prices: BTreeMap<String, Price>,
-    /// Hour (UTC, 0–23) at which the budget day starts.
+    /// Hour (UTC, 0–23) at which the budget day starts (default 0, midnight).
     pub reset_hour_utc: u32,
-}
-
-impl Default for BudgetConfig {
-    fn default() -> Self {
-        BudgetConfig {
-            daily_limit_usd: None,
-            session_limit_usd: None,
-            prices: BTreeMap::new(),
-            reset_hour_utc: 0,
-        }
-    }
 }
 
 impl BudgetConfig {

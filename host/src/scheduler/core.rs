@@ -708,10 +708,7 @@ impl Core {
             .filter(|&w| self.workers[w].current.is_some() && self.workers[w].reserved.is_none())
             .collect();
         let mut skipped = Vec::new();
-        loop {
-            let Some(&(Reverse(best), id)) = self.ready.iter().next() else {
-                break;
-            };
+        while let Some(&(Reverse(best), id)) = self.ready.iter().next() {
             if open.is_empty() {
                 match self.worst_reservation() {
                     Some((prio, w))
