@@ -23,6 +23,9 @@
 //! tags = ["governance"]
 //! cooldown_secs = 1800
 //! ```
+//!
+//! `[router]`, `[budget]` and `[limits]` are documented in [`crate::router`],
+//! [`crate::budget`] and [`crate::prompts`].
 
 use crate::workers::WorkerConfig;
 use anyhow::{Context, Result};
@@ -43,6 +46,15 @@ pub struct HostConfig {
     /// Standing priorities (default: [`default_standing`]).
     #[serde(default = "default_standing", rename = "standing")]
     pub standing: Vec<StandingPriority>,
+    /// `[router]`: which model each task's call goes to.
+    #[serde(default)]
+    pub router: crate::router::RouterConfig,
+    /// `[budget]`: spending limits and prices.
+    #[serde(default)]
+    pub budget: crate::budget::BudgetConfig,
+    /// `[limits]`: answer lengths and compact prompts.
+    #[serde(default)]
+    pub limits: crate::prompts::LimitsConfig,
 }
 
 impl Default for HostConfig {
@@ -51,6 +63,9 @@ impl Default for HostConfig {
             scheduler: SchedulerConfig::default(),
             workers: default_workers(),
             standing: default_standing(),
+            router: Default::default(),
+            budget: Default::default(),
+            limits: Default::default(),
         }
     }
 }
@@ -214,6 +229,8 @@ impl HostConfig {
         if let Some(s) = self.standing.iter().find(|s| s.title.trim().is_empty()) {
             return Err(format!("a standing priority has an empty `title` ({s:?})"));
         }
+        self.budget.validate()?;
+        self.limits.validate()?;
         Ok(())
     }
 }

@@ -13,15 +13,21 @@
 //! - [`cli`]: the command line.
 //! - [`run`]: `hypernet run`.
 //! - [`mod@bench`]: `hypernet bench`.
+//! - [`router`]: which model a task's call goes to.
+//! - [`budget`]: prices, limits, reservations and spend.
+//! - [`prompts`]: system prompts and answer lengths.
 //! - [`datadir`]: files of the data directory.
 
 pub mod api;
 pub mod bench;
+pub mod budget;
 pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod datadir;
 pub mod plugins;
+pub mod prompts;
+pub mod router;
 pub mod run;
 pub mod scheduler;
 pub mod store;

@@ -1,6 +1,7 @@
 //! The HTTP API served by `hypernet run` (loopback by default). Read calls are open;
 //! mutating calls need the host's bearer token (`<data-dir>/api-token`).
 
+mod budget;
 mod error;
 mod tasks;
 
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tasks", post(tasks::file))
         .route("/api/tasks/{id}/cancel", post(tasks::cancel))
         .route("/api/tasks/{id}/retry", post(tasks::retry))
+        .route("/api/budget", post(budget::set))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/api/health", get(health))
@@ -49,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/workers/{name}", get(tasks::worker))
         .route("/api/failures", get(tasks::failures))
         .route("/api/history", get(tasks::history))
+        .route("/api/budget", get(budget::show))
         .merge(mutating)
         .with_state(state)
 }

@@ -1,6 +1,7 @@
 //! The `hypernet` command line: `run` starts a host; the other commands talk to a running
 //! host over its API (found through the data directory).
 
+mod budget;
 mod client;
 mod format;
 mod plugins;
@@ -79,6 +80,13 @@ pub enum Command {
     Worker {
         /// Worker name (any case) or address.
         name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Spending: limits, spent today and this session, reserved, by model and worker,
+    /// next reset, whether paid work is paused.
+    Budget {
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -237,6 +245,7 @@ impl Cli {
             Command::Summary { json } => tasks::summary(&self.data_dir, json).await,
             Command::Workers { json } => tasks::workers(&self.data_dir, json).await,
             Command::Worker { name, json } => tasks::worker(&self.data_dir, &name, json).await,
+            Command::Budget { json } => budget::show(&self.data_dir, json).await,
             Command::Failures { limit, json } => tasks::failures(&self.data_dir, limit, json).await,
             Command::History { limit, json } => tasks::history(&self.data_dir, limit, json).await,
         }

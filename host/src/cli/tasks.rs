@@ -375,6 +375,12 @@ fn task_text(task: &Task) -> String {
     }
     rows.push(("filed_by", task.filed_by.clone()));
     rows.push(("worker", task.worker.clone().unwrap_or_else(|| "-".into())));
+    if !task.route_reason.is_empty() {
+        rows.push((
+            "routed_to",
+            format!("{} ({})", task.model, task.route_reason),
+        ));
+    }
     rows.push(("attempts", attempts(task)));
     if let Some(at) = task.retry_at_ms {
         rows.push(("retry_at", time_or_dash(Some(at))));

@@ -2,9 +2,13 @@
 //! Every method takes `now_ms` and records what must happen in [`Effects`]; the loop in
 //! [`super`] (the scheduler loop) persists, announces and calls.
 
+use super::call::CallError;
 use super::effects::{Dispatch, Effects};
 use super::reserve::Slots;
+use crate::budget::{self, Budget, BudgetView};
 use crate::config::{SchedulerConfig, StandingPriority};
+use crate::prompts::{self, LimitsConfig};
+use crate::router::{self, Route, RouterConfig};
 use crate::tasks::dedup::content_key;
 use crate::tasks::output::looks_like_error;
 use crate::tasks::{IllegalTransition, Task, TaskId, TaskResult, TaskSpec, TaskStatus};
@@ -68,6 +72,17 @@ struct Worker {
     lane: u64,
 }
 
+/// What one assignment learned about the budget.
+#[derive(Debug, Default)]
+struct BudgetOutcome {
+    /// A paid reservation was refused (the first reason).
+    refused: Option<String>,
+    /// A paid reservation was granted.
+    granted: bool,
+    /// Every ready task was considered.
+    scanned_all: bool,
+}
+
 /// Counts for `status`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Counts {
@@ -105,6 +120,18 @@ pub struct Core {
     held_by_status: [u64; 8],
     /// Worker stats or occupancy changed since the last `take_workers_changed`.
     workers_changed: bool,
+    /// Routing rules, local-first and the fallback chain.
+    router: RouterConfig,
+    /// Answer lengths and compact prompts.
+    limits: LimitsConfig,
+    /// Spend, limits and the reservations of calls in flight.
+    budget: Budget,
+    /// While paid work is paused: when the budget day rolls over (the loop wakes then).
+    budget_wake_ms: Option<u64>,
+    /// Models pinned by a fallback, used by the task's next call.
+    pinned: HashMap<TaskId, Route>,
+    /// Position in the fallback chain from which a task's next fallback is taken.
+    fallback_pos: HashMap<TaskId, usize>,
     /// What the current batch has decided.
     pub fx: Effects,
 }
@@ -144,8 +171,51 @@ impl Core {
             failed_since_start: 0,
             held_by_status: [0; 8],
             workers_changed: true,
+            router: RouterConfig::default(),
+            limits: LimitsConfig::default(),
+            budget: Budget::default(),
+            budget_wake_ms: None,
+            pinned: HashMap::new(),
+            fallback_pos: HashMap::new(),
             fx: Effects::default(),
         }
+    }
+
+    /// Sets the router, the answer limits and the budget (defaults: every task on its
+    /// worker's model, 1024 tokens, no limits).
+    pub fn configure(&mut self, router: RouterConfig, limits: LimitsConfig, budget: Budget) {
+        self.router = router;
+        self.limits = limits;
+        self.budget = budget;
+    }
+
+    /// Restores the persisted spend (today's and the totals).
+    pub fn restore_budget(&mut self, state: budget::Persisted) {
+        self.budget.restore(state);
+    }
+
+    /// Answer lengths and compact prompts.
+    pub fn limits(&self) -> &LimitsConfig {
+        &self.limits
+    }
+
+    /// The budget.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
+    /// What `hypernet budget` shows.
+    pub fn budget_view(&self, now_ms: u64) -> BudgetView {
+        self.budget.view(now_ms)
+    }
+
+    /// Raises (or lowers) the limits at run time; the next assignment tries again.
+    pub fn set_budget_limits(&mut self, daily_usd: Option<f64>, session_usd: Option<f64>) {
+        self.budget.set_limits(daily_usd, session_usd);
+        self.fx.events.push((
+            "budget.limits".into(),
+            json!({ "daily_limit_usd": daily_usd, "session_limit_usd": session_usd }),
+        ));
     }
 
     /// Restores worker stats and cooldowns from the store.
@@ -503,39 +573,142 @@ impl Core {
     /// reservations are on) one more to each busy worker; returns how many calls were
     /// dispatched.
     pub fn assign(&mut self, now_ms: u64) -> usize {
+        if self.budget.roll(now_ms) {
+            self.fx.budget = true;
+        }
+        let mut outcome = BudgetOutcome::default();
+        let mut skipped = Vec::new();
         let mut started = 0;
         while !self.free.is_empty() {
             let Some(&(prio, id)) = self.ready.iter().next() else {
+                outcome.scanned_all = true;
                 break;
             };
             self.ready.remove(&(prio, id));
             let free: Vec<usize> = self.free.iter().copied().collect();
             let pos = self.best_worker(&self.active[&id].tags, &free);
+            if !self.plan_call(id, free[pos], now_ms, &mut outcome) {
+                // Over budget: it waits, ready, while cheaper work goes ahead.
+                skipped.push((prio, id));
+                continue;
+            }
             let w = self.free.remove(pos).expect("position is in range");
             self.claim(id, w);
             self.run_on(id, w, now_ms, true);
             started += 1;
         }
+        self.ready.extend(skipped);
         if self.cfg.reserve {
-            self.reserve();
+            self.reserve(now_ms, &mut outcome);
         }
+        self.update_pause(outcome, now_ms);
         started
+    }
+
+    /// Routes the next call of `id` on worker `w` and reserves its worst-case cost; when
+    /// the routed model is over budget, the fallback chain is tried. Records the model and
+    /// the reason on the task. False when no model is affordable.
+    fn plan_call(&mut self, id: TaskId, w: usize, now_ms: u64, out: &mut BudgetOutcome) -> bool {
+        let task = &self.active[&id];
+        let worker = &self.workers[w];
+        let first = match self.pinned.get(&id) {
+            Some(route) => route.clone(),
+            None => router::route(&self.router, task, &worker.model),
+        };
+        let max_tokens = u64::from(self.limits.max_tokens_for(&task.tags));
+        let mut input_tokens = None;
+        let mut candidates = vec![first.clone()];
+        candidates.extend(
+            self.router
+                .fallback
+                .iter()
+                .filter(|m| **m != first.model)
+                .map(|m| Route {
+                    model: m.clone(),
+                    reason: format!("fallback after {}: over budget", first.model),
+                }),
+        );
+        let mut chosen = None;
+        let mut refused = None;
+        for route in candidates {
+            let price = self.budget.price(&route.model);
+            let input = if price.input_per_mtok > 0.0 {
+                *input_tokens.get_or_insert_with(|| {
+                    let chars = prompts::system_prompt(&self.limits, &worker.config, task)
+                        .chars()
+                        .count()
+                        + prompts::user_prompt(task).chars().count();
+                    budget::estimate_tokens(chars)
+                })
+            } else {
+                0
+            };
+            let micros = price.cost_micros(input, max_tokens);
+            match self.budget.reserve(id, micros, now_ms) {
+                Ok(()) => {
+                    if micros > 0 {
+                        out.granted = true;
+                    }
+                    chosen = Some(route);
+                    break;
+                }
+                Err(e) => {
+                    refused.get_or_insert(e);
+                }
+            }
+        }
+        let Some(route) = chosen else {
+            if let Some(e) = refused {
+                out.refused.get_or_insert_with(|| e.to_string());
+            }
+            return false;
+        };
+        let task = self.active.get_mut(&id).expect("ready tasks are held");
+        if task.model != route.model || task.route_reason != route.reason {
+            task.model = route.model;
+            task.route_reason = route.reason;
+            self.fx.dirty.insert(id);
+        }
+        true
+    }
+
+    /// Pauses paid work when a reservation was refused (announced once), and resumes it
+    /// when a paid call was granted or nothing waits for money any more.
+    fn update_pause(&mut self, out: BudgetOutcome, now_ms: u64) {
+        if let Some(reason) = out.refused.filter(|_| !out.granted) {
+            if !self.budget.paused {
+                self.budget.paused = true;
+                let next_reset_ms = self.budget.next_reset_ms(now_ms);
+                tracing::warn!(reason = %reason, next_reset_ms, "budget exhausted: paid work paused");
+                self.fx.events.push((
+                    "budget.exhausted".into(),
+                    json!({ "reason": reason, "next_reset_ms": next_reset_ms }),
+                ));
+            }
+            // Wake at the next reset (recomputed once it has passed).
+            if self.budget_wake_ms.is_none_or(|at| at <= now_ms) {
+                self.budget_wake_ms = Some(self.budget.next_reset_ms(now_ms));
+            }
+        } else if self.budget.paused && (out.granted || out.scanned_all) {
+            self.budget.paused = false;
+            self.budget_wake_ms = None;
+            tracing::info!("budget restored: paid work resumes");
+            self.fx.events.push(("budget.restored".into(), json!({})));
+        }
     }
 
     /// Gives each busy worker without a reservation the next ready task. A ready task of
     /// higher priority than a reservation takes its place (the reserved task goes back to
     /// ready), so reservations never delay more urgent work.
-    fn reserve(&mut self) {
+    fn reserve(&mut self, now_ms: u64, out: &mut BudgetOutcome) {
         if self.ready.is_empty() {
             return;
         }
         let mut open: Vec<usize> = (0..self.workers.len())
             .filter(|&w| self.workers[w].current.is_some() && self.workers[w].reserved.is_none())
             .collect();
-        loop {
-            let Some(&(Reverse(best), id)) = self.ready.iter().next() else {
-                return;
-            };
+        let mut skipped = Vec::new();
+        while let Some(&(Reverse(best), id)) = self.ready.iter().next() {
             if open.is_empty() {
                 match self.worst_reservation() {
                     Some((prio, w))
@@ -544,13 +717,19 @@ impl Core {
                     {
                         open.push(w)
                     }
-                    _ => return,
+                    _ => break,
                 }
             }
             self.ready.remove(&(Reverse(best), id));
             let pos = self.best_worker(&self.active[&id].tags, &open);
+            if !self.plan_call(id, open[pos], now_ms, out) {
+                skipped.push((Reverse(best), id));
+                continue;
+            }
             let w = open.remove(pos);
             let attempt = self.claim(id, w);
+            let max_tokens = self.limits.max_tokens_for(&self.active[&id].tags);
+            let model = self.active[&id].model.clone();
             let worker = &mut self.workers[w];
             worker.reserved = Some(id);
             self.workers_changed = true;
@@ -558,11 +737,13 @@ impl Core {
                 task: id,
                 attempt,
                 worker: worker.config.name.clone(),
-                model: worker.model.clone(),
+                model,
+                max_tokens,
                 worker_index: w,
                 lane: worker.lane,
             });
         }
+        self.ready.extend(skipped);
     }
 
     /// The reservation to give up first: lowest priority, then newest.
@@ -594,6 +775,7 @@ impl Core {
         // The call never started: the attempt is not spent.
         task.attempts -= 1;
         let priority = task.priority;
+        self.budget.release(id);
         self.set_status(id, TaskStatus::Ready, json!({ "reason": reason }))
             .expect("assigned tasks may become ready");
         self.ready.insert((Reverse(priority), id));
@@ -633,13 +815,14 @@ impl Core {
         }
         let worker = &mut self.workers[w];
         worker.current = Some(id);
-        let (name, model, lane) = (
-            worker.config.name.clone(),
-            worker.model.clone(),
-            worker.lane,
-        );
+        let (name, lane) = (worker.config.name.clone(), worker.lane);
         self.workers_changed = true;
+        let max_tokens = self.limits.max_tokens_for(&self.active[&id].tags);
         let task = self.active.get_mut(&id).expect("assigned tasks are held");
+        if task.model.is_empty() {
+            task.model = self.workers[w].model.clone();
+        }
+        let model = task.model.clone();
         task.started_ms = Some(now_ms);
         let attempt = task.attempts;
         self.set_status(
@@ -654,6 +837,7 @@ impl Core {
                 attempt,
                 worker: name,
                 model,
+                max_tokens,
                 worker_index: w,
                 lane,
             });
@@ -709,6 +893,26 @@ impl Core {
         if !self.is_current(id, attempt) {
             return;
         }
+        let mut result = result;
+        let task = &self.active[&id];
+        let model = if task.model.is_empty() {
+            result.model.clone()
+        } else {
+            task.model.clone()
+        };
+        let worker = task.worker.clone().unwrap_or_default();
+        // Tokens were spent whatever the answer says.
+        result.cost_micros = self.budget.settle(
+            id,
+            &model,
+            &worker,
+            result.input_tokens,
+            result.output_tokens,
+            now_ms,
+        );
+        self.fx.budget = true;
+        self.pinned.remove(&id);
+        self.fallback_pos.remove(&id);
         if looks_like_error(&result.text) {
             let excerpt: String = result.text.chars().take(120).collect();
             return self.fail(
@@ -744,6 +948,9 @@ impl Core {
         if !self.is_current(id, attempt) {
             return;
         }
+        self.budget.release(id);
+        self.pinned.remove(&id);
+        self.fallback_pos.remove(&id);
         if let Some(w) = self.release_worker(id, now_ms) {
             let stats = &mut self.workers[w].stats;
             stats.tasks_failed += 1;
@@ -779,6 +986,56 @@ impl Core {
                 self.evict(id);
             }
         }
+    }
+
+    /// Records a failed call with its typed error. When the provider is down (after the
+    /// executor's retries) and the fallback chain has a model left, the task goes straight
+    /// back to ready on that model, with no backoff; otherwise as [`Core::fail`].
+    pub fn fail_call(&mut self, id: TaskId, attempt: u32, error: &CallError, now_ms: u64) {
+        if !self.is_current(id, attempt) {
+            return;
+        }
+        let Some(why) = router::provider_down(error) else {
+            return self.fail(id, attempt, error.to_string(), now_ms);
+        };
+        let model = self.active[&id].model.clone();
+        let from = self.fallback_pos.get(&id).copied().unwrap_or(0);
+        let Some((pos, next)) = router::next_fallback(&self.router, from, &model)
+            .map(|(pos, next)| (pos, next.to_owned()))
+        else {
+            return self.fail(id, attempt, error.to_string(), now_ms);
+        };
+        let reason = format!("fallback after {model}: {why}");
+        self.pinned.insert(
+            id,
+            Route {
+                model: next.clone(),
+                reason: reason.clone(),
+            },
+        );
+        self.fallback_pos.insert(id, pos + 1);
+        self.budget.release(id);
+        if let Some(w) = self.release_worker(id, now_ms) {
+            let stats = &mut self.workers[w].stats;
+            stats.tasks_failed += 1;
+            stats.last_active_ms = Some(now_ms);
+            self.fx.workers.insert(w);
+        }
+        let task = self.active.get_mut(&id).expect("current");
+        task.error = Some(error.to_string());
+        task.worker = None;
+        // The failed call is charged to the provider, not to the task's attempts.
+        task.max_attempts += 1;
+        let priority = task.priority;
+        tracing::info!(task = %id, from = %model, to = %next, why = %why, "falling back");
+        self.set_status(
+            id,
+            TaskStatus::Ready,
+            json!({ "reason": reason, "error": error.to_string() }),
+        )
+        .expect("running tasks may become ready");
+        self.failed_since_start += 1;
+        self.ready.insert((Reverse(priority), id));
     }
 
     /// Moves failed tasks whose retry time has come back to ready.
@@ -858,6 +1115,9 @@ impl Core {
             self.workers_changed = true;
         }
         self.release_worker(id, now_ms);
+        self.budget.release(id);
+        self.pinned.remove(&id);
+        self.fallback_pos.remove(&id);
         let task = self.active.get_mut(&id).expect("held");
         task.finished_ms = Some(now_ms);
         task.retry_at_ms = None;
@@ -937,6 +1197,7 @@ impl Core {
             .map(|t| t.id)
             .collect();
         for id in in_flight {
+            self.budget.release(id);
             let task = self.active.get_mut(&id).expect("held");
             task.worker = None;
             let priority = task.priority;
@@ -1012,10 +1273,10 @@ impl Core {
         } else {
             None
         };
-        match (retry, standing) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [retry, standing, self.budget_wake_ms]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// A held task.
@@ -1088,3 +1349,7 @@ impl Core {
 #[cfg(test)]
 #[path = "core_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "core_budget_tests.rs"]
+mod budget_tests;

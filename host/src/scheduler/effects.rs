@@ -16,6 +16,8 @@ pub struct Dispatch {
     pub worker: String,
     /// The model to call.
     pub model: String,
+    /// Output token limit of the call.
+    pub max_tokens: u32,
     /// The worker's index.
     pub worker_index: usize,
     /// The call task that runs it (see [`super::reserve`]).
@@ -33,6 +35,8 @@ pub struct Effects {
     pub workers: BTreeSet<usize>,
     /// Standing-priority cooldowns changed.
     pub cooldowns: bool,
+    /// The budget's persisted spend changed.
+    pub budget: bool,
     /// Events to announce after the batch is durable: (kind, payload).
     pub events: Vec<(String, Value)>,
     /// Calls to start after the batch is durable.
@@ -48,5 +52,6 @@ impl Effects {
             || !self.finished.is_empty()
             || !self.workers.is_empty()
             || self.cooldowns
+            || self.budget
     }
 }

@@ -53,6 +53,11 @@ enum Command {
         grace: Duration,
         reply: oneshot::Sender<()>,
     },
+    SetBudget {
+        daily_usd: Option<f64>,
+        session_usd: Option<f64>,
+        reply: Reply<crate::budget::BudgetView>,
+    },
 }
 
 /// Told the moment each model call starts (used by `hypernet bench` to measure scheduling
@@ -70,6 +75,8 @@ pub struct Snapshot {
     pub batches: u64,
     /// Host start time.
     pub started_ms: u64,
+    /// Limits, spend and reservations.
+    pub budget: crate::budget::BudgetView,
 }
 
 /// Sends commands to the scheduler thread. Cheap to clone.
@@ -100,6 +107,14 @@ impl Scheduler {
     ) -> anyhow::Result<Scheduler> {
         let mut core = Core::new(config.scheduler.clone(), config.workers.clone());
         core.restore_state(store.worker_stats()?, store.cooldowns()?);
+        core.configure(
+            config.router.clone(),
+            config.limits.clone(),
+            crate::budget::Budget::new(&config.budget),
+        );
+        if let Some(spent) = store.budget()? {
+            core.restore_budget(spent);
+        }
         store.for_each_task(|t| core.restore_task(t))?;
         core.requeue_interrupted();
         let providers = Arc::new(ProviderMap::discover(&registry).await);
@@ -172,6 +187,21 @@ impl Scheduler {
         if self.tx.send(Command::Shutdown { grace, reply }).is_ok() {
             let _ = rx.await;
         }
+    }
+
+    /// Changes the budget limits (USD; `None` keeps one) and wakes the scheduler; returns
+    /// the budget as it stands after the change.
+    pub async fn set_budget(
+        &self,
+        daily_usd: Option<f64>,
+        session_usd: Option<f64>,
+    ) -> Result<crate::budget::BudgetView, CoreError> {
+        self.ask(|reply| Command::SetBudget {
+            daily_usd,
+            session_usd,
+            reply,
+        })
+        .await
     }
 
     /// The latest counts and worker views.
@@ -347,8 +377,16 @@ impl Loop {
                 outcome,
             } => match outcome {
                 Ok(result) => self.core.complete(id, attempt, result, now),
-                Err(error) => self.core.fail(id, attempt, error.to_string(), now),
+                Err(error) => self.core.fail_call(id, attempt, &error, now),
             },
+            Command::SetBudget {
+                daily_usd,
+                session_usd,
+                reply,
+            } => {
+                self.core.set_budget_limits(daily_usd, session_usd);
+                defer(deferred, reply, Ok(self.core.budget_view(now)));
+            }
             Command::Shutdown { grace, reply } => {
                 tracing::info!(
                     in_flight = self.core.in_flight(),
@@ -390,6 +428,7 @@ impl Loop {
                 tasks,
                 workers,
                 cooldowns: fx.cooldowns.then(|| self.core.cooldowns()),
+                budget: fx.budget.then(|| self.core.budget().persisted()),
             };
             let started = Instant::now();
             self.store.save_batch(&batch).map_err(|e| e.to_string())?;
@@ -431,6 +470,7 @@ impl Loop {
         }
         let mut snap = self.snapshot.write().expect("snapshot lock");
         snap.counts = self.core.counts();
+        snap.budget = self.core.budget_view(now_ms());
         snap.batches = self.batches;
         if let Some(workers) = workers {
             snap.workers = workers;
@@ -440,28 +480,16 @@ impl Loop {
         self.last_refresh = Instant::now();
     }
 
-    /// What to send for `d`: the worker introduces itself, the task is the message.
+    /// What to send for `d`: the worker introduces itself (compactly for routine tasks),
+    /// the task is the message, the answer length is the one the budget reserved for.
     fn call_spec(&self, d: &effects::Dispatch) -> Option<CallSpec> {
         let task = self.core.task(d.task)?;
         let w = self.core.worker_config_at(d.worker_index);
-        let role = if w.role.is_empty() {
-            "a worker"
-        } else {
-            &w.role
-        };
         Some(CallSpec {
             model: d.model.clone(),
-            system: format!(
-                "You are {} ({}), {role} in the Hypernet swarm.",
-                w.name,
-                w.address()
-            ),
-            prompt: if task.description.is_empty() {
-                task.title.clone()
-            } else {
-                format!("{}\n\n{}", task.title, task.description)
-            },
-            max_tokens: 1024,
+            system: crate::prompts::system_prompt(self.core.limits(), w, task),
+            prompt: crate::prompts::user_prompt(task),
+            max_tokens: d.max_tokens,
         })
     }
 

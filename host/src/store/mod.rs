@@ -2,10 +2,12 @@
 //!
 //! - [`kv`]: each plugin's key-value namespace.
 //! - [`tasks`]: tasks, worker stats and standing-priority cooldowns.
+//! - [`budget`]: the budget's persisted spend.
 //!
 //! The host owns the file (redb takes an exclusive lock), so plugins reach it only through
 //! the host handle's capabilities.
 
+pub mod budget;
 pub mod kv;
 pub mod tasks;
 
@@ -66,6 +68,7 @@ impl Store {
             txn.open_table(tasks::TABLE)?;
             txn.open_table(tasks::WORKERS)?;
             txn.open_table(tasks::COOLDOWNS)?;
+            txn.open_table(budget::TABLE)?;
             Ok(())
         })?;
         Ok(store)

@@ -29,6 +29,8 @@ pub struct Batch<'a> {
     pub workers: Vec<(&'a str, &'a WorkerStats)>,
     /// The full cooldown table, when it changed.
     pub cooldowns: Option<&'a BTreeMap<String, u64>>,
+    /// The budget's persisted spend, when it changed.
+    pub budget: Option<&'a crate::budget::Persisted>,
 }
 
 /// Which tasks a listing wants.
@@ -63,6 +65,9 @@ impl Store {
                 for (title, at) in cooldowns {
                     table.insert(title.as_str(), *at)?;
                 }
+            }
+            if let Some(budget) = batch.budget {
+                super::budget::write(txn, budget)?;
             }
             Ok(())
         })
@@ -179,6 +184,7 @@ mod tests {
                     tasks: vec![&a, &b, &c],
                     workers: vec![("Trace", &stats)],
                     cooldowns: Some(&cooldowns),
+                    budget: None,
                 })
                 .unwrap();
         }

@@ -154,6 +154,12 @@ pub struct Task {
     /// The worker holding or last holding it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worker: Option<String>,
+    /// The model of its latest call, as chosen by the router.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub model: String,
+    /// Why the router chose that model.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub route_reason: String,
     /// Calls started so far.
     pub attempts: u32,
     /// Attempts allowed.
@@ -201,6 +207,8 @@ impl Task {
             status: TaskStatus::Pending,
             blocked_reason: None,
             worker: None,
+            model: String::new(),
+            route_reason: String::new(),
             attempts: 0,
             max_attempts: spec.max_attempts.unwrap_or(max_attempts).max(1),
             retry_at_ms: None,

@@ -1,0 +1,96 @@
+//! The budget end to end: paid calls stop at the daily limit without failing, `hypernet
+//! budget` reports it, raising the limit through the API resumes them, and the day's spend
+//! survives a restart. Real binary, real provider-sim library, real redb file.
+
+use hypernet_integration::{Env, eventually};
+use serde_json::{Value, json};
+
+/// Each call reserves and costs 64 output tokens × $1000/Mtok = $0.064, so a $0.25 limit
+/// allows three calls.
+fn setup(env: &Env) {
+    env.manifest(
+        "[[plugin]]\nname = \"provider-sim\"\ncapabilities = [\"log\"]\n[plugin.config]\n\
+         models = [\"sim/\", \"paid/\"]\nlocal = false\nlatency_ms = 20\noutput_tokens = 64\n",
+    );
+    env.config(
+        "standing = []\n\
+         [[worker]]\nname = \"A\"\naccount = \"2.1\"\nmodel = \"paid/x\"\n\
+         [[worker]]\nname = \"B\"\naccount = \"2.2\"\nmodel = \"paid/x\"\n\
+         [limits]\nmax_tokens = 64\n\
+         [budget]\ndaily_limit_usd = 0.25\n\
+         [budget.prices]\n\"paid/\" = { input_per_mtok = 0.0, output_per_mtok = 1000.0 }\n",
+    );
+}
+
+fn statuses(env: &Env) -> Vec<String> {
+    env.api("/api/tasks?limit=100", None)
+        .1
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn count(env: &Env, status: &str) -> usize {
+    statuses(env).iter().filter(|s| *s == status).count()
+}
+
+fn budget(env: &Env) -> Value {
+    env.run(&["budget", "--json"]).json()
+}
+
+#[test]
+fn paid_work_waits_at_the_limit_resumes_when_raised_and_spend_survives_a_restart() {
+    let env = Env::new();
+    setup(&env);
+    let host = env.start();
+    let tasks: Vec<Value> = (0..6)
+        .map(|i| json!({ "title": format!("paid task {i}") }))
+        .collect();
+    let (code, body) = env.api("/api/tasks", Some(&json!({ "tasks": tasks })));
+    assert_eq!(code, 200, "{body}");
+
+    eventually("three calls to complete and the budget to pause", || {
+        let b = budget(&env);
+        (count(&env, "completed") == 3 && b["paused"] == true && b["reservations"] == 0)
+            .then_some(())
+    });
+    let statuses = statuses(&env);
+    assert_eq!(
+        statuses.iter().filter(|s| *s == "ready").count(),
+        3,
+        "the rest wait, ready: {statuses:?}"
+    );
+    assert!(!statuses.iter().any(|s| s == "failed"), "{statuses:?}");
+    let b = budget(&env);
+    assert_eq!(b["spent_today_micros"], 192_000, "{b}");
+    assert_eq!(b["daily_limit_micros"], 250_000, "{b}");
+    assert_eq!(b["per_model"]["paid/x"]["calls"], 3, "{b}");
+    let text = env.run(&["budget"]).ok().to_owned();
+    assert!(text.contains("paused") && text.contains("paid/x"), "{text}");
+    let show = env.run(&["task", "show", "T-1"]).ok().to_owned();
+    assert!(show.contains("paid/x (worker's model)"), "{show}");
+
+    let (code, body) = env.api("/api/budget", Some(&json!({ "daily_limit_usd": 1.0 })));
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["daily_limit_micros"], 1_000_000, "{body}");
+    eventually("the waiting tasks to complete", || {
+        (count(&env, "completed") == 6).then_some(())
+    });
+    eventually("the budget to resume", || {
+        (budget(&env)["paused"] == false).then_some(())
+    });
+    assert_eq!(budget(&env)["spent_today_micros"], 384_000);
+    assert_eq!(host.stop(), Some(0));
+
+    let _host = env.start();
+    let b = budget(&env);
+    assert_eq!(
+        b["spent_today_micros"], 384_000,
+        "today's spend survives: {b}"
+    );
+    assert_eq!(b["spent_session_micros"], 0, "a new session: {b}");
+    assert_eq!(b["per_worker"].as_object().map(|w| w.len()), Some(2), "{b}");
+}
