@@ -21,6 +21,7 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod datadir;
+pub mod http;
 pub mod plugins;
 pub mod run;
 pub mod scheduler;

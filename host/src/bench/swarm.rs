@@ -59,6 +59,7 @@ impl Swarm {
                 })
                 .collect(),
             standing: Vec::new(),
+            ..HostConfig::default()
         };
         let scheduler = Scheduler::start(&config, store, registry.clone(), probe).await?;
         Ok(Swarm {
