@@ -629,10 +629,17 @@ async fn respond(mut reply: Reply) -> Response {
             content_type,
             partial,
         } => {
-            let stream = futures_util::stream::iter(vec![
-                Ok(Bytes::from(partial)),
-                Err(std::io::Error::other("connection cut by the mock")),
-            ]);
+            // The pause lets the head and the partial body reach the client before the cut.
+            let stream =
+                futures_util::stream::iter([Some(partial), None]).then(|piece| async move {
+                    match piece {
+                        Some(partial) => Ok(Bytes::from(partial)),
+                        None => {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            Err(std::io::Error::other("connection cut by the mock"))
+                        }
+                    }
+                });
             Response::builder()
                 .status(StatusCode::from_u16(status).expect("status"))
                 .header("content-type", content_type)

@@ -164,10 +164,15 @@ async fn handle(server: Arc<Server>) -> Response {
             return handle_default();
         }
         Reply::CutMidBody => {
-            let stream = futures_util::stream::iter(vec![
-                Ok(Bytes::from_static(b"{\"choices\":[")),
-                Err(std::io::Error::other("connection cut")),
-            ]);
+            // The pause lets the head and the partial body reach the client before the cut.
+            let stream = futures_util::stream::iter([true, false]).then(|first| async move {
+                if first {
+                    Ok(Bytes::from_static(b"{\"choices\":["))
+                } else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Err(std::io::Error::other("connection cut"))
+                }
+            });
             builder
                 .header("content-type", "application/json")
                 .body(Body::from_stream(stream))
@@ -478,7 +483,7 @@ async fn a_connection_dropped_mid_body_is_a_network_error() {
     };
     let e = call(&config, addr, false).await.unwrap_err();
     assert!(
-        matches!(e, CallError::Provider(ProviderError::Network { .. })),
+        matches!(&e, CallError::Provider(ProviderError::Network { message }) if message.contains("body")),
         "{e:?}"
     );
 }
