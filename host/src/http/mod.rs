@@ -377,10 +377,12 @@ impl HttpExecutor {
                         produced,
                     })?;
                 for delta in deltas {
-                    produced |= matches!(
-                        delta,
-                        StreamDelta::Text { .. } | StreamDelta::ToolCallStart { .. }
-                    );
+                    // OpenAI opens with an empty text delta: that is not output yet.
+                    produced |= match &delta {
+                        StreamDelta::Text { text } => !text.is_empty(),
+                        StreamDelta::ToolCallStart { .. } => true,
+                        _ => false,
+                    };
                     builder.push(delta);
                 }
             }

@@ -96,6 +96,10 @@ enum Reply {
     Json(&'static str),
     Status(u16, Vec<(&'static str, String)>, &'static str),
     Sse(Vec<&'static str>),
+    /// These events, then a cut connection.
+    SseThenCut(Vec<&'static str>),
+    /// These events, then silence.
+    SseThenStall(Vec<&'static str>),
     Slow(Duration),
     CutMidBody,
 }
@@ -155,6 +159,32 @@ async fn handle(server: Arc<Server>) -> Response {
                 tokio::time::sleep(Duration::from_millis(2)).await;
                 Ok::<_, std::io::Error>(Bytes::from(c))
             });
+            builder
+                .header("content-type", "text/event-stream")
+                .body(Body::from_stream(stream))
+        }
+        Reply::SseThenCut(chunks) => {
+            let stream = futures_util::stream::iter(chunks.into_iter().map(Some).chain([None]))
+                .then(|c| async move {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    c.map(Bytes::from)
+                        .ok_or_else(|| std::io::Error::other("connection cut"))
+                });
+            builder
+                .header("content-type", "text/event-stream")
+                .body(Body::from_stream(stream))
+        }
+        Reply::SseThenStall(chunks) => {
+            let stream = futures_util::stream::iter(chunks.into_iter().map(Some).chain([None]))
+                .then(|c| async move {
+                    match c {
+                        Some(c) => Ok::<_, std::io::Error>(Bytes::from(c)),
+                        None => {
+                            tokio::time::sleep(Duration::from_secs(30)).await;
+                            Ok(Bytes::new())
+                        }
+                    }
+                });
             builder
                 .header("content-type", "text/event-stream")
                 .body(Body::from_stream(stream))
@@ -413,6 +443,54 @@ async fn an_error_event_after_text_ends_the_call() {
         matches!(e, CallError::Provider(ProviderError::Overloaded { .. })),
         "{e:?}"
     );
+    assert_eq!(server.requests.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_stream_cut_after_text_is_a_network_error_not_retried() {
+    let (addr, server) = serve(vec![
+        Reply::SseThenCut(vec![STREAM[0], STREAM[1], STREAM[2], STREAM[3]]),
+        Reply::Sse(STREAM.to_vec()),
+    ])
+    .await;
+    let e = call(&config(), addr, true).await.unwrap_err();
+    assert!(
+        matches!(e, CallError::Provider(ProviderError::Network { .. })),
+        "{e:?}"
+    );
+    assert_eq!(server.requests.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_stream_cut_before_any_text_is_retried() {
+    let (addr, server) = serve(vec![
+        Reply::SseThenCut(vec![STREAM[0]]),
+        Reply::Sse(STREAM.to_vec()),
+    ])
+    .await;
+    assert_eq!(
+        call(&config(), addr, true).await.unwrap().text,
+        "Hello world"
+    );
+    assert_eq!(server.requests.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_stalled_stream_times_out() {
+    // The text event completes with the blank line that opens STREAM[3].
+    let (addr, server) = serve(vec![Reply::SseThenStall(STREAM[..4].to_vec())]).await;
+    let config = HttpConfig {
+        request_timeout_ms: 300,
+        ..config()
+    };
+    let started = Instant::now();
+    let e = call(&config, addr, true).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(
+        matches!(&e, CallError::Provider(ProviderError::Network { message }) if message.contains("stalled")),
+        "{e:?}"
+    );
+    // Text had arrived, so the call was not replayed.
     assert_eq!(server.requests.load(Ordering::SeqCst), 1);
 }
 
