@@ -629,3 +629,43 @@ async fn send_once_does_not_retry() {
     assert_eq!(r.status, 503);
     assert_eq!(server.requests.load(Ordering::SeqCst), 1);
 }
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn retries_are_logged_with_their_fields_and_never_the_key() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let (addr, _server) = serve(vec![
+        Reply::Status(529, vec![("retry-after-ms", "10".into())], "overloaded"),
+        ok_json(),
+    ])
+    .await;
+    call(&config(), addr, false).await.unwrap();
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("retrying model call"), "{log}");
+    for field in ["provider=\"mini\"", "attempt=1", "status=529", "wait_ms=10"] {
+        assert!(log.contains(field), "{field} missing from {log}");
+    }
+    assert!(!log.contains("sk-test"), "the key was logged: {log}");
+    assert!(!log.contains("authorization"), "a header was logged: {log}");
+}
