@@ -28,11 +28,19 @@ impl ProviderMap {
     /// which models they offer (a failure there is only a warning).
     pub async fn discover(registry: &Registry, http: &HttpExecutor) -> ProviderMap {
         let mut entries = Vec::new();
-        let mut listed = BTreeMap::new();
-        for address in registry.provider_addresses() {
-            if let Some(models) = list_models(registry, http, &address).await {
-                listed.insert(address.clone(), models);
-            }
+        let addresses = registry.provider_addresses();
+        // Concurrently: one unreachable server must not hold up the others' listings.
+        let listings = futures_util::future::join_all(
+            addresses.iter().map(|a| list_models(registry, http, a)),
+        )
+        .await;
+        let listed: BTreeMap<String, Vec<String>> = addresses
+            .iter()
+            .cloned()
+            .zip(listings)
+            .filter_map(|(address, models)| Some((address, models?)))
+            .collect();
+        for address in addresses {
             match registry.query(&address, "describe", Value::Null).await {
                 Ok(v) => match serde_json::from_value::<ProviderInfo>(v) {
                     Ok(info) => {
