@@ -36,7 +36,10 @@ fn the_repository_manifest_loads_every_first_party_plugin() {
     );
     assert!(!out.contains("ERROR"), "{out}");
     for name in ["provider-anthropic", "provider-openai", "provider-lmstudio"] {
-        let row = out.lines().find(|l| l.starts_with(name)).unwrap_or_default();
+        let row = out
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_default();
         assert!(row.ends_with("ok (disabled)"), "{name} is checked: {out}");
     }
 

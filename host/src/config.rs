@@ -10,6 +10,18 @@
 //! call_timeout_ms = 600000        # a model call taking longer fails
 //! reserve = true                  # busy workers hold their next task, durably assigned
 //!
+//! [http]                          # how model calls go over the network
+//! request_timeout_ms = 120000     # one attempt (until the headers; then between stream chunks)
+//! max_concurrent = 16             # requests in flight per provider
+//! max_retries = 4                 # retries of a retryable failure (429, 5xx, 529, network)
+//! retry_base_ms = 500             # first backoff ceiling, doubled per retry, full jitter
+//! retry_max_ms = 30000            # largest wait; a longer retry-after is not waited out
+//! stream = true                   # ask real providers for server-sent events
+//! list_models_timeout_ms = 5000   # the model listing at start-up
+//!
+//! [http.max_concurrent_for]       # per-provider limits, by plugin (or plugin:service) name
+//! provider-openai = 8
+//!
 //! [[worker]]                      # replaces the default worker set when present
 //! name = "Trace"
 //! account = "2.1"
@@ -27,6 +39,7 @@
 //! `[router]`, `[budget]` and `[limits]` are documented in [`crate::router`],
 //! [`crate::budget`] and [`crate::prompts`].
 
+pub use crate::http::HttpConfig;
 use crate::workers::WorkerConfig;
 use anyhow::{Context, Result};
 use hypernet_plugin_api::Priority;
@@ -55,6 +68,9 @@ pub struct HostConfig {
     /// `[limits]`: answer lengths and compact prompts.
     #[serde(default)]
     pub limits: crate::prompts::LimitsConfig,
+    /// Model calls over HTTP: timeouts, retries, concurrency, streaming.
+    #[serde(default)]
+    pub http: HttpConfig,
 }
 
 impl Default for HostConfig {
@@ -66,6 +82,7 @@ impl Default for HostConfig {
             router: Default::default(),
             budget: Default::default(),
             limits: Default::default(),
+            http: HttpConfig::default(),
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod datadir;
+pub mod http;
 pub mod plugins;
 pub mod prompts;
 pub mod router;

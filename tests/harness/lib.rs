@@ -1,6 +1,8 @@
 //! Test harness: builds the real `hypernet` binary and plugin libraries, runs hosts in
 //! temporary directories, and drives them through the real CLI.
 
+pub mod mock_llm;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -243,6 +245,17 @@ impl Env {
 
     /// Like [`Env::start`], but returns the log when the host exits instead of starting.
     pub fn try_start(&self) -> Result<Host, String> {
+        self.try_start_with_env(&[])
+    }
+
+    /// Like [`Env::start`], with extra environment variables (e.g. API keys) for the host.
+    pub fn start_with_env(&self, vars: &[(&str, &str)]) -> Host {
+        self.try_start_with_env(vars)
+            .unwrap_or_else(|log| panic!("host did not start:\n{log}"))
+    }
+
+    /// Like [`Env::try_start`], with extra environment variables for the host.
+    pub fn try_start_with_env(&self, vars: &[(&str, &str)]) -> Result<Host, String> {
         let log_path = self.path().join(format!("host-{}.log", now_nanos()));
         let log = std::fs::File::create(&log_path).expect("log file");
         let data = self.data_dir();
@@ -254,6 +267,7 @@ impl Env {
             .arg(self.path().join("plugins.toml"))
             .current_dir(self.path())
             .env("HYPERNET_LOG", "info")
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -10,7 +10,10 @@
 //!   to its model call starting, p50/p99.
 //! - `memory`: the peak resident memory of a `hypernet run` process whose store holds N
 //!   finished tasks.
+//! - `http`: the host's HTTP call path against an in-process loopback server: overhead over
+//!   a raw `reqwest` round trip, and 1,000 concurrent streamed calls.
 
+mod http;
 mod memory;
 mod swarm;
 
@@ -30,6 +33,8 @@ pub enum Scenario {
     Latency,
     /// Peak RSS of a host with many finished tasks stored.
     Memory,
+    /// Host HTTP call path: overhead over raw reqwest, concurrent streamed calls.
+    Http,
 }
 
 /// Options of `hypernet bench`.
@@ -82,6 +87,9 @@ pub async fn run(options: BenchOptions) -> Result<()> {
     }
     if all || options.scenario == Scenario::Memory {
         rows.push(memory::stored_tasks(&options).await?);
+    }
+    if all || options.scenario == Scenario::Http {
+        rows.extend(http::scenario().await?);
     }
     let table: Vec<Vec<String>> = rows.into_iter().map(|(a, b, c)| vec![a, b, c]).collect();
     println!(

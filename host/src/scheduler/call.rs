@@ -1,13 +1,15 @@
 //! One model call: ask the provider plugin to prepare it (possibly ahead of time, for a
-//! reserved call), then wait out a simulated delay or send the HTTP request with the host's
-//! client, and turn the answer into a result.
+//! reserved call), then wait out a simulated delay or hand the HTTP request to the host's
+//! [`HttpExecutor`] (retries, streaming, limits), and turn the answer into a result.
 
+use crate::http::{HttpExecutor, RegistryProvider};
 use crate::plugins::Registry;
 use crate::tasks::TaskResult;
 use hypernet_plugin_api::provider::{
-    Completion, CompletionRequest, HttpResponse, Message, Prepared, ProviderError, ProviderInfo,
+    CompletionRequest, HttpRequest, Message, Prepared, ProviderError, ProviderInfo,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,13 +17,30 @@ use std::time::Duration;
 #[derive(Debug, Clone, Default)]
 pub struct ProviderMap {
     entries: Vec<(String, String, ProviderInfo)>,
+    /// Model ids each provider's server listed at discovery, by provider address.
+    listed: BTreeMap<String, Vec<String>>,
+    /// Whether real providers are asked to stream.
+    stream: bool,
 }
 
 impl ProviderMap {
-    /// Asks every running provider what it serves.
-    pub async fn discover(registry: &Registry) -> ProviderMap {
+    /// Asks every running provider what it serves, and the servers of those that can tell
+    /// which models they offer (a failure there is only a warning).
+    pub async fn discover(registry: &Registry, http: &HttpExecutor) -> ProviderMap {
         let mut entries = Vec::new();
-        for address in registry.provider_addresses() {
+        let addresses = registry.provider_addresses();
+        // Concurrently: one unreachable server must not hold up the others' listings.
+        let listings = futures_util::future::join_all(
+            addresses.iter().map(|a| list_models(registry, http, a)),
+        )
+        .await;
+        let listed: BTreeMap<String, Vec<String>> = addresses
+            .iter()
+            .cloned()
+            .zip(listings)
+            .filter_map(|(address, models)| Some((address, models?)))
+            .collect();
+        for address in addresses {
             match registry.query(&address, "describe", Value::Null).await {
                 Ok(v) => match serde_json::from_value::<ProviderInfo>(v) {
                     Ok(info) => {
@@ -39,17 +58,74 @@ impl ProviderMap {
             }
         }
         entries.sort_by_key(|e| std::cmp::Reverse(e.0.len()));
-        ProviderMap { entries }
+        ProviderMap {
+            entries,
+            listed,
+            stream: http.config().stream,
+        }
     }
 
     /// The provider address for `model`.
     pub fn provider_for(&self, model: &str) -> Option<&str> {
-        self.entries
-            .iter()
-            .find(|(prefix, _, _)| {
-                model == prefix || (prefix.ends_with('/') && model.starts_with(prefix.as_str()))
-            })
+        self.entry_for(model)
             .map(|(_, address, _)| address.as_str())
+    }
+
+    fn entry_for(&self, model: &str) -> Option<&(String, String, ProviderInfo)> {
+        self.entries.iter().find(|(prefix, _, _)| {
+            model == prefix || (prefix.ends_with('/') && model.starts_with(prefix.as_str()))
+        })
+    }
+
+    /// The model ids `provider`'s server listed at discovery, if it was asked and answered.
+    pub fn listed_models(&self, provider: &str) -> Option<&[String]> {
+        self.listed.get(provider).map(Vec::as_slice)
+    }
+}
+
+/// Asks one provider for its model-listing request, sends it once with a short timeout and
+/// has the provider read the ids; `None` (with a warning) when anything fails.
+async fn list_models(
+    registry: &Registry,
+    http: &HttpExecutor,
+    address: &str,
+) -> Option<Vec<String>> {
+    let request: Option<HttpRequest> = match registry.call_typed(address, "list_models", &()).await
+    {
+        Ok(request) => request,
+        Err(e) => {
+            tracing::warn!(provider = %address, error = %e, "provider cannot list its models");
+            return None;
+        }
+    };
+    let timeout = Duration::from_millis(http.config().list_models_timeout_ms);
+    let response = match http.send_once(&request?, timeout).await {
+        Ok(r) if (200..300).contains(&r.status) => r,
+        Ok(r) => {
+            tracing::warn!(provider = %address, status = r.status, "model listing refused");
+            return None;
+        }
+        Err(e) => {
+            tracing::warn!(provider = %address, error = %e, "model listing failed");
+            return None;
+        }
+    };
+    let parsed: Result<Result<Vec<String>, ProviderError>, _> = registry
+        .call_typed(address, "parse_models", &response)
+        .await;
+    match parsed {
+        Ok(Ok(models)) => {
+            tracing::info!(provider = %address, count = models.len(), models = ?models, "models listed");
+            Some(models)
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(provider = %address, error = %e, "model listing does not parse");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(provider = %address, error = %e, "provider could not read its model listing");
+            None
+        }
     }
 }
 
@@ -102,7 +178,7 @@ pub struct PreparedCall {
 pub async fn run(
     registry: Arc<Registry>,
     providers: Arc<ProviderMap>,
-    http: reqwest::Client,
+    http: HttpExecutor,
     spec: CallSpec,
     prepared: Option<PreparedCall>,
     timeout: Duration,
@@ -133,13 +209,14 @@ pub async fn prepare(
     providers: &ProviderMap,
     spec: &CallSpec,
 ) -> Result<PreparedCall, CallError> {
-    let provider = providers
-        .provider_for(&spec.model)
+    let (_, provider, info) = providers
+        .entry_for(&spec.model)
         .ok_or_else(|| format!("no loaded provider serves model `{}`", spec.model))?;
     let mut request =
         CompletionRequest::new(spec.model.clone(), vec![Message::user(spec.prompt.clone())]);
     request.system = Some(spec.system.clone());
     request.max_tokens = spec.max_tokens;
+    request.stream = providers.stream && !info.simulated;
     let prepared: Result<Prepared, ProviderError> = registry
         .call_typed(provider, "prepare", &request)
         .await
@@ -154,7 +231,7 @@ pub async fn prepare(
 /// Sends a prepared call (or waits out its simulated latency) and reads the answer.
 async fn execute(
     registry: &Registry,
-    http: &reqwest::Client,
+    http: &HttpExecutor,
     call: PreparedCall,
 ) -> Result<TaskResult, CallError> {
     let PreparedCall {
@@ -168,22 +245,11 @@ async fn execute(
             outcome?
         }
         Prepared::Http { request: req } => {
-            let response = send(http, &req).await?;
-            let parsed: Result<Completion, ProviderError> = if (200..300).contains(&response.status)
-            {
-                let args = json!({ "request": request, "response": response });
-                registry
-                    .call_typed(&provider, "parse_response", &args)
-                    .await
-                    .map_err(|e| plugin_failed(&provider, "parse_response", e))?
-            } else {
-                let classified: ProviderError = registry
-                    .call_typed(&provider, "classify_error", &response)
-                    .await
-                    .map_err(|e| plugin_failed(&provider, "classify_error", e))?;
-                Err(classified)
+            let ops = RegistryProvider {
+                registry,
+                address: &provider,
             };
-            parsed?
+            http.complete(&provider, &ops, &request, &req).await?
         }
     };
     Ok(TaskResult {
@@ -196,41 +262,6 @@ async fn execute(
         cost_micros: 0,
         signals: Vec::new(),
         simulated: completion.simulated,
-    })
-}
-
-async fn send(
-    http: &reqwest::Client,
-    req: &hypernet_plugin_api::provider::HttpRequest,
-) -> Result<HttpResponse, String> {
-    let method = reqwest::Method::from_bytes(req.method.as_bytes())
-        .map_err(|e| format!("bad method `{}`: {e}", req.method))?;
-    let mut builder = http.request(method, &req.url).body(req.body.clone());
-    for (name, value) in &req.headers {
-        builder = builder.header(name, value);
-    }
-    let response = builder.send().await.map_err(|e| {
-        ProviderError::Network {
-            message: e.to_string(),
-        }
-        .to_string()
-    })?;
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
-        .collect();
-    let body = response.text().await.map_err(|e| {
-        ProviderError::Network {
-            message: e.to_string(),
-        }
-        .to_string()
-    })?;
-    Ok(HttpResponse {
-        status,
-        headers,
-        body,
     })
 }
 
@@ -251,6 +282,7 @@ mod tests {
                 ("sim/".into(), "sim".into(), info.clone()),
                 ("gpt-4o".into(), "openai".into(), info),
             ],
+            ..ProviderMap::default()
         };
         assert_eq!(map.provider_for("sim/fast/x"), Some("fast"));
         assert_eq!(map.provider_for("sim/default"), Some("sim"));

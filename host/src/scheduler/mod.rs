@@ -117,7 +117,9 @@ impl Scheduler {
         }
         store.for_each_task(|t| core.restore_task(t))?;
         core.requeue_interrupted();
-        let providers = Arc::new(ProviderMap::discover(&registry).await);
+        let http = crate::http::HttpExecutor::new(&config.http)
+            .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
+        let providers = Arc::new(ProviderMap::discover(&registry, &http).await);
         let (tx, rx) = mpsc::channel();
         let snapshot = Arc::new(RwLock::new(Snapshot {
             started_ms: now_ms(),
@@ -129,7 +131,7 @@ impl Scheduler {
             store,
             registry: registry.clone(),
             providers,
-            http: reqwest::Client::new(),
+            http,
             runtime: tokio::runtime::Handle::current(),
             tx: tx.clone(),
             snapshot: snapshot.clone(),
@@ -235,7 +237,7 @@ struct Loop {
     registry: Arc<Registry>,
     providers: Arc<ProviderMap>,
     slots: Arc<Slots>,
-    http: reqwest::Client,
+    http: crate::http::HttpExecutor,
     runtime: tokio::runtime::Handle,
     tx: mpsc::Sender<Command>,
     snapshot: Arc<RwLock<Snapshot>>,

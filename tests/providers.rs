@@ -1,0 +1,222 @@
+//! The real provider plugins (`provider-openai`, `provider-anthropic`) through the real
+//! binary against the loopback mock LLM server: request shape and key header, the result
+//! and usage of a task, retries on 429 with `retry-after`, keys kept out of the API and the
+//! log, and a missing key failing only its own provider.
+
+use hypernet_integration::mock_llm::{MockLlm, Reply};
+use hypernet_integration::{Env, cargo, eventually, workspace_root};
+use serde_json::{Value, json};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const OPENAI_KEY: &str = "sk-mock-openai-4f1c9e2ab7";
+const ANTHROPIC_KEY: &str = "sk-ant-mock-93b0d7e5c1";
+
+/// Builds the provider plugins next to the host (the harness builds the others).
+fn build_providers() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        cargo(
+            &workspace_root(),
+            &[
+                "build",
+                "-p",
+                "hypernet-plugin-provider-openai",
+                "-p",
+                "hypernet-plugin-provider-anthropic",
+            ],
+        )
+    });
+}
+
+fn world(mock: &MockLlm, model: &str) -> Env {
+    build_providers();
+    let env = Env::new();
+    env.manifest(&format!(
+        r#"[[plugin]]
+name = "provider-openai"
+capabilities = ["log"]
+[plugin.config]
+base_url = "{openai}"
+api_key_env = "HN_TEST_OPENAI_KEY"
+prefix = "openai"
+
+[[plugin]]
+name = "provider-anthropic"
+capabilities = ["log"]
+[plugin.config]
+base_url = "{anthropic}"
+api_key_env = "HN_TEST_ANTHROPIC_KEY"
+prefix = "anthropic"
+"#,
+        openai = mock.openai_base_url(),
+        anthropic = mock.url(),
+    ));
+    env.config(&format!(
+        "standing = []\n[http]\nretry_base_ms = 50\n\n[[worker]]\nname = \"Coder\"\naccount = \"2.1\"\nmodel = \"{model}\"\n"
+    ));
+    env
+}
+
+fn keys() -> [(&'static str, &'static str); 2] {
+    [
+        ("HN_TEST_OPENAI_KEY", OPENAI_KEY),
+        ("HN_TEST_ANTHROPIC_KEY", ANTHROPIC_KEY),
+    ]
+}
+
+/// Files one task and waits for it to finish; returns the task.
+fn run_task(env: &Env) -> Value {
+    let (status, body) = env.api(
+        "/api/tasks",
+        Some(&json!({ "tasks": [{ "title": "Say hello" }] })),
+    );
+    assert_eq!(status, 200, "{body}");
+    let id = body["tasks"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no task id in {body}"))
+        .to_owned();
+    eventually("the task to finish", || {
+        let t = env.api(&format!("/api/tasks/{id}"), None).1;
+        matches!(t["status"].as_str(), Some("completed" | "failed")).then_some(t)
+    })
+}
+
+#[test]
+fn an_openai_task_completes_with_the_mock_text_and_usage() {
+    let mock = MockLlm::start();
+    let env = world(&mock, "openai/gpt-4o-mini");
+    let host = env.start_with_env(&keys());
+    let task = run_task(&env);
+    assert_eq!(task["status"], "completed", "{task}\n{}", host.log());
+    assert_eq!(task["result"]["text"], "Hello from the mock");
+    assert_eq!(task["result"]["input_tokens"], 11);
+    assert_eq!(task["result"]["output_tokens"], 4);
+    let calls = mock.requests_to("/v1/chat/completions");
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let call = &calls[0];
+    assert_eq!(call.method, "POST");
+    assert_eq!(
+        call.header("authorization"),
+        Some(format!("Bearer {OPENAI_KEY}").as_str())
+    );
+    assert_eq!(call.json()["model"], "gpt-4o-mini");
+    // `[http] stream` is on by default.
+    assert_eq!(call.json()["stream"], true);
+}
+
+#[test]
+fn an_anthropic_task_sends_the_key_in_x_api_key() {
+    let mock = MockLlm::start();
+    let env = world(&mock, "anthropic/claude-sonnet-4-5");
+    let host = env.start_with_env(&keys());
+    let task = run_task(&env);
+    assert_eq!(task["status"], "completed", "{task}\n{}", host.log());
+    assert_eq!(task["result"]["text"], "Hello from the mock");
+    assert_eq!(task["result"]["input_tokens"], 11);
+    assert_eq!(task["result"]["output_tokens"], 4);
+    let calls = mock.requests_to("/v1/messages");
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].header("x-api-key"), Some(ANTHROPIC_KEY));
+    assert!(calls[0].header("anthropic-version").is_some());
+    assert_eq!(calls[0].header("authorization"), None);
+    assert_eq!(calls[0].json()["model"], "claude-sonnet-4-5");
+}
+
+#[test]
+fn keys_appear_neither_in_the_api_nor_in_the_log() {
+    let mock = MockLlm::start();
+    let env = world(&mock, "openai/gpt-4o-mini");
+    let host = env.start_with_env(&keys());
+    mock.script(
+        "/v1/chat/completions",
+        [Reply::openai_error(500, "server_error", "internal", "oops")],
+    );
+    let task = run_task(&env);
+    assert_eq!(task["status"], "completed", "{task}");
+    let (status, plugins) = env.api("/api/plugins", None);
+    assert_eq!(status, 200);
+    let plugins = plugins.to_string();
+    assert!(plugins.contains("provider-openai"), "{plugins}");
+    let log = host.log();
+    for key in [OPENAI_KEY, ANTHROPIC_KEY] {
+        assert!(!plugins.contains(key), "a key in /api/plugins: {plugins}");
+        assert!(!log.contains(key), "a key in the log:\n{log}");
+    }
+    // The retry of the 500 was logged, without the key.
+    assert!(log.contains("retrying model call"), "{log}");
+}
+
+#[test]
+fn a_429_with_retry_after_is_retried_after_the_wait() {
+    let mock = MockLlm::start();
+    mock.script(
+        "/v1/chat/completions",
+        [
+            Reply::openai_error(429, "requests", "rate_limit_exceeded", "Rate limit reached")
+                .with_header("retry-after", "1"),
+            Reply::openai_stream_text(&["Second ", "time lucky"], 20, 3),
+        ],
+    );
+    let env = world(&mock, "openai/gpt-4o-mini");
+    let host = env.start_with_env(&keys());
+    let task = run_task(&env);
+    assert_eq!(task["status"], "completed", "{task}\n{}", host.log());
+    assert_eq!(task["result"]["text"], "Second time lucky");
+    assert_eq!(task["result"]["input_tokens"], 20);
+    let calls = mock.requests_to("/v1/chat/completions");
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    let waited = calls[1].received - calls[0].received;
+    assert!(waited >= Duration::from_millis(1_000), "{waited:?}");
+}
+
+#[test]
+fn an_insufficient_quota_429_is_not_retried() {
+    let mock = MockLlm::start();
+    mock.script(
+        "/v1/chat/completions",
+        [Reply::openai_error(
+            429,
+            "insufficient_quota",
+            "insufficient_quota",
+            "You exceeded your current quota",
+        )],
+    );
+    let env = world(&mock, "openai/gpt-4o-mini");
+    let _host = env.start_with_env(&keys());
+    let task = run_task(&env);
+    assert_ne!(task["status"], "completed", "{task}");
+    // Later attempts of the task may call again, but the executor itself did not retry:
+    // the first two requests cannot be within the executor's backoff of each other.
+    let calls = mock.requests_to("/v1/chat/completions");
+    assert!(!calls.is_empty());
+    if calls.len() > 1 {
+        assert!(calls[1].received - calls[0].received >= Duration::from_millis(1_000));
+    }
+}
+
+#[test]
+fn the_models_are_listed_at_start_up() {
+    let mock = MockLlm::start();
+    let env = world(&mock, "openai/gpt-4o-mini");
+    let host = env.start_with_env(&keys());
+    host.wait_for_log("models listed");
+    let listings = mock.requests_to("/v1/models");
+    assert!(!listings.is_empty(), "{:?}", mock.requests());
+    assert!(host.log().contains("gpt-4o-mini"));
+}
+
+#[test]
+fn a_missing_key_fails_only_its_provider() {
+    let mock = MockLlm::start();
+    let env = world(&mock, "openai/gpt-4o-mini");
+    let host = env.start_with_env(&[("HN_TEST_ANTHROPIC_KEY", ANTHROPIC_KEY)]);
+    let openai = env.plugin_status("provider-openai");
+    assert_eq!(openai["state"], "failed", "{openai}");
+    assert!(
+        openai.to_string().contains("HN_TEST_OPENAI_KEY"),
+        "the reason names the variable: {openai}"
+    );
+    assert_eq!(env.plugin_status("provider-anthropic")["state"], "loaded");
+    drop(host);
+}
