@@ -1,7 +1,8 @@
 //! The real provider plugins (`provider-openai`, `provider-anthropic`) through the real
 //! binary against the loopback mock LLM server: request shape and key header, the result
 //! and usage of a task, retries on 429 with `retry-after`, keys kept out of the API and the
-//! log, and a missing key failing only its own provider.
+//! log, a missing key failing only its own provider, and the fallback chain taking over
+//! from a provider that stays down or cannot be reached.
 
 use hypernet_integration::mock_llm::{MockLlm, Reply};
 use hypernet_integration::{Env, cargo, eventually, workspace_root};
@@ -219,4 +220,70 @@ fn a_missing_key_fails_only_its_provider() {
     );
     assert_eq!(env.plugin_status("provider-anthropic")["state"], "loaded");
     drop(host);
+}
+
+/// provider-sim and provider-openai (at `openai_base_url`), a worker on
+/// `openai/gpt-4o-mini` and `sim/default` as the fallback.
+fn with_fallback(openai_base_url: &str) -> Env {
+    build_providers();
+    let env = Env::new();
+    env.manifest(&format!(
+        r#"[[plugin]]
+name = "provider-sim"
+capabilities = ["log"]
+
+[[plugin]]
+name = "provider-openai"
+capabilities = ["log"]
+[plugin.config]
+base_url = "{openai_base_url}"
+api_key_env = "HN_TEST_OPENAI_KEY"
+"#
+    ));
+    env.config(
+        "standing = []\n[http]\nretry_base_ms = 20\nmax_retries = 1\n\n[router]\nfallback = [\"sim/default\"]\n\n[[worker]]\nname = \"Coder\"\naccount = \"2.1\"\nmodel = \"openai/gpt-4o-mini\"\n",
+    );
+    env
+}
+
+#[test]
+fn a_provider_that_stays_down_falls_back_along_the_chain() {
+    let mock = MockLlm::start();
+    let down = || Reply::openai_error(503, "server_error", "unavailable", "upstream is down");
+    mock.script("/v1/chat/completions", [down(), down(), down()]);
+    let env = with_fallback(&mock.openai_base_url());
+    let host = env.start_with_env(&keys());
+    let task = run_task(&env);
+    assert_eq!(task["status"], "completed", "{task}\n{}", host.log());
+    assert_eq!(task["model"], "sim/default", "{task}");
+    let reason = task["route_reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("fallback after openai/gpt-4o-mini"),
+        "the reason is recorded: {task}"
+    );
+    assert_eq!(task["result"]["simulated"], true);
+    assert_eq!(
+        mock.requests_to("/v1/chat/completions").len(),
+        2,
+        "one try and one retry before falling back"
+    );
+}
+
+#[test]
+fn an_unreachable_base_url_falls_back_and_a_malformed_one_is_refused() {
+    // Nothing listens on the discard port of loopback: every connection is refused.
+    let env = with_fallback("http://127.0.0.1:9/v1");
+    let host = env.start_with_env(&keys());
+    let task = run_task(&env);
+    assert_eq!(task["status"], "completed", "{task}\n{}", host.log());
+    assert_eq!(task["model"], "sim/default", "{task}");
+    drop(host);
+
+    let env = with_fallback("localhost:1234/v1");
+    let check = env.check();
+    let out = check.fails();
+    assert!(
+        out.contains("base_url") && out.contains("localhost:1234/v1"),
+        "the field and value are named: {out}"
+    );
 }

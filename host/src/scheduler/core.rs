@@ -675,7 +675,7 @@ impl Core {
     /// Pauses paid work when a reservation was refused (announced once), and resumes it
     /// when a paid call was granted or nothing waits for money any more.
     fn update_pause(&mut self, out: BudgetOutcome, now_ms: u64) {
-        if let Some(reason) = out.refused.filter(|_| !out.granted) {
+        if let Some(reason) = out.refused.clone().filter(|_| !out.granted) {
             if !self.budget.paused {
                 self.budget.paused = true;
                 let next_reset_ms = self.budget.next_reset_ms(now_ms);
@@ -689,7 +689,9 @@ impl Core {
             if self.budget_wake_ms.is_none_or(|at| at <= now_ms) {
                 self.budget_wake_ms = Some(self.budget.next_reset_ms(now_ms));
             }
-        } else if self.budget.paused && (out.granted || out.scanned_all) {
+        } else if self.budget.paused && out.refused.is_none() && (out.granted || out.scanned_all) {
+            // Resumed only when nothing was refused: a call squeezing in under the limit
+            // while others still wait is not the end of the pause.
             self.budget.paused = false;
             self.budget_wake_ms = None;
             tracing::info!("budget restored: paid work resumes");

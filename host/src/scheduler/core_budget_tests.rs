@@ -96,8 +96,10 @@ fn events(fx: &Effects, kind: &str) -> usize {
 
 #[test]
 fn concurrent_calls_never_cross_the_limit_and_tasks_wait_instead_of_failing() {
-    const LIMIT: u64 = 50_000; // $0.05; a call reserves about $0.01
-    let mut c = paid_core(4, 0.05, RouterConfig::default());
+    const LIMIT: u64 = 500_000; // $0.50; a call reserves about $0.01
+    // 100 workers: up to 100 calls in flight at once, each holding a reservation.
+    let mut c = paid_core(100, 0.5, RouterConfig::default());
+    let mut most_in_flight = 0;
     let ids = file_n(&mut c, 100);
     let mut running: Vec<(TaskId, u32)> = Vec::new();
     let (mut exhausted, mut restored, mut completed) = (0, 0, 0);
@@ -116,6 +118,7 @@ fn concurrent_calls_never_cross_the_limit_and_tasks_wait_instead_of_failing() {
         exhausted += events(&fx, "budget.exhausted");
         restored += events(&fx, "budget.restored");
         running.extend(fx.dispatch.iter().map(|d| (d.task, d.attempt)));
+        most_in_flight = most_in_flight.max(running.len());
         if running.is_empty() {
             break;
         }
@@ -133,7 +136,11 @@ fn concurrent_calls_never_cross_the_limit_and_tasks_wait_instead_of_failing() {
         }
         now += 1;
     }
-    assert!(completed > 4 && completed < 100, "{completed} completed");
+    assert!(
+        most_in_flight >= 40,
+        "{most_in_flight} calls in flight at most"
+    );
+    assert!(completed > 40 && completed < 100, "{completed} completed");
     assert_eq!(exhausted, 1, "announced once");
     assert_eq!(restored, 0);
     assert!(c.budget().paused);
