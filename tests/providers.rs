@@ -287,3 +287,34 @@ fn an_unreachable_base_url_falls_back_and_a_malformed_one_is_refused() {
         "the field and value are named: {out}"
     );
 }
+
+#[test]
+fn cancelling_a_task_stops_its_call_and_frees_the_provider_slot() {
+    let mock = MockLlm::start();
+    mock.script(
+        "/v1/chat/completions",
+        [Reply::openai_text("too late", 5, 5).after(Duration::from_secs(60))],
+    );
+    let env = world(&mock, "openai/gpt-4o-mini");
+    // One request at a time to the provider, and two workers to contend for it.
+    env.config(
+        "standing = []\n[http.max_concurrent_for]\nprovider-openai = 1\n\n[[worker]]\nname = \"A\"\naccount = \"2.1\"\nmodel = \"openai/gpt-4o-mini\"\n\n[[worker]]\nname = \"B\"\naccount = \"2.1\"\nmodel = \"openai/gpt-4o-mini\"\n",
+    );
+    let host = env.start_with_env(&keys());
+    let (_, filed) = env.api("/api/tasks", Some(&json!({ "title": "Slow one" })));
+    let slow = filed["id"].as_str().unwrap().to_owned();
+    eventually("the slow call to reach the server", || {
+        (!mock.requests_to("/v1/chat/completions").is_empty()).then_some(())
+    });
+    let (status, body) = env.api(&format!("/api/tasks/{slow}/cancel"), Some(&json!({})));
+    assert_eq!(status, 200, "{body}");
+    // The next call gets the provider's only slot at once, not after the slow answer.
+    let task = run_task(&env);
+    assert_eq!(task["status"], "completed", "{task}\n{}", host.log());
+    assert_eq!(task["result"]["text"], "Hello from the mock");
+    assert!(
+        host.log().contains("the call was stopped"),
+        "{}",
+        host.log()
+    );
+}

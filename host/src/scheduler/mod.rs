@@ -6,6 +6,7 @@
 //! fixed tick. A busy worker's next call may start without the loop (see [`reserve`]): it
 //! was made durable, as an assignment, in an earlier batch.
 
+pub mod abort;
 pub mod call;
 pub mod core;
 pub mod effects;
@@ -142,6 +143,8 @@ impl Scheduler {
             last_refresh: Instant::now(),
             last_workers_refresh: Instant::now(),
             probe,
+            aborts: Arc::default(),
+            stop_after_write: Vec::new(),
         };
         std::thread::Builder::new()
             .name("scheduler".into())
@@ -248,6 +251,9 @@ struct Loop {
     last_refresh: Instant,
     last_workers_refresh: Instant,
     probe: Option<CallProbe>,
+    aborts: Arc<abort::Aborts>,
+    /// Tasks cancelled in this batch, whose calls stop once it is written.
+    stop_after_write: Vec<TaskId>,
 }
 
 /// Replies held until the batch they belong to is durable.
@@ -312,6 +318,8 @@ impl Loop {
                 .is_some_and(|(deadline, _)| Instant::now() >= *deadline)
             {
                 self.core.requeue_running();
+                // Re-queued: their calls would be ignored; stop them.
+                self.aborts.abort_all();
             }
             let written = self.flush();
             for reply in deferred {
@@ -365,6 +373,9 @@ impl Loop {
                 let result = self
                     .stored_if_needed(id)
                     .and_then(|stored| self.core.cancel(id, stored, now));
+                if result.is_ok() {
+                    self.stop_after_write.push(id);
+                }
                 defer(deferred, reply, result);
             }
             Command::Retry { id, reply } => {
@@ -442,6 +453,10 @@ impl Loop {
                 commit_us = started.elapsed().as_micros() as u64,
                 "batch written"
             );
+        }
+        // Cancelled tasks' calls stop once the cancel is durable.
+        for id in self.stop_after_write.drain(..) {
+            self.aborts.abort(id);
         }
         // Calls first: announcing a large batch's events takes a while, and nobody waits on
         // the events the way every call waits to start.
@@ -527,7 +542,7 @@ impl Loop {
         let Some(spec) = self.call_spec(&d) else {
             return;
         };
-        let (registry, providers, http, tx, timeout, slots, probe) = (
+        let (registry, providers, http, tx, timeout, slots, probe, aborts) = (
             self.registry.clone(),
             self.providers.clone(),
             self.http.clone(),
@@ -535,6 +550,7 @@ impl Loop {
             self.call_timeout,
             self.slots.clone(),
             self.probe.clone(),
+            self.aborts.clone(),
         );
         let (worker, lane) = (d.worker_index, d.lane);
         let mut next = Some(Reserved {
@@ -555,15 +571,21 @@ impl Loop {
                     probe(id);
                 }
                 tracing::info!(task = %id, model = %spec.model, attempt, "call started");
-                let outcome = call::run(
+                let stop = aborts.register(id);
+                let call = call::run(
                     registry.clone(),
                     providers.clone(),
                     http.clone(),
                     spec,
                     prepared,
                     timeout,
-                )
-                .await;
+                );
+                // Dropping the call closes its connection and frees its provider slot.
+                let outcome = tokio::select! {
+                    outcome = call => outcome,
+                    Ok(()) = stop => Err(call::CallError::Host("the call was stopped".into())),
+                };
+                aborts.finished(id);
                 match &outcome {
                     Ok(r) => tracing::info!(task = %id, tokens = r.input_tokens + r.output_tokens, "call finished"),
                     Err(e) => tracing::warn!(task = %id, error = %e, "call failed"),
