@@ -22,7 +22,12 @@ fn ungranted_capabilities_are_refused_with_a_clear_error() {
     let env = Env::new();
     env.manifest(&manifest("", ""));
     let _host = env.start();
-    for (query, cap) in [("kv_put", "kv"), ("task", "tasks"), ("publish", "events")] {
+    for (query, cap) in [
+        ("kv_put", "kv"),
+        ("task", "tasks"),
+        ("publish", "events"),
+        ("command", "commands"),
+    ] {
         let run = env.call("faulty", query, r#"{"x":1}"#);
         let err = run.fails();
         assert!(
@@ -107,4 +112,29 @@ fn logging_needs_the_log_capability() {
     env2.call("faulty", "log", r#""hello""#).ok();
     env2.run(&["plugins", "list"]).ok();
     assert!(!host2.log().contains("faulty plugin was asked to log"));
+}
+
+#[test]
+fn a_plugin_granted_commands_sets_the_host_budget() {
+    let env = Env::new();
+    env.manifest(&manifest(r#""commands""#, ""));
+    let _host = env.start();
+    let view = env
+        .call(
+            "faulty",
+            "command",
+            r#"{"name":"budget.set","args":{"daily_limit_usd":12.5}}"#,
+        )
+        .json();
+    assert_eq!(view["daily_limit_micros"], 12_500_000, "{view}");
+    let budget = env.run(&["budget", "--json"]).json();
+    assert_eq!(budget["daily_limit_micros"], 12_500_000, "{budget}");
+    let bad = env.call(
+        "faulty",
+        "command",
+        r#"{"name":"budget.set","args":{"daily_limit_usd":-1}}"#,
+    );
+    assert!(bad.fails().contains("daily_limit_usd"));
+    let unknown = env.call("faulty", "command", r#"{"name":"reboot"}"#);
+    assert!(unknown.fails().contains("unknown host command `reboot`"));
 }

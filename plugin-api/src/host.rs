@@ -29,17 +29,20 @@ pub enum Capability {
     Log,
     /// Reading the host clock.
     Clock,
+    /// Asking the host to act on itself through a named command (e.g. `budget.set`).
+    Commands,
 }
 
 impl Capability {
     /// Every capability, in manifest spelling order.
-    pub const ALL: [Capability; 6] = [
+    pub const ALL: [Capability; 7] = [
         Capability::Kv,
         Capability::Events,
         Capability::Tasks,
         Capability::Query,
         Capability::Log,
         Capability::Clock,
+        Capability::Commands,
     ];
 
     /// The manifest spelling.
@@ -51,6 +54,7 @@ impl Capability {
             Capability::Query => "query",
             Capability::Log => "log",
             Capability::Clock => "clock",
+            Capability::Commands => "commands",
         }
     }
 
@@ -63,6 +67,7 @@ impl Capability {
             "task" => Capability::Tasks,
             "plugin" => Capability::Query,
             "clock" => Capability::Clock,
+            "command" => Capability::Commands,
             _ => return None,
         })
     }
@@ -252,6 +257,14 @@ impl Host {
             .as_str()
             .map(str::to_owned)
             .ok_or_else(|| PluginError::failed("host returned no task id"))
+    }
+
+    /// Asks the host to run a named command; needs the `commands` capability. Commands:
+    ///
+    /// - `budget.set` `{"daily_limit_usd": 30.0, "session_limit_usd": 5.0}` (either may be
+    ///   left out or `null` for no limit): the host's spending limits until it restarts.
+    pub fn command(&self, name: &str, args: &Value) -> Result<Value, PluginError> {
+        self.call_raw("command.run", &json!({ "name": name, "args": args }))
     }
 
     /// Calls a named query of another plugin (which must be listed in this plugin's

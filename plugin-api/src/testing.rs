@@ -20,13 +20,18 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// Answers a faked plugin query: `(query, args)` → result.
+type QueryHandler = Arc<dyn Fn(&str, &Value) -> Result<Value, PluginError> + Send + Sync>;
+
 #[derive(Default)]
 struct State {
     kv: BTreeMap<String, Value>,
     events: Vec<Event>,
     tasks: Vec<NewTask>,
+    commands: Vec<(String, Value)>,
     logs: Vec<(u8, String)>,
     denied: BTreeSet<Capability>,
+    plugins: BTreeMap<String, QueryHandler>,
     now_ms: u64,
 }
 
@@ -81,6 +86,32 @@ impl TestHost {
     /// Tasks filed so far.
     pub fn tasks(&self) -> Vec<NewTask> {
         self.lock().tasks.clone()
+    }
+
+    /// Host commands run so far: (name, args).
+    pub fn commands(&self) -> Vec<(String, Value)> {
+        self.lock().commands.clone()
+    }
+
+    /// Stands in for another plugin: queries to `plugin` are answered by `handler`, given
+    /// the query name and its arguments.
+    ///
+    /// ```
+    /// use hypernet_plugin_api::testing::TestHost;
+    /// use serde_json::json;
+    /// let t = TestHost::new("governance");
+    /// t.answer_queries("reputation", |query, args| Ok(json!({ "query": query, "args": args })));
+    /// let out = t.host().query("reputation", "scores", &json!({ "entity": "Trace" })).unwrap();
+    /// assert_eq!(out["query"], "scores");
+    /// ```
+    pub fn answer_queries(
+        &self,
+        plugin: &str,
+        handler: impl Fn(&str, &Value) -> Result<Value, PluginError> + Send + Sync + 'static,
+    ) {
+        self.lock()
+            .plugins
+            .insert(plugin.to_owned(), Arc::new(handler));
     }
 
     /// Log messages so far, with their level (1 = error ... 5 = trace).
@@ -147,11 +178,21 @@ impl TestHost {
                 json!({ "id": format!("T-{}", state.tasks.len()) })
             }
             "clock.now" => json!({ "unix_ms": state.now_ms }),
+            "command.run" => {
+                let name = args["name"].as_str().unwrap_or_default().to_owned();
+                state.commands.push((name, args["args"].clone()));
+                json!({ "ok": true })
+            }
             "plugin.query" => {
-                return Err(PluginError::not_found(format!(
-                    "no plugin `{}` in the test host",
-                    args["plugin"].as_str().unwrap_or_default()
-                )));
+                let plugin = args["plugin"].as_str().unwrap_or_default();
+                let Some(handler) = state.plugins.get(plugin).cloned() else {
+                    return Err(PluginError::not_found(format!(
+                        "no plugin `{plugin}` in the test host"
+                    )));
+                };
+                // Answered without the lock: the handler may use the test host too.
+                drop(state);
+                return handler(args["query"].as_str().unwrap_or_default(), &args["args"]);
             }
             other => {
                 return Err(PluginError::not_found(format!(

@@ -117,6 +117,9 @@ impl PluginHost {
                 registry.query_blocking(target, str_arg("query")?, args["args"].clone())?
             }
             "clock.now" => json!({ "unix_ms": now_ms() }),
+            "command.run" => {
+                registry.run_command(&self.plugin, str_arg("name")?, args["args"].clone())?
+            }
             other => {
                 return Err(PluginError::not_found(format!(
                     "unknown host operation `{other}`"

@@ -110,6 +110,8 @@ pub enum StartError {
 pub trait TaskSink: Send + Sync {
     /// Files one task, blocking until it is durable; returns its id.
     fn file_blocking(&self, spec: TaskSpec, filed_by: &str) -> Result<TaskId, String>;
+    /// Runs a named host command (e.g. `budget.set`), blocking until it is durable.
+    fn command_blocking(&self, name: &str, args: Value) -> Result<Value, String>;
 }
 
 /// Tunables of the registry.
@@ -514,6 +516,17 @@ impl Registry {
             .get()
             .ok_or_else(|| unavailable("the scheduler is not running".into()))?;
         sink.file_blocking(task.into(), filed_by)
+            .map_err(PluginError::invalid)
+    }
+
+    /// Runs a host command on behalf of `plugin` (granted the `commands` capability).
+    pub fn run_command(&self, plugin: &str, name: &str, args: Value) -> Result<Value, PluginError> {
+        let sink = self
+            .tasks
+            .get()
+            .ok_or_else(|| unavailable("the scheduler is not running".into()))?;
+        tracing::info!(plugin, command = name, %args, "plugin runs a host command");
+        sink.command_blocking(name, args)
             .map_err(PluginError::invalid)
     }
 

@@ -232,6 +232,45 @@ impl TaskSink for Scheduler {
             .map_err(|e| e.to_string())?;
         Ok(filed[0].id)
     }
+
+    fn command_blocking(
+        &self,
+        name: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        match name {
+            "budget.set" => {
+                let limit = |key: &str| match &args[key] {
+                    serde_json::Value::Null => Ok(None),
+                    v => v
+                        .as_f64()
+                        .filter(|usd| *usd >= 0.0)
+                        .map(Some)
+                        .ok_or_else(|| {
+                            format!("budget.set: `{key}` must be a number of dollars ≥ 0, not {v}")
+                        }),
+                };
+                let (daily_usd, session_usd) =
+                    (limit("daily_limit_usd")?, limit("session_limit_usd")?);
+                let (reply, rx) = oneshot::channel();
+                self.tx
+                    .send(Command::SetBudget {
+                        daily_usd,
+                        session_usd,
+                        reply,
+                    })
+                    .map_err(|_| "the scheduler has stopped".to_owned())?;
+                let view = rx
+                    .blocking_recv()
+                    .map_err(|_| "the scheduler has stopped".to_owned())?
+                    .map_err(|e| e.to_string())?;
+                serde_json::to_value(view).map_err(|e| e.to_string())
+            }
+            other => Err(format!(
+                "unknown host command `{other}` (known: budget.set)"
+            )),
+        }
+    }
 }
 
 struct Loop {

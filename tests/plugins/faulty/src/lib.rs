@@ -1,6 +1,7 @@
 //! A deliberately misbehaving plugin for the host's isolation tests. Not for production.
 //!
 //! Queries: `panic` panics, `sleep {"ms": n}` blocks its actor, `echo` returns its args,
+//! `command {"name","args"}` runs a host command,
 //! `kv_put` / `task` / `publish` / `ask {"plugin","query"}` use host capabilities so tests
 //! can check that ungranted ones are refused. Config `panic_on_start = true` panics in
 //! `start`, `fail_start = "why"` makes `start` return that error, and `reject = true` makes
@@ -85,6 +86,9 @@ impl Subsystem for Faulty {
                 args["query"].as_str().unwrap_or_default(),
                 &args["args"],
             ),
+            "command" => self
+                .host
+                .command(args["name"].as_str().unwrap_or_default(), &args["args"]),
             "log" => {
                 tracing::warn!(note = %args, "faulty plugin was asked to log");
                 Ok(Value::Null)
