@@ -1,0 +1,1 @@
+//! `reputation`: (in progress).
