@@ -5,33 +5,14 @@
 //! from a provider that stays down or cannot be reached.
 
 use hypernet_integration::mock_llm::{MockLlm, Reply};
-use hypernet_integration::{Env, cargo, eventually, workspace_root};
+use hypernet_integration::{Env, eventually};
 use serde_json::{Value, json};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 const OPENAI_KEY: &str = "sk-mock-openai-4f1c9e2ab7";
 const ANTHROPIC_KEY: &str = "sk-ant-mock-93b0d7e5c1";
 
-/// Builds the provider plugins next to the host (the harness builds the others).
-fn build_providers() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        cargo(
-            &workspace_root(),
-            &[
-                "build",
-                "-p",
-                "hypernet-plugin-provider-openai",
-                "-p",
-                "hypernet-plugin-provider-anthropic",
-            ],
-        )
-    });
-}
-
 fn world(mock: &MockLlm, model: &str) -> Env {
-    build_providers();
     let env = Env::new();
     env.manifest(&format!(
         r#"[[plugin]]
@@ -225,7 +206,6 @@ fn a_missing_key_fails_only_its_provider() {
 /// provider-sim and provider-openai (at `openai_base_url`), a worker on
 /// `openai/gpt-4o-mini` and `sim/default` as the fallback.
 fn with_fallback(openai_base_url: &str) -> Env {
-    build_providers();
     let env = Env::new();
     env.manifest(&format!(
         r#"[[plugin]]

@@ -46,25 +46,30 @@ pub fn cargo(dir: &Path, args: &[&str]) {
     );
 }
 
+/// Every plugin package of the workspace (the test plugin included).
+const FIRST_PARTY_PLUGINS: &[&str] = &[
+    "hypernet-plugin-example",
+    "hypernet-plugin-provider-sim",
+    "hypernet-plugin-provider-anthropic",
+    "hypernet-plugin-provider-openai",
+    "hypernet-plugin-provider-lmstudio",
+    "hypernet-plugin-reputation",
+    "hypernet-plugin-governance",
+    "hypernet-plugin-economy",
+    "hypernet-plugin-herald",
+    "hypernet-plugin-faulty",
+];
+
 /// Builds the host and the first-party plugins once per test binary; returns the folder
 /// holding `hypernet` and the `lib*.so` files.
 pub fn bin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        cargo(
-            &workspace_root(),
-            &[
-                "build",
-                "-p",
-                "hypernet",
-                "-p",
-                "hypernet-plugin-example",
-                "-p",
-                "hypernet-plugin-provider-sim",
-                "-p",
-                "hypernet-plugin-faulty",
-            ],
-        );
+        let mut args = vec!["build", "-p", "hypernet"];
+        for plugin in FIRST_PARTY_PLUGINS {
+            args.extend(["-p", plugin]);
+        }
+        cargo(&workspace_root(), &args);
         target_dir().join("debug")
     })
 }
