@@ -7,13 +7,17 @@
 //!    `gpu = round4(R / 3)`, `development = round4(R / 3)`, and `platform = R − gpu −
 //!    development` — the platform pool takes the remainder, so the three sum to `R` exactly.
 //! 2. Development splits `human = round4(development / 2)`, `ai = development − human`.
-//! 3. Within a pool each contributor gets `round4(pool × weight / max(1, Σ weight))`:
+//! 3. Within a pool each contributor's exact share is `pool × weight / max(1, Σ weight)`:
 //!    GPU weight = tokens; human weight = number of records; AI weight = tokens × the
-//!    contributor's average quality rounded to 2 decimals.
+//!    contributor's average quality rounded to 2 decimals (half away from zero). Shares are
+//!    paid in whole 0.0001s that sum exactly to the pool: each share is rounded down, and
+//!    the 0.0001s left over go one each to the largest remainders (ties to the contributor
+//!    first by name). Every payout is thus within 0.0001 of its exact share, and a share
+//!    that is already a multiple of 0.0001 is paid exactly.
 //! 4. A pool whose total weight is zero (no contributions in the period) is unpaid: its
 //!    `paid` is false and `reason` says why.
-//! 5. Rounding each payout can leave a few 1e-4 units, and `max(1, Σ)` can leave more when
-//!    the total weight is below one; that rest is reported per pool as `unallocated`, so
+//! 5. Only `max(1, Σ)` can leave money in a paid pool (an AI pool whose total weight is below
+//!    one); that rest, or the whole of an unpaid pool, is reported as `unallocated`, so
 //!    `paid_total + unallocated = amount` for every pool.
 
 use crate::fixed::{Fixed, SCALE, div_round};
@@ -255,14 +259,16 @@ pub fn distribute<'a>(
     })
 }
 
-/// Shares `amount` among weighted payouts: `round4(amount × w / max(min_den, Σ w))`.
+/// Shares `amount` among weighted payouts in proportion to `w / max(min_den, Σ w)`, in
+/// whole 1e-4 steps that sum exactly to the share of the pool being paid out (largest
+/// remainder method; ties go to the contributor first by name).
 fn split(
     amount: Fixed,
     weighted: impl Iterator<Item = (Payout, i128)>,
     min_den: i128,
     empty_reason: &str,
 ) -> Result<Pool, DistributeError> {
-    let weighted: Vec<_> = weighted.collect();
+    let mut weighted: Vec<_> = weighted.collect();
     let total: i128 = weighted.iter().map(|(_, w)| w).sum();
     if total == 0 {
         return Ok(Pool {
@@ -274,26 +280,37 @@ fn split(
             unallocated: amount,
         });
     }
-    let den = total.max(min_den);
+    let step = SCALE / 10i128.pow(DP);
+    let over = DistributeError::Overflow;
+    // Exact share of contributor i, in 1e-4 steps: amount × w_i / (den × step).
+    let den = total.max(min_den).checked_mul(step).ok_or(over.clone())?;
+    // What is paid out in all: the whole pool, or less when Σ w is below `min_den`.
+    let target = div_round(amount.units().checked_mul(total).ok_or(over.clone())?, den);
+    let mut shares = Vec::with_capacity(weighted.len());
+    for (i, (_, w)) in weighted.iter().enumerate() {
+        let n = amount.units().checked_mul(*w).ok_or(over.clone())?;
+        shares.push((n / den, n % den, i));
+    }
+    let floor_sum: i128 = shares.iter().map(|s| s.0).sum();
+    let leftover = usize::try_from(target - floor_sum).unwrap_or(0);
+    // Largest remainders first; the stable sort keeps name order among equals.
+    let mut order: Vec<usize> = (0..shares.len()).collect();
+    order.sort_by(|&a, &b| shares[b].1.cmp(&shares[a].1));
+    for &i in order.iter().take(leftover) {
+        shares[i].0 += 1;
+    }
     let mut paid_total = Fixed::ZERO;
-    let mut payouts = Vec::with_capacity(weighted.len());
-    for (mut p, w) in weighted {
-        p.amount = amount
-            .mul_div_round(w, den, DP)
-            .ok_or(DistributeError::Overflow)?;
-        paid_total = paid_total
-            .checked_add(p.amount)
-            .ok_or(DistributeError::Overflow)?;
-        payouts.push(p);
+    for (steps, _, i) in shares {
+        let paid = Fixed::from_units(steps * step);
+        weighted[i].0.amount = paid;
+        paid_total = paid_total.checked_add(paid).ok_or(over.clone())?;
     }
     Ok(Pool {
         amount,
         paid: true,
         reason: None,
-        payouts,
+        payouts: weighted.into_iter().map(|(p, _)| p).collect(),
         paid_total,
-        unallocated: amount
-            .checked_sub(paid_total)
-            .ok_or(DistributeError::Overflow)?,
+        unallocated: amount.checked_sub(paid_total).ok_or(over)?,
     })
 }
