@@ -3,8 +3,9 @@
 //! Every completed task is recorded as an AI contribution (its input plus output tokens, at
 //! quality 1 until a review sets it with `set_quality`); GPU and human contributions are
 //! recorded through queries. Revenue for a period is split by the rules documented in
-//! `distribution.rs`; money is exact (`fixed.rs`: 8 decimals internally, payouts rounded half
-//! away from zero to 4). Everything is kept in the host's key-value store and read back at
+//! `distribution.rs`; money is exact (`fixed.rs`: 8 decimals internally; pools rounded half
+//! away from zero to 4 decimals, the platform pool taking the remainder; payouts in whole
+//! 0.0001s that sum exactly to their pool). Everything is kept in the host's key-value store and read back at
 //! start, so a restart loses nothing.
 //!
 //! Manifest entry (`plugins.toml`):
