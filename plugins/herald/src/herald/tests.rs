@@ -478,3 +478,36 @@ fn bad_arguments_and_config_are_refused_by_name() {
     );
     assert!(serde_json::from_value::<Config>(json!({"auto_aprove_tags": []})).is_err());
 }
+
+#[test]
+fn ids_are_never_reused_after_a_crash() {
+    let test = TestHost::new("herald");
+    let mut first = start(&test, json!({}));
+    review_in(&mut first, ReviewState::Pending);
+    drop(first);
+    // A crash after numbering HR-0002 but before storing it: the counter is ahead.
+    test.host().kv_put("last_review", &2u64).unwrap();
+    let mut second = start(&test, json!({}));
+    let next = second
+        .query("submit_outbound", outbound("Trace", &[]))
+        .unwrap();
+    assert_eq!(next["id"], "HR-0003");
+    assert_eq!(test.kv("last_review"), Some(json!(3)));
+}
+
+#[test]
+fn start_trims_log_entries_left_beyond_the_bound() {
+    let test = TestHost::new("herald");
+    let host = test.host();
+    // As if a crash stopped the herald between writing an entry and dropping the oldest.
+    for seq in 1..=LOG_CAPACITY as u64 + 1 {
+        let entry = json!({"seq": seq, "action": "answer", "actor": "Herald", "at_ms": seq});
+        host.kv_put(&format!("log/{seq:012}"), &entry).unwrap();
+    }
+    let mut herald = start(&test, json!({}));
+    assert_eq!(host.kv_list("log/").unwrap().len(), LOG_CAPACITY);
+    assert!(test.kv("log/000000000001").is_none());
+    let log = herald.query("log", json!({"limit": 1})).unwrap();
+    assert_eq!(log["kept"], LOG_CAPACITY);
+    assert_eq!(log["entries"][0]["seq"], LOG_CAPACITY + 1);
+}
