@@ -108,7 +108,7 @@ impl Ledger {
             })
             .collect();
         // The map iterates names in order and the sort is stable, so ties stay by name.
-        leaders.sort_by(|a, b| b.score.cmp(&a.score));
+        leaders.sort_by_key(|l| std::cmp::Reverse(l.score));
         leaders.truncate(limit);
         leaders
     }
