@@ -153,8 +153,9 @@ impl Governance {
             .ok_or_else(|| PluginError::not_found(format!("no proposal `{id}`")))
     }
 
-    fn save(&self, id: &str) -> Result<(), PluginError> {
-        store::save_proposal(&self.host, &self.proposals[id])
+    fn save(&mut self, id: &str) -> Result<(), PluginError> {
+        let host = self.host.clone();
+        store::save_proposal(&host, self.proposal_mut(id)?)
     }
 
     fn proposal_json(p: &Proposal) -> Result<Value, PluginError> {
@@ -233,7 +234,8 @@ impl Governance {
             enacted_at_ms: None,
             enactment: None,
         };
-        store::save_proposal(&self.host, &proposal)?;
+        let mut proposal = proposal;
+        store::save_proposal(&self.host, &mut proposal)?;
         store::save_proposal_counter(&self.host, number)?;
         self.proposal_counter = number;
         tracing::info!(proposal = %id, kind = kind.as_str(), author = %proposal.author, "proposal submitted");
@@ -296,12 +298,10 @@ impl Governance {
             weight_source,
             at_ms: now,
         };
+        // Stored before it counts: a vote that was not stored did not happen.
+        let index = self.proposal_mut(id)?.votes.len();
+        store::save_vote(&self.host, id, index, &vote)?;
         self.proposal_mut(id)?.votes.push(vote);
-        if let Err(err) = self.save(id) {
-            // Keep memory and storage in step: a vote that was not stored did not happen.
-            self.proposal_mut(id)?.votes.pop();
-            return Err(err);
-        }
         tracing::info!(proposal = %id, voter, weight_milli, "vote cast");
         let out = json!({
             "id": id,
@@ -332,10 +332,10 @@ impl Governance {
             "id": comment.id, "proposal": id, "author": comment.author,
             "text": comment.text, "at_ms": now,
         });
-        self.proposal_mut(id)?.comments.push(comment);
         store::save_comment_counter(&self.host, number)?;
         self.comment_counter = number;
-        self.save(id)?;
+        store::save_comment(&self.host, id, &comment)?;
+        self.proposal_mut(id)?.comments.push(comment);
         Ok(out)
     }
 

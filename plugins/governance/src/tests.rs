@@ -703,6 +703,10 @@ fn a_restart_loses_nothing() {
     let before = q(&mut g, "proposal", json!({"id": id}));
     let list_before = q(&mut g, "list", json!({}));
 
+    // A vote is its own record; the proposal record does not grow with votes.
+    assert_eq!(test.kv("vote/GOV-0001/000001").unwrap()["voter"], "a");
+    assert_eq!(test.kv("comment/GOV-0001/C-00001").unwrap()["text"], "yes");
+    assert_eq!(test.kv("proposal/GOV-0001").unwrap()["votes"], json!([]));
     let mut again = start(&test, json!({}));
     assert_eq!(q(&mut again, "proposal", json!({"id": id})), before);
     assert_eq!(q(&mut again, "list", json!({})), list_before);
