@@ -45,7 +45,14 @@ fn the_repository_manifest_loads_every_first_party_plugin() {
 
     let host = env.start();
     let list = env.run(&["plugins", "list", "--json"]).json();
-    for name in ["provider-sim", "example"] {
+    for name in [
+        "provider-sim",
+        "example",
+        "reputation",
+        "governance",
+        "economy",
+        "herald",
+    ] {
         let p = plugin(&list, name);
         assert_eq!(p["state"], "loaded", "{p}");
         assert_eq!(p["version"], "0.1.0");

@@ -81,7 +81,11 @@ fn a_completed_task_earns_reputation_in_its_domain() {
         s["domains"]["communication"].is_number().then_some(s)
     });
     // One system entry of 70 for a completed task, in the first known domain among its tags.
-    assert_eq!(scores["domains"], json!({ "communication": 70.0 }), "{scores}");
+    assert_eq!(
+        scores["domains"],
+        json!({ "communication": 70.0 }),
+        "{scores}"
+    );
     assert_eq!(scores["overall"], 70.0);
     let trail = call(&env, "reputation", "entries", json!({ "entity": "Trace" }));
     let evidence = trail["entries"][0]["evidence"].as_str().unwrap_or_default();
@@ -105,7 +109,10 @@ fn a_completed_task_becomes_an_economy_contribution_that_survives_a_restart() {
 
     let _host = env.start();
     let again = call(&env, "economy", "ledger", json!({ "kind": "ai" }));
-    assert_eq!(again["entries"], ledger["entries"], "the ledger survives a restart");
+    assert_eq!(
+        again["entries"], ledger["entries"],
+        "the ledger survives a restart"
+    );
 }
 
 #[test]
@@ -127,13 +134,21 @@ fn a_held_message_is_not_announced_until_released() {
         json!({ "id": id, "reviewer": "Herald", "reason": "needs numbers" }),
     );
     assert_eq!(held["state"], "held");
-    assert_eq!(event_count(&env, "herald.outbound_approved"), 0, "nothing went out");
+    assert_eq!(
+        event_count(&env, "herald.outbound_approved"),
+        0,
+        "nothing went out"
+    );
     let refused = env.call(
         "herald",
         "approve",
         &json!({ "id": id, "reviewer": "Herald" }).to_string(),
     );
-    assert!(refused.fails().contains("cannot move from `held` to `approved`"));
+    assert!(
+        refused
+            .fails()
+            .contains("cannot move from `held` to `approved`")
+    );
     let released = call(
         &env,
         "herald",
@@ -144,4 +159,124 @@ fn a_held_message_is_not_announced_until_released() {
     eventually("the approval to be announced", || {
         (event_count(&env, "herald.outbound_approved") == 1).then_some(())
     });
+}
+
+/// Files a code_change proposal, opens its voting at once and has `voter` approve it;
+/// returns the vote.
+fn vote_on_a_code_change(env: &Env, voter: &str) -> Value {
+    let proposal = call(
+        env,
+        "governance",
+        "submit",
+        json!({ "type": "code_change", "title": "Adopt the new parser", "author": "Keystone" }),
+    );
+    let id = proposal["id"].as_str().expect("proposal id").to_owned();
+    call(
+        env,
+        "governance",
+        "open_voting",
+        json!({ "id": id, "force": true }),
+    );
+    call(
+        env,
+        "governance",
+        "vote",
+        json!({ "id": id, "voter": voter, "choice": "approve" }),
+    )
+}
+
+#[test]
+fn votes_are_weighted_by_reputation_and_equal_without_it() {
+    let env = swarm(&[]);
+    let _host = env.start();
+    call(
+        &env,
+        "reputation",
+        "record",
+        json!({ "entity": "Ana", "domain": "code", "score": 80, "source": "system" }),
+    );
+    // code_change weighs the domains code (80) and architecture (none, counts 0):
+    // average 40 → 0.5 + 40/100 × 1.5 = 1.1.
+    let vote = vote_on_a_code_change(&env, "Ana");
+    assert_eq!(vote["weight_milli"], 1100, "{vote}");
+    assert_eq!(vote["weight_source"], "reputation");
+
+    env.run(&["plugins", "disable", "reputation"]).ok();
+    let vote = vote_on_a_code_change(&env, "Ana");
+    assert_eq!(vote["weight_milli"], 1000, "{vote}");
+    assert_eq!(vote["weight_source"], "equal");
+}
+
+#[test]
+fn governance_runs_without_reputation_and_enacts_a_budget_change() {
+    let env = swarm(&["reputation", "economy", "herald"]);
+    let _host = env.start();
+    let proposal = call(
+        &env,
+        "governance",
+        "submit",
+        json!({
+            "type": "resource_allocation",
+            "title": "More room for research",
+            "author": "Keystone",
+            "budget": { "daily_limit_usd": 40.0 },
+        }),
+    );
+    let id = proposal["id"].as_str().unwrap().to_owned();
+    call(
+        &env,
+        "governance",
+        "open_voting",
+        json!({ "id": id, "force": true }),
+    );
+    for voter in ["Ana", "Ben", "Cy"] {
+        let v = call(
+            &env,
+            "governance",
+            "vote",
+            json!({ "id": id, "voter": voter, "choice": "approve" }),
+        );
+        assert_eq!(v["weight_source"], "equal", "{v}");
+    }
+    let decided = call(
+        &env,
+        "governance",
+        "decide",
+        json!({ "id": id, "force": true }),
+    );
+    assert_eq!(decided["tally"]["passed"], true, "{decided}");
+    call(&env, "governance", "enact", json!({ "id": id }));
+    let budget = env.run(&["budget", "--json"]).json();
+    assert_eq!(budget["daily_limit_micros"], 40_000_000, "{budget}");
+}
+
+#[test]
+fn a_hundred_entries_filed_at_once_add_up_exactly() {
+    let env = swarm(&["governance", "economy", "herald"]);
+    let _host = env.start();
+    std::thread::scope(|s| {
+        for i in 0..100 {
+            let env = &env;
+            s.spawn(move || {
+                // Half peer reviews of 90, half self-assessments of 40.
+                let (score, source, reviewer) = if i % 2 == 0 {
+                    (90, "peer", json!("Ben"))
+                } else {
+                    (40, "self", Value::Null)
+                };
+                let (status, body) = env.api(
+                    "/api/plugins/reputation/query/record",
+                    Some(&json!({
+                        "entity": "Ana", "domain": "code", "score": score,
+                        "source": source, "reviewer": reviewer,
+                    })),
+                );
+                assert_eq!(status, 200, "{body}");
+            });
+        }
+    });
+    let entity = call(&env, "reputation", "entity", json!({ "entity": "Ana" }));
+    assert_eq!(entity["entries"], 100, "{entity}");
+    // (50·90·1.0 + 50·40·0.3) / (50·1.0 + 50·0.3) = 5100 / 65 = 78.46… → 78.5
+    assert_eq!(entity["domains"]["code"], 78.5, "{entity}");
 }
