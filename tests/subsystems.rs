@@ -280,3 +280,47 @@ fn a_hundred_entries_filed_at_once_add_up_exactly() {
     // (50·90·1.0 + 50·40·0.3) / (50·1.0 + 50·0.3) = 5100 / 65 = 78.46… → 78.5
     assert_eq!(entity["domains"]["code"], 78.5, "{entity}");
 }
+
+fn send(env: &Env, tags: &[&str]) -> Value {
+    let (status, body) = env.api(
+        "/api/messages",
+        Some(&json!({ "to": "ana", "body": "Weekly report", "sender": "Trace", "tags": tags })),
+    );
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[test]
+fn the_herald_gates_messages_to_people_and_without_it_they_go_out_directly() {
+    let env = swarm(&[]);
+    let host = env.start();
+    let held = send(&env, &[]);
+    assert_eq!(held["status"], "held", "{held}");
+    let review = held["review"].as_str().unwrap().to_owned();
+    assert_eq!(env.api("/api/messages", None).1[0]["status"], "held");
+    assert_eq!(
+        event_count(&env, "message.sent"),
+        0,
+        "a held message is not sent"
+    );
+    call(
+        &env,
+        "herald",
+        "approve",
+        json!({ "id": review, "reviewer": "Herald" }),
+    );
+    eventually("the approved message to go out", || {
+        let all = env.api("/api/messages", None).1;
+        (all[0]["status"] == "sent").then_some(())
+    });
+    assert!(host.log().contains("message sent"));
+    assert_eq!(event_count(&env, "message.sent"), 1);
+
+    env.run(&["plugins", "disable", "herald"]).ok();
+    let direct = send(&env, &[]);
+    assert_eq!(
+        direct["status"], "sent",
+        "no herald: straight out: {direct}"
+    );
+    assert_eq!(direct["review"], Value::Null);
+}

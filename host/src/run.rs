@@ -101,6 +101,7 @@ pub async fn run(options: RunOptions) -> Result<()> {
         registry: registry.clone(),
         token: Arc::from(token),
         scheduler: scheduler.clone(),
+        outbox: crate::outbox::Outbox::start(registry.clone()),
     });
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -26,6 +26,8 @@ pub struct AppState {
     pub token: Arc<str>,
     /// The scheduler.
     pub scheduler: crate::scheduler::Scheduler,
+    /// Messages to people.
+    pub outbox: crate::outbox::Outbox,
 }
 
 /// The API router.
@@ -38,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tasks/{id}/cancel", post(tasks::cancel))
         .route("/api/tasks/{id}/retry", post(tasks::retry))
         .route("/api/budget", post(budget::set))
+        .route("/api/messages", post(send_message))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/api/health", get(health))
@@ -52,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/failures", get(tasks::failures))
         .route("/api/history", get(tasks::history))
         .route("/api/budget", get(budget::show))
+        .route("/api/messages", get(list_messages))
         .merge(mutating)
         .with_state(state)
 }
@@ -132,6 +136,33 @@ async fn disable_plugin(
 ) -> Result<Json<PluginStatus>, ApiError> {
     let registry = state.registry.clone();
     Ok(Json(blocking(move || registry.disable(&name)).await?))
+}
+
+async fn send_message(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<crate::outbox::Message>, ApiError> {
+    let message: crate::outbox::NewMessage =
+        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("message: {e}")))?;
+    let filed = state
+        .outbox
+        .file(message)
+        .await
+        .map_err(|e| ApiError::invalid(format!("{e:#}")))?;
+    Ok(Json(filed))
+}
+
+async fn list_messages(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<crate::outbox::Message>>, ApiError> {
+    let outbox = state.outbox.clone();
+    let internal =
+        |e: String| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e);
+    let all = tokio::task::spawn_blocking(move || outbox.all())
+        .await
+        .map_err(|e| internal(e.to_string()))?
+        .map_err(|e| internal(format!("{e:#}")))?;
+    Ok(Json(all))
 }
 
 async fn query_plugin(
