@@ -29,6 +29,7 @@ pub mod error;
 pub mod models;
 pub mod request;
 pub mod response;
+pub mod server;
 pub mod stream;
 mod wire;
 
@@ -38,4 +39,5 @@ pub use error::{classify_error, classify_error_object};
 pub use models::parse_models;
 pub use request::{TokenLimitField, request_body};
 pub use response::parse_completion;
+pub use server::Server;
 pub use stream::parse_chunk;

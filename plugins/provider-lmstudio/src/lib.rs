@@ -71,6 +71,16 @@ impl LmStudio {
         self.key.iter().map(ApiKey::bearer_header).collect()
     }
 
+    /// The server this provider talks to.
+    fn server(&self) -> compat::Server {
+        compat::Server {
+            base_url: self.config.base_url.clone(),
+            prefix: self.config.prefix.clone(),
+            headers: self.auth_headers(),
+            token_field: TokenLimitField::MaxTokens,
+        }
+    }
+
     /// The model id on the wire: the routed id without `<prefix>/`, or `default_model`.
     fn wire_model<'a>(&'a self, model: &'a str) -> Result<&'a str, ProviderError> {
         let id = compat::endpoint::strip_prefix(&self.config.prefix, model)?;
@@ -142,18 +152,7 @@ impl Provider for LmStudio {
 
     fn prepare(&mut self, request: &CompletionRequest) -> Result<Prepared, ProviderError> {
         let model = self.wire_model(&request.model)?;
-        let body = compat::request_body(request, model, TokenLimitField::MaxTokens)?;
-        let mut headers = self.auth_headers();
-        headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
-        tracing::debug!(model, stream = request.stream, "chat completion prepared");
-        Ok(Prepared::Http {
-            request: HttpRequest {
-                method: "POST".to_owned(),
-                url: compat::chat_completions_url(&self.config.base_url),
-                headers,
-                body,
-            },
-        })
+        self.server().chat(request, model)
     }
 
     fn parse_response(
@@ -169,22 +168,11 @@ impl Provider for LmStudio {
     }
 
     fn list_models(&mut self) -> Option<HttpRequest> {
-        Some(HttpRequest {
-            method: "GET".to_owned(),
-            url: compat::models_url(&self.config.base_url),
-            headers: self.auth_headers(),
-            body: String::new(),
-        })
+        Some(self.server().list_models())
     }
 
-    /// The ids as the server names them (route them as `<prefix>/<id>`).
-    /// The served models as routable ids (`<prefix>/<id>`).
     fn parse_models(&mut self, response: &HttpResponse) -> Result<Vec<String>, ProviderError> {
-        let prefix = &self.config.prefix;
-        Ok(compat::parse_models(response)?
-            .into_iter()
-            .map(|id| format!("{prefix}/{id}"))
-            .collect())
+        self.server().parse_models(response)
     }
 
     fn classify_error(&self, response: &HttpResponse) -> ProviderError {

@@ -77,6 +77,16 @@ impl OpenAi {
         headers
     }
 
+    /// The server this provider talks to.
+    fn server(&self) -> compat::Server {
+        compat::Server {
+            base_url: self.config.base_url.clone(),
+            prefix: self.config.prefix.clone(),
+            headers: self.auth_headers(),
+            token_field: TokenLimitField::MaxCompletionTokens,
+        }
+    }
+
     /// The model id on the wire: the routed id without `<prefix>/`.
     fn wire_model<'a>(&self, model: &'a str) -> Result<&'a str, ProviderError> {
         let id = compat::endpoint::strip_prefix(&self.config.prefix, model)?;
@@ -127,18 +137,7 @@ impl Provider for OpenAi {
 
     fn prepare(&mut self, request: &CompletionRequest) -> Result<Prepared, ProviderError> {
         let model = self.wire_model(&request.model)?;
-        let body = compat::request_body(request, model, TokenLimitField::MaxCompletionTokens)?;
-        let mut headers = self.auth_headers();
-        headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
-        tracing::debug!(model, stream = request.stream, "chat completion prepared");
-        Ok(Prepared::Http {
-            request: HttpRequest {
-                method: "POST".to_owned(),
-                url: compat::chat_completions_url(&self.config.base_url),
-                headers,
-                body,
-            },
-        })
+        self.server().chat(request, model)
     }
 
     fn parse_response(
@@ -154,21 +153,11 @@ impl Provider for OpenAi {
     }
 
     fn list_models(&mut self) -> Option<HttpRequest> {
-        Some(HttpRequest {
-            method: "GET".to_owned(),
-            url: compat::models_url(&self.config.base_url),
-            headers: self.auth_headers(),
-            body: String::new(),
-        })
+        Some(self.server().list_models())
     }
 
-    /// The served models as routable ids (`<prefix>/<id>`).
     fn parse_models(&mut self, response: &HttpResponse) -> Result<Vec<String>, ProviderError> {
-        let prefix = &self.config.prefix;
-        Ok(compat::parse_models(response)?
-            .into_iter()
-            .map(|id| format!("{prefix}/{id}"))
-            .collect())
+        self.server().parse_models(response)
     }
 
     fn classify_error(&self, response: &HttpResponse) -> ProviderError {
