@@ -3,6 +3,7 @@
 
 mod budget;
 mod error;
+mod events;
 mod tasks;
 
 pub use error::ApiError;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/history", get(tasks::history))
         .route("/api/budget", get(budget::show))
         .route("/api/messages", get(list_messages))
+        .route("/api/events", get(events::stream))
         .merge(mutating)
         .with_state(state)
 }

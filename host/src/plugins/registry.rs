@@ -664,6 +664,17 @@ impl Registry {
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<Event>> {
         self.bus.subscribe()
     }
+
+    /// The retained events with an id above `after`, then every event from now on.
+    pub fn follow(
+        &self,
+        after: u64,
+    ) -> (
+        Vec<Arc<Event>>,
+        tokio::sync::broadcast::Receiver<Arc<Event>>,
+    ) {
+        self.bus.follow(after)
+    }
 }
 
 fn stop_all(services: &[Running]) {

@@ -1,0 +1,188 @@
+//! `GET /api/events`: the WebSocket stream of host events, against the real binary and
+//! provider-sim: a task's lifecycle in order, kind filters, `?after=` resumption and the
+//! token requirement.
+
+use futures_util::StreamExt;
+use hypernet_integration::Env;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const SIM: &str = "[[plugin]]\nname = \"provider-sim\"\ncapabilities = [\"log\"]\n[plugin.config]\nlatency_ms = 0\n";
+
+/// The running host's `ws://` base address.
+fn ws_base(env: &Env) -> String {
+    let info: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.data_dir().join("host.json")).expect("host.json"),
+    )
+    .expect("host.json is JSON");
+    info["url"]
+        .as_str()
+        .expect("url")
+        .replacen("http://", "ws://", 1)
+}
+
+fn token(env: &Env) -> String {
+    std::fs::read_to_string(env.data_dir().join("api-token"))
+        .expect("api-token")
+        .trim()
+        .to_owned()
+}
+
+/// Connects with the token in the `Authorization` header.
+async fn connect(env: &Env, query: &str) -> Socket {
+    let mut request = format!("{}/api/events{query}", ws_base(env))
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", token(env)).parse().expect("header"),
+    );
+    connect_async(request).await.expect("connect").0
+}
+
+/// The next event, or `None` when nothing arrives within `wait`.
+async fn next_event(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    loop {
+        let frame = tokio::time::timeout(wait, socket.next()).await.ok()??;
+        match frame.expect("frame") {
+            Message::Text(text) => return Some(serde_json::from_str(&text).expect("JSON event")),
+            Message::Close(_) => return None,
+            _ => {}
+        }
+    }
+}
+
+/// Events until the task's `task.completed` (inclusive).
+async fn until_completed(socket: &mut Socket, task: &Value) -> Vec<Value> {
+    let mut seen = Vec::new();
+    loop {
+        let event = next_event(socket, Duration::from_secs(20))
+            .await
+            .unwrap_or_else(|| panic!("no task.completed; saw {seen:?}"));
+        let done = event["kind"] == "task.completed" && event["payload"]["id"] == *task;
+        seen.push(event);
+        if done {
+            return seen;
+        }
+    }
+}
+
+fn ids(events: &[Value]) -> Vec<u64> {
+    events
+        .iter()
+        .map(|e| e["id"].as_u64().expect("id"))
+        .collect()
+}
+
+fn file(env: &Env, title: &str) -> Value {
+    let (code, body) = env.api("/api/tasks", Some(&json!({ "title": title })));
+    assert_eq!(code, 200, "{body}");
+    body["id"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_streams_in_order_filters_by_kind_and_resumes_after_an_id() {
+    let env = Env::new();
+    env.manifest(SIM);
+    let host = env.start();
+    let mut all = connect(&env, "").await;
+    let mut tasks_only = connect(&env, "?kinds=task.,budget.").await;
+    let mut plugins_only = connect(&env, "?kinds=plugin.").await;
+
+    let task = file(&env, "Stream me");
+    let everything = until_completed(&mut all, &task).await;
+    let filtered = until_completed(&mut tasks_only, &task).await;
+
+    let mine: Vec<&Value> = filtered
+        .iter()
+        .filter(|e| e["payload"]["id"] == task)
+        .collect();
+    assert_eq!(
+        mine[0]["kind"],
+        "task.created",
+        "{filtered:?}\n{}",
+        host.log()
+    );
+    assert_eq!(mine.last().unwrap()["kind"], "task.completed");
+    for event in &filtered {
+        let kind = event["kind"].as_str().unwrap();
+        assert!(
+            kind.starts_with("task.") || kind.starts_with("budget."),
+            "{kind}"
+        );
+        assert_eq!(event["source"], "host");
+        assert!(event["at_ms"].as_u64().unwrap() > 0);
+        assert!(event["payload"].is_object());
+    }
+    let in_order = ids(&filtered);
+    assert!(in_order.windows(2).all(|w| w[0] < w[1]), "{in_order:?}");
+    let unfiltered_ids = ids(&everything);
+    assert!(
+        in_order.iter().all(|id| unfiltered_ids.contains(id)),
+        "the filter only drops events"
+    );
+    assert!(
+        next_event(&mut plugins_only, Duration::from_millis(300))
+            .await
+            .is_none(),
+        "no plugin events were published, so a plugin-only stream stays quiet"
+    );
+
+    // A client that saw only `task.created` reconnects and gets exactly what it missed.
+    let created = in_order[0];
+    let missed = &filtered[1..];
+    let mut resumed = connect(&env, &format!("?kinds=task.,budget.&after={created}")).await;
+    let mut replayed = Vec::new();
+    while replayed.len() < missed.len() {
+        let event = next_event(&mut resumed, Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|| panic!("replay stopped after {replayed:?}"));
+        replayed.push(event);
+    }
+    assert_eq!(ids(&replayed), ids(missed));
+    assert_eq!(replayed, missed);
+    assert!(
+        next_event(&mut resumed, Duration::from_millis(300))
+            .await
+            .is_none(),
+        "nothing twice"
+    );
+
+    // …and then continues live, with the token in the query string this time.
+    let url = format!(
+        "{}/api/events?token={}&kinds=task.&after={}",
+        ws_base(&env),
+        token(&env),
+        in_order.last().unwrap()
+    );
+    let (mut by_query, _) = connect_async(url).await.expect("token in the query");
+    let second = file(&env, "Stream me too");
+    let live = until_completed(&mut by_query, &second).await;
+    assert_eq!(live[0]["kind"], "task.created");
+    assert_eq!(live[0]["payload"]["id"], second);
+    drop(host);
+}
+
+#[tokio::test]
+async fn the_stream_needs_the_token() {
+    let env = Env::new();
+    env.manifest(SIM);
+    let _host = env.start();
+    let base = ws_base(&env);
+    for url in [
+        format!("{base}/api/events"),
+        format!("{base}/api/events?token=wrong"),
+    ] {
+        match connect_async(url.as_str()).await {
+            Err(WsError::Http(response)) => assert_eq!(response.status(), 401, "{url}"),
+            Err(other) => panic!("{url}: {other}"),
+            Ok(_) => panic!("{url} was accepted without the token"),
+        }
+    }
+}
