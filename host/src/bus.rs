@@ -30,6 +30,17 @@ pub struct Bus {
     watchers: broadcast::Sender<Arc<Event>>,
 }
 
+/// What a new follower gets: a replay, then live events.
+#[derive(Debug)]
+pub struct Following {
+    /// The retained events it asked for, oldest first.
+    pub replay: Vec<Arc<Event>>,
+    /// Every event announced after the replay.
+    pub live: broadcast::Receiver<Arc<Event>>,
+    /// The id of the newest retained event when it started following (0 when none).
+    pub newest: u64,
+}
+
 /// A bounded ring of the latest events.
 #[derive(Debug)]
 struct Retained {
@@ -91,18 +102,27 @@ impl Bus {
         self.watchers.subscribe()
     }
 
-    /// The retained events with an id above `after`, oldest first, and a receiver of every
-    /// event announced after them (nothing missed, nothing twice).
-    pub fn follow(&self, after: u64) -> (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>) {
+    /// The retained events with an id above `after` (none when `after` is `None`), oldest
+    /// first, and a receiver of every event announced after them (nothing missed, nothing
+    /// twice).
+    pub fn follow(&self, after: Option<u64>) -> Following {
         let retained = self.retained.lock().expect("bus lock");
-        let receiver = self.watchers.subscribe();
-        let replay = retained
-            .events
-            .iter()
-            .filter(|e| e.id > after)
-            .cloned()
-            .collect();
-        (replay, receiver)
+        let live = self.watchers.subscribe();
+        let newest = retained.events.back().map_or(0, |e| e.id);
+        let replay = match after {
+            Some(after) => retained
+                .events
+                .iter()
+                .filter(|e| e.id > after)
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        };
+        Following {
+            replay,
+            live,
+            newest,
+        }
     }
 
     /// How many events are retained for replay.
@@ -129,9 +149,11 @@ mod tests {
         assert_eq!(bus.retained_len(), 3);
         publish(&bus, 9);
         assert_eq!(bus.retained_len(), 5, "bounded");
-        let (replay, _) = bus.follow(0);
-        let ids: Vec<u64> = replay.iter().map(|e| e.id).collect();
+        let following = bus.follow(Some(0));
+        let ids: Vec<u64> = following.replay.iter().map(|e| e.id).collect();
         assert_eq!(ids, [8, 9, 10, 11, 12], "the newest, oldest first");
+        assert_eq!(following.newest, 12);
+        assert!(bus.follow(None).replay.is_empty(), "no replay unless asked");
     }
 
     #[test]
@@ -139,7 +161,7 @@ mod tests {
         let bus = Bus::default();
         publish(&bus, RETAINED_EVENTS + 25);
         assert_eq!(bus.retained_len(), RETAINED_EVENTS);
-        let (replay, _) = bus.follow(0);
+        let replay = bus.follow(Some(0)).replay;
         assert_eq!(replay.first().map(|e| e.id), Some(26));
     }
 
@@ -147,10 +169,10 @@ mod tests {
     async fn following_replays_after_an_id_then_continues_live() {
         let bus = Bus::default();
         publish(&bus, 4);
-        let (replay, mut live) = bus.follow(2);
-        let ids: Vec<u64> = replay.iter().map(|e| e.id).collect();
+        let mut following = bus.follow(Some(2));
+        let ids: Vec<u64> = following.replay.iter().map(|e| e.id).collect();
         assert_eq!(ids, [3, 4]);
         publish(&bus, 1);
-        assert_eq!(live.recv().await.expect("live event").id, 5);
+        assert_eq!(following.live.recv().await.expect("live event").id, 5);
     }
 }

@@ -7,6 +7,7 @@
 //! many events it missed and closed; it never holds up the bus.
 
 use super::{ApiError, AppState, constant_time_eq};
+use crate::bus::Following;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::header::AUTHORIZATION;
@@ -80,64 +81,88 @@ pub async fn stream(
         )
     })?;
     let filter = KindFilter::parse(query.kinds.as_deref());
-    let after = query.after.unwrap_or(u64::MAX);
     let registry = state.registry.clone();
     Ok(upgrade.on_upgrade(move |socket| async move {
-        // Without `after` nothing is replayed: u64::MAX is above every id.
-        let (replay, live) = registry.follow(after);
-        if let Err(e) = serve(socket, replay, live, filter).await {
+        let following = registry.follow(query.after);
+        if let Err(e) = serve(socket, following, filter).await {
             tracing::debug!(error = %e, "event stream closed");
         }
     }))
 }
 
-/// Sends the replay then the live events until the client leaves or falls behind.
-async fn serve(
-    mut socket: WebSocket,
-    replay: Vec<Arc<Event>>,
-    mut live: tokio::sync::broadcast::Receiver<Arc<Event>>,
-    filter: KindFilter,
-) -> Result<(), axum::Error> {
-    let mut last = 0;
-    for event in replay {
-        last = event.id;
-        send(&mut socket, &event, &filter).await?;
-    }
-    loop {
-        tokio::select! {
-            incoming = socket.recv() => match incoming {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
-                Some(Ok(_)) => {}
-            },
-            event = live.recv() => match event {
-                Ok(event) => {
-                    last = event.id;
-                    send(&mut socket, &event, &filter).await?;
-                }
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::info!(missed, last, "event stream client too slow; closing it");
-                    let text = json!({
-                        "error": format!("too slow: {missed} events missed; reconnect with ?after={last}")
-                    });
-                    socket.send(Message::Text(text.to_string().into())).await?;
-                    return socket.send(Message::Close(None)).await;
-                }
-                Err(RecvError::Closed) => return socket.send(Message::Close(None)).await,
-            },
+/// What to do with one outcome of the live receiver.
+#[derive(Debug, PartialEq)]
+enum Step {
+    /// Send this text frame and go on.
+    Send(String),
+    /// Not asked for: go on.
+    Skip,
+    /// Send this text frame, then close.
+    SendAndClose(String),
+    /// Close.
+    Close,
+}
+
+/// Decides what an event (or a lag, or the bus closing) means for the client; `last` is
+/// the id of the newest event it has been handed (sent or filtered out).
+fn step(received: Result<Arc<Event>, RecvError>, last: &mut u64, filter: &KindFilter) -> Step {
+    match received {
+        Ok(event) => {
+            *last = event.id;
+            if filter.admits(&event) {
+                Step::Send(serde_json::to_string(&*event).expect("events serialize"))
+            } else {
+                Step::Skip
+            }
         }
+        Err(RecvError::Lagged(missed)) => {
+            tracing::info!(
+                missed,
+                last = *last,
+                "event stream client too slow; closing it"
+            );
+            let error = format!("too slow: {missed} events missed; reconnect with ?after={last}");
+            Step::SendAndClose(json!({ "error": error }).to_string())
+        }
+        Err(RecvError::Closed) => Step::Close,
     }
 }
 
-async fn send(
-    socket: &mut WebSocket,
-    event: &Event,
-    filter: &KindFilter,
+/// Sends the replay then the live events until the client leaves or falls behind.
+async fn serve(
+    mut socket: WebSocket,
+    following: Following,
+    filter: KindFilter,
 ) -> Result<(), axum::Error> {
-    if !filter.admits(event) {
-        return Ok(());
+    let Following {
+        replay,
+        mut live,
+        newest,
+    } = following;
+    let mut last = newest;
+    for event in replay {
+        if let Step::Send(text) = step(Ok(event), &mut last, &filter) {
+            socket.send(Message::Text(text.into())).await?;
+        }
     }
-    let text = serde_json::to_string(event).expect("events serialize");
-    socket.send(Message::Text(text.into())).await
+    loop {
+        let received = tokio::select! {
+            incoming = socket.recv() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
+                Some(Ok(_)) => continue,
+            },
+            received = live.recv() => received,
+        };
+        match step(received, &mut last, &filter) {
+            Step::Send(text) => socket.send(Message::Text(text.into())).await?,
+            Step::Skip => {}
+            Step::SendAndClose(text) => {
+                socket.send(Message::Text(text.into())).await?;
+                return socket.send(Message::Close(None)).await;
+            }
+            Step::Close => return socket.send(Message::Close(None)).await,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -153,5 +178,42 @@ mod tests {
         assert!(!filter.admits(&event("plugin.enabled")));
         assert!(KindFilter::parse(None).admits(&event("plugin.enabled")));
         assert!(KindFilter::parse(Some(",")).admits(&event("anything")));
+    }
+
+    #[test]
+    fn a_lagging_receiver_is_told_what_it_missed_and_closed() {
+        let (tx, mut rx) = tokio::sync::broadcast::channel(2);
+        for id in 1..=5 {
+            let mut event = Event::new("task.ready", "host", json!({}));
+            event.id = id;
+            let _ = tx.send(Arc::new(event));
+        }
+        let filter = KindFilter::parse(None);
+        let mut last = 0;
+        let missed = match rx.try_recv() {
+            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(n)) => n,
+            other => panic!("expected a lag, got {other:?}"),
+        };
+        assert_eq!(missed, 3);
+        let lagged = step(Err(RecvError::Lagged(missed)), &mut last, &filter);
+        assert_eq!(
+            lagged,
+            Step::SendAndClose(
+                json!({ "error": "too slow: 3 events missed; reconnect with ?after=0" })
+                    .to_string()
+            )
+        );
+        let next = rx.try_recv().expect("the newest two remain");
+        assert!(matches!(step(Ok(next), &mut last, &filter), Step::Send(_)));
+        assert_eq!(last, 4);
+        let hidden = KindFilter::parse(Some("budget."));
+        let newest = rx.try_recv().expect("newest");
+        assert_eq!(step(Ok(newest), &mut last, &hidden), Step::Skip);
+        assert_eq!(last, 5, "filtered events still advance the resume point");
+        drop(tx);
+        assert_eq!(
+            step(Err(RecvError::Closed), &mut last, &filter),
+            Step::Close
+        );
     }
 }

@@ -666,13 +666,7 @@ impl Registry {
     }
 
     /// The retained events with an id above `after`, then every event from now on.
-    pub fn follow(
-        &self,
-        after: u64,
-    ) -> (
-        Vec<Arc<Event>>,
-        tokio::sync::broadcast::Receiver<Arc<Event>>,
-    ) {
+    pub fn follow(&self, after: Option<u64>) -> crate::bus::Following {
         self.bus.follow(after)
     }
 }
