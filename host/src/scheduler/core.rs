@@ -866,6 +866,16 @@ impl Core {
             .map_or(0, |(pos, _)| pos)
     }
 
+    /// Frees the worker whose call for `id` failed, counting the failure in its stats.
+    fn release_after_failure(&mut self, id: TaskId, now_ms: u64) {
+        if let Some(w) = self.release_worker(id, now_ms) {
+            let stats = &mut self.workers[w].stats;
+            stats.tasks_failed += 1;
+            stats.last_active_ms = Some(now_ms);
+            self.fx.workers.insert(w);
+        }
+    }
+
     /// Ends worker `w`'s hold on `id`, if it holds it; returns the worker's index. Its
     /// reservation, if any, becomes its running task (started here unless its call task
     /// has started it already); otherwise the worker is free.
@@ -953,12 +963,7 @@ impl Core {
         self.budget.release(id);
         self.pinned.remove(&id);
         self.fallback_pos.remove(&id);
-        if let Some(w) = self.release_worker(id, now_ms) {
-            let stats = &mut self.workers[w].stats;
-            stats.tasks_failed += 1;
-            stats.last_active_ms = Some(now_ms);
-            self.fx.workers.insert(w);
-        }
+        self.release_after_failure(id, now_ms);
         let task = self.active.get_mut(&id).expect("current");
         task.error = Some(error.clone());
         task.finished_ms = Some(now_ms);
@@ -1017,12 +1022,7 @@ impl Core {
         );
         self.fallback_pos.insert(id, pos + 1);
         self.budget.release(id);
-        if let Some(w) = self.release_worker(id, now_ms) {
-            let stats = &mut self.workers[w].stats;
-            stats.tasks_failed += 1;
-            stats.last_active_ms = Some(now_ms);
-            self.fx.workers.insert(w);
-        }
+        self.release_after_failure(id, now_ms);
         let task = self.active.get_mut(&id).expect("current");
         task.error = Some(error.to_string());
         task.worker = None;
