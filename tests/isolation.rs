@@ -95,45 +95,35 @@ fn a_panic_while_handling_an_event_is_contained() {
     assert_eq!(c["count"], 1);
 }
 
-#[test]
-fn a_panic_while_starting_leaves_the_host_running() {
+/// Starts the host with faulty's `config` line, which makes faulty fail while starting;
+/// checks faulty alone is failed with `reason` and the host runs. Returns the host's log.
+fn failed_alone_at_start(config: &str, reason: &str) -> String {
     let env = Env::new();
-    env.manifest(&format!(
-        "{MANIFEST}[plugin.config]\npanic_on_start = true\n"
-    ));
+    env.manifest(&format!("{MANIFEST}[plugin.config]\n{config}\n"));
     let mut host = env.start();
     let faulty = env.plugin_status("faulty");
     assert_eq!(faulty["state"], "failed");
     assert!(
-        faulty["reason"]
-            .as_str()
-            .unwrap()
-            .contains("panics in start"),
+        faulty["reason"].as_str().unwrap().contains(reason),
         "{faulty}"
     );
     assert_eq!(env.plugin_status("example")["state"], "loaded");
     assert!(host.is_running());
+    host.log()
+}
+
+#[test]
+fn a_panic_while_starting_leaves_the_host_running() {
+    failed_alone_at_start("panic_on_start = true", "panics in start");
 }
 
 #[test]
 fn a_plugin_that_cannot_start_is_failed_alone_with_its_reason() {
-    let env = Env::new();
-    env.manifest(&format!(
-        "{MANIFEST}[plugin.config]\nfail_start = \"environment variable FAULTY_KEY is not set\"\n"
-    ));
-    let mut host = env.start();
-    let faulty = env.plugin_status("faulty");
-    assert_eq!(faulty["state"], "failed");
-    assert!(
-        faulty["reason"]
-            .as_str()
-            .unwrap()
-            .contains("FAULTY_KEY is not set"),
-        "{faulty}"
+    let log = failed_alone_at_start(
+        "fail_start = \"environment variable FAULTY_KEY is not set\"",
+        "FAULTY_KEY is not set",
     );
-    assert_eq!(env.plugin_status("example")["state"], "loaded");
-    assert!(host.is_running());
-    assert!(host.log().contains("FAULTY_KEY is not set"));
+    assert!(log.contains("FAULTY_KEY is not set"));
 }
 
 #[test]
