@@ -2,6 +2,7 @@
 //! mutating calls need the host's bearer token (`<data-dir>/api-token`).
 
 mod budget;
+mod dashboard;
 mod error;
 mod events;
 mod tasks;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/messages", get(list_messages))
         .route("/api/events", get(events::stream))
         .merge(mutating)
+        .merge(dashboard::router())
         .with_state(state)
 }
 
