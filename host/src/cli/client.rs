@@ -29,6 +29,16 @@ impl Client {
         })
     }
 
+    /// The host's base URL (`http://127.0.0.1:7477`).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The host's API token, when its file could be read.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// GET a path, returning JSON.
     pub async fn get(&self, path: &str) -> Result<Value> {
         self.send(self.http.get(format!("{}{path}", self.base)))

@@ -3,6 +3,7 @@
 
 mod budget;
 mod client;
+mod dashboard;
 mod format;
 mod plugins;
 mod table;
@@ -80,6 +81,12 @@ pub enum Command {
     Worker {
         /// Worker name (any case) or address.
         name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the address of the running host's live dashboard, with its API token.
+    Dashboard {
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -246,6 +253,7 @@ impl Cli {
             Command::Workers { json } => tasks::workers(&self.data_dir, json).await,
             Command::Worker { name, json } => tasks::worker(&self.data_dir, &name, json).await,
             Command::Budget { json } => budget::show(&self.data_dir, json).await,
+            Command::Dashboard { json } => dashboard::show(&self.data_dir, json).await,
             Command::Failures { limit, json } => tasks::failures(&self.data_dir, limit, json).await,
             Command::History { limit, json } => tasks::history(&self.data_dir, limit, json).await,
         }
