@@ -1,6 +1,7 @@
 //! Test harness: builds the real `hypernet` binary and plugin libraries, runs hosts in
 //! temporary directories, and drives them through the real CLI.
 
+pub mod browser;
 pub mod mock_llm;
 
 use serde_json::Value;
