@@ -13,7 +13,12 @@ use hypernet_integration::Env;
 use hypernet_integration::browser::{Browser, PageProblem};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::io::copy_bidirectional;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 
 /// provider-sim answering at once, and the example plugin to switch on and off.
 const MANIFEST: &str = "\
@@ -576,5 +581,130 @@ async fn screenshot_of_a_busy_swarm() {
             .expect("screenshot");
         eprintln!("wrote {}", path.display());
     }
+    browser.close().await;
+}
+
+/// A loopback relay in front of the host that a test can cut: while it is closed, every
+/// connection through it is dropped and new ones are refused. It notes the first line of
+/// every request it relays.
+struct Relay {
+    port: u16,
+    open: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    requests: Arc<Mutex<Vec<String>>>,
+    accept: JoinHandle<()>,
+}
+
+impl Relay {
+    async fn start(upstream: &str) -> Relay {
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let open = Arc::new(AtomicBool::new(true));
+        let connections = Arc::new(Mutex::new(Vec::new()));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (gate, held, noted) = (open.clone(), connections.clone(), requests.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !gate.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let (upstream, noted) = (upstream.clone(), noted.clone());
+                let relay = tokio::spawn(async move {
+                    let mut head = [0u8; 1024];
+                    if let Ok(n) = inbound.peek(&mut head).await {
+                        let text = String::from_utf8_lossy(&head[..n]);
+                        let line = text.lines().next().unwrap_or_default().to_owned();
+                        noted.lock().unwrap().push(line);
+                    }
+                    if let Ok(mut outbound) = TcpStream::connect(&upstream).await {
+                        let _ = copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                held.lock().unwrap().push(relay);
+            }
+        });
+        Relay {
+            port,
+            open,
+            connections,
+            requests,
+            accept,
+        }
+    }
+
+    /// Drops every connection and refuses new ones until [`Relay::reopen`].
+    fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+
+    fn reopen(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.cut();
+        self.accept.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_dropped_connection_the_page_catches_up_on_what_it_missed() {
+    let env = Env::new();
+    env.manifest(MANIFEST);
+    let host = env.start();
+    let relay = Relay::start(&host.url).await;
+    let browser = Browser::launch().await;
+    browser
+        .open(&format!(
+            "http://127.0.0.1:{}/#token={}",
+            relay.port,
+            token(&env)
+        ))
+        .await
+        .expect("open through the relay");
+    wait_live(&browser).await;
+    let seen = file(&env, json!({ "title": "Seen live" }));
+    assert!(
+        browser
+            .wait_until(&row_of(&seen), Duration::from_secs(2))
+            .await
+    );
+
+    relay.cut();
+    assert!(
+        browser
+            .wait_until("document.body.dataset.live === '0'", Duration::from_secs(5))
+            .await,
+        "the page notices the dropped stream"
+    );
+    let missed = file(&env, json!({ "title": "Filed while the page was away" }));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let early: bool = browser.eval(&row_of(&missed)).await.unwrap();
+    assert!(!early, "nothing reaches the page while it is cut off");
+
+    relay.reopen();
+    wait_live(&browser).await;
+    assert!(
+        browser
+            .wait_until(&row_of(&missed), Duration::from_secs(3))
+            .await,
+        "the replay brings the task filed meanwhile"
+    );
+    let resumed = relay
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET /api/events?") && r.contains("after="))
+        .count();
+    assert!(resumed >= 1, "{:?}", relay.requests());
     browser.close().await;
 }

@@ -246,6 +246,7 @@ const store = {
   counts: null,
   paged: false, // the host answers task listings in pages
   lastEventId: 0,
+  pid: null, // the host's process: a new one starts its event ids again
   selected: null,
   routes: { graph: true, history: true },
 };
@@ -726,6 +727,7 @@ const board = {
         column.viewport.scrollTop = 0;
       }
       this.schedule();
+      if (store.paged && this.filter) this.search();
     });
     window.addEventListener('resize', () => this.schedule());
   },
@@ -737,6 +739,23 @@ const board = {
     }
     this.schedule();
   },
+
+  /** Asks the host for matches beyond the tasks in memory (a host that answers pages). */
+  search: (() => {
+    let timer = null;
+    return () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const q = board.filter;
+        if (!q) return;
+        try {
+          mergeTasks(itemsOf(await api(`/api/tasks?q=${encodeURIComponent(q)}&limit=200`)));
+        } catch {
+          // the filter still applies to the tasks in memory
+        }
+      }, 300);
+    };
+  })(),
 
   /** Re-renders relative times. */
   age() {
@@ -1820,6 +1839,7 @@ const stream = {
   buffering: true,
   queue: [],
   connectedOnce: false,
+  checkGap: false,
   opened: null,
 
   /** Connects; resolves once the socket is open (or could not open). */
@@ -1841,7 +1861,10 @@ const stream = {
         wasOpen = true;
         this.attempts = 0;
         header.connection('live');
-        if (this.connectedOnce) resync();
+        if (this.connectedOnce) {
+          this.checkGap = true;
+          resync(false);
+        }
         this.connectedOnce = true;
         resolve(true);
       });
@@ -1866,6 +1889,12 @@ const stream = {
   },
 
   receive(event) {
+    if (this.checkGap) {
+      // The first event after a reconnect follows the last one seen, unless the host no
+      // longer held what came between.
+      this.checkGap = false;
+      if (store.lastEventId > 0 && event.id > store.lastEventId + 1) resync(true);
+    }
     if (typeof event.id === 'number' && event.id > store.lastEventId) store.lastEventId = event.id;
     if (this.buffering) this.queue.push(event);
     else apply(event);
@@ -1908,9 +1937,31 @@ const stream = {
   },
 };
 
-/** After a reconnect: the replay covers tasks; refresh the figures events do not carry. */
-function resync() {
-  if (store.lastEventId === 0) loadTasks().catch(() => {});
+/**
+ * After a reconnect the replay covers the tasks, unless the host restarted (its event ids
+ * begin again) or more happened than it retains: then the tasks are read again. The
+ * figures that events do not carry are refreshed either way.
+ */
+async function resync(missed) {
+  let restarted = false;
+  try {
+    const health = await api('/api/health');
+    restarted = store.pid !== null && health.pid !== store.pid;
+    store.pid = health.pid;
+  } catch {
+    // the reconnect loop goes on
+  }
+  if (restarted) store.lastEventId = 0;
+  if (restarted || missed || store.lastEventId === 0) {
+    loadTasks().then(
+      () => {
+        board.error = null;
+      },
+      (e) => {
+        board.error = `tasks: ${e.message}`;
+      },
+    );
+  }
   loadCounts().then(
     () => header.render(),
     () => {},
@@ -1942,6 +1993,12 @@ async function boot() {
   await Promise.allSettled([
     tasks,
     loadCounts().catch(() => {}),
+    api('/api/health').then(
+      (health) => {
+        store.pid = health.pid;
+      },
+      () => {},
+    ),
     loadStatus(),
     loadWorkers(),
     loadPlugins(),
