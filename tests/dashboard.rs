@@ -1,7 +1,8 @@
 //! The dashboard at `/` in a real headless Chromium, against the real binary with the real
 //! provider-sim and example plugin libraries: it loads cleanly under its security policy,
-//! takes the token from the address, follows the event stream, files tasks through its
-//! form, toggles plugins, and keeps a long queue cheap by rendering only the rows in view.
+//! takes the token from the address, follows the event stream (and catches up after a
+//! dropped connection), files tasks through its form, toggles plugins, and keeps a long
+//! queue cheap by rendering only the rows in view.
 //!
 //! `HYPERNET_SCREENSHOT_DIR=dir cargo test -p hypernet-integration --test dashboard --
 //! --ignored` writes `dir/dashboard.png` (the first screen) and `dir/dashboard-panels.png`
@@ -9,16 +10,12 @@
 //! look at, and `dir/dashboard-dark.png` in the dark color scheme.
 
 use chromiumoxide::cdp::browser_protocol::emulation::MediaFeature;
-use hypernet_integration::Env;
 use hypernet_integration::browser::{Browser, PageProblem};
+use hypernet_integration::relay::Relay;
+use hypernet_integration::{Env, Host};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::copy_bidirectional;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
 /// provider-sim answering at once, and the example plugin to switch on and off.
 const MANIFEST: &str = "\
@@ -36,6 +33,74 @@ capabilities = [\"kv\", \"events\", \"log\"]
 /// Routes of the dashboard's API contract that a host may not serve yet; the page falls back
 /// without them, so the browser's note of their 404 is not a fault of the page.
 const OPTIONAL_ROUTES: &[&str] = &["/api/budget/history", "/graph"];
+
+const READY_AND_LIVE: &str =
+    "document.body.dataset.ready === '1' && document.body.dataset.live === '1'";
+const FORM_MESSAGE: &str = "document.querySelector('#file-message').textContent";
+
+/// A running host and, once opened, a browser on its dashboard; dropped in that order
+/// (browser, host, folder).
+struct Swarm {
+    browser: Option<Browser>,
+    host: Host,
+    env: Env,
+}
+
+impl Swarm {
+    /// A host with `manifest` (and `hypernet.toml` text when given).
+    fn start(manifest: &str, config: Option<&str>) -> Swarm {
+        let env = Env::new();
+        if let Some(config) = config {
+            env.config(config);
+        }
+        env.manifest(manifest);
+        let host = env.start();
+        Swarm {
+            browser: None,
+            host,
+            env,
+        }
+    }
+
+    /// A host with [`MANIFEST`] and the dashboard open on it, loaded and live.
+    async fn open() -> Swarm {
+        let mut swarm = Swarm::start(MANIFEST, None);
+        swarm.browse(&dashboard_url(&swarm.env)).await;
+        swarm
+            .page()
+            .expect(READY_AND_LIVE, LIVE, "the dashboard goes live")
+            .await;
+        swarm
+    }
+
+    /// Launches the browser at `url`.
+    async fn browse(&mut self, url: &str) {
+        let browser = Browser::launch().await;
+        browser.open(url).await.expect("open the dashboard");
+        self.browser = Some(browser);
+    }
+
+    fn page(&self) -> &Browser {
+        self.browser.as_ref().expect("a browser is open")
+    }
+
+    /// Files a task through the API; its id.
+    fn file(&self, body: Value) -> String {
+        let (code, answer) = self.env.api("/api/tasks", Some(&body));
+        assert_eq!(code, 200, "{answer}");
+        answer["id"].as_str().expect("an id").to_owned()
+    }
+
+    async fn close(mut self) {
+        if let Some(browser) = self.browser.take() {
+            browser.close().await;
+        }
+    }
+}
+
+/// How long the page may take to load and open its stream (a cold browser on a busy
+/// machine, or a reconnect after a few backoffs).
+const LIVE: Duration = Duration::from_secs(15);
 
 fn token(env: &Env) -> String {
     std::fs::read_to_string(env.data_dir().join("api-token"))
@@ -64,32 +129,6 @@ fn base_url(env: &Env) -> String {
     url.split_once("#token=").expect("a fragment").0.to_owned()
 }
 
-/// Opens the dashboard with the token in its address; waits until it has loaded and its
-/// event stream is open.
-async fn open(env: &Env) -> Browser {
-    let browser = Browser::launch().await;
-    browser
-        .open(&dashboard_url(env))
-        .await
-        .expect("open the dashboard");
-    wait_live(&browser).await;
-    browser
-}
-
-async fn wait_live(browser: &Browser) {
-    let live = browser
-        .wait_until(
-            "document.body.dataset.ready === '1' && document.body.dataset.live === '1'",
-            Duration::from_secs(15),
-        )
-        .await;
-    assert!(
-        live,
-        "the dashboard never became ready and live; page problems: {:?}",
-        browser.problems()
-    );
-}
-
 /// The page's problems, less the browser's notes of optional routes not served yet.
 fn faults(browser: &Browser) -> Vec<PageProblem> {
     browser
@@ -106,10 +145,14 @@ fn faults(browser: &Browser) -> Vec<PageProblem> {
         .collect()
 }
 
-fn file(env: &Env, body: Value) -> String {
-    let (code, answer) = env.api("/api/tasks", Some(&body));
-    assert_eq!(code, 200, "{answer}");
-    answer["id"].as_str().expect("an id").to_owned()
+fn assert_no_faults(browser: &Browser) {
+    let faults = faults(browser);
+    let listed: Vec<String> = faults.iter().map(ToString::to_string).collect();
+    assert!(
+        faults.is_empty(),
+        "console errors or exceptions:\n{}",
+        listed.join("\n")
+    );
 }
 
 /// A row of the board for this task exists.
@@ -117,7 +160,7 @@ fn row_of(id: &str) -> String {
     format!("document.querySelector('.task-row[data-task=\"{id}\"]') !== null")
 }
 
-/// A plain GET of a page asset: status line and headers (lowercased names), body.
+/// A plain GET of a page asset: status line, headers (lowercased names), body.
 fn get_raw(base: &str, path: &str) -> (String, Vec<(String, String)>, String) {
     let addr = base.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = std::net::TcpStream::connect(addr).expect("connect");
@@ -144,10 +187,8 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
 
 #[test]
 fn the_assets_are_served_with_their_types_and_a_strict_policy() {
-    let env = Env::new();
-    env.manifest(MANIFEST);
-    let _host = env.start();
-    let base = base_url(&env);
+    let swarm = Swarm::start(MANIFEST, None);
+    let base = base_url(&swarm.env);
     for (path, kind) in [
         ("/", "text/html"),
         ("/assets/app.js", "text/javascript"),
@@ -166,351 +207,346 @@ fn the_assets_are_served_with_their_types_and_a_strict_policy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_loads_cleanly_and_moves_the_token_out_of_the_address() {
-    let env = Env::new();
-    env.manifest(MANIFEST);
-    let _host = env.start();
-    let answer = env.api(
+    let mut swarm = Swarm::start(MANIFEST, None);
+    let (code, answer) = swarm.env.api(
         "/api/tasks",
         Some(&json!({ "tasks": [
             { "key": "a", "title": "Gather the figures", "tags": ["data"] },
             { "title": "Write the report", "depends_on": ["a"], "priority": "high" },
         ]})),
     );
-    assert_eq!(answer.0, 200, "{}", answer.1);
-    let first = answer.1["tasks"][0]["id"].as_str().unwrap().to_owned();
-    let second = answer.1["tasks"][1]["id"].as_str().unwrap().to_owned();
+    assert_eq!(code, 200, "{answer}");
+    let first = answer["tasks"][0]["id"].as_str().unwrap().to_owned();
+    let second = answer["tasks"][1]["id"].as_str().unwrap().to_owned();
+    swarm.browse(&dashboard_url(&swarm.env)).await;
+    let page = swarm.page();
+    page.expect(READY_AND_LIVE, LIVE, "the dashboard goes live")
+        .await;
 
-    let browser = open(&env).await;
-    let hash: String = browser.eval("location.hash").await.unwrap();
+    let hash: String = page.eval("location.hash").await.unwrap();
     assert_eq!(hash, "", "the token is cleared from the address bar");
-    let stored: String = browser
+    let stored: String = page
         .eval("localStorage.getItem('hypernet.token')")
         .await
         .unwrap();
-    assert_eq!(stored, token(&env));
-    assert!(
-        browser
-            .wait_until(
-                &format!("{} && {}", row_of(&first), row_of(&second)),
-                Duration::from_secs(5)
-            )
-            .await
-    );
+    assert_eq!(stored, token(&swarm.env));
+    let both = format!("{} && {}", row_of(&first), row_of(&second));
+    page.expect(&both, Duration::from_secs(5), "both tasks on the board")
+        .await;
 
-    // Selecting a task shows it with its dependency graph.
-    browser
-        .click(&format!(".task-row[data-task=\"{second}\"]"))
+    page.click(&format!(".task-row[data-task=\"{second}\"]"))
         .await
         .unwrap();
-    let graph = "document.querySelectorAll('#detail svg [data-node]').length === 2 \
-         && document.querySelector('#detail h2').textContent === 'Write the report'";
-    assert!(
-        browser.wait_until(graph, Duration::from_secs(5)).await,
-        "the detail and its graph of two tasks"
-    );
+    page.expect(
+        "document.querySelectorAll('#detail svg [data-node]').length === 2 \
+         && document.querySelector('#detail h2').textContent === 'Write the report'",
+        Duration::from_secs(5),
+        "the selected task with its graph of two tasks",
+    )
+    .await;
     for panel in ["#workers .worker", "#plugins .plugin", "#budget .big"] {
-        assert!(
-            browser
-                .wait_until(
-                    &format!("document.querySelector('{panel}') !== null"),
-                    Duration::from_secs(5)
-                )
-                .await,
-            "{panel} is shown"
-        );
+        let shown = format!("document.querySelector('{panel}') !== null");
+        page.expect(&shown, Duration::from_secs(5), panel).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let faults = faults(&browser);
-    assert!(
-        faults.is_empty(),
-        "console errors or exceptions:\n{}",
-        faults
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    browser.close().await;
+    assert_no_faults(page);
+    swarm.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_filed_through_the_api_appears_within_a_second() {
-    let env = Env::new();
-    env.manifest(MANIFEST);
-    let _host = env.start();
-    let browser = open(&env).await;
+    let swarm = Swarm::open().await;
     for n in 0..3 {
-        let id = file(&env, json!({ "title": format!("Arrives live {n}") }));
+        let id = swarm.file(json!({ "title": format!("Arrives live {n}") }));
         let filed = Instant::now();
-        let shown = browser
+        let shown = swarm
+            .page()
             .wait_until(&row_of(&id), Duration::from_secs(1))
             .await;
         let took = filed.elapsed();
         assert!(
             shown && took <= Duration::from_secs(1),
             "{id} was not on the page within 1 s (after {took:?}); problems: {:?}",
-            browser.problems()
+            swarm.page().problems()
         );
     }
-    browser.close().await;
+    swarm.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_form_files_a_task_and_shows_the_hosts_refusal() {
-    let env = Env::new();
-    env.manifest(MANIFEST);
-    let _host = env.start();
-    let browser = open(&env).await;
+    let swarm = Swarm::open().await;
+    let page = swarm.page();
+    for (field, text) in [
+        ("#file-title", "Write the onboarding guide"),
+        ("#file-description", "For new workers."),
+        ("#file-tags", "docs, guide"),
+    ] {
+        page.type_into(field, text).await.unwrap();
+    }
+    page.eval::<String>("document.querySelector('#file-priority').value = 'high'")
+        .await
+        .unwrap();
+    page.click("#file-submit").await.unwrap();
+    let confirmed = format!("{FORM_MESSAGE}.startsWith('Filed T-')");
+    page.expect(
+        &confirmed,
+        Duration::from_secs(5),
+        "the filing is confirmed",
+    )
+    .await;
+    let said: String = page.eval(FORM_MESSAGE).await.unwrap();
+    let id = said.trim_start_matches("Filed ").trim_end_matches('.');
 
-    browser
-        .type_into("#file-title", "Write the onboarding guide")
-        .await
-        .unwrap();
-    browser
-        .type_into("#file-description", "For new workers.")
-        .await
-        .unwrap();
-    browser
-        .eval::<String>("document.querySelector('#file-priority').value = 'high'")
-        .await
-        .unwrap();
-    browser
-        .type_into("#file-tags", "docs, guide")
-        .await
-        .unwrap();
-    browser.click("#file-submit").await.unwrap();
-    let message = "document.querySelector('#file-message').textContent";
-    assert!(
-        browser
-            .wait_until(
-                &format!("{message}.startsWith('Filed T-')"),
-                Duration::from_secs(5)
-            )
-            .await,
-        "no confirmation; problems: {:?}",
-        browser.problems()
-    );
-    let said: String = browser.eval(message).await.unwrap();
-    let id = said
-        .trim_start_matches("Filed ")
-        .trim_end_matches('.')
-        .to_owned();
-
-    let (code, task) = env.api(&format!("/api/tasks/{id}"), None);
+    let (code, task) = swarm.env.api(&format!("/api/tasks/{id}"), None);
     assert_eq!(code, 200, "{task}");
     assert_eq!(task["title"], "Write the onboarding guide");
     assert_eq!(task["description"], "For new workers.");
     assert_eq!(task["priority"], "high");
     assert_eq!(task["tags"], json!(["docs", "guide"]));
-    let (_, listed) = env.api("/api/tasks?limit=10", None);
-    let listed = listed
-        .as_array()
-        .or_else(|| listed["items"].as_array())
-        .cloned()
-        .unwrap_or_default();
-    assert!(listed.iter().any(|t| t["id"] == id.as_str()), "{listed:?}");
+    let (_, listed) = swarm.env.api("/api/tasks?limit=10", None);
+    let listed = listed.as_array().or(listed["items"].as_array()).cloned();
     assert!(
-        browser
-            .wait_until(&row_of(&id), Duration::from_secs(2))
-            .await
+        listed.unwrap_or_default().iter().any(|t| t["id"] == id),
+        "{id} is listed"
     );
-    let title: String = browser
+    page.expect(&row_of(id), Duration::from_secs(2), "the new task's row")
+        .await;
+    let title: String = page
         .eval("document.querySelector('#file-title').value")
         .await
         .unwrap();
     assert_eq!(title, "", "the form is cleared for the next task");
 
     // An empty title is caught before any request.
-    browser.click("#file-submit").await.unwrap();
-    let said: String = browser.eval(message).await.unwrap();
+    page.click("#file-submit").await.unwrap();
+    let said: String = page.eval(FORM_MESSAGE).await.unwrap();
     assert_eq!(said, "A task needs a title.");
 
     // With a wrong token the host refuses, and its message is shown beside the form.
-    browser.click("#token-toggle").await.unwrap();
-    browser
-        .type_into("#token-input", "not-the-token")
+    page.click("#token-toggle").await.unwrap();
+    page.type_into("#token-input", "not-the-token")
         .await
         .unwrap();
-    browser
-        .click("#token-form button[type=submit]")
-        .await
-        .unwrap();
+    page.click("#token-form button[type=submit]").await.unwrap();
     // The stream's refusal brings the token field back; type once the page is still.
-    assert!(
-        browser
-            .wait_until(
-                "!document.querySelector('#token-form').hidden \
-                 && document.querySelector('#token-note').textContent.includes('refused')",
-                Duration::from_secs(5)
-            )
-            .await,
-        "the refused token is reported"
-    );
-    browser
-        .type_into("#file-title", "Refused task")
-        .await
-        .unwrap();
-    browser.click("#file-submit").await.unwrap();
-    assert!(
-        browser
-            .wait_until(
-                &format!("{message}.includes('token does not match')"),
-                Duration::from_secs(5)
-            )
-            .await,
-        "the refusal is shown; the form says {:?}",
-        browser.eval::<String>(message).await
-    );
-    browser.close().await;
+    page.expect(
+        "!document.querySelector('#token-form').hidden \
+         && document.querySelector('#token-note').textContent.includes('refused')",
+        Duration::from_secs(5),
+        "the refused token is reported",
+    )
+    .await;
+    page.type_into("#file-title", "Refused task").await.unwrap();
+    page.click("#file-submit").await.unwrap();
+    let refused = format!("{FORM_MESSAGE}.includes('token does not match')");
+    page.expect(&refused, Duration::from_secs(5), "the refusal is shown")
+        .await;
+    swarm.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_token_the_page_asks_for_one() {
-    let env = Env::new();
-    env.manifest(MANIFEST);
-    let _host = env.start();
-    let browser = Browser::launch().await;
-    browser.open(&base_url(&env)).await.unwrap();
-    assert!(
-        browser
-            .wait_until(
-                "document.body.dataset.ready === '1' && !document.querySelector('#token-form').hidden",
-                Duration::from_secs(10)
-            )
-            .await,
-        "the token field is shown"
-    );
-    let live: String = browser
-        .eval("document.body.dataset.live || ''")
-        .await
-        .unwrap();
+    let mut swarm = Swarm::start(MANIFEST, None);
+    swarm.browse(&base_url(&swarm.env)).await;
+    let page = swarm.page();
+    page.expect(
+        "document.body.dataset.ready === '1' && !document.querySelector('#token-form').hidden",
+        Duration::from_secs(10),
+        "the token field is shown",
+    )
+    .await;
+    let live: String = page.eval("document.body.dataset.live || ''").await.unwrap();
     assert_ne!(live, "1", "no stream without a token");
-    browser
-        .type_into("#token-input", &token(&env))
+    page.type_into("#token-input", &token(&swarm.env))
         .await
         .unwrap();
-    browser
-        .click("#token-form button[type=submit]")
-        .await
-        .unwrap();
-    wait_live(&browser).await;
-    let id = file(&env, json!({ "title": "Seen once the token is in" }));
-    assert!(
-        browser
-            .wait_until(&row_of(&id), Duration::from_secs(2))
-            .await
-    );
-    browser.close().await;
+    page.click("#token-form button[type=submit]").await.unwrap();
+    page.expect(READY_AND_LIVE, LIVE, "live with the pasted token")
+        .await;
+    let id = swarm.file(json!({ "title": "Seen once the token is in" }));
+    page.expect(&row_of(&id), Duration::from_secs(2), "the task arrives")
+        .await;
+    swarm.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugins_are_switched_off_and_on_from_the_page() {
-    let env = Env::new();
-    env.manifest(MANIFEST);
-    let _host = env.start();
-    let browser = open(&env).await;
+    let swarm = Swarm::open().await;
+    let page = swarm.page();
     let row = "[data-plugin=\"example\"]";
     for (from, to) in [("loaded", "disabled"), ("disabled", "loaded")] {
-        assert!(
-            browser
-                .wait_until(
-                    &format!(
-                        "document.querySelector('{row}[data-state=\"{from}\"] button') !== null"
-                    ),
-                    Duration::from_secs(5)
-                )
-                .await,
-            "example is shown {from}"
-        );
-        browser.click(&format!("{row} button")).await.unwrap();
+        let shown =
+            format!("document.querySelector('{row}[data-state=\"{from}\"] button') !== null");
+        page.expect(&shown, Duration::from_secs(5), from).await;
+        page.click(&format!("{row} button")).await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            let (_, status) = env.api("/api/plugins/example", None);
+            let (_, status) = swarm.env.api("/api/plugins/example", None);
             if status["state"] == to {
                 break;
             }
             assert!(Instant::now() < deadline, "the host still says {status}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert!(
-            browser
-                .wait_until(
-                    &format!("document.querySelector('{row}').dataset.state === '{to}'"),
-                    Duration::from_secs(2)
-                )
-                .await,
-            "the page shows example {to}"
-        );
+        let now = format!("document.querySelector('{row}').dataset.state === '{to}'");
+        page.expect(&now, Duration::from_secs(2), to).await;
     }
-    browser.close().await;
+    swarm.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_queue_keeps_only_the_visible_rows_in_the_page() {
-    let env = Env::new();
     // Calls that take a minute: four run, the rest wait in the ready column.
-    env.manifest(&MANIFEST.replace("latency_ms = 0", "latency_ms = 60000"));
-    let _host = env.start();
-    let browser = open(&env).await;
+    let slow = MANIFEST.replace("latency_ms = 0", "latency_ms = 60000");
+    let mut swarm = Swarm::start(&slow, None);
+    swarm.browse(&dashboard_url(&swarm.env)).await;
+    swarm
+        .page()
+        .expect(READY_AND_LIVE, LIVE, "the dashboard goes live")
+        .await;
     let tasks: Vec<Value> = (0..1500)
         .map(|n| json!({ "title": format!("Queued task number {n}") }))
         .collect();
-    let (code, answer) = env.api("/api/tasks", Some(&json!({ "tasks": tasks })));
+    let (code, answer) = swarm
+        .env
+        .api("/api/tasks", Some(&json!({ "tasks": tasks })));
     assert_eq!(code, 200, "{answer}");
-    let ready = "document.querySelectorAll('.col-ready .task-row')";
-    let count = "Number(document.querySelector('.col-ready .count').textContent)";
-    assert!(
-        browser
-            .wait_until(&format!("{count} >= 1490"), Duration::from_secs(15))
-            .await,
-        "the ready column counts the queue: {:?}",
-        browser.eval::<String>(&format!("String({count})")).await
-    );
-    let rows: usize = browser.eval(&format!("{ready}.length")).await.unwrap();
+    let page = swarm.page();
+    let ready = "document.querySelectorAll('.col-ready .task-row').length";
+    let counted = "Number(document.querySelector('.col-ready .count').textContent) >= 1490";
+    page.expect(
+        counted,
+        Duration::from_secs(15),
+        "the ready column counts the queue",
+    )
+    .await;
+    let rows: usize = page.eval(ready).await.unwrap();
     assert!(
         (5..=60).contains(&rows),
         "{rows} rows in the DOM for 1,500 tasks"
     );
-    let all_rows: usize = browser
+    let all: usize = page
         .eval("document.querySelectorAll('.task-row').length")
         .await
         .unwrap();
-    assert!(all_rows <= 200, "{all_rows} rows on the whole board");
+    assert!(all <= 200, "{all} rows on the whole board");
 
-    // Scrolling far down shows rows from there, still only a screenful of them, promptly.
+    // Scrolling far down draws rows there, still only a screenful of them, promptly.
     let started = Instant::now();
-    browser
-        .eval::<f64>("document.querySelector('.col-ready .col-body').scrollTop = 30000")
+    page.eval::<f64>("document.querySelector('.col-ready .col-body').scrollTop = 30000")
         .await
         .unwrap();
-    let far = "[...document.querySelectorAll('.col-ready .task-row')]\
-               .some((r) => Number(r.style.transform.replace(/[^0-9.]/g, '')) >= 30000)";
-    assert!(
-        browser.wait_until(far, Duration::from_secs(2)).await,
-        "rows are drawn where the column was scrolled to"
-    );
+    page.expect(
+        "[...document.querySelectorAll('.col-ready .task-row')]\
+         .some((r) => Number(r.style.transform.replace(/[^0-9.]/g, '')) >= 30000)",
+        Duration::from_secs(2),
+        "rows drawn where the column was scrolled to",
+    )
+    .await;
     assert!(started.elapsed() < Duration::from_secs(2));
-    let rows: usize = browser.eval(&format!("{ready}.length")).await.unwrap();
+    let rows: usize = page.eval(ready).await.unwrap();
     assert!(rows <= 60, "{rows} rows after scrolling");
-    assert!(faults(&browser).is_empty(), "{:?}", faults(&browser));
-    browser.close().await;
+    assert_no_faults(page);
+    swarm.close().await;
 }
 
-/// A picture of a busy swarm for people: about fifty tasks, some chained, some failing,
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_dropped_connection_the_page_catches_up_on_what_it_missed() {
+    let mut swarm = Swarm::start(MANIFEST, None);
+    let relay = Relay::start(&swarm.host.url).await;
+    let url = format!(
+        "http://127.0.0.1:{}/#token={}",
+        relay.port,
+        token(&swarm.env)
+    );
+    swarm.browse(&url).await;
+    let page = swarm.page();
+    page.expect(READY_AND_LIVE, LIVE, "live through the relay")
+        .await;
+    let seen = swarm.file(json!({ "title": "Seen live" }));
+    page.expect(&row_of(&seen), Duration::from_secs(2), "a live task")
+        .await;
+
+    relay.cut();
+    let offline = "document.body.dataset.live === '0'";
+    page.expect(offline, Duration::from_secs(5), "the drop is noticed")
+        .await;
+    let missed = swarm.file(json!({ "title": "Filed while the page was away" }));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let early: bool = page.eval(&row_of(&missed)).await.unwrap();
+    assert!(!early, "nothing reaches the page while it is cut off");
+
+    relay.reopen();
+    page.expect(READY_AND_LIVE, LIVE, "live again").await;
+    page.expect(
+        &row_of(&missed),
+        Duration::from_secs(3),
+        "the replay brings the task filed meanwhile",
+    )
+    .await;
+    let resumed = relay
+        .requests()
+        .iter()
+        .any(|r| r.starts_with("GET /api/events?") && r.contains("after="));
+    assert!(resumed, "{:?}", relay.requests());
+    swarm.close().await;
+}
+
+/// Pictures of a busy swarm for people: about fifty tasks, some chained, some failing,
 /// calls of a few seconds, and one task selected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "writes a screenshot for people to look at; set HYPERNET_SCREENSHOT_DIR"]
+#[ignore = "writes screenshots for people to look at; set HYPERNET_SCREENSHOT_DIR"]
 async fn screenshot_of_a_busy_swarm() {
     let dir = std::env::var_os("HYPERNET_SCREENSHOT_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| hypernet_integration::target_dir().join("screenshots"));
-    let env = Env::new();
-    env.config("standing = []\n[scheduler]\nmax_attempts = 1\n");
-    env.manifest(&MANIFEST.replace(
+    let busy = MANIFEST.replace(
         "latency_ms = 0",
         "latency_ms = 2500\njitter_ms = 4000\nfailure_rate = 0.2\nseed = 7",
-    ));
-    let _host = env.start();
+    );
+    let config = "standing = []\n[scheduler]\nmax_attempts = 1\n";
+    let mut swarm = Swarm::start(&busy, Some(config));
+    let (code, answer) = swarm
+        .env
+        .api("/api/tasks", Some(&json!({ "tasks": busy_tasks() })));
+    assert_eq!(code, 200, "{answer}");
+    swarm.browse(&dashboard_url(&swarm.env)).await;
+    let page = swarm.page();
+    page.expect(READY_AND_LIVE, LIVE, "the dashboard goes live")
+        .await;
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let chained = answer["tasks"][11]["id"].as_str().unwrap();
+    let _ = page
+        .click(&format!(".task-row[data-task=\"{chained}\"]"))
+        .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let panels = "document.querySelector('.panels').offsetTop - 8";
+    for (name, scroll, scheme) in [
+        ("dashboard.png", "0", "light"),
+        ("dashboard-panels.png", panels, "light"),
+        ("dashboard-dark.png", "0", "dark"),
+    ] {
+        let feature = MediaFeature {
+            name: "prefers-color-scheme".into(),
+            value: scheme.into(),
+        };
+        page.page()
+            .emulate_media_features(vec![feature])
+            .await
+            .expect("a color scheme");
+        page.eval::<f64>(&format!("(window.scrollTo(0, {scroll}), 0)"))
+            .await
+            .expect("scroll");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let path = page.screenshot(dir.join(name)).await.expect("screenshot");
+        eprintln!("wrote {}", path.display());
+    }
+    swarm.close().await;
+}
+
+/// Fifty tasks of mixed priority and tags; every fourth depends on two earlier ones.
+fn busy_tasks() -> Vec<Value> {
     let verbs = [
         "Review",
         "Draft",
@@ -531,7 +567,7 @@ async fn screenshot_of_a_busy_swarm() {
     ];
     let priorities = ["low", "normal", "normal", "high", "critical"];
     let tags = ["docs", "code", "review", "governance"];
-    let tasks: Vec<Value> = (0..50)
+    (0..50)
         .map(|n| {
             let mut task = json!({
                 "key": format!("k{n}"),
@@ -545,166 +581,5 @@ async fn screenshot_of_a_busy_swarm() {
             }
             task
         })
-        .collect();
-    let (code, answer) = env.api("/api/tasks", Some(&json!({ "tasks": tasks })));
-    assert_eq!(code, 200, "{answer}");
-    let browser = open(&env).await;
-    tokio::time::sleep(Duration::from_secs(12)).await;
-    let chained = answer["tasks"][11]["id"].as_str().unwrap();
-    browser
-        .click(&format!(".task-row[data-task=\"{chained}\"]"))
-        .await
-        .ok();
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let panels = "document.querySelector('.panels').offsetTop - 8";
-    for (name, scroll, scheme) in [
-        ("dashboard.png", "0", "light"),
-        ("dashboard-panels.png", panels, "light"),
-        ("dashboard-dark.png", "0", "dark"),
-    ] {
-        browser
-            .page()
-            .emulate_media_features(vec![MediaFeature {
-                name: "prefers-color-scheme".into(),
-                value: scheme.into(),
-            }])
-            .await
-            .expect("a color scheme");
-        browser
-            .eval::<f64>(&format!("(window.scrollTo(0, {scroll}), 0)"))
-            .await
-            .expect("scroll");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let path = browser
-            .screenshot(dir.join(name))
-            .await
-            .expect("screenshot");
-        eprintln!("wrote {}", path.display());
-    }
-    browser.close().await;
-}
-
-/// A loopback relay in front of the host that a test can cut: while it is closed, every
-/// connection through it is dropped and new ones are refused. It notes the first line of
-/// every request it relays.
-struct Relay {
-    port: u16,
-    open: Arc<AtomicBool>,
-    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
-    requests: Arc<Mutex<Vec<String>>>,
-    accept: JoinHandle<()>,
-}
-
-impl Relay {
-    async fn start(upstream: &str) -> Relay {
-        let upstream = upstream.trim_start_matches("http://").to_owned();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("address").port();
-        let open = Arc::new(AtomicBool::new(true));
-        let connections = Arc::new(Mutex::new(Vec::new()));
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let (gate, held, noted) = (open.clone(), connections.clone(), requests.clone());
-        let accept = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !gate.load(Ordering::SeqCst) {
-                    continue;
-                }
-                let (upstream, noted) = (upstream.clone(), noted.clone());
-                let relay = tokio::spawn(async move {
-                    let mut head = [0u8; 1024];
-                    if let Ok(n) = inbound.peek(&mut head).await {
-                        let text = String::from_utf8_lossy(&head[..n]);
-                        let line = text.lines().next().unwrap_or_default().to_owned();
-                        noted.lock().unwrap().push(line);
-                    }
-                    if let Ok(mut outbound) = TcpStream::connect(&upstream).await {
-                        let _ = copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                held.lock().unwrap().push(relay);
-            }
-        });
-        Relay {
-            port,
-            open,
-            connections,
-            requests,
-            accept,
-        }
-    }
-
-    /// Drops every connection and refuses new ones until [`Relay::reopen`].
-    fn cut(&self) {
-        self.open.store(false, Ordering::SeqCst);
-        for connection in self.connections.lock().unwrap().drain(..) {
-            connection.abort();
-        }
-    }
-
-    fn reopen(&self) {
-        self.open.store(true, Ordering::SeqCst);
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.cut();
-        self.accept.abort();
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_a_dropped_connection_the_page_catches_up_on_what_it_missed() {
-    let env = Env::new();
-    env.manifest(MANIFEST);
-    let host = env.start();
-    let relay = Relay::start(&host.url).await;
-    let browser = Browser::launch().await;
-    browser
-        .open(&format!(
-            "http://127.0.0.1:{}/#token={}",
-            relay.port,
-            token(&env)
-        ))
-        .await
-        .expect("open through the relay");
-    wait_live(&browser).await;
-    let seen = file(&env, json!({ "title": "Seen live" }));
-    assert!(
-        browser
-            .wait_until(&row_of(&seen), Duration::from_secs(2))
-            .await
-    );
-
-    relay.cut();
-    assert!(
-        browser
-            .wait_until("document.body.dataset.live === '0'", Duration::from_secs(5))
-            .await,
-        "the page notices the dropped stream"
-    );
-    let missed = file(&env, json!({ "title": "Filed while the page was away" }));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let early: bool = browser.eval(&row_of(&missed)).await.unwrap();
-    assert!(!early, "nothing reaches the page while it is cut off");
-
-    relay.reopen();
-    wait_live(&browser).await;
-    assert!(
-        browser
-            .wait_until(&row_of(&missed), Duration::from_secs(3))
-            .await,
-        "the replay brings the task filed meanwhile"
-    );
-    let resumed = relay
-        .requests()
-        .iter()
-        .filter(|r| r.starts_with("GET /api/events?") && r.contains("after="))
-        .count();
-    assert!(resumed >= 1, "{:?}", relay.requests());
-    browser.close().await;
+        .collect()
 }

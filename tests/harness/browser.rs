@@ -12,6 +12,7 @@ use chromiumoxide::cdp::browser_protocol::log::{EventEntryAdded, LogEntryLevel};
 use chromiumoxide::cdp::js_protocol::runtime::{
     ConsoleApiCalledType, EventConsoleApiCalled, EventExceptionThrown,
 };
+use chromiumoxide::element::Element;
 use chromiumoxide::page::{Page, ScreenshotParams};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
@@ -161,31 +162,43 @@ impl Browser {
         }
     }
 
+    /// Polls like [`Browser::wait_until`] and panics, naming `what` and the page's problems,
+    /// when the condition is still false after `timeout`.
+    pub async fn expect(&self, condition: &str, timeout: Duration, what: &str) {
+        if !self.wait_until(condition, timeout).await {
+            panic!(
+                "{what}: `{condition}` still false after {timeout:?}; page problems: {:?}",
+                self.problems()
+            );
+        }
+    }
+
     /// Clicks the element `selector` names (scrolled into view first), as a mouse would.
     pub async fn click(&self, selector: &str) -> Result<()> {
-        self.page
-            .find_element(selector)
-            .await
-            .with_context(|| format!("finding {selector}"))?
-            .click()
-            .await
-            .with_context(|| format!("clicking {selector}"))?;
-        Ok(())
+        self.clicked(selector).await.map(drop)
     }
 
     /// Clicks the element `selector` names and types `text` into it.
     pub async fn type_into(&self, selector: &str, text: &str) -> Result<()> {
-        self.page
-            .find_element(selector)
-            .await
-            .with_context(|| format!("finding {selector}"))?
-            .click()
-            .await
-            .with_context(|| format!("focusing {selector}"))?
+        self.clicked(selector)
+            .await?
             .type_str(text)
             .await
             .with_context(|| format!("typing into {selector}"))?;
         Ok(())
+    }
+
+    async fn clicked(&self, selector: &str) -> Result<Element> {
+        let element = self
+            .page
+            .find_element(selector)
+            .await
+            .with_context(|| format!("finding {selector}"))?;
+        element
+            .click()
+            .await
+            .with_context(|| format!("clicking {selector}"))?;
+        Ok(element)
     }
 
     /// Writes a PNG of what the window shows (a person's view, 1366×768) to `path`.

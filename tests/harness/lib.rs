@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod mock_llm;
+pub mod relay;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

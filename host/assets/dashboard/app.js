@@ -577,6 +577,13 @@ class Column {
       const row = e.target.closest('.task-row');
       if (row) detail.select(row.dataset.task);
     });
+    this.viewport.addEventListener('keydown', (e) => {
+      const row = e.target.closest('.task-row');
+      if (row && (e.key === 'Enter' || e.key === ' ')) {
+        e.preventDefault();
+        detail.select(row.dataset.task);
+      }
+    });
   }
 
   /** Recomputes which tasks the column lists, in order. */
@@ -880,22 +887,8 @@ const detail = {
       h(
         'div',
         { class: 'actions' },
-        task.status !== 'completed' && task.status !== 'cancelled'
-          ? h('button', {
-              type: 'button',
-              dataset: { action: 'cancel' },
-              text: 'Cancel',
-              onclick: () => this.act('cancel'),
-            })
-          : null,
-        task.status === 'failed'
-          ? h('button', {
-              type: 'button',
-              dataset: { action: 'retry' },
-              text: 'Retry',
-              onclick: () => this.act('retry'),
-            })
-          : null,
+        task.status !== 'completed' && task.status !== 'cancelled' ? this.button('cancel', 'Cancel') : null,
+        task.status === 'failed' ? this.button('retry', 'Retry') : null,
       ),
       this.error ? h('p', { class: 'error', text: this.error }) : null,
       h('h3', { text: 'Dependencies' }),
@@ -937,6 +930,10 @@ const detail = {
         : null,
     );
     [graph.el.scrollLeft, graph.el.scrollTop] = scrolled;
+  },
+
+  button(action, text) {
+    return h('button', { type: 'button', dataset: { action }, text, onclick: () => this.act(action) });
   },
 
   /** Appends streamed output to the open view without rebuilding it. */
@@ -1161,6 +1158,9 @@ const graph = {
         svg('text', { x: 7, y: 27, class: 'ntitle' }, shorten(node.title || '', 18)),
       );
       g.addEventListener('click', () => detail.select(node.id));
+      g.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter') detail.select(node.id);
+      });
       root.append(g);
     }
     this.el.append(root);
@@ -1177,13 +1177,10 @@ graph.redraw = perFrame(() => graph.draw());
 
 // ---------------------------------------------------------------- small charts
 
-/** Bars for 24 hourly values, `failed` stacked on `done`. */
-function barChart(done, failed, { width = 120, height = 30, label }) {
-  const n = done.length;
-  const top = Math.max(1, ...done.map((d, i) => d + (failed ? failed[i] : 0)));
-  const w = width / n;
+/** An empty chart: its frame, its description for tooltips and screen readers, a baseline. */
+function chartFrame(width, height, label, cls = '') {
   const root = svg('svg', {
-    class: 'chart',
+    class: `chart ${cls}`,
     width,
     height,
     viewBox: `0 0 ${width} ${height}`,
@@ -1192,6 +1189,15 @@ function barChart(done, failed, { width = 120, height = 30, label }) {
   });
   root.append(svg('title', {}, label));
   root.append(svg('line', { class: 'base', x1: 0, y1: height - 0.5, x2: width, y2: height - 0.5 }));
+  return root;
+}
+
+/** Bars for 24 hourly values, `failed` stacked on `done`. */
+function barChart(done, failed, { width = 120, height = 30, label }) {
+  const n = done.length;
+  const top = Math.max(1, ...done.map((d, i) => d + (failed ? failed[i] : 0)));
+  const w = width / n;
+  const root = chartFrame(width, height, label);
   done.forEach((d, i) => {
     const f = failed ? failed[i] : 0;
     const hd = (d / top) * (height - 2);
@@ -1223,16 +1229,7 @@ function barChart(done, failed, { width = 120, height = 30, label }) {
 /** A line with its area for hourly values. */
 function sparkline(values, { width = 120, height = 30, label, cls = '' }) {
   const top = Math.max(...values, 0);
-  const root = svg('svg', {
-    class: `chart ${cls}`,
-    width,
-    height,
-    viewBox: `0 0 ${width} ${height}`,
-    role: 'img',
-    'aria-label': label,
-  });
-  root.append(svg('title', {}, label));
-  root.append(svg('line', { class: 'base', x1: 0, y1: height - 0.5, x2: width, y2: height - 0.5 }));
+  const root = chartFrame(width, height, label, cls);
   if (top > 0) {
     const step = width / Math.max(1, values.length - 1);
     const points = values.map(
@@ -1380,26 +1377,12 @@ const workers = {
           `${lastHour.completed + lastHour.failed}`,
           barChart(done, failed, { label: `${worker.name}: tasks per hour, last 24 h (failed in red)` }),
         ),
-        chartBox(
-          'tokens/h',
-          fmt.count(lastHour.tokens),
-          sparkline(
-            hours.map((b) => b.tokens),
-            { label: `${worker.name}: tokens per hour`, cls: 'tokens' },
-          ),
-        ),
-        chartBox(
-          'cost/h',
-          fmt.usd(lastHour.cost_micros),
-          sparkline(
-            hours.map((b) => b.cost_micros),
-            { label: `${worker.name}: cost per hour`, cls: 'cost' },
-          ),
-        ),
-        chartBox(
-          'fail rate',
-          fmt.pct(failRate),
-          sparkline(hourlyRate, { label: `${worker.name}: failure rate per hour`, cls: 'fail' }),
+        [
+          ['tokens/h', fmt.count(lastHour.tokens), hours.map((b) => b.tokens), 'tokens'],
+          ['cost/h', fmt.usd(lastHour.cost_micros), hours.map((b) => b.cost_micros), 'cost'],
+          ['fail rate', fmt.pct(failRate), hourlyRate, 'fail'],
+        ].map(([title, value, series, cls]) =>
+          chartBox(title, value, sparkline(series, { label: `${worker.name}: ${title}, last 24 h`, cls })),
         ),
       ),
       h(
@@ -1446,14 +1429,7 @@ const budget = {
     const costs = days.map((d) => d.cost_micros || 0);
     const top = Math.max(1, limit || 0, ...costs);
     const w = width / days.length;
-    const root = svg('svg', {
-      class: 'chart history',
-      width,
-      height,
-      viewBox: `0 0 ${width} ${height}`,
-      role: 'img',
-      'aria-label': 'Spend per day',
-    });
+    const root = chartFrame(width, height, `Spend per day, last ${days.length} days`, 'history');
     days.forEach((day, i) => {
       const v = (costs[i] / top) * (height - 4);
       root.append(
