@@ -1430,6 +1430,8 @@ const budget = {
     const top = Math.max(1, limit || 0, ...costs);
     const w = width / days.length;
     const root = chartFrame(width, height, `Spend per day, last ${days.length} days`, 'history');
+    // Bars may stretch to the card's width.
+    root.setAttribute('preserveAspectRatio', 'none');
     days.forEach((day, i) => {
       const v = (costs[i] / top) * (height - 4);
       root.append(
@@ -1516,7 +1518,18 @@ const budget = {
           `${fmt.usd(b.spent_session_micros)}${b.session_limit_micros ? ` of ${fmt.usd(b.session_limit_micros)}` : ''}`,
         ),
       ),
-      days && days.length ? [h('h3', { text: `Last ${days.length} days` }), this.history(days, limit)] : null,
+      days && days.length
+        ? [
+            h('h3', { text: `Spend, last ${days.length} days` }),
+            this.history(days, limit),
+            h(
+              'div',
+              { class: 'axis note' },
+              h('span', { text: days[0].day }),
+              h('span', { text: days[days.length - 1].day }),
+            ),
+          ]
+        : null,
       perModel.length
         ? h(
             'table',
