@@ -19,7 +19,7 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Relays 127.0.0.1:<port> to `upstream` (`http://host:port` or `host:port`).
+    /// Relays `127.0.0.1:<port>` to `upstream` (`http://host:port` or `host:port`).
     pub async fn start(upstream: &str) -> Relay {
         let upstream = upstream.trim_start_matches("http://").to_owned();
         let listener = TcpListener::bind("127.0.0.1:0")

@@ -320,6 +320,18 @@ async function loadTasks() {
   }
 }
 
+/** Reads the tasks, noting on the board when that fails. */
+function reloadTasks() {
+  return loadTasks().then(
+    () => {
+      board.error = null;
+    },
+    (e) => {
+      board.error = `tasks: ${e.message}`;
+    },
+  );
+}
+
 /** One count per status over every stored task (the host scans them: only at start). */
 async function loadCounts() {
   const summary = await api('/api/summary');
@@ -336,10 +348,12 @@ function countMove(from, to) {
 async function loadStatus() {
   store.status = await api('/api/status');
   store.statusAt = Date.now();
-  // The host counts unfinished tasks exactly: take those, and keep the finished ones.
+  // A host that counts completed tasks here counts every status; one that counts only
+  // the tasks it holds is exact for the unfinished ones, and the rest keep their count.
   const held = store.status.tasks || {};
   if (!store.counts) store.counts = { ...held };
-  for (const status of ACTIVE) store.counts[status] = held[status] || 0;
+  const exact = 'completed' in held ? STATUSES : ACTIVE;
+  for (const status of exact) store.counts[status] = held[status] || 0;
   header.render();
   board.touch(...STATUSES);
 }
@@ -1941,16 +1955,7 @@ async function resync(missed) {
     // the reconnect loop goes on
   }
   if (restarted) store.lastEventId = 0;
-  if (restarted || missed || store.lastEventId === 0) {
-    loadTasks().then(
-      () => {
-        board.error = null;
-      },
-      (e) => {
-        board.error = `tasks: ${e.message}`;
-      },
-    );
-  }
+  if (restarted || missed || store.lastEventId === 0) reloadTasks();
   loadCounts().then(
     () => header.render(),
     () => {},
@@ -1971,16 +1976,8 @@ async function boot() {
   detail.render();
   // The stream opens first so that no event falls between the snapshot and the live feed.
   await Promise.race([stream.connect(), new Promise((r) => setTimeout(r, 2000))]);
-  const tasks = loadTasks().then(
-    () => {
-      board.error = null;
-    },
-    (e) => {
-      board.error = `tasks: ${e.message}`;
-    },
-  );
   await Promise.allSettled([
-    tasks,
+    reloadTasks(),
     loadCounts().catch(() => {}),
     api('/api/health').then(
       (health) => {
