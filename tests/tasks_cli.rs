@@ -54,7 +54,8 @@ fn wait_for(env: &Env, id: &str, status: &str) -> Value {
 }
 
 fn ids(list: &Value) -> Vec<&str> {
-    list.as_array()
+    list["items"]
+        .as_array()
         .unwrap_or_else(|| panic!("not a list: {list}"))
         .iter()
         .map(|t| t["id"].as_str().unwrap())
@@ -160,7 +161,7 @@ fn a_filed_task_completes_and_shows_up_everywhere() {
         .json();
     assert!(ids(&completed).contains(&id.as_str()), "{completed}");
     assert!(
-        completed
+        completed["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -171,7 +172,8 @@ fn a_filed_task_completes_and_shows_up_everywhere() {
         .json();
     assert!(!ids(&ready).contains(&id.as_str()));
     let one = env.run(&["task", "list", "--limit", "1", "--json"]).json();
-    assert_eq!(one.as_array().unwrap().len(), 1, "{one}");
+    assert_eq!(one["items"].as_array().unwrap().len(), 1, "{one}");
+    assert!(one["total"].as_u64().unwrap() >= 1, "{one}");
     let table = env.run(&["task", "list", "--status", "completed"]);
     let table = table.ok();
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
@@ -241,7 +243,7 @@ fn a_filed_task_completes_and_shows_up_everywhere() {
         "{row}"
     );
     let latest = env.run(&["history", "--limit", "1", "--json"]).json();
-    assert_eq!(latest.as_array().unwrap().len(), 1, "{latest}");
+    assert_eq!(latest["items"].as_array().unwrap().len(), 1, "{latest}");
 
     // Summary: totals over every stored task, the cost in dollars from micro-dollars.
     let summary = env.run(&["summary", "--json"]).json();
@@ -300,7 +302,8 @@ fn dependencies_are_checked_and_followed() {
     );
     let all = env.run(&["task", "list", "--json"]).json();
     assert!(
-        all.as_array()
+        all["items"]
+            .as_array()
             .unwrap()
             .iter()
             .all(|t| t["title"] != "Depends on nothing real"),
@@ -362,20 +365,20 @@ fn workers_show_their_work() {
             .as_u64()
             .unwrap();
         let workers = env.run(&["workers", "--json"]).json();
-        let done: u64 = workers
+        let done: u64 = workers["items"]
             .as_array()
             .unwrap()
             .iter()
             .map(|w| w["stats"]["tasks_done"].as_u64().unwrap())
             .sum();
-        let idle = workers
+        let idle = workers["items"]
             .as_array()
             .unwrap()
             .iter()
             .all(|w| w["current_task"].is_null());
         (done == completed && completed >= 6 && idle).then_some(workers)
     });
-    let list = workers.as_array().unwrap();
+    let list = workers["items"].as_array().unwrap();
     let names: Vec<&str> = list.iter().map(|w| w["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Trace", "Keystone", "Herald", "Librarian"]);
     assert!(
@@ -470,7 +473,7 @@ fn failures_duplicates_cancel_and_retry() {
     let failures = env.run(&["failures", "--json"]).json();
     assert!(ids(&failures).contains(&flaky.as_str()), "{failures}");
     assert!(
-        failures
+        failures["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -492,7 +495,8 @@ fn failures_duplicates_cancel_and_retry() {
         "{row}"
     );
     let one = env.run(&["failures", "--limit", "1", "--json"]).json();
-    assert_eq!(one.as_array().unwrap().len(), 1, "{one}");
+    assert_eq!(one["items"].as_array().unwrap().len(), 1, "{one}");
+    assert!(one["total"].as_u64().unwrap() >= 1, "{one}");
 
     // A task waiting on the failed one stays blocked, with the reason shown.
     let waiting = add(&env, &["Use the flaky result", "--depends-on", &flaky]);
@@ -541,7 +545,7 @@ fn failures_duplicates_cancel_and_retry() {
         err.stderr
     );
     let history = env.run(&["history", "--json"]).json();
-    let entry = history
+    let entry = history["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -577,7 +581,7 @@ fn failures_duplicates_cancel_and_retry() {
     assert_eq!(summary["by_model"], serde_json::json!({}), "{summary}");
     assert_eq!(summary["tokens"], 0);
     let workers = env.run(&["workers", "--json"]).json();
-    let failed_attempts: u64 = workers
+    let failed_attempts: u64 = workers["items"]
         .as_array()
         .unwrap()
         .iter()

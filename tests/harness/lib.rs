@@ -231,7 +231,8 @@ impl Env {
     /// The `plugins list --json` entry of one plugin.
     pub fn plugin_status(&self, name: &str) -> Value {
         let list = self.run(&["plugins", "list", "--json"]).json();
-        list.as_array()
+        list["items"]
+            .as_array()
             .and_then(|a| a.iter().find(|p| p["name"] == name).cloned())
             .unwrap_or_else(|| panic!("{name} is not listed in {list}"))
     }

@@ -1,11 +1,14 @@
 //! Budget routes: `GET /api/budget` shows limits and spend; `POST /api/budget` changes
-//! the limits at run time (the scheduler applies them and tries waiting paid work again).
+//! the limits at run time (the scheduler applies them and tries waiting paid work again);
+//! `GET /api/budget/history` is spend day by day.
 
-use super::{ApiError, AppState};
+use super::extract::{self, Query};
+use super::{ApiError, AppState, blocking};
 use crate::budget::BudgetView;
 use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Body of `POST /api/budget`: the limits to change, in USD.
 #[derive(Debug, Deserialize)]
@@ -25,10 +28,8 @@ pub(super) async fn show(State(state): State<AppState>) -> Json<BudgetView> {
 
 pub(super) async fn set(
     State(state): State<AppState>,
-    body: axum::body::Bytes,
+    extract::Json(body): extract::Json<SetBudget>,
 ) -> Result<Json<BudgetView>, ApiError> {
-    let body: SetBudget =
-        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("budget: {e}")))?;
     for (key, value) in [
         ("daily_limit_usd", body.daily_limit_usd),
         ("session_limit_usd", body.session_limit_usd),
@@ -51,4 +52,72 @@ pub(super) async fn set(
         .set_budget(body.daily_limit_usd, body.session_limit_usd)
         .await?;
     Ok(Json(view))
+}
+
+/// `?days=` of `GET /api/budget/history`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// Days back, today included (default 14, at most 366).
+    days: Option<u64>,
+}
+
+/// Spend of one UTC day, by when tasks finished.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Day {
+    /// The date, `YYYY-MM-DD`.
+    pub day: String,
+    /// Cost of the tasks completed that day, in micro-dollars.
+    pub cost_micros: u64,
+    /// Their input plus output tokens.
+    pub tokens: u64,
+    /// Tasks completed that day.
+    pub tasks: u64,
+}
+
+/// Spend day by day, oldest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct History {
+    /// One entry per day, days without spend included.
+    pub days: Vec<Day>,
+}
+
+const DAY_MS: u64 = 86_400_000;
+
+pub(super) async fn history(
+    State(state): State<AppState>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Json<History>, ApiError> {
+    let days = q.days.unwrap_or(14);
+    if !(1..=366).contains(&days) {
+        return Err(ApiError::invalid(format!(
+            "`days` must be between 1 and 366, not {days}"
+        )));
+    }
+    let today = crate::bus::now_ms() / DAY_MS;
+    let first = today.saturating_sub(days - 1);
+    let store = state.registry.store().clone();
+    let by_day = blocking(move || {
+        let mut by_day: BTreeMap<u64, Day> = BTreeMap::new();
+        store.for_each_task(|t| {
+            if let (Some(r), Some(at)) = (&t.result, t.finished_ms)
+                && at / DAY_MS >= first
+            {
+                let day = by_day.entry(at / DAY_MS).or_default();
+                day.cost_micros += r.cost_micros;
+                day.tokens += r.input_tokens + r.output_tokens;
+                day.tasks += 1;
+            }
+        })?;
+        Ok::<_, crate::store::StoreError>(by_day)
+    })
+    .await?;
+    Ok(Json(History {
+        days: (first..=today)
+            .map(|d| Day {
+                day: crate::cli::format::rfc3339_ms(d * DAY_MS)[..10].to_owned(),
+                ..by_day.get(&d).cloned().unwrap_or_default()
+            })
+            .collect(),
+    }))
 }

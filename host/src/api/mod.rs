@@ -4,17 +4,25 @@
 mod budget;
 mod error;
 mod events;
+mod extract;
+mod graph;
+pub mod page;
+mod status;
 mod tasks;
+mod workers;
 
 pub use error::ApiError;
+pub use page::{Page, PageQuery};
 
+use crate::config::ApiConfig;
 use crate::plugins::{PluginStatus, Registry};
-use axum::extract::{Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
+use extract::Query;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -31,35 +39,93 @@ pub struct AppState {
     pub outbox: crate::outbox::Outbox,
 }
 
+/// Every route the API serves: path, method and handler. The router and the OpenAPI
+/// document are both built from this one list.
+fn routes() -> Vec<(&'static str, Access, MethodRouter<AppState>)> {
+    use Access::{Mutate, Open, Read};
+    vec![
+        ("/api/health", Open, get(health)),
+        ("/api/status", Read, get(status::status)),
+        ("/api/summary", Read, get(status::summary)),
+        ("/api/tasks", Read, get(tasks::list)),
+        ("/api/tasks", Mutate, post(tasks::file)),
+        ("/api/tasks/{id}", Read, get(tasks::show)),
+        ("/api/tasks/{id}/graph", Read, get(graph::show)),
+        ("/api/tasks/{id}/cancel", Mutate, post(tasks::cancel)),
+        ("/api/tasks/{id}/retry", Mutate, post(tasks::retry)),
+        ("/api/failures", Read, get(tasks::failures)),
+        ("/api/history", Read, get(tasks::history)),
+        ("/api/workers", Read, get(workers::list)),
+        ("/api/workers/{name}", Read, get(workers::show)),
+        ("/api/budget", Read, get(budget::show)),
+        ("/api/budget", Mutate, post(budget::set)),
+        ("/api/budget/history", Read, get(budget::history)),
+        ("/api/plugins", Read, get(list_plugins)),
+        ("/api/plugins/{name}", Read, get(show_plugin)),
+        ("/api/plugins/{name}/enable", Mutate, post(enable_plugin)),
+        ("/api/plugins/{name}/disable", Mutate, post(disable_plugin)),
+        (
+            "/api/plugins/{name}/query/{query}",
+            Mutate,
+            post(query_plugin),
+        ),
+        ("/api/messages", Read, get(list_messages)),
+        ("/api/messages", Mutate, post(send_message)),
+        // The event stream checks the token itself: browsers cannot set headers on a
+        // WebSocket, so it also takes `?token=`.
+        ("/api/events", Open, get(events::stream)),
+    ]
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Anyone who can reach the port.
+    Open,
+    /// Anyone, unless `[api] read_requires_token` is set.
+    Read,
+    /// Holders of the bearer token.
+    Mutate,
+}
+
 /// The API router.
-pub fn router(state: AppState) -> Router {
-    let mutating = Router::new()
-        .route("/api/plugins/{name}/enable", post(enable_plugin))
-        .route("/api/plugins/{name}/disable", post(disable_plugin))
-        .route("/api/plugins/{name}/query/{query}", post(query_plugin))
-        .route("/api/tasks", post(tasks::file))
-        .route("/api/tasks/{id}/cancel", post(tasks::cancel))
-        .route("/api/tasks/{id}/retry", post(tasks::retry))
-        .route("/api/budget", post(budget::set))
-        .route("/api/messages", post(send_message))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
-    Router::new()
-        .route("/api/health", get(health))
-        .route("/api/plugins", get(list_plugins))
-        .route("/api/plugins/{name}", get(show_plugin))
-        .route("/api/tasks", get(tasks::list))
-        .route("/api/tasks/{id}", get(tasks::show))
-        .route("/api/status", get(tasks::status))
-        .route("/api/summary", get(tasks::summary))
-        .route("/api/workers", get(tasks::workers))
-        .route("/api/workers/{name}", get(tasks::worker))
-        .route("/api/failures", get(tasks::failures))
-        .route("/api/history", get(tasks::history))
-        .route("/api/budget", get(budget::show))
-        .route("/api/messages", get(list_messages))
-        .route("/api/events", get(events::stream))
-        .merge(mutating)
+pub fn router(state: AppState, config: &ApiConfig) -> Router {
+    let mut open = Router::new();
+    let mut guarded = Router::new();
+    for (path, access, handler) in routes() {
+        let needs_token = match access {
+            Access::Open => false,
+            Access::Read => config.read_requires_token,
+            Access::Mutate => true,
+        };
+        if needs_token {
+            guarded = guarded.route(path, handler);
+        } else {
+            open = open.route(path, handler);
+        }
+    }
+    let guarded = guarded.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    open.merge(guarded)
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .with_state(state)
+}
+
+async fn unknown_route(request: Request) -> ApiError {
+    ApiError::not_found(format!("no route {}", request.uri().path()))
+}
+
+async fn wrong_method(request: Request) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} does not take {}",
+            request.uri().path(),
+            request.method()
+        ),
+    )
 }
 
 async fn require_token(
@@ -76,14 +142,10 @@ async fn require_token(
         Some(token) if constant_time_eq(token.as_bytes(), state.token.as_bytes()) => {
             Ok(next.run(request).await)
         }
-        Some(_) => Err(ApiError::new(
-            axum::http::StatusCode::UNAUTHORIZED,
-            "unauthorized",
+        Some(_) => Err(ApiError::unauthorized(
             "the bearer token does not match this host's",
         )),
-        None => Err(ApiError::new(
-            axum::http::StatusCode::UNAUTHORIZED,
-            "unauthorized",
+        None => Err(ApiError::unauthorized(
             "this call needs `Authorization: Bearer <token>` (the token is in the data directory's api-token file)",
         )),
     }
@@ -97,8 +159,11 @@ async fn health() -> Json<Value> {
     Json(json!({ "ok": true, "version": env!("CARGO_PKG_VERSION"), "pid": std::process::id() }))
 }
 
-async fn list_plugins(State(state): State<AppState>) -> Json<Vec<PluginStatus>> {
-    Json(state.registry.statuses())
+async fn list_plugins(
+    State(state): State<AppState>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<PluginStatus>>, ApiError> {
+    Ok(Json(Page::slice(state.registry.statuses(), page)?))
 }
 
 async fn show_plugin(
@@ -114,13 +179,7 @@ pub(crate) async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'stat
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                e.to_string(),
-            )
-        })?
+        .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(Into::into)
 }
 
@@ -142,10 +201,8 @@ async fn disable_plugin(
 
 async fn send_message(
     State(state): State<AppState>,
-    body: axum::body::Bytes,
+    extract::Json(message): extract::Json<crate::outbox::NewMessage>,
 ) -> Result<Json<crate::outbox::Message>, ApiError> {
-    let message: crate::outbox::NewMessage =
-        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("message: {e}")))?;
     let filed = state
         .outbox
         .file(message)
@@ -156,22 +213,24 @@ async fn send_message(
 
 async fn list_messages(
     State(state): State<AppState>,
-) -> Result<Json<Vec<crate::outbox::Message>>, ApiError> {
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<crate::outbox::Message>>, ApiError> {
     let outbox = state.outbox.clone();
-    let internal =
-        |e: String| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e);
-    let all = tokio::task::spawn_blocking(move || outbox.all())
-        .await
-        .map_err(|e| internal(e.to_string()))?
-        .map_err(|e| internal(format!("{e:#}")))?;
-    Ok(Json(all))
+    let all = blocking(move || {
+        outbox
+            .all()
+            .map_err(|e| ApiError::internal(format!("{e:#}")))
+    })
+    .await?;
+    Ok(Json(Page::slice(all, page)?))
 }
 
 async fn query_plugin(
     State(state): State<AppState>,
     Path((name, query)): Path<(String, String)>,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let body = body.map_err(extract::body_refused)?;
     let args: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {

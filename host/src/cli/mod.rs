@@ -3,7 +3,7 @@
 
 mod budget;
 mod client;
-mod format;
+pub(crate) mod format;
 mod plugins;
 mod table;
 
