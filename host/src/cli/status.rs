@@ -1,8 +1,8 @@
 //! `hypernet status [--watch]`: the running host at a glance (task counts, workers and what
 //! the busy ones are doing, plugins, uptime), once or redrawn every interval until Ctrl-C.
 //!
-//! Watching redraws in place on a terminal (cursor home, each line cleared to its end, the
-//! rest of the screen cleared) and otherwise prints each view after a blank line, so a pipe
+//! Watching redraws in place on a terminal (from the top left corner, each line cleared to
+//! its end, then the rest of the screen) and otherwise prints each view after a blank line, so a pipe
 //! or a log keeps every refresh. A host that does not answer is reported in the view and
 //! asked again at the next refresh: a restarted host (a new `host.json`) is picked up.
 
