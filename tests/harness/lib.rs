@@ -183,17 +183,31 @@ impl Env {
         path
     }
 
-    /// Runs `hypernet --data-dir <data> ARGS` to completion.
-    pub fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(hypernet_bin())
+    /// `hypernet --data-dir <data> ARGS` in this folder, logging warnings only.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(hypernet_bin());
+        command
             .arg("--data-dir")
             .arg(self.data_dir())
             .args(args)
             .current_dir(self.path())
-            .env("HYPERNET_LOG", "warn")
-            .output()
-            .expect("hypernet runs");
-        Run::from(out)
+            .env("HYPERNET_LOG", "warn");
+        command
+    }
+
+    /// Runs `hypernet --data-dir <data> ARGS` to completion.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().expect("hypernet runs"))
+    }
+
+    /// Starts `hypernet --data-dir <data> ARGS` with its output and errors piped, for a
+    /// command that runs until stopped; the caller reads, stops and reaps it.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hypernet starts")
     }
 
     /// Writes `hypernet.toml` (read by `hypernet run` from this folder).

@@ -153,6 +153,21 @@ impl Reply {
         }
     }
 
+    /// The same event stream with `gap` before each chunk (other replies are unchanged).
+    pub fn paced(self, gap: Duration) -> Reply {
+        match self {
+            Reply::Sse {
+                chunks, headers, ..
+            } => Reply::Sse {
+                chunks,
+                gap,
+                headers,
+            },
+            Reply::Delayed(delay, inner) => Reply::Delayed(delay, Box::new(inner.paced(gap))),
+            other => other,
+        }
+    }
+
     /// A connection that breaks after `partial` of a 200 JSON body.
     pub fn drop_mid_body(partial: &str) -> Reply {
         Reply::DropMidBody {

@@ -1,9 +1,9 @@
-//! `hypernet task add|list|show|cancel|retry`, `status`, `summary`, `workers`, `worker`,
-//! `failures` and `history`: the task side of a running host, through its API.
+//! `hypernet task add|list|show|cancel|retry`, `summary`, `workers`, `worker`, `failures`
+//! and `history`: the task side of a running host, through its API.
 
 use super::TaskCommand;
 use super::client::Client;
-use super::format::{cell, dollars, duration_ms, fields, list_or_dash, time_or_dash, url_part};
+use super::format::{cell, dollars, fields, list_or_dash, time_or_dash, url_part};
 use super::table;
 use crate::tasks::{Task, TaskId, TaskStatus};
 use crate::workers::WorkerView;
@@ -112,50 +112,6 @@ async fn change(
         } else {
             format!("{}: {target} (now {})", task.id, task.status)
         })
-    })
-}
-
-/// `hypernet status`.
-pub(super) async fn status(data_dir: &Path, json: bool) -> Result<()> {
-    #[derive(serde::Deserialize)]
-    struct Status {
-        tasks: BTreeMap<String, u64>,
-        workers: Workers,
-        plugins: Plugins,
-        batches_written: u64,
-        uptime_ms: u64,
-    }
-    #[derive(serde::Deserialize)]
-    struct Workers {
-        total: u64,
-        busy: u64,
-    }
-    #[derive(serde::Deserialize)]
-    struct Plugins {
-        total: u64,
-        loaded: u64,
-    }
-    let answer = Client::connect(data_dir)?.get("/api/status").await?;
-    print(&answer, json, |a| {
-        let s: Status = parse(a, "a status")?;
-        let tasks = if s.tasks.is_empty() {
-            "none".to_owned()
-        } else {
-            counts(&s.tasks)
-        };
-        Ok(fields(&[
-            ("tasks", tasks),
-            (
-                "workers",
-                format!("{} busy of {}", s.workers.busy, s.workers.total),
-            ),
-            (
-                "plugins",
-                format!("{} loaded of {}", s.plugins.loaded, s.plugins.total),
-            ),
-            ("batches_written", s.batches_written.to_string()),
-            ("uptime", duration_ms(s.uptime_ms)),
-        ]))
     })
 }
 
@@ -291,7 +247,7 @@ pub(super) fn serde_word<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 }
 
 /// Reads the host's answer as `T`.
-fn parse<T: DeserializeOwned>(value: &Value, what: &str) -> Result<T> {
+pub(super) fn parse<T: DeserializeOwned>(value: &Value, what: &str) -> Result<T> {
     T::deserialize(value).with_context(|| format!("the host's answer is not {what}: {value}"))
 }
 
@@ -359,7 +315,7 @@ fn or_dash(text: &str) -> String {
 }
 
 /// `completed 4, failed 1`.
-fn counts(map: &BTreeMap<String, u64>) -> String {
+pub(super) fn counts(map: &BTreeMap<String, u64>) -> String {
     map.iter()
         .map(|(k, n)| format!("{k} {n}"))
         .collect::<Vec<_>>()
