@@ -6,10 +6,11 @@
 //! events with a larger id, then continues live. A client too slow to keep up is told how
 //! many events it missed and closed; it never holds up the bus.
 
+use super::extract::Query;
 use super::{ApiError, AppState, constant_time_eq};
 use crate::bus::Following;
+use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;

@@ -11,6 +11,7 @@ pub const MAX_LIMIT: usize = 1000;
 
 /// `?offset=&limit=`.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Items to skip.
     pub offset: Option<usize>,
