@@ -43,10 +43,7 @@ pub struct Recorded {
 impl Recorded {
     /// The first header of that name (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        crate::first_header(&self.headers, name)
     }
 
     /// The body as JSON (`Null` when it is not JSON).
