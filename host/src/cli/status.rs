@@ -8,7 +8,7 @@
 
 use super::client::Client;
 use super::format::{duration_ms, fields, rfc3339_ms};
-use super::tasks::{counts, parse};
+use super::tasks::{Listed, counts, parse};
 use crate::bus::now_ms;
 use crate::workers::WorkerView;
 use anyhow::{Result, anyhow};
@@ -108,10 +108,10 @@ async fn refresh(data_dir: &Path) -> Result<String> {
 
 /// The status and the busy workers' tasks, as `key: value` lines.
 async fn view(client: &Client) -> Result<String> {
-    let (status, workers) =
-        tokio::try_join!(client.get("/api/status"), client.get("/api/workers"))?;
+    let every_worker = format!("/api/workers?limit={}", crate::api::page::MAX_LIMIT);
+    let (status, workers) = tokio::try_join!(client.get("/api/status"), client.get(&every_worker))?;
     let status: Status = parse(&status, "a status")?;
-    let workers: Vec<WorkerView> = parse(&workers, "a worker list")?;
+    let workers = parse::<Listed<WorkerView>>(&workers, "a worker list")?.items;
     Ok(text(&status, &workers))
 }
 
