@@ -19,21 +19,7 @@ const SIM: &str = "[[plugin]]\nname = \"provider-sim\"\ncapabilities = [\"log\"]
 
 /// The running host's `ws://` base address.
 fn ws_base(env: &Env) -> String {
-    let info: Value = serde_json::from_str(
-        &std::fs::read_to_string(env.data_dir().join("host.json")).expect("host.json"),
-    )
-    .expect("host.json is JSON");
-    info["url"]
-        .as_str()
-        .expect("url")
-        .replacen("http://", "ws://", 1)
-}
-
-fn token(env: &Env) -> String {
-    std::fs::read_to_string(env.data_dir().join("api-token"))
-        .expect("api-token")
-        .trim()
-        .to_owned()
+    format!("ws://{}", env.api_addr())
 }
 
 /// Connects with the token in the `Authorization` header.
@@ -43,7 +29,7 @@ async fn connect(env: &Env, query: &str) -> Socket {
         .expect("request");
     request.headers_mut().insert(
         "authorization",
-        format!("Bearer {}", token(env)).parse().expect("header"),
+        format!("Bearer {}", env.token()).parse().expect("header"),
     );
     connect_async(request).await.expect("connect").0
 }
@@ -164,7 +150,7 @@ async fn a_task_streams_in_order_filters_by_kind_and_resumes_after_an_id() {
     let url = format!(
         "{}/api/events?token={}&kinds=task.&after={}",
         ws_base(&env),
-        token(&env),
+        env.token(),
         in_order.last().unwrap()
     );
     let (mut by_query, _) = connect_async(url).await.expect("token in the query");
