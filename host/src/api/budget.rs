@@ -3,7 +3,8 @@
 //! `GET /api/budget/history` is spend day by day.
 
 use super::extract::{self, Query};
-use super::{ApiError, AppState, blocking};
+use super::openapi::refusals::{StoreFailed, TooLarge};
+use super::{ApiError, AppState, ErrorBody, blocking};
 use crate::budget::BudgetView;
 use axum::Json;
 use axum::extract::State;
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Body of `POST /api/budget`: the limits to change, in USD.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetBudget {
     /// New daily limit.
@@ -22,10 +23,32 @@ pub struct SetBudget {
     session_limit_usd: Option<f64>,
 }
 
+/// Show the limits, the spend (by model and by worker) and the reservations of calls in
+/// flight.
+#[utoipa::path(
+    get,
+    path = "/api/budget",
+    tag = "budget",
+    operation_id = "show_budget",
+    responses((status = 200, description = "The budget", body = BudgetView)),
+)]
 pub(super) async fn show(State(state): State<AppState>) -> Json<BudgetView> {
     Json(state.scheduler.snapshot().budget)
 }
 
+/// Raise or lower the limits at run time; waiting paid work is tried again.
+#[utoipa::path(
+    post,
+    path = "/api/budget",
+    tag = "budget",
+    operation_id = "set_budget",
+    request_body = SetBudget,
+    responses(
+        (status = 200, description = "The budget after the change", body = BudgetView),
+        (status = 400, description = "`invalid`: no limit given, a negative or non-finite one, or an unknown field", body = ErrorBody),
+        TooLarge,
+    ),
+)]
 pub(super) async fn set(
     State(state): State<AppState>,
     extract::Json(body): extract::Json<SetBudget>,
@@ -55,15 +78,17 @@ pub(super) async fn set(
 }
 
 /// `?days=` of `GET /api/budget/history`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Days back, today included (default 14, at most 366).
+    #[param(minimum = 1, maximum = 366)]
     days: Option<u64>,
 }
 
 /// Spend of one UTC day, by when tasks finished.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Day {
     /// The date, `YYYY-MM-DD`.
     pub day: String,
@@ -76,7 +101,7 @@ pub struct Day {
 }
 
 /// Spend day by day, oldest first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct History {
     /// One entry per day, days without spend included.
     pub days: Vec<Day>,
@@ -84,6 +109,19 @@ pub struct History {
 
 const DAY_MS: u64 = 86_400_000;
 
+/// Show spend per UTC day, by when tasks finished.
+#[utoipa::path(
+    get,
+    path = "/api/budget/history",
+    tag = "budget",
+    operation_id = "budget_history",
+    params(HistoryQuery),
+    responses(
+        (status = 200, description = "One entry per day, oldest first", body = History),
+        (status = 400, description = "`invalid`: an unknown parameter or `days` out of range", body = ErrorBody),
+        StoreFailed,
+    ),
+)]
 pub(super) async fn history(
     State(state): State<AppState>,
     Query(q): Query<HistoryQuery>,

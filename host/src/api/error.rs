@@ -4,7 +4,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hypernet_plugin_api::{ErrorCode, PluginError};
-use serde_json::json;
+use serde::Serialize;
 
 /// An API failure with its status.
 #[derive(Debug)]
@@ -84,9 +84,33 @@ impl From<crate::scheduler::core::CoreError> for ApiError {
     }
 }
 
+/// The body of every refusal.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, for [`ErrorBody`].
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable and machine-readable: `invalid`, `unauthorized`, `not_found`,
+    /// `method_not_allowed`, `illegal_transition`, `too_large`, `unavailable`, `internal`, ...
+    #[schema(example = "not_found")]
+    pub code: &'static str,
+    /// For people: names the field, parameter or thing at fault.
+    #[schema(example = "no task T-4")]
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }

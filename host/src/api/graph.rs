@@ -1,6 +1,8 @@
 //! `GET /api/tasks/{id}/graph`: a task with everything it waits on and everything waiting
 //! on it, transitively, as nodes and edges (edge: dependency → dependent).
 
+use super::openapi::refusals::{StoreFailed, TaskLookup};
+use super::tasks::TaskPath;
 use super::{ApiError, AppState, blocking};
 use crate::tasks::{Task, TaskId, TaskStatus};
 use axum::Json;
@@ -12,7 +14,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 pub const MAX_NODES: usize = 500;
 
 /// One task of a graph.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Node {
     /// Its id.
     pub id: TaskId,
@@ -27,7 +29,7 @@ pub struct Node {
 }
 
 /// `from` must finish before `to` can start.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub struct Edge {
     /// The dependency.
     pub from: TaskId,
@@ -36,7 +38,7 @@ pub struct Edge {
 }
 
 /// A task's dependency graph.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Graph {
     /// The task asked about.
     pub task: TaskId,
@@ -48,11 +50,24 @@ pub struct Graph {
     pub truncated: bool,
 }
 
+/// Show a task's dependency graph: everything it waits on and everything waiting on it.
+#[utoipa::path(
+    get,
+    path = "/api/tasks/{id}/graph",
+    tag = "tasks",
+    operation_id = "show_task_graph",
+    params(TaskPath),
+    responses(
+        (status = 200, description = "The graph, cut at 500 nodes", body = Graph),
+        TaskLookup,
+        StoreFailed,
+    ),
+)]
 pub(super) async fn show(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(task): Path<TaskPath>,
 ) -> Result<Json<Graph>, ApiError> {
-    let id: TaskId = id.parse().map_err(ApiError::invalid)?;
+    let id = task.id()?;
     let store = state.registry.store().clone();
     let graph = blocking(move || {
         let mut all = HashMap::new();

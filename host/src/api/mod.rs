@@ -1,17 +1,19 @@
 //! The HTTP API served by `hypernet run` (loopback by default). Read calls are open;
-//! mutating calls need the host's bearer token (`<data-dir>/api-token`).
+//! mutating calls need the host's bearer token (`<data-dir>/api-token`). [`openapi`]
+//! describes every route, built from the same list as the router.
 
 mod budget;
 mod error;
 mod events;
 mod extract;
 mod graph;
+pub mod openapi;
 pub mod page;
 mod status;
 mod tasks;
 mod workers;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use page::{Page, PageQuery};
 
 use crate::config::ApiConfig;
@@ -20,11 +22,14 @@ use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use extract::Query;
-use serde_json::{Value, json};
+use openapi::refusals::{BadPage, NoSuchPlugin, StoreFailed, TooLarge};
+use serde::Serialize;
+use serde_json::Value;
 use std::sync::Arc;
+use utoipa_axum::router::UtoipaMethodRouter;
+use utoipa_axum::routes as route;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -39,41 +44,50 @@ pub struct AppState {
     pub outbox: crate::outbox::Outbox,
 }
 
-/// Every route the API serves: path, method and handler. The router and the OpenAPI
-/// document are both built from this one list.
-fn routes() -> Vec<(&'static str, Access, MethodRouter<AppState>)> {
+/// One served route: its path, who may call it, and its handler with the handler's
+/// `#[utoipa::path]` documentation (which also gives the method).
+type Route = (&'static str, Access, UtoipaMethodRouter<AppState>);
+
+/// Every route the API serves. The router and the OpenAPI document are both built from this
+/// one list; a handler without documentation cannot be listed.
+fn routes() -> Vec<Route> {
     use Access::{Mutate, Open, Read};
     vec![
-        ("/api/health", Open, get(health)),
-        ("/api/status", Read, get(status::status)),
-        ("/api/summary", Read, get(status::summary)),
-        ("/api/tasks", Read, get(tasks::list)),
-        ("/api/tasks", Mutate, post(tasks::file)),
-        ("/api/tasks/{id}", Read, get(tasks::show)),
-        ("/api/tasks/{id}/graph", Read, get(graph::show)),
-        ("/api/tasks/{id}/cancel", Mutate, post(tasks::cancel)),
-        ("/api/tasks/{id}/retry", Mutate, post(tasks::retry)),
-        ("/api/failures", Read, get(tasks::failures)),
-        ("/api/history", Read, get(tasks::history)),
-        ("/api/workers", Read, get(workers::list)),
-        ("/api/workers/{name}", Read, get(workers::show)),
-        ("/api/budget", Read, get(budget::show)),
-        ("/api/budget", Mutate, post(budget::set)),
-        ("/api/budget/history", Read, get(budget::history)),
-        ("/api/plugins", Read, get(list_plugins)),
-        ("/api/plugins/{name}", Read, get(show_plugin)),
-        ("/api/plugins/{name}/enable", Mutate, post(enable_plugin)),
-        ("/api/plugins/{name}/disable", Mutate, post(disable_plugin)),
+        ("/api/health", Open, route!(health)),
+        ("/api/openapi.json", Open, route!(openapi::serve)),
+        ("/api/status", Read, route!(status::status)),
+        ("/api/summary", Read, route!(status::summary)),
+        ("/api/tasks", Read, route!(tasks::list)),
+        ("/api/tasks", Mutate, route!(tasks::file)),
+        ("/api/tasks/{id}", Read, route!(tasks::show)),
+        ("/api/tasks/{id}/graph", Read, route!(graph::show)),
+        ("/api/tasks/{id}/cancel", Mutate, route!(tasks::cancel)),
+        ("/api/tasks/{id}/retry", Mutate, route!(tasks::retry)),
+        ("/api/failures", Read, route!(tasks::failures)),
+        ("/api/history", Read, route!(tasks::history)),
+        ("/api/workers", Read, route!(workers::list)),
+        ("/api/workers/{name}", Read, route!(workers::show)),
+        ("/api/budget", Read, route!(budget::show)),
+        ("/api/budget", Mutate, route!(budget::set)),
+        ("/api/budget/history", Read, route!(budget::history)),
+        ("/api/plugins", Read, route!(list_plugins)),
+        ("/api/plugins/{name}", Read, route!(show_plugin)),
+        ("/api/plugins/{name}/enable", Mutate, route!(enable_plugin)),
+        (
+            "/api/plugins/{name}/disable",
+            Mutate,
+            route!(disable_plugin),
+        ),
         (
             "/api/plugins/{name}/query/{query}",
             Mutate,
-            post(query_plugin),
+            route!(query_plugin),
         ),
-        ("/api/messages", Read, get(list_messages)),
-        ("/api/messages", Mutate, post(send_message)),
+        ("/api/messages", Read, route!(list_messages)),
+        ("/api/messages", Mutate, route!(send_message)),
         // The event stream checks the token itself: browsers cannot set headers on a
         // WebSocket, so it also takes `?token=`.
-        ("/api/events", Open, get(events::stream)),
+        ("/api/events", Open, route!(events::stream)),
     ]
 }
 
@@ -92,7 +106,7 @@ enum Access {
 pub fn router(state: AppState, config: &ApiConfig) -> Router {
     let mut open = Router::new();
     let mut guarded = Router::new();
-    for (path, access, handler) in routes() {
+    for (path, access, (_, _, handler)) in routes() {
         let needs_token = match access {
             Access::Open => false,
             Access::Read => config.read_requires_token,
@@ -155,10 +169,45 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn health() -> Json<Value> {
-    Json(json!({ "ok": true, "version": env!("CARGO_PKG_VERSION"), "pid": std::process::id() }))
+/// Answer of `GET /api/health`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Health {
+    /// Always true: the host answers.
+    ok: bool,
+    /// The host's version.
+    version: &'static str,
+    /// The host's process id.
+    pid: u32,
 }
 
+/// Check that the host is up.
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    tag = "host",
+    operation_id = "health",
+    responses((status = 200, description = "The host is up", body = Health)),
+)]
+async fn health() -> Json<Health> {
+    Json(Health {
+        ok: true,
+        version: env!("CARGO_PKG_VERSION"),
+        pid: std::process::id(),
+    })
+}
+
+/// List the plugins of the manifest with their state and services.
+#[utoipa::path(
+    get,
+    path = "/api/plugins",
+    tag = "plugins",
+    operation_id = "list_plugins",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page of the plugins, in load order", body = Page<PluginStatus>),
+        BadPage,
+    ),
+)]
 async fn list_plugins(
     State(state): State<AppState>,
     Query(page): Query<PageQuery>,
@@ -166,9 +215,29 @@ async fn list_plugins(
     Ok(Json(Page::slice(state.registry.statuses(), page)?))
 }
 
+/// The `{name}` of `/api/plugins/{name}` and the routes below it.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+struct PluginPath {
+    /// The plugin's name in the manifest.
+    name: String,
+}
+
+/// Show one plugin.
+#[utoipa::path(
+    get,
+    path = "/api/plugins/{name}",
+    tag = "plugins",
+    operation_id = "show_plugin",
+    params(PluginPath),
+    responses(
+        (status = 200, description = "The plugin", body = PluginStatus),
+        NoSuchPlugin,
+    ),
+)]
 async fn show_plugin(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    Path(PluginPath { name }): Path<PluginPath>,
 ) -> Result<Json<PluginStatus>, ApiError> {
     Ok(Json(state.registry.status(&name)?))
 }
@@ -183,22 +252,61 @@ pub(crate) async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'stat
         .map_err(Into::into)
 }
 
+/// Start a disabled or failed plugin (loading its library if needed).
+#[utoipa::path(
+    post,
+    path = "/api/plugins/{name}/enable",
+    tag = "plugins",
+    operation_id = "enable_plugin",
+    params(PluginPath),
+    responses(
+        (status = 200, description = "The plugin, loaded", body = PluginStatus),
+        NoSuchPlugin,
+        (status = 500, description = "`failed`: the plugin could not start (the message says why)", body = ErrorBody),
+    ),
+)]
 async fn enable_plugin(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    Path(PluginPath { name }): Path<PluginPath>,
 ) -> Result<Json<PluginStatus>, ApiError> {
     let registry = state.registry.clone();
     Ok(Json(blocking(move || registry.enable(&name)).await?))
 }
 
+/// Stop a plugin: it gets no events or calls until enabled again.
+#[utoipa::path(
+    post,
+    path = "/api/plugins/{name}/disable",
+    tag = "plugins",
+    operation_id = "disable_plugin",
+    params(PluginPath),
+    responses(
+        (status = 200, description = "The plugin, disabled", body = PluginStatus),
+        NoSuchPlugin,
+    ),
+)]
 async fn disable_plugin(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    Path(PluginPath { name }): Path<PluginPath>,
 ) -> Result<Json<PluginStatus>, ApiError> {
     let registry = state.registry.clone();
     Ok(Json(blocking(move || registry.disable(&name)).await?))
 }
 
+/// Send a message to a person; it is held for the herald's approval when the herald is
+/// loaded, else sent at once.
+#[utoipa::path(
+    post,
+    path = "/api/messages",
+    tag = "messages",
+    operation_id = "send_message",
+    request_body = crate::outbox::NewMessage,
+    responses(
+        (status = 200, description = "The message, `held` or `sent`", body = crate::outbox::Message),
+        (status = 400, description = "`invalid`: a bad or unknown field, or the message could not be filed", body = ErrorBody),
+        TooLarge,
+    ),
+)]
 async fn send_message(
     State(state): State<AppState>,
     extract::Json(message): extract::Json<crate::outbox::NewMessage>,
@@ -211,6 +319,19 @@ async fn send_message(
     Ok(Json(filed))
 }
 
+/// List every message with its status.
+#[utoipa::path(
+    get,
+    path = "/api/messages",
+    tag = "messages",
+    operation_id = "list_messages",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page of the messages", body = Page<crate::outbox::Message>),
+        BadPage,
+        StoreFailed,
+    ),
+)]
 async fn list_messages(
     State(state): State<AppState>,
     Query(page): Query<PageQuery>,
@@ -225,6 +346,27 @@ async fn list_messages(
     Ok(Json(Page::slice(all, page)?))
 }
 
+/// Call a plugin's named query with JSON arguments; answers what the plugin answers.
+#[utoipa::path(
+    post,
+    path = "/api/plugins/{name}/query/{query}",
+    tag = "plugins",
+    operation_id = "query_plugin",
+    params(
+        ("name" = String, Path, description = "The plugin, or `plugin:service` when it has several services"),
+        ("query" = String, Path, description = "The query's name"),
+    ),
+    request_body(content = Option<Value>, description = "The query's arguments: any JSON; no body means `null`"),
+    responses(
+        (status = 200, description = "The plugin's answer", body = Value),
+        (status = 400, description = "`invalid`: the body is not JSON, the plugin refused the arguments, or it has several services and none was named", body = ErrorBody),
+        (status = 403, description = "`capability_denied`: the plugin lacks a capability the query needs", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such plugin, service or query", body = ErrorBody),
+        TooLarge,
+        (status = 500, description = "`failed` or `panicked`: the plugin failed while answering", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the plugin is disabled or failed, or did not answer in time", body = ErrorBody),
+    ),
+)]
 async fn query_plugin(
     State(state): State<AppState>,
     Path((name, query)): Path<(String, String)>,

@@ -1,19 +1,21 @@
 //! Task, worker and status routes.
 
 use super::extract::{self, Query};
+use super::openapi::refusals::{BadTaskQuery, StoreFailed, TaskLookup, TooLarge};
 use super::page::{Page, PageQuery};
-use super::{ApiError, AppState, blocking};
+use super::{ApiError, AppState, ErrorBody, blocking};
 use crate::scheduler::core::{Filed, PlannedTask};
 use crate::store::tasks::TaskFilter;
 use crate::tasks::{Task, TaskId, TaskStatus};
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// Filters and paging of `GET /api/tasks`, `/api/failures` and `/api/history`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TaskQuery {
     /// Statuses, comma-separated (`ready,running`).
     status: Option<String>,
@@ -29,7 +31,8 @@ pub struct TaskQuery {
     parent: Option<String>,
     /// Tasks to skip.
     offset: Option<usize>,
-    /// Tasks to return.
+    /// Tasks to return (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 
@@ -73,13 +76,24 @@ impl TaskQuery {
     }
 }
 
-fn parse_id(id: &str) -> Result<TaskId, ApiError> {
-    id.parse().map_err(ApiError::invalid)
+/// The `{id}` of `/api/tasks/{id}` and the routes below it.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TaskPath {
+    /// The task's id, `T-4` or `4`.
+    id: String,
+}
+
+impl TaskPath {
+    /// The id, or a 400 saying why it is not one.
+    pub(super) fn id(&self) -> Result<TaskId, ApiError> {
+        self.id.parse().map_err(ApiError::invalid)
+    }
 }
 
 /// Body of `POST /api/tasks`: one task, or `{"tasks": [...]}` whose members may depend on
 /// each other by `key`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum FileBody {
     /// Several tasks.
@@ -119,10 +133,40 @@ impl FileBody {
     }
 }
 
+/// Answer of `POST /api/tasks`, shaped like its body: one filing, or one per member.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum FileAnswer {
+    /// The members' filings, in the order given.
+    Batch {
+        /// One per member.
+        tasks: Vec<Filed>,
+    },
+    /// The task's filing.
+    One(Filed),
+}
+
+/// File a task, or a batch of tasks.
+///
+/// A batch's members may set `key` and name each other's keys in `depends_on`; the batch
+/// is filed whole or not at all. Filing the same title and description as an unfinished
+/// task returns that task with `created: false`.
+#[utoipa::path(
+    post,
+    path = "/api/tasks",
+    tag = "tasks",
+    operation_id = "file_tasks",
+    request_body = FileBody,
+    responses(
+        (status = 200, description = "Filed: one answer per task, shaped like the body", body = FileAnswer),
+        (status = 400, description = "`invalid`: a bad field (named with its member, `tasks[2]: ...`), an unknown dependency or a dependency cycle", body = ErrorBody),
+        TooLarge,
+    ),
+)]
 pub(super) async fn file(
     State(state): State<AppState>,
     extract::Json(body): extract::Json<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FileAnswer>, ApiError> {
     let (batch, single) = match FileBody::from_json(body)? {
         FileBody::Batch { tasks } => (tasks, false),
         FileBody::One(task) => (vec![task], true),
@@ -130,14 +174,27 @@ pub(super) async fn file(
     if batch.is_empty() {
         return Err(ApiError::invalid("`tasks` is empty"));
     }
-    let filed: Vec<Filed> = state.scheduler.file(batch, "person").await?;
+    let mut filed: Vec<Filed> = state.scheduler.file(batch, "person").await?;
     Ok(Json(if single {
-        json!(filed[0])
+        FileAnswer::One(filed.swap_remove(0))
     } else {
-        json!({ "tasks": filed })
+        FileAnswer::Batch { tasks: filed }
     }))
 }
 
+/// List tasks, newest first, with filters.
+#[utoipa::path(
+    get,
+    path = "/api/tasks",
+    tag = "tasks",
+    operation_id = "list_tasks",
+    params(TaskQuery),
+    responses(
+        (status = 200, description = "One page of the matching tasks", body = Page<Task>),
+        BadTaskQuery,
+        StoreFailed,
+    ),
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     Query(q): Query<TaskQuery>,
@@ -146,6 +203,19 @@ pub(super) async fn list(
     listing(state, filter, page).await
 }
 
+/// List failed tasks, newest first, with their errors.
+#[utoipa::path(
+    get,
+    path = "/api/failures",
+    tag = "tasks",
+    operation_id = "list_failures",
+    params(TaskQuery),
+    responses(
+        (status = 200, description = "One page of the failed tasks", body = Page<Task>),
+        BadTaskQuery,
+        StoreFailed,
+    ),
+)]
 pub(super) async fn failures(
     State(state): State<AppState>,
     Query(q): Query<TaskQuery>,
@@ -158,6 +228,19 @@ pub(super) async fn failures(
     listing(state, filter, page).await
 }
 
+/// List finished tasks (completed, failed or cancelled), newest first.
+#[utoipa::path(
+    get,
+    path = "/api/history",
+    tag = "tasks",
+    operation_id = "list_history",
+    params(TaskQuery),
+    responses(
+        (status = 200, description = "One page of the finished tasks", body = Page<Task>),
+        BadTaskQuery,
+        StoreFailed,
+    ),
+)]
 pub(super) async fn history(
     State(state): State<AppState>,
     Query(q): Query<TaskQuery>,
@@ -183,11 +266,28 @@ async fn listing(
     }))
 }
 
+/// Show one task.
+#[utoipa::path(
+    get,
+    path = "/api/tasks/{id}",
+    tag = "tasks",
+    operation_id = "show_task",
+    params(TaskPath),
+    responses(
+        (status = 200, description = "The task", body = Task),
+        TaskLookup,
+        StoreFailed,
+    ),
+)]
 pub(super) async fn show(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(task): Path<TaskPath>,
 ) -> Result<Json<Task>, ApiError> {
-    let id = parse_id(&id)?;
+    stored(state, task.id()?).await
+}
+
+/// The stored task, or a 404.
+async fn stored(state: AppState, id: TaskId) -> Result<Json<Task>, ApiError> {
     let store = state.registry.store().clone();
     blocking(move || store.task(id))
         .await?
@@ -195,20 +295,48 @@ pub(super) async fn show(
         .ok_or_else(|| ApiError::not_found(format!("no task {id}")))
 }
 
+/// Cancel an unfinished task.
+#[utoipa::path(
+    post,
+    path = "/api/tasks/{id}/cancel",
+    tag = "tasks",
+    operation_id = "cancel_task",
+    params(TaskPath),
+    responses(
+        (status = 200, description = "The task, now cancelled", body = Task),
+        TaskLookup,
+        (status = 409, description = "`illegal_transition`: the task has already finished", body = ErrorBody),
+        StoreFailed,
+    ),
+)]
 pub(super) async fn cancel(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(task): Path<TaskPath>,
 ) -> Result<Json<Task>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = task.id()?;
     state.scheduler.cancel(id).await?;
-    show(State(state), Path(id.to_string())).await
+    stored(state, id).await
 }
 
+/// Give a failed task one more attempt.
+#[utoipa::path(
+    post,
+    path = "/api/tasks/{id}/retry",
+    tag = "tasks",
+    operation_id = "retry_task",
+    params(TaskPath),
+    responses(
+        (status = 200, description = "The task, ready again", body = Task),
+        TaskLookup,
+        (status = 409, description = "`illegal_transition`: the task has not failed", body = ErrorBody),
+        StoreFailed,
+    ),
+)]
 pub(super) async fn retry(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(task): Path<TaskPath>,
 ) -> Result<Json<Task>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = task.id()?;
     state.scheduler.retry(id).await?;
-    show(State(state), Path(id.to_string())).await
+    stored(state, id).await
 }

@@ -1,8 +1,9 @@
 //! Worker routes: the list with stats, and one worker with its hour-by-hour activity.
 
 use super::extract::Query;
+use super::openapi::refusals::{BadPage, StoreFailed};
 use super::page::{Page, PageQuery};
-use super::{ApiError, AppState, blocking};
+use super::{ApiError, AppState, ErrorBody, blocking};
 use crate::workers::WorkerView;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -13,7 +14,7 @@ const HOURS: u64 = 24;
 const HOUR_MS: u64 = 3_600_000;
 
 /// One hour of a worker's finished tasks.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Hour {
     /// Start of the hour (ms since the epoch).
     pub hour_ms: u64,
@@ -28,7 +29,7 @@ pub struct Hour {
 }
 
 /// A worker with its recent activity.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WorkerDetail {
     /// The worker as listed.
     #[serde(flatten)]
@@ -37,6 +38,18 @@ pub struct WorkerDetail {
     pub hourly: Vec<Hour>,
 }
 
+/// List the workers with their stats and what they hold.
+#[utoipa::path(
+    get,
+    path = "/api/workers",
+    tag = "workers",
+    operation_id = "list_workers",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page of the workers", body = Page<WorkerView>),
+        BadPage,
+    ),
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     Query(page): Query<PageQuery>,
@@ -44,6 +57,19 @@ pub(super) async fn list(
     Ok(Json(Page::slice(state.scheduler.snapshot().workers, page)?))
 }
 
+/// Show one worker with its activity hour by hour over the last 24 hours.
+#[utoipa::path(
+    get,
+    path = "/api/workers/{name}",
+    tag = "workers",
+    operation_id = "show_worker",
+    params(("name" = String, Path, description = "The worker's name (any case) or address")),
+    responses(
+        (status = 200, description = "The worker", body = WorkerDetail),
+        (status = 404, description = "`not_found`: no such worker", body = ErrorBody),
+        StoreFailed,
+    ),
+)]
 pub(super) async fn show(
     State(state): State<AppState>,
     Path(name): Path<String>,
