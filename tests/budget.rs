@@ -23,8 +23,7 @@ fn setup(env: &Env) {
 }
 
 fn statuses(env: &Env) -> Vec<String> {
-    env.api("/api/tasks?limit=100", None)
-        .1
+    env.api("/api/tasks?limit=100", None).1["items"]
         .as_array()
         .cloned()
         .unwrap_or_default()

@@ -10,11 +10,10 @@
 //! look at, and `dir/dashboard-dark.png` in the dark color scheme.
 
 use chromiumoxide::cdp::browser_protocol::emulation::MediaFeature;
-use hypernet_integration::browser::{Browser, PageProblem};
+use hypernet_integration::browser::Browser;
 use hypernet_integration::relay::Relay;
 use hypernet_integration::{Env, Host};
 use serde_json::{Value, json};
-use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 /// provider-sim answering at once, and the example plugin to switch on and off.
@@ -29,10 +28,6 @@ latency_ms = 0
 name = \"example\"
 capabilities = [\"kv\", \"events\", \"log\"]
 ";
-
-/// Routes of the dashboard's API contract that a host may not serve yet; the page falls back
-/// without them, so the browser's note of their 404 is not a fault of the page.
-const OPTIONAL_ROUTES: &[&str] = &["/api/budget/history", "/graph"];
 
 const READY_AND_LIVE: &str =
     "document.body.dataset.ready === '1' && document.body.dataset.live === '1'";
@@ -102,18 +97,11 @@ impl Swarm {
 /// machine, or a reconnect after a few backoffs).
 const LIVE: Duration = Duration::from_secs(15);
 
-fn token(env: &Env) -> String {
-    std::fs::read_to_string(env.data_dir().join("api-token"))
-        .expect("api-token")
-        .trim()
-        .to_owned()
-}
-
 /// What `hypernet dashboard` prints: the page's address with the token in the fragment.
 fn dashboard_url(env: &Env) -> String {
     let run = env.run(&["dashboard"]);
     let url = run.ok().trim().to_owned();
-    let token = token(env);
+    let token = env.token();
     assert!(url.ends_with(&format!("/#token={token}")), "{url}");
     assert!(
         !run.stderr.contains(&token),
@@ -129,27 +117,12 @@ fn base_url(env: &Env) -> String {
     url.split_once("#token=").expect("a fragment").0.to_owned()
 }
 
-/// The page's problems, less the browser's notes of optional routes not served yet.
-fn faults(browser: &Browser) -> Vec<PageProblem> {
-    browser
-        .problems()
-        .into_iter()
-        .filter(|p| {
-            let optional = p.source == "network"
-                && p.text.contains("404")
-                && p.url
-                    .as_deref()
-                    .is_some_and(|u| OPTIONAL_ROUTES.iter().any(|r| u.contains(r)));
-            !optional
-        })
-        .collect()
-}
-
-fn assert_no_faults(browser: &Browser) {
-    let faults = faults(browser);
-    let listed: Vec<String> = faults.iter().map(ToString::to_string).collect();
+/// Fails listing the page's console errors, uncaught exceptions and error log entries.
+fn assert_no_problems(browser: &Browser) {
+    let problems = browser.problems();
+    let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
     assert!(
-        faults.is_empty(),
+        problems.is_empty(),
         "console errors or exceptions:\n{}",
         listed.join("\n")
     );
@@ -160,48 +133,23 @@ fn row_of(id: &str) -> String {
     format!("document.querySelector('.task-row[data-task=\"{id}\"]') !== null")
 }
 
-/// A plain GET of a page asset: status line, headers (lowercased names), body.
-fn get_raw(base: &str, path: &str) -> (String, Vec<(String, String)>, String) {
-    let addr = base.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let (head, body) = response.split_once("\r\n\r\n").expect("a head");
-    let mut lines = head.lines();
-    let status = lines.next().unwrap_or_default().to_owned();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_owned()))
-        .collect();
-    (status, headers, body.to_owned())
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
-    headers
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| panic!("no {name} header in {headers:?}"))
-}
-
 #[test]
 fn the_assets_are_served_with_their_types_and_a_strict_policy() {
     let swarm = Swarm::start(MANIFEST, None);
-    let base = base_url(&swarm.env);
     for (path, kind) in [
         ("/", "text/html"),
         ("/assets/app.js", "text/javascript"),
         ("/assets/app.css", "text/css"),
     ] {
-        let (status, headers, body) = get_raw(&base, path);
-        assert!(status.contains(" 200 "), "{path}: {status}");
-        assert!(header(&headers, "content-type").starts_with(kind), "{path}");
-        let policy = header(&headers, "content-security-policy");
+        let answer = swarm.env.request("GET", path, &[], b"");
+        assert_eq!(answer.status, 200, "{path}");
+        let header = |name| answer.header(name).unwrap_or_default();
+        assert!(header("content-type").starts_with(kind), "{path}");
+        let policy = header("content-security-policy");
         assert!(policy.contains("default-src 'self'"), "{policy}");
         assert!(policy.contains("script-src 'self'"), "{policy}");
         assert!(!policy.contains("unsafe-inline"), "{policy}");
-        assert!(!body.is_empty(), "{path} is empty");
+        assert!(!answer.body.is_empty(), "{path} is empty");
     }
 }
 
@@ -229,7 +177,7 @@ async fn the_page_loads_cleanly_and_moves_the_token_out_of_the_address() {
         .eval("localStorage.getItem('hypernet.token')")
         .await
         .unwrap();
-    assert_eq!(stored, token(&swarm.env));
+    assert_eq!(stored, swarm.env.token());
     let both = format!("{} && {}", row_of(&first), row_of(&second));
     page.expect(&both, Duration::from_secs(5), "both tasks on the board")
         .await;
@@ -249,7 +197,7 @@ async fn the_page_loads_cleanly_and_moves_the_token_out_of_the_address() {
         page.expect(&shown, Duration::from_secs(5), panel).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_no_faults(page);
+    assert_no_problems(page);
     swarm.close().await;
 }
 
@@ -358,7 +306,7 @@ async fn without_a_token_the_page_asks_for_one() {
     .await;
     let live: String = page.eval("document.body.dataset.live || ''").await.unwrap();
     assert_ne!(live, "1", "no stream without a token");
-    page.type_into("#token-input", &token(&swarm.env))
+    page.type_into("#token-input", &swarm.env.token())
         .await
         .unwrap();
     page.click("#token-form button[type=submit]").await.unwrap();
@@ -367,6 +315,29 @@ async fn without_a_token_the_page_asks_for_one() {
     let id = swarm.file(json!({ "title": "Seen once the token is in" }));
     page.expect(&row_of(&id), Duration::from_secs(2), "the task arrives")
         .await;
+    swarm.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_whose_reads_need_the_token_still_serves_a_working_page() {
+    let config = "standing = []\n[api]\nread_requires_token = true\n";
+    let mut swarm = Swarm::start(MANIFEST, Some(config));
+    let (code, _) = swarm.env.api("/api/tasks", None);
+    assert_eq!(code, 401, "reads need the token on this host");
+    let id = swarm.file(json!({ "title": "Read with the token" }));
+    swarm.browse(&dashboard_url(&swarm.env)).await;
+    let page = swarm.page();
+    page.expect(READY_AND_LIVE, LIVE, "the dashboard goes live")
+        .await;
+    page.expect(&row_of(&id), Duration::from_secs(5), "the task is read")
+        .await;
+    page.expect(
+        "document.querySelector('#plugins .plugin') !== null && document.querySelector('#workers .worker') !== null",
+        Duration::from_secs(5),
+        "plugins and workers are read",
+    )
+    .await;
+    assert_no_problems(page);
     swarm.close().await;
 }
 
@@ -447,7 +418,7 @@ async fn a_long_queue_keeps_only_the_visible_rows_in_the_page() {
     assert!(started.elapsed() < Duration::from_secs(2));
     let rows: usize = page.eval(ready).await.unwrap();
     assert!(rows <= 60, "{rows} rows after scrolling");
-    assert_no_faults(page);
+    assert_no_problems(page);
     swarm.close().await;
 }
 
@@ -458,7 +429,7 @@ async fn after_a_dropped_connection_the_page_catches_up_on_what_it_missed() {
     let url = format!(
         "http://127.0.0.1:{}/#token={}",
         relay.port,
-        token(&swarm.env)
+        swarm.env.token()
     );
     swarm.browse(&url).await;
     let page = swarm.page();

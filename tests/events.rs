@@ -1,9 +1,11 @@
 //! `GET /api/events`: the WebSocket stream of host events, against the real binary and
 //! provider-sim: a task's lifecycle in order, kind filters, `?after=` resumption and the
-//! token requirement.
+//! token requirement; and, with provider-openai against the loopback mock LLM, a streamed
+//! answer's text as `task.output` deltas.
 
 use futures_util::StreamExt;
-use hypernet_integration::Env;
+use hypernet_integration::mock_llm::{MockLlm, Reply};
+use hypernet_integration::{Env, eventually};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -17,21 +19,7 @@ const SIM: &str = "[[plugin]]\nname = \"provider-sim\"\ncapabilities = [\"log\"]
 
 /// The running host's `ws://` base address.
 fn ws_base(env: &Env) -> String {
-    let info: Value = serde_json::from_str(
-        &std::fs::read_to_string(env.data_dir().join("host.json")).expect("host.json"),
-    )
-    .expect("host.json is JSON");
-    info["url"]
-        .as_str()
-        .expect("url")
-        .replacen("http://", "ws://", 1)
-}
-
-fn token(env: &Env) -> String {
-    std::fs::read_to_string(env.data_dir().join("api-token"))
-        .expect("api-token")
-        .trim()
-        .to_owned()
+    format!("ws://{}", env.api_addr())
 }
 
 /// Connects with the token in the `Authorization` header.
@@ -41,7 +29,7 @@ async fn connect(env: &Env, query: &str) -> Socket {
         .expect("request");
     request.headers_mut().insert(
         "authorization",
-        format!("Bearer {}", token(env)).parse().expect("header"),
+        format!("Bearer {}", env.token()).parse().expect("header"),
     );
     connect_async(request).await.expect("connect").0
 }
@@ -56,6 +44,13 @@ async fn next_event(socket: &mut Socket, wait: Duration) -> Option<Value> {
             _ => {}
         }
     }
+}
+
+/// Whether nothing more arrives for a while.
+async fn stays_quiet(socket: &mut Socket) -> bool {
+    next_event(socket, Duration::from_millis(300))
+        .await
+        .is_none()
 }
 
 /// Events until the task's `task.completed` (inclusive).
@@ -128,10 +123,12 @@ async fn a_task_streams_in_order_filters_by_kind_and_resumes_after_an_id() {
         "the filter only drops events"
     );
     assert!(
-        next_event(&mut plugins_only, Duration::from_millis(300))
-            .await
-            .is_none(),
+        stays_quiet(&mut plugins_only).await,
         "no plugin events were published, so a plugin-only stream stays quiet"
+    );
+    assert!(
+        filtered.iter().all(|e| e["kind"] != "task.output"),
+        "the simulated provider does not stream, so no output deltas: {filtered:?}"
     );
 
     // A client that saw only `task.created` reconnects and gets exactly what it missed.
@@ -147,18 +144,13 @@ async fn a_task_streams_in_order_filters_by_kind_and_resumes_after_an_id() {
     }
     assert_eq!(ids(&replayed), ids(missed));
     assert_eq!(replayed, missed);
-    assert!(
-        next_event(&mut resumed, Duration::from_millis(300))
-            .await
-            .is_none(),
-        "nothing twice"
-    );
+    assert!(stays_quiet(&mut resumed).await, "nothing twice");
 
     // …and then continues live, with the token in the query string this time.
     let url = format!(
         "{}/api/events?token={}&kinds=task.&after={}",
         ws_base(&env),
-        token(&env),
+        env.token(),
         in_order.last().unwrap()
     );
     let (mut by_query, _) = connect_async(url).await.expect("token in the query");
@@ -185,4 +177,69 @@ async fn the_stream_needs_the_token() {
             Ok(_) => panic!("{url} was accepted without the token"),
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_answer_arrives_as_ordered_deltas_that_add_up_to_the_result() {
+    let mock = MockLlm::start();
+    // Forty small pieces 15 ms apart, with one larger than a coalesced delta in the middle.
+    let long = "lorem ipsum ".repeat(60);
+    let mut pieces: Vec<String> = (0..40).map(|i| format!("word{i} ")).collect();
+    pieces.insert(20, long);
+    let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    mock.script(
+        "/v1/chat/completions",
+        [Reply::openai_stream_text(&refs, 11, 41).paced(Duration::from_millis(15))],
+    );
+    let env = Env::new();
+    env.manifest(&format!(
+        "[[plugin]]\nname = \"provider-openai\"\ncapabilities = [\"log\"]\n[plugin.config]\nbase_url = \"{}\"\napi_key_env = \"HN_TEST_OPENAI_KEY\"\n",
+        mock.openai_base_url()
+    ));
+    env.config(
+        "standing = []\n\n[[worker]]\nname = \"Coder\"\naccount = \"2.1\"\nmodel = \"openai/gpt-4o-mini\"\n",
+    );
+    let host = env.start_with_env(&[("HN_TEST_OPENAI_KEY", "sk-mock")]);
+    let mut output = connect(&env, "?kinds=task.output").await;
+
+    let task = file(&env, "Write at length");
+    let done = eventually("the task to finish", || {
+        let t = env.api(&format!("/api/tasks/{}", task.as_str()?), None).1;
+        matches!(t["status"].as_str(), Some("completed" | "failed")).then_some(t)
+    });
+    assert_eq!(done["status"], "completed", "{done}\n{}", host.log());
+    let text = done["result"]["text"].as_str().expect("result text");
+    assert_eq!(text, pieces.concat());
+
+    // Every delta was announced before the task completed.
+    let mut deltas = Vec::new();
+    let mut joined = String::new();
+    while joined.len() < text.len() {
+        let event = next_event(&mut output, Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|| panic!("deltas stopped at {joined:?}"));
+        joined.push_str(event["payload"]["delta"].as_str().expect("delta"));
+        deltas.push(event);
+    }
+    assert_eq!(joined, text);
+    assert!(
+        stays_quiet(&mut output).await,
+        "nothing after the last delta"
+    );
+    for (n, event) in deltas.iter().enumerate() {
+        assert_eq!(event["kind"], "task.output");
+        let payload = &event["payload"];
+        assert_eq!(payload["task"], task);
+        assert_eq!(payload["worker"], "Coder");
+        assert_eq!(payload["model"], "openai/gpt-4o-mini");
+        assert_eq!(payload["seq"], n as u64, "contiguous from 0: {deltas:?}");
+    }
+    let in_order = ids(&deltas);
+    assert!(in_order.windows(2).all(|w| w[0] < w[1]), "{in_order:?}");
+    assert!(
+        deltas.len() >= 2 && deltas.len() < pieces.len() / 2,
+        "coalesced, yet shown as it came: {} deltas for {} pieces",
+        deltas.len(),
+        pieces.len()
+    );
 }

@@ -16,7 +16,8 @@ capabilities = ["kv", "events", "log"]
 "#;
 
 fn plugin<'a>(list: &'a Value, name: &str) -> &'a Value {
-    list.as_array()
+    list["items"]
+        .as_array()
         .unwrap()
         .iter()
         .find(|p| p["name"] == name)

@@ -33,8 +33,7 @@ fn task(env: &Env, id: &str) -> Value {
 }
 
 fn all_tasks(env: &Env) -> Vec<Value> {
-    env.api("/api/tasks?limit=1000", None)
-        .1
+    env.api("/api/tasks?limit=1000", None).1["items"]
         .as_array()
         .cloned()
         .unwrap_or_default()
@@ -69,7 +68,7 @@ fn calls_run_concurrently_so_a_round_costs_the_slowest_call() {
         "calls were not concurrent: {wall:?}"
     );
     let workers = env.api("/api/workers", None).1;
-    let done: Vec<u64> = workers
+    let done: Vec<u64> = workers["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -174,7 +173,7 @@ fn a_failed_dependency_leaves_dependents_blocked_and_visible() {
             .starts_with(&format!("dependency {a} failed: "))
     );
     let failures = env.api("/api/failures", None).1;
-    assert_eq!(failures[0]["id"], a.as_str());
+    assert_eq!(failures["items"][0]["id"], a.as_str());
 }
 
 #[test]
@@ -240,7 +239,7 @@ fn kill_9_loses_nothing_and_runs_nothing_twice() {
         })
         .sum();
     let workers = env.api("/api/workers", None).1;
-    let charged: u64 = workers
+    let charged: u64 = workers["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -297,7 +297,10 @@ fn the_herald_gates_messages_to_people_and_without_it_they_go_out_directly() {
     let held = send(&env, &[]);
     assert_eq!(held["status"], "held", "{held}");
     let review = held["review"].as_str().unwrap().to_owned();
-    assert_eq!(env.api("/api/messages", None).1[0]["status"], "held");
+    assert_eq!(
+        env.api("/api/messages", None).1["items"][0]["status"],
+        "held"
+    );
     assert_eq!(
         event_count(&env, "message.sent"),
         0,
@@ -311,7 +314,7 @@ fn the_herald_gates_messages_to_people_and_without_it_they_go_out_directly() {
     );
     eventually("the approved message to go out", || {
         let all = env.api("/api/messages", None).1;
-        (all[0]["status"] == "sent").then_some(())
+        (all["items"][0]["status"] == "sent").then_some(())
     });
     assert!(host.log().contains("message sent"));
     assert_eq!(event_count(&env, "message.sent"), 1);

@@ -1,11 +1,15 @@
-//! The task commands of the CLI (`task add|list|show|cancel|retry`, `status`, `summary`,
-//! `workers`, `worker`, `failures`, `history`) against a real host and provider-sim.
+//! The task commands of the CLI (`task add|list|show|cancel|retry`, `status` (also
+//! `--watch`), `summary`, `workers`, `worker`, `failures`, `history`) against a real host
+//! and provider-sim.
 //!
 //! The default host config files three standing-priority tasks when the queue is empty, so
 //! the tests find their own tasks by id or title rather than counting everything.
 
 use hypernet_integration::{Env, eventually};
 use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
+use std::sync::mpsc;
+use std::time::Duration;
 
 const SIM: &str = "[[plugin]]\nname = \"provider-sim\"\ncapabilities = [\"log\"]\n[plugin.config]\nlatency_ms = 0\n";
 
@@ -54,7 +58,8 @@ fn wait_for(env: &Env, id: &str, status: &str) -> Value {
 }
 
 fn ids(list: &Value) -> Vec<&str> {
-    list.as_array()
+    list["items"]
+        .as_array()
         .unwrap_or_else(|| panic!("not a list: {list}"))
         .iter()
         .map(|t| t["id"].as_str().unwrap())
@@ -160,7 +165,7 @@ fn a_filed_task_completes_and_shows_up_everywhere() {
         .json();
     assert!(ids(&completed).contains(&id.as_str()), "{completed}");
     assert!(
-        completed
+        completed["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -171,7 +176,8 @@ fn a_filed_task_completes_and_shows_up_everywhere() {
         .json();
     assert!(!ids(&ready).contains(&id.as_str()));
     let one = env.run(&["task", "list", "--limit", "1", "--json"]).json();
-    assert_eq!(one.as_array().unwrap().len(), 1, "{one}");
+    assert_eq!(one["items"].as_array().unwrap().len(), 1, "{one}");
+    assert!(one["total"].as_u64().unwrap() >= 1, "{one}");
     let table = env.run(&["task", "list", "--status", "completed"]);
     let table = table.ok();
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
@@ -241,7 +247,7 @@ fn a_filed_task_completes_and_shows_up_everywhere() {
         "{row}"
     );
     let latest = env.run(&["history", "--limit", "1", "--json"]).json();
-    assert_eq!(latest.as_array().unwrap().len(), 1, "{latest}");
+    assert_eq!(latest["items"].as_array().unwrap().len(), 1, "{latest}");
 
     // Summary: totals over every stored task, the cost in dollars from micro-dollars.
     let summary = env.run(&["summary", "--json"]).json();
@@ -300,7 +306,8 @@ fn dependencies_are_checked_and_followed() {
     );
     let all = env.run(&["task", "list", "--json"]).json();
     assert!(
-        all.as_array()
+        all["items"]
+            .as_array()
             .unwrap()
             .iter()
             .all(|t| t["title"] != "Depends on nothing real"),
@@ -362,20 +369,20 @@ fn workers_show_their_work() {
             .as_u64()
             .unwrap();
         let workers = env.run(&["workers", "--json"]).json();
-        let done: u64 = workers
+        let done: u64 = workers["items"]
             .as_array()
             .unwrap()
             .iter()
             .map(|w| w["stats"]["tasks_done"].as_u64().unwrap())
             .sum();
-        let idle = workers
+        let idle = workers["items"]
             .as_array()
             .unwrap()
             .iter()
             .all(|w| w["current_task"].is_null());
         (done == completed && completed >= 6 && idle).then_some(workers)
     });
-    let list = workers.as_array().unwrap();
+    let list = workers["items"].as_array().unwrap();
     let names: Vec<&str> = list.iter().map(|w| w["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Trace", "Keystone", "Herald", "Librarian"]);
     assert!(
@@ -470,7 +477,7 @@ fn failures_duplicates_cancel_and_retry() {
     let failures = env.run(&["failures", "--json"]).json();
     assert!(ids(&failures).contains(&flaky.as_str()), "{failures}");
     assert!(
-        failures
+        failures["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -492,7 +499,8 @@ fn failures_duplicates_cancel_and_retry() {
         "{row}"
     );
     let one = env.run(&["failures", "--limit", "1", "--json"]).json();
-    assert_eq!(one.as_array().unwrap().len(), 1, "{one}");
+    assert_eq!(one["items"].as_array().unwrap().len(), 1, "{one}");
+    assert!(one["total"].as_u64().unwrap() >= 1, "{one}");
 
     // A task waiting on the failed one stays blocked, with the reason shown.
     let waiting = add(&env, &["Use the flaky result", "--depends-on", &flaky]);
@@ -541,7 +549,7 @@ fn failures_duplicates_cancel_and_retry() {
         err.stderr
     );
     let history = env.run(&["history", "--json"]).json();
-    let entry = history
+    let entry = history["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -577,7 +585,7 @@ fn failures_duplicates_cancel_and_retry() {
     assert_eq!(summary["by_model"], serde_json::json!({}), "{summary}");
     assert_eq!(summary["tokens"], 0);
     let workers = env.run(&["workers", "--json"]).json();
-    let failed_attempts: u64 = workers
+    let failed_attempts: u64 = workers["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -609,4 +617,86 @@ fn every_task_command_explains_when_no_host_runs() {
             "{args:?}: {err}"
         );
     }
+}
+
+/// The lines a child writes to `out`, read on their own thread.
+fn lines_of(out: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// The next view `status --watch` printed to a pipe: its lines up to the blank line that
+/// comes before the following view.
+fn next_view(lines: &mpsc::Receiver<String>) -> String {
+    let mut view = Vec::new();
+    loop {
+        match lines.recv_timeout(Duration::from_secs(10)) {
+            Ok(line) if line.is_empty() => return view.join("\n"),
+            Ok(line) => view.push(line),
+            Err(e) => panic!("no complete view ({e}); so far: {view:?}"),
+        }
+    }
+}
+
+/// Views until one satisfies `want`.
+fn view_where(lines: &mpsc::Receiver<String>, want: impl Fn(&str) -> bool) -> String {
+    for _ in 0..100 {
+        let view = next_view(lines);
+        if want(&view) {
+            return view;
+        }
+    }
+    panic!("no such view in a hundred refreshes");
+}
+
+#[test]
+fn status_watch_refreshes_outlives_its_host_and_stops_on_ctrl_c() {
+    let env = succeeding();
+    let host = env.start();
+    let mut watch = env.spawn(&["status", "--watch", "--interval", "0.2"]);
+    let lines = lines_of(watch.stdout.take().expect("piped"));
+
+    // Stdout is a pipe: every view in full, after a blank line, no terminal codes.
+    let first = next_view(&lines);
+    let second = next_view(&lines);
+    for view in [&first, &second] {
+        assert!(!view.contains('\x1b'), "{view:?}");
+        assert!(field(view, "workers").ends_with(" busy of 4"), "{view}");
+        assert_eq!(field(view, "plugins"), "1 loaded of 1");
+        for shown in ["busy", "uptime"] {
+            assert!(!field(view, shown).is_empty(), "{view}");
+        }
+    }
+    let refreshed = |view: &str| field(view, "refreshed").to_owned();
+    let (at1, at2) = (refreshed(&first), refreshed(&second));
+    assert!(at1.ends_with("(every 0.2s; Ctrl-C stops)"), "{at1}");
+    assert!(at1.starts_with("20") && at1 < at2, "{at1} then {at2}");
+
+    // The host goes away: the view says so and the watch goes on…
+    assert_eq!(host.stop(), Some(0));
+    let gone = view_where(&lines, |v| v.contains("host not reachable: "));
+    assert!(!gone.contains("workers:"), "{gone}");
+    assert!(watch.try_wait().expect("wait").is_none(), "the watch ended");
+    // …and finds the host again when it is back.
+    let _host = env.start();
+    view_where(&lines, |v| v.contains("workers:"));
+
+    unsafe {
+        libc::kill(watch.id() as i32, libc::SIGINT);
+    }
+    let status = watch.wait().expect("the watch ends");
+    let mut stderr = String::new();
+    let _ = watch
+        .stderr
+        .take()
+        .map(|mut e| e.read_to_string(&mut stderr));
+    assert!(status.success(), "{status:?}: {stderr}");
 }

@@ -97,10 +97,10 @@ fn a_plugin_built_outside_the_workspace_loads_with_both_its_services() {
         check.stdout
     );
     let _host = env.start();
-    let list = env.run(&["plugins", "list", "--json"]).json();
-    assert_eq!(list[0]["version"], "2.3.4");
+    let external = env.plugin_status("external");
+    assert_eq!(external["version"], "2.3.4");
     assert_eq!(
-        list[0]["kinds"],
+        external["kinds"],
         serde_json::json!(["provider", "subsystem"])
     );
     let greet = env
@@ -137,8 +137,7 @@ fn plugin_api_versions_decide_compatibility() {
     let check = env.check();
     check.ok();
     let host = env.start();
-    let list = env.run(&["plugins", "list", "--json"]).json();
-    assert_eq!(list[0]["api_version"], "0.1.7");
+    assert_eq!(env.plugin_status("patchlevel")["api_version"], "0.1.7");
     drop(host);
 
     env.manifest(&format!(

@@ -121,7 +121,7 @@ pub fn usd_to_micros(usd: f64) -> u64 {
 }
 
 /// Tokens and spend of one model or worker.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Usage {
     /// Calls settled.
     pub calls: u64,
@@ -197,7 +197,7 @@ impl Default for Budget {
 }
 
 /// What `hypernet budget` shows.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BudgetView {
     /// Daily limit in micro-dollars (absent: unlimited).
     pub daily_limit_micros: Option<u64>,

@@ -92,6 +92,15 @@ impl Bus {
         let _ = self.watchers.send(event);
     }
 
+    /// Stamps and announces an event to watchers only (plugins never see it; delivering to
+    /// them is the registry's job); returns its id.
+    pub fn publish(&self, kind: &str, source: &str, payload: Value) -> u64 {
+        let event = self.stamp(kind, source, payload);
+        let id = event.id;
+        self.announce(Arc::new(event));
+        id
+    }
+
     /// Whether events must be announced. Always: the replay buffer follows every event.
     pub fn has_watchers(&self) -> bool {
         true

@@ -22,6 +22,10 @@
 //! [http.max_concurrent_for]       # per-provider limits, by plugin (or plugin:service) name
 //! provider-openai = 8
 //!
+//! [api]
+//! read_requires_token = false     # true: reads need the bearer token too
+//! max_body_bytes = 1048576        # larger request bodies are refused with 413
+//!
 //! [[worker]]                      # replaces the default worker set when present
 //! name = "Trace"
 //! account = "2.1"
@@ -71,6 +75,9 @@ pub struct HostConfig {
     /// Model calls over HTTP: timeouts, retries, concurrency, streaming.
     #[serde(default)]
     pub http: HttpConfig,
+    /// `[api]`: who may read, and how large a request may be.
+    #[serde(default)]
+    pub api: ApiConfig,
 }
 
 impl Default for HostConfig {
@@ -83,6 +90,27 @@ impl Default for HostConfig {
             budget: Default::default(),
             limits: Default::default(),
             http: HttpConfig::default(),
+            api: ApiConfig::default(),
+        }
+    }
+}
+
+/// `[api]`: the HTTP API's own settings (the listen address is `hypernet run --listen`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Whether read calls need the bearer token too (mutating calls and the event stream
+    /// always do).
+    pub read_requires_token: bool,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            read_requires_token: false,
+            max_body_bytes: 1024 * 1024,
         }
     }
 }
@@ -245,6 +273,12 @@ impl HostConfig {
         }
         if let Some(s) = self.standing.iter().find(|s| s.title.trim().is_empty()) {
             return Err(format!("a standing priority has an empty `title` ({s:?})"));
+        }
+        if self.api.max_body_bytes < 1024 {
+            return Err(format!(
+                "`api.max_body_bytes` must be at least 1024, not {}",
+                self.api.max_body_bytes
+            ));
         }
         self.budget.validate()?;
         self.limits.validate()?;

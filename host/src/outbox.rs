@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 const NAMESPACE: &str = "host:outbox";
 
 /// A message to send, as filed.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMessage {
     /// Recipient.
@@ -44,7 +44,7 @@ fn default_sender() -> String {
 }
 
 /// A message and its fate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Message {
     /// `M-000001`, ...
     pub id: String,

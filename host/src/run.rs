@@ -97,12 +97,15 @@ pub async fn run(options: RunOptions) -> Result<()> {
     );
     tracing::info!(api = %format!("http://{addr}"), plugins_loaded = loaded, "host ready; Ctrl-C to stop");
 
-    let app = api::router(AppState {
-        registry: registry.clone(),
-        token: Arc::from(token),
-        scheduler: scheduler.clone(),
-        outbox: crate::outbox::Outbox::start(registry.clone()),
-    });
+    let app = api::router(
+        AppState {
+            registry: registry.clone(),
+            token: Arc::from(token),
+            scheduler: scheduler.clone(),
+            outbox: crate::outbox::Outbox::start(registry.clone()),
+        },
+        &config.api,
+    );
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;

@@ -53,7 +53,7 @@ impl WorkerConfig {
 }
 
 /// Counters per worker, persisted.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WorkerStats {
     /// Tasks completed.
     pub tasks_done: u64,
@@ -80,7 +80,7 @@ impl WorkerStats {
 }
 
 /// A worker as shown by the API: config, stats and what it is doing.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WorkerView {
     /// Name.
     pub name: String,

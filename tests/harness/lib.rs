@@ -185,17 +185,31 @@ impl Env {
         path
     }
 
-    /// Runs `hypernet --data-dir <data> ARGS` to completion.
-    pub fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(hypernet_bin())
+    /// `hypernet --data-dir <data> ARGS` in this folder, logging warnings only.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(hypernet_bin());
+        command
             .arg("--data-dir")
             .arg(self.data_dir())
             .args(args)
             .current_dir(self.path())
-            .env("HYPERNET_LOG", "warn")
-            .output()
-            .expect("hypernet runs");
-        Run::from(out)
+            .env("HYPERNET_LOG", "warn");
+        command
+    }
+
+    /// Runs `hypernet --data-dir <data> ARGS` to completion.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().expect("hypernet runs"))
+    }
+
+    /// Starts `hypernet --data-dir <data> ARGS` with its output and errors piped, for a
+    /// command that runs until stopped; the caller reads, stops and reaps it.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hypernet starts")
     }
 
     /// Writes `hypernet.toml` (read by `hypernet run` from this folder).
@@ -205,20 +219,55 @@ impl Env {
         path
     }
 
-    /// Calls the running host's API: `GET` when `body` is `None`, else `POST` with the
-    /// token. Returns the status code and the JSON body.
-    pub fn api(&self, path: &str, body: Option<&Value>) -> (u16, Value) {
+    /// The running host's API address (`127.0.0.1:<port>`), from `host.json`.
+    pub fn api_addr(&self) -> String {
         let info: Value = serde_json::from_str(
             &std::fs::read_to_string(self.data_dir().join("host.json")).expect("a host is running"),
         )
         .expect("host.json is JSON");
-        let addr = info["url"]
+        info["url"]
             .as_str()
-            .unwrap()
+            .expect("host.json has a url")
             .trim_start_matches("http://")
-            .to_owned();
-        let token = std::fs::read_to_string(self.data_dir().join("api-token")).unwrap_or_default();
-        http(&addr, path, body, token.trim())
+            .to_owned()
+    }
+
+    /// The API token of the data directory (empty before the first start).
+    pub fn token(&self) -> String {
+        std::fs::read_to_string(self.data_dir().join("api-token"))
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    }
+
+    /// Calls the running host's API: `GET` when `body` is `None`, else `POST` with the
+    /// token. Returns the status code and the JSON body.
+    pub fn api(&self, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let response = match body {
+            None => self.request("GET", path, &[], b""),
+            Some(body) => {
+                let auth = format!("Bearer {}", self.token());
+                let headers = [
+                    ("Authorization", auth.as_str()),
+                    ("Content-Type", "application/json"),
+                ];
+                self.request("POST", path, &headers, body.to_string().as_bytes())
+            }
+        };
+        let json = serde_json::from_str(&response.body).unwrap_or(Value::Null);
+        (response.status, json)
+    }
+
+    /// Sends one request to the running host exactly as given: no header is added but
+    /// `Host` and, for a body or a `POST`, `Content-Length`.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        http(&self.api_addr(), method, path, headers, body)
     }
 
     /// `hypernet plugin call TARGET QUERY [ARGS]` (no arguments when `args` is empty).
@@ -233,7 +282,8 @@ impl Env {
     /// The `plugins list --json` entry of one plugin.
     pub fn plugin_status(&self, name: &str) -> Value {
         let list = self.run(&["plugins", "list", "--json"]).json();
-        list.as_array()
+        list["items"]
+            .as_array()
             .and_then(|a| a.iter().find(|p| p["name"] == name).cloned())
             .unwrap_or_else(|| panic!("{name} is not listed in {list}"))
     }
@@ -308,33 +358,83 @@ impl Env {
     }
 }
 
+/// An answer of the host's API.
+#[derive(Debug)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// The headers in the order sent, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The body as text.
+    pub body: String,
+}
+
+impl Response {
+    /// The first value of the header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        first_header(&self.headers, name)
+    }
+
+    /// The body as JSON (panics, showing it, when it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "HTTP {} body is not JSON ({e}): {:?}",
+                self.status, self.body
+            )
+        })
+    }
+}
+
+/// The first value of the header `name` (any case) in a list of names and values.
+pub(crate) fn first_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 /// A minimal HTTP/1.0 client for loopback calls in tests.
-fn http(addr: &str, path: &str, body: Option<&Value>, token: &str) -> (u16, Value) {
+fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).expect("connect to the host");
-    let request = match body {
-        None => format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n"),
-        Some(body) => {
-            let body = body.to_string();
-            format!(
-                "POST {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            )
-        }
-    };
-    stream.write_all(request.as_bytes()).expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let status = response
-        .split_whitespace()
-        .nth(1)
+    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    // A host refusing a request (say, a body over its limit) may answer and close before
+    // reading all of it; the answer is still there to read.
+    let _ = stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(body));
+    let mut raw = Vec::new();
+    if let Err(e) = stream.read_to_end(&mut raw) {
+        assert!(
+            !raw.is_empty(),
+            "reading the answer to {method} {path}: {e}"
+        );
+    }
+    let raw = String::from_utf8_lossy(&raw);
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or_default();
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Response {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
 }
 
 fn now_nanos() -> u128 {

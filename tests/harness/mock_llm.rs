@@ -43,10 +43,7 @@ pub struct Recorded {
 impl Recorded {
     /// The first header of that name (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        crate::first_header(&self.headers, name)
     }
 
     /// The body as JSON (`Null` when it is not JSON).
@@ -150,6 +147,21 @@ impl Reply {
             chunks,
             gap: Duration::from_millis(1),
             headers: Vec::new(),
+        }
+    }
+
+    /// The same event stream with `gap` before each chunk (other replies are unchanged).
+    pub fn paced(self, gap: Duration) -> Reply {
+        match self {
+            Reply::Sse {
+                chunks, headers, ..
+            } => Reply::Sse {
+                chunks,
+                gap,
+                headers,
+            },
+            Reply::Delayed(delay, inner) => Reply::Delayed(delay, Box::new(inner.paced(gap))),
+            other => other,
         }
     }
 

@@ -225,8 +225,9 @@ async function api(path, { method = 'GET', body } = {}) {
   return data;
 }
 
-/** True for a 404 that is the route missing (no JSON error body), not a missing thing. */
-const routeMissing = (e) => e instanceof ApiError && e.status === 404 && e.code === 'http';
+/** True for a 404 that is the route missing (an older host), not a missing thing. */
+const routeMissing = (e) =>
+  e instanceof ApiError && e.status === 404 && (e.code === 'http' || e.message.startsWith('no route'));
 
 // ---------------------------------------------------------------- the store
 
@@ -1101,6 +1102,11 @@ const graph = {
     if (data.nodes.length <= 1) {
       this.el.append(h('p', { class: 'note', text: 'No dependencies and no dependents.' }));
       return;
+    }
+    if (data.truncated) {
+      this.el.append(
+        h('p', { class: 'note', text: `Only the nearest ${data.nodes.length} tasks are drawn.` }),
+      );
     }
     const columns = layered(data.nodes, data.edges || []);
     const tallest = Math.max(...columns.map((c) => c.length));

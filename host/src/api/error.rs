@@ -4,7 +4,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hypernet_plugin_api::{ErrorCode, PluginError};
-use serde_json::json;
+use serde::Serialize;
 
 /// An API failure with its status.
 #[derive(Debug)]
@@ -27,6 +27,28 @@ impl ApiError {
     /// 400 with code `invalid`.
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid", message)
+    }
+
+    /// 404 with code `not_found`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 500 with code `internal`; the detail goes to the log.
+    pub fn internal(message: impl Into<String>) -> Self {
+        let message = message.into();
+        tracing::error!(error = %message, "API call failed inside the host");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+
+    /// 401 with code `unauthorized`.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 }
 
@@ -62,9 +84,33 @@ impl From<crate::scheduler::core::CoreError> for ApiError {
     }
 }
 
+/// The body of every refusal.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, for [`ErrorBody`].
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable and machine-readable: `invalid`, `unauthorized`, `not_found`,
+    /// `method_not_allowed`, `illegal_transition`, `too_large`, `unavailable`, `internal`, ...
+    #[schema(example = "not_found")]
+    pub code: &'static str,
+    /// For people: names the field, parameter or thing at fault.
+    #[schema(example = "no task T-4")]
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }

@@ -6,10 +6,11 @@
 //! events with a larger id, then continues live. A client too slow to keep up is told how
 //! many events it missed and closed; it never holds up the bus.
 
-use super::{ApiError, AppState, constant_time_eq};
+use super::extract::Query;
+use super::{ApiError, AppState, ErrorBody, constant_time_eq};
 use crate::bus::Following;
+use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -20,7 +21,8 @@ use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
 /// The query parameters of `GET /api/events`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// The bearer token, for clients that cannot set headers.
     token: Option<String>,
@@ -52,7 +54,35 @@ impl KindFilter {
     }
 }
 
-/// Upgrades an authorized request to the event stream.
+/// Stream the host's events over a WebSocket.
+///
+/// A `GET` that upgrades to a WebSocket (`Connection: Upgrade`, `Upgrade: websocket`). It
+/// needs the bearer token, in the `Authorization` header or, for browsers, as `?token=`.
+///
+/// The server sends one text frame per event, a JSON object `{"id", "kind", "source",
+/// "at_ms", "payload"}`: `id` increases with each event the host publishes, `kind` is dotted
+/// (`task.created`, `task.completed`, `budget.exhausted`, `plugin.disabled`, ...), `source`
+/// is `host` or the publishing plugin, `at_ms` is ms since the Unix epoch and `payload` is
+/// kind-specific. While a call streams, `task.output` events carry the model's text as it
+/// arrives (payload `{"task", "worker", "model", "delta", "seq"}`; a call's deltas in `seq`
+/// order add up to its answer). With `after`, the retained events (the last 10,000) with a
+/// larger id come first, then live ones. A client too slow to keep up receives one frame
+/// `{"error": "too slow: N events missed; reconnect with ?after=<id>"}` and is closed;
+/// reconnecting with that `after` resumes without a gap while the events are retained.
+/// Frames the client sends are ignored.
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    tag = "events",
+    operation_id = "events",
+    params(EventsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 101, description = "Switched to the WebSocket; JSON text frames follow"),
+        (status = 400, description = "`invalid`: not a WebSocket upgrade, or a bad parameter", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no token, or not this host's", body = ErrorBody),
+    ),
+)]
 pub async fn stream(
     State(state): State<AppState>,
     Query(query): Query<EventsQuery>,

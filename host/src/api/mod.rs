@@ -1,23 +1,36 @@
 //! The HTTP API served by `hypernet run` (loopback by default). Read calls are open;
-//! mutating calls need the host's bearer token (`<data-dir>/api-token`).
+//! mutating calls need the host's bearer token (`<data-dir>/api-token`). [`openapi`]
+//! describes every route, built from the same list as the router.
 
 mod budget;
 mod dashboard;
 mod error;
 mod events;
+mod extract;
+mod graph;
+pub mod openapi;
+pub mod page;
+mod status;
 mod tasks;
+mod workers;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use page::{Page, PageQuery};
 
+use crate::config::ApiConfig;
 use crate::plugins::{PluginStatus, Registry};
-use axum::extract::{Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use extract::Query;
+use openapi::refusals::{BadPage, NoSuchPlugin, StoreFailed, TooLarge};
+use serde::Serialize;
+use serde_json::Value;
 use std::sync::Arc;
+use utoipa_axum::router::UtoipaMethodRouter;
+use utoipa_axum::routes as route;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -32,36 +45,103 @@ pub struct AppState {
     pub outbox: crate::outbox::Outbox,
 }
 
+/// One served route: its path, who may call it, and its handler with the handler's
+/// `#[utoipa::path]` documentation (which also gives the method).
+type Route = (&'static str, Access, UtoipaMethodRouter<AppState>);
+
+/// Every route the API serves. The router and the OpenAPI document are both built from this
+/// one list; a handler without documentation cannot be listed.
+fn routes() -> Vec<Route> {
+    use Access::{Mutate, Open, Read};
+    vec![
+        ("/api/health", Open, route!(health)),
+        ("/api/openapi.json", Open, route!(openapi::serve)),
+        ("/api/status", Read, route!(status::status)),
+        ("/api/summary", Read, route!(status::summary)),
+        ("/api/tasks", Read, route!(tasks::list)),
+        ("/api/tasks", Mutate, route!(tasks::file)),
+        ("/api/tasks/{id}", Read, route!(tasks::show)),
+        ("/api/tasks/{id}/graph", Read, route!(graph::show)),
+        ("/api/tasks/{id}/cancel", Mutate, route!(tasks::cancel)),
+        ("/api/tasks/{id}/retry", Mutate, route!(tasks::retry)),
+        ("/api/failures", Read, route!(tasks::failures)),
+        ("/api/history", Read, route!(tasks::history)),
+        ("/api/workers", Read, route!(workers::list)),
+        ("/api/workers/{name}", Read, route!(workers::show)),
+        ("/api/budget", Read, route!(budget::show)),
+        ("/api/budget", Mutate, route!(budget::set)),
+        ("/api/budget/history", Read, route!(budget::history)),
+        ("/api/plugins", Read, route!(list_plugins)),
+        ("/api/plugins/{name}", Read, route!(show_plugin)),
+        ("/api/plugins/{name}/enable", Mutate, route!(enable_plugin)),
+        (
+            "/api/plugins/{name}/disable",
+            Mutate,
+            route!(disable_plugin),
+        ),
+        (
+            "/api/plugins/{name}/query/{query}",
+            Mutate,
+            route!(query_plugin),
+        ),
+        ("/api/messages", Read, route!(list_messages)),
+        ("/api/messages", Mutate, route!(send_message)),
+        // The event stream checks the token itself: browsers cannot set headers on a
+        // WebSocket, so it also takes `?token=`.
+        ("/api/events", Open, route!(events::stream)),
+    ]
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Anyone who can reach the port.
+    Open,
+    /// Anyone, unless `[api] read_requires_token` is set.
+    Read,
+    /// Holders of the bearer token.
+    Mutate,
+}
+
 /// The API router.
-pub fn router(state: AppState) -> Router {
-    let mutating = Router::new()
-        .route("/api/plugins/{name}/enable", post(enable_plugin))
-        .route("/api/plugins/{name}/disable", post(disable_plugin))
-        .route("/api/plugins/{name}/query/{query}", post(query_plugin))
-        .route("/api/tasks", post(tasks::file))
-        .route("/api/tasks/{id}/cancel", post(tasks::cancel))
-        .route("/api/tasks/{id}/retry", post(tasks::retry))
-        .route("/api/budget", post(budget::set))
-        .route("/api/messages", post(send_message))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
-    Router::new()
-        .route("/api/health", get(health))
-        .route("/api/plugins", get(list_plugins))
-        .route("/api/plugins/{name}", get(show_plugin))
-        .route("/api/tasks", get(tasks::list))
-        .route("/api/tasks/{id}", get(tasks::show))
-        .route("/api/status", get(tasks::status))
-        .route("/api/summary", get(tasks::summary))
-        .route("/api/workers", get(tasks::workers))
-        .route("/api/workers/{name}", get(tasks::worker))
-        .route("/api/failures", get(tasks::failures))
-        .route("/api/history", get(tasks::history))
-        .route("/api/budget", get(budget::show))
-        .route("/api/messages", get(list_messages))
-        .route("/api/events", get(events::stream))
-        .merge(mutating)
+pub fn router(state: AppState, config: &ApiConfig) -> Router {
+    let mut open = Router::new();
+    let mut guarded = Router::new();
+    for (path, access, (_, _, handler)) in routes() {
+        let needs_token = match access {
+            Access::Open => false,
+            Access::Read => config.read_requires_token,
+            Access::Mutate => true,
+        };
+        if needs_token {
+            guarded = guarded.route(path, handler);
+        } else {
+            open = open.route(path, handler);
+        }
+    }
+    let guarded = guarded.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    open.merge(guarded)
         .merge(dashboard::router())
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .with_state(state)
+}
+
+async fn unknown_route(request: Request) -> ApiError {
+    ApiError::not_found(format!("no route {}", request.uri().path()))
+}
+
+async fn wrong_method(request: Request) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} does not take {}",
+            request.uri().path(),
+            request.method()
+        ),
+    )
 }
 
 async fn require_token(
@@ -78,14 +158,10 @@ async fn require_token(
         Some(token) if constant_time_eq(token.as_bytes(), state.token.as_bytes()) => {
             Ok(next.run(request).await)
         }
-        Some(_) => Err(ApiError::new(
-            axum::http::StatusCode::UNAUTHORIZED,
-            "unauthorized",
+        Some(_) => Err(ApiError::unauthorized(
             "the bearer token does not match this host's",
         )),
-        None => Err(ApiError::new(
-            axum::http::StatusCode::UNAUTHORIZED,
-            "unauthorized",
+        None => Err(ApiError::unauthorized(
             "this call needs `Authorization: Bearer <token>` (the token is in the data directory's api-token file)",
         )),
     }
@@ -95,17 +171,75 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn health() -> Json<Value> {
-    Json(json!({ "ok": true, "version": env!("CARGO_PKG_VERSION"), "pid": std::process::id() }))
+/// Answer of `GET /api/health`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Health {
+    /// Always true: the host answers.
+    ok: bool,
+    /// The host's version.
+    version: &'static str,
+    /// The host's process id.
+    pid: u32,
 }
 
-async fn list_plugins(State(state): State<AppState>) -> Json<Vec<PluginStatus>> {
-    Json(state.registry.statuses())
+/// Check that the host is up.
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    tag = "host",
+    operation_id = "health",
+    responses((status = 200, description = "The host is up", body = Health)),
+)]
+async fn health() -> Json<Health> {
+    Json(Health {
+        ok: true,
+        version: env!("CARGO_PKG_VERSION"),
+        pid: std::process::id(),
+    })
 }
 
+/// List the plugins of the manifest with their state and services.
+#[utoipa::path(
+    get,
+    path = "/api/plugins",
+    tag = "plugins",
+    operation_id = "list_plugins",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page of the plugins, in load order", body = Page<PluginStatus>),
+        BadPage,
+    ),
+)]
+async fn list_plugins(
+    State(state): State<AppState>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<PluginStatus>>, ApiError> {
+    Ok(Json(Page::slice(state.registry.statuses(), page)?))
+}
+
+/// The `{name}` of `/api/plugins/{name}` and the routes below it.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+struct PluginPath {
+    /// The plugin's name in the manifest.
+    name: String,
+}
+
+/// Show one plugin.
+#[utoipa::path(
+    get,
+    path = "/api/plugins/{name}",
+    tag = "plugins",
+    operation_id = "show_plugin",
+    params(PluginPath),
+    responses(
+        (status = 200, description = "The plugin", body = PluginStatus),
+        NoSuchPlugin,
+    ),
+)]
 async fn show_plugin(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    Path(PluginPath { name }): Path<PluginPath>,
 ) -> Result<Json<PluginStatus>, ApiError> {
     Ok(Json(state.registry.status(&name)?))
 }
@@ -116,38 +250,69 @@ pub(crate) async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'stat
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                e.to_string(),
-            )
-        })?
+        .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(Into::into)
 }
 
+/// Start a disabled or failed plugin (loading its library if needed).
+#[utoipa::path(
+    post,
+    path = "/api/plugins/{name}/enable",
+    tag = "plugins",
+    operation_id = "enable_plugin",
+    params(PluginPath),
+    responses(
+        (status = 200, description = "The plugin, loaded", body = PluginStatus),
+        NoSuchPlugin,
+        (status = 500, description = "`failed`: the plugin could not start (the message says why)", body = ErrorBody),
+    ),
+)]
 async fn enable_plugin(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    Path(PluginPath { name }): Path<PluginPath>,
 ) -> Result<Json<PluginStatus>, ApiError> {
     let registry = state.registry.clone();
     Ok(Json(blocking(move || registry.enable(&name)).await?))
 }
 
+/// Stop a plugin: it gets no events or calls until enabled again.
+#[utoipa::path(
+    post,
+    path = "/api/plugins/{name}/disable",
+    tag = "plugins",
+    operation_id = "disable_plugin",
+    params(PluginPath),
+    responses(
+        (status = 200, description = "The plugin, disabled", body = PluginStatus),
+        NoSuchPlugin,
+    ),
+)]
 async fn disable_plugin(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    Path(PluginPath { name }): Path<PluginPath>,
 ) -> Result<Json<PluginStatus>, ApiError> {
     let registry = state.registry.clone();
     Ok(Json(blocking(move || registry.disable(&name)).await?))
 }
 
+/// Send a message to a person; it is held for the herald's approval when the herald is
+/// loaded, else sent at once.
+#[utoipa::path(
+    post,
+    path = "/api/messages",
+    tag = "messages",
+    operation_id = "send_message",
+    request_body = crate::outbox::NewMessage,
+    responses(
+        (status = 200, description = "The message, `held` or `sent`", body = crate::outbox::Message),
+        (status = 400, description = "`invalid`: a bad or unknown field, or the message could not be filed", body = ErrorBody),
+        TooLarge,
+    ),
+)]
 async fn send_message(
     State(state): State<AppState>,
-    body: axum::body::Bytes,
+    extract::Json(message): extract::Json<crate::outbox::NewMessage>,
 ) -> Result<Json<crate::outbox::Message>, ApiError> {
-    let message: crate::outbox::NewMessage =
-        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("message: {e}")))?;
     let filed = state
         .outbox
         .file(message)
@@ -156,24 +321,60 @@ async fn send_message(
     Ok(Json(filed))
 }
 
+/// List every message with its status.
+#[utoipa::path(
+    get,
+    path = "/api/messages",
+    tag = "messages",
+    operation_id = "list_messages",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page of the messages", body = Page<crate::outbox::Message>),
+        BadPage,
+        StoreFailed,
+    ),
+)]
 async fn list_messages(
     State(state): State<AppState>,
-) -> Result<Json<Vec<crate::outbox::Message>>, ApiError> {
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<crate::outbox::Message>>, ApiError> {
     let outbox = state.outbox.clone();
-    let internal =
-        |e: String| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e);
-    let all = tokio::task::spawn_blocking(move || outbox.all())
-        .await
-        .map_err(|e| internal(e.to_string()))?
-        .map_err(|e| internal(format!("{e:#}")))?;
-    Ok(Json(all))
+    let all = blocking(move || {
+        outbox
+            .all()
+            .map_err(|e| ApiError::internal(format!("{e:#}")))
+    })
+    .await?;
+    Ok(Json(Page::slice(all, page)?))
 }
 
+/// Call a plugin's named query with JSON arguments; answers what the plugin answers.
+#[utoipa::path(
+    post,
+    path = "/api/plugins/{name}/query/{query}",
+    tag = "plugins",
+    operation_id = "query_plugin",
+    params(
+        ("name" = String, Path, description = "The plugin, or `plugin:service` when it has several services"),
+        ("query" = String, Path, description = "The query's name"),
+    ),
+    request_body(content = Option<Value>, description = "The query's arguments: any JSON; no body means `null`"),
+    responses(
+        (status = 200, description = "The plugin's answer", body = Value),
+        (status = 400, description = "`invalid`: the body is not JSON, the plugin refused the arguments, or it has several services and none was named", body = ErrorBody),
+        (status = 403, description = "`capability_denied`: the plugin lacks a capability the query needs", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such plugin, service or query", body = ErrorBody),
+        TooLarge,
+        (status = 500, description = "`failed` or `panicked`: the plugin failed while answering", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the plugin is disabled or failed, or did not answer in time", body = ErrorBody),
+    ),
+)]
 async fn query_plugin(
     State(state): State<AppState>,
     Path((name, query)): Path<(String, String)>,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let body = body.map_err(extract::body_refused)?;
     let args: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {

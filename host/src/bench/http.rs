@@ -129,6 +129,7 @@ impl Path {
             spec.clone(),
             None,
             Duration::from_secs(30),
+            None,
         )
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))

@@ -4,8 +4,9 @@
 mod budget;
 mod client;
 mod dashboard;
-mod format;
+pub(crate) mod format;
 mod plugins;
+mod status;
 mod table;
 
 pub use table::render as render_table;
@@ -18,6 +19,7 @@ use clap::{Parser, Subcommand};
 use hypernet_plugin_api::Priority;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Hypernet Swarm: a swarm of LLM workers over a durable task graph.
 #[derive(Debug, Parser)]
@@ -59,11 +61,18 @@ pub enum Command {
     /// File, list, show, cancel and retry tasks in the running host.
     #[command(subcommand, visible_alias = "tasks")]
     Task(TaskCommand),
-    /// The running host at a glance: task counts, busy workers, plugins, uptime.
+    /// The running host at a glance: task counts, busy workers and their tasks, plugins,
+    /// uptime; with --watch, refreshed until Ctrl-C.
     Status {
         /// Print JSON.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "watch")]
         json: bool,
+        /// Refresh the view until Ctrl-C (in place on a terminal).
+        #[arg(long)]
+        watch: bool,
+        /// Seconds between refreshes when watching (fractions allowed, at least 0.1).
+        #[arg(long, value_name = "SECS", default_value = "1", value_parser = status::interval, requires = "watch")]
+        interval: Duration,
     },
     /// Totals over every stored task: by status, by model, tokens and cost.
     Summary {
@@ -248,7 +257,11 @@ impl Cli {
             Command::Plugins(cmd) => plugins::execute(&self.data_dir, cmd).await,
             Command::Bench(options) => crate::bench::run(options).await,
             Command::Task(cmd) => tasks::execute(&self.data_dir, cmd).await,
-            Command::Status { json } => tasks::status(&self.data_dir, json).await,
+            Command::Status {
+                json,
+                watch,
+                interval,
+            } => status::show(&self.data_dir, json, watch.then_some(interval)).await,
             Command::Summary { json } => tasks::summary(&self.data_dir, json).await,
             Command::Workers { json } => tasks::workers(&self.data_dir, json).await,
             Command::Worker { name, json } => tasks::worker(&self.data_dir, &name, json).await,

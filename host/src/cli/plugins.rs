@@ -12,7 +12,12 @@ use std::path::Path;
 pub(super) async fn execute(data_dir: &Path, cmd: PluginsCommand) -> Result<()> {
     match cmd {
         PluginsCommand::List { json } => {
-            let list = Client::connect(data_dir)?.get("/api/plugins").await?;
+            let list = Client::connect(data_dir)?
+                .get(&format!(
+                    "/api/plugins?limit={}",
+                    crate::api::page::MAX_LIMIT
+                ))
+                .await?;
             print(&list, json, list_table)
         }
         PluginsCommand::Check { manifest, json } => check_manifest(manifest.as_deref(), json),
@@ -61,7 +66,7 @@ fn state_text(status: &Value) -> String {
 }
 
 fn list_table(list: &Value) -> String {
-    let rows: Vec<Vec<String>> = list
+    let rows: Vec<Vec<String>> = list["items"]
         .as_array()
         .into_iter()
         .flatten()

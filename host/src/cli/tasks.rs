@@ -1,9 +1,9 @@
-//! `hypernet task add|list|show|cancel|retry`, `status`, `summary`, `workers`, `worker`,
-//! `failures` and `history`: the task side of a running host, through its API.
+//! `hypernet task add|list|show|cancel|retry`, `summary`, `workers`, `worker`, `failures`
+//! and `history`: the task side of a running host, through its API.
 
 use super::TaskCommand;
 use super::client::Client;
-use super::format::{cell, dollars, duration_ms, fields, list_or_dash, time_or_dash, url_part};
+use super::format::{cell, dollars, fields, list_or_dash, time_or_dash, url_part};
 use super::table;
 use crate::tasks::{Task, TaskId, TaskStatus};
 use crate::workers::WorkerView;
@@ -63,9 +63,8 @@ pub(super) async fn execute(data_dir: &Path, cmd: TaskCommand) -> Result<()> {
                 .get(&listing_path("/api/tasks", status, limit))
                 .await?;
             print(&list, json, |l| {
-                Ok(task_table(
+                Ok(parse::<Listed<Task>>(l, "a task list")?.table(
                     &["ID", "STATUS", "PRIORITY", "WORKER", "ATTEMPTS", "TITLE"],
-                    &parse::<Vec<Task>>(l, "a task list")?,
                     |t| {
                         vec![
                             t.id.to_string(),
@@ -116,50 +115,6 @@ async fn change(
     })
 }
 
-/// `hypernet status`.
-pub(super) async fn status(data_dir: &Path, json: bool) -> Result<()> {
-    #[derive(serde::Deserialize)]
-    struct Status {
-        tasks: BTreeMap<String, u64>,
-        workers: Workers,
-        plugins: Plugins,
-        batches_written: u64,
-        uptime_ms: u64,
-    }
-    #[derive(serde::Deserialize)]
-    struct Workers {
-        total: u64,
-        busy: u64,
-    }
-    #[derive(serde::Deserialize)]
-    struct Plugins {
-        total: u64,
-        loaded: u64,
-    }
-    let answer = Client::connect(data_dir)?.get("/api/status").await?;
-    print(&answer, json, |a| {
-        let s: Status = parse(a, "a status")?;
-        let tasks = if s.tasks.is_empty() {
-            "none".to_owned()
-        } else {
-            counts(&s.tasks)
-        };
-        Ok(fields(&[
-            ("tasks", tasks),
-            (
-                "workers",
-                format!("{} busy of {}", s.workers.busy, s.workers.total),
-            ),
-            (
-                "plugins",
-                format!("{} loaded of {}", s.plugins.loaded, s.plugins.total),
-            ),
-            ("batches_written", s.batches_written.to_string()),
-            ("uptime", duration_ms(s.uptime_ms)),
-        ]))
-    })
-}
-
 /// `hypernet summary`.
 pub(super) async fn summary(data_dir: &Path, json: bool) -> Result<()> {
     #[derive(serde::Deserialize)]
@@ -190,9 +145,11 @@ pub(super) async fn summary(data_dir: &Path, json: bool) -> Result<()> {
 pub(super) async fn workers(data_dir: &Path, json: bool) -> Result<()> {
     let answer = Client::connect(data_dir)?.get("/api/workers").await?;
     print(&answer, json, |a| {
-        let rows: Vec<Vec<String>> = parse::<Vec<WorkerView>>(a, "a worker list")?
-            .iter()
-            .map(|w| {
+        Ok(parse::<Listed<WorkerView>>(a, "a worker list")?.table(
+            &[
+                "NAME", "ADDRESS", "ROLE", "MODEL", "CURRENT", "DONE", "FAILED", "TOKENS",
+            ],
+            |w| {
                 vec![
                     w.name.clone(),
                     w.address.clone(),
@@ -203,13 +160,7 @@ pub(super) async fn workers(data_dir: &Path, json: bool) -> Result<()> {
                     w.stats.tasks_failed.to_string(),
                     w.stats.tokens.to_string(),
                 ]
-            })
-            .collect();
-        Ok(table::render(
-            &[
-                "NAME", "ADDRESS", "ROLE", "MODEL", "CURRENT", "DONE", "FAILED", "TOKENS",
-            ],
-            &rows,
+            },
         ))
     })
 }
@@ -244,9 +195,8 @@ pub(super) async fn failures(data_dir: &Path, limit: Option<usize>, json: bool) 
         .get(&listing_path("/api/failures", None, limit))
         .await?;
     print(&answer, json, |a| {
-        Ok(task_table(
+        Ok(parse::<Listed<Task>>(a, "a task list")?.table(
             &["ID", "ATTEMPTS", "ERROR", "TITLE"],
-            &parse::<Vec<Task>>(a, "a task list")?,
             |t| {
                 vec![
                     t.id.to_string(),
@@ -265,9 +215,8 @@ pub(super) async fn history(data_dir: &Path, limit: Option<usize>, json: bool) -
         .get(&listing_path("/api/history", None, limit))
         .await?;
     print(&answer, json, |a| {
-        Ok(task_table(
+        Ok(parse::<Listed<Task>>(a, "a task list")?.table(
             &["ID", "STATUS", "WORKER", "FINISHED", "TITLE"],
-            &parse::<Vec<Task>>(a, "a task list")?,
             |t| {
                 vec![
                     t.id.to_string(),
@@ -298,8 +247,34 @@ pub(super) fn serde_word<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 }
 
 /// Reads the host's answer as `T`.
-fn parse<T: DeserializeOwned>(value: &Value, what: &str) -> Result<T> {
+pub(super) fn parse<T: DeserializeOwned>(value: &Value, what: &str) -> Result<T> {
     T::deserialize(value).with_context(|| format!("the host's answer is not {what}: {value}"))
+}
+
+/// One page of a list route's answer.
+#[derive(serde::Deserialize)]
+pub(super) struct Listed<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub offset: usize,
+}
+
+impl<T> Listed<T> {
+    /// A table of the page, with a closing line when the list goes on beyond it.
+    pub fn table(&self, headers: &[&str], row: impl Fn(&T) -> Vec<String>) -> String {
+        let rows: Vec<Vec<String>> = self.items.iter().map(row).collect();
+        let mut out = table::render(headers, &rows);
+        let shown = (self.offset + self.items.len()) as u64;
+        if shown < self.total && !self.items.is_empty() {
+            out.push_str(&format!(
+                "\n({}–{} of {}; --limit shows more)",
+                self.offset + 1,
+                shown,
+                self.total
+            ));
+        }
+        out
+    }
 }
 
 /// A listing route with its optional `status` and `limit`.
@@ -316,11 +291,6 @@ fn listing_path(route: &str, status: Option<TaskStatus>, limit: Option<usize>) -
     } else {
         format!("{route}?{}", query.join("&"))
     }
-}
-
-fn task_table(headers: &[&str], tasks: &[Task], row: impl Fn(&Task) -> Vec<String>) -> String {
-    let rows: Vec<Vec<String>> = tasks.iter().map(row).collect();
-    table::render(headers, &rows)
 }
 
 /// The lower-case name a serde enum serializes to (`high`, `moderate`).
@@ -345,7 +315,7 @@ fn or_dash(text: &str) -> String {
 }
 
 /// `completed 4, failed 1`.
-fn counts(map: &BTreeMap<String, u64>) -> String {
+pub(super) fn counts(map: &BTreeMap<String, u64>) -> String {
     map.iter()
         .map(|(k, n)| format!("{k} {n}"))
         .collect::<Vec<_>>()

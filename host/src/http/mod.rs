@@ -9,11 +9,14 @@
 //! - [`limits`]: one semaphore per provider; permits are guards, so cancellation frees them.
 //! - [`retry`]: which failures are retried and how long to wait (pure).
 //! - [`sse`]: framing of `text/event-stream` bodies (pure).
+//! - [`stream`]: reading a streamed answer; its text also goes, as it arrives, to the
+//!   caller's [`TextSink`] (the scheduler announces it to watchers).
 
 pub mod config;
 pub mod limits;
 pub mod retry;
 pub mod sse;
+pub mod stream;
 
 #[cfg(test)]
 mod tests;
@@ -22,13 +25,14 @@ pub use config::HttpConfig;
 pub use limits::Limits;
 pub use retry::{Decision, GiveUpReason, RetryPolicy};
 pub use sse::SseFramer;
+pub use stream::TextSink;
+use stream::reborrow;
 
 use crate::plugins::Registry;
 use crate::scheduler::call::CallError;
-use futures_util::StreamExt;
 use hypernet_plugin_api::provider::{
-    Completion, CompletionBuilder, CompletionRequest, HttpRequest, HttpResponse, Provider,
-    ProviderError, SseEvent, StreamDelta,
+    Completion, CompletionRequest, HttpRequest, HttpResponse, Provider, ProviderError, SseEvent,
+    StreamDelta,
 };
 use serde_json::json;
 use std::future::Future;
@@ -227,20 +231,23 @@ impl HttpExecutor {
     }
 
     /// Runs a prepared request for `provider` to a completion: waits for a slot, sends,
-    /// streams or parses, and retries what the retry rules allow.
+    /// streams (handing the text to `output` as it arrives) or parses, and retries what the
+    /// retry rules allow (never once text was produced, so `output` sees no text twice).
     pub async fn complete<P: ProviderOps>(
         &self,
         provider: &str,
         ops: &P,
         request: &CompletionRequest,
         http: &HttpRequest,
+        mut output: Option<&mut dyn TextSink>,
     ) -> Result<Completion, CallError> {
         let mut retries = 0;
         loop {
             let outcome = {
                 // Held for one attempt only: a backoff does not keep others waiting.
                 let _permit = self.inner.limits.acquire(provider).await;
-                self.attempt(ops, request, http).await
+                self.attempt(ops, request, http, reborrow(&mut output))
+                    .await
             };
             let (error, status, produced) = match outcome {
                 Ok(completion) => return Ok(completion),
@@ -300,6 +307,7 @@ impl HttpExecutor {
         ops: &P,
         request: &CompletionRequest,
         http: &HttpRequest,
+        mut output: Option<&mut dyn TextSink>,
     ) -> Result<Completion, AttemptError> {
         let timeout = self.inner.config.request_timeout();
         let builder = self.build(http).map_err(AttemptError::Host)?;
@@ -318,7 +326,14 @@ impl HttpExecutor {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim_start().starts_with("text/event-stream"));
         if success && request.stream && event_stream {
-            return self.stream(ops, request, response, timeout).await;
+            let result = self
+                .stream(ops, request, response, timeout, reborrow(&mut output))
+                .await;
+            // The text so far goes out however the stream ended.
+            if let Some(output) = output {
+                output.flush(std::time::Instant::now());
+            }
+            return result;
         }
         let response = read(response, timeout).await?;
         if success {
@@ -340,59 +355,6 @@ impl HttpExecutor {
                 status: Some(status),
                 produced: false,
             })
-        }
-    }
-
-    async fn stream<P: ProviderOps>(
-        &self,
-        ops: &P,
-        request: &CompletionRequest,
-        response: reqwest::Response,
-        idle: Duration,
-    ) -> Result<Completion, AttemptError> {
-        let mut body = response.bytes_stream();
-        let mut framer = SseFramer::new();
-        let mut builder = CompletionBuilder::new(request.model.clone());
-        let mut produced = false;
-        loop {
-            let (events, done) = match tokio::time::timeout(idle, body.next()).await {
-                Err(_) => {
-                    return Err(network(
-                        format!("the event stream stalled for {idle:?}"),
-                        produced,
-                    ));
-                }
-                Ok(Some(Err(e))) => return Err(network(describe(e), produced)),
-                Ok(Some(Ok(chunk))) => (framer.push(&chunk), false),
-                Ok(None) => (framer.finish().into_iter().collect(), true),
-            };
-            for event in events {
-                let deltas = ops
-                    .parse_stream_event(&event)
-                    .await
-                    .map_err(AttemptError::Host)?
-                    .map_err(|error| AttemptError::Provider {
-                        error,
-                        status: None,
-                        produced,
-                    })?;
-                for delta in deltas {
-                    // OpenAI opens with an empty text delta: that is not output yet.
-                    produced |= match &delta {
-                        StreamDelta::Text { text } => !text.is_empty(),
-                        StreamDelta::ToolCallStart { .. } => true,
-                        _ => false,
-                    };
-                    builder.push(delta);
-                }
-            }
-            if done {
-                return builder.finish().map_err(|error| AttemptError::Provider {
-                    error,
-                    status: None,
-                    produced: true,
-                });
-            }
         }
     }
 

@@ -5,8 +5,9 @@ use super::*;
 use axum::body::{Body, Bytes};
 use axum::http::StatusCode;
 use axum::response::Response;
+use futures_util::StreamExt;
 use hypernet_plugin_api::PluginError;
-use hypernet_plugin_api::provider::{Message, Prepared, ProviderInfo, Usage};
+use hypernet_plugin_api::provider::{CompletionBuilder, Message, Prepared, ProviderInfo, Usage};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -262,7 +263,7 @@ async fn call(
 ) -> Result<Completion, CallError> {
     let exec = HttpExecutor::new(config).unwrap();
     let ops = LocalProvider::new(MiniOpenAi);
-    exec.complete("mini", &ops, &request(stream), &http(addr))
+    exec.complete("mini", &ops, &request(stream), &http(addr), None)
         .await
 }
 
@@ -475,23 +476,103 @@ async fn a_stream_cut_before_any_text_is_retried() {
     assert_eq!(server.requests.load(Ordering::SeqCst), 2);
 }
 
+/// Keeps every piece of text until told to let it out, and asks for that `hold` after the
+/// first piece it holds.
+struct Holding {
+    hold: Duration,
+    held: String,
+    since: Option<Instant>,
+    out: Vec<(String, Instant)>,
+}
+
+impl Holding {
+    fn new(hold: Duration) -> Self {
+        Holding {
+            hold,
+            held: String::new(),
+            since: None,
+            out: Vec::new(),
+        }
+    }
+}
+
+impl TextSink for Holding {
+    fn text(&mut self, text: &str, now: Instant) {
+        self.since.get_or_insert(now);
+        self.held.push_str(text);
+    }
+
+    fn due(&self) -> Option<Instant> {
+        self.since.map(|since| since + self.hold)
+    }
+
+    fn flush(&mut self, now: Instant) {
+        self.since = None;
+        if !self.held.is_empty() {
+            self.out.push((std::mem::take(&mut self.held), now));
+        }
+    }
+}
+
+async fn call_into(
+    config: &HttpConfig,
+    addr: SocketAddr,
+    stream: bool,
+    sink: &mut Holding,
+) -> Result<Completion, CallError> {
+    let exec = HttpExecutor::new(config).unwrap();
+    let ops = LocalProvider::new(MiniOpenAi);
+    exec.complete("mini", &ops, &request(stream), &http(addr), Some(sink))
+        .await
+}
+
 #[tokio::test]
-async fn a_stalled_stream_times_out() {
+async fn a_stalled_stream_times_out_after_letting_out_the_held_text() {
     // The text event completes with the blank line that opens STREAM[3].
     let (addr, server) = serve(vec![Reply::SseThenStall(STREAM[..4].to_vec())]).await;
     let config = HttpConfig {
         request_timeout_ms: 300,
         ..config()
     };
+    let mut sink = Holding::new(Duration::from_millis(30));
     let started = Instant::now();
-    let e = call(&config, addr, true).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(3));
+    let e = call_into(&config, addr, true, &mut sink).await.unwrap_err();
+    let ended = Instant::now();
+    assert!(ended - started < Duration::from_secs(3));
     assert!(
         matches!(&e, CallError::Provider(ProviderError::Network { message }) if message.contains("stalled")),
         "{e:?}"
     );
     // Text had arrived, so the call was not replayed.
     assert_eq!(server.requests.load(Ordering::SeqCst), 1);
+    // The held text went out while the stream was quiet, long before it was given up on.
+    let texts: Vec<&str> = sink.out.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(texts.concat(), "Hello world", "{texts:?}");
+    let (_, first_out) = sink.out[0];
+    assert!(
+        first_out < ended - Duration::from_millis(150),
+        "let out {:?} after the start, the stall at {:?}",
+        first_out - started,
+        ended - started
+    );
+}
+
+#[tokio::test]
+async fn streamed_text_reaches_the_sink_and_is_let_out_at_the_end() {
+    let (addr, _server) = serve(vec![Reply::Sse(STREAM.to_vec())]).await;
+    let mut sink = Holding::new(Duration::from_secs(60));
+    let c = call_into(&config(), addr, true, &mut sink).await.unwrap();
+    let texts: Vec<&str> = sink.out.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(texts, [c.text.as_str()], "one piece, at the end");
+}
+
+#[tokio::test]
+async fn a_json_answer_is_not_streamed_text() {
+    let (addr, _server) = serve(vec![ok_json()]).await;
+    let mut sink = Holding::new(Duration::ZERO);
+    let c = call_into(&config(), addr, true, &mut sink).await.unwrap();
+    assert_eq!(c.text, "Hello there");
+    assert!(sink.out.is_empty(), "a JSON answer is not streamed");
 }
 
 #[tokio::test]
@@ -508,7 +589,7 @@ async fn the_concurrency_limit_is_never_exceeded() {
     let calls = (0..100).map(|_| {
         let (exec, ops) = (exec.clone(), ops.clone());
         tokio::spawn(async move {
-            exec.complete("mini", &*ops, &request(false), &http(addr))
+            exec.complete("mini", &*ops, &request(false), &http(addr), None)
                 .await
         })
     });
@@ -594,7 +675,7 @@ async fn a_cancelled_call_releases_its_slot() {
     let task = {
         let (exec, ops) = (exec.clone(), ops.clone());
         tokio::spawn(async move {
-            exec.complete("mini", &*ops, &request(false), &http(addr))
+            exec.complete("mini", &*ops, &request(false), &http(addr), None)
                 .await
         })
     };
@@ -610,7 +691,7 @@ async fn a_cancelled_call_releases_its_slot() {
     // The slot is usable: the next call goes through at once.
     let c = tokio::time::timeout(
         Duration::from_secs(2),
-        exec.complete("mini", &*ops, &request(false), &http(addr)),
+        exec.complete("mini", &*ops, &request(false), &http(addr), None),
     )
     .await
     .expect("the slot was not released")

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
 /// A plugin's state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "state", content = "reason", rename_all = "lowercase")]
 pub enum PluginState {
     /// Running: receives events and calls.
@@ -43,7 +43,7 @@ impl PluginState {
 }
 
 /// What `plugins list` shows of one plugin.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PluginStatus {
     /// Manifest name.
     pub name: String,
@@ -52,13 +52,16 @@ pub struct PluginStatus {
     /// The plugin-api version it was built against.
     pub api_version: Option<String>,
     /// Kinds of its services.
+    #[schema(value_type = Vec<crate::api::openapi::ServiceKind>)]
     pub kinds: Vec<ServiceKind>,
     /// Its services.
+    #[schema(value_type = Vec<crate::api::openapi::ServiceInfo>)]
     pub services: Vec<ServiceInfo>,
     /// State, with the reason when failed.
     #[serde(flatten)]
     pub state: PluginState,
     /// The library file.
+    #[schema(value_type = Option<String>)]
     pub path: Option<PathBuf>,
     /// Granted capabilities.
     pub capabilities: Vec<String>,

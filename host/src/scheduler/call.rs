@@ -1,8 +1,10 @@
 //! One model call: ask the provider plugin to prepare it (possibly ahead of time, for a
 //! reserved call), then wait out a simulated delay or hand the HTTP request to the host's
-//! [`HttpExecutor`] (retries, streaming, limits), and turn the answer into a result.
+//! [`HttpExecutor`] (retries, streaming, limits), and turn the answer into a result. A
+//! streamed answer's text is announced as it arrives (see [`super::output`]).
 
-use crate::http::{HttpExecutor, RegistryProvider};
+use super::output::{Origin, TaskOutput};
+use crate::http::{HttpExecutor, RegistryProvider, TextSink};
 use crate::plugins::Registry;
 use crate::tasks::TaskResult;
 use hypernet_plugin_api::provider::{
@@ -174,7 +176,8 @@ pub struct PreparedCall {
 }
 
 /// Runs one call to completion, preparing it first unless `prepared` is given; `Err`
-/// carries a message for the task's error.
+/// carries a message for the task's error. A streamed answer's text is announced as
+/// `origin`'s output, when given.
 pub async fn run(
     registry: Arc<Registry>,
     providers: Arc<ProviderMap>,
@@ -182,13 +185,14 @@ pub async fn run(
     spec: CallSpec,
     prepared: Option<PreparedCall>,
     timeout: Duration,
+    origin: Option<&Origin>,
 ) -> Result<TaskResult, CallError> {
     let call = async {
         let prepared = match prepared {
             Some(p) => p,
             None => prepare(&registry, &providers, &spec).await?,
         };
-        execute(&registry, &http, prepared).await
+        execute(&registry, &http, prepared, origin).await
     };
     match tokio::time::timeout(timeout, call).await {
         Ok(result) => result,
@@ -233,6 +237,7 @@ async fn execute(
     registry: &Registry,
     http: &HttpExecutor,
     call: PreparedCall,
+    origin: Option<&Origin>,
 ) -> Result<TaskResult, CallError> {
     let PreparedCall {
         provider,
@@ -249,7 +254,9 @@ async fn execute(
                 registry,
                 address: &provider,
             };
-            http.complete(&provider, &ops, &request, &req).await?
+            let mut output = origin.map(|o| TaskOutput::new(registry.bus(), o, &request.model));
+            let sink = output.as_mut().map(|o| o as &mut dyn TextSink);
+            http.complete(&provider, &ops, &request, &req, sink).await?
         }
     };
     Ok(TaskResult {

@@ -40,7 +40,7 @@ pub enum CoreError {
 
 /// One task of a batch filing: a spec, an optional key other members can depend on, and
 /// dependencies given as task ids (`T-4`) or keys of other members.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlannedTask {
     /// Name other members of the batch use in `depends_on`.
@@ -52,7 +52,7 @@ pub struct PlannedTask {
 }
 
 /// The result of filing one task.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Filed {
     /// Its id.
     pub id: TaskId,

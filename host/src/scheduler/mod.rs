@@ -10,6 +10,7 @@ pub mod abort;
 pub mod call;
 pub mod core;
 pub mod effects;
+pub mod output;
 pub mod precise_sleep;
 pub mod reserve;
 
@@ -592,6 +593,7 @@ impl Loop {
             self.aborts.clone(),
         );
         let (worker, lane) = (d.worker_index, d.lane);
+        let worker_name: Arc<str> = d.worker.as_str().into();
         let mut next = Some(Reserved {
             task: d.task,
             attempt: d.attempt,
@@ -611,6 +613,10 @@ impl Loop {
                 }
                 tracing::info!(task = %id, model = %spec.model, attempt, "call started");
                 let stop = aborts.register(id);
+                let origin = output::Origin {
+                    task: id,
+                    worker: worker_name.clone(),
+                };
                 let call = call::run(
                     registry.clone(),
                     providers.clone(),
@@ -618,6 +624,7 @@ impl Loop {
                     spec,
                     prepared,
                     timeout,
+                    Some(&origin),
                 );
                 // Dropping the call closes its connection and frees its provider slot.
                 let outcome = tokio::select! {

@@ -33,15 +33,52 @@ pub struct Batch<'a> {
     pub budget: Option<&'a crate::budget::Persisted>,
 }
 
-/// Which tasks a listing wants.
+/// Which tasks a listing wants. Every set field must match.
 #[derive(Debug, Clone, Default)]
 pub struct TaskFilter {
-    /// Only this status.
-    pub status: Option<TaskStatus>,
+    /// Only these statuses (empty: any).
+    pub statuses: Vec<TaskStatus>,
     /// Only finished tasks (completed, failed, cancelled).
     pub finished: bool,
-    /// Newest first, at most this many.
-    pub limit: Option<usize>,
+    /// Only tasks carrying this tag.
+    pub tag: Option<String>,
+    /// Only tasks assigned to this worker (by name, any case).
+    pub worker: Option<String>,
+    /// Only tasks routed to this model.
+    pub model: Option<String>,
+    /// Only tasks whose title contains this text (any case).
+    pub text: Option<String>,
+    /// Only subtasks of this task.
+    pub parent: Option<TaskId>,
+}
+
+impl TaskFilter {
+    /// Whether `task` is wanted.
+    pub fn matches(&self, task: &Task) -> bool {
+        (self.statuses.is_empty() || self.statuses.contains(&task.status))
+            && (!self.finished || !task.status.is_unfinished())
+            && self.tag.as_ref().is_none_or(|t| task.tags.contains(t))
+            && self.worker.as_ref().is_none_or(|w| {
+                task.worker
+                    .as_deref()
+                    .is_some_and(|tw| tw.eq_ignore_ascii_case(w))
+            })
+            && self.model.as_ref().is_none_or(|m| &task.model == m)
+            && self
+                .text
+                .as_ref()
+                .is_none_or(|needle| task.title.to_lowercase().contains(&needle.to_lowercase()))
+            && self.parent.is_none_or(|p| task.parent == Some(p))
+    }
+}
+
+/// One page of a listing and how many match in all.
+#[derive(Debug, Clone)]
+pub struct TaskPage {
+    /// The page, newest first.
+    pub tasks: Vec<Task>,
+    /// Tasks matching the filter.
+    pub total: u64,
 }
 
 impl Store {
@@ -92,23 +129,26 @@ impl Store {
         })
     }
 
-    /// Tasks matching `filter`, newest first.
-    pub fn tasks(&self, filter: &TaskFilter) -> StoreResult<Vec<Task>> {
+    /// The tasks matching `filter`, newest first, skipping `offset` and keeping at most
+    /// `limit`, with the count of all that match.
+    pub fn tasks(&self, filter: &TaskFilter, offset: usize, limit: usize) -> StoreResult<TaskPage> {
         self.read(|txn| {
             let table = txn.open_table(TABLE)?;
-            let mut out = Vec::new();
+            let mut page = TaskPage {
+                tasks: Vec::new(),
+                total: 0,
+            };
             for entry in table.iter()?.rev() {
                 let task = decode(entry?.1.value())?;
-                let wanted = filter.status.is_none_or(|s| s == task.status)
-                    && (!filter.finished || !task.status.is_unfinished());
-                if wanted {
-                    out.push(task);
-                    if filter.limit.is_some_and(|l| out.len() >= l) {
-                        break;
+                if filter.matches(&task) {
+                    let index = page.total as usize;
+                    if index >= offset && index - offset < limit {
+                        page.tasks.push(task);
                     }
+                    page.total += 1;
                 }
             }
-            Ok(out)
+            Ok(page)
         })
     }
 
@@ -192,20 +232,26 @@ mod tests {
         let mut seen = vec![];
         store.for_each_task(|t| seen.push(t.id.0)).unwrap();
         assert_eq!(seen, [1, 2, 3]);
-        let finished = store
-            .tasks(&TaskFilter {
-                finished: true,
-                ..TaskFilter::default()
-            })
-            .unwrap();
-        assert_eq!(finished.iter().map(|t| t.id.0).collect::<Vec<_>>(), [3, 1]);
-        let ready = store
-            .tasks(&TaskFilter {
-                status: Some(TaskStatus::Ready),
-                ..TaskFilter::default()
-            })
-            .unwrap();
-        assert_eq!(ready.len(), 1);
+        let ids = |page: TaskPage| page.tasks.iter().map(|t| t.id.0).collect::<Vec<_>>();
+        let finished = TaskFilter {
+            finished: true,
+            ..TaskFilter::default()
+        };
+        let all_finished = store.tasks(&finished, 0, 10).unwrap();
+        assert_eq!(all_finished.total, 2);
+        assert_eq!(ids(all_finished), [3, 1]);
+        let second = store.tasks(&finished, 1, 1).unwrap();
+        assert_eq!((second.total, ids(second)), (2, vec![1]));
+        let ready_or_failed = TaskFilter {
+            statuses: vec![TaskStatus::Ready, TaskStatus::Failed],
+            ..TaskFilter::default()
+        };
+        assert_eq!(ids(store.tasks(&ready_or_failed, 0, 10).unwrap()), [3, 2]);
+        let titled = TaskFilter {
+            text: Some("T2".into()),
+            ..TaskFilter::default()
+        };
+        assert_eq!(ids(store.tasks(&titled, 0, 10).unwrap()), [2]);
         assert_eq!(store.worker_stats().unwrap()["Trace"].tasks_done, 4);
         assert_eq!(store.cooldowns().unwrap()["Review"], 99);
         assert_eq!(store.task(TaskId(2)).unwrap().unwrap().title, "t2");

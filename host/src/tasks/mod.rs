@@ -18,6 +18,20 @@ pub use state::{IllegalTransition, TaskStatus};
 #[serde(into = "String", try_from = "String")]
 pub struct TaskId(pub u64);
 
+impl utoipa::PartialSchema for TaskId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("A task's id: `T-<n>`."))
+            .pattern(Some("^T-[0-9]+$"))
+            .examples(["T-4"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TaskId {}
+
 impl std::fmt::Display for TaskId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "T-{}", self.0)
@@ -49,7 +63,9 @@ impl std::str::FromStr for TaskId {
 }
 
 /// How hard a task is; an explicit value overrides the estimate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Complexity {
     /// Routine.
@@ -61,7 +77,7 @@ pub enum Complexity {
 }
 
 /// What a person or plugin files.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskSpec {
     /// Short title (required).
@@ -71,6 +87,7 @@ pub struct TaskSpec {
     pub description: String,
     /// Priority (default normal).
     #[serde(default)]
+    #[schema(value_type = crate::api::openapi::Priority)]
     pub priority: Priority,
     /// Tags for routing and worker matching.
     #[serde(default)]
@@ -103,7 +120,7 @@ impl From<hypernet_plugin_api::NewTask> for TaskSpec {
 }
 
 /// The outcome of a successful call.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TaskResult {
     /// The model's answer.
     pub text: String,
@@ -124,7 +141,7 @@ pub struct TaskResult {
 }
 
 /// A stored task.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Task {
     /// Its id.
     pub id: TaskId,
@@ -133,6 +150,7 @@ pub struct Task {
     /// Full description.
     pub description: String,
     /// Priority.
+    #[schema(value_type = crate::api::openapi::Priority)]
     pub priority: Priority,
     /// Tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
