@@ -11,6 +11,7 @@
 
 use chromiumoxide::cdp::browser_protocol::emulation::MediaFeature;
 use hypernet_integration::browser::Browser;
+use hypernet_integration::mock_llm::{MockLlm, Reply};
 use hypernet_integration::relay::Relay;
 use hypernet_integration::{Env, Host};
 use serde_json::{Value, json};
@@ -335,6 +336,57 @@ async fn a_host_whose_reads_need_the_token_still_serves_a_working_page() {
         "document.querySelector('#plugins .plugin') !== null && document.querySelector('#workers .worker') !== null",
         Duration::from_secs(5),
         "plugins and workers are read",
+    )
+    .await;
+    assert_no_problems(page);
+    swarm.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_answer_shows_as_it_arrives() {
+    let mock = MockLlm::start();
+    let pieces: Vec<String> = (0..60).map(|i| format!("word{i} ")).collect();
+    let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    mock.script(
+        "/v1/chat/completions",
+        [Reply::openai_stream_text(&refs, 11, 60).paced(Duration::from_millis(50))],
+    );
+    let env = Env::new();
+    let host = env.start_on_openai_mock(&mock);
+    let mut swarm = Swarm {
+        browser: None,
+        host,
+        env,
+    };
+    swarm.browse(&dashboard_url(&swarm.env)).await;
+    let page = swarm.page();
+    page.expect(READY_AND_LIVE, LIVE, "the dashboard goes live")
+        .await;
+    let id = swarm.file(json!({ "title": "Write at length" }));
+    page.expect(&row_of(&id), Duration::from_secs(2), "the task's row")
+        .await;
+    page.click(&format!(".task-row[data-task=\"{id}\"]"))
+        .await
+        .unwrap();
+    page.expect(
+        "/word[0-9]+ word[0-9]+/.test(document.querySelector('#detail .output.live')?.textContent || '')",
+        Duration::from_secs(5),
+        "the answer streams into the selected task",
+    )
+    .await;
+    page.expect(
+        "(document.querySelector('.worker[data-worker=\"Coder\"] .live')?.textContent || '').includes('word')",
+        Duration::from_secs(2),
+        "and onto its worker's card",
+    )
+    .await;
+    page.expect(
+        &format!(
+            "document.querySelector('#detail .output:not(.live)')?.textContent === {}",
+            json!(pieces.concat())
+        ),
+        Duration::from_secs(10),
+        "the whole answer once completed",
     )
     .await;
     assert_no_problems(page);

@@ -192,14 +192,7 @@ async fn a_streamed_answer_arrives_as_ordered_deltas_that_add_up_to_the_result()
         [Reply::openai_stream_text(&refs, 11, 41).paced(Duration::from_millis(15))],
     );
     let env = Env::new();
-    env.manifest(&format!(
-        "[[plugin]]\nname = \"provider-openai\"\ncapabilities = [\"log\"]\n[plugin.config]\nbase_url = \"{}\"\napi_key_env = \"HN_TEST_OPENAI_KEY\"\n",
-        mock.openai_base_url()
-    ));
-    env.config(
-        "standing = []\n\n[[worker]]\nname = \"Coder\"\naccount = \"2.1\"\nmodel = \"openai/gpt-4o-mini\"\n",
-    );
-    let host = env.start_with_env(&[("HN_TEST_OPENAI_KEY", "sk-mock")]);
+    let host = env.start_on_openai_mock(&mock);
     let mut output = connect(&env, "?kinds=task.output").await;
 
     let task = file(&env, "Write at length");

@@ -311,6 +311,19 @@ impl Env {
             .unwrap_or_else(|log| panic!("host did not start:\n{log}"))
     }
 
+    /// Starts a host whose one worker, `Coder`, calls `openai/gpt-4o-mini` through
+    /// provider-openai at the loopback `mock`.
+    pub fn start_on_openai_mock(&self, mock: &mock_llm::MockLlm) -> Host {
+        self.manifest(&format!(
+            "[[plugin]]\nname = \"provider-openai\"\ncapabilities = [\"log\"]\n[plugin.config]\nbase_url = \"{}\"\napi_key_env = \"HN_TEST_OPENAI_KEY\"\n",
+            mock.openai_base_url()
+        ));
+        self.config(
+            "standing = []\n\n[[worker]]\nname = \"Coder\"\naccount = \"2.1\"\nmodel = \"openai/gpt-4o-mini\"\n",
+        );
+        self.start_with_env(&[("HN_TEST_OPENAI_KEY", "sk-mock")])
+    }
+
     /// Like [`Env::try_start`], with extra environment variables for the host.
     pub fn try_start_with_env(&self, vars: &[(&str, &str)]) -> Result<Host, String> {
         let log_path = self.path().join(format!("host-{}.log", now_nanos()));

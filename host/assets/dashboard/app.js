@@ -1338,6 +1338,7 @@ const workers = {
       this.live.delete(payload.worker);
     }
     const stats = worker.stats || (worker.stats = {});
+    if (status === 'completed' || status === 'failed') this.countHour(payload.worker, status, payload, at);
     if (status === 'completed') {
       stats.tasks_done = (stats.tasks_done || 0) + 1;
       stats.tokens = (stats.tokens || 0) + (payload.input_tokens || 0) + (payload.output_tokens || 0);
@@ -1348,6 +1349,21 @@ const workers = {
       stats.last_active_ms = at;
     }
     this.schedule();
+  },
+
+  /** Adds a finished call to the host's hourly figures until they are read again. */
+  countHour(name, status, payload, at) {
+    const hours = store.hourly.get(name);
+    if (!hours) return; // figures computed from the tasks in memory follow by themselves
+    const hourMs = Math.floor(at / HOUR) * HOUR;
+    let hour = hours.find((b) => b.hour_ms === hourMs);
+    if (!hour) {
+      hour = { hour_ms: hourMs, completed: 0, failed: 0, tokens: 0, cost_micros: 0 };
+      hours.push(hour);
+    }
+    hour[status] = (hour[status] || 0) + 1;
+    hour.tokens += (payload.input_tokens || 0) + (payload.output_tokens || 0);
+    hour.cost_micros += payload.cost_micros || 0;
   },
 
   card(worker) {
@@ -1541,7 +1557,9 @@ const budget = {
       days && days.length
         ? [
             h('h3', { text: `Spend, last ${days.length} days` }),
-            this.history(days, limit),
+            days.some((d) => d.cost_micros > 0)
+              ? this.history(days, limit)
+              : h('p', { class: 'note', text: 'Nothing spent on paid models.' }),
             h(
               'div',
               { class: 'axis note' },
