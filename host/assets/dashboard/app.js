@@ -802,7 +802,8 @@ const board = {
       if (column.dirty) column.rebuild((t) => this.matches(t));
     }
     // Empty columns give their width to the others, so titles have room.
-    const widths = this.columns.map((c) => (c.ids.length ? 'minmax(0, 1fr)' : '92px')).join(' ');
+    const any = this.columns.some((c) => c.ids.length);
+    const widths = this.columns.map((c) => (c.ids.length || !any ? 'minmax(0, 1fr)' : '92px')).join(' ');
     if (this.widths !== widths) {
       this.widths = widths;
       $('#board').style.gridTemplateColumns = widths;
