@@ -4,6 +4,7 @@
 //! - [`output`]: when a model's answer counts as a failure.
 //! - [`dedup`]: the content key that spots a task filed twice.
 
+pub mod blocks;
 pub mod dedup;
 pub mod output;
 pub mod state;
