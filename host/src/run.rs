@@ -86,11 +86,7 @@ pub async fn run(options: RunOptions) -> Result<()> {
         url: format!("http://{addr}"),
         pid: std::process::id(),
     })?;
-    let loaded = registry
-        .statuses()
-        .iter()
-        .filter(|s| s.state.label() == "loaded")
-        .count();
+    let loaded = registry.loaded_count();
     registry.announce(
         "host.started",
         json!({ "api": format!("http://{addr}"), "plugins_loaded": loaded }),

@@ -33,7 +33,7 @@ pub struct SetBudget {
     responses((status = 200, description = "The budget", body = BudgetView)),
 )]
 pub(super) async fn show(State(state): State<AppState>) -> Json<BudgetView> {
-    Json(state.scheduler.snapshot().budget)
+    Json(state.scheduler.read_snapshot(|s| s.budget.clone()))
 }
 
 /// Raise or lower the limits at run time; waiting paid work is tried again.

@@ -20,6 +20,11 @@ use serde_json::json;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
+/// Read buffer of a client's socket. Clients send only control frames, and every wait for
+/// them prepares the whole buffer (the default 128 KiB would be zeroed after each event
+/// sent); a larger frame still grows it.
+const CLIENT_READ_BUFFER: usize = 4 * 1024;
+
 /// The query parameters of `GET /api/events`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -103,17 +108,20 @@ pub async fn stream(
             "the event stream needs `Authorization: Bearer <token>` or `?token=<token>` (the token is in the data directory's api-token file)",
         ));
     }
-    let upgrade = upgrade.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid",
-            format!("/api/events is a WebSocket: {e}"),
-        )
-    })?;
+    let upgrade = upgrade
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                format!("/api/events is a WebSocket: {e}"),
+            )
+        })?
+        .read_buffer_size(CLIENT_READ_BUFFER);
     let filter = KindFilter::parse(query.kinds.as_deref());
-    let registry = state.registry.clone();
+    // Followed before the handshake is answered: a client that sees it accepted receives
+    // every event announced from then on.
+    let following = state.registry.follow(query.after);
     Ok(upgrade.on_upgrade(move |socket| async move {
-        let following = registry.follow(query.after);
         if let Err(e) = serve(socket, following, filter).await {
             tracing::debug!(error = %e, "event stream closed");
         }
@@ -198,6 +206,65 @@ async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plugins::{Manifest, Registry, RegistryOptions};
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite;
+    use tungstenite::client::IntoClientRequest;
+
+    /// A host without plugins serving the API on a loopback port.
+    async fn serve_api(dir: &std::path::Path) -> (Arc<Registry>, std::net::SocketAddr) {
+        let manifest = Manifest::parse("", "test manifest", dir).expect("empty manifest");
+        let store = crate::store::Store::open(&dir.join("hypernet.redb")).expect("store");
+        let registry =
+            Registry::start(manifest, store.clone(), RegistryOptions::default()).expect("registry");
+        let config = crate::config::HostConfig {
+            standing: Vec::new(),
+            ..Default::default()
+        };
+        let scheduler = crate::scheduler::Scheduler::start(&config, store, registry.clone(), None)
+            .await
+            .expect("scheduler");
+        let app = super::super::router(
+            AppState {
+                registry: registry.clone(),
+                token: Arc::from("secret"),
+                scheduler,
+                outbox: crate::outbox::Outbox::start(registry.clone()),
+            },
+            &config.api,
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (registry, addr)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_client_receives_every_event_announced_after_its_handshake() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (registry, addr) = serve_api(dir.path()).await;
+        // Announced the moment each handshake is answered: a client subscribed only once
+        // its upgrade ran would miss some of these.
+        for client in 0..20 {
+            let request = format!("ws://{addr}/api/events?token=secret")
+                .into_client_request()
+                .expect("request");
+            let (mut socket, _) = tokio_tungstenite::connect_async(request)
+                .await
+                .expect("connect");
+            let id = registry.announce("test.marker", json!({ "client": client }));
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+                .await
+                .unwrap_or_else(|_| panic!("client {client} did not receive event {id}"))
+                .expect("a frame")
+                .expect("a readable frame");
+            let event: serde_json::Value =
+                serde_json::from_str(frame.to_text().expect("text")).expect("JSON");
+            assert_eq!(event["id"], id, "client {client}");
+        }
+    }
 
     #[test]
     fn kind_prefixes_filter_and_an_empty_filter_admits_all() {

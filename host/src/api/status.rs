@@ -49,24 +49,22 @@ pub struct PluginCounts {
     responses((status = 200, description = "Counts now", body = Status)),
 )]
 pub(super) async fn status(State(state): State<AppState>) -> Json<Status> {
-    let snap = state.scheduler.snapshot();
-    let plugins = state.registry.statuses();
-    let loaded = plugins
-        .iter()
-        .filter(|p| p.state.label() == "loaded")
-        .count();
+    // Read in place: a copy of the snapshot would copy every worker's view.
+    let (counts, batches, started_ms) = state
+        .scheduler
+        .read_snapshot(|s| (s.counts.clone(), s.batches, s.started_ms));
     Json(Status {
-        tasks: snap.counts.by_status,
+        tasks: counts.by_status,
         workers: WorkerCounts {
-            total: snap.counts.workers,
-            busy: snap.counts.busy_workers,
+            total: counts.workers,
+            busy: counts.busy_workers,
         },
         plugins: PluginCounts {
-            total: plugins.len(),
-            loaded,
+            total: state.registry.manifest().plugins.len(),
+            loaded: state.registry.loaded_count(),
         },
-        batches_written: snap.batches,
-        uptime_ms: crate::bus::now_ms().saturating_sub(snap.started_ms),
+        batches_written: batches,
+        uptime_ms: crate::bus::now_ms().saturating_sub(started_ms),
     })
 }
 

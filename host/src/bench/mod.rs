@@ -12,7 +12,12 @@
 //!   finished tasks.
 //! - `http`: the host's HTTP call path against an in-process loopback server: overhead over
 //!   a raw `reqwest` round trip, and 1,000 concurrent streamed calls.
+//! - `api`: the host's HTTP API served on a loopback port and driven by a load generator on
+//!   a thread of its own: `GET /api/status` and durable `POST /api/tasks` over keep-alive
+//!   HTTP/1.1 connections (req/s, p50/p99, errors), and `/api/events` fanned out to
+//!   WebSocket clients at a steady event rate (delivered events/s, loss, id gaps).
 
+mod api;
 mod http;
 mod memory;
 mod swarm;
@@ -35,6 +40,8 @@ pub enum Scenario {
     Memory,
     /// Host HTTP call path: overhead over raw reqwest, concurrent streamed calls.
     Http,
+    /// The HTTP API under load: status, filings, event stream fan-out.
+    Api,
 }
 
 /// Options of `hypernet bench`.
@@ -70,6 +77,18 @@ pub struct BenchOptions {
     /// Memory: finished tasks stored.
     #[arg(long, default_value_t = 100_000)]
     pub stored: usize,
+    /// Api: seconds measured per figure (after a warm-up of a fifth of that, at most 1 s).
+    #[arg(long, default_value_t = 5.0)]
+    pub api_seconds: f64,
+    /// Api: keep-alive HTTP/1.1 connections of the load generator.
+    #[arg(long, default_value_t = 32)]
+    pub api_connections: usize,
+    /// Api: WebSocket clients following the event stream.
+    #[arg(long, default_value_t = 100)]
+    pub api_clients: usize,
+    /// Api: events per second published while they follow.
+    #[arg(long, default_value_t = 1_000)]
+    pub api_event_rate: u64,
 }
 
 /// Runs the chosen scenarios and prints their figures.
@@ -90,6 +109,9 @@ pub async fn run(options: BenchOptions) -> Result<()> {
     }
     if all || options.scenario == Scenario::Http {
         rows.extend(http::scenario().await?);
+    }
+    if all || options.scenario == Scenario::Api {
+        rows.extend(api::scenario(&options).await?);
     }
     let table: Vec<Vec<String>> = rows.into_iter().map(|(a, b, c)| vec![a, b, c]).collect();
     println!(

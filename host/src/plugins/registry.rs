@@ -447,6 +447,15 @@ impl Registry {
             .collect()
     }
 
+    /// How many plugins are loaded, without building their statuses.
+    pub fn loaded_count(&self) -> usize {
+        let entries = self.entries.read().expect("registry lock");
+        entries
+            .values()
+            .filter(|e| e.state == PluginState::Loaded)
+            .count()
+    }
+
     /// One plugin's status.
     pub fn status(&self, name: &str) -> Result<PluginStatus, PluginError> {
         let entries = self.entries.read().expect("registry lock");
