@@ -33,6 +33,22 @@
 //! capabilities = ["architecture", "code", "review"]
 //! model = "sim/default"
 //!
+//! [coordinator]
+//! decompose = true                # split complex tasks into chained subtasks when filed
+//!
+//! [autoscale]                     # ephemeral workers when ready tasks outnumber workers
+//! enabled = true
+//! soft_cap = 2                    # automatic spawning stops at this many ephemeral workers
+//! hard_cap = 4                    # spawn directives stop here (at most 16)
+//! spawn_cooldown_secs = 120       # least time between two automatic spawns
+//! idle_despawn_secs = 1800        # an ephemeral worker idle this long is removed
+//! # model = "sim/default"         # default: scheduler.default_model
+//! name_prefix = "Spark"           # Spark-1, Spark-2, ...
+//!
+//! [swarm_limits]                  # soft warns (`limits.warning`), hard refuses; `limits.set` changes them
+//! max_concurrent_workers = { soft = 15, hard = 30 }   # hard: no more spawning
+//! max_task_queue_depth = { soft = 200, hard = 500 }   # pending+blocked+ready; hard: filing refused
+//!
 //! [[standing]]                    # filed when the queue is empty, once per cooldown
 //! title = "Review open proposals"
 //! priority = "normal"
@@ -78,6 +94,15 @@ pub struct HostConfig {
     /// `[api]`: who may read, and how large a request may be.
     #[serde(default)]
     pub api: ApiConfig,
+    /// `[coordinator]`: decomposition of complex tasks.
+    #[serde(default)]
+    pub coordinator: crate::coordinator::CoordinatorConfig,
+    /// `[autoscale]`: ephemeral workers.
+    #[serde(default)]
+    pub autoscale: crate::coordinator::autoscale::AutoscaleConfig,
+    /// `[swarm_limits]`: soft and hard limits on workers and the queue.
+    #[serde(default)]
+    pub swarm_limits: crate::coordinator::autoscale::SwarmLimits,
 }
 
 impl Default for HostConfig {
@@ -91,6 +116,9 @@ impl Default for HostConfig {
             limits: Default::default(),
             http: HttpConfig::default(),
             api: ApiConfig::default(),
+            coordinator: Default::default(),
+            autoscale: Default::default(),
+            swarm_limits: Default::default(),
         }
     }
 }
@@ -282,6 +310,7 @@ impl HostConfig {
         }
         self.budget.validate()?;
         self.limits.validate()?;
+        crate::coordinator::autoscale::validate(&self.autoscale, &self.swarm_limits)?;
         Ok(())
     }
 }

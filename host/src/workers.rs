@@ -100,6 +100,9 @@ pub struct WorkerView {
     pub next_task: Option<String>,
     /// Its counters.
     pub stats: WorkerStats,
+    /// Spawned by autoscaling or a directive; despawned when idle.
+    #[serde(default)]
+    pub ephemeral: bool,
 }
 
 #[cfg(test)]

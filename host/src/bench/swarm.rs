@@ -59,6 +59,11 @@ impl Swarm {
                 })
                 .collect(),
             standing: Vec::new(),
+            autoscale: crate::coordinator::autoscale::AutoscaleConfig {
+                enabled: false,
+                ..Default::default()
+            },
+            swarm_limits: crate::coordinator::autoscale::SwarmLimits::unlimited(),
             ..HostConfig::default()
         };
         let scheduler = Scheduler::start(&config, store, registry.clone(), probe).await?;

@@ -208,6 +208,7 @@ mod tests {
             current_task: task.map(str::to_owned),
             next_task: None,
             stats: WorkerStats::default(),
+            ephemeral: false,
         }
     }
 
