@@ -1,22 +1,12 @@
 //! The coordinator's rules as the core applies them: picks, splits, limits, autoscaling
 //! and conflicts.
 
+use super::tests::worker;
 use super::*;
 use crate::config::SchedulerConfig;
 use crate::coordinator::autoscale::{AutoscaleConfig, Limit, SwarmLimits};
 use crate::tasks::Complexity;
 use crate::tasks::blocks::Directive;
-
-fn worker(name: &str, caps: &[&str]) -> WorkerConfig {
-    WorkerConfig {
-        name: name.into(),
-        account: "2.1".into(),
-        address: String::new(),
-        role: String::new(),
-        capabilities: caps.iter().map(|c| c.to_string()).collect(),
-        model: None,
-    }
-}
 
 fn no_reserve() -> SchedulerConfig {
     SchedulerConfig {
