@@ -22,7 +22,7 @@ fn ephemeral_workers_appear_finish_tasks_and_running_tasks_show_conflicts() {
     sim_manifest(&env, 300);
     env.config(
         "standing = []\n[[worker]]\nname = \"Solo\"\n\
-         [autoscale]\nsoft_cap = 2\nhard_cap = 4\nspawn_cooldown_secs = 0\n",
+         [autoscale]\nenabled = true\nsoft_cap = 2\nhard_cap = 4\nspawn_cooldown_secs = 0\n",
     );
     let _host = env.start();
     let tasks: Vec<Value> = (0..12)

@@ -37,7 +37,7 @@
 //! decompose = true                # split complex tasks into chained subtasks when filed
 //!
 //! [autoscale]                     # ephemeral workers when ready tasks outnumber workers
-//! enabled = true
+//! enabled = false               # automatic spawning and despawning (directives work regardless)
 //! soft_cap = 2                    # automatic spawning stops at this many ephemeral workers
 //! hard_cap = 4                    # spawn directives stop here (at most 16)
 //! spawn_cooldown_secs = 120       # least time between two automatic spawns

@@ -59,10 +59,6 @@ impl Swarm {
                 })
                 .collect(),
             standing: Vec::new(),
-            autoscale: crate::coordinator::autoscale::AutoscaleConfig {
-                enabled: false,
-                ..Default::default()
-            },
             swarm_limits: crate::coordinator::autoscale::SwarmLimits::unlimited(),
             ..HostConfig::default()
         };

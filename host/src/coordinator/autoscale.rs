@@ -25,7 +25,8 @@ pub const MAX_PER_DIRECTIVE: u32 = 3;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AutoscaleConfig {
-    /// Whether workers are spawned and despawned automatically (directives work either way).
+    /// Whether workers are spawned and despawned automatically (directives work either
+    /// way). Off by default: a swarm keeps exactly its configured workers unless asked.
     pub enabled: bool,
     /// Automatic spawning stops at this many ephemeral workers.
     pub soft_cap: usize,
@@ -44,7 +45,7 @@ pub struct AutoscaleConfig {
 impl Default for AutoscaleConfig {
     fn default() -> Self {
         AutoscaleConfig {
-            enabled: true,
+            enabled: false,
             soft_cap: 2,
             hard_cap: 4,
             spawn_cooldown_secs: 120,
@@ -393,6 +394,7 @@ mod tests {
     fn scaler(cooldown_secs: u64) -> Autoscaler {
         Autoscaler::new(
             AutoscaleConfig {
+                enabled: true,
                 spawn_cooldown_secs: cooldown_secs,
                 idle_despawn_secs: 60,
                 ..AutoscaleConfig::default()

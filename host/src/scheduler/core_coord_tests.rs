@@ -162,6 +162,7 @@ fn scaling(cooldown_secs: u64) -> Core {
     c.configure_coordinator(
         &Default::default(),
         AutoscaleConfig {
+            enabled: true,
             spawn_cooldown_secs: cooldown_secs,
             idle_despawn_secs: 100,
             ..AutoscaleConfig::default()
