@@ -422,7 +422,9 @@ async fn plugins_are_switched_off_and_on_from_the_page() {
 async fn a_long_queue_keeps_only_the_visible_rows_in_the_page() {
     // Calls that take a minute: four run, the rest wait in the ready column.
     let slow = MANIFEST.replace("latency_ms = 0", "latency_ms = 60000");
-    let mut swarm = Swarm::start(&slow, None);
+    // Past the default queue-depth limit (500), which would refuse the filing.
+    let deep = "[swarm_limits]\nmax_task_queue_depth = { soft = 2000, hard = 5000 }\n";
+    let mut swarm = Swarm::start(&slow, Some(deep));
     swarm.browse(&dashboard_url(&swarm.env)).await;
     swarm
         .page()
