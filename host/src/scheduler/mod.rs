@@ -10,6 +10,7 @@ pub mod abort;
 pub mod call;
 pub mod core;
 pub mod effects;
+pub mod ladder;
 pub mod output;
 pub mod precise_sleep;
 pub mod reserve;
