@@ -376,6 +376,11 @@ impl Ladder {
         self.suspension(worker).is_some()
     }
 
+    /// Whether any worker is suspended.
+    pub fn any_suspended(&self) -> bool {
+        self.state.workers.values().any(|w| w.suspension.is_some())
+    }
+
     /// `worker`'s suspension.
     pub fn suspension(&self, worker: &str) -> Option<&Suspension> {
         self.state.workers.get(worker)?.suspension.as_ref()

@@ -3,12 +3,14 @@
 //! - [`kv`]: each plugin's key-value namespace.
 //! - [`tasks`]: tasks, worker stats and standing-priority cooldowns.
 //! - [`budget`]: the budget's persisted spend.
+//! - [`ladder`]: the failure ladder's suspensions and circuit breaker.
 //!
 //! The host owns the file (redb takes an exclusive lock), so plugins reach it only through
 //! the host handle's capabilities.
 
 pub mod budget;
 pub mod kv;
+pub mod ladder;
 pub mod tasks;
 
 use redb::{Database, ReadableDatabase};
@@ -69,6 +71,7 @@ impl Store {
             txn.open_table(tasks::WORKERS)?;
             txn.open_table(tasks::COOLDOWNS)?;
             txn.open_table(budget::TABLE)?;
+            txn.open_table(ladder::TABLE)?;
             Ok(())
         })?;
         Ok(store)
