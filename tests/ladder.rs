@@ -82,15 +82,7 @@ fn a_rate_limited_worker_is_suspended_and_the_others_keep_working() {
 fn a_worker_out_of_credits_resumes_only_after_a_probe_succeeds() {
     let mock = MockLlm::start();
     let env = world(&mock, "credit_recheck_ms = 1500", &["Solo"]);
-    mock.script(
-        "/v1/chat/completions",
-        [Reply::openai_error(
-            429,
-            "insufficient_quota",
-            "insufficient_quota",
-            "You exceeded your current quota",
-        )],
-    );
+    mock.script("/v1/chat/completions", [Reply::openai_quota_exhausted()]);
     let host = env.start_with_env(&[("HN_TEST_OPENAI_KEY", "sk-mock")]);
     let id = file(&env, "Spend money");
     let w = eventually("the worker to be suspended", || {

@@ -12,28 +12,13 @@ const KEY: &str = "state";
 
 /// Writes the record inside a batch transaction.
 pub(super) fn write(txn: &redb::WriteTransaction, state: &Persisted) -> Result<(), redb::Error> {
-    let mut table = txn.open_table(TABLE)?;
-    let bytes = serde_json::to_vec(state).expect("records always serialize");
-    table.insert(KEY, bytes.as_slice())?;
-    Ok(())
+    super::write_record(txn, TABLE, KEY, state)
 }
 
 impl Store {
     /// The stored ladder state, if any was ever recorded.
     pub fn ladder(&self) -> StoreResult<Option<Persisted>> {
-        self.read(|txn| {
-            let table = txn.open_table(TABLE)?;
-            table
-                .get(KEY)?
-                .map(|v| {
-                    serde_json::from_slice(v.value()).map_err(|e| {
-                        redb::Error::Corrupted(format!(
-                            "ladder record `{KEY}` does not decode: {e}"
-                        ))
-                    })
-                })
-                .transpose()
-        })
+        self.read_record(TABLE, KEY, "ladder")
     }
 }
 

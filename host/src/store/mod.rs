@@ -29,6 +29,19 @@ pub struct StoreError {
     source: redb::Error,
 }
 
+/// Writes `value` as the JSON record `key` of a table, inside a batch transaction.
+pub(crate) fn write_record<T: serde::Serialize>(
+    txn: &redb::WriteTransaction,
+    table: redb::TableDefinition<&str, &[u8]>,
+    key: &str,
+    value: &T,
+) -> Result<(), redb::Error> {
+    let mut table = txn.open_table(table)?;
+    let bytes = serde_json::to_vec(value).expect("records always serialize");
+    table.insert(key, bytes.as_slice())?;
+    Ok(())
+}
+
 /// Result of a store operation.
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -98,6 +111,28 @@ impl Store {
         let out = f(&txn).map_err(|e| self.err(e))?;
         txn.commit().map_err(|e| self.err(e))?;
         Ok(out)
+    }
+
+    /// Reads the JSON record `key` of a single-record table (`what` names it in errors).
+    pub(crate) fn read_record<T: serde::de::DeserializeOwned>(
+        &self,
+        table: redb::TableDefinition<&str, &[u8]>,
+        key: &str,
+        what: &str,
+    ) -> StoreResult<Option<T>> {
+        self.read(|txn| {
+            let table = txn.open_table(table)?;
+            table
+                .get(key)?
+                .map(|v| {
+                    serde_json::from_slice(v.value()).map_err(|e| {
+                        redb::Error::Corrupted(format!(
+                            "{what} record `{key}` does not decode: {e}"
+                        ))
+                    })
+                })
+                .transpose()
+        })
     }
 
     /// Runs `f` in a read transaction (a consistent snapshot).
