@@ -6,6 +6,7 @@
 //! - [`tasks`]: the task model and state machine.
 //! - [`workers`]: worker identities and stats.
 //! - [`config`]: the host config file, `hypernet.toml`.
+//! - [`coordinator`]: affinity, decomposition, conflicts, autoscaling and limits.
 //! - [`plugins`]: manifest, loader, registry, actors, capabilities.
 //! - [`store`]: the redb file.
 //! - [`bus`]: event stamping and watchers.
@@ -24,6 +25,7 @@ pub mod budget;
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod coordinator;
 pub mod datadir;
 pub mod http;
 pub mod outbox;

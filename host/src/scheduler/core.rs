@@ -8,6 +8,9 @@ use super::ladder::{self, Failure, Ladder};
 use super::reserve::Slots;
 use crate::budget::{self, Budget, BudgetView};
 use crate::config::{SchedulerConfig, StandingPriority};
+use crate::coordinator::affinity::{self, Fit};
+use crate::coordinator::autoscale::{self, Autoscaler};
+use crate::coordinator::{CoordinatorConfig, decompose};
 use crate::prompts::{self, LimitsConfig};
 use crate::router::{self, Route, RouterConfig};
 use crate::tasks::dedup::content_key;
@@ -37,6 +40,9 @@ pub enum CoreError {
     /// The filing is invalid.
     #[error("{0}")]
     Invalid(String),
+    /// A hard limit of `[swarm_limits]` refuses it (the message names the limit).
+    #[error("{0}")]
+    LimitReached(String),
 }
 
 /// One task of a batch filing: a spec, an optional key other members can depend on, and
@@ -71,7 +77,18 @@ struct Worker {
     reserved: Option<TaskId>,
     /// The call task now running for this worker (see [`super::reserve`]).
     lane: u64,
+    /// Spawned by autoscaling or a directive (see [`crate::coordinator::autoscale`]).
+    ephemeral: bool,
+    /// A despawned ephemeral worker: its index waits to be reused.
+    retired: bool,
+    /// When it was spawned.
+    spawned_ms: u64,
 }
+
+/// Ready tasks a worker's pick considers, most urgent first: the pick score is computed
+/// over this window rather than the whole queue, so a pick costs the same however long the
+/// queue is.
+const PICK_WINDOW: usize = 16;
 
 /// What one assignment learned about the budget.
 #[derive(Debug, Default)]
@@ -135,6 +152,16 @@ pub struct Core {
     fallback_pos: HashMap<TaskId, usize>,
     /// Suspensions and the circuit breaker (see [`super::ladder`]).
     ladder: Ladder,
+    /// Autoscaling, its caps and the swarm's limits.
+    scaler: Autoscaler,
+    /// Whether complex tasks are split when filed.
+    decompose: bool,
+    /// Despawned ephemeral workers.
+    retired: usize,
+    /// Configured workers (the first ones in `workers`; ephemeral ones follow).
+    configured: usize,
+    /// The latest `now_ms` seen (for calls that carry no time).
+    clock_ms: u64,
     /// What the current batch has decided.
     pub fx: Effects,
 }
@@ -154,11 +181,15 @@ impl Core {
                 current: None,
                 reserved: None,
                 lane: 0,
+                ephemeral: false,
+                retired: false,
+                spawned_ms: 0,
             })
             .collect();
         Core {
+            configured: workers.len(),
             free: (0..workers.len()).collect(),
-            slots: Arc::new(Slots::new(workers.len())),
+            slots: Arc::new(Slots::new(workers.len() + autoscale::MAX_EPHEMERAL)),
             next_lane: 0,
             workers,
             cfg,
@@ -181,8 +212,31 @@ impl Core {
             pinned: HashMap::new(),
             fallback_pos: HashMap::new(),
             ladder: Ladder::default(),
+            // Until configured: no autoscaling and no limits.
+            scaler: Autoscaler::new(
+                autoscale::AutoscaleConfig {
+                    enabled: false,
+                    ..Default::default()
+                },
+                autoscale::SwarmLimits::unlimited(),
+            ),
+            decompose: CoordinatorConfig::default().decompose,
+            retired: 0,
+            clock_ms: 0,
             fx: Effects::default(),
         }
+    }
+
+    /// Sets decomposition, autoscaling and the swarm's limits (defaults: as documented in
+    /// [`crate::coordinator`]).
+    pub fn configure_coordinator(
+        &mut self,
+        coordinator: &CoordinatorConfig,
+        autoscale: autoscale::AutoscaleConfig,
+        limits: autoscale::SwarmLimits,
+    ) {
+        self.decompose = coordinator.decompose;
+        self.scaler = Autoscaler::new(autoscale, limits);
     }
 
     /// Sets the router, the answer limits and the budget (defaults: every task on its
@@ -358,6 +412,9 @@ impl Core {
         filed_by: &str,
         now_ms: u64,
     ) -> Result<Vec<Filed>, CoreError> {
+        self.scaler
+            .admits(self.queue_depth(), batch.len() as u64)
+            .map_err(CoreError::LimitReached)?;
         let order = self.plan_order(&batch)?;
         self.active.reserve(batch.len());
         self.dedup.reserve(batch.len());
@@ -399,6 +456,14 @@ impl Core {
             for dep in deps {
                 if self.status_of(dep) != Some(TaskStatus::Completed) {
                     self.waiting_on.entry(dep).or_default().push(id);
+                }
+            }
+            if self.decompose && self.active[&id].parent.is_none() {
+                let task = &self.active[&id];
+                if router::complexity_of(task) == crate::tasks::Complexity::Complex
+                    && let Some(parts) = decompose::subtasks(task)
+                {
+                    self.split(id, parts, now_ms)?;
                 }
             }
             self.evaluate(id)?;
@@ -604,6 +669,7 @@ impl Core {
         let mut outcome = BudgetOutcome::default();
         let mut skipped = Vec::new();
         let mut started = 0;
+        self.clock_ms = self.clock_ms.max(now_ms);
         while !self.free.is_empty() {
             let free: Vec<usize> = self
                 .free
@@ -614,12 +680,11 @@ impl Core {
             if free.is_empty() {
                 break;
             }
-            let Some(&(prio, id)) = self.ready.iter().next() else {
+            let Some((pos, (prio, id))) = self.pick(&free, 0) else {
                 outcome.scanned_all = true;
                 break;
             };
             self.ready.remove(&(prio, id));
-            let pos = self.best_worker(&self.active[&id].tags, &free);
             if !self.plan_call(id, free[pos], now_ms, &mut outcome) {
                 // Over budget: it waits, ready, while cheaper work goes ahead.
                 skipped.push((prio, id));
@@ -748,7 +813,7 @@ impl Core {
             .filter(|&w| !stopped.get(w).copied().unwrap_or(false))
             .collect();
         let mut skipped = Vec::new();
-        while let Some(&(Reverse(best), id)) = self.ready.iter().next() {
+        while let Some(&(Reverse(best), _)) = self.ready.iter().next() {
             if open.is_empty() {
                 match self.worst_reservation() {
                     Some((prio, w))
@@ -760,10 +825,12 @@ impl Core {
                     _ => break,
                 }
             }
-            self.ready.remove(&(Reverse(best), id));
-            let pos = self.best_worker(&self.active[&id].tags, &open);
+            let Some((pos, (prio, id))) = self.pick(&open, 1) else {
+                break;
+            };
+            self.ready.remove(&(prio, id));
             if !self.plan_call(id, open[pos], now_ms, out) {
-                skipped.push((Reverse(best), id));
+                skipped.push((prio, id));
                 continue;
             }
             let w = open.remove(pos);
@@ -884,24 +951,45 @@ impl Core {
         }
     }
 
-    /// Position in `candidates` of the best worker for `tags`: most capability overlap,
-    /// then best success rate, then longest idle. Untagged tasks take the first in line.
-    fn best_worker(&self, tags: &[String], candidates: &[usize]) -> usize {
-        if tags.is_empty() {
-            return 0;
-        }
-        let score = |w: &Worker| {
-            (
-                (w.config.tag_overlap(tags) * 1000.0) as u64,
-                (w.stats.success_rate() * 1000.0) as u64,
-                Reverse(w.stats.last_active_ms.unwrap_or(0)),
-            )
+    /// The best (worker, task) pair among `candidates` (each holding `load` tasks) and the
+    /// first [`PICK_WINDOW`] ready tasks: highest `0.6·affinity + 0.4·priority/400` (see
+    /// [`affinity`]); ties go to the more urgent task, then the worker first in line.
+    /// Returns the worker's position in `candidates` and the task's ready entry.
+    fn pick(
+        &self,
+        candidates: &[usize],
+        load: usize,
+    ) -> Option<(usize, (Reverse<Priority>, TaskId))> {
+        let fit = |w: usize| {
+            let worker = &self.workers[w];
+            Fit {
+                capabilities: &worker.config.capabilities,
+                success_rate: worker.stats.success_rate(),
+                load,
+            }
         };
-        candidates
+        let parts: Vec<f64> = candidates
             .iter()
-            .enumerate()
-            .max_by_key(|&(pos, &w)| (score(&self.workers[w]), Reverse(pos)))
-            .map_or(0, |(pos, _)| pos)
+            .map(|&w| affinity::worker_part(&fit(w)))
+            .collect();
+        let mut best: Option<(f64, usize, (Reverse<Priority>, TaskId))> = None;
+        // A task with the priority and tags of one already scored cannot beat it.
+        let mut seen: Vec<(Priority, &[String])> = Vec::new();
+        for &(prio, id) in self.ready.iter().take(PICK_WINDOW) {
+            let tags = self.active[&id].tags.as_slice();
+            if seen.iter().any(|&(p, t)| p == prio.0 && t == tags) {
+                continue;
+            }
+            seen.push((prio.0, tags));
+            for (pos, &w) in candidates.iter().enumerate() {
+                let tag = affinity::tag_part(tags, &self.workers[w].config.capabilities);
+                let score = affinity::pick_score((tag + parts[pos]).min(1.0), prio.0);
+                if best.is_none_or(|(b, _, _)| score > b) {
+                    best = Some((score, pos, (prio, id)));
+                }
+            }
+        }
+        best.map(|(_, pos, entry)| (pos, entry))
     }
 
     /// Frees the worker whose call for `id` failed, counting the failure in its stats.
@@ -1260,12 +1348,17 @@ impl Core {
 
     /// No task ready or in flight and no retry scheduled.
     pub fn is_idle(&self) -> bool {
-        self.ready.is_empty() && self.free.len() == self.workers.len() && self.retries.is_empty()
+        self.ready.is_empty() && self.free.len() == self.alive() && self.retries.is_empty()
     }
 
     /// Calls in flight.
     pub fn in_flight(&self) -> usize {
-        self.workers.len() - self.free.len()
+        self.alive() - self.free.len()
+    }
+
+    /// Workers alive: configured ones and ephemeral ones not despawned.
+    fn alive(&self) -> usize {
+        self.workers.len() - self.retired
     }
 
     /// Files the standing priorities that are due: only when idle, once per cooldown per
@@ -1324,7 +1417,13 @@ impl Core {
         } else {
             None
         };
-        [retry, standing, self.budget_wake_ms, self.ladder.next_due()]
+        let scale = self
+            .scaler
+            .cfg
+            .enabled
+            .then(|| self.scaler.next_due(&self.pool()))
+            .flatten();
+        [retry, standing, self.budget_wake_ms, self.ladder.next_due(), scale]
             .into_iter()
             .flatten()
             .min()
@@ -1344,6 +1443,7 @@ impl Core {
     pub fn worker_views(&self) -> Vec<WorkerView> {
         self.workers
             .iter()
+            .filter(|w| !w.retired)
             .map(|w| WorkerView {
                 name: w.config.name.clone(),
                 address: w.config.address(),
@@ -1359,6 +1459,7 @@ impl Core {
                     .suspension(&w.config.name)
                     .map(|s| s.reason.clone()),
                 stats: w.stats.clone(),
+                ephemeral: w.ephemeral,
             })
             .collect()
     }
@@ -1395,7 +1496,7 @@ impl Core {
         Counts {
             by_status,
             busy_workers: self.in_flight(),
-            workers: self.workers.len(),
+            workers: self.alive(),
             completed_since_start: self.completed_since_start,
             failed_since_start: self.failed_since_start,
         }
@@ -1404,6 +1505,8 @@ impl Core {
 
 #[path = "core_ladder.rs"]
 mod ladder_hooks;
+#[path = "coordination.rs"]
+mod coordination;
 
 #[cfg(test)]
 #[path = "core_tests.rs"]
@@ -1416,3 +1519,7 @@ mod budget_tests;
 #[cfg(test)]
 #[path = "core_ladder_tests.rs"]
 mod ladder_tests;
+
+#[cfg(test)]
+#[path = "core_coord_tests.rs"]
+mod coord_tests;

@@ -65,6 +65,15 @@ enum Command {
         session_usd: Option<f64>,
         reply: Reply<crate::budget::BudgetView>,
     },
+    Decompose {
+        id: TaskId,
+        reply: Reply<Vec<Filed>>,
+    },
+    SetLimit {
+        name: String,
+        limit: crate::coordinator::autoscale::Limit,
+        reply: Reply<serde_json::Value>,
+    },
 }
 
 /// Told the moment each model call starts (used by `hypernet bench` to measure scheduling
@@ -86,6 +95,8 @@ pub struct Snapshot {
     pub budget: crate::budget::BudgetView,
     /// The failure ladder's circuit breaker.
     pub breaker: ladder::BreakerView,
+    /// Conflicts among the tasks workers hold.
+    pub conflicts: Vec<crate::coordinator::conflicts::Conflict>,
 }
 
 /// Sends commands to the scheduler thread. Cheap to clone.
@@ -120,6 +131,11 @@ impl Scheduler {
             config.router.clone(),
             config.limits.clone(),
             crate::budget::Budget::new(&config.budget),
+        );
+        core.configure_coordinator(
+            &config.coordinator,
+            config.autoscale.clone(),
+            config.swarm_limits,
         );
         if let Some(spent) = store.budget()? {
             core.restore_budget(spent);
@@ -218,6 +234,11 @@ impl Scheduler {
         .await
     }
 
+    /// Splits a waiting task into its chained subtasks.
+    pub async fn decompose(&self, id: TaskId) -> Result<Vec<Filed>, CoreError> {
+        self.ask(|reply| Command::Decompose { id, reply }).await
+    }
+
     /// The latest counts and worker views.
     pub fn snapshot(&self) -> Snapshot {
         self.read_snapshot(Snapshot::clone)
@@ -281,8 +302,27 @@ impl TaskSink for Scheduler {
                     .map_err(|e| e.to_string())?;
                 serde_json::to_value(view).map_err(|e| e.to_string())
             }
+            "limits.set" => {
+                let name = args["name"]
+                    .as_str()
+                    .ok_or("limits.set: `name` (the limit) is required")?
+                    .to_owned();
+                let limit = serde_json::from_value(
+                    serde_json::json!({ "soft": args["soft"], "hard": args["hard"] }),
+                )
+                .map_err(|e| {
+                    format!("limits.set: `soft` and `hard` must be whole numbers ≥ 0: {e}")
+                })?;
+                let (reply, rx) = oneshot::channel();
+                self.tx
+                    .send(Command::SetLimit { name, limit, reply })
+                    .map_err(|_| "the scheduler has stopped".to_owned())?;
+                rx.blocking_recv()
+                    .map_err(|_| "the scheduler has stopped".to_owned())?
+                    .map_err(|e| e.to_string())
+            }
             other => Err(format!(
-                "unknown host command `{other}` (known: budget.set)"
+                "unknown host command `{other}` (known: budget.set, limits.set)"
             )),
         }
     }
@@ -366,6 +406,7 @@ impl Loop {
             self.core.release_retries(now);
             if shutdown.is_none() {
                 self.core.file_standing(&self.standing, now);
+                self.core.autoscale(now);
                 self.core.assign(now);
             } else if shutdown
                 .as_ref()
@@ -454,6 +495,14 @@ impl Loop {
             } => {
                 self.core.set_budget_limits(daily_usd, session_usd);
                 defer(deferred, reply, Ok(self.core.budget_view(now)));
+            }
+            Command::Decompose { id, reply } => {
+                let result = self.core.decompose(id, now);
+                defer(deferred, reply, result);
+            }
+            Command::SetLimit { name, limit, reply } => {
+                let result = self.core.set_limit(&name, limit);
+                defer(deferred, reply, result);
             }
             Command::Shutdown { grace, reply } => {
                 tracing::info!(
@@ -552,6 +601,16 @@ impl Loop {
         if let Some(workers) = workers {
             snap.workers = workers;
             self.last_workers_refresh = Instant::now();
+            let conflicts = self.core.conflicts();
+            for c in conflicts
+                .iter()
+                .filter(|c| !snap.conflicts.iter().any(|o| o.key() == c.key()))
+            {
+                tracing::warn!(kind = c.kind, tasks = ?c.tasks, "conflict detected");
+                self.registry
+                    .publish("host", "conflict.detected", serde_json::json!(c));
+            }
+            snap.conflicts = conflicts;
         }
         self.snapshot_stale = false;
         self.last_refresh = Instant::now();
