@@ -17,6 +17,7 @@
 //! - [`budget`]: prices, limits, reservations and spend.
 //! - [`prompts`]: system prompts and answer lengths.
 //! - [`datadir`]: files of the data directory.
+//! - [`tools`]: tools workers call during a task.
 
 pub mod api;
 pub mod bench;
@@ -34,4 +35,5 @@ pub mod run;
 pub mod scheduler;
 pub mod store;
 pub mod tasks;
+pub mod tools;
 pub mod workers;

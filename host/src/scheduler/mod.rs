@@ -13,6 +13,7 @@ pub mod effects;
 pub mod output;
 pub mod precise_sleep;
 pub mod reserve;
+pub mod tool_loop;
 
 use self::call::{CallSpec, ProviderMap};
 use self::core::{Core, CoreError, Counts, Filed, PlannedTask};
