@@ -8,6 +8,7 @@
 
 pub mod abort;
 pub mod call;
+pub mod conversation;
 pub mod core;
 pub mod effects;
 pub mod output;

@@ -377,4 +377,4 @@ impl<S: Steps> Runner<S> {
 
 #[cfg(test)]
 #[path = "tool_loop_tests.rs"]
-mod tests;
+pub(crate) mod tests;
