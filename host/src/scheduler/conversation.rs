@@ -53,7 +53,7 @@ impl ConversationConfig {
         if self.max_plan_steps == 0 {
             return Err("[conversation] max_plan_steps must be at least 1".into());
         }
-        if !(self.max_cost_usd_per_task >= 0.0) {
+        if self.max_cost_usd_per_task.is_nan() || self.max_cost_usd_per_task < 0.0 {
             return Err(format!(
                 "[conversation] max_cost_usd_per_task must be a number ≥ 0, not {}",
                 self.max_cost_usd_per_task
@@ -136,13 +136,19 @@ pub async fn run<S: Steps>(
     cfg: &ConversationConfig,
     first: CompletionRequest,
 ) -> Result<Outcome, Halt> {
-    let task_prompt = first.messages.first().map(Message::text).unwrap_or_default();
+    let task_prompt = first
+        .messages
+        .first()
+        .map(Message::text)
+        .unwrap_or_default();
     let with_prompt = |text: String| {
         let mut r = first.clone();
         r.messages = vec![Message::user(text)];
         r
     };
-    let plan_text = runner.run(with_prompt(plan_prompt(&task_prompt, cfg.max_plan_steps))).await?;
+    let plan_text = runner
+        .run(with_prompt(plan_prompt(&task_prompt, cfg.max_plan_steps)))
+        .await?;
     let mut plan = parse_plan(&plan_text, cfg.max_plan_steps);
     if plan.is_empty() {
         plan.push("Do the whole task".into());
@@ -214,12 +220,26 @@ mod tests {
             ..Fake::default()
         };
         let cfg = ConversationConfig::default();
-        let mut runner = Runner::new(fake, ToolsConfig::default(), PRICE, cfg.caps(), false, false);
+        let mut runner = Runner::new(
+            fake,
+            ToolsConfig::default(),
+            PRICE,
+            cfg.caps(),
+            false,
+            false,
+        );
         let out = run(&mut runner, &cfg, first()).await.unwrap();
-        assert_eq!(out.text, "## Step 1: Design\nthe design\n\n## Step 2: Build\nthe build");
+        assert_eq!(
+            out.text,
+            "## Step 1: Design\nthe design\n\n## Step 2: Build\nthe build"
+        );
         assert!(out.signals.is_empty());
         let reqs = &runner.steps.requests;
-        assert!(reqs[0].messages[0].text().contains("numbered plan of at most 6 steps"));
+        assert!(
+            reqs[0].messages[0]
+                .text()
+                .contains("numbered plan of at most 6 steps")
+        );
         let step2 = reqs[2].messages[0].text();
         assert!(step2.contains("## Result of step 1\nthe design"), "{step2}");
         assert!(step2.contains("Now do step 2: Build."), "{step2}");

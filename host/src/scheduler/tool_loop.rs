@@ -184,7 +184,14 @@ pub struct Runner<S> {
 impl<S: Steps> Runner<S> {
     /// A runner for one task. `first_covered`: the task's assignment reserved enough for
     /// the first call (the plain loop); otherwise that call is reserved here too.
-    pub fn new(steps: S, cfg: ToolsConfig, price: Price, caps: Caps, fenced: bool, first_covered: bool) -> Self {
+    pub fn new(
+        steps: S,
+        cfg: ToolsConfig,
+        price: Price,
+        caps: Caps,
+        fenced: bool,
+        first_covered: bool,
+    ) -> Self {
         Runner {
             steps,
             cfg,
@@ -220,7 +227,9 @@ impl<S: Steps> Runner<S> {
                 .flat_map(|m| &m.content)
                 .map(|b| match b {
                     ContentBlock::Text { text } => text.chars().count(),
-                    ContentBlock::ToolUse { name, input, .. } => name.len() + input.to_string().len(),
+                    ContentBlock::ToolUse { name, input, .. } => {
+                        name.len() + input.to_string().len()
+                    }
                     ContentBlock::ToolResult { content, .. } => content.chars().count(),
                 })
                 .sum::<usize>()
@@ -289,7 +298,9 @@ impl<S: Steps> Runner<S> {
                 let n = self.errors.entry(e.clone()).or_default();
                 *n += 1;
                 if *n >= self.cfg.repeat_limit {
-                    return Err(host(format!("loop detected: the same error {n} times: {e}")));
+                    return Err(host(format!(
+                        "loop detected: the same error {n} times: {e}"
+                    )));
                 }
                 Ok(Err(e))
             }
@@ -310,7 +321,8 @@ impl<S: Steps> Runner<S> {
                     .into_iter()
                     .filter(|m| m.starts_with("`tool`"))
                     .collect();
-                (!found.tools.is_empty() || !malformed.is_empty()).then_some((found.tools, malformed))
+                (!found.tools.is_empty() || !malformed.is_empty())
+                    .then_some((found.tools, malformed))
             } else {
                 None
             };
@@ -347,10 +359,11 @@ impl<S: Steps> Runner<S> {
                 });
             } else {
                 for call in completion.tool_calls {
-                    let (content, is_error) = match self.run_tool(&call.name, call.arguments.clone()).await? {
-                        Ok(out) => (out, false),
-                        Err(e) => (e, true),
-                    };
+                    let (content, is_error) =
+                        match self.run_tool(&call.name, call.arguments.clone()).await? {
+                            Ok(out) => (out, false),
+                            Err(e) => (e, true),
+                        };
                     assistant.push(ContentBlock::ToolUse {
                         id: call.id.clone(),
                         name: call.name,

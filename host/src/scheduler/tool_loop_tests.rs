@@ -36,7 +36,10 @@ impl Steps for Fake {
     async fn tool(&mut self, name: &str, args: Value) -> Result<String, ToolError> {
         self.tools.push((name.to_owned(), args.clone()));
         match name {
-            "echo" => Ok(format!("echo:{}", args["text"].as_str().unwrap_or_default())),
+            "echo" => Ok(format!(
+                "echo:{}",
+                args["text"].as_str().unwrap_or_default()
+            )),
             "broken" => Err(ToolError::Failed {
                 tool: "broken".into(),
                 reason: "disk on fire".into(),
@@ -89,7 +92,14 @@ fn runner(answers: Vec<Completion>, fenced: bool) -> Runner<Fake> {
         answers: answers.into(),
         ..Fake::default()
     };
-    Runner::new(fake, ToolsConfig::default(), PRICE, Caps::default(), fenced, true)
+    Runner::new(
+        fake,
+        ToolsConfig::default(),
+        PRICE,
+        Caps::default(),
+        fenced,
+        true,
+    )
 }
 
 fn request() -> CompletionRequest {
@@ -102,7 +112,10 @@ fn request() -> CompletionRequest {
 async fn tool_results_go_back_with_their_call_ids_and_every_step_is_paid_for() {
     let mut r = runner(
         vec![
-            calls(&[("c1", "echo", json!({"text": "a"})), ("c2", "nope", json!({}))]),
+            calls(&[
+                ("c1", "echo", json!({"text": "a"})),
+                ("c2", "nope", json!({})),
+            ]),
             text("All done.", 20, 7),
         ],
         false,
@@ -112,7 +125,9 @@ async fn tool_results_go_back_with_their_call_ids_and_every_step_is_paid_for() {
     let second = &r.steps.requests[1];
     assert_eq!(second.messages.len(), 3);
     assert_eq!(second.messages[1].role, Role::Assistant);
-    assert!(matches!(&second.messages[1].content[0], ContentBlock::ToolUse { id, .. } if id == "c1"));
+    assert!(
+        matches!(&second.messages[1].content[0], ContentBlock::ToolUse { id, .. } if id == "c1")
+    );
     assert_eq!(
         second.messages[2].content,
         vec![
@@ -133,7 +148,10 @@ async fn tool_results_go_back_with_their_call_ids_and_every_step_is_paid_for() {
     assert_eq!(r.steps.budget.len(), 1);
     let (settled, reserved) = r.steps.budget[0];
     assert_eq!(settled, Some((10, 5)));
-    assert!(reserved >= 200, "at least max_tokens at 2 µ$ each: {reserved}");
+    assert!(
+        reserved >= 200,
+        "at least max_tokens at 2 µ$ each: {reserved}"
+    );
     assert_eq!(
         r.spent,
         Spent {
@@ -167,16 +185,26 @@ async fn the_same_call_three_times_is_a_loop() {
     let Err(Halt::Failed(e)) = r.run(request()).await else {
         panic!("expected a failure")
     };
-    assert_eq!(e.to_string(), r#"loop detected: echo {"text":"x"} called 3 times"#);
+    assert_eq!(
+        e.to_string(),
+        r#"loop detected: echo {"text":"x"} called 3 times"#
+    );
     assert_eq!(r.steps.tools.len(), 2, "the third call is not run");
     r.settle_last().await;
-    assert_eq!(r.steps.budget.last(), Some(&(Some((10, 5)), 0)), "the last call is still charged");
+    assert_eq!(
+        r.steps.budget.last(),
+        Some(&(Some((10, 5)), 0)),
+        "the last call is still charged"
+    );
 }
 
 #[tokio::test]
 async fn the_same_error_three_times_is_a_loop() {
     let broken = |n: u32| calls(&[("c", "broken", json!({ "try": n }))]);
-    let mut r = runner(vec![broken(1), broken(2), broken(3), text("never", 1, 1)], false);
+    let mut r = runner(
+        vec![broken(1), broken(2), broken(3), text("never", 1, 1)],
+        false,
+    );
     let Err(Halt::Failed(e)) = r.run(request()).await else {
         panic!("expected a failure")
     };
@@ -190,7 +218,11 @@ async fn the_same_error_three_times_is_a_loop() {
 async fn fenced_tool_blocks_run_and_their_results_come_back_as_a_user_message() {
     let mut r = runner(
         vec![
-            text("Checking.\n```tool\n{\"name\": \"echo\", \"args\": {\"text\": \"hi\"}}\n```\n", 5, 5),
+            text(
+                "Checking.\n```tool\n{\"name\": \"echo\", \"args\": {\"text\": \"hi\"}}\n```\n",
+                5,
+                5,
+            ),
             text("It said hi.", 5, 5),
         ],
         true,
@@ -215,21 +247,31 @@ async fn fenced_tool_blocks_run_and_their_results_come_back_as_a_user_message() 
 #[tokio::test]
 async fn a_refused_reservation_stops_the_loop_before_the_call() {
     let mut r = runner(
-        vec![calls(&[("c", "echo", json!({"text": "a"}))]), text("x", 1, 1)],
+        vec![
+            calls(&[("c", "echo", json!({"text": "a"}))]),
+            text("x", 1, 1),
+        ],
         false,
     );
     r.steps.refuse_above = Some(10);
     let Err(Halt::Failed(e)) = r.run(request()).await else {
         panic!("expected a failure")
     };
-    assert!(e.to_string().starts_with("budget: daily limit reached"), "{e}");
+    assert!(
+        e.to_string().starts_with("budget: daily limit reached"),
+        "{e}"
+    );
     assert_eq!(r.steps.requests.len(), 1, "the second call was not made");
 }
 
 #[tokio::test]
 async fn a_cap_stops_before_a_call_that_could_cross_it() {
     let fake = Fake {
-        answers: vec![calls(&[("c", "echo", json!({"text": "a"}))]), text("x", 1, 1)].into(),
+        answers: vec![
+            calls(&[("c", "echo", json!({"text": "a"}))]),
+            text("x", 1, 1),
+        ]
+        .into(),
         ..Fake::default()
     };
     // The first call's worst case: ~2 input tokens + 100 output; it used 15; the second's
@@ -242,7 +284,10 @@ async fn a_cap_stops_before_a_call_that_could_cross_it() {
     let Err(Halt::Cap(why)) = r.run(request()).await else {
         panic!("expected the cap")
     };
-    assert!(why.starts_with("[conversation] max_tokens_per_task = 110: 15 used"), "{why}");
+    assert!(
+        why.starts_with("[conversation] max_tokens_per_task = 110: 15 used"),
+        "{why}"
+    );
     assert_eq!(r.steps.requests.len(), 1);
     assert!(r.spent.input_tokens + r.spent.output_tokens <= 110);
 }

@@ -55,7 +55,11 @@ async fn read<T: Send + 'static>(
 
 fn truncated(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}… [truncated, {} characters in all]", &text[..cut], text.chars().count()),
+        Some((cut, _)) => format!(
+            "{}… [truncated, {} characters in all]",
+            &text[..cut],
+            text.chars().count()
+        ),
         None => text.to_owned(),
     }
 }
@@ -88,14 +92,26 @@ impl Tool for TaskInfo {
         })
     }
 
-    fn call<'a>(&'a self, _: &'a ToolContext, args: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+    fn call<'a>(
+        &'a self,
+        _: &'a ToolContext,
+        args: Value,
+    ) -> BoxFuture<'a, Result<String, ToolError>> {
         Box::pin(async move {
             let name = "task_info";
             let id: TaskId = match &args["id"] {
                 Value::String(s) => s.parse().map_err(|e| bad(name, format!("`id`: {e}")))?,
-                Value::Number(n) => TaskId(n.as_u64().ok_or_else(|| bad(name, format!("`id`: {n} is not a task id")))?),
+                Value::Number(n) => TaskId(
+                    n.as_u64()
+                        .ok_or_else(|| bad(name, format!("`id`: {n} is not a task id")))?,
+                ),
                 Value::Null => return Err(bad(name, "missing field `id`")),
-                other => return Err(bad(name, format!("`id` must be a string like T-4, not {other}"))),
+                other => {
+                    return Err(bad(
+                        name,
+                        format!("`id` must be a string like T-4, not {other}"),
+                    ));
+                }
             };
             let store = self.0.clone();
             let task = read(name, move || store.task(id).map_err(|e| e.to_string())).await?;
@@ -127,7 +143,11 @@ impl Tool for ListTasks {
         })
     }
 
-    fn call<'a>(&'a self, _: &'a ToolContext, args: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+    fn call<'a>(
+        &'a self,
+        _: &'a ToolContext,
+        args: Value,
+    ) -> BoxFuture<'a, Result<String, ToolError>> {
         Box::pin(async move {
             let name = "list_tasks";
             let status: TaskStatus = match &args["status"] {
@@ -148,7 +168,10 @@ impl Tool for ListTasks {
                 statuses: vec![status],
                 ..TaskFilter::default()
             };
-            let page = read(name, move || store.tasks(&filter, 0, limit).map_err(|e| e.to_string())).await?;
+            let page = read(name, move || {
+                store.tasks(&filter, 0, limit).map_err(|e| e.to_string())
+            })
+            .await?;
             let items: Vec<Value> = page
                 .tasks
                 .iter()
@@ -168,12 +191,38 @@ mod tests {
     fn stored() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("t.redb")).unwrap();
-        let mut done = Task::new(TaskId(1), TaskSpec { title: "Draft notes".into(), ..TaskSpec::default() }, vec![], "person", 3, 0);
+        let mut done = Task::new(
+            TaskId(1),
+            TaskSpec {
+                title: "Draft notes".into(),
+                ..TaskSpec::default()
+            },
+            vec![],
+            "person",
+            3,
+            0,
+        );
         done.status = TaskStatus::Completed;
-        done.result = Some(TaskResult { text: "x".repeat(RESULT_CHARS + 10), ..TaskResult::default() });
-        let ready = Task::new(TaskId(2), TaskSpec { title: "Review".into(), ..TaskSpec::default() }, vec![], "person", 3, 0);
+        done.result = Some(TaskResult {
+            text: "x".repeat(RESULT_CHARS + 10),
+            ..TaskResult::default()
+        });
+        let ready = Task::new(
+            TaskId(2),
+            TaskSpec {
+                title: "Review".into(),
+                ..TaskSpec::default()
+            },
+            vec![],
+            "person",
+            3,
+            0,
+        );
         store
-            .save_batch(&Batch { tasks: vec![&done, &ready], ..Batch::default() })
+            .save_batch(&Batch {
+                tasks: vec![&done, &ready],
+                ..Batch::default()
+            })
             .unwrap();
         (dir, store)
     }
@@ -183,15 +232,32 @@ mod tests {
         let (_dir, store) = stored();
         let reg = registry(&store);
         let ctx = ToolContext::new(TaskId(9), "Trace");
-        let out: Value = serde_json::from_str(&reg.call(&ctx, "task_info", json!({"id": "T-1"})).await.unwrap()).unwrap();
+        let out: Value = serde_json::from_str(
+            &reg.call(&ctx, "task_info", json!({"id": "T-1"}))
+                .await
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(out["title"], "Draft notes");
         assert_eq!(out["status"], "completed");
         let result = out["result"].as_str().unwrap();
-        assert!(result.ends_with(&format!("[truncated, {} characters in all]", RESULT_CHARS + 10)), "{result}");
-        let missing = reg.call(&ctx, "task_info", json!({"id": "T-7"})).await.unwrap_err();
+        assert!(
+            result.ends_with(&format!(
+                "[truncated, {} characters in all]",
+                RESULT_CHARS + 10
+            )),
+            "{result}"
+        );
+        let missing = reg
+            .call(&ctx, "task_info", json!({"id": "T-7"}))
+            .await
+            .unwrap_err();
         assert_eq!(missing.to_string(), "`task_info` failed: no task T-7");
         let bad = reg.call(&ctx, "task_info", json!({})).await.unwrap_err();
-        assert_eq!(bad.to_string(), "bad arguments for `task_info`: missing field `id`");
+        assert_eq!(
+            bad.to_string(),
+            "bad arguments for `task_info`: missing field `id`"
+        );
     }
 
     #[tokio::test]
@@ -199,12 +265,27 @@ mod tests {
         let (_dir, store) = stored();
         let reg = registry(&store);
         let ctx = ToolContext::new(TaskId(9), "Trace");
-        let out: Value = serde_json::from_str(&reg.call(&ctx, "list_tasks", json!({"status": "pending"})).await.unwrap()).unwrap();
+        let out: Value = serde_json::from_str(
+            &reg.call(&ctx, "list_tasks", json!({"status": "pending"}))
+                .await
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(out["total"], 1);
         assert_eq!(out["tasks"][0]["id"], "T-2");
-        let e = reg.call(&ctx, "list_tasks", json!({"status": "pending", "limit": 500})).await.unwrap_err();
+        let e = reg
+            .call(
+                &ctx,
+                "list_tasks",
+                json!({"status": "pending", "limit": 500}),
+            )
+            .await
+            .unwrap_err();
         assert!(e.to_string().contains("`limit` must be 1 to 50"), "{e}");
-        let e = reg.call(&ctx, "list_tasks", json!({"status": "done"})).await.unwrap_err();
+        let e = reg
+            .call(&ctx, "list_tasks", json!({"status": "done"}))
+            .await
+            .unwrap_err();
         assert!(e.to_string().contains("not a task status"), "{e}");
     }
 }

@@ -162,7 +162,12 @@ impl ToolRegistry {
     }
 
     /// Runs the tool `name` after the context's permission check.
-    pub async fn call(&self, ctx: &ToolContext, name: &str, args: Value) -> Result<String, ToolError> {
+    pub async fn call(
+        &self,
+        ctx: &ToolContext,
+        name: &str,
+        args: Value,
+    ) -> Result<String, ToolError> {
         let Some(tool) = self.tools.get(name) else {
             return Err(ToolError::Unknown {
                 name: name.to_owned(),
@@ -202,7 +207,11 @@ mod tests {
         fn input_schema(&self) -> Value {
             json!({"type": "object", "properties": {"text": {"type": "string"}}})
         }
-        fn call<'a>(&'a self, _: &'a ToolContext, args: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+        fn call<'a>(
+            &'a self,
+            _: &'a ToolContext,
+            args: Value,
+        ) -> BoxFuture<'a, Result<String, ToolError>> {
             Box::pin(async move { Ok(args["text"].as_str().unwrap_or_default().to_owned()) })
         }
     }
@@ -221,7 +230,10 @@ mod tests {
         reg.register(Echo);
         let ctx = ToolContext::new(TaskId(1), "Trace");
         assert_eq!(reg.specs()[0].name, "echo");
-        assert_eq!(reg.call(&ctx, "echo", json!({"text": "hi"})).await.unwrap(), "hi");
+        assert_eq!(
+            reg.call(&ctx, "echo", json!({"text": "hi"})).await.unwrap(),
+            "hi"
+        );
         let unknown = reg.call(&ctx, "nope", json!({})).await.unwrap_err();
         assert_eq!(unknown.to_string(), "unknown tool `nope` (known: echo)");
         let bad = reg.call(&ctx, "echo", json!("hi")).await.unwrap_err();
@@ -231,6 +243,9 @@ mod tests {
             ..ctx
         };
         let e = reg.call(&denied, "echo", json!({})).await.unwrap_err();
-        assert_eq!(e.to_string(), "`echo` is not permitted: Trace may not use echo");
+        assert_eq!(
+            e.to_string(),
+            "`echo` is not permitted: Trace may not use echo"
+        );
     }
 }
