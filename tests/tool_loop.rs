@@ -7,29 +7,7 @@ use hypernet_integration::{Env, eventually};
 use serde_json::{Value, json};
 
 fn world(mock: &MockLlm, model: &str, extra: &str) -> Env {
-    let env = Env::new();
-    env.manifest(&format!(
-        r#"[[plugin]]
-name = "provider-openai"
-capabilities = ["log"]
-[plugin.config]
-base_url = "{openai}"
-api_key_env = "HN_TEST_OPENAI_KEY"
-
-[[plugin]]
-name = "provider-anthropic"
-capabilities = ["log"]
-[plugin.config]
-base_url = "{anthropic}"
-api_key_env = "HN_TEST_ANTHROPIC_KEY"
-"#,
-        openai = mock.openai_base_url(),
-        anthropic = mock.url(),
-    ));
-    env.config(&format!(
-        "standing = []\n[http]\nstream = false\n{extra}\n[[worker]]\nname = \"Coder\"\naccount = \"2.1\"\nmodel = \"{model}\"\n"
-    ));
-    env
+    Env::on_mock_providers(mock, model, &format!("[http]\nstream = false\n{extra}"))
 }
 
 const KEYS: [(&str, &str); 2] = [

@@ -291,3 +291,16 @@ async fn a_cap_stops_before_a_call_that_could_cross_it() {
     assert_eq!(r.steps.requests.len(), 1);
     assert!(r.spent.input_tokens + r.spent.output_tokens <= 110);
 }
+
+#[test]
+fn settings_that_cannot_work_are_refused_by_name() {
+    let err = |text: &str| {
+        crate::config::HostConfig::parse(text, "hypernet.toml")
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(err("[tools]\nrepeat_limit = 1\n").contains("[tools] repeat_limit must be at least 2"));
+    assert!(err("[tools]\nmax_steps = 0\n").contains("[tools] max_steps"));
+    assert!(err("[conversation]\nmax_plan_steps = 0\n").contains("[conversation] max_plan_steps"));
+    assert!(err("[tools]\nmax_step = 3\n").contains("max_step"));
+}
