@@ -66,8 +66,9 @@
 //! cooldown_secs = 1800
 //! ```
 //!
-//! `[router]`, `[budget]` and `[limits]` are documented in [`crate::router`],
-//! [`crate::budget`] and [`crate::prompts`].
+//! `[router]`, `[budget]`, `[limits]`, `[tools]` and `[conversation]` are documented in
+//! [`crate::router`], [`crate::budget`], [`crate::prompts`],
+//! [`crate::scheduler::tool_loop`] and [`crate::scheduler::conversation`].
 
 pub use crate::http::HttpConfig;
 use crate::workers::WorkerConfig;
@@ -104,6 +105,12 @@ pub struct HostConfig {
     /// `[api]`: who may read, and how large a request may be.
     #[serde(default)]
     pub api: ApiConfig,
+    /// `[tools]`: the tool loop.
+    #[serde(default)]
+    pub tools: crate::scheduler::tool_loop::ToolsConfig,
+    /// `[conversation]`: plan and steps for complex tasks.
+    #[serde(default)]
+    pub conversation: crate::scheduler::conversation::ConversationConfig,
     /// `[ladder]`: when failing workers are suspended and the breaker opens.
     #[serde(default)]
     pub ladder: crate::scheduler::ladder::LadderConfig,
@@ -129,6 +136,8 @@ impl Default for HostConfig {
             limits: Default::default(),
             http: HttpConfig::default(),
             api: ApiConfig::default(),
+            tools: Default::default(),
+            conversation: Default::default(),
             ladder: Default::default(),
             coordinator: Default::default(),
             autoscale: Default::default(),
@@ -324,6 +333,8 @@ impl HostConfig {
         }
         self.budget.validate()?;
         self.limits.validate()?;
+        self.tools.validate()?;
+        self.conversation.validate()?;
         self.ladder.validate()?;
         crate::coordinator::autoscale::validate(&self.autoscale, &self.swarm_limits)?;
         Ok(())

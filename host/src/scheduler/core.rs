@@ -150,6 +150,10 @@ pub struct Core {
     pinned: HashMap<TaskId, Route>,
     /// Position in the fallback chain from which a task's next fallback is taken.
     fallback_pos: HashMap<TaskId, usize>,
+    /// Multi-call tasks: what their earlier calls were charged (see [`steps`]).
+    step_spend: HashMap<TaskId, steps::StepSpend>,
+    /// Characters the offered tools add to every prompt (in the worst-case estimate).
+    tool_chars: usize,
     /// Suspensions and the circuit breaker (see [`super::ladder`]).
     ladder: Ladder,
     /// Autoscaling, its caps and the swarm's limits.
@@ -211,6 +215,8 @@ impl Core {
             budget_wake_ms: None,
             pinned: HashMap::new(),
             fallback_pos: HashMap::new(),
+            step_spend: HashMap::new(),
+            tool_chars: 0,
             ladder: Ladder::default(),
             // Until configured: no autoscaling and no limits.
             scaler: Autoscaler::new(
@@ -739,7 +745,8 @@ impl Core {
                     let chars = prompts::system_prompt(&self.limits, &worker.config, task)
                         .chars()
                         .count()
-                        + prompts::user_prompt(task).chars().count();
+                        + prompts::user_prompt(task).chars().count()
+                        + self.tool_chars;
                     budget::estimate_tokens(chars)
                 })
             } else {
@@ -1039,15 +1046,17 @@ impl Core {
             task.model.clone()
         };
         let worker = task.worker.clone().unwrap_or_default();
-        // Tokens were spent whatever the answer says.
+        // Tokens were spent whatever the answer says; earlier calls of a loop were
+        // charged as it went, so only the last one is settled here.
+        let earlier = self.take_step_spend(id, attempt);
         result.cost_micros = self.budget.settle(
             id,
             &model,
             &worker,
-            result.input_tokens,
-            result.output_tokens,
+            result.input_tokens.saturating_sub(earlier.input_tokens),
+            result.output_tokens.saturating_sub(earlier.output_tokens),
             now_ms,
-        );
+        ) + earlier.cost_micros;
         self.fx.budget = true;
         self.pinned.remove(&id);
         self.fallback_pos.remove(&id);
@@ -1097,6 +1106,7 @@ impl Core {
     /// [`Core::fail`] once the failure is counted.
     fn fail_attempt(&mut self, id: TaskId, error: String, now_ms: u64) {
         self.budget.release(id);
+        self.step_spend.remove(&id);
         self.pinned.remove(&id);
         self.fallback_pos.remove(&id);
         self.release_after_failure(id, now_ms);
@@ -1523,3 +1533,6 @@ mod ladder_tests;
 #[cfg(test)]
 #[path = "core_coord_tests.rs"]
 mod coord_tests;
+
+#[path = "core_steps.rs"]
+pub mod steps;
