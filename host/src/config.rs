@@ -22,6 +22,16 @@
 //! [http.max_concurrent_for]       # per-provider limits, by plugin (or plugin:service) name
 //! provider-openai = 8
 //!
+//! [ladder]                      # the failure ladder (see crate::scheduler::ladder)
+//! credit_recheck_anthropic_ms = 3600000   # suspension after credit exhaustion, Anthropic
+//! credit_recheck_ms = 900000      # ... any other provider
+//! rate_limit_ms = 900000          # suspension after a rate limit
+//! worker_failures = 5             # failures in a row that suspend a worker
+//! worker_failure_ms = 900000      # ... for this long
+//! swarm_failures = 5              # failures in a row, swarm-wide, that open the breaker
+//! breaker_base_ms = 30000         # first opening, doubled every `swarm_failures` more
+//! breaker_max_ms = 300000         # longest opening
+//!
 //! [api]
 //! read_requires_token = false     # true: reads need the bearer token too
 //! max_body_bytes = 1048576        # larger request bodies are refused with 413
@@ -56,8 +66,9 @@
 //! cooldown_secs = 1800
 //! ```
 //!
-//! `[router]`, `[budget]` and `[limits]` are documented in [`crate::router`],
-//! [`crate::budget`] and [`crate::prompts`].
+//! `[router]`, `[budget]`, `[limits]`, `[tools]` and `[conversation]` are documented in
+//! [`crate::router`], [`crate::budget`], [`crate::prompts`],
+//! [`crate::scheduler::tool_loop`] and [`crate::scheduler::conversation`].
 
 pub use crate::http::HttpConfig;
 use crate::workers::WorkerConfig;
@@ -94,6 +105,15 @@ pub struct HostConfig {
     /// `[api]`: who may read, and how large a request may be.
     #[serde(default)]
     pub api: ApiConfig,
+    /// `[tools]`: the tool loop.
+    #[serde(default)]
+    pub tools: crate::scheduler::tool_loop::ToolsConfig,
+    /// `[conversation]`: plan and steps for complex tasks.
+    #[serde(default)]
+    pub conversation: crate::scheduler::conversation::ConversationConfig,
+    /// `[ladder]`: when failing workers are suspended and the breaker opens.
+    #[serde(default)]
+    pub ladder: crate::scheduler::ladder::LadderConfig,
     /// `[coordinator]`: decomposition of complex tasks.
     #[serde(default)]
     pub coordinator: crate::coordinator::CoordinatorConfig,
@@ -116,6 +136,9 @@ impl Default for HostConfig {
             limits: Default::default(),
             http: HttpConfig::default(),
             api: ApiConfig::default(),
+            tools: Default::default(),
+            conversation: Default::default(),
+            ladder: Default::default(),
             coordinator: Default::default(),
             autoscale: Default::default(),
             swarm_limits: Default::default(),
@@ -310,6 +333,9 @@ impl HostConfig {
         }
         self.budget.validate()?;
         self.limits.validate()?;
+        self.tools.validate()?;
+        self.conversation.validate()?;
+        self.ladder.validate()?;
         crate::coordinator::autoscale::validate(&self.autoscale, &self.swarm_limits)?;
         Ok(())
     }
@@ -341,6 +367,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn ladder_settings_read_and_zero_is_refused_by_key() {
+        let c = HostConfig::parse("[ladder]\nrate_limit_ms = 50\n", "h").unwrap();
+        assert_eq!(c.ladder.rate_limit_ms, 50);
+        assert_eq!(c.ladder.worker_failures, 5);
+        let err = HostConfig::parse("[ladder]\nworker_failures = 0\n", "h")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`ladder.worker_failures` must be at least 1"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! - [`budget`]: prices, limits, reservations and spend.
 //! - [`prompts`]: system prompts and answer lengths.
 //! - [`datadir`]: files of the data directory.
+//! - [`tools`]: tools workers call during a task.
 
 pub mod api;
 pub mod bench;
@@ -36,4 +37,5 @@ pub mod run;
 pub mod scheduler;
 pub mod store;
 pub mod tasks;
+pub mod tools;
 pub mod workers;

@@ -4,6 +4,7 @@
 
 use super::call::CallError;
 use super::effects::{Dispatch, Effects};
+use super::ladder::{self, Failure, Ladder};
 use super::reserve::Slots;
 use crate::budget::{self, Budget, BudgetView};
 use crate::config::{SchedulerConfig, StandingPriority};
@@ -149,6 +150,12 @@ pub struct Core {
     pinned: HashMap<TaskId, Route>,
     /// Position in the fallback chain from which a task's next fallback is taken.
     fallback_pos: HashMap<TaskId, usize>,
+    /// Multi-call tasks: what their earlier calls were charged (see [`steps`]).
+    step_spend: HashMap<TaskId, steps::StepSpend>,
+    /// Characters the offered tools add to every prompt (in the worst-case estimate).
+    tool_chars: usize,
+    /// Suspensions and the circuit breaker (see [`super::ladder`]).
+    ladder: Ladder,
     /// Autoscaling, its caps and the swarm's limits.
     scaler: Autoscaler,
     /// Whether complex tasks are split when filed.
@@ -208,6 +215,9 @@ impl Core {
             budget_wake_ms: None,
             pinned: HashMap::new(),
             fallback_pos: HashMap::new(),
+            step_spend: HashMap::new(),
+            tool_chars: 0,
+            ladder: Ladder::default(),
             // Until configured: no autoscaling and no limits.
             scaler: Autoscaler::new(
                 autoscale::AutoscaleConfig {
@@ -241,6 +251,23 @@ impl Core {
         self.router = router;
         self.limits = limits;
         self.budget = budget;
+    }
+
+    /// Sets the failure ladder's rules and restores its persisted state.
+    pub fn configure_ladder(
+        &mut self,
+        cfg: ladder::LadderConfig,
+        state: Option<ladder::Persisted>,
+    ) {
+        self.ladder = Ladder::new(cfg);
+        if let Some(state) = state {
+            self.ladder.restore(state);
+        }
+    }
+
+    /// The failure ladder.
+    pub fn ladder(&self) -> &Ladder {
+        &self.ladder
     }
 
     /// Restores the persisted spend (today's and the totals).
@@ -641,12 +668,24 @@ impl Core {
         if self.budget.roll(now_ms) {
             self.fx.budget = true;
         }
+        for probe in self.ladder.due_probes(now_ms) {
+            self.fx.probes.push(probe);
+        }
+        let stopped = self.stopped_workers();
         let mut outcome = BudgetOutcome::default();
         let mut skipped = Vec::new();
         let mut started = 0;
         self.clock_ms = self.clock_ms.max(now_ms);
         while !self.free.is_empty() {
-            let free: Vec<usize> = self.free.iter().copied().collect();
+            let free: Vec<usize> = self
+                .free
+                .iter()
+                .copied()
+                .filter(|&w| !stopped.get(w).copied().unwrap_or(false))
+                .collect();
+            if free.is_empty() {
+                break;
+            }
             let Some((pos, (prio, id))) = self.pick(&free, 0) else {
                 outcome.scanned_all = true;
                 break;
@@ -657,14 +696,18 @@ impl Core {
                 skipped.push((prio, id));
                 continue;
             }
-            let w = self.free.remove(pos).expect("position is in range");
+            let at = self.free.iter().position(|&x| x == free[pos]);
+            let w = self
+                .free
+                .remove(at.expect("a free worker"))
+                .expect("in range");
             self.claim(id, w);
             self.run_on(id, w, now_ms, true);
             started += 1;
         }
         self.ready.extend(skipped);
         if self.cfg.reserve {
-            self.reserve(now_ms, &mut outcome);
+            self.reserve(now_ms, &mut outcome, &stopped);
         }
         self.update_pause(outcome, now_ms);
         started
@@ -702,7 +745,8 @@ impl Core {
                     let chars = prompts::system_prompt(&self.limits, &worker.config, task)
                         .chars()
                         .count()
-                        + prompts::user_prompt(task).chars().count();
+                        + prompts::user_prompt(task).chars().count()
+                        + self.tool_chars;
                     budget::estimate_tokens(chars)
                 })
             } else {
@@ -767,12 +811,13 @@ impl Core {
     /// Gives each busy worker without a reservation the next ready task. A ready task of
     /// higher priority than a reservation takes its place (the reserved task goes back to
     /// ready), so reservations never delay more urgent work.
-    fn reserve(&mut self, now_ms: u64, out: &mut BudgetOutcome) {
+    fn reserve(&mut self, now_ms: u64, out: &mut BudgetOutcome, stopped: &[bool]) {
         if self.ready.is_empty() {
             return;
         }
         let mut open: Vec<usize> = (0..self.workers.len())
             .filter(|&w| self.workers[w].current.is_some() && self.workers[w].reserved.is_none())
+            .filter(|&w| !stopped.get(w).copied().unwrap_or(false))
             .collect();
         let mut skipped = Vec::new();
         while let Some(&(Reverse(best), _)) = self.ready.iter().next() {
@@ -1001,15 +1046,17 @@ impl Core {
             task.model.clone()
         };
         let worker = task.worker.clone().unwrap_or_default();
-        // Tokens were spent whatever the answer says.
+        // Tokens were spent whatever the answer says; earlier calls of a loop were
+        // charged as it went, so only the last one is settled here.
+        let earlier = self.take_step_spend(id, attempt);
         result.cost_micros = self.budget.settle(
             id,
             &model,
             &worker,
-            result.input_tokens,
-            result.output_tokens,
+            result.input_tokens.saturating_sub(earlier.input_tokens),
+            result.output_tokens.saturating_sub(earlier.output_tokens),
             now_ms,
-        );
+        ) + earlier.cost_micros;
         self.fx.budget = true;
         self.pinned.remove(&id);
         self.fallback_pos.remove(&id);
@@ -1021,6 +1068,10 @@ impl Core {
                 format!("output looks like an error: {excerpt}"),
                 now_ms,
             );
+        }
+        if let Some(name) = &self.active[&id].worker {
+            self.ladder.success(name);
+            self.fx.ladder |= self.ladder.take_changed();
         }
         if let Some(w) = self.release_worker(id, now_ms) {
             let stats = &mut self.workers[w].stats;
@@ -1048,7 +1099,14 @@ impl Core {
         if !self.is_current(id, attempt) {
             return;
         }
+        self.note_failure(id, Failure::Other, now_ms);
+        self.fail_attempt(id, error, now_ms);
+    }
+
+    /// [`Core::fail`] once the failure is counted.
+    fn fail_attempt(&mut self, id: TaskId, error: String, now_ms: u64) {
         self.budget.release(id);
+        self.step_spend.remove(&id);
         self.pinned.remove(&id);
         self.fallback_pos.remove(&id);
         self.release_after_failure(id, now_ms);
@@ -1090,15 +1148,16 @@ impl Core {
         if !self.is_current(id, attempt) {
             return;
         }
+        self.note_failure(id, Failure::of(error), now_ms);
         let Some(why) = router::provider_down(error) else {
-            return self.fail(id, attempt, error.to_string(), now_ms);
+            return self.fail_attempt(id, error.to_string(), now_ms);
         };
         let model = self.active[&id].model.clone();
         let from = self.fallback_pos.get(&id).copied().unwrap_or(0);
         let Some((pos, next)) = router::next_fallback(&self.router, from, &model)
             .map(|(pos, next)| (pos, next.to_owned()))
         else {
-            return self.fail(id, attempt, error.to_string(), now_ms);
+            return self.fail_attempt(id, error.to_string(), now_ms);
         };
         let reason = format!("fallback after {model}: {why}");
         self.pinned.insert(
@@ -1374,7 +1433,7 @@ impl Core {
             .enabled
             .then(|| self.scaler.next_due(&self.pool()))
             .flatten();
-        [retry, standing, self.budget_wake_ms, scale]
+        [retry, standing, self.budget_wake_ms, self.ladder.next_due(), scale]
             .into_iter()
             .flatten()
             .min()
@@ -1404,6 +1463,11 @@ impl Core {
                 model: w.model.clone(),
                 current_task: w.current.map(|t| t.to_string()),
                 next_task: w.reserved.map(|t| t.to_string()),
+                suspended_until_ms: self.ladder.suspension(&w.config.name).map(|s| s.until_ms),
+                suspension_reason: self
+                    .ladder
+                    .suspension(&w.config.name)
+                    .map(|s| s.reason.clone()),
                 stats: w.stats.clone(),
                 ephemeral: w.ephemeral,
             })
@@ -1449,6 +1513,8 @@ impl Core {
     }
 }
 
+#[path = "core_ladder.rs"]
+mod ladder_hooks;
 #[path = "coordination.rs"]
 mod coordination;
 
@@ -1461,5 +1527,12 @@ mod tests;
 mod budget_tests;
 
 #[cfg(test)]
+#[path = "core_ladder_tests.rs"]
+mod ladder_tests;
+
+#[cfg(test)]
 #[path = "core_coord_tests.rs"]
 mod coord_tests;
+
+#[path = "core_steps.rs"]
+pub mod steps;

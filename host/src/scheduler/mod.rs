@@ -8,11 +8,15 @@
 
 pub mod abort;
 pub mod call;
+pub mod conversation;
 pub mod core;
 pub mod effects;
+pub mod exec;
+pub mod ladder;
 pub mod output;
 pub mod precise_sleep;
 pub mod reserve;
+pub mod tool_loop;
 
 use self::call::{CallSpec, ProviderMap};
 use self::core::{Core, CoreError, Counts, Filed, PlannedTask};
@@ -51,6 +55,10 @@ enum Command {
         attempt: u32,
         outcome: Result<TaskResult, call::CallError>,
     },
+    Probed {
+        target: ladder::ProbeTarget,
+        outcome: Result<(), ladder::Failure>,
+    },
     Shutdown {
         grace: Duration,
         reply: oneshot::Sender<()>,
@@ -69,6 +77,7 @@ enum Command {
         limit: crate::coordinator::autoscale::Limit,
         reply: Reply<serde_json::Value>,
     },
+    Step(exec::StepCharge),
 }
 
 /// Told the moment each model call starts (used by `hypernet bench` to measure scheduling
@@ -88,6 +97,8 @@ pub struct Snapshot {
     pub started_ms: u64,
     /// Limits, spend and reservations.
     pub budget: crate::budget::BudgetView,
+    /// The failure ladder's circuit breaker.
+    pub breaker: ladder::BreakerView,
     /// Conflicts among the tasks workers hold.
     pub conflicts: Vec<crate::coordinator::conflicts::Conflict>,
 }
@@ -133,12 +144,15 @@ impl Scheduler {
         if let Some(spent) = store.budget()? {
             core.restore_budget(spent);
         }
+        core.configure_ladder(config.ladder.clone(), store.ladder()?);
         store.for_each_task(|t| core.restore_task(t))?;
         core.requeue_interrupted();
         let http = crate::http::HttpExecutor::new(&config.http)
             .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
         let providers = Arc::new(ProviderMap::discover(&registry, &http).await);
         let (tx, rx) = mpsc::channel();
+        let exec = Arc::new(exec_settings(config, &store, &tx));
+        core.set_tool_prompt_chars(tool_prompt_chars(&exec));
         let snapshot = Arc::new(RwLock::new(Snapshot {
             started_ms: now_ms(),
             ..Snapshot::default()
@@ -162,6 +176,7 @@ impl Scheduler {
             probe,
             aborts: Arc::default(),
             stop_after_write: Vec::new(),
+            exec,
         };
         std::thread::Builder::new()
             .name("scheduler".into())
@@ -340,6 +355,37 @@ struct Loop {
     aborts: Arc<abort::Aborts>,
     /// Tasks cancelled in this batch, whose calls stop once it is written.
     stop_after_write: Vec<TaskId>,
+    /// Tools, tool-loop and conversation settings, the budget gate.
+    exec: Arc<exec::Exec>,
+}
+
+/// The tools (when `[tools] enabled`) and the loop settings; step charges go to the
+/// scheduler thread through `tx`.
+fn exec_settings(config: &HostConfig, store: &Store, tx: &mpsc::Sender<Command>) -> exec::Exec {
+    let tx = tx.clone();
+    exec::Exec {
+        tools: Arc::new(if config.tools.enabled {
+            crate::tools::builtin::registry(store)
+        } else {
+            crate::tools::ToolRegistry::new()
+        }),
+        tools_cfg: config.tools.clone(),
+        conversation: config.conversation.clone(),
+        gate: Arc::new(move |charge| {
+            // A stopped scheduler drops the reply, which the loop reads as a refusal.
+            let _ = tx.send(Command::Step(charge));
+        }),
+    }
+}
+
+/// The most characters the offered tools add to a prompt (natively or described).
+fn tool_prompt_chars(exec: &exec::Exec) -> usize {
+    let specs = exec.tools.specs();
+    if specs.is_empty() {
+        return 0;
+    }
+    let native = serde_json::to_string(&specs).map_or(0, |s| s.len());
+    native.max(tool_loop::fenced_instructions(&specs).chars().count())
 }
 
 /// Replies held until the batch they belong to is durable.
@@ -479,6 +525,7 @@ impl Loop {
                 Ok(result) => self.core.complete(id, attempt, result, now),
                 Err(error) => self.core.fail_call(id, attempt, &error, now),
             },
+            Command::Probed { target, outcome } => self.core.probe_result(&target, outcome, now),
             Command::SetBudget {
                 daily_usd,
                 session_usd,
@@ -494,6 +541,16 @@ impl Loop {
             Command::SetLimit { name, limit, reply } => {
                 let result = self.core.set_limit(&name, limit);
                 defer(deferred, reply, result);
+            }
+            Command::Step(charge) => {
+                let result = self.core.step(
+                    charge.task,
+                    charge.attempt,
+                    charge.settle,
+                    charge.reserve_micros,
+                    now,
+                );
+                let _ = charge.reply.send(result);
             }
             Command::Shutdown { grace, reply } => {
                 tracing::info!(
@@ -537,6 +594,7 @@ impl Loop {
                 workers,
                 cooldowns: fx.cooldowns.then(|| self.core.cooldowns()),
                 budget: fx.budget.then(|| self.core.budget().persisted()),
+                ladder: fx.ladder.then(|| self.core.ladder().persisted()),
             };
             let started = Instant::now();
             self.store.save_batch(&batch).map_err(|e| e.to_string())?;
@@ -561,6 +619,9 @@ impl Loop {
         for d in fx.dispatch {
             self.start_call(d);
         }
+        for p in fx.probes {
+            self.start_probe(p);
+        }
         for (kind, payload) in fx.events {
             self.registry.publish("host", &kind, payload);
         }
@@ -583,6 +644,7 @@ impl Loop {
         let mut snap = self.snapshot.write().expect("snapshot lock");
         snap.counts = self.core.counts();
         snap.budget = self.core.budget_view(now_ms());
+        snap.breaker = self.core.ladder().breaker_view();
         snap.batches = self.batches;
         if let Some(workers) = workers {
             snap.workers = workers;
@@ -607,12 +669,38 @@ impl Loop {
     fn call_spec(&self, d: &effects::Dispatch) -> Option<CallSpec> {
         let task = self.core.task(d.task)?;
         let w = self.core.worker_config_at(d.worker_index);
-        Some(CallSpec {
+        let mut spec = CallSpec {
             model: d.model.clone(),
             system: crate::prompts::system_prompt(self.core.limits(), w, task),
             prompt: crate::prompts::user_prompt(task),
             max_tokens: d.max_tokens,
-        })
+            ..CallSpec::default()
+        };
+        self.exec_spec(&mut spec, task);
+        Some(spec)
+    }
+
+    /// Chooses how the task's calls run: tools offered (natively, or described for a
+    /// fenced-tool model) and plan-and-steps for a complex task; single-turn otherwise.
+    fn exec_spec(&self, spec: &mut CallSpec, task: &crate::tasks::Task) {
+        let conversation = self.exec.conversation.enabled
+            && crate::router::complexity_of(task) == crate::tasks::Complexity::Complex;
+        let tools = self.exec.tools.specs();
+        if tools.is_empty() && !conversation {
+            return;
+        }
+        let fenced = self.exec.tools_cfg.is_fenced(&spec.model);
+        if fenced && !tools.is_empty() {
+            spec.system
+                .push_str(&tool_loop::fenced_instructions(&tools));
+        } else {
+            spec.tools = tools;
+        }
+        spec.exec = Some(exec::ExecSpec {
+            conversation,
+            fenced,
+            price: self.core.budget().price(&spec.model),
+        });
     }
 
     /// Offers a durable reservation to the worker's running call task, and has the
@@ -641,18 +729,52 @@ impl Loop {
         });
     }
 
+    /// Sends a failure ladder's probe: one word, one token, to the model that failed. Its
+    /// few tokens are not charged to the budget.
+    fn start_probe(&self, p: ladder::Probe) {
+        let spec = CallSpec {
+            model: p.model,
+            system: "You are checking that this model answers.".into(),
+            prompt: "Reply with one word: ready".into(),
+            max_tokens: 1,
+            ..CallSpec::default()
+        };
+        let (registry, providers, http, tx, timeout) = (
+            self.registry.clone(),
+            self.providers.clone(),
+            self.http.clone(),
+            self.tx.clone(),
+            self.call_timeout,
+        );
+        self.runtime.spawn(async move {
+            let model = spec.model.clone();
+            let outcome = call::run(registry, providers, http, spec, None, timeout, None).await;
+            if let Err(e) = &outcome {
+                tracing::info!(target_of_probe = ?p.target, model = %model, error = %e, "probe failed");
+            }
+            let outcome = outcome.map(|_| ()).map_err(|e| ladder::Failure::of(&e));
+            let _ = tx.send(Command::Probed {
+                target: p.target,
+                outcome,
+            });
+        });
+    }
+
     /// Starts a call task on a new lane: it runs `d`, then each call reserved for its lane,
     /// reporting every answer to the scheduler.
     fn start_call(&self, d: effects::Dispatch) {
         let Some(spec) = self.call_spec(&d) else {
             return;
         };
-        let (registry, providers, http, tx, timeout, slots, probe, aborts) = (
-            self.registry.clone(),
-            self.providers.clone(),
-            self.http.clone(),
+        let env = exec::CallEnv {
+            registry: self.registry.clone(),
+            providers: self.providers.clone(),
+            http: self.http.clone(),
+            timeout: self.call_timeout,
+            exec: self.exec.clone(),
+        };
+        let (tx, slots, probe, aborts) = (
             self.tx.clone(),
-            self.call_timeout,
             self.slots.clone(),
             self.probe.clone(),
             self.aborts.clone(),
@@ -682,15 +804,7 @@ impl Loop {
                     task: id,
                     worker: worker_name.clone(),
                 };
-                let call = call::run(
-                    registry.clone(),
-                    providers.clone(),
-                    http.clone(),
-                    spec,
-                    prepared,
-                    timeout,
-                    Some(&origin),
-                );
+                let call = exec::run_task(&env, spec, prepared, attempt, &origin);
                 // Dropping the call closes its connection and frees its provider slot.
                 let outcome = tokio::select! {
                     outcome = call => outcome,
