@@ -40,8 +40,8 @@
 //! cooldown_secs = 1800
 //! ```
 //!
-//! `[router]`, `[budget]` and `[limits]` are documented in [`crate::router`],
-//! [`crate::budget`] and [`crate::prompts`].
+//! `[router]`, `[budget]`, `[limits]` and `[identity]` are documented in
+//! [`crate::router`], [`crate::budget`], [`crate::prompts`] and [`crate::identity`].
 
 pub use crate::http::HttpConfig;
 use crate::workers::WorkerConfig;
@@ -78,6 +78,9 @@ pub struct HostConfig {
     /// `[api]`: who may read, and how large a request may be.
     #[serde(default)]
     pub api: ApiConfig,
+    /// `[identity]`: the instance archive and the boot sequence.
+    #[serde(default)]
+    pub identity: crate::identity::IdentityConfig,
 }
 
 impl Default for HostConfig {
@@ -91,6 +94,7 @@ impl Default for HostConfig {
             limits: Default::default(),
             http: HttpConfig::default(),
             api: ApiConfig::default(),
+            identity: Default::default(),
         }
     }
 }
@@ -282,6 +286,7 @@ impl HostConfig {
         }
         self.budget.validate()?;
         self.limits.validate()?;
+        self.identity.validate()?;
         Ok(())
     }
 }

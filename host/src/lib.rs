@@ -26,6 +26,7 @@ pub mod cli;
 pub mod config;
 pub mod datadir;
 pub mod http;
+pub mod identity;
 pub mod outbox;
 pub mod plugins;
 pub mod prompts;
