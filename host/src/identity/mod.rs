@@ -156,15 +156,13 @@ impl Identities {
             let dir = archive::instance_dir(archive, &worker.account, &worker.name);
             archive::write_profile(&dir, &profile)?;
             report.created.push(worker.name.clone());
-            instances.insert(
-                key,
-                Instance {
-                    account: worker.account.clone(),
-                    dir,
-                    profile,
-                    ..Instance::default()
-                },
-            );
+            let found = archive::Found {
+                account: worker.account.clone(),
+                dir,
+                profile,
+            };
+            // The folder may already hold documents written before the profile existed.
+            insert_instance(&mut instances, key, found)?;
         }
         let identities = Identities {
             archive: Some(archive.to_owned()),

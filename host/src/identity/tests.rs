@@ -31,8 +31,13 @@ fn read_json(path: &Path) -> serde_json::Value {
 #[test]
 fn missing_profiles_are_created_for_configured_workers() {
     let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("2.2/Instances/Keystone/notes.md"),
+        "Notes.",
+    );
     let (ids, report) = Identities::load(dir.path(), &[worker("Keystone", "2.2")]).unwrap();
     assert_eq!(report.created, ["Keystone"]);
+    assert_eq!(ids.get("Keystone").unwrap().documents[0].text, "Notes.");
     let path = dir.path().join("2.2/Instances/Keystone/profile.json");
     let saved = read_json(&path);
     assert_eq!(saved["address"], "2.2.keystone");
