@@ -155,15 +155,7 @@ fn a_429_with_retry_after_is_retried_after_the_wait() {
 #[test]
 fn an_insufficient_quota_429_is_not_retried() {
     let mock = MockLlm::start();
-    mock.script(
-        "/v1/chat/completions",
-        [Reply::openai_error(
-            429,
-            "insufficient_quota",
-            "insufficient_quota",
-            "You exceeded your current quota",
-        )],
-    );
+    mock.script("/v1/chat/completions", [Reply::openai_quota_exhausted()]);
     let env = world(&mock, "openai/gpt-4o-mini");
     let _host = env.start_with_env(&keys());
     let task = run_task(&env);

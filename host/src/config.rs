@@ -22,6 +22,16 @@
 //! [http.max_concurrent_for]       # per-provider limits, by plugin (or plugin:service) name
 //! provider-openai = 8
 //!
+//! [ladder]                      # the failure ladder (see crate::scheduler::ladder)
+//! credit_recheck_anthropic_ms = 3600000   # suspension after credit exhaustion, Anthropic
+//! credit_recheck_ms = 900000      # ... any other provider
+//! rate_limit_ms = 900000          # suspension after a rate limit
+//! worker_failures = 5             # failures in a row that suspend a worker
+//! worker_failure_ms = 900000      # ... for this long
+//! swarm_failures = 5              # failures in a row, swarm-wide, that open the breaker
+//! breaker_base_ms = 30000         # first opening, doubled every `swarm_failures` more
+//! breaker_max_ms = 300000         # longest opening
+//!
 //! [api]
 //! read_requires_token = false     # true: reads need the bearer token too
 //! max_body_bytes = 1048576        # larger request bodies are refused with 413
@@ -81,6 +91,9 @@ pub struct HostConfig {
     /// `[identity]`: the instance archive and the boot sequence.
     #[serde(default)]
     pub identity: crate::identity::IdentityConfig,
+    /// `[ladder]`: when failing workers are suspended and the breaker opens.
+    #[serde(default)]
+    pub ladder: crate::scheduler::ladder::LadderConfig,
 }
 
 impl Default for HostConfig {
@@ -95,6 +108,7 @@ impl Default for HostConfig {
             http: HttpConfig::default(),
             api: ApiConfig::default(),
             identity: Default::default(),
+            ladder: Default::default(),
         }
     }
 }
@@ -287,6 +301,7 @@ impl HostConfig {
         self.budget.validate()?;
         self.limits.validate()?;
         self.identity.validate()?;
+        self.ladder.validate()?;
         Ok(())
     }
 }
@@ -317,6 +332,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn ladder_settings_read_and_zero_is_refused_by_key() {
+        let c = HostConfig::parse("[ladder]\nrate_limit_ms = 50\n", "h").unwrap();
+        assert_eq!(c.ladder.rate_limit_ms, 50);
+        assert_eq!(c.ladder.worker_failures, 5);
+        let err = HostConfig::parse("[ladder]\nworker_failures = 0\n", "h")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`ladder.worker_failures` must be at least 1"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -98,6 +98,12 @@ pub struct WorkerView {
     pub current_task: Option<String>,
     /// The task reserved to run next.
     pub next_task: Option<String>,
+    /// While suspended by the failure ladder: when its probe call is due.
+    #[serde(default)]
+    pub suspended_until_ms: Option<u64>,
+    /// Why it is suspended.
+    #[serde(default)]
+    pub suspension_reason: Option<String>,
     /// Its counters.
     pub stats: WorkerStats,
 }

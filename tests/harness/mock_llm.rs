@@ -381,6 +381,16 @@ impl Reply {
         )
     }
 
+    /// OpenAI's 429 `insufficient_quota`: credits exhausted, not a rate limit.
+    pub fn openai_quota_exhausted() -> Reply {
+        Reply::openai_error(
+            429,
+            "insufficient_quota",
+            "insufficient_quota",
+            "You exceeded your current quota",
+        )
+    }
+
     /// `GET /v1/models` in OpenAI's shape.
     pub fn openai_models(ids: &[&str]) -> Reply {
         let data: Vec<Value> = ids

@@ -20,6 +20,8 @@ pub struct Status {
     pub batches_written: u64,
     /// Time since the host started, in ms.
     pub uptime_ms: u64,
+    /// The failure ladder's circuit breaker: while open, no paid call starts.
+    pub breaker: crate::scheduler::ladder::BreakerView,
 }
 
 /// Worker occupancy, for [`Status`].
@@ -50,9 +52,9 @@ pub struct PluginCounts {
 )]
 pub(super) async fn status(State(state): State<AppState>) -> Json<Status> {
     // Read in place: a copy of the snapshot would copy every worker's view.
-    let (counts, batches, started_ms) = state
+    let (counts, batches, started_ms, breaker) = state
         .scheduler
-        .read_snapshot(|s| (s.counts.clone(), s.batches, s.started_ms));
+        .read_snapshot(|s| (s.counts.clone(), s.batches, s.started_ms, s.breaker.clone()));
     Json(Status {
         tasks: counts.by_status,
         workers: WorkerCounts {
@@ -65,6 +67,7 @@ pub(super) async fn status(State(state): State<AppState>) -> Json<Status> {
         },
         batches_written: batches,
         uptime_ms: crate::bus::now_ms().saturating_sub(started_ms),
+        breaker,
     })
 }
 

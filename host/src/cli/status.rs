@@ -32,6 +32,8 @@ struct Status {
     plugins: Plugins,
     batches_written: u64,
     uptime_ms: u64,
+    #[serde(default)]
+    breaker: crate::scheduler::ladder::BreakerView,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,20 +123,30 @@ fn text(s: &Status, workers: &[WorkerView]) -> String {
     } else {
         counts(&s.tasks)
     };
-    fields(&[
+    let mut lines = vec![
         ("tasks", tasks),
         (
             "workers",
             format!("{} busy of {}", s.workers.busy, s.workers.total),
         ),
         ("busy", busy(workers)),
+    ];
+    // Only shown when the failure ladder has stopped someone.
+    if let Some(list) = suspended(workers) {
+        lines.push(("suspended", list));
+    }
+    if s.breaker.open {
+        lines.push(("breaker", breaker(&s.breaker)));
+    }
+    lines.extend([
         (
             "plugins",
             format!("{} loaded of {}", s.plugins.loaded, s.plugins.total),
         ),
         ("batches_written", s.batches_written.to_string()),
         ("uptime", duration_ms(s.uptime_ms)),
-    ])
+    ]);
+    fields(&lines)
 }
 
 /// `Trace T-4, Keystone T-7 (+3 more)`, or `-`.
@@ -151,6 +163,28 @@ fn busy(workers: &[WorkerView]) -> String {
         line.push_str(&format!(" (+{} more)", busy.len() - BUSY_SHOWN));
     }
     line
+}
+
+/// `Trace until 2025-…Z (rate limited)`, when any worker is suspended.
+fn suspended(workers: &[WorkerView]) -> Option<String> {
+    let list: Vec<String> = workers
+        .iter()
+        .filter_map(|w| {
+            let until = w.suspended_until_ms?;
+            let why = w.suspension_reason.as_deref().unwrap_or("");
+            Some(format!("{} until {} ({why})", w.name, rfc3339_ms(until)))
+        })
+        .collect();
+    (!list.is_empty()).then(|| list.join(", "))
+}
+
+/// `open until … after N failures in a row`.
+fn breaker(b: &crate::scheduler::ladder::BreakerView) -> String {
+    format!(
+        "open until {} after {} failures in a row",
+        b.until_ms.map_or_else(|| "-".into(), rfc3339_ms),
+        b.consecutive_failures
+    )
 }
 
 /// The first line of a watched view.
@@ -207,6 +241,8 @@ mod tests {
             model: "sim/default".into(),
             current_task: task.map(str::to_owned),
             next_task: None,
+            suspended_until_ms: None,
+            suspension_reason: None,
             stats: WorkerStats::default(),
         }
     }
@@ -222,6 +258,7 @@ mod tests {
             },
             batches_written: 9,
             uptime_ms: 187_000,
+            breaker: Default::default(),
         };
         let workers = [
             worker("Trace", Some("T-4")),

@@ -4,7 +4,7 @@
 //! full prompt puts what stays the same from call to call first (documents, then who the
 //! worker is) and what changes after it (last summary, messages, the task), and reports
 //! where that stable part ends so a provider with prompt caching can cache it. Which one a
-//! task gets is decided by [`crate::prompts::PromptRules`].
+//! task gets is decided by [`crate::prompts::LimitsConfig::is_compact`].
 
 use super::Instance;
 use super::archive::Document;

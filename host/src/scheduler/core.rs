@@ -4,6 +4,7 @@
 
 use super::call::CallError;
 use super::effects::{Dispatch, Effects};
+use super::ladder::{self, Failure, Ladder};
 use super::reserve::Slots;
 use crate::budget::{self, Budget, BudgetView};
 use crate::config::{SchedulerConfig, StandingPriority};
@@ -135,6 +136,8 @@ pub struct Core {
     pinned: HashMap<TaskId, Route>,
     /// Position in the fallback chain from which a task's next fallback is taken.
     fallback_pos: HashMap<TaskId, usize>,
+    /// Suspensions and the circuit breaker (see [`super::ladder`]).
+    ladder: Ladder,
     /// What the current batch has decided.
     pub fx: Effects,
 }
@@ -181,6 +184,7 @@ impl Core {
             budget_wake_ms: None,
             pinned: HashMap::new(),
             fallback_pos: HashMap::new(),
+            ladder: Ladder::default(),
             fx: Effects::default(),
         }
     }
@@ -191,6 +195,23 @@ impl Core {
         self.router = router;
         self.limits = limits;
         self.budget = budget;
+    }
+
+    /// Sets the failure ladder's rules and restores its persisted state.
+    pub fn configure_ladder(
+        &mut self,
+        cfg: ladder::LadderConfig,
+        state: Option<ladder::Persisted>,
+    ) {
+        self.ladder = Ladder::new(cfg);
+        if let Some(state) = state {
+            self.ladder.restore(state);
+        }
+    }
+
+    /// The failure ladder.
+    pub fn ladder(&self) -> &Ladder {
+        &self.ladder
     }
 
     /// Restores the persisted spend (today's and the totals).
@@ -595,30 +616,46 @@ impl Core {
         if self.budget.roll(now_ms) {
             self.fx.budget = true;
         }
+        for probe in self.ladder.due_probes(now_ms) {
+            self.fx.probes.push(probe);
+        }
+        let stopped = self.stopped_workers();
         let mut outcome = BudgetOutcome::default();
         let mut skipped = Vec::new();
         let mut started = 0;
         while !self.free.is_empty() {
+            let free: Vec<usize> = self
+                .free
+                .iter()
+                .copied()
+                .filter(|&w| !stopped.get(w).copied().unwrap_or(false))
+                .collect();
+            if free.is_empty() {
+                break;
+            }
             let Some(&(prio, id)) = self.ready.iter().next() else {
                 outcome.scanned_all = true;
                 break;
             };
             self.ready.remove(&(prio, id));
-            let free: Vec<usize> = self.free.iter().copied().collect();
             let pos = self.best_worker(&self.active[&id].tags, &free);
             if !self.plan_call(id, free[pos], now_ms, &mut outcome) {
                 // Over budget: it waits, ready, while cheaper work goes ahead.
                 skipped.push((prio, id));
                 continue;
             }
-            let w = self.free.remove(pos).expect("position is in range");
+            let at = self.free.iter().position(|&x| x == free[pos]);
+            let w = self
+                .free
+                .remove(at.expect("a free worker"))
+                .expect("in range");
             self.claim(id, w);
             self.run_on(id, w, now_ms, true);
             started += 1;
         }
         self.ready.extend(skipped);
         if self.cfg.reserve {
-            self.reserve(now_ms, &mut outcome);
+            self.reserve(now_ms, &mut outcome, &stopped);
         }
         self.update_pause(outcome, now_ms);
         started
@@ -726,12 +763,13 @@ impl Core {
     /// Gives each busy worker without a reservation the next ready task. A ready task of
     /// higher priority than a reservation takes its place (the reserved task goes back to
     /// ready), so reservations never delay more urgent work.
-    fn reserve(&mut self, now_ms: u64, out: &mut BudgetOutcome) {
+    fn reserve(&mut self, now_ms: u64, out: &mut BudgetOutcome, stopped: &[bool]) {
         if self.ready.is_empty() {
             return;
         }
         let mut open: Vec<usize> = (0..self.workers.len())
             .filter(|&w| self.workers[w].current.is_some() && self.workers[w].reserved.is_none())
+            .filter(|&w| !stopped.get(w).copied().unwrap_or(false))
             .collect();
         let mut skipped = Vec::new();
         while let Some(&(Reverse(best), id)) = self.ready.iter().next() {
@@ -958,6 +996,10 @@ impl Core {
                 now_ms,
             );
         }
+        if let Some(name) = &self.active[&id].worker {
+            self.ladder.success(name);
+            self.fx.ladder |= self.ladder.take_changed();
+        }
         if let Some(w) = self.release_worker(id, now_ms) {
             let stats = &mut self.workers[w].stats;
             stats.tasks_done += 1;
@@ -984,6 +1026,12 @@ impl Core {
         if !self.is_current(id, attempt) {
             return;
         }
+        self.note_failure(id, Failure::Other, now_ms);
+        self.fail_attempt(id, error, now_ms);
+    }
+
+    /// [`Core::fail`] once the failure is counted.
+    fn fail_attempt(&mut self, id: TaskId, error: String, now_ms: u64) {
         self.budget.release(id);
         self.pinned.remove(&id);
         self.fallback_pos.remove(&id);
@@ -1026,15 +1074,16 @@ impl Core {
         if !self.is_current(id, attempt) {
             return;
         }
+        self.note_failure(id, Failure::of(error), now_ms);
         let Some(why) = router::provider_down(error) else {
-            return self.fail(id, attempt, error.to_string(), now_ms);
+            return self.fail_attempt(id, error.to_string(), now_ms);
         };
         let model = self.active[&id].model.clone();
         let from = self.fallback_pos.get(&id).copied().unwrap_or(0);
         let Some((pos, next)) = router::next_fallback(&self.router, from, &model)
             .map(|(pos, next)| (pos, next.to_owned()))
         else {
-            return self.fail(id, attempt, error.to_string(), now_ms);
+            return self.fail_attempt(id, error.to_string(), now_ms);
         };
         let reason = format!("fallback after {model}: {why}");
         self.pinned.insert(
@@ -1299,7 +1348,7 @@ impl Core {
         } else {
             None
         };
-        [retry, standing, self.budget_wake_ms]
+        [retry, standing, self.budget_wake_ms, self.ladder.next_due()]
             .into_iter()
             .flatten()
             .min()
@@ -1328,6 +1377,11 @@ impl Core {
                 model: w.model.clone(),
                 current_task: w.current.map(|t| t.to_string()),
                 next_task: w.reserved.map(|t| t.to_string()),
+                suspended_until_ms: self.ladder.suspension(&w.config.name).map(|s| s.until_ms),
+                suspension_reason: self
+                    .ladder
+                    .suspension(&w.config.name)
+                    .map(|s| s.reason.clone()),
                 stats: w.stats.clone(),
             })
             .collect()
@@ -1372,6 +1426,9 @@ impl Core {
     }
 }
 
+#[path = "core_ladder.rs"]
+mod ladder_hooks;
+
 #[cfg(test)]
 #[path = "core_tests.rs"]
 mod tests;
@@ -1379,3 +1436,7 @@ mod tests;
 #[cfg(test)]
 #[path = "core_budget_tests.rs"]
 mod budget_tests;
+
+#[cfg(test)]
+#[path = "core_ladder_tests.rs"]
+mod ladder_tests;

@@ -41,6 +41,10 @@ pub struct Effects {
     pub events: Vec<(String, Value)>,
     /// Calls to start after the batch is durable.
     pub dispatch: Vec<Dispatch>,
+    /// The failure ladder's state changed (persisted with the batch).
+    pub ladder: bool,
+    /// Probe calls to make (see [`super::ladder`]).
+    pub probes: Vec<super::ladder::Probe>,
     /// Reservations to offer to busy workers' call tasks after the batch is durable.
     pub reserve: Vec<Dispatch>,
 }
@@ -53,5 +57,6 @@ impl Effects {
             || !self.workers.is_empty()
             || self.cooldowns
             || self.budget
+            || self.ladder
     }
 }

@@ -10,6 +10,7 @@ pub mod abort;
 pub mod call;
 pub mod core;
 pub mod effects;
+pub mod ladder;
 pub mod output;
 pub mod precise_sleep;
 pub mod reserve;
@@ -51,6 +52,10 @@ enum Command {
         attempt: u32,
         outcome: Result<TaskResult, call::CallError>,
     },
+    Probed {
+        target: ladder::ProbeTarget,
+        outcome: Result<(), ladder::Failure>,
+    },
     Shutdown {
         grace: Duration,
         reply: oneshot::Sender<()>,
@@ -79,6 +84,8 @@ pub struct Snapshot {
     pub started_ms: u64,
     /// Limits, spend and reservations.
     pub budget: crate::budget::BudgetView,
+    /// The failure ladder's circuit breaker.
+    pub breaker: ladder::BreakerView,
 }
 
 /// Sends commands to the scheduler thread. Cheap to clone.
@@ -119,6 +126,7 @@ impl Scheduler {
         if let Some(spent) = store.budget()? {
             core.restore_budget(spent);
         }
+        core.configure_ladder(config.ladder.clone(), store.ladder()?);
         store.for_each_task(|t| core.restore_task(t))?;
         core.requeue_interrupted();
         let http = crate::http::HttpExecutor::new(&config.http)
@@ -471,6 +479,7 @@ impl Loop {
                 Ok(result) => self.core.complete(id, attempt, result, now),
                 Err(error) => self.core.fail_call(id, attempt, &error, now),
             },
+            Command::Probed { target, outcome } => self.core.probe_result(&target, outcome, now),
             Command::SetBudget {
                 daily_usd,
                 session_usd,
@@ -521,6 +530,7 @@ impl Loop {
                 workers,
                 cooldowns: fx.cooldowns.then(|| self.core.cooldowns()),
                 budget: fx.budget.then(|| self.core.budget().persisted()),
+                ladder: fx.ladder.then(|| self.core.ladder().persisted()),
             };
             let started = Instant::now();
             self.store.save_batch(&batch).map_err(|e| e.to_string())?;
@@ -545,6 +555,9 @@ impl Loop {
         for d in fx.dispatch {
             self.start_call(d);
         }
+        for p in fx.probes {
+            self.start_probe(p);
+        }
         for (kind, payload) in fx.events {
             self.registry.publish("host", &kind, payload);
         }
@@ -567,6 +580,7 @@ impl Loop {
         let mut snap = self.snapshot.write().expect("snapshot lock");
         snap.counts = self.core.counts();
         snap.budget = self.core.budget_view(now_ms());
+        snap.breaker = self.core.ladder().breaker_view();
         snap.batches = self.batches;
         if let Some(workers) = workers {
             snap.workers = workers;
@@ -620,6 +634,37 @@ impl Loop {
             if let Ok(prepared) = call::prepare(&registry, &providers, &spec).await {
                 slots.attach(d.worker_index, d.lane, d.task, prepared);
             }
+        });
+    }
+
+    /// Sends a failure ladder's probe: one word, one token, to the model that failed. Its
+    /// few tokens are not charged to the budget.
+    fn start_probe(&self, p: ladder::Probe) {
+        let spec = CallSpec {
+            model: p.model,
+            system: "You are checking that this model answers.".into(),
+            prompt: "Reply with one word: ready".into(),
+            max_tokens: 1,
+            ..CallSpec::default()
+        };
+        let (registry, providers, http, tx, timeout) = (
+            self.registry.clone(),
+            self.providers.clone(),
+            self.http.clone(),
+            self.tx.clone(),
+            self.call_timeout,
+        );
+        self.runtime.spawn(async move {
+            let model = spec.model.clone();
+            let outcome = call::run(registry, providers, http, spec, None, timeout, None).await;
+            if let Err(e) = &outcome {
+                tracing::info!(target_of_probe = ?p.target, model = %model, error = %e, "probe failed");
+            }
+            let outcome = outcome.map(|_| ()).map_err(|e| ladder::Failure::of(&e));
+            let _ = tx.send(Command::Probed {
+                target: p.target,
+                outcome,
+            });
         });
     }
 

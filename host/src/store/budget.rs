@@ -12,28 +12,13 @@ const KEY: &str = "ledger";
 
 /// Writes the record inside a batch transaction.
 pub(super) fn write(txn: &redb::WriteTransaction, budget: &Persisted) -> Result<(), redb::Error> {
-    let mut table = txn.open_table(TABLE)?;
-    let bytes = serde_json::to_vec(budget).expect("records always serialize");
-    table.insert(KEY, bytes.as_slice())?;
-    Ok(())
+    super::write_record(txn, TABLE, KEY, budget)
 }
 
 impl Store {
     /// The stored spend, if any was ever recorded.
     pub fn budget(&self) -> StoreResult<Option<Persisted>> {
-        self.read(|txn| {
-            let table = txn.open_table(TABLE)?;
-            table
-                .get(KEY)?
-                .map(|v| {
-                    serde_json::from_slice(v.value()).map_err(|e| {
-                        redb::Error::Corrupted(format!(
-                            "budget record `{KEY}` does not decode: {e}"
-                        ))
-                    })
-                })
-                .transpose()
-        })
+        self.read_record(TABLE, KEY, "budget")
     }
 }
 

@@ -3,12 +3,14 @@
 //! - [`kv`]: each plugin's key-value namespace.
 //! - [`tasks`]: tasks, worker stats and standing-priority cooldowns.
 //! - [`budget`]: the budget's persisted spend.
+//! - [`ladder`]: the failure ladder's suspensions and circuit breaker.
 //!
 //! The host owns the file (redb takes an exclusive lock), so plugins reach it only through
 //! the host handle's capabilities.
 
 pub mod budget;
 pub mod kv;
+pub mod ladder;
 pub mod tasks;
 
 use redb::{Database, ReadableDatabase};
@@ -25,6 +27,19 @@ pub struct StoreError {
     path: PathBuf,
     #[source]
     source: redb::Error,
+}
+
+/// Writes `value` as the JSON record `key` of a table, inside a batch transaction.
+pub(crate) fn write_record<T: serde::Serialize>(
+    txn: &redb::WriteTransaction,
+    table: redb::TableDefinition<&str, &[u8]>,
+    key: &str,
+    value: &T,
+) -> Result<(), redb::Error> {
+    let mut table = txn.open_table(table)?;
+    let bytes = serde_json::to_vec(value).expect("records always serialize");
+    table.insert(key, bytes.as_slice())?;
+    Ok(())
 }
 
 /// Result of a store operation.
@@ -69,6 +84,7 @@ impl Store {
             txn.open_table(tasks::WORKERS)?;
             txn.open_table(tasks::COOLDOWNS)?;
             txn.open_table(budget::TABLE)?;
+            txn.open_table(ladder::TABLE)?;
             Ok(())
         })?;
         Ok(store)
@@ -95,6 +111,28 @@ impl Store {
         let out = f(&txn).map_err(|e| self.err(e))?;
         txn.commit().map_err(|e| self.err(e))?;
         Ok(out)
+    }
+
+    /// Reads the JSON record `key` of a single-record table (`what` names it in errors).
+    pub(crate) fn read_record<T: serde::de::DeserializeOwned>(
+        &self,
+        table: redb::TableDefinition<&str, &[u8]>,
+        key: &str,
+        what: &str,
+    ) -> StoreResult<Option<T>> {
+        self.read(|txn| {
+            let table = txn.open_table(table)?;
+            table
+                .get(key)?
+                .map(|v| {
+                    serde_json::from_slice(v.value()).map_err(|e| {
+                        redb::Error::Corrupted(format!(
+                            "{what} record `{key}` does not decode: {e}"
+                        ))
+                    })
+                })
+                .transpose()
+        })
     }
 
     /// Runs `f` in a read transaction (a consistent snapshot).

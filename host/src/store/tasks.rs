@@ -31,6 +31,8 @@ pub struct Batch<'a> {
     pub cooldowns: Option<&'a BTreeMap<String, u64>>,
     /// The budget's persisted spend, when it changed.
     pub budget: Option<&'a crate::budget::Persisted>,
+    /// The failure ladder's state, when it changed.
+    pub ladder: Option<&'a crate::scheduler::ladder::Persisted>,
 }
 
 /// Which tasks a listing wants. Every set field must match.
@@ -105,6 +107,9 @@ impl Store {
             }
             if let Some(budget) = batch.budget {
                 super::budget::write(txn, budget)?;
+            }
+            if let Some(ladder) = batch.ladder {
+                super::ladder::write(txn, ladder)?;
             }
             Ok(())
         })
@@ -225,6 +230,7 @@ mod tests {
                     workers: vec![("Trace", &stats)],
                     cooldowns: Some(&cooldowns),
                     budget: None,
+                    ladder: None,
                 })
                 .unwrap();
         }
