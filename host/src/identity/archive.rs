@@ -75,22 +75,31 @@ fn file_name(path: &Path) -> String {
 
 /// Regular files in `dir`, sorted by name; none when `dir` does not exist.
 fn sorted_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    sorted_entries(dir, Path::is_file)
+}
+
+/// Folders in `dir`, sorted by name; none when `dir` does not exist.
+fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    sorted_entries(dir, Path::is_dir)
+}
+
+fn sorted_entries(dir: &Path, keep: fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("listing {}", dir.display())),
     };
-    let mut files = Vec::new();
+    let mut paths = Vec::new();
     for entry in entries {
         let path = entry
             .with_context(|| format!("listing {}", dir.display()))?
             .path();
-        if path.is_file() {
-            files.push(path);
+        if keep(&path) {
+            paths.push(path);
         }
     }
-    files.sort();
-    Ok(files)
+    paths.sort();
+    Ok(paths)
 }
 
 /// Every `<archive>/<account>/Instances/<Name>/profile.json`, by account then name.
@@ -118,25 +127,6 @@ pub fn find_profiles(archive: &Path) -> Result<Vec<Found>> {
         }
     }
     Ok(found)
-}
-
-fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("listing {}", dir.display())),
-    };
-    let mut dirs = Vec::new();
-    for entry in entries {
-        let path = entry
-            .with_context(|| format!("listing {}", dir.display()))?
-            .path();
-        if path.is_dir() {
-            dirs.push(path);
-        }
-    }
-    dirs.sort();
-    Ok(dirs)
 }
 
 /// The folder of a new instance.
