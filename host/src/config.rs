@@ -66,9 +66,10 @@
 //! cooldown_secs = 1800
 //! ```
 //!
-//! `[router]`, `[budget]`, `[limits]`, `[tools]` and `[conversation]` are documented in
-//! [`crate::router`], [`crate::budget`], [`crate::prompts`],
-//! [`crate::scheduler::tool_loop`] and [`crate::scheduler::conversation`].
+//! `[router]`, `[budget]`, `[limits]`, `[tools]`, `[conversation]` and `[identity]` are
+//! documented in [`crate::router`], [`crate::budget`], [`crate::prompts`],
+//! [`crate::scheduler::tool_loop`], [`crate::scheduler::conversation`] and
+//! [`crate::identity`].
 
 pub use crate::http::HttpConfig;
 use crate::workers::WorkerConfig;
@@ -111,6 +112,9 @@ pub struct HostConfig {
     /// `[conversation]`: plan and steps for complex tasks.
     #[serde(default)]
     pub conversation: crate::scheduler::conversation::ConversationConfig,
+    /// `[identity]`: the instance archive and the boot sequence.
+    #[serde(default)]
+    pub identity: crate::identity::IdentityConfig,
     /// `[ladder]`: when failing workers are suspended and the breaker opens.
     #[serde(default)]
     pub ladder: crate::scheduler::ladder::LadderConfig,
@@ -138,6 +142,7 @@ impl Default for HostConfig {
             api: ApiConfig::default(),
             tools: Default::default(),
             conversation: Default::default(),
+            identity: Default::default(),
             ladder: Default::default(),
             coordinator: Default::default(),
             autoscale: Default::default(),
@@ -335,6 +340,7 @@ impl HostConfig {
         self.limits.validate()?;
         self.tools.validate()?;
         self.conversation.validate()?;
+        self.identity.validate()?;
         self.ladder.validate()?;
         crate::coordinator::autoscale::validate(&self.autoscale, &self.swarm_limits)?;
         Ok(())

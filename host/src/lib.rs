@@ -29,6 +29,7 @@ pub mod config;
 pub mod coordinator;
 pub mod datadir;
 pub mod http;
+pub mod identity;
 pub mod outbox;
 pub mod plugins;
 pub mod prompts;

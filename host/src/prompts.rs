@@ -1,16 +1,28 @@
-//! What a call says: the worker's identity (compact or full system prompt), the task as
-//! the message, and how long the answer may be. Pure functions over the `[limits]`
-//! configuration, the worker and the task.
+//! What a call says: the worker's identity (compact or full system prompt, see
+//! [`crate::identity::prompt`]), the task as the message, and how long the answer may be.
+//! Pure functions over the `[limits]` configuration, the identities, the worker, the task
+//! and the model.
+//!
+//! Which identity prompt a task gets, first rule that applies:
+//! 1. the model starts with one of `compact_models` → compact (small local context windows);
+//! 2. any tag is in `full_tags` → full;
+//! 3. the task has tags and every one is in `compact_tags` → compact;
+//! 4. otherwise → full.
 //!
 //! ```toml
 //! [limits]
-//! max_tokens = 1024                               # answer length when no tag says otherwise
-//! compact_tags = ["routine", "status", "heartbeat"] # these tasks get the one-line identity
-//! [limits.max_tokens_by_tag]                      # the smallest matching tag wins
+//! max_tokens = 1024       # answer length when no tag says otherwise
+//! compact_models = ["local/", "lmstudio/"]
+//! compact_tags = ["docs", "formatting", "testing", "automated", "review",
+//!                 "routine", "status", "heartbeat"]
+//! full_tags = ["personal-time", "governance", "boot", "identity", "architecture"]
+//! [limits.max_tokens_by_tag]   # the smallest matching tag wins
 //! summary = 256
 //! code = 4096
 //! ```
 
+use crate::identity::Identities;
+use crate::identity::prompt::{self, SystemPrompt};
 use crate::tasks::Task;
 use crate::workers::WorkerConfig;
 use serde::Deserialize;
@@ -25,8 +37,17 @@ pub struct LimitsConfig {
     /// Output token limit by tag; when several tags match, the smallest limit wins (a
     /// `summary` stays short even when it is also `code`).
     pub max_tokens_by_tag: BTreeMap<String, u32>,
-    /// Tasks with any of these tags get the compact one-line identity prompt.
+    /// Calls to models starting with any of these prefixes get the compact identity prompt.
+    pub compact_models: Vec<String>,
+    /// Tasks whose tags are all in this list (and that have tags) get the compact identity
+    /// prompt, unless a tag is in `full_tags`.
     pub compact_tags: Vec<String>,
+    /// Tasks with any of these tags get the full identity prompt (except on a compact model).
+    pub full_tags: Vec<String>,
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
 }
 
 impl Default for LimitsConfig {
@@ -34,9 +55,24 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_tokens: 1024,
             max_tokens_by_tag: BTreeMap::new(),
-            compact_tags: ["routine", "status", "heartbeat"]
-                .map(str::to_owned)
-                .to_vec(),
+            compact_models: strings(&["local/", "lmstudio/"]),
+            compact_tags: strings(&[
+                "docs",
+                "formatting",
+                "testing",
+                "automated",
+                "review",
+                "routine",
+                "status",
+                "heartbeat",
+            ]),
+            full_tags: strings(&[
+                "personal-time",
+                "governance",
+                "boot",
+                "identity",
+                "architecture",
+            ]),
         }
     }
 }
@@ -64,44 +100,40 @@ impl LimitsConfig {
             .unwrap_or(self.max_tokens)
     }
 
-    /// Whether a task with `tags` gets the compact identity prompt.
-    pub fn is_compact(&self, tags: &[String]) -> bool {
-        tags.iter().any(|t| self.compact_tags.contains(t))
+    /// Whether a call to `model` for a task with `tags` gets the compact identity prompt
+    /// (the rules are listed in the module documentation).
+    pub fn is_compact(&self, model: &str, tags: &[String]) -> bool {
+        if self
+            .compact_models
+            .iter()
+            .any(|p| model.starts_with(p.as_str()))
+        {
+            return true;
+        }
+        if tags.iter().any(|t| self.full_tags.contains(t)) {
+            return false;
+        }
+        !tags.is_empty() && tags.iter().all(|t| self.compact_tags.contains(t))
     }
 }
 
-/// The system prompt: who the worker is. Compact for routine tasks, full otherwise.
-pub fn system_prompt(limits: &LimitsConfig, worker: &WorkerConfig, task: &Task) -> String {
-    let role = if worker.role.is_empty() {
-        "a worker"
+/// The system prompt of `worker` calling `model` for `task`: its compact or full identity.
+pub fn system_prompt(
+    limits: &LimitsConfig,
+    identities: &Identities,
+    worker: &WorkerConfig,
+    task: &Task,
+    model: &str,
+) -> SystemPrompt {
+    let instance = identities.instance_for(worker);
+    if limits.is_compact(model, &task.tags) {
+        SystemPrompt {
+            text: prompt::compact(&instance, model, &task.title),
+            stable_len: 0,
+        }
     } else {
-        &worker.role
-    };
-    if limits.is_compact(&task.tags) {
-        return format!(
-            "You are {} ({}), {role} in the Hypernet swarm. Answer briefly.",
-            worker.name,
-            worker.address()
-        );
+        prompt::full(identities.core(), &instance, model, &task.title)
     }
-    let capabilities = if worker.capabilities.is_empty() {
-        "general work".to_owned()
-    } else {
-        worker.capabilities.join(", ")
-    };
-    format!(
-        "You are {} ({}), {role} in the Hypernet swarm (account {}).\n\
-         Your capabilities: {capabilities}.\n\
-         Work on the task you are given and answer with the result itself; if you cannot \
-         finish it, say what blocks you.",
-        worker.name,
-        worker.address(),
-        if worker.account.is_empty() {
-            "-"
-        } else {
-            &worker.account
-        },
-    )
 }
 
 /// The user message: the task's title, then its description.
@@ -156,15 +188,53 @@ mod tests {
     }
 
     #[test]
-    fn routine_tasks_get_the_compact_identity() {
+    fn the_prompt_rules_apply_in_order() {
         let limits = LimitsConfig::default();
-        let compact = system_prompt(&limits, &worker(), &task(&["status"]));
-        assert_eq!(
-            compact,
-            "You are Trace (2.1.trace), architect in the Hypernet swarm. Answer briefly."
+        let tags = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let compact = |model: &str, t: &[&str]| limits.is_compact(model, &tags(t));
+        assert!(
+            compact("local/llama", &["governance"]),
+            "local models always compact"
         );
-        let full = system_prompt(&limits, &worker(), &task(&["code"]));
-        assert!(full.contains("account 2.1") && full.contains("capabilities: code, review"));
-        assert!(full.len() > compact.len());
+        assert!(compact("lmstudio/qwen", &[]));
+        assert!(
+            compact("sim/default", &["docs", "testing"]),
+            "all routine tags"
+        );
+        assert!(compact("sim/default", &["status"]));
+        assert!(
+            !compact("sim/default", &["docs", "code"]),
+            "one other tag: full"
+        );
+        assert!(!compact("sim/default", &[]), "no tags: full");
+        assert!(
+            !compact("sim/default", &["review", "governance"]),
+            "full tag wins"
+        );
+        let mut both = LimitsConfig::default();
+        both.compact_tags.push("identity".into());
+        assert!(
+            !both.is_compact("sim/x", &tags(&["identity"])),
+            "full_tags over compact_tags"
+        );
+    }
+
+    #[test]
+    fn the_worker_gets_the_prompt_its_task_and_model_call_for() {
+        let limits = LimitsConfig::default();
+        let none = Identities::default();
+        let compact = system_prompt(&limits, &none, &worker(), &task(&["status"]), "sim/x");
+        assert!(
+            compact
+                .text
+                .starts_with("You are Trace (2.1.trace), account 2.1")
+        );
+        assert!(compact.text.contains("Current task: Check"));
+        assert_eq!(compact.stable_len, 0);
+        let full = system_prompt(&limits, &none, &worker(), &task(&["code"]), "sim/x");
+        assert!(full.text.contains("# Who you are") && full.text.contains("code, review"));
+        assert!(full.stable_len > 0 && full.text.len() > compact.text.len());
+        let local = system_prompt(&limits, &none, &worker(), &task(&["code"]), "local/x");
+        assert_eq!(local.stable_len, 0);
     }
 }

@@ -60,10 +60,14 @@ pub fn resolve_manifest(explicit: Option<&Path>) -> Result<Manifest> {
 
 /// Runs the host until a shutdown signal.
 pub async fn run(options: RunOptions) -> Result<()> {
-    let config = resolve_config(options.config.as_deref())?;
+    let mut config = resolve_config(options.config.as_deref())?;
     let manifest = resolve_manifest(options.manifest.as_deref())?;
     let data = DataDir::new(&options.data_dir);
     data.create()?;
+    config
+        .identity
+        .archive
+        .get_or_insert_with(|| data.root().join("archive"));
     let store = Store::open(&data.database()).map_err(|e| {
         if e.to_string().contains("already open") {
             anyhow::anyhow!(

@@ -212,9 +212,16 @@ impl Env {
             .expect("hypernet starts")
     }
 
-    /// Writes `hypernet.toml` (read by `hypernet run` from this folder).
+    /// Writes `hypernet.toml` (read by `hypernet run` from this folder). Unless the text
+    /// has an `[identity]` section, one turning the boot sequence off is added, so a test
+    /// sees only the model calls of the tasks it files.
     pub fn config(&self, text: &str) -> PathBuf {
         let path = self.path().join("hypernet.toml");
+        let text = if text.contains("[identity]") {
+            text.to_owned()
+        } else {
+            format!("{text}\n[identity]\nboot = false\n")
+        };
         std::fs::write(&path, text).expect("write config");
         path
     }

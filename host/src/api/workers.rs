@@ -36,6 +36,9 @@ pub struct WorkerDetail {
     pub worker: WorkerView,
     /// The last 24 hours, oldest first, one entry per hour.
     pub hourly: Vec<Hour>,
+    /// Sizes of its full and compact identity prompts on its model (absent for a worker
+    /// that is not configured, such as an ephemeral one).
+    pub prompt: Option<crate::identity::PromptSizes>,
 }
 
 /// List the workers with their stats and what they hold.
@@ -57,7 +60,8 @@ pub(super) async fn list(
     Ok(Json(Page::slice(state.scheduler.snapshot().workers, page)?))
 }
 
-/// Show one worker with its activity hour by hour over the last 24 hours.
+/// Show one worker with its activity hour by hour over the last 24 hours, and the sizes
+/// of its full and compact identity prompts.
 #[utoipa::path(
     get,
     path = "/api/workers/{name}",
@@ -94,7 +98,12 @@ pub(super) async fn show(
         Ok::<_, crate::store::StoreError>(hours)
     })
     .await?;
-    Ok(Json(WorkerDetail { worker, hourly }))
+    let prompt = state.scheduler.prompt_sizes(&worker.name, &worker.model);
+    Ok(Json(WorkerDetail {
+        worker,
+        hourly,
+        prompt,
+    }))
 }
 
 /// The last [`HOURS`] hours ending with the one holding `now_ms`, all zero.

@@ -172,6 +172,17 @@ pub(super) async fn worker(data_dir: &Path, name: &str, json: bool) -> Result<()
         .await?;
     print(&answer, json, |a| {
         let w: WorkerView = parse(a, "a worker")?;
+        let prompt: Option<crate::identity::PromptSizes> = a
+            .get("prompt")
+            .and_then(|p| serde_json::from_value(p.clone()).ok());
+        let (full, compact, ratio) = match prompt {
+            Some(p) => (
+                format!("{} chars", p.full_chars),
+                format!("{} chars", p.compact_chars),
+                format!("{:.2}%", p.ratio * 100.0),
+            ),
+            None => ("-".into(), "-".into(), "-".into()),
+        };
         Ok(fields(&[
             ("name", w.name),
             ("address", w.address),
@@ -185,6 +196,9 @@ pub(super) async fn worker(data_dir: &Path, name: &str, json: bool) -> Result<()
             ("tokens", w.stats.tokens.to_string()),
             ("cost", dollars(w.stats.cost_micros)),
             ("last_active", time_or_dash(w.stats.last_active_ms)),
+            ("prompt_full", full),
+            ("prompt_compact", compact),
+            ("prompt_ratio", ratio),
         ]))
     })
 }

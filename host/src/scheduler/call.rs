@@ -161,6 +161,8 @@ pub struct CallSpec {
     pub model: String,
     /// System prompt.
     pub system: String,
+    /// Bytes of `system` that stay the same from call to call (0: none), cacheable.
+    pub system_cache_prefix: usize,
     /// The user message.
     pub prompt: String,
     /// Output token limit.
@@ -216,6 +218,8 @@ pub fn first_request(spec: &CallSpec) -> CompletionRequest {
     let mut request =
         CompletionRequest::new(spec.model.clone(), vec![Message::user(spec.prompt.clone())]);
     request.system = Some(spec.system.clone());
+    request.system_cache_prefix =
+        (spec.system_cache_prefix > 0).then_some(spec.system_cache_prefix);
     request.max_tokens = spec.max_tokens;
     request.tools.clone_from(&spec.tools);
     request
@@ -249,6 +253,61 @@ pub async fn prepare_request(
         request,
         prepared: prepared?,
     })
+}
+
+/// One turn of a conversation: the messages so far, answered by the model.
+#[derive(Debug, Clone, Default)]
+pub struct TurnSpec {
+    /// Model id.
+    pub model: String,
+    /// System prompt.
+    pub system: String,
+    /// Every message so far, the last one from the user.
+    pub messages: Vec<Message>,
+    /// Output token limit.
+    pub max_tokens: u32,
+}
+
+/// Runs one conversation turn through the same provider path as a task's call (not
+/// streamed, not announced as task output).
+pub async fn turn(
+    registry: &Registry,
+    providers: &ProviderMap,
+    http: &HttpExecutor,
+    spec: TurnSpec,
+    timeout: Duration,
+) -> Result<TaskResult, CallError> {
+    let TurnSpec {
+        model,
+        system,
+        messages,
+        max_tokens,
+    } = spec;
+    let call = async {
+        let (_, provider, _) = providers
+            .entry_for(&model)
+            .ok_or_else(|| format!("no loaded provider serves model `{model}`"))?;
+        let mut request = CompletionRequest::new(model.clone(), messages);
+        request.system = Some(system);
+        request.max_tokens = max_tokens;
+        let prepared: Result<Prepared, ProviderError> = registry
+            .call_typed(provider, "prepare", &request)
+            .await
+            .map_err(|e| plugin_failed(provider, "prepare", e))?;
+        let call = PreparedCall {
+            provider: provider.to_owned(),
+            request,
+            prepared: prepared?,
+        };
+        execute(registry, http, call, None).await
+    };
+    tokio::time::timeout(timeout, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(CallError::Host(format!(
+                "the call to {model} took longer than {timeout:?}"
+            )))
+        })
 }
 
 /// Sends a prepared call (or waits out its simulated latency) and reads the answer.

@@ -11,6 +11,7 @@ use crate::config::{SchedulerConfig, StandingPriority};
 use crate::coordinator::affinity::{self, Fit};
 use crate::coordinator::autoscale::{self, Autoscaler};
 use crate::coordinator::{CoordinatorConfig, decompose};
+use crate::identity::Identities;
 use crate::prompts::{self, LimitsConfig};
 use crate::router::{self, Route, RouterConfig};
 use crate::tasks::dedup::content_key;
@@ -142,6 +143,8 @@ pub struct Core {
     router: RouterConfig,
     /// Answer lengths and compact prompts.
     limits: LimitsConfig,
+    /// Who each worker is: profiles and documents for the system prompts.
+    identities: Arc<Identities>,
     /// Spend, limits and the reservations of calls in flight.
     budget: Budget,
     /// While paid work is paused: when the budget day rolls over (the loop wakes then).
@@ -211,6 +214,7 @@ impl Core {
             workers_changed: true,
             router: RouterConfig::default(),
             limits: LimitsConfig::default(),
+            identities: Arc::default(),
             budget: Budget::default(),
             budget_wake_ms: None,
             pinned: HashMap::new(),
@@ -283,6 +287,21 @@ impl Core {
     /// The budget.
     pub fn budget(&self) -> &Budget {
         &self.budget
+    }
+
+    /// The budget, for charges made outside a task (the boot sequence).
+    pub fn budget_mut(&mut self) -> &mut Budget {
+        &mut self.budget
+    }
+
+    /// Sets who the workers are (default: no archive, identities from the configuration).
+    pub fn set_identities(&mut self, identities: Arc<Identities>) {
+        self.identities = identities;
+    }
+
+    /// Who the workers are.
+    pub fn identities(&self) -> &Arc<Identities> {
+        &self.identities
     }
 
     /// What `hypernet budget` shows.
@@ -742,9 +761,15 @@ impl Core {
             let price = self.budget.price(&route.model);
             let input = if price.input_per_mtok > 0.0 {
                 *input_tokens.get_or_insert_with(|| {
-                    let chars = prompts::system_prompt(&self.limits, &worker.config, task)
-                        .chars()
-                        .count()
+                    let system = prompts::system_prompt(
+                        &self.limits,
+                        &self.identities,
+                        &worker.config,
+                        task,
+                        &first.model,
+                    );
+                    let chars =
+                        system.text.chars().count()
                         + prompts::user_prompt(task).chars().count()
                         + self.tool_chars;
                     budget::estimate_tokens(chars)

@@ -108,6 +108,8 @@ pub struct Snapshot {
 pub struct Scheduler {
     tx: mpsc::Sender<Command>,
     snapshot: Arc<RwLock<Snapshot>>,
+    identities: Arc<crate::identity::Identities>,
+    workers: Arc<[crate::workers::WorkerConfig]>,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -150,6 +152,19 @@ impl Scheduler {
         let http = crate::http::HttpExecutor::new(&config.http)
             .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
         let providers = Arc::new(ProviderMap::discover(&registry, &http).await);
+        let caller = crate::identity::boot::Caller {
+            registry: &registry,
+            providers: &providers,
+            http: &http,
+            timeout: Duration::from_millis(config.scheduler.call_timeout_ms),
+        };
+        let identities =
+            Arc::new(crate::identity::start(config, core.budget_mut(), &caller).await?);
+        core.set_identities(identities.clone());
+        store.save_batch(&Batch {
+            budget: Some(core.budget().persisted()),
+            ..Batch::default()
+        })?;
         let (tx, rx) = mpsc::channel();
         let exec = Arc::new(exec_settings(config, &store, &tx));
         core.set_tool_prompt_chars(tool_prompt_chars(&exec));
@@ -181,9 +196,27 @@ impl Scheduler {
         std::thread::Builder::new()
             .name("scheduler".into())
             .spawn(move || worker.run(rx))?;
-        let scheduler = Scheduler { tx, snapshot };
+        let scheduler = Scheduler {
+            tx,
+            snapshot,
+            identities,
+            workers: Arc::from(config.workers.clone()),
+        };
         registry.set_task_sink(Arc::new(scheduler.clone()));
         Ok(scheduler)
+    }
+
+    /// The sizes of the full and compact identity prompts of the configured worker `name`
+    /// (any case) calling `model`.
+    pub fn prompt_sizes(&self, name: &str, model: &str) -> Option<crate::identity::PromptSizes> {
+        let worker = self
+            .workers
+            .iter()
+            .find(|w| w.name.eq_ignore_ascii_case(name))?;
+        Some(
+            self.identities
+                .prompt_sizes(worker, model, "An example task"),
+        )
     }
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, CoreError> {
@@ -669,9 +702,17 @@ impl Loop {
     fn call_spec(&self, d: &effects::Dispatch) -> Option<CallSpec> {
         let task = self.core.task(d.task)?;
         let w = self.core.worker_config_at(d.worker_index);
+        let system = crate::prompts::system_prompt(
+            self.core.limits(),
+            self.core.identities(),
+            w,
+            task,
+            &d.model,
+        );
         let mut spec = CallSpec {
             model: d.model.clone(),
-            system: crate::prompts::system_prompt(self.core.limits(), w, task),
+            system: system.text,
+            system_cache_prefix: system.stable_len,
             prompt: crate::prompts::user_prompt(task),
             max_tokens: d.max_tokens,
             ..CallSpec::default()

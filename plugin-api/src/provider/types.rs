@@ -67,6 +67,21 @@ impl Message {
         }
     }
 
+    /// An assistant message with one text block (an earlier answer, replayed in a
+    /// conversation).
+    ///
+    /// ```
+    /// use hypernet_plugin_api::provider::{Message, Role};
+    /// let m = Message::assistant("Done.");
+    /// assert_eq!((m.role, m.text()), (Role::Assistant, "Done.".to_owned()));
+    /// ```
+    pub fn assistant(text: impl Into<String>) -> Self {
+        Message {
+            role: Role::Assistant,
+            content: vec![ContentBlock::Text { text: text.into() }],
+        }
+    }
+
     /// The concatenated text blocks.
     pub fn text(&self) -> String {
         self.content
@@ -104,6 +119,21 @@ pub struct CompletionRequest {
     /// System prompt.
     #[serde(default)]
     pub system: Option<String>,
+    /// Bytes of `system`, from its start, that stay the same from call to call (a worker's
+    /// identity documents, before the task). A provider with prompt caching may cache that
+    /// part alone and send the rest uncached; `None` (the default) treats the whole system
+    /// prompt as one part. A value that is 0, past the end, or not on a character boundary
+    /// is ignored.
+    ///
+    /// ```
+    /// use hypernet_plugin_api::provider::{CompletionRequest, Message};
+    /// let mut r = CompletionRequest::new("anthropic/claude-sonnet-4-5", vec![Message::user("Go")]);
+    /// let stable = "# Core documents\n...\n";
+    /// r.system = Some(format!("{stable}# Current task\nGo"));
+    /// r.system_cache_prefix = Some(stable.len());
+    /// ```
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_cache_prefix: Option<usize>,
     /// The conversation so far.
     pub messages: Vec<Message>,
     /// Tools offered to the model.
@@ -125,6 +155,7 @@ impl CompletionRequest {
         CompletionRequest {
             model: model.into(),
             system: None,
+            system_cache_prefix: None,
             messages,
             tools: Vec::new(),
             max_tokens: 1024,

@@ -21,7 +21,10 @@
 //!
 //! With `cache_system`, the system prompt and the tool list (the stable prefix of every call
 //! a worker makes) are marked as prompt-cache breakpoints, so repeated calls are billed at
-//! the cache-read rate; the usage reports cache writes and reads separately.
+//! the cache-read rate; the usage reports cache writes and reads separately. When the
+//! request marks a stable prefix of its system prompt (`system_cache_prefix`: a worker's
+//! documents and identity, before its task), `system` is sent as two text blocks, and only
+//! the first, stable one carries the cache breakpoint.
 
 mod errors;
 mod parse;

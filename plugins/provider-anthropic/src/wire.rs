@@ -13,7 +13,8 @@ use serde_json::Value;
 pub(crate) struct BodyOptions<'a> {
     /// The model id without the routing prefix.
     pub model: &'a str,
-    /// Mark the system prompt and the last tool as prompt-cache breakpoints.
+    /// Mark the system prompt (or its stable prefix, when the request names one) and the
+    /// last tool as prompt-cache breakpoints.
     pub cache: bool,
     /// Upper bound on `max_tokens`, whatever the request asks.
     pub max_tokens_cap: Option<u32>,
@@ -38,7 +39,7 @@ struct Body<'a> {
 #[serde(untagged)]
 enum System<'a> {
     Plain(&'a str),
-    Blocks([SystemBlock<'a>; 1]),
+    Blocks(Vec<SystemBlock<'a>>),
 }
 
 #[derive(Serialize)]
@@ -46,7 +47,8 @@ struct SystemBlock<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     text: &'a str,
-    cache_control: CacheControl,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_control: Option<CacheControl>,
 }
 
 #[derive(Serialize)]
@@ -127,19 +129,33 @@ fn tools(specs: &[ToolSpec], cache: bool) -> Vec<WireTool<'_>> {
         .collect()
 }
 
+/// The `system` field: a plain string without caching; with caching, one cached block, or
+/// the stable prefix as a cached block followed by the rest uncached when the request
+/// marks a prefix that is neither empty nor the whole text.
+fn system(text: &str, prefix: Option<usize>, cache: bool) -> System<'_> {
+    if !cache {
+        return System::Plain(text);
+    }
+    let block = |text, cached: bool| SystemBlock {
+        kind: "text",
+        text,
+        cache_control: cached.then_some(EPHEMERAL),
+    };
+    match prefix {
+        Some(n) if n > 0 && n < text.len() && text.is_char_boundary(n) => {
+            let (stable, volatile) = text.split_at(n);
+            System::Blocks(vec![block(stable, true), block(volatile, false)])
+        }
+        _ => System::Blocks(vec![block(text, true)]),
+    }
+}
+
 /// The JSON body of a Messages API call.
 pub(crate) fn body(request: &CompletionRequest, options: BodyOptions<'_>) -> String {
-    let system = request.system.as_deref().map(|text| {
-        if options.cache {
-            System::Blocks([SystemBlock {
-                kind: "text",
-                text,
-                cache_control: EPHEMERAL,
-            }])
-        } else {
-            System::Plain(text)
-        }
-    });
+    let system = request
+        .system
+        .as_deref()
+        .map(|text| system(text, request.system_cache_prefix, options.cache));
     let max_tokens = options
         .max_tokens_cap
         .map_or(request.max_tokens, |cap| request.max_tokens.min(cap));
@@ -254,6 +270,33 @@ mod tests {
             body["tools"],
             json!([{"name": "read", "description": "Read a file", "input_schema": {"type": "object"}}])
         );
+    }
+
+    #[test]
+    fn a_stable_system_prefix_is_cached_alone() {
+        let mut req = CompletionRequest::new("x", vec![Message::user("Hi")]);
+        req.system = Some("# Core\nCharter.\n# Current task\nShip it".into());
+        req.system_cache_prefix = Some("# Core\nCharter.\n".len());
+        assert_eq!(
+            parsed(&req, options(true))["system"],
+            json!([
+                {"type": "text", "text": "# Core\nCharter.\n", "cache_control": {"type": "ephemeral"}},
+                {"type": "text", "text": "# Current task\nShip it"}
+            ])
+        );
+        assert_eq!(
+            parsed(&req, options(false))["system"],
+            json!("# Core\nCharter.\n# Current task\nShip it"),
+            "no caching, no blocks"
+        );
+        for unusable in [Some(0), Some(999), None] {
+            req.system_cache_prefix = unusable;
+            assert_eq!(
+                parsed(&req, options(true))["system"],
+                json!([{"type": "text", "text": "# Core\nCharter.\n# Current task\nShip it", "cache_control": {"type": "ephemeral"}}]),
+                "{unusable:?}: the whole prompt is one cached block"
+            );
+        }
     }
 
     #[test]
