@@ -135,6 +135,8 @@ pub struct Core {
     fallback_pos: HashMap<TaskId, usize>,
     /// Suspensions and the circuit breaker (see [`super::ladder`]).
     ladder: Ladder,
+    /// Workers that refused a task (see [`signal_hooks`]).
+    rejections: signal_hooks::Rejections,
     /// What the current batch has decided.
     pub fx: Effects,
 }
@@ -181,6 +183,7 @@ impl Core {
             pinned: HashMap::new(),
             fallback_pos: HashMap::new(),
             ladder: Ladder::default(),
+            rejections: signal_hooks::Rejections::default(),
             fx: Effects::default(),
         }
     }
@@ -347,6 +350,7 @@ impl Core {
             self.fx.dirty.remove(&id);
             self.finished.insert(id, task.status);
             self.fx.finished.push(task);
+            self.rejections.forget(id);
         }
     }
 
@@ -619,7 +623,7 @@ impl Core {
                 break;
             };
             self.ready.remove(&(prio, id));
-            let pos = self.best_worker(&self.active[&id].tags, &free);
+            let pos = self.worker_for(id, &free);
             if !self.plan_call(id, free[pos], now_ms, &mut outcome) {
                 // Over budget: it waits, ready, while cheaper work goes ahead.
                 skipped.push((prio, id));
@@ -761,7 +765,7 @@ impl Core {
                 }
             }
             self.ready.remove(&(Reverse(best), id));
-            let pos = self.best_worker(&self.active[&id].tags, &open);
+            let pos = self.worker_for(id, &open);
             if !self.plan_call(id, open[pos], now_ms, out) {
                 skipped.push((Reverse(best), id));
                 continue;
@@ -975,6 +979,9 @@ impl Core {
         if let Some(name) = &self.active[&id].worker {
             self.ladder.success(name);
             self.fx.ladder |= self.ladder.take_changed();
+        }
+        if self.read_signals(id, &mut result, now_ms) {
+            return;
         }
         if let Some(w) = self.release_worker(id, now_ms) {
             let stats = &mut self.workers[w].stats;
@@ -1405,6 +1412,9 @@ impl Core {
 #[path = "core_ladder.rs"]
 mod ladder_hooks;
 
+#[path = "core_signals.rs"]
+mod signal_hooks;
+
 #[cfg(test)]
 #[path = "core_tests.rs"]
 mod tests;
@@ -1416,3 +1426,7 @@ mod budget_tests;
 #[cfg(test)]
 #[path = "core_ladder_tests.rs"]
 mod ladder_tests;
+
+#[cfg(test)]
+#[path = "core_signals_tests.rs"]
+mod signals_tests;
