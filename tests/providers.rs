@@ -13,31 +13,7 @@ const OPENAI_KEY: &str = "sk-mock-openai-4f1c9e2ab7";
 const ANTHROPIC_KEY: &str = "sk-ant-mock-93b0d7e5c1";
 
 fn world(mock: &MockLlm, model: &str) -> Env {
-    let env = Env::new();
-    env.manifest(&format!(
-        r#"[[plugin]]
-name = "provider-openai"
-capabilities = ["log"]
-[plugin.config]
-base_url = "{openai}"
-api_key_env = "HN_TEST_OPENAI_KEY"
-prefix = "openai"
-
-[[plugin]]
-name = "provider-anthropic"
-capabilities = ["log"]
-[plugin.config]
-base_url = "{anthropic}"
-api_key_env = "HN_TEST_ANTHROPIC_KEY"
-prefix = "anthropic"
-"#,
-        openai = mock.openai_base_url(),
-        anthropic = mock.url(),
-    ));
-    env.config(&format!(
-        "standing = []\n[http]\nretry_base_ms = 50\n\n[[worker]]\nname = \"Coder\"\naccount = \"2.1\"\nmodel = \"{model}\"\n"
-    ));
-    env
+    Env::on_mock_providers(mock, model, "[http]\nretry_base_ms = 50\n")
 }
 
 fn keys() -> [(&'static str, &'static str); 2] {

@@ -43,6 +43,22 @@
 //! capabilities = ["architecture", "code", "review"]
 //! model = "sim/default"
 //!
+//! [coordinator]
+//! decompose = true                # split complex tasks into chained subtasks when filed
+//!
+//! [autoscale]                     # ephemeral workers when ready tasks outnumber workers
+//! enabled = false               # automatic spawning and despawning (directives work regardless)
+//! soft_cap = 2                    # automatic spawning stops at this many ephemeral workers
+//! hard_cap = 4                    # spawn directives stop here (at most 16)
+//! spawn_cooldown_secs = 120       # least time between two automatic spawns
+//! idle_despawn_secs = 1800        # an ephemeral worker idle this long is removed
+//! # model = "sim/default"         # default: scheduler.default_model
+//! name_prefix = "Spark"           # Spark-1, Spark-2, ...
+//!
+//! [swarm_limits]                  # soft warns (`limits.warning`), hard refuses; `limits.set` changes them
+//! max_concurrent_workers = { soft = 15, hard = 30 }   # hard: no more spawning
+//! max_task_queue_depth = { soft = 200, hard = 500 }   # pending+blocked+ready; hard: filing refused
+//!
 //! [[standing]]                    # filed when the queue is empty, once per cooldown
 //! title = "Review open proposals"
 //! priority = "normal"
@@ -50,8 +66,9 @@
 //! cooldown_secs = 1800
 //! ```
 //!
-//! `[router]`, `[budget]` and `[limits]` are documented in [`crate::router`],
-//! [`crate::budget`] and [`crate::prompts`].
+//! `[router]`, `[budget]`, `[limits]`, `[tools]` and `[conversation]` are documented in
+//! [`crate::router`], [`crate::budget`], [`crate::prompts`],
+//! [`crate::scheduler::tool_loop`] and [`crate::scheduler::conversation`].
 
 pub use crate::http::HttpConfig;
 use crate::workers::WorkerConfig;
@@ -88,9 +105,24 @@ pub struct HostConfig {
     /// `[api]`: who may read, and how large a request may be.
     #[serde(default)]
     pub api: ApiConfig,
+    /// `[tools]`: the tool loop.
+    #[serde(default)]
+    pub tools: crate::scheduler::tool_loop::ToolsConfig,
+    /// `[conversation]`: plan and steps for complex tasks.
+    #[serde(default)]
+    pub conversation: crate::scheduler::conversation::ConversationConfig,
     /// `[ladder]`: when failing workers are suspended and the breaker opens.
     #[serde(default)]
     pub ladder: crate::scheduler::ladder::LadderConfig,
+    /// `[coordinator]`: decomposition of complex tasks.
+    #[serde(default)]
+    pub coordinator: crate::coordinator::CoordinatorConfig,
+    /// `[autoscale]`: ephemeral workers.
+    #[serde(default)]
+    pub autoscale: crate::coordinator::autoscale::AutoscaleConfig,
+    /// `[swarm_limits]`: soft and hard limits on workers and the queue.
+    #[serde(default)]
+    pub swarm_limits: crate::coordinator::autoscale::SwarmLimits,
 }
 
 impl Default for HostConfig {
@@ -104,7 +136,12 @@ impl Default for HostConfig {
             limits: Default::default(),
             http: HttpConfig::default(),
             api: ApiConfig::default(),
+            tools: Default::default(),
+            conversation: Default::default(),
             ladder: Default::default(),
+            coordinator: Default::default(),
+            autoscale: Default::default(),
+            swarm_limits: Default::default(),
         }
     }
 }
@@ -296,7 +333,10 @@ impl HostConfig {
         }
         self.budget.validate()?;
         self.limits.validate()?;
+        self.tools.validate()?;
+        self.conversation.validate()?;
         self.ladder.validate()?;
+        crate::coordinator::autoscale::validate(&self.autoscale, &self.swarm_limits)?;
         Ok(())
     }
 }

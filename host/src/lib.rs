@@ -6,6 +6,7 @@
 //! - [`tasks`]: the task model and state machine.
 //! - [`workers`]: worker identities and stats.
 //! - [`config`]: the host config file, `hypernet.toml`.
+//! - [`coordinator`]: affinity, decomposition, conflicts, autoscaling and limits.
 //! - [`plugins`]: manifest, loader, registry, actors, capabilities.
 //! - [`store`]: the redb file.
 //! - [`bus`]: event stamping and watchers.
@@ -17,6 +18,7 @@
 //! - [`budget`]: prices, limits, reservations and spend.
 //! - [`prompts`]: system prompts and answer lengths.
 //! - [`datadir`]: files of the data directory.
+//! - [`tools`]: tools workers call during a task.
 
 pub mod api;
 pub mod bench;
@@ -24,6 +26,7 @@ pub mod budget;
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod coordinator;
 pub mod datadir;
 pub mod http;
 pub mod outbox;
@@ -34,4 +37,5 @@ pub mod run;
 pub mod scheduler;
 pub mod store;
 pub mod tasks;
+pub mod tools;
 pub mod workers;

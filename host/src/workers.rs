@@ -106,6 +106,9 @@ pub struct WorkerView {
     pub suspension_reason: Option<String>,
     /// Its counters.
     pub stats: WorkerStats,
+    /// Spawned by autoscaling or a directive; despawned when idle.
+    #[serde(default)]
+    pub ephemeral: bool,
 }
 
 #[cfg(test)]

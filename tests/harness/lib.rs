@@ -324,6 +324,23 @@ impl Env {
         self.start_with_env(&[("HN_TEST_OPENAI_KEY", "sk-mock")])
     }
 
+    /// A world whose providers `provider-openai` and `provider-anthropic` (keys in
+    /// `HN_TEST_OPENAI_KEY`, `HN_TEST_ANTHROPIC_KEY`) both talk to the loopback `mock`,
+    /// with one worker, `Coder`, on `model`, and `extra` lines of `hypernet.toml`.
+    pub fn on_mock_providers(mock: &mock_llm::MockLlm, model: &str, extra: &str) -> Env {
+        let env = Env::new();
+        env.manifest(&format!(
+            "[[plugin]]\nname = \"provider-openai\"\ncapabilities = [\"log\"]\n[plugin.config]\nbase_url = \"{}\"\napi_key_env = \"HN_TEST_OPENAI_KEY\"\n\n\
+             [[plugin]]\nname = \"provider-anthropic\"\ncapabilities = [\"log\"]\n[plugin.config]\nbase_url = \"{}\"\napi_key_env = \"HN_TEST_ANTHROPIC_KEY\"\n",
+            mock.openai_base_url(),
+            mock.url(),
+        ));
+        env.config(&format!(
+            "standing = []\n{extra}\n[[worker]]\nname = \"Coder\"\naccount = \"2.1\"\nmodel = \"{model}\"\n"
+        ));
+        env
+    }
+
     /// Like [`Env::try_start`], with extra environment variables for the host.
     pub fn try_start_with_env(&self, vars: &[(&str, &str)]) -> Result<Host, String> {
         let log_path = self.path().join(format!("host-{}.log", now_nanos()));

@@ -79,6 +79,7 @@ impl From<crate::scheduler::core::CoreError> for ApiError {
             CoreError::NoSuchTask(_) => (StatusCode::NOT_FOUND, "not_found"),
             CoreError::Illegal { .. } => (StatusCode::CONFLICT, "illegal_transition"),
             CoreError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),
+            CoreError::LimitReached(_) => (StatusCode::TOO_MANY_REQUESTS, "limit_reached"),
         };
         ApiError::new(status, code, err.to_string())
     }

@@ -3,6 +3,7 @@
 //! describes every route, built from the same list as the router.
 
 mod budget;
+mod coordinator;
 mod dashboard;
 mod error;
 mod events;
@@ -64,6 +65,12 @@ fn routes() -> Vec<Route> {
         ("/api/tasks/{id}/graph", Read, route!(graph::show)),
         ("/api/tasks/{id}/cancel", Mutate, route!(tasks::cancel)),
         ("/api/tasks/{id}/retry", Mutate, route!(tasks::retry)),
+        (
+            "/api/tasks/{id}/decompose",
+            Mutate,
+            route!(coordinator::decompose),
+        ),
+        ("/api/conflicts", Read, route!(coordinator::conflicts)),
         ("/api/failures", Read, route!(tasks::failures)),
         ("/api/history", Read, route!(tasks::history)),
         ("/api/workers", Read, route!(workers::list)),

@@ -145,6 +145,7 @@ pub(super) async fn scenario() -> Result<Vec<(String, String, String)>> {
         system: "You are a careful worker.".into(),
         prompt: "Summarise the state of the task graph.".into(),
         max_tokens: 256,
+        ..CallSpec::default()
     };
     let path = Path::start(addr, false).await?;
     let template = json!({

@@ -59,6 +59,7 @@ impl Swarm {
                 })
                 .collect(),
             standing: Vec::new(),
+            swarm_limits: crate::coordinator::autoscale::SwarmLimits::unlimited(),
             ..HostConfig::default()
         };
         let scheduler = Scheduler::start(&config, store, registry.clone(), probe).await?;

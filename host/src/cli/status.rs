@@ -244,6 +244,7 @@ mod tests {
             suspended_until_ms: None,
             suspension_reason: None,
             stats: WorkerStats::default(),
+            ephemeral: false,
         }
     }
 

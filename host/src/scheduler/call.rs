@@ -165,6 +165,10 @@ pub struct CallSpec {
     pub prompt: String,
     /// Output token limit.
     pub max_tokens: u32,
+    /// Tools offered natively (empty for single-turn calls and fenced-tool models).
+    pub tools: Vec<hypernet_plugin_api::provider::ToolSpec>,
+    /// How the task runs beyond its first call (see [`super::exec`]).
+    pub exec: Option<super::exec::ExecSpec>,
 }
 
 /// A call its provider has prepared: ready to send (or to simulate).
@@ -207,19 +211,34 @@ fn plugin_failed(provider: &str, op: &str, e: hypernet_plugin_api::PluginError) 
     format!("provider `{provider}` {op}: {e}")
 }
 
+/// The task's first request: system prompt, the task as the user message, its tools.
+pub fn first_request(spec: &CallSpec) -> CompletionRequest {
+    let mut request =
+        CompletionRequest::new(spec.model.clone(), vec![Message::user(spec.prompt.clone())]);
+    request.system = Some(spec.system.clone());
+    request.max_tokens = spec.max_tokens;
+    request.tools.clone_from(&spec.tools);
+    request
+}
+
 /// Asks the provider serving the model to turn the call into a request.
 pub async fn prepare(
     registry: &Registry,
     providers: &ProviderMap,
     spec: &CallSpec,
 ) -> Result<PreparedCall, CallError> {
+    prepare_request(registry, providers, first_request(spec)).await
+}
+
+/// Asks the provider serving the request's model to prepare it (deciding on streaming).
+pub async fn prepare_request(
+    registry: &Registry,
+    providers: &ProviderMap,
+    mut request: CompletionRequest,
+) -> Result<PreparedCall, CallError> {
     let (_, provider, info) = providers
-        .entry_for(&spec.model)
-        .ok_or_else(|| format!("no loaded provider serves model `{}`", spec.model))?;
-    let mut request =
-        CompletionRequest::new(spec.model.clone(), vec![Message::user(spec.prompt.clone())]);
-    request.system = Some(spec.system.clone());
-    request.max_tokens = spec.max_tokens;
+        .entry_for(&request.model)
+        .ok_or_else(|| format!("no loaded provider serves model `{}`", request.model))?;
     request.stream = providers.stream && !info.simulated;
     let prepared: Result<Prepared, ProviderError> = registry
         .call_typed(provider, "prepare", &request)
@@ -239,6 +258,34 @@ async fn execute(
     call: PreparedCall,
     origin: Option<&Origin>,
 ) -> Result<TaskResult, CallError> {
+    let completion = complete(registry, http, call, origin).await?;
+    Ok(TaskResult {
+        text: completion.text,
+        model: completion.model,
+        input_tokens: completion.usage.input_tokens
+            + completion.usage.cache_read_tokens
+            + completion.usage.cache_write_tokens,
+        output_tokens: completion.usage.output_tokens,
+        cost_micros: 0,
+        signals: Vec::new(),
+        simulated: completion.simulated,
+    })
+}
+
+impl PreparedCall {
+    /// The request it was prepared from.
+    pub fn request(&self) -> &CompletionRequest {
+        &self.request
+    }
+}
+
+/// Sends a prepared call (or waits out its simulated latency) and returns the completion.
+pub async fn complete(
+    registry: &Registry,
+    http: &HttpExecutor,
+    call: PreparedCall,
+    origin: Option<&Origin>,
+) -> Result<hypernet_plugin_api::provider::Completion, CallError> {
     let PreparedCall {
         provider,
         request,
@@ -259,17 +306,7 @@ async fn execute(
             http.complete(&provider, &ops, &request, &req, sink).await?
         }
     };
-    Ok(TaskResult {
-        text: completion.text,
-        model: completion.model,
-        input_tokens: completion.usage.input_tokens
-            + completion.usage.cache_read_tokens
-            + completion.usage.cache_write_tokens,
-        output_tokens: completion.usage.output_tokens,
-        cost_micros: 0,
-        signals: Vec::new(),
-        simulated: completion.simulated,
-    })
+    Ok(completion)
 }
 
 #[cfg(test)]

@@ -8,6 +8,9 @@ use super::ladder::{self, Failure, Ladder};
 use super::reserve::Slots;
 use crate::budget::{self, Budget, BudgetView};
 use crate::config::{SchedulerConfig, StandingPriority};
+use crate::coordinator::affinity::{self, Fit};
+use crate::coordinator::autoscale::{self, Autoscaler};
+use crate::coordinator::{CoordinatorConfig, decompose};
 use crate::prompts::{self, LimitsConfig};
 use crate::router::{self, Route, RouterConfig};
 use crate::tasks::dedup::content_key;
@@ -37,6 +40,9 @@ pub enum CoreError {
     /// The filing is invalid.
     #[error("{0}")]
     Invalid(String),
+    /// A hard limit of `[swarm_limits]` refuses it (the message names the limit).
+    #[error("{0}")]
+    LimitReached(String),
 }
 
 /// One task of a batch filing: a spec, an optional key other members can depend on, and
@@ -71,7 +77,18 @@ struct Worker {
     reserved: Option<TaskId>,
     /// The call task now running for this worker (see [`super::reserve`]).
     lane: u64,
+    /// Spawned by autoscaling or a directive (see [`crate::coordinator::autoscale`]).
+    ephemeral: bool,
+    /// A despawned ephemeral worker: its index waits to be reused.
+    retired: bool,
+    /// When it was spawned.
+    spawned_ms: u64,
 }
+
+/// Ready tasks a worker's pick considers, most urgent first: the pick score is computed
+/// over this window rather than the whole queue, so a pick costs the same however long the
+/// queue is.
+const PICK_WINDOW: usize = 16;
 
 /// What one assignment learned about the budget.
 #[derive(Debug, Default)]
@@ -133,10 +150,24 @@ pub struct Core {
     pinned: HashMap<TaskId, Route>,
     /// Position in the fallback chain from which a task's next fallback is taken.
     fallback_pos: HashMap<TaskId, usize>,
+    /// Multi-call tasks: what their earlier calls were charged (see [`steps`]).
+    step_spend: HashMap<TaskId, steps::StepSpend>,
+    /// Characters the offered tools add to every prompt (in the worst-case estimate).
+    tool_chars: usize,
     /// Suspensions and the circuit breaker (see [`super::ladder`]).
     ladder: Ladder,
     /// Workers that refused a task (see [`signal_hooks`]).
     rejections: signal_hooks::Rejections,
+    /// Autoscaling, its caps and the swarm's limits.
+    scaler: Autoscaler,
+    /// Whether complex tasks are split when filed.
+    decompose: bool,
+    /// Despawned ephemeral workers.
+    retired: usize,
+    /// Configured workers (the first ones in `workers`; ephemeral ones follow).
+    configured: usize,
+    /// The latest `now_ms` seen (for calls that carry no time).
+    clock_ms: u64,
     /// What the current batch has decided.
     pub fx: Effects,
 }
@@ -156,11 +187,15 @@ impl Core {
                 current: None,
                 reserved: None,
                 lane: 0,
+                ephemeral: false,
+                retired: false,
+                spawned_ms: 0,
             })
             .collect();
         Core {
+            configured: workers.len(),
             free: (0..workers.len()).collect(),
-            slots: Arc::new(Slots::new(workers.len())),
+            slots: Arc::new(Slots::new(workers.len() + autoscale::MAX_EPHEMERAL)),
             next_lane: 0,
             workers,
             cfg,
@@ -182,10 +217,35 @@ impl Core {
             budget_wake_ms: None,
             pinned: HashMap::new(),
             fallback_pos: HashMap::new(),
+            step_spend: HashMap::new(),
+            tool_chars: 0,
             ladder: Ladder::default(),
             rejections: signal_hooks::Rejections::default(),
+            // Until configured: no autoscaling and no limits.
+            scaler: Autoscaler::new(
+                autoscale::AutoscaleConfig {
+                    enabled: false,
+                    ..Default::default()
+                },
+                autoscale::SwarmLimits::unlimited(),
+            ),
+            decompose: CoordinatorConfig::default().decompose,
+            retired: 0,
+            clock_ms: 0,
             fx: Effects::default(),
         }
+    }
+
+    /// Sets decomposition, autoscaling and the swarm's limits (defaults: as documented in
+    /// [`crate::coordinator`]).
+    pub fn configure_coordinator(
+        &mut self,
+        coordinator: &CoordinatorConfig,
+        autoscale: autoscale::AutoscaleConfig,
+        limits: autoscale::SwarmLimits,
+    ) {
+        self.decompose = coordinator.decompose;
+        self.scaler = Autoscaler::new(autoscale, limits);
     }
 
     /// Sets the router, the answer limits and the budget (defaults: every task on its
@@ -362,6 +422,9 @@ impl Core {
         filed_by: &str,
         now_ms: u64,
     ) -> Result<Vec<Filed>, CoreError> {
+        self.scaler
+            .admits(self.queue_depth(), batch.len() as u64)
+            .map_err(CoreError::LimitReached)?;
         let order = self.plan_order(&batch)?;
         self.active.reserve(batch.len());
         self.dedup.reserve(batch.len());
@@ -403,6 +466,14 @@ impl Core {
             for dep in deps {
                 if self.status_of(dep) != Some(TaskStatus::Completed) {
                     self.waiting_on.entry(dep).or_default().push(id);
+                }
+            }
+            if self.decompose && self.active[&id].parent.is_none() {
+                let task = &self.active[&id];
+                if router::complexity_of(task) == crate::tasks::Complexity::Complex
+                    && let Some(parts) = decompose::subtasks(task)
+                {
+                    self.split(id, parts, now_ms)?;
                 }
             }
             self.evaluate(id)?;
@@ -608,6 +679,7 @@ impl Core {
         let mut outcome = BudgetOutcome::default();
         let mut skipped = Vec::new();
         let mut started = 0;
+        self.clock_ms = self.clock_ms.max(now_ms);
         while !self.free.is_empty() {
             let free: Vec<usize> = self
                 .free
@@ -618,12 +690,12 @@ impl Core {
             if free.is_empty() {
                 break;
             }
-            let Some(&(prio, id)) = self.ready.iter().next() else {
+            let Some((pos, (prio, id))) = self.pick(&free, 0) else {
                 outcome.scanned_all = true;
                 break;
             };
             self.ready.remove(&(prio, id));
-            let pos = self.worker_for(id, &free);
+            let pos = self.worker_for(id, &free, pos);
             if !self.plan_call(id, free[pos], now_ms, &mut outcome) {
                 // Over budget: it waits, ready, while cheaper work goes ahead.
                 skipped.push((prio, id));
@@ -678,7 +750,8 @@ impl Core {
                     let chars = prompts::system_prompt(&self.limits, &worker.config, task)
                         .chars()
                         .count()
-                        + prompts::user_prompt(task).chars().count();
+                        + prompts::user_prompt(task).chars().count()
+                        + self.tool_chars;
                     budget::estimate_tokens(chars)
                 })
             } else {
@@ -752,7 +825,7 @@ impl Core {
             .filter(|&w| !stopped.get(w).copied().unwrap_or(false))
             .collect();
         let mut skipped = Vec::new();
-        while let Some(&(Reverse(best), id)) = self.ready.iter().next() {
+        while let Some(&(Reverse(best), _)) = self.ready.iter().next() {
             if open.is_empty() {
                 match self.worst_reservation() {
                     Some((prio, w))
@@ -764,10 +837,13 @@ impl Core {
                     _ => break,
                 }
             }
-            self.ready.remove(&(Reverse(best), id));
-            let pos = self.worker_for(id, &open);
+            let Some((pos, (prio, id))) = self.pick(&open, 1) else {
+                break;
+            };
+            self.ready.remove(&(prio, id));
+            let pos = self.worker_for(id, &open, pos);
             if !self.plan_call(id, open[pos], now_ms, out) {
-                skipped.push((Reverse(best), id));
+                skipped.push((prio, id));
                 continue;
             }
             let w = open.remove(pos);
@@ -888,24 +964,45 @@ impl Core {
         }
     }
 
-    /// Position in `candidates` of the best worker for `tags`: most capability overlap,
-    /// then best success rate, then longest idle. Untagged tasks take the first in line.
-    fn best_worker(&self, tags: &[String], candidates: &[usize]) -> usize {
-        if tags.is_empty() {
-            return 0;
-        }
-        let score = |w: &Worker| {
-            (
-                (w.config.tag_overlap(tags) * 1000.0) as u64,
-                (w.stats.success_rate() * 1000.0) as u64,
-                Reverse(w.stats.last_active_ms.unwrap_or(0)),
-            )
+    /// The best (worker, task) pair among `candidates` (each holding `load` tasks) and the
+    /// first [`PICK_WINDOW`] ready tasks: highest `0.6·affinity + 0.4·priority/400` (see
+    /// [`affinity`]); ties go to the more urgent task, then the worker first in line.
+    /// Returns the worker's position in `candidates` and the task's ready entry.
+    fn pick(
+        &self,
+        candidates: &[usize],
+        load: usize,
+    ) -> Option<(usize, (Reverse<Priority>, TaskId))> {
+        let fit = |w: usize| {
+            let worker = &self.workers[w];
+            Fit {
+                capabilities: &worker.config.capabilities,
+                success_rate: worker.stats.success_rate(),
+                load,
+            }
         };
-        candidates
+        let parts: Vec<f64> = candidates
             .iter()
-            .enumerate()
-            .max_by_key(|&(pos, &w)| (score(&self.workers[w]), Reverse(pos)))
-            .map_or(0, |(pos, _)| pos)
+            .map(|&w| affinity::worker_part(&fit(w)))
+            .collect();
+        let mut best: Option<(f64, usize, (Reverse<Priority>, TaskId))> = None;
+        // A task with the priority and tags of one already scored cannot beat it.
+        let mut seen: Vec<(Priority, &[String])> = Vec::new();
+        for &(prio, id) in self.ready.iter().take(PICK_WINDOW) {
+            let tags = self.active[&id].tags.as_slice();
+            if seen.iter().any(|&(p, t)| p == prio.0 && t == tags) {
+                continue;
+            }
+            seen.push((prio.0, tags));
+            for (pos, &w) in candidates.iter().enumerate() {
+                let tag = affinity::tag_part(tags, &self.workers[w].config.capabilities);
+                let score = affinity::pick_score((tag + parts[pos]).min(1.0), prio.0);
+                if best.is_none_or(|(b, _, _)| score > b) {
+                    best = Some((score, pos, (prio, id)));
+                }
+            }
+        }
+        best.map(|(_, pos, entry)| (pos, entry))
     }
 
     /// Frees the worker whose call for `id` failed, counting the failure in its stats.
@@ -955,15 +1052,17 @@ impl Core {
             task.model.clone()
         };
         let worker = task.worker.clone().unwrap_or_default();
-        // Tokens were spent whatever the answer says.
+        // Tokens were spent whatever the answer says; earlier calls of a loop were
+        // charged as it went, so only the last one is settled here.
+        let earlier = self.take_step_spend(id, attempt);
         result.cost_micros = self.budget.settle(
             id,
             &model,
             &worker,
-            result.input_tokens,
-            result.output_tokens,
+            result.input_tokens.saturating_sub(earlier.input_tokens),
+            result.output_tokens.saturating_sub(earlier.output_tokens),
             now_ms,
-        );
+        ) + earlier.cost_micros;
         self.fx.budget = true;
         self.pinned.remove(&id);
         self.fallback_pos.remove(&id);
@@ -1016,6 +1115,7 @@ impl Core {
     /// [`Core::fail`] once the failure is counted.
     fn fail_attempt(&mut self, id: TaskId, error: String, now_ms: u64) {
         self.budget.release(id);
+        self.step_spend.remove(&id);
         self.pinned.remove(&id);
         self.fallback_pos.remove(&id);
         self.release_after_failure(id, now_ms);
@@ -1267,12 +1367,17 @@ impl Core {
 
     /// No task ready or in flight and no retry scheduled.
     pub fn is_idle(&self) -> bool {
-        self.ready.is_empty() && self.free.len() == self.workers.len() && self.retries.is_empty()
+        self.ready.is_empty() && self.free.len() == self.alive() && self.retries.is_empty()
     }
 
     /// Calls in flight.
     pub fn in_flight(&self) -> usize {
-        self.workers.len() - self.free.len()
+        self.alive() - self.free.len()
+    }
+
+    /// Workers alive: configured ones and ephemeral ones not despawned.
+    fn alive(&self) -> usize {
+        self.workers.len() - self.retired
     }
 
     /// Files the standing priorities that are due: only when idle, once per cooldown per
@@ -1331,10 +1436,22 @@ impl Core {
         } else {
             None
         };
-        [retry, standing, self.budget_wake_ms, self.ladder.next_due()]
-            .into_iter()
-            .flatten()
-            .min()
+        let scale = self
+            .scaler
+            .cfg
+            .enabled
+            .then(|| self.scaler.next_due(&self.pool()))
+            .flatten();
+        [
+            retry,
+            standing,
+            self.budget_wake_ms,
+            self.ladder.next_due(),
+            scale,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// A held task.
@@ -1351,6 +1468,7 @@ impl Core {
     pub fn worker_views(&self) -> Vec<WorkerView> {
         self.workers
             .iter()
+            .filter(|w| !w.retired)
             .map(|w| WorkerView {
                 name: w.config.name.clone(),
                 address: w.config.address(),
@@ -1366,6 +1484,7 @@ impl Core {
                     .suspension(&w.config.name)
                     .map(|s| s.reason.clone()),
                 stats: w.stats.clone(),
+                ephemeral: w.ephemeral,
             })
             .collect()
     }
@@ -1402,13 +1521,15 @@ impl Core {
         Counts {
             by_status,
             busy_workers: self.in_flight(),
-            workers: self.workers.len(),
+            workers: self.alive(),
             completed_since_start: self.completed_since_start,
             failed_since_start: self.failed_since_start,
         }
     }
 }
 
+#[path = "coordination.rs"]
+mod coordination;
 #[path = "core_ladder.rs"]
 mod ladder_hooks;
 
@@ -1428,5 +1549,12 @@ mod budget_tests;
 mod ladder_tests;
 
 #[cfg(test)]
+#[path = "core_coord_tests.rs"]
+mod coord_tests;
+
+#[cfg(test)]
 #[path = "core_signals_tests.rs"]
 mod signals_tests;
+
+#[path = "core_steps.rs"]
+pub mod steps;

@@ -6,12 +6,12 @@
 //!   failed attempt is counted, and the worker that refused is passed over for that task
 //!   while another worker is free. Who refused what is kept in memory only (a restart
 //!   forgets it, which costs at most one more refusal per worker).
-//! - Swarm directives go to [`Core::on_directives`].
+//! - Swarm directives go to [`Core::on_directives`] (autoscaling).
 //!
 //! A block that cannot be read is logged and skipped; the answer still counts.
 
 use super::Core;
-use crate::tasks::blocks::{self, Directive, Signal};
+use crate::tasks::blocks::{self, Signal};
 use crate::tasks::{TaskId, TaskResult, TaskStatus};
 use serde_json::json;
 use std::cmp::Reverse;
@@ -45,11 +45,12 @@ impl Core {
         let Some(w) = self.workers.iter().position(|w| w.current == Some(id)) else {
             return false;
         };
-        if !found.directives.is_empty() {
-            self.on_directives(w, found.directives);
-        }
         let worker = self.workers[w].config.name.clone();
-        let refusal = found.signals.iter().find_map(|s| match s {
+        self.on_directives(&worker, found.directives);
+        // Signals the call itself raised (a conversation stopped at its cap) come first.
+        let mut signals = std::mem::take(&mut result.signals);
+        signals.extend(found.signals);
+        let refusal = signals.iter().find_map(|s| match s {
             Signal::TaskRejection { reason } => Some(reason.clone()),
             _ => None,
         });
@@ -57,13 +58,13 @@ impl Core {
             self.reject(id, w, &worker, &reason, result, now_ms);
             return true;
         }
-        for signal in &found.signals {
+        for signal in &signals {
             self.fx.events.push((
                 "task.signal".into(),
                 json!({ "task": id, "worker": worker, "signal": signal }),
             ));
         }
-        result.signals = found.signals;
+        result.signals = signals;
         false
     }
 
@@ -106,33 +107,19 @@ impl Core {
         ));
     }
 
-    /// Position in `candidates` of the worker to give `id`: the best match among those
-    /// that have not refused it, or among all when every candidate has.
-    pub(super) fn worker_for(&self, id: TaskId, candidates: &[usize]) -> usize {
-        let tags = &self.active[&id].tags;
+    /// Position in `candidates` of the worker to give `id`, given the `picked` one: kept
+    /// unless it refused `id`, else the first in line that has not (kept when all have).
+    pub(super) fn worker_for(&self, id: TaskId, candidates: &[usize], picked: usize) -> usize {
         let Some(refused) = self.rejections.0.get(&id) else {
-            return self.best_worker(tags, candidates);
+            return picked;
         };
-        let willing: Vec<usize> = candidates
-            .iter()
-            .copied()
-            .filter(|&w| !refused.contains(&self.workers[w].config.name))
-            .collect();
-        if willing.is_empty() {
-            return self.best_worker(tags, candidates);
+        let refused_by = |w: usize| refused.contains(&self.workers[w].config.name);
+        if !refused_by(candidates[picked]) {
+            return picked;
         }
-        let pick = willing[self.best_worker(tags, &willing)];
         candidates
             .iter()
-            .position(|&w| w == pick)
-            .expect("picked among the candidates")
-    }
-
-    /// Swarm directives from the answer of worker `w` (index into the workers), in the
-    /// order written: `spawn` asks for more workers, `scale_down` for fewer idle ephemeral
-    /// ones. Acting on them (within the autoscaling caps and cooldown) belongs to the
-    /// autoscaler; until it is wired here they are only received.
-    pub fn on_directives(&mut self, worker: usize, directives: Vec<Directive>) {
-        let _ = (worker, directives);
+            .position(|&w| !refused_by(w))
+            .unwrap_or(picked)
     }
 }

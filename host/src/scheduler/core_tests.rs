@@ -15,7 +15,7 @@ fn cfg(max_attempts: u32) -> SchedulerConfig {
     }
 }
 
-fn worker(name: &str, caps: &[&str]) -> WorkerConfig {
+pub(super) fn worker(name: &str, caps: &[&str]) -> WorkerConfig {
     WorkerConfig {
         name: name.into(),
         account: "2.1".into(),

@@ -8,12 +8,15 @@
 
 pub mod abort;
 pub mod call;
+pub mod conversation;
 pub mod core;
 pub mod effects;
+pub mod exec;
 pub mod ladder;
 pub mod output;
 pub mod precise_sleep;
 pub mod reserve;
+pub mod tool_loop;
 
 use self::call::{CallSpec, ProviderMap};
 use self::core::{Core, CoreError, Counts, Filed, PlannedTask};
@@ -65,6 +68,16 @@ enum Command {
         session_usd: Option<f64>,
         reply: Reply<crate::budget::BudgetView>,
     },
+    Decompose {
+        id: TaskId,
+        reply: Reply<Vec<Filed>>,
+    },
+    SetLimit {
+        name: String,
+        limit: crate::coordinator::autoscale::Limit,
+        reply: Reply<serde_json::Value>,
+    },
+    Step(exec::StepCharge),
 }
 
 /// Told the moment each model call starts (used by `hypernet bench` to measure scheduling
@@ -86,6 +99,8 @@ pub struct Snapshot {
     pub budget: crate::budget::BudgetView,
     /// The failure ladder's circuit breaker.
     pub breaker: ladder::BreakerView,
+    /// Conflicts among the tasks workers hold.
+    pub conflicts: Vec<crate::coordinator::conflicts::Conflict>,
 }
 
 /// Sends commands to the scheduler thread. Cheap to clone.
@@ -121,6 +136,11 @@ impl Scheduler {
             config.limits.clone(),
             crate::budget::Budget::new(&config.budget),
         );
+        core.configure_coordinator(
+            &config.coordinator,
+            config.autoscale.clone(),
+            config.swarm_limits,
+        );
         if let Some(spent) = store.budget()? {
             core.restore_budget(spent);
         }
@@ -131,6 +151,8 @@ impl Scheduler {
             .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
         let providers = Arc::new(ProviderMap::discover(&registry, &http).await);
         let (tx, rx) = mpsc::channel();
+        let exec = Arc::new(exec_settings(config, &store, &tx));
+        core.set_tool_prompt_chars(tool_prompt_chars(&exec));
         let snapshot = Arc::new(RwLock::new(Snapshot {
             started_ms: now_ms(),
             ..Snapshot::default()
@@ -154,6 +176,7 @@ impl Scheduler {
             probe,
             aborts: Arc::default(),
             stop_after_write: Vec::new(),
+            exec,
         };
         std::thread::Builder::new()
             .name("scheduler".into())
@@ -216,6 +239,11 @@ impl Scheduler {
             reply,
         })
         .await
+    }
+
+    /// Splits a waiting task into its chained subtasks.
+    pub async fn decompose(&self, id: TaskId) -> Result<Vec<Filed>, CoreError> {
+        self.ask(|reply| Command::Decompose { id, reply }).await
     }
 
     /// The latest counts and worker views.
@@ -281,8 +309,27 @@ impl TaskSink for Scheduler {
                     .map_err(|e| e.to_string())?;
                 serde_json::to_value(view).map_err(|e| e.to_string())
             }
+            "limits.set" => {
+                let name = args["name"]
+                    .as_str()
+                    .ok_or("limits.set: `name` (the limit) is required")?
+                    .to_owned();
+                let limit = serde_json::from_value(
+                    serde_json::json!({ "soft": args["soft"], "hard": args["hard"] }),
+                )
+                .map_err(|e| {
+                    format!("limits.set: `soft` and `hard` must be whole numbers ≥ 0: {e}")
+                })?;
+                let (reply, rx) = oneshot::channel();
+                self.tx
+                    .send(Command::SetLimit { name, limit, reply })
+                    .map_err(|_| "the scheduler has stopped".to_owned())?;
+                rx.blocking_recv()
+                    .map_err(|_| "the scheduler has stopped".to_owned())?
+                    .map_err(|e| e.to_string())
+            }
             other => Err(format!(
-                "unknown host command `{other}` (known: budget.set)"
+                "unknown host command `{other}` (known: budget.set, limits.set)"
             )),
         }
     }
@@ -308,6 +355,37 @@ struct Loop {
     aborts: Arc<abort::Aborts>,
     /// Tasks cancelled in this batch, whose calls stop once it is written.
     stop_after_write: Vec<TaskId>,
+    /// Tools, tool-loop and conversation settings, the budget gate.
+    exec: Arc<exec::Exec>,
+}
+
+/// The tools (when `[tools] enabled`) and the loop settings; step charges go to the
+/// scheduler thread through `tx`.
+fn exec_settings(config: &HostConfig, store: &Store, tx: &mpsc::Sender<Command>) -> exec::Exec {
+    let tx = tx.clone();
+    exec::Exec {
+        tools: Arc::new(if config.tools.enabled {
+            crate::tools::builtin::registry(store)
+        } else {
+            crate::tools::ToolRegistry::new()
+        }),
+        tools_cfg: config.tools.clone(),
+        conversation: config.conversation.clone(),
+        gate: Arc::new(move |charge| {
+            // A stopped scheduler drops the reply, which the loop reads as a refusal.
+            let _ = tx.send(Command::Step(charge));
+        }),
+    }
+}
+
+/// The most characters the offered tools add to a prompt (natively or described).
+fn tool_prompt_chars(exec: &exec::Exec) -> usize {
+    let specs = exec.tools.specs();
+    if specs.is_empty() {
+        return 0;
+    }
+    let native = serde_json::to_string(&specs).map_or(0, |s| s.len());
+    native.max(tool_loop::fenced_instructions(&specs).chars().count())
 }
 
 /// Replies held until the batch they belong to is durable.
@@ -366,6 +444,7 @@ impl Loop {
             self.core.release_retries(now);
             if shutdown.is_none() {
                 self.core.file_standing(&self.standing, now);
+                self.core.autoscale(now);
                 self.core.assign(now);
             } else if shutdown
                 .as_ref()
@@ -454,6 +533,24 @@ impl Loop {
             } => {
                 self.core.set_budget_limits(daily_usd, session_usd);
                 defer(deferred, reply, Ok(self.core.budget_view(now)));
+            }
+            Command::Decompose { id, reply } => {
+                let result = self.core.decompose(id, now);
+                defer(deferred, reply, result);
+            }
+            Command::SetLimit { name, limit, reply } => {
+                let result = self.core.set_limit(&name, limit);
+                defer(deferred, reply, result);
+            }
+            Command::Step(charge) => {
+                let result = self.core.step(
+                    charge.task,
+                    charge.attempt,
+                    charge.settle,
+                    charge.reserve_micros,
+                    now,
+                );
+                let _ = charge.reply.send(result);
             }
             Command::Shutdown { grace, reply } => {
                 tracing::info!(
@@ -552,6 +649,16 @@ impl Loop {
         if let Some(workers) = workers {
             snap.workers = workers;
             self.last_workers_refresh = Instant::now();
+            let conflicts = self.core.conflicts();
+            for c in conflicts
+                .iter()
+                .filter(|c| !snap.conflicts.iter().any(|o| o.key() == c.key()))
+            {
+                tracing::warn!(kind = c.kind, tasks = ?c.tasks, "conflict detected");
+                self.registry
+                    .publish("host", "conflict.detected", serde_json::json!(c));
+            }
+            snap.conflicts = conflicts;
         }
         self.snapshot_stale = false;
         self.last_refresh = Instant::now();
@@ -562,12 +669,38 @@ impl Loop {
     fn call_spec(&self, d: &effects::Dispatch) -> Option<CallSpec> {
         let task = self.core.task(d.task)?;
         let w = self.core.worker_config_at(d.worker_index);
-        Some(CallSpec {
+        let mut spec = CallSpec {
             model: d.model.clone(),
             system: crate::prompts::system_prompt(self.core.limits(), w, task),
             prompt: crate::prompts::user_prompt(task),
             max_tokens: d.max_tokens,
-        })
+            ..CallSpec::default()
+        };
+        self.exec_spec(&mut spec, task);
+        Some(spec)
+    }
+
+    /// Chooses how the task's calls run: tools offered (natively, or described for a
+    /// fenced-tool model) and plan-and-steps for a complex task; single-turn otherwise.
+    fn exec_spec(&self, spec: &mut CallSpec, task: &crate::tasks::Task) {
+        let conversation = self.exec.conversation.enabled
+            && crate::router::complexity_of(task) == crate::tasks::Complexity::Complex;
+        let tools = self.exec.tools.specs();
+        if tools.is_empty() && !conversation {
+            return;
+        }
+        let fenced = self.exec.tools_cfg.is_fenced(&spec.model);
+        if fenced && !tools.is_empty() {
+            spec.system
+                .push_str(&tool_loop::fenced_instructions(&tools));
+        } else {
+            spec.tools = tools;
+        }
+        spec.exec = Some(exec::ExecSpec {
+            conversation,
+            fenced,
+            price: self.core.budget().price(&spec.model),
+        });
     }
 
     /// Offers a durable reservation to the worker's running call task, and has the
@@ -604,6 +737,7 @@ impl Loop {
             system: "You are checking that this model answers.".into(),
             prompt: "Reply with one word: ready".into(),
             max_tokens: 1,
+            ..CallSpec::default()
         };
         let (registry, providers, http, tx, timeout) = (
             self.registry.clone(),
@@ -632,12 +766,15 @@ impl Loop {
         let Some(spec) = self.call_spec(&d) else {
             return;
         };
-        let (registry, providers, http, tx, timeout, slots, probe, aborts) = (
-            self.registry.clone(),
-            self.providers.clone(),
-            self.http.clone(),
+        let env = exec::CallEnv {
+            registry: self.registry.clone(),
+            providers: self.providers.clone(),
+            http: self.http.clone(),
+            timeout: self.call_timeout,
+            exec: self.exec.clone(),
+        };
+        let (tx, slots, probe, aborts) = (
             self.tx.clone(),
-            self.call_timeout,
             self.slots.clone(),
             self.probe.clone(),
             self.aborts.clone(),
@@ -667,15 +804,7 @@ impl Loop {
                     task: id,
                     worker: worker_name.clone(),
                 };
-                let call = call::run(
-                    registry.clone(),
-                    providers.clone(),
-                    http.clone(),
-                    spec,
-                    prepared,
-                    timeout,
-                    Some(&origin),
-                );
+                let call = exec::run_task(&env, spec, prepared, attempt, &origin);
                 // Dropping the call closes its connection and frees its provider slot.
                 let outcome = tokio::select! {
                     outcome = call => outcome,

@@ -1,7 +1,7 @@
 //! The task state machine: every status change goes through [`TaskStatus::check`].
 //!
 //! ```text
-//! pending ─▶ blocked ─▶ ready ─▶ assigned ─▶ running ─▶ completed
+//! pending ─▶ blocked ◀▶ ready ─▶ assigned ─▶ running ─▶ completed
 //!    │          │         ▲  ▲       │          │   └──▶ failed ─▶ ready (retry)
 //!    └──────────┴─▶ ready │  └───────┴──────────┘ (re-queued after a crash or shutdown)
 //! any unfinished status ─▶ cancelled
@@ -99,7 +99,8 @@ impl TaskStatus {
         let allowed = match (self, to) {
             (Pending, Blocked | Ready) => true,
             (Blocked, Ready) => true,
-            (Ready, Assigned) => true,
+            // A ready task that gains a dependency (split into subtasks) waits again.
+            (Ready, Assigned | Blocked) => true,
             (Assigned, Running | Ready) => true,
             (Running, Completed | Failed | Ready) => true,
             (Failed, Ready) => true,
@@ -145,6 +146,7 @@ mod tests {
         (Blocked, Ready),
         (Blocked, Cancelled),
         (Ready, Assigned),
+        (Ready, Blocked),
         (Ready, Cancelled),
         (Assigned, Running),
         (Assigned, Ready),

@@ -152,7 +152,13 @@ pub(crate) fn body(request: &CompletionRequest, options: BodyOptions<'_>) -> Str
             .iter()
             .map(|m| WireMessage {
                 role: role(m.role),
-                content: m.content.iter().map(block).collect(),
+                // The API refuses empty text blocks (an answer that only called tools).
+                content: m
+                    .content
+                    .iter()
+                    .filter(|b| !matches!(b, ContentBlock::Text { text } if text.is_empty()))
+                    .map(block)
+                    .collect(),
             })
             .collect(),
         tools: tools(&request.tools, options.cache),
@@ -179,6 +185,45 @@ mod tests {
 
     fn parsed(request: &CompletionRequest, options: BodyOptions<'_>) -> Value {
         serde_json::from_str(&body(request, options)).unwrap()
+    }
+
+    #[test]
+    fn tool_calls_and_results_go_back_as_tool_use_and_tool_result_blocks() {
+        use hypernet_plugin_api::provider::Role;
+        let mut req = CompletionRequest::new("x", vec![Message::user("Check T-1")]);
+        req.messages.push(Message {
+            role: Role::Assistant,
+            content: vec![
+                ContentBlock::Text {
+                    text: String::new(),
+                },
+                ContentBlock::ToolUse {
+                    id: "toolu_1".into(),
+                    name: "task_info".into(),
+                    input: json!({"id": "T-1"}),
+                },
+            ],
+        });
+        req.messages.push(Message {
+            role: Role::User,
+            content: vec![ContentBlock::ToolResult {
+                tool_use_id: "toolu_1".into(),
+                content: "no task T-1".into(),
+                is_error: true,
+            }],
+        });
+        assert_eq!(
+            parsed(&req, options(false))["messages"],
+            json!([
+                {"role": "user", "content": [{"type": "text", "text": "Check T-1"}]},
+                {"role": "assistant", "content": [
+                    {"type": "tool_use", "id": "toolu_1", "name": "task_info", "input": {"id": "T-1"}}
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": "no task T-1", "is_error": true}
+                ]}
+            ])
+        );
     }
 
     #[test]
