@@ -20,7 +20,6 @@ use crate::budget::usd_to_micros;
 use crate::tasks::blocks::Signal;
 use hypernet_plugin_api::provider::{CompletionRequest, Message};
 use serde::Deserialize;
-use serde_json::Value;
 
 /// `[conversation]` in `hypernet.toml`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -127,7 +126,7 @@ pub struct Outcome {
     /// The answer.
     pub text: String,
     /// Signals for the result (`partial_completion` when a cap stopped it).
-    pub signals: Vec<Value>,
+    pub signals: Vec<Signal>,
 }
 
 /// Runs plan then steps. `first` is the task's first request (system, prompt, tools).
@@ -172,7 +171,7 @@ pub async fn run<S: Steps>(
                 );
                 return Ok(Outcome {
                     text,
-                    signals: vec![serde_json::to_value(signal).expect("signals serialize")],
+                    signals: vec![signal],
                 });
             }
             Err(e) => return Err(e),
@@ -267,8 +266,11 @@ mod tests {
         let mut runner = Runner::new(fake, ToolsConfig::default(), PRICE, caps, false, false);
         let out = run(&mut runner, &cfg, first()).await.unwrap();
         assert!(out.text.starts_with("## Step 1: Design\nthe design\n\n(Stopped after step 1 of 3: [conversation] max_cost_usd_per_task"), "{}", out.text);
-        assert_eq!(out.signals[0]["type"], "partial_completion");
-        assert_eq!(out.signals[0]["completed"], serde_json::json!(["Design"]));
+        assert!(
+            matches!(&out.signals[0], Signal::PartialCompletion { completed, .. } if completed == &["Design"]),
+            "{:?}",
+            out.signals
+        );
         assert_eq!(runner.steps.requests.len(), 2);
         assert!(runner.spent.cost_micros <= 200, "never over the cap");
     }

@@ -159,6 +159,8 @@ pub struct Core {
     tool_chars: usize,
     /// Suspensions and the circuit breaker (see [`super::ladder`]).
     ladder: Ladder,
+    /// Workers that refused a task (see [`signal_hooks`]).
+    rejections: signal_hooks::Rejections,
     /// Autoscaling, its caps and the swarm's limits.
     scaler: Autoscaler,
     /// Whether complex tasks are split when filed.
@@ -222,6 +224,7 @@ impl Core {
             step_spend: HashMap::new(),
             tool_chars: 0,
             ladder: Ladder::default(),
+            rejections: signal_hooks::Rejections::default(),
             // Until configured: no autoscaling and no limits.
             scaler: Autoscaler::new(
                 autoscale::AutoscaleConfig {
@@ -426,6 +429,7 @@ impl Core {
             self.fx.dirty.remove(&id);
             self.finished.insert(id, task.status);
             self.fx.finished.push(task);
+            self.rejections.forget(id);
         }
     }
 
@@ -710,6 +714,7 @@ impl Core {
                 break;
             };
             self.ready.remove(&(prio, id));
+            let pos = self.worker_for(id, &free, pos);
             if !self.plan_call(id, free[pos], now_ms, &mut outcome) {
                 // Over budget: it waits, ready, while cheaper work goes ahead.
                 skipped.push((prio, id));
@@ -861,6 +866,7 @@ impl Core {
                 break;
             };
             self.ready.remove(&(prio, id));
+            let pos = self.worker_for(id, &open, pos);
             if !self.plan_call(id, open[pos], now_ms, out) {
                 skipped.push((prio, id));
                 continue;
@@ -1097,6 +1103,9 @@ impl Core {
         if let Some(name) = &self.active[&id].worker {
             self.ladder.success(name);
             self.fx.ladder |= self.ladder.take_changed();
+        }
+        if self.read_signals(id, &mut result, now_ms) {
+            return;
         }
         if let Some(w) = self.release_worker(id, now_ms) {
             let stats = &mut self.workers[w].stats;
@@ -1458,10 +1467,16 @@ impl Core {
             .enabled
             .then(|| self.scaler.next_due(&self.pool()))
             .flatten();
-        [retry, standing, self.budget_wake_ms, self.ladder.next_due(), scale]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            retry,
+            standing,
+            self.budget_wake_ms,
+            self.ladder.next_due(),
+            scale,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// A held task.
@@ -1538,10 +1553,13 @@ impl Core {
     }
 }
 
-#[path = "core_ladder.rs"]
-mod ladder_hooks;
 #[path = "coordination.rs"]
 mod coordination;
+#[path = "core_ladder.rs"]
+mod ladder_hooks;
+
+#[path = "core_signals.rs"]
+mod signal_hooks;
 
 #[cfg(test)]
 #[path = "core_tests.rs"]
@@ -1558,6 +1576,10 @@ mod ladder_tests;
 #[cfg(test)]
 #[path = "core_coord_tests.rs"]
 mod coord_tests;
+
+#[cfg(test)]
+#[path = "core_signals_tests.rs"]
+mod signals_tests;
 
 #[path = "core_steps.rs"]
 pub mod steps;

@@ -133,9 +133,9 @@ pub struct TaskResult {
     pub output_tokens: u64,
     /// Cost in micro-dollars.
     pub cost_micros: u64,
-    /// Signals the worker raised (filled by the worker layer).
+    /// Signals the worker raised in its answer (```` ```signal ```` blocks).
     #[serde(default)]
-    pub signals: Vec<serde_json::Value>,
+    pub signals: Vec<blocks::Signal>,
     /// True when a simulated provider produced it.
     #[serde(default)]
     pub simulated: bool,
