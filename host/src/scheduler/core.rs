@@ -773,8 +773,7 @@ impl Core {
                         task,
                         &first.model,
                     );
-                    let chars =
-                        system.text.chars().count()
+                    let chars = system.text.chars().count()
                         + prompts::user_prompt(task).chars().count()
                         + self.tool_chars;
                     budget::estimate_tokens(chars)
