@@ -66,10 +66,10 @@
 //! cooldown_secs = 1800
 //! ```
 //!
-//! `[router]`, `[budget]`, `[limits]`, `[tools]`, `[conversation]` and `[identity]` are
-//! documented in [`crate::router`], [`crate::budget`], [`crate::prompts`],
-//! [`crate::scheduler::tool_loop`], [`crate::scheduler::conversation`] and
-//! [`crate::identity`].
+//! `[router]`, `[budget]`, `[limits]`, `[tools]`, `[conversation]`, `[identity]`, `[memory]`
+//! and `[personal_time]` are documented in [`crate::router`], [`crate::budget`],
+//! [`crate::prompts`], [`crate::scheduler::tool_loop`], [`crate::scheduler::conversation`],
+//! [`crate::identity`], [`crate::workers::memory`] and [`crate::workers::personal`].
 
 pub use crate::http::HttpConfig;
 use crate::workers::WorkerConfig;
@@ -127,6 +127,12 @@ pub struct HostConfig {
     /// `[swarm_limits]`: soft and hard limits on workers and the queue.
     #[serde(default)]
     pub swarm_limits: crate::coordinator::autoscale::SwarmLimits,
+    /// `[memory]`: what workers remember of their recent tasks.
+    #[serde(default)]
+    pub memory: crate::workers::memory::MemoryConfig,
+    /// `[personal_time]`: how often workers get a task of their own.
+    #[serde(default)]
+    pub personal_time: crate::workers::personal::PersonalTimeConfig,
 }
 
 impl Default for HostConfig {
@@ -147,6 +153,8 @@ impl Default for HostConfig {
             coordinator: Default::default(),
             autoscale: Default::default(),
             swarm_limits: Default::default(),
+            memory: Default::default(),
+            personal_time: Default::default(),
         }
     }
 }
@@ -342,6 +350,8 @@ impl HostConfig {
         self.conversation.validate()?;
         self.identity.validate()?;
         self.ladder.validate()?;
+        self.memory.validate()?;
+        self.personal_time.validate()?;
         crate::coordinator::autoscale::validate(&self.autoscale, &self.swarm_limits)?;
         Ok(())
     }

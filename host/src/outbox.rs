@@ -4,6 +4,10 @@
 //! go out at once. Messages are kept in the store (a restart loses none; a held one is
 //! still held afterwards). The one delivery channel today is the host log; every sent
 //! message is also announced as `message.sent`.
+//!
+//! When a worker asks a question about its task (the task turns `needs_input`), the outbox
+//! tells the person who filed it: a message from the worker, tagged `clarification`, with
+//! the question and how to answer it.
 
 use crate::bus::now_ms;
 use crate::plugins::Registry;
@@ -94,6 +98,15 @@ impl Outbox {
         tokio::spawn(async move {
             loop {
                 match events.recv().await {
+                    Ok(event) if event.kind == "task.needs_input" => {
+                        let outbox = listener.clone();
+                        tokio::spawn(async move {
+                            let question = question_message(&event.payload);
+                            if let Err(e) = outbox.file(question).await {
+                                tracing::error!(error = %e, "cannot tell anyone a task needs input");
+                            }
+                        });
+                    }
                     Ok(event) if event.kind == "herald.outbound_approved" => {
                         let review = event.payload["id"].as_str().unwrap_or_default().to_owned();
                         let outbox = listener.clone();
@@ -113,7 +126,33 @@ impl Outbox {
         });
         outbox
     }
+}
 
+/// The message that tells a person a task waits on their answer (from a `task.needs_input`
+/// event's payload).
+fn question_message(payload: &Value) -> NewMessage {
+    let text = |key: &str| payload[key].as_str().unwrap_or_default().to_owned();
+    let (id, worker) = (text("id"), text("worker"));
+    NewMessage {
+        to: Some(text("filed_by"))
+            .filter(|who| !who.is_empty())
+            .unwrap_or_else(|| "person".into()),
+        channel: default_channel(),
+        body: format!(
+            "{id} \"{}\" needs your input. {worker} asks: {}\nAnswer with: hypernet task answer {id} \"<your answer>\"",
+            text("title"),
+            text("question"),
+        ),
+        sender: if worker.is_empty() {
+            default_sender()
+        } else {
+            worker
+        },
+        tags: vec!["clarification".into()],
+    }
+}
+
+impl Outbox {
     fn herald_loaded(&self) -> bool {
         self.registry
             .status("herald")

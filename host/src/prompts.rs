@@ -1,7 +1,8 @@
 //! What a call says: the worker's identity (compact or full system prompt, see
-//! [`crate::identity::prompt`]), the task as the message, and how long the answer may be.
-//! Pure functions over the `[limits]` configuration, the identities, the worker, the task
-//! and the model.
+//! [`crate::identity::prompt`]) followed by its memory of recent tasks
+//! ([`crate::workers::memory`]), the task as the message (with every question the worker
+//! asked about it and the answer it got), and how long the answer may be. Pure functions
+//! over the `[limits]` configuration, the identities, the worker, the task and the model.
 //!
 //! Which identity prompt a task gets, first rule that applies:
 //! 1. the model starts with one of `compact_models` → compact (small local context windows);
@@ -25,6 +26,7 @@ use crate::identity::Identities;
 use crate::identity::prompt::{self, SystemPrompt};
 use crate::tasks::Task;
 use crate::workers::WorkerConfig;
+use crate::workers::memory::{MemoryConfig, WorkerMemory};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -117,32 +119,64 @@ impl LimitsConfig {
     }
 }
 
-/// The system prompt of `worker` calling `model` for `task`: its compact or full identity.
+/// What a worker remembers, and how much of it a prompt shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Recall<'a> {
+    /// The memory settings.
+    pub cfg: &'a MemoryConfig,
+    /// The worker's memory.
+    pub memory: &'a WorkerMemory,
+}
+
+/// The system prompt of `worker` calling `model` for `task`: its compact or full identity,
+/// then its recent tasks (all that are kept for a full prompt, the last
+/// `compact_entries` for a compact one). The memory comes after the identity's stable
+/// prefix, so it never spoils a cached one.
 pub fn system_prompt(
     limits: &LimitsConfig,
     identities: &Identities,
     worker: &WorkerConfig,
+    recall: Recall<'_>,
     task: &Task,
     model: &str,
 ) -> SystemPrompt {
     let instance = identities.instance_for(worker);
     if limits.is_compact(model, &task.tags) {
-        SystemPrompt {
+        let mut p = SystemPrompt {
             text: prompt::compact(&instance, model, &task.title),
             stable_len: 0,
-        }
+        };
+        p.text
+            .push_str(&recall.memory.section(recall.cfg.compact_entries));
+        p
     } else {
-        prompt::full(identities.core(), &instance, model, &task.title)
+        let mut p = prompt::full(identities.core(), &instance, model, &task.title);
+        p.text
+            .push_str(&recall.memory.section(recall.cfg.max_entries));
+        p
     }
 }
 
-/// The user message: the task's title, then its description.
+/// The user message: the task's title, then its description, then each question the
+/// worker asked about it with the answer it got.
 pub fn user_prompt(task: &Task) -> String {
-    if task.description.is_empty() {
-        task.title.clone()
-    } else {
-        format!("{}\n\n{}", task.title, task.description)
+    let mut out = task.title.clone();
+    if !task.description.is_empty() {
+        out.push_str("\n\n");
+        out.push_str(&task.description);
     }
+    let answered: Vec<_> = task
+        .clarifications
+        .iter()
+        .filter_map(|c| Some((&c.question, c.answer.as_ref()?)))
+        .collect();
+    if !answered.is_empty() {
+        out.push_str("\n\nYou asked about this task, and a person answered:");
+        for (question, answer) in answered {
+            out.push_str(&format!("\nQuestion: {question}\nAnswer: {answer}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -223,7 +257,15 @@ mod tests {
     fn the_worker_gets_the_prompt_its_task_and_model_call_for() {
         let limits = LimitsConfig::default();
         let none = Identities::default();
-        let compact = system_prompt(&limits, &none, &worker(), &task(&["status"]), "sim/x");
+        let recall = forgetful_recall();
+        let compact = system_prompt(
+            &limits,
+            &none,
+            &worker(),
+            recall,
+            &task(&["status"]),
+            "sim/x",
+        );
         assert!(
             compact
                 .text
@@ -231,10 +273,93 @@ mod tests {
         );
         assert!(compact.text.contains("Current task: Check"));
         assert_eq!(compact.stable_len, 0);
-        let full = system_prompt(&limits, &none, &worker(), &task(&["code"]), "sim/x");
+        let full = system_prompt(&limits, &none, &worker(), recall, &task(&["code"]), "sim/x");
         assert!(full.text.contains("# Who you are") && full.text.contains("code, review"));
         assert!(full.stable_len > 0 && full.text.len() > compact.text.len());
-        let local = system_prompt(&limits, &none, &worker(), &task(&["code"]), "local/x");
+        let local = system_prompt(
+            &limits,
+            &none,
+            &worker(),
+            recall,
+            &task(&["code"]),
+            "local/x",
+        );
         assert_eq!(local.stable_len, 0);
+        assert!(!full.text.contains("recent work"), "nothing remembered yet");
+    }
+
+    #[test]
+    fn memory_follows_the_identity_full_or_in_part() {
+        use crate::workers::memory::Outcome;
+        let limits = LimitsConfig::default();
+        let none = Identities::default();
+        let cfg = MemoryConfig {
+            compact_entries: 1,
+            ..MemoryConfig::default()
+        };
+        let mut memory = WorkerMemory::default();
+        memory.remember(&cfg, TaskId(7), "Plan", Outcome::Completed, "A plan.", 1);
+        memory.remember(&cfg, TaskId(8), "Build", Outcome::Failed, "timed out", 2);
+        let recall = Recall {
+            cfg: &cfg,
+            memory: &memory,
+        };
+        let bare = system_prompt(
+            &limits,
+            &none,
+            &worker(),
+            forgetful_recall(),
+            &task(&["code"]),
+            "sim/x",
+        );
+        let full = system_prompt(&limits, &none, &worker(), recall, &task(&["code"]), "sim/x");
+        assert!(full.text.starts_with(&bare.text), "identity first");
+        assert_eq!(
+            full.stable_len, bare.stable_len,
+            "the cached prefix is unchanged"
+        );
+        assert!(full.text.ends_with(
+            "# Your recent work\n- T-7 \"Plan\" (completed): A plan.\n- T-8 \"Build\" (failed): timed out\n"
+        ));
+        let compact = system_prompt(
+            &limits,
+            &none,
+            &worker(),
+            recall,
+            &task(&["status"]),
+            "sim/x",
+        );
+        assert!(compact.text.contains("T-8 \"Build\"") && !compact.text.contains("T-7"));
+    }
+
+    fn forgetful_recall() -> Recall<'static> {
+        static CFG: std::sync::LazyLock<MemoryConfig> =
+            std::sync::LazyLock::new(MemoryConfig::default);
+        static MEMORY: std::sync::LazyLock<WorkerMemory> =
+            std::sync::LazyLock::new(WorkerMemory::default);
+        Recall {
+            cfg: &CFG,
+            memory: &MEMORY,
+        }
+    }
+
+    #[test]
+    fn answered_questions_follow_the_description() {
+        let mut t = task(&[]);
+        t.description = "Pick a colour.".into();
+        assert_eq!(user_prompt(&t), "Check\n\nPick a colour.");
+        t.clarifications.push(crate::tasks::Clarification {
+            question: "Which wall?".into(),
+            asked_by: "Trace".into(),
+            asked_ms: 1,
+            answer: None,
+            answered_ms: None,
+        });
+        assert_eq!(user_prompt(&t), "Check\n\nPick a colour.", "no answer yet");
+        t.clarifications[0].answer = Some("The north one.".into());
+        assert_eq!(
+            user_prompt(&t),
+            "Check\n\nPick a colour.\n\nYou asked about this task, and a person answered:\nQuestion: Which wall?\nAnswer: The north one."
+        );
     }
 }

@@ -8,7 +8,7 @@ const TOKEN_KEY = 'hypernet.token';
 const HOUR = 3600e3;
 const DAY = 24 * HOUR;
 
-const ACTIVE = ['pending', 'blocked', 'ready', 'assigned', 'running'];
+const ACTIVE = ['pending', 'blocked', 'ready', 'assigned', 'running', 'needs_input'];
 const FINISHED = ['completed', 'failed', 'cancelled'];
 const STATUSES = [...ACTIVE, ...FINISHED];
 const PRIORITY_RANK = { critical: 3, high: 2, normal: 1, low: 0 };
@@ -454,6 +454,7 @@ const header = {
       const items = [
         ['queued', sum(['pending', 'blocked', 'ready'])],
         ['running', sum(['assigned', 'running'])],
+        ['input', sum(['needs_input'])],
         ['done', sum(['completed'])],
         ['failed', sum(['failed'])],
         ['workers', `${s.workers ? s.workers.busy : 0}/${s.workers ? s.workers.total : 0} busy`],
@@ -552,6 +553,7 @@ const COLUMNS = [
   { key: 'waiting', title: 'Waiting', statuses: ['pending', 'blocked'], order: byQueue },
   { key: 'ready', title: 'Ready', statuses: ['ready'], order: byQueue },
   { key: 'running', title: 'Running', statuses: ['assigned', 'running'], order: byStart },
+  { key: 'input', title: 'Needs input', statuses: ['needs_input'], order: byQueue },
   { key: 'completed', title: 'Completed', statuses: ['completed'], order: byFinish },
   { key: 'failed', title: 'Failed', statuses: ['failed'], order: byFinish },
   { key: 'cancelled', title: 'Cancelled', statuses: ['cancelled'], order: byFinish },
@@ -562,6 +564,8 @@ function rowMeta(task) {
   const parts = [];
   if (task.worker) parts.push(task.worker);
   if (task.status === 'blocked' && task.blocked_reason) parts.push(task.blocked_reason);
+  const asked = (task.clarifications || []).at(-1);
+  if (task.status === 'needs_input' && asked) parts.push(`asks: ${asked.question}`);
   if (task.attempts > 1 || task.status === 'failed')
     parts.push(`try ${task.attempts}/${task.max_attempts || '?'}`);
   const when = task.finished_ms || task.started_ms || task.created_ms;
@@ -858,10 +862,10 @@ const detail = {
     this.schedule();
   },
 
-  async act(action) {
+  async act(action, body) {
     const id = store.selected;
     try {
-      putTask(await api(`/api/tasks/${encodeURIComponent(id)}/${action}`, { method: 'POST' }));
+      putTask(await api(`/api/tasks/${encodeURIComponent(id)}/${action}`, { method: 'POST', body }));
       this.error = null;
     } catch (e) {
       this.error = `${action}: ${e.message}`;
@@ -939,6 +943,7 @@ const detail = {
         field('cost', result ? fmt.usd(result.cost_micros) : null),
       ),
       task.description ? h('p', { class: 'description', text: task.description }) : null,
+      this.questions(task),
       task.error ? h('pre', { class: 'error-box', text: task.error }) : null,
       this.outputEl ? [h('h3', { text: 'Output (streaming)' }), this.outputEl] : null,
       result && result.text
@@ -946,6 +951,36 @@ const detail = {
         : null,
     );
     [graph.el.scrollLeft, graph.el.scrollTop] = scrolled;
+  },
+
+  /** The questions the worker asked, their answers, and a form while one is open. */
+  questions(task) {
+    const asked = task.clarifications || [];
+    if (!asked.length) return null;
+    const list = h(
+      'dl',
+      { class: 'questions' },
+      asked.map((c) => [
+        h('dt', { text: `${c.asked_by || 'worker'} asks: ${c.question}` }),
+        h('dd', { text: c.answer ? c.answer : 'not answered yet' }),
+      ]),
+    );
+    if (task.status !== 'needs_input') return [h('h3', { text: 'Questions' }), list];
+    const input = h('textarea', { name: 'answer', rows: 3, placeholder: 'Your answer' });
+    const form = h(
+      'form',
+      {
+        class: 'answer-form',
+        onsubmit: (e) => {
+          e.preventDefault();
+          const answer = input.value.trim();
+          if (answer) this.act('answer', { answer });
+        },
+      },
+      input,
+      h('button', { type: 'submit', dataset: { action: 'answer' }, text: 'Answer' }),
+    );
+    return [h('h3', { text: 'Needs your input' }), list, form];
   },
 
   button(action, text) {
@@ -1834,6 +1869,10 @@ function applyTask(sub, p, at) {
   if (status === 'running') patch.started_ms = at;
   patch.finished_ms = FINISHED.includes(status) ? at : null;
   if (status === 'blocked') patch.blocked_reason = p.reason;
+  if (status === 'needs_input' && p.question) {
+    const asked = (known && known.clarifications) || [];
+    patch.clarifications = [...asked, { question: p.question, asked_by: p.worker, asked_ms: at }];
+  }
   if (status === 'failed') {
     patch.error = p.error;
     patch.retry_at_ms = p.retry_at_ms;

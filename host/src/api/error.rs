@@ -77,7 +77,9 @@ impl From<crate::scheduler::core::CoreError> for ApiError {
         use crate::scheduler::core::CoreError;
         let (status, code) = match &err {
             CoreError::NoSuchTask(_) => (StatusCode::NOT_FOUND, "not_found"),
-            CoreError::Illegal { .. } => (StatusCode::CONFLICT, "illegal_transition"),
+            CoreError::Illegal { .. } | CoreError::NotWaiting { .. } => {
+                (StatusCode::CONFLICT, "illegal_transition")
+            }
             CoreError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),
             CoreError::LimitReached(_) => (StatusCode::TOO_MANY_REQUESTS, "limit_reached"),
         };

@@ -65,6 +65,7 @@ fn routes() -> Vec<Route> {
         ("/api/tasks/{id}/graph", Read, route!(graph::show)),
         ("/api/tasks/{id}/cancel", Mutate, route!(tasks::cancel)),
         ("/api/tasks/{id}/retry", Mutate, route!(tasks::retry)),
+        ("/api/tasks/{id}/answer", Mutate, route!(tasks::answer)),
         (
             "/api/tasks/{id}/decompose",
             Mutate,
@@ -75,6 +76,11 @@ fn routes() -> Vec<Route> {
         ("/api/history", Read, route!(tasks::history)),
         ("/api/workers", Read, route!(workers::list)),
         ("/api/workers/{name}", Read, route!(workers::show)),
+        (
+            "/api/workers/{name}/personal",
+            Read,
+            route!(workers::personal),
+        ),
         ("/api/budget", Read, route!(budget::show)),
         ("/api/budget", Mutate, route!(budget::set)),
         ("/api/budget/history", Read, route!(budget::history)),

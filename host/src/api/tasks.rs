@@ -340,3 +340,38 @@ pub(super) async fn retry(
     state.scheduler.retry(id).await?;
     stored(state, id).await
 }
+
+/// A person's answer to the question a task waits on.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerBody {
+    /// The answer; the task's next call carries it with the question.
+    pub answer: String,
+}
+
+/// Answer the question of a `needs_input` task; it becomes ready again.
+#[utoipa::path(
+    post,
+    path = "/api/tasks/{id}/answer",
+    tag = "tasks",
+    operation_id = "answer_task",
+    params(TaskPath),
+    request_body = AnswerBody,
+    responses(
+        (status = 200, description = "The task, ready again, the answer in its `clarifications`", body = Task),
+        (status = 400, description = "`invalid`: the body is not `{\"answer\"}` or the answer is empty", body = ErrorBody),
+        TaskLookup,
+        (status = 409, description = "`illegal_transition`: the task is not waiting for an answer", body = ErrorBody),
+        TooLarge,
+        StoreFailed,
+    ),
+)]
+pub(super) async fn answer(
+    State(state): State<AppState>,
+    Path(task): Path<TaskPath>,
+    extract::Json(body): extract::Json<AnswerBody>,
+) -> Result<Json<Task>, ApiError> {
+    let id = task.id()?;
+    state.scheduler.answer(id, body.answer).await?;
+    stored(state, id).await
+}

@@ -5,6 +5,8 @@ use super::openapi::refusals::{BadPage, StoreFailed};
 use super::page::{Page, PageQuery};
 use super::{ApiError, AppState, ErrorBody, blocking};
 use crate::workers::WorkerView;
+use crate::workers::memory::MemoryEntry;
+use crate::workers::personal::PersonalEntry;
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Serialize;
@@ -39,6 +41,8 @@ pub struct WorkerDetail {
     /// Sizes of its full and compact identity prompts on its model (absent for a worker
     /// that is not configured, such as an ephemeral one).
     pub prompt: Option<crate::identity::PromptSizes>,
+    /// What it remembers of its recent tasks, oldest first (its later prompts carry it).
+    pub memory: Vec<MemoryEntry>,
 }
 
 /// List the workers with their stats and what they hold.
@@ -78,24 +82,19 @@ pub(super) async fn show(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<WorkerDetail>, ApiError> {
-    let worker = state
-        .scheduler
-        .snapshot()
-        .workers
-        .into_iter()
-        .find(|w| w.name.eq_ignore_ascii_case(&name) || w.address == name)
-        .ok_or_else(|| ApiError::not_found(format!("no worker named `{name}`")))?;
+    let worker = find(&state, &name)?;
     let store = state.registry.store().clone();
     let who = worker.name.clone();
     let now = crate::bus::now_ms();
-    let hourly = blocking(move || {
+    let (hourly, memory) = blocking(move || {
         let mut hours = empty_hours(now);
         store.for_each_task(|t| {
             if t.worker.as_deref() == Some(who.as_str()) {
                 count(&mut hours, &t);
             }
         })?;
-        Ok::<_, crate::store::StoreError>(hours)
+        let memory = store.worker_memories()?.remove(&who).unwrap_or_default();
+        Ok::<_, crate::store::StoreError>((hours, memory.entries.into()))
     })
     .await?;
     let prompt = state.scheduler.prompt_sizes(&worker.name, &worker.model);
@@ -103,6 +102,52 @@ pub(super) async fn show(
         worker,
         hourly,
         prompt,
+        memory,
+    }))
+}
+
+/// The live worker called `name` (any case) or with that address, or a 404.
+fn find(state: &AppState, name: &str) -> Result<WorkerView, ApiError> {
+    state
+        .scheduler
+        .snapshot()
+        .workers
+        .into_iter()
+        .find(|w| w.name.eq_ignore_ascii_case(name) || w.address == name)
+        .ok_or_else(|| ApiError::not_found(format!("no worker named `{name}`")))
+}
+
+/// List what a worker wrote in its personal time, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/workers/{name}/personal",
+    tag = "workers",
+    operation_id = "worker_personal_log",
+    params(
+        ("name" = String, Path, description = "The worker's name (any case) or address"),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "One page of its personal log", body = Page<PersonalEntry>),
+        BadPage,
+        (status = 404, description = "`not_found`: no such worker", body = ErrorBody),
+        StoreFailed,
+    ),
+)]
+pub(super) async fn personal(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<PersonalEntry>>, ApiError> {
+    let worker = find(&state, &name)?;
+    let (offset, limit) = page.resolve()?;
+    let store = state.registry.store().clone();
+    let log = blocking(move || store.personal_log(&worker.name, offset, limit)).await?;
+    Ok(Json(Page {
+        items: log.entries,
+        total: log.total,
+        offset,
+        limit,
     }))
 }
 

@@ -60,6 +60,11 @@ impl Swarm {
                 .collect(),
             standing: Vec::new(),
             swarm_limits: crate::coordinator::autoscale::SwarmLimits::unlimited(),
+            // The runs measure a fixed amount of work: no personal tasks are added to it.
+            personal_time: crate::workers::personal::PersonalTimeConfig {
+                enabled: false,
+                ..Default::default()
+            },
             ..HostConfig::default()
         };
         let scheduler = Scheduler::start(&config, store, registry.clone(), probe).await?;

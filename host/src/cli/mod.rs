@@ -155,8 +155,8 @@ pub enum TaskCommand {
     },
     /// List tasks, newest first: id, status, priority, worker, attempts, title.
     List {
-        /// Only this status: pending, blocked, ready, assigned, running, completed, failed
-        /// or cancelled.
+        /// Only this status: pending, blocked, ready, assigned, running, needs_input,
+        /// completed, failed or cancelled.
         #[arg(long)]
         status: Option<TaskStatus>,
         /// At most this many [host default: 200].
@@ -186,6 +186,17 @@ pub enum TaskCommand {
     Retry {
         /// Task id (`T-5`).
         id: TaskId,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Answer the question a `needs_input` task waits on (see `task show`); it is queued
+    /// again with the answer.
+    Answer {
+        /// Task id (`T-5`).
+        id: TaskId,
+        /// The answer.
+        answer: String,
         /// Print JSON.
         #[arg(long)]
         json: bool,

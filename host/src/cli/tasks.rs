@@ -85,10 +85,14 @@ pub(super) async fn execute(data_dir: &Path, cmd: TaskCommand) -> Result<()> {
             print(&task, json, |t| Ok(task_text(&parse(t, "a task")?)))
         }
         TaskCommand::Cancel { id, json } => {
-            change(data_dir, id, "cancel", TaskStatus::Cancelled, json).await
+            change(data_dir, id, "cancel", TaskStatus::Cancelled, json, None).await
         }
         TaskCommand::Retry { id, json } => {
-            change(data_dir, id, "retry", TaskStatus::Ready, json).await
+            change(data_dir, id, "retry", TaskStatus::Ready, json, None).await
+        }
+        TaskCommand::Answer { id, answer, json } => {
+            let body = serde_json::json!({ "answer": answer });
+            change(data_dir, id, "answer", TaskStatus::Ready, json, Some(&body)).await
         }
     }
 }
@@ -101,9 +105,10 @@ async fn change(
     action: &str,
     target: TaskStatus,
     json: bool,
+    body: Option<&serde_json::Value>,
 ) -> Result<()> {
     let task = Client::connect(data_dir)?
-        .post(&format!("/api/tasks/{id}/{action}"), None)
+        .post(&format!("/api/tasks/{id}/{action}"), body)
         .await?;
     print(&task, json, |t| {
         let task: Task = parse(t, "a task")?;
@@ -371,6 +376,20 @@ fn task_text(task: &Task) -> String {
     }
     if let Some(error) = &task.error {
         rows.push(("error", error.clone()));
+    }
+    for c in &task.clarifications {
+        rows.push((
+            "question",
+            format!("{} (asked by {})", c.question, c.asked_by),
+        ));
+        let answer = c
+            .answer
+            .clone()
+            .unwrap_or_else(|| format!("- (hypernet task answer {} \"...\")", task.id));
+        rows.push(("answer", answer));
+    }
+    if !task.rejected_by.is_empty() {
+        rows.push(("rejected_by", task.rejected_by.join(", ")));
     }
     if let Some(r) = &task.result {
         let simulated = if r.simulated { " (simulated)" } else { "" };

@@ -216,6 +216,7 @@ impl Core {
             ephemeral: true,
             retired: false,
             spawned_ms: now_ms,
+            memory: Default::default(),
         };
         let index = match self.workers.iter().position(|w| w.retired) {
             Some(i) => {

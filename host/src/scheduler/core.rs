@@ -17,6 +17,8 @@ use crate::router::{self, Route, RouterConfig};
 use crate::tasks::dedup::content_key;
 use crate::tasks::output::looks_like_error;
 use crate::tasks::{IllegalTransition, Task, TaskId, TaskResult, TaskSpec, TaskStatus};
+use crate::workers::memory::{MemoryConfig, WorkerMemory};
+use crate::workers::personal::PersonalTimeConfig;
 use crate::workers::{WorkerConfig, WorkerStats, WorkerView};
 use hypernet_plugin_api::Priority;
 use serde_json::json;
@@ -37,6 +39,14 @@ pub enum CoreError {
         id: TaskId,
         /// The refused change.
         source: IllegalTransition,
+    },
+    /// The task does not wait for an answer (only a `needs_input` task does).
+    #[error("{id} is {status}, not waiting for an answer")]
+    NotWaiting {
+        /// The task.
+        id: TaskId,
+        /// Its status.
+        status: TaskStatus,
     },
     /// The filing is invalid.
     #[error("{0}")]
@@ -84,6 +94,8 @@ struct Worker {
     retired: bool,
     /// When it was spawned.
     spawned_ms: u64,
+    /// Its recent tasks, for its prompts (see [`crate::workers::memory`]).
+    memory: WorkerMemory,
 }
 
 /// Ready tasks a worker's pick considers, most urgent first: the pick score is computed
@@ -136,7 +148,7 @@ pub struct Core {
     failed_since_start: u64,
     /// Held tasks by status (indexed like `TaskStatus::ALL`), kept up to date on every
     /// change so `counts` costs nothing.
-    held_by_status: [u64; 8],
+    held_by_status: [u64; TaskStatus::ALL.len()],
     /// Worker stats or occupancy changed since the last `take_workers_changed`.
     workers_changed: bool,
     /// Routing rules, local-first and the fallback chain.
@@ -159,8 +171,10 @@ pub struct Core {
     tool_chars: usize,
     /// Suspensions and the circuit breaker (see [`super::ladder`]).
     ladder: Ladder,
-    /// Workers that refused a task (see [`signal_hooks`]).
-    rejections: signal_hooks::Rejections,
+    /// What workers remember of their recent tasks.
+    memory_cfg: MemoryConfig,
+    /// When workers get personal time.
+    personal: PersonalTimeConfig,
     /// Autoscaling, its caps and the swarm's limits.
     scaler: Autoscaler,
     /// Whether complex tasks are split when filed.
@@ -193,6 +207,7 @@ impl Core {
                 ephemeral: false,
                 retired: false,
                 spawned_ms: 0,
+                memory: WorkerMemory::default(),
             })
             .collect();
         Core {
@@ -212,7 +227,7 @@ impl Core {
             cooldowns: BTreeMap::new(),
             completed_since_start: 0,
             failed_since_start: 0,
-            held_by_status: [0; 8],
+            held_by_status: [0; TaskStatus::ALL.len()],
             workers_changed: true,
             router: RouterConfig::default(),
             limits: LimitsConfig::default(),
@@ -224,7 +239,11 @@ impl Core {
             step_spend: HashMap::new(),
             tool_chars: 0,
             ladder: Ladder::default(),
-            rejections: signal_hooks::Rejections::default(),
+            memory_cfg: MemoryConfig::default(),
+            personal: PersonalTimeConfig {
+                enabled: false,
+                ..PersonalTimeConfig::default()
+            },
             // Until configured: no autoscaling and no limits.
             scaler: Autoscaler::new(
                 autoscale::AutoscaleConfig {
@@ -429,7 +448,6 @@ impl Core {
             self.fx.dirty.remove(&id);
             self.finished.insert(id, task.status);
             self.fx.finished.push(task);
-            self.rejections.forget(id);
         }
     }
 
@@ -453,6 +471,9 @@ impl Core {
             let planned = &batch[i];
             let mut spec = planned.spec.clone();
             spec.title = spec.title.trim().to_owned();
+            if let Some(name) = &spec.for_worker {
+                spec.for_worker = Some(self.live_worker_name(name)?);
+            }
             let key = content_key(&spec.title, &spec.description);
             if let Some(&existing) = self.dedup.get(&key)
                 && self.active.get(&existing).is_some_and(Self::is_open)
@@ -512,6 +533,9 @@ impl Core {
         for (i, p) in batch.iter().enumerate() {
             if p.spec.title.trim().is_empty() {
                 return Err(CoreError::Invalid("`title` must not be empty".into()));
+            }
+            if let Some(name) = &p.spec.for_worker {
+                self.live_worker_name(name)?;
             }
             if let Some(k) = &p.key
                 && keys.insert(k.as_str(), i).is_some()
@@ -766,10 +790,15 @@ impl Core {
             let price = self.budget.price(&route.model);
             let input = if price.input_per_mtok > 0.0 {
                 *input_tokens.get_or_insert_with(|| {
+                    let recall = prompts::Recall {
+                        cfg: &self.memory_cfg,
+                        memory: &worker.memory,
+                    };
                     let system = prompts::system_prompt(
                         &self.limits,
                         &self.identities,
                         &worker.config,
+                        recall,
                         task,
                         &first.model,
                     );
@@ -1012,13 +1041,24 @@ impl Core {
         let mut best: Option<(f64, usize, (Reverse<Priority>, TaskId))> = None;
         // A task with the priority and tags of one already scored cannot beat it.
         let mut seen: Vec<(Priority, &[String])> = Vec::new();
-        for &(prio, id) in self.ready.iter().take(PICK_WINDOW) {
-            let tags = self.active[&id].tags.as_slice();
-            if seen.iter().any(|&(p, t)| p == prio.0 && t == tags) {
-                continue;
+        // Tasks filed for a worker that is not a candidate take no place in the window.
+        let open = self.ready.iter().filter(|(_, id)| {
+            let task = &self.active[id];
+            task.for_worker.is_none() || candidates.iter().any(|&w| self.may_take(task, w))
+        });
+        for &(prio, id) in open.take(PICK_WINDOW) {
+            let task = &self.active[&id];
+            let tags = task.tags.as_slice();
+            if task.for_worker.is_none() {
+                if seen.iter().any(|&(p, t)| p == prio.0 && t == tags) {
+                    continue;
+                }
+                seen.push((prio.0, tags));
             }
-            seen.push((prio.0, tags));
             for (pos, &w) in candidates.iter().enumerate() {
+                if !self.may_take(task, w) {
+                    continue;
+                }
                 let tag = affinity::tag_part(tags, &self.workers[w].config.capabilities);
                 let score = affinity::pick_score((tag + parts[pos]).min(1.0), prio.0);
                 if best.is_none_or(|(b, _, _)| score > b) {
@@ -1029,13 +1069,15 @@ impl Core {
         best.map(|(_, pos, entry)| (pos, entry))
     }
 
-    /// Frees the worker whose call for `id` failed, counting the failure in its stats.
-    fn release_after_failure(&mut self, id: TaskId, now_ms: u64) {
+    /// Frees the worker whose call for `id` failed with `error`, counting the failure in
+    /// its stats and its memory.
+    fn release_after_failure(&mut self, id: TaskId, error: &str, now_ms: u64) {
         if let Some(w) = self.release_worker(id, now_ms) {
             let stats = &mut self.workers[w].stats;
             stats.tasks_failed += 1;
             stats.last_active_ms = Some(now_ms);
             self.fx.workers.insert(w);
+            self.after_failure(w, id, error, now_ms);
         }
     }
 
@@ -1106,13 +1148,20 @@ impl Core {
         if self.read_signals(id, &mut result, now_ms) {
             return;
         }
-        if let Some(w) = self.release_worker(id, now_ms) {
+        let held_by = self.release_worker(id, now_ms);
+        if let Some(w) = held_by {
             let stats = &mut self.workers[w].stats;
             stats.tasks_done += 1;
             stats.tokens += result.input_tokens + result.output_tokens;
             stats.cost_micros += result.cost_micros;
             stats.last_active_ms = Some(now_ms);
             self.fx.workers.insert(w);
+            let (task, text, model) = (
+                self.active[&id].clone(),
+                result.text.clone(),
+                result.model.clone(),
+            );
+            self.after_completion(w, id, &task, &text, &model, now_ms);
         }
         let payload = json!({ "model": result.model, "input_tokens": result.input_tokens, "output_tokens": result.output_tokens, "cost_micros": result.cost_micros });
         let task = self.active.get_mut(&id).expect("current");
@@ -1142,7 +1191,7 @@ impl Core {
         self.step_spend.remove(&id);
         self.pinned.remove(&id);
         self.fallback_pos.remove(&id);
-        self.release_after_failure(id, now_ms);
+        self.release_after_failure(id, &error, now_ms);
         let task = self.active.get_mut(&id).expect("current");
         task.error = Some(error.clone());
         task.finished_ms = Some(now_ms);
@@ -1202,7 +1251,7 @@ impl Core {
         );
         self.fallback_pos.insert(id, pos + 1);
         self.budget.release(id);
-        self.release_after_failure(id, now_ms);
+        self.release_after_failure(id, &error.to_string(), now_ms);
         let task = self.active.get_mut(&id).expect("current");
         task.error = Some(error.to_string());
         task.worker = None;
@@ -1560,6 +1609,9 @@ mod ladder_hooks;
 #[path = "core_signals.rs"]
 mod signal_hooks;
 
+#[path = "core_workers.rs"]
+mod worker_hooks;
+
 #[cfg(test)]
 #[path = "core_tests.rs"]
 mod tests;
@@ -1579,6 +1631,10 @@ mod coord_tests;
 #[cfg(test)]
 #[path = "core_signals_tests.rs"]
 mod signals_tests;
+
+#[cfg(test)]
+#[path = "core_workers_tests.rs"]
+mod workers_tests;
 
 #[path = "core_steps.rs"]
 pub mod steps;

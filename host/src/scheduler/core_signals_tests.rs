@@ -119,14 +119,86 @@ fn a_rejected_task_goes_back_to_ready_uncharged_and_to_another_worker() {
     assert_eq!(finished(&c, a).status, TaskStatus::Completed);
 }
 
+const REFUSAL: &str = "```signal\n{\"type\": \"task_rejection\", \"reason\": \"no\"}\n```";
+
 #[test]
 fn the_refusing_worker_still_gets_the_task_when_no_one_else_is_free() {
-    let mut c = core(1, 3);
+    let mut c = core(2, 3);
+    let a = file(&mut c, "a");
+    let b = file(&mut c, "b");
+    start(&mut c, 0);
+    c.complete(a, 1, answer(REFUSAL), 1);
+    // w1 still holds b: w0 is the only one free, and it gets a again.
+    assert_eq!(start(&mut c, 2), [(a, "w0".to_owned())]);
+    assert_eq!(c.task(a).unwrap().rejected_by, ["w0"]);
+    assert!(c.task(b).is_some());
+}
+
+#[test]
+fn a_task_every_worker_refused_fails_for_good_with_the_reason() {
+    let mut c = core(2, 3);
     let a = file(&mut c, "a");
     start(&mut c, 0);
-    let refusal = "```signal\n{\"type\": \"task_rejection\", \"reason\": \"no\"}\n```";
-    c.complete(a, 1, answer(refusal), 1);
-    assert_eq!(start(&mut c, 2), [(a, "w0".to_owned())]);
+    c.complete(a, 1, answer(REFUSAL), 1);
+    assert_eq!(start(&mut c, 2), [(a, "w1".to_owned())]);
+    c.complete(a, 2, answer(REFUSAL), 3);
+    let task = finished(&c, a);
+    assert_eq!(task.status, TaskStatus::Failed);
+    assert_eq!(task.rejected_by, ["w0", "w1"]);
+    assert_eq!(
+        task.error.as_deref(),
+        Some("every worker refused it; last rejected by w1: no")
+    );
+    assert_eq!(task.retry_at_ms, None, "no automatic retry");
+    assert!(start(&mut c, 4).is_empty());
+}
+
+#[test]
+fn a_question_waits_for_an_answer_which_the_next_call_carries() {
+    let mut c = core(1, 1);
+    let a = file(&mut c, "a");
+    start(&mut c, 0);
+    let asks =
+        "```signal\n{\"type\": \"clarification_needed\", \"question\": \"Which wall?\"}\n```";
+    c.complete(a, 1, answer(asks), 1);
+    let task = c.task(a).expect("held while waiting");
+    assert_eq!(task.status, TaskStatus::NeedsInput);
+    assert_eq!(task.clarifications[0].question, "Which wall?");
+    assert_eq!(task.clarifications[0].asked_by, "w0");
+    assert!(task.attempts < task.max_attempts, "asking used no attempt");
+    let waiting = events(&mut c, "task.needs_input");
+    assert_eq!(waiting[0]["question"], "Which wall?");
+    assert_eq!(waiting[0]["filed_by"], "person");
+    assert!(
+        start(&mut c, 2).is_empty(),
+        "nobody takes it while it waits"
+    );
+    assert_eq!(c.counts().by_status["needs_input"], 1);
+    // Only a waiting task takes an answer, and an empty one is refused.
+    assert!(matches!(c.answer(a, "  ", 3), Err(CoreError::Invalid(_))));
+    c.answer(a, "The north one.", 3).unwrap();
+    let again = c.answer(a, "twice", 3).unwrap_err();
+    assert_eq!(again.to_string(), "T-1 is ready, not waiting for an answer");
+    assert_eq!(
+        c.task(a).unwrap().clarifications[0].answer.as_deref(),
+        Some("The north one.")
+    );
+    assert_eq!(start(&mut c, 4), [(a, "w0".to_owned())]);
+    let prompt = crate::prompts::user_prompt(c.task(a).unwrap());
+    assert!(
+        prompt.ends_with("Question: Which wall?\nAnswer: The north one."),
+        "{prompt}"
+    );
+    c.complete(a, 2, answer("Painted the north wall."), 5);
+    assert_eq!(finished(&c, a).status, TaskStatus::Completed);
+    assert!(matches!(
+        c.answer(a, "late", 6),
+        Err(CoreError::NotWaiting { .. })
+    ));
+    assert!(matches!(
+        c.answer(TaskId(99), "x", 6),
+        Err(CoreError::NoSuchTask(_))
+    ));
 }
 
 #[test]

@@ -47,6 +47,8 @@ pub struct Effects {
     pub probes: Vec<super::ladder::Probe>,
     /// Reservations to offer to busy workers' call tasks after the batch is durable.
     pub reserve: Vec<Dispatch>,
+    /// What workers wrote in their personal time (persisted with the batch).
+    pub personal: Vec<crate::workers::personal::PersonalEntry>,
 }
 
 impl Effects {
@@ -58,5 +60,6 @@ impl Effects {
             || self.cooldowns
             || self.budget
             || self.ladder
+            || !self.personal.is_empty()
     }
 }

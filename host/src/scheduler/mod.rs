@@ -50,6 +50,11 @@ enum Command {
         id: TaskId,
         reply: Reply<()>,
     },
+    Answer {
+        id: TaskId,
+        answer: String,
+        reply: Reply<()>,
+    },
     Finished {
         id: TaskId,
         attempt: u32,
@@ -133,6 +138,8 @@ impl Scheduler {
     ) -> anyhow::Result<Scheduler> {
         let mut core = Core::new(config.scheduler.clone(), config.workers.clone());
         core.restore_state(store.worker_stats()?, store.cooldowns()?);
+        core.configure_workers(config.memory.clone(), config.personal_time.clone());
+        core.restore_memories(store.worker_memories()?);
         core.configure(
             config.router.clone(),
             config.limits.clone(),
@@ -248,6 +255,12 @@ impl Scheduler {
     /// Retries a failed task.
     pub async fn retry(&self, id: TaskId) -> Result<(), CoreError> {
         self.ask(|reply| Command::Retry { id, reply }).await
+    }
+
+    /// Answers the question a `needs_input` task waits on; the task is ready again.
+    pub async fn answer(&self, id: TaskId, answer: String) -> Result<(), CoreError> {
+        self.ask(|reply| Command::Answer { id, answer, reply })
+            .await
     }
 
     /// Stops dispatching, lets calls in flight finish for up to `grace`, re-queues the rest,
@@ -550,6 +563,10 @@ impl Loop {
                     .and_then(|stored| self.core.retry(id, stored));
                 defer(deferred, reply, result);
             }
+            Command::Answer { id, answer, reply } => {
+                let result = self.core.answer(id, &answer, now);
+                defer(deferred, reply, result);
+            }
             Command::Finished {
                 id,
                 attempt,
@@ -622,9 +639,16 @@ impl Loop {
                 .iter()
                 .map(|&w| self.core.worker_stats(w))
                 .collect();
+            let memories = fx
+                .workers
+                .iter()
+                .map(|&w| self.core.worker_memory(w))
+                .collect();
             let batch = Batch {
                 tasks,
                 workers,
+                memories,
+                personal: &fx.personal,
                 cooldowns: fx.cooldowns.then(|| self.core.cooldowns()),
                 budget: fx.budget.then(|| self.core.budget().persisted()),
                 ladder: fx.ladder.then(|| self.core.ladder().persisted()),
@@ -702,10 +726,15 @@ impl Loop {
     fn call_spec(&self, d: &effects::Dispatch) -> Option<CallSpec> {
         let task = self.core.task(d.task)?;
         let w = self.core.worker_config_at(d.worker_index);
+        let recall = crate::prompts::Recall {
+            cfg: self.core.memory_config(),
+            memory: self.core.worker_memory(d.worker_index).1,
+        };
         let system = crate::prompts::system_prompt(
             self.core.limits(),
             self.core.identities(),
             w,
+            recall,
             task,
             &d.model,
         );

@@ -4,6 +4,7 @@
 //! - [`tasks`]: tasks, worker stats and standing-priority cooldowns.
 //! - [`budget`]: the budget's persisted spend.
 //! - [`ladder`]: the failure ladder's suspensions and circuit breaker.
+//! - [`workers`]: worker memories and personal logs.
 //!
 //! The host owns the file (redb takes an exclusive lock), so plugins reach it only through
 //! the host handle's capabilities.
@@ -12,6 +13,7 @@ pub mod budget;
 pub mod kv;
 pub mod ladder;
 pub mod tasks;
+pub mod workers;
 
 use redb::{Database, ReadableDatabase};
 use std::path::{Path, PathBuf};
@@ -85,6 +87,8 @@ impl Store {
             txn.open_table(tasks::COOLDOWNS)?;
             txn.open_table(budget::TABLE)?;
             txn.open_table(ladder::TABLE)?;
+            txn.open_table(workers::MEMORY)?;
+            txn.open_table(workers::PERSONAL)?;
             Ok(())
         })?;
         Ok(store)

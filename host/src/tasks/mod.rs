@@ -106,6 +106,9 @@ pub struct TaskSpec {
     /// The task this one was split from.
     #[serde(default)]
     pub parent: Option<TaskId>,
+    /// Only this worker (by name, any case) may take it; personal time is filed so.
+    #[serde(default)]
+    pub for_worker: Option<String>,
 }
 
 impl From<hypernet_plugin_api::NewTask> for TaskSpec {
@@ -141,6 +144,24 @@ pub struct TaskResult {
     pub simulated: bool,
 }
 
+/// A question a worker asked about its task (a `clarification_needed` signal), and the
+/// answer a person gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Clarification {
+    /// What the worker asked.
+    pub question: String,
+    /// The worker that asked.
+    pub asked_by: String,
+    /// When it asked (ms since the Unix epoch).
+    pub asked_ms: u64,
+    /// The answer, once given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    /// When it was answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_ms: Option<u64>,
+}
+
 /// A stored task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Task {
@@ -165,6 +186,15 @@ pub struct Task {
     /// The task this one was split from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<TaskId>,
+    /// Only this worker may take it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_worker: Option<String>,
+    /// Questions asked about it and their answers, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clarifications: Vec<Clarification>,
+    /// Workers that refused it (`task_rejection`); another is preferred.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected_by: Vec<String>,
     /// Where it is in its life.
     pub status: TaskStatus,
     /// Why it is blocked, while it is.
@@ -223,6 +253,9 @@ impl Task {
             complexity: spec.complexity,
             depends_on,
             parent: spec.parent,
+            for_worker: spec.for_worker,
+            clarifications: Vec::new(),
+            rejected_by: Vec::new(),
             status: TaskStatus::Pending,
             blocked_reason: None,
             worker: None,

@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! pending ─▶ blocked ◀▶ ready ─▶ assigned ─▶ running ─▶ completed
-//!    │          │         ▲  ▲       │          │   └──▶ failed ─▶ ready (retry)
-//!    └──────────┴─▶ ready │  └───────┴──────────┘ (re-queued after a crash or shutdown)
+//!    │          │         ▲  ▲       │          │ │ └──▶ failed ─▶ ready (retry)
+//!    └──────────┴─▶ ready │  └───────┴──────────┘ └──▶ needs_input ─▶ ready (answered)
+//!                         └─────────── (re-queued after a crash or shutdown)
 //! any unfinished status ─▶ cancelled
 //! ```
 
@@ -23,7 +24,7 @@ use serde::{Deserialize, Serialize};
     Deserialize,
     utoipa::ToSchema,
 )]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
     /// Just filed.
     Pending,
@@ -35,6 +36,8 @@ pub enum TaskStatus {
     Assigned,
     /// The model call is in flight.
     Running,
+    /// The worker asked a person a question; the task waits for the answer.
+    NeedsInput,
     /// Done, with a result.
     Completed,
     /// The last attempt failed (it may be retried).
@@ -55,12 +58,13 @@ pub struct IllegalTransition {
 
 impl TaskStatus {
     /// Every status.
-    pub const ALL: [TaskStatus; 8] = [
+    pub const ALL: [TaskStatus; 9] = [
         TaskStatus::Pending,
         TaskStatus::Blocked,
         TaskStatus::Ready,
         TaskStatus::Assigned,
         TaskStatus::Running,
+        TaskStatus::NeedsInput,
         TaskStatus::Completed,
         TaskStatus::Failed,
         TaskStatus::Cancelled,
@@ -74,6 +78,7 @@ impl TaskStatus {
             TaskStatus::Ready => "ready",
             TaskStatus::Assigned => "assigned",
             TaskStatus::Running => "running",
+            TaskStatus::NeedsInput => "needs_input",
             TaskStatus::Completed => "completed",
             TaskStatus::Failed => "failed",
             TaskStatus::Cancelled => "cancelled",
@@ -102,7 +107,8 @@ impl TaskStatus {
             // A ready task that gains a dependency (split into subtasks) waits again.
             (Ready, Assigned | Blocked) => true,
             (Assigned, Running | Ready) => true,
-            (Running, Completed | Failed | Ready) => true,
+            (Running, Completed | Failed | Ready | NeedsInput) => true,
+            (NeedsInput, Ready) => true,
             (Failed, Ready) => true,
             (from, Cancelled) => from.is_unfinished() || from == Failed,
             _ => false,
@@ -155,6 +161,9 @@ mod tests {
         (Running, Failed),
         (Running, Ready),
         (Running, Cancelled),
+        (Running, NeedsInput),
+        (NeedsInput, Ready),
+        (NeedsInput, Cancelled),
         (Failed, Ready),
         (Failed, Cancelled),
     ];

@@ -1,4 +1,10 @@
 //! Workers: named identities with capabilities and a preferred model, and their stats.
+//!
+//! - [`memory`]: what each worker did recently, carried into its later prompts.
+//! - [`personal`]: when a worker is given personal time.
+
+pub mod memory;
+pub mod personal;
 
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +71,9 @@ pub struct WorkerStats {
     pub cost_micros: u64,
     /// Last call finished at.
     pub last_active_ms: Option<u64>,
+    /// Work tasks completed since its last personal time (see [`personal`]).
+    #[serde(default)]
+    pub work_since_personal: u64,
 }
 
 impl WorkerStats {
