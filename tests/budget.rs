@@ -14,6 +14,7 @@ fn setup(env: &Env) {
     );
     env.config(
         "standing = []\n\
+         [personal_time]\nenabled = false\n\
          [[worker]]\nname = \"A\"\naccount = \"2.1\"\nmodel = \"paid/x\"\n\
          [[worker]]\nname = \"B\"\naccount = \"2.2\"\nmodel = \"paid/x\"\n\
          [limits]\nmax_tokens = 64\n\

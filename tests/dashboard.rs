@@ -608,3 +608,62 @@ fn busy_tasks() -> Vec<Value> {
         })
         .collect()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_shows_in_its_column_and_is_answered_from_the_page() {
+    let mock = MockLlm::start();
+    let asks = "I need one thing.\n```signal\n{\"type\": \"clarification_needed\", \"question\": \"Which wall?\"}\n```";
+    mock.script(
+        "/v1/chat/completions",
+        [
+            Reply::openai_text(asks, 10, 5),
+            Reply::openai_text("Painted the north wall.", 10, 5),
+        ],
+    );
+    let env = Env::on_mock_providers(
+        &mock,
+        "openai/gpt-4o-mini",
+        "[http]\nstream = false\n[tools]\nenabled = false\n[personal_time]\nenabled = false\n",
+    );
+    let host = env.start_with_env(&[("HN_TEST_OPENAI_KEY", "sk-mock")]);
+    let mut swarm = Swarm {
+        browser: None,
+        host,
+        env,
+    };
+    let id = swarm.file(json!({ "title": "Paint the wall" }));
+    swarm.browse(&dashboard_url(&swarm.env)).await;
+    let page = swarm.page();
+    page.expect(READY_AND_LIVE, LIVE, "the dashboard goes live")
+        .await;
+    let waiting = format!(".col-input .task-row[data-task=\"{id}\"]");
+    page.expect(
+        &format!("document.querySelector('{waiting}') !== null"),
+        Duration::from_secs(10),
+        "the task in the Needs input column",
+    )
+    .await;
+    page.click(&waiting).await.unwrap();
+    page.expect(
+        "document.querySelector('#detail .questions dt')?.textContent === 'Coder asks: Which wall?'",
+        Duration::from_secs(5),
+        "the question in the task's view",
+    )
+    .await;
+    page.type_into("#detail .answer-form textarea", "The north one.")
+        .await
+        .unwrap();
+    page.click("#detail .answer-form button").await.unwrap();
+    page.expect(
+        &format!("document.querySelector('.col-completed .task-row[data-task=\"{id}\"]') !== null"),
+        Duration::from_secs(10),
+        "the answered task completes",
+    )
+    .await;
+    let task = swarm.env.api(&format!("/api/tasks/{id}"), None).1;
+    assert_eq!(task["status"], "completed", "{task}");
+    assert_eq!(task["clarifications"][0]["answer"], "The north one.");
+    assert_eq!(task["result"]["text"], "Painted the north wall.");
+    assert_no_problems(page);
+    swarm.close().await;
+}

@@ -14,7 +14,7 @@ fn world(mock: &MockLlm, ladder: &str, workers: &[&str]) -> Env {
         mock.openai_base_url()
     ));
     let mut config = format!(
-        "standing = []\n[scheduler]\nretry_backoff_ms = 100\nreserve = false\n[http]\nmax_retries = 0\nstream = false\n[ladder]\n{ladder}\n"
+        "standing = []\n[personal_time]\nenabled = false\n[scheduler]\nretry_backoff_ms = 100\nreserve = false\n[http]\nmax_retries = 0\nstream = false\n[ladder]\n{ladder}\n"
     );
     for w in workers {
         config.push_str(&format!(

@@ -21,6 +21,7 @@
 //! - [`tools`]: tools workers call during a task.
 
 pub mod api;
+pub mod approvals;
 pub mod bench;
 pub mod budget;
 pub mod bus;
@@ -30,6 +31,7 @@ pub mod coordinator;
 pub mod datadir;
 pub mod http;
 pub mod identity;
+mod ids;
 pub mod outbox;
 pub mod plugins;
 pub mod prompts;

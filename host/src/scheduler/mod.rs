@@ -656,6 +656,9 @@ impl Loop {
             let started = Instant::now();
             self.store.save_batch(&batch).map_err(|e| e.to_string())?;
             self.batches += 1;
+            for entry in &fx.personal {
+                self.archive_personal(entry);
+            }
             tracing::debug!(
                 tasks = batch.tasks.len(),
                 events = fx.events.len(),
@@ -687,6 +690,19 @@ impl Loop {
             self.refresh_snapshot(false);
         }
         Ok(())
+    }
+
+    /// Copies a personal-log entry (already stored) into its instance's archive folder.
+    fn archive_personal(&self, entry: &crate::workers::personal::PersonalEntry) {
+        let Some(instance) = self.core.identities().get(&entry.worker) else {
+            return;
+        };
+        match crate::workers::personal::write_to_archive(&instance.dir, entry) {
+            Ok(path) => tracing::debug!(path = %path.display(), "personal time archived"),
+            Err(e) => {
+                tracing::warn!(worker = %entry.worker, task = %entry.task, error = %e, "cannot write personal time to the archive")
+            }
+        }
     }
 
     /// Publishes counts and worker views for readers (when anything changed). Under load

@@ -5,10 +5,12 @@
 //! - [`budget`]: the budget's persisted spend.
 //! - [`ladder`]: the failure ladder's suspensions and circuit breaker.
 //! - [`workers`]: worker memories and personal logs.
+//! - [`approvals`]: the approval queue's requests.
 //!
 //! The host owns the file (redb takes an exclusive lock), so plugins reach it only through
 //! the host handle's capabilities.
 
+pub mod approvals;
 pub mod budget;
 pub mod kv;
 pub mod ladder;
@@ -89,6 +91,7 @@ impl Store {
             txn.open_table(ladder::TABLE)?;
             txn.open_table(workers::MEMORY)?;
             txn.open_table(workers::PERSONAL)?;
+            txn.open_table(approvals::TABLE)?;
             Ok(())
         })?;
         Ok(store)

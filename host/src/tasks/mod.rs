@@ -14,54 +14,15 @@ use serde::{Deserialize, Serialize};
 
 pub use state::{IllegalTransition, TaskStatus};
 
-/// A task's id: `T-<n>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
-pub struct TaskId(pub u64);
-
-impl utoipa::PartialSchema for TaskId {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{ObjectBuilder, Type};
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some("A task's id: `T-<n>`."))
-            .pattern(Some("^T-[0-9]+$"))
-            .examples(["T-4"])
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for TaskId {}
-
-impl std::fmt::Display for TaskId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "T-{}", self.0)
-    }
-}
-
-impl From<TaskId> for String {
-    fn from(id: TaskId) -> String {
-        id.to_string()
-    }
-}
-
-impl TryFrom<String> for TaskId {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        s.parse()
-    }
-}
-
-impl std::str::FromStr for TaskId {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let digits = s.strip_prefix("T-").unwrap_or(s);
-        digits
-            .parse()
-            .map(TaskId)
-            .map_err(|_| format!("`{s}` is not a task id (expected T-<number>)"))
-    }
-}
+crate::ids::prefixed_id!(
+    /// A task's id: `T-<n>`.
+    TaskId,
+    prefix = "T-",
+    width = 0,
+    what = "a task id",
+    pattern = "^T-[0-9]+$",
+    example = "T-4"
+);
 
 /// How hard a task is; an explicit value overrides the estimate.
 #[derive(

@@ -112,9 +112,43 @@ pub struct PersonalEntry {
     pub at_ms: u64,
 }
 
+/// Writes `entry` into the instance folder `dir` of the archive, as
+/// `personal-time/T-<n>.md`; returns the file's path.
+pub fn write_to_archive(
+    dir: &std::path::Path,
+    entry: &PersonalEntry,
+) -> std::io::Result<std::path::PathBuf> {
+    let folder = dir.join("personal-time");
+    std::fs::create_dir_all(&folder)?;
+    let path = folder.join(format!("{}.md", entry.task));
+    let text = format!(
+        "# Personal time: {} ({})\n\nModel: {}\n\n{}\n",
+        entry.worker, entry.task, entry.model, entry.text
+    );
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_is_written_into_the_instance_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = PersonalEntry {
+            task: "T-9".into(),
+            worker: "Trace".into(),
+            text: "I read the design notes.".into(),
+            model: "sim/default".into(),
+            at_ms: 1,
+        };
+        let path = write_to_archive(dir.path(), &entry).unwrap();
+        assert_eq!(path, dir.path().join("personal-time").join("T-9.md"));
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.starts_with("# Personal time: Trace (T-9)"), "{text}");
+        assert!(text.ends_with("I read the design notes.\n"));
+    }
 
     fn ratio(r: f64) -> PersonalTimeConfig {
         PersonalTimeConfig {
