@@ -1,8 +1,8 @@
 //! What workers say about their tasks and carry between them, through the real binary and
 //! the real provider plugins against the loopback mock LLM: a question that waits for a
-//! person's answer (across a restart), refusals, signals kept on results, memory of recent
-//! tasks in later prompts (across a restart), personal time and its log, and a repeated
-//! tool error stopped as a loop.
+//! person's answer (across a restart), refusals, signals kept on results, swarm directives,
+//! memory of recent tasks in later prompts (across a restart), personal time and its log,
+//! and a repeated tool error stopped as a loop.
 
 use hypernet_integration::mock_llm::{MockLlm, Reply};
 use hypernet_integration::{Env, eventually};
@@ -342,4 +342,59 @@ fn the_same_tool_error_repeated_fails_the_task_as_a_loop() {
         3,
         "stopped before a fourth call"
     );
+}
+
+#[test]
+fn swarm_directives_add_and_remove_workers_within_the_caps() {
+    let mock = MockLlm::start();
+    let directive = |body: Value| format!("```swarm\n{body}\n```");
+    mock.script(
+        PATH,
+        [
+            Reply::openai_text(
+                &format!(
+                    "On it.\n{}",
+                    directive(json!({"action": "spawn", "count": 5, "reason": "backlog"}))
+                ),
+                10,
+                5,
+            ),
+            Reply::openai_text(
+                &format!(
+                    "Quiet now.\n{}",
+                    directive(json!({"action": "scale_down", "count": 2}))
+                ),
+                10,
+                5,
+            ),
+        ],
+    );
+    // Automatic scaling stays off; directives still work, within the hard cap.
+    let env = world(&mock, "[autoscale]\nhard_cap = 2\n");
+    let host = env.start_with_env(&KEYS);
+    let ephemeral = |env: &Env| -> usize {
+        env.api("/api/workers", None).1["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["ephemeral"] == true)
+            .count()
+    };
+    let first = file(&env, "Plan the backlog");
+    assert_eq!(wait_for(&env, &first, &["completed"])["worker"], "Coder");
+    // Five asked, at most three per directive, and two by the hard cap.
+    eventually("two ephemeral workers", || {
+        (ephemeral(&env) == 2).then_some(())
+    });
+    // For Coder alone, so that both ephemeral workers are idle when it answers.
+    let (_, body) = env.api(
+        "/api/tasks",
+        Some(&json!({"title": "Wind down", "for_worker": "coder"})),
+    );
+    let second = body["id"].as_str().expect("an id").to_owned();
+    let task = wait_for(&env, &second, &["completed", "failed"]);
+    assert_eq!(task["worker"], "Coder", "{task}\n{}", host.log());
+    eventually("the ephemeral workers to leave", || {
+        (ephemeral(&env) == 0).then_some(())
+    });
 }
