@@ -354,6 +354,7 @@ mod tests {
             asked_ms: 1,
             answer: None,
             answered_ms: None,
+            approval: None,
         });
         assert_eq!(user_prompt(&t), "Check\n\nPick a colour.", "no answer yet");
         t.clarifications[0].answer = Some("The north one.".into());

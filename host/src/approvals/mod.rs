@@ -12,7 +12,9 @@
 //! asked waits on it, so a restart loses none. An approved action runs exactly once: it is
 //! marked running durably before it starts, and one found running after a restart is
 //! recorded `interrupted`, never run again. Whatever the decision, the waiting task is
-//! ready again, its next call told what became of its request.
+//! ready again, its next call told what became of its request (see [`service`]).
+
+pub mod service;
 
 use crate::tasks::TaskId;
 use serde::{Deserialize, Serialize};

@@ -328,6 +328,7 @@ async fn execute(
         cost_micros: 0,
         signals: Vec::new(),
         simulated: completion.simulated,
+        awaiting_approval: None,
     })
 }
 

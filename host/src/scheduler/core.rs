@@ -175,6 +175,8 @@ pub struct Core {
     memory_cfg: MemoryConfig,
     /// When workers get personal time.
     personal: PersonalTimeConfig,
+    /// Approval decisions that came before their task's call ended (see [`approval_hooks`]).
+    early_outcomes: HashMap<crate::approvals::ApprovalId, String>,
     /// Autoscaling, its caps and the swarm's limits.
     scaler: Autoscaler,
     /// Whether complex tasks are split when filed.
@@ -240,6 +242,7 @@ impl Core {
             tool_chars: 0,
             ladder: Ladder::default(),
             memory_cfg: MemoryConfig::default(),
+            early_outcomes: HashMap::new(),
             personal: PersonalTimeConfig {
                 enabled: false,
                 ..PersonalTimeConfig::default()
@@ -1132,6 +1135,9 @@ impl Core {
         self.fx.budget = true;
         self.pinned.remove(&id);
         self.fallback_pos.remove(&id);
+        if let Some(approval) = result.awaiting_approval {
+            return self.await_approval(id, approval, &result, now_ms);
+        }
         if looks_like_error(&result.text) {
             let excerpt: String = result.text.chars().take(120).collect();
             return self.fail(
@@ -1611,6 +1617,9 @@ mod signal_hooks;
 
 #[path = "core_workers.rs"]
 mod worker_hooks;
+
+#[path = "core_approvals.rs"]
+mod approval_hooks;
 
 #[cfg(test)]
 #[path = "core_tests.rs"]

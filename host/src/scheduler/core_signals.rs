@@ -80,7 +80,7 @@ impl Core {
 
     /// Counts the tokens and cost of an answer that did not complete its task in the stats
     /// of worker `w`.
-    fn charge_unfinished(&mut self, w: usize, result: &TaskResult, now_ms: u64) {
+    pub(super) fn charge_unfinished(&mut self, w: usize, result: &TaskResult, now_ms: u64) {
         let stats = &mut self.workers[w].stats;
         stats.tokens += result.input_tokens + result.output_tokens;
         stats.cost_micros += result.cost_micros;
@@ -137,23 +137,48 @@ impl Core {
     fn ask_person(&mut self, id: TaskId, worker: &str, question: &str, now_ms: u64) {
         tracing::info!(task = %id, worker = %worker, question = %question, "task needs input");
         self.release_worker(id, now_ms);
+        self.wait_for_person(
+            id,
+            Clarification {
+                question: question.to_owned(),
+                asked_by: worker.to_owned(),
+                asked_ms: now_ms,
+                answer: None,
+                answered_ms: None,
+                approval: None,
+            },
+        );
+    }
+
+    /// Puts running task `id` (its worker already released) to `needs_input` on `asked`,
+    /// giving back the attempt it used; `task.needs_input` carries the question.
+    pub(super) fn wait_for_person(&mut self, id: TaskId, asked: Clarification) {
         let task = self.active.get_mut(&id).expect("current");
         task.max_attempts += 1;
-        task.clarifications.push(Clarification {
-            question: question.to_owned(),
-            asked_by: worker.to_owned(),
-            asked_ms: now_ms,
-            answer: None,
-            answered_ms: None,
+        let payload = json!({
+            "question": asked.question,
+            "approval": asked.approval,
+            "filed_by": task.filed_by,
         });
-        let (title, filed_by) = (task.title.clone(), task.filed_by.clone());
-        self.set_status(
-            id,
-            TaskStatus::NeedsInput,
-            json!({ "question": question, "filed_by": filed_by }),
-        )
-        .expect("running tasks may wait for input");
-        tracing::debug!(task = %id, title = %title, "waiting for an answer");
+        task.clarifications.push(asked);
+        self.set_status(id, TaskStatus::NeedsInput, payload)
+            .expect("running tasks may wait for input");
+    }
+
+    /// The answer to the last question of `id` is in: it is ready again.
+    pub(super) fn answered(&mut self, id: TaskId, answer: String, now_ms: u64) {
+        let task = self.active.get_mut(&id).expect("unfinished tasks are held");
+        let asked = task
+            .clarifications
+            .last_mut()
+            .expect("a task needing input has a question");
+        asked.answer = Some(answer);
+        asked.answered_ms = Some(now_ms);
+        task.worker = None;
+        let priority = task.priority;
+        self.set_status(id, TaskStatus::Ready, json!({ "reason": "answered" }))
+            .expect("a task needing input may become ready");
+        self.ready.insert((Reverse(priority), id));
     }
 
     /// A person answers the question `id` waits on: the task is ready again, its next call
@@ -167,17 +192,14 @@ impl Core {
         if status != TaskStatus::NeedsInput {
             return Err(CoreError::NotWaiting { id, status });
         }
-        let task = self.active.get_mut(&id).expect("unfinished tasks are held");
-        let asked = task
-            .clarifications
-            .last_mut()
-            .expect("a task needing input has a question");
-        asked.answer = Some(answer.to_owned());
-        asked.answered_ms = Some(now_ms);
-        task.worker = None;
-        let priority = task.priority;
-        self.set_status(id, TaskStatus::Ready, json!({ "reason": "answered" }))?;
-        self.ready.insert((Reverse(priority), id));
+        let task = &self.active[&id];
+        if let Some(approval) = task.clarifications.last().and_then(|c| c.approval) {
+            return Err(CoreError::Invalid(format!(
+                "{id} waits on approval request {approval}: approve or deny it \
+                 (hypernet approvals approve {approval})"
+            )));
+        }
+        self.answered(id, answer.to_owned(), now_ms);
         Ok(())
     }
 

@@ -192,6 +192,7 @@ pub async fn run_task(
             cost_micros: 0,
             signals: out.signals,
             simulated: runner.simulated,
+            awaiting_approval: None,
         }),
         Err(halt) => {
             runner.settle_last().await;

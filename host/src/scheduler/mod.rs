@@ -55,6 +55,11 @@ enum Command {
         answer: String,
         reply: Reply<()>,
     },
+    Resolved {
+        task: TaskId,
+        approval: crate::approvals::ApprovalId,
+        outcome: String,
+    },
     Finished {
         id: TaskId,
         attempt: u32,
@@ -301,6 +306,16 @@ impl Scheduler {
     /// figures are needed, as the copy includes every worker's view.
     pub fn read_snapshot<T>(&self, read: impl FnOnce(&Snapshot) -> T) -> T {
         read(&self.snapshot.read().expect("snapshot lock"))
+    }
+}
+
+impl crate::approvals::service::Resolver for Scheduler {
+    fn resolved(&self, task: TaskId, approval: crate::approvals::ApprovalId, outcome: String) {
+        let _ = self.tx.send(Command::Resolved {
+            task,
+            approval,
+            outcome,
+        });
     }
 }
 
@@ -567,6 +582,11 @@ impl Loop {
                 let result = self.core.answer(id, &answer, now);
                 defer(deferred, reply, result);
             }
+            Command::Resolved {
+                task,
+                approval,
+                outcome,
+            } => self.core.resolve_approval(task, approval, outcome, now),
             Command::Finished {
                 id,
                 attempt,

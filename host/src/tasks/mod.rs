@@ -103,6 +103,11 @@ pub struct TaskResult {
     /// True when a simulated provider produced it.
     #[serde(default)]
     pub simulated: bool,
+    /// Set by the host when the call stopped because a tool call needs a person's approval:
+    /// the request the task now waits on (see [`crate::approvals`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub awaiting_approval: Option<crate::approvals::ApprovalId>,
 }
 
 /// A question a worker asked about its task (a `clarification_needed` signal), and the
@@ -121,6 +126,11 @@ pub struct Clarification {
     /// When it was answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answered_ms: Option<u64>,
+    /// When the question is an approval request: its id (a person approves or denies it
+    /// instead of answering).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub approval: Option<crate::approvals::ApprovalId>,
 }
 
 /// A stored task.
