@@ -66,10 +66,11 @@
 //! cooldown_secs = 1800
 //! ```
 //!
-//! `[router]`, `[budget]`, `[limits]`, `[tools]`, `[conversation]`, `[identity]`, `[memory]`
-//! and `[personal_time]` are documented in [`crate::router`], [`crate::budget`],
-//! [`crate::prompts`], [`crate::scheduler::tool_loop`], [`crate::scheduler::conversation`],
-//! [`crate::identity`], [`crate::workers::memory`] and [`crate::workers::personal`].
+//! `[router]`, `[budget]`, `[limits]`, `[tools]`, `[conversation]`, `[identity]`,
+//! `[memory]`, `[personal_time]` and `[approvals]` are documented in [`crate::router`],
+//! [`crate::budget`], [`crate::prompts`], [`crate::scheduler::tool_loop`],
+//! [`crate::scheduler::conversation`], [`crate::identity`], [`crate::workers::memory`],
+//! [`crate::workers::personal`] and [`crate::approvals::service`].
 
 pub use crate::http::HttpConfig;
 use crate::workers::WorkerConfig;
@@ -133,6 +134,9 @@ pub struct HostConfig {
     /// `[personal_time]`: how often workers get a task of their own.
     #[serde(default)]
     pub personal_time: crate::workers::personal::PersonalTimeConfig,
+    /// `[approvals]`: how long an action waits for a person's decision.
+    #[serde(default)]
+    pub approvals: crate::approvals::service::ApprovalsConfig,
 }
 
 impl Default for HostConfig {
@@ -155,6 +159,7 @@ impl Default for HostConfig {
             swarm_limits: Default::default(),
             memory: Default::default(),
             personal_time: Default::default(),
+            approvals: Default::default(),
         }
     }
 }
@@ -352,6 +357,7 @@ impl HostConfig {
         self.ladder.validate()?;
         self.memory.validate()?;
         self.personal_time.validate()?;
+        self.approvals.validate()?;
         crate::coordinator::autoscale::validate(&self.autoscale, &self.swarm_limits)?;
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! mutating calls need the host's bearer token (`<data-dir>/api-token`). [`openapi`]
 //! describes every route, built from the same list as the router.
 
+mod approvals;
 mod budget;
 mod coordinator;
 mod dashboard;
@@ -97,6 +98,14 @@ fn routes() -> Vec<Route> {
             Mutate,
             route!(query_plugin),
         ),
+        ("/api/approvals", Read, route!(approvals::list)),
+        ("/api/approvals/{id}", Read, route!(approvals::show)),
+        (
+            "/api/approvals/{id}/approve",
+            Mutate,
+            route!(approvals::approve),
+        ),
+        ("/api/approvals/{id}/deny", Mutate, route!(approvals::deny)),
         ("/api/messages", Read, route!(list_messages)),
         ("/api/messages", Mutate, route!(send_message)),
         // The event stream checks the token itself: browsers cannot set headers on a

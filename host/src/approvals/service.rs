@@ -380,11 +380,22 @@ mod tests {
         let (q, runs, told) = queue(dir.path());
         let now = crate::bus::now_ms();
         let a = q
-            .request(TaskId(4), "Trace", "echo", json!({"text": "hi"}), "needs a yes", now)
+            .request(
+                TaskId(4),
+                "Trace",
+                "echo",
+                json!({"text": "hi"}),
+                "needs a yes",
+                now,
+            )
             .unwrap();
         assert_eq!(a.id.to_string(), "AQ-0001");
         let (first, second) = tokio::join!(q.approve(a.id, "Ada"), q.approve(a.id, "Bob"));
-        let (won, lost) = if first.is_ok() { (first, second) } else { (second, first) };
+        let (won, lost) = if first.is_ok() {
+            (first, second)
+        } else {
+            (second, first)
+        };
         assert_eq!(
             lost.unwrap_err().to_string(),
             "AQ-0001 is already approved",
@@ -402,7 +413,11 @@ mod tests {
         let told = told.0.lock().unwrap().clone();
         assert_eq!(told.len(), 1);
         assert_eq!((told[0].0, told[0].1), (TaskId(4), a.id));
-        assert!(told[0].2.ends_with("it ran once and returned:\nhi"), "{}", told[0].2);
+        assert!(
+            told[0].2.ends_with("it ran once and returned:\nhi"),
+            "{}",
+            told[0].2
+        );
         assert_eq!(q.get(a.id).unwrap().status, ApprovalStatus::Approved);
     }
 
@@ -411,14 +426,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (q, runs, told) = queue(dir.path());
         let now = crate::bus::now_ms();
-        let a = q.request(TaskId(1), "T", "echo", json!({}), "r", now).unwrap();
+        let a = q
+            .request(TaskId(1), "T", "echo", json!({}), "r", now)
+            .unwrap();
         let denied = q.deny(a.id, "Ada", Some("not now".into())).await.unwrap();
         assert_eq!(denied.status, ApprovalStatus::Rejected);
         assert!(q.approve(a.id, "Ada").await.is_err());
-        let b = q.request(TaskId(2), "T", "echo", json!({}), "r", 0).unwrap();
+        let b = q
+            .request(TaskId(2), "T", "echo", json!({}), "r", 0)
+            .unwrap();
         let late = q.approve(b.id, "Ada").await.unwrap_err();
-        assert_eq!(late.to_string(), "AQ-0002 is already expired", "24 h passed since 0");
-        let c = q.request(TaskId(3), "T", "echo", json!({}), "r", now).unwrap();
+        assert_eq!(
+            late.to_string(),
+            "AQ-0002 is already expired",
+            "24 h passed since 0"
+        );
+        let c = q
+            .request(TaskId(3), "T", "echo", json!({}), "r", now)
+            .unwrap();
         assert_eq!(q.expire_due(now + 1000).await.unwrap(), 0);
         assert_eq!(q.expire_due(now + 24 * 3600 * 1000).await.unwrap(), 1);
         assert_eq!(q.get(c.id).unwrap().status, ApprovalStatus::Expired);
@@ -458,7 +483,10 @@ mod tests {
         }
         let (q, runs, told) = queue(dir.path());
         q.recover(2).await.unwrap();
-        assert_eq!(q.get(ApprovalId(1)).unwrap().execution, Some(Execution::Interrupted));
+        assert_eq!(
+            q.get(ApprovalId(1)).unwrap().execution,
+            Some(Execution::Interrupted)
+        );
         assert_eq!(runs.load(Ordering::SeqCst), 0);
         assert!(told.0.lock().unwrap()[0].2.contains("not run again"));
     }

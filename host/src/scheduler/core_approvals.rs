@@ -53,7 +53,10 @@ impl Core {
     ) {
         match self.status_of(id) {
             Some(TaskStatus::NeedsInput)
-                if self.active[&id].clarifications.last().and_then(|c| c.approval)
+                if self.active[&id]
+                    .clarifications
+                    .last()
+                    .and_then(|c| c.approval)
                     == Some(approval) =>
             {
                 self.answered(id, outcome, now_ms);

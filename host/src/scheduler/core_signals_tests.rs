@@ -231,17 +231,33 @@ fn a_call_waiting_on_an_approval_resumes_with_the_decision() {
     let task = c.task(a).unwrap();
     assert_eq!(task.status, TaskStatus::NeedsInput);
     assert_eq!(task.clarifications[0].approval, Some(ApprovalId(1)));
-    assert!(task.clarifications[0].question.starts_with("May I call `shell`"));
+    assert!(
+        task.clarifications[0]
+            .question
+            .starts_with("May I call `shell`")
+    );
     assert!(task.result.is_none(), "not an answer");
     assert_eq!(events(&mut c, "task.needs_input")[0]["approval"], "AQ-0001");
     let e = c.answer(a, "yes", 2).unwrap_err().to_string();
     assert!(e.contains("waits on approval request AQ-0001"), "{e}");
     c.resolve_approval(a, ApprovalId(2), "someone else's".into(), 2);
-    assert_eq!(c.task(a).unwrap().status, TaskStatus::NeedsInput, "not its request");
-    c.resolve_approval(a, ApprovalId(1), "Approved by Ada; it ran once and returned:\nok".into(), 3);
+    assert_eq!(
+        c.task(a).unwrap().status,
+        TaskStatus::NeedsInput,
+        "not its request"
+    );
+    c.resolve_approval(
+        a,
+        ApprovalId(1),
+        "Approved by Ada; it ran once and returned:\nok".into(),
+        3,
+    );
     assert_eq!(start(&mut c, 4), [(a, "w0".to_owned())]);
     let prompt = crate::prompts::user_prompt(c.task(a).unwrap());
-    assert!(prompt.ends_with("Answer: Approved by Ada; it ran once and returned:\nok"), "{prompt}");
+    assert!(
+        prompt.ends_with("Answer: Approved by Ada; it ran once and returned:\nok"),
+        "{prompt}"
+    );
 }
 
 #[test]
@@ -249,9 +265,17 @@ fn a_decision_that_comes_before_the_call_ends_is_kept_for_it() {
     let mut c = core(1, 1);
     let a = file(&mut c, "a");
     start(&mut c, 0);
-    c.resolve_approval(a, crate::approvals::ApprovalId(1), "Refused by Ada.".into(), 1);
+    c.resolve_approval(
+        a,
+        crate::approvals::ApprovalId(1),
+        "Refused by Ada.".into(),
+        1,
+    );
     c.complete(a, 1, waiting_on(1), 2);
     let task = c.task(a).unwrap();
     assert_eq!(task.status, TaskStatus::Ready);
-    assert_eq!(task.clarifications[0].answer.as_deref(), Some("Refused by Ada."));
+    assert_eq!(
+        task.clarifications[0].answer.as_deref(),
+        Some("Refused by Ada.")
+    );
 }

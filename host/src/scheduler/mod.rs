@@ -90,6 +90,9 @@ enum Command {
     Step(exec::StepCharge),
 }
 
+/// How often pending approval requests are checked for expiry.
+const APPROVAL_EXPIRY_EVERY: Duration = Duration::from_secs(30);
+
 /// Told the moment each model call starts (used by `hypernet bench` to measure scheduling
 /// latency).
 pub type CallProbe = Arc<dyn Fn(TaskId) + Send + Sync>;
@@ -120,6 +123,7 @@ pub struct Scheduler {
     snapshot: Arc<RwLock<Snapshot>>,
     identities: Arc<crate::identity::Identities>,
     workers: Arc<[crate::workers::WorkerConfig]>,
+    approvals: crate::approvals::service::Approvals,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -178,7 +182,10 @@ impl Scheduler {
             ..Batch::default()
         })?;
         let (tx, rx) = mpsc::channel();
+        let approvals =
+            crate::approvals::service::Approvals::new(store.clone(), config.approvals.clone());
         let exec = Arc::new(exec_settings(config, &store, &tx));
+        let tools = exec.tools.clone();
         core.set_tool_prompt_chars(tool_prompt_chars(&exec));
         let snapshot = Arc::new(RwLock::new(Snapshot {
             started_ms: now_ms(),
@@ -213,8 +220,14 @@ impl Scheduler {
             snapshot,
             identities,
             workers: Arc::from(config.workers.clone()),
+            approvals: approvals.clone(),
         };
         registry.set_task_sink(Arc::new(scheduler.clone()));
+        approvals.attach(tools, Arc::new(scheduler.clone()));
+        if let Err(e) = approvals.recover(now_ms()).await {
+            tracing::error!(error = %e, "cannot recover the approval queue");
+        }
+        approvals.spawn_expiry(APPROVAL_EXPIRY_EVERY);
         Ok(scheduler)
     }
 
@@ -295,6 +308,11 @@ impl Scheduler {
     /// Splits a waiting task into its chained subtasks.
     pub async fn decompose(&self, id: TaskId) -> Result<Vec<Filed>, CoreError> {
         self.ask(|reply| Command::Decompose { id, reply }).await
+    }
+
+    /// The approval queue.
+    pub fn approvals(&self) -> &crate::approvals::service::Approvals {
+        &self.approvals
     }
 
     /// The latest counts and worker views.

@@ -31,7 +31,7 @@ use utoipa::{PartialSchema, ToSchema};
 const BEARER: &str = "bearer";
 
 /// The operation groups, in the order a reader meets them.
-const TAGS: [(&str, &str); 7] = [
+const TAGS: [(&str, &str); 8] = [
     ("host", "Health, status, totals and this document"),
     (
         "tasks",
@@ -42,6 +42,10 @@ const TAGS: [(&str, &str); 7] = [
     (
         "plugins",
         "Plugin states, run-time enable and disable, named queries",
+    ),
+    (
+        "approvals",
+        "Actions waiting for a person's approval: list, approve, deny",
     ),
     (
         "messages",
