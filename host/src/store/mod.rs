@@ -4,10 +4,12 @@
 //! - [`tasks`]: tasks, worker stats and standing-priority cooldowns.
 //! - [`budget`]: the budget's persisted spend.
 //! - [`ladder`]: the failure ladder's suspensions and circuit breaker.
+//! - [`audit`]: the hash-chained audit log and its head.
 //!
 //! The host owns the file (redb takes an exclusive lock), so plugins reach it only through
 //! the host handle's capabilities.
 
+pub mod audit;
 pub mod budget;
 pub mod kv;
 pub mod ladder;
@@ -85,6 +87,8 @@ impl Store {
             txn.open_table(tasks::COOLDOWNS)?;
             txn.open_table(budget::TABLE)?;
             txn.open_table(ladder::TABLE)?;
+            txn.open_table(audit::TABLE)?;
+            txn.open_table(audit::HEAD)?;
             Ok(())
         })?;
         Ok(store)
