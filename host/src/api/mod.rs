@@ -2,6 +2,7 @@
 //! mutating calls need the host's bearer token (`<data-dir>/api-token`). [`openapi`]
 //! describes every route, built from the same list as the router.
 
+mod audit;
 mod budget;
 mod coordinator;
 mod dashboard;
@@ -9,6 +10,7 @@ mod error;
 mod events;
 mod extract;
 mod graph;
+mod keys;
 pub mod openapi;
 pub mod page;
 mod status;
@@ -44,6 +46,8 @@ pub struct AppState {
     pub scheduler: crate::scheduler::Scheduler,
     /// Messages to people.
     pub outbox: crate::outbox::Outbox,
+    /// The audit log and the keyring.
+    pub audit: crate::audit::Audit,
 }
 
 /// One served route: its path, who may call it, and its handler with the handler's
@@ -91,6 +95,11 @@ fn routes() -> Vec<Route> {
             Mutate,
             route!(query_plugin),
         ),
+        ("/api/audit", Read, route!(audit::list)),
+        ("/api/audit/verify", Read, route!(audit::verify)),
+        ("/api/keys", Read, route!(keys::list)),
+        ("/api/keys/rotate", Mutate, route!(keys::rotate)),
+        ("/api/keys/{id}/revoke", Mutate, route!(keys::revoke)),
         ("/api/messages", Read, route!(list_messages)),
         ("/api/messages", Mutate, route!(send_message)),
         // The event stream checks the token itself: browsers cannot set headers on a

@@ -8,10 +8,10 @@ use super::entry::{AuditEntry, AuditKind, ChainHead, CheckpointDetail, GENESIS_H
 use crate::security::Keyring;
 use crate::security::keys::BrokenLink;
 use crate::security::sign::verify_hash;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The first entry found wrong, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BadEntry {
     /// Its seq (for entries gone missing, the first missing one).
     pub seq: u64,
@@ -20,7 +20,7 @@ pub struct BadEntry {
 }
 
 /// What [`super::Audit::verify`] found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VerifyReport {
     /// True when nothing is wrong.
     pub ok: bool,

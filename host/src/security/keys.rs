@@ -251,7 +251,7 @@ impl Key {
 }
 
 /// The first link of a key chain that does not hold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BrokenLink {
     /// The key whose link is broken.
     #[schema(value_type = String)]
