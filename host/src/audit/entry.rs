@@ -1,7 +1,7 @@
 //! One audit entry: what happened, who did it, and the two seals — `hash`, the SHA-256 of
 //! the canonical JSON of every other field but `signature` (so it covers `prev_hash` and
 //! links the entry to the one before), and `signature`, the host key's HMAC over
-//! `kind|host|hash|at_ms` (see [`crate::security::sign`]).
+//! `kind|host|hash|at_ms` (see [`mod@crate::security::sign`]).
 
 use crate::security::sign::{Signature, sign_hash};
 use crate::security::{HOST_ENTITY, Key, KeyId, payload_hash};

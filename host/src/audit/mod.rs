@@ -5,7 +5,7 @@
 //! Each [`AuditEntry`] has a `seq` from 1, the `hash` of its own contents (which include
 //! the previous entry's hash, so changing or removing one entry breaks the links after it)
 //! and the `signature` of the host's active key. Secrets in an entry's detail are
-//! [redacted](crate::security::redact) before it is sealed. [`Audit::verify`] rechecks every
+//! [redacted](fn@crate::security::redact) before it is sealed. [`Audit::verify`] rechecks every
 //! link and signature: entries signed by a rotated key still verify, those of a revoked key
 //! do not. [`Audit::prune`] removes the oldest entries and appends a checkpoint recording
 //! the last removed seq and hash, from which the rest of the chain still verifies.

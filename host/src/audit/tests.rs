@@ -317,3 +317,45 @@ fn concurrent_appends_make_one_chain() {
         .unwrap();
     assert_eq!(stored, 101);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_host_commands_and_their_budget_changes_are_recorded() {
+    use crate::plugins::registry::TaskSink;
+    use crate::plugins::{Manifest, Registry, RegistryOptions};
+    let w = world();
+    let manifest = Manifest::parse("", "test manifest", w._dir.path()).unwrap();
+    let registry = Registry::start(manifest, w.store.clone(), RegistryOptions::default()).unwrap();
+    let config = crate::config::HostConfig {
+        standing: Vec::new(),
+        ..Default::default()
+    };
+    let scheduler = crate::scheduler::Scheduler::start(&config, w.store.clone(), registry, None)
+        .await
+        .unwrap();
+    scheduler.set_audit(w.audit.clone());
+    let sink = scheduler.clone();
+    let (set, unknown) = tokio::task::spawn_blocking(move || {
+        let args = json!({ "daily_limit_usd": 2.5, "token": "t0p" });
+        let set = sink.plugin_command_blocking("governance", "budget.set", args);
+        let unknown = sink.plugin_command_blocking("economy", "nope", json!({}));
+        (set, unknown)
+    })
+    .await
+    .unwrap();
+    assert!(set.is_ok() && unknown.is_err(), "{set:?} {unknown:?}");
+    let (page, _) = w.audit.list(0, 3).unwrap();
+    let summary: Vec<(AuditKind, &str)> = page.iter().map(|e| (e.kind, e.actor.as_str())).collect();
+    assert_eq!(
+        summary,
+        [
+            (AuditKind::PluginCommand, "economy"),
+            (AuditKind::BudgetChange, "governance"),
+            (AuditKind::PluginCommand, "governance"),
+        ]
+    );
+    assert_eq!(page[0].detail["ok"], false);
+    assert_eq!(page[1].detail["daily_limit_micros"], 2_500_000);
+    assert_eq!(page[2].detail["args"]["token"], REDACTED_VALUE);
+    assert!(w.audit.verify().unwrap().ok);
+    scheduler.shutdown(std::time::Duration::from_secs(1)).await;
+}

@@ -3,11 +3,11 @@
 //! - [`canonical`]: canonical JSON and the payload hash every signature covers.
 //! - [`keys`]: the keyring in `<data-dir>/keys/`: key files, rotation, revocation and the
 //!   trust chain between successive keys.
-//! - [`sign`]: HMAC-SHA256 signatures over `type|actor|payload_hash|timestamp` and their
+//! - [`mod@sign`]: HMAC-SHA256 signatures over `type|actor|payload_hash|timestamp` and their
 //!   verification outcomes.
 //! - [`isolation`]: outside content (messages, web pages, files, tool results) marked as
 //!   data, cleaned, bounded and scanned for injected instructions.
-//! - [`redact`]: secrets removed from JSON before it is stored.
+//! - [`mod@redact`]: secrets removed from JSON before it is stored.
 
 pub mod canonical;
 pub mod isolation;

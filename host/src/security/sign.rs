@@ -1,6 +1,6 @@
 //! Signatures: HMAC-SHA256 with a key's secret over the UTF-8 text
 //! `type|actor|payload_hash|timestamp`, where `payload_hash` is the
-//! [`payload_hash`](super::payload_hash) of the signed JSON — the construction of the
+//! [`payload_hash`](fn@super::canonical::payload_hash) of the signed JSON — the construction of the
 //! original swarm, so its signatures verify here.
 //!
 //! [`verify`] answers one [`Verification`], checked in this order: the signature is
