@@ -1,5 +1,5 @@
-//! The data directory: the redb file, the API token, and `host.json`, which tells the CLI
-//! where a running host listens.
+//! The data directory: the redb file, the API token, the keyring (`keys/`), and
+//! `host.json`, which tells the CLI where a running host listens.
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -41,6 +41,11 @@ impl DataDir {
     /// The database file.
     pub fn database(&self) -> PathBuf {
         self.root.join("hypernet.redb")
+    }
+
+    /// The keyring's directory.
+    pub fn keys(&self) -> PathBuf {
+        self.root.join("keys")
     }
 
     fn token_path(&self) -> PathBuf {

@@ -19,9 +19,12 @@
 //! - [`prompts`]: system prompts and answer lengths.
 //! - [`datadir`]: files of the data directory.
 //! - [`tools`]: tools workers call during a task.
+//! - [`security`]: keys, signatures, redaction and isolation of outside text.
+//! - [`audit`]: the hash-chained, signed audit log.
 
 pub mod api;
 pub mod approvals;
+pub mod audit;
 pub mod bench;
 pub mod budget;
 pub mod bus;
@@ -38,6 +41,7 @@ pub mod prompts;
 pub mod router;
 pub mod run;
 pub mod scheduler;
+pub mod security;
 pub mod store;
 pub mod tasks;
 pub mod tools;

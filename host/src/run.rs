@@ -78,9 +78,16 @@ pub async fn run(options: RunOptions) -> Result<()> {
             e.into()
         }
     })?;
+    let audit = crate::audit::Audit::open(store.clone(), &data.keys()).with_context(|| {
+        format!(
+            "opening the audit log and the keyring {}",
+            data.keys().display()
+        )
+    })?;
     tracing::info!(manifest = %manifest.origin, data = %data.root().display(), "starting host");
     let registry = Registry::start(manifest, store.clone(), RegistryOptions::default())?;
     let scheduler = Scheduler::start(&config, store, registry.clone(), None).await?;
+    scheduler.set_audit(audit.clone());
     let token = data.ensure_token()?;
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
@@ -103,6 +110,7 @@ pub async fn run(options: RunOptions) -> Result<()> {
             token: Arc::from(token),
             scheduler: scheduler.clone(),
             outbox: crate::outbox::Outbox::start(registry.clone()),
+            audit,
         },
         &config.api,
     );

@@ -1,5 +1,6 @@
 //! Budget routes: `GET /api/budget` shows limits and spend; `POST /api/budget` changes
-//! the limits at run time (the scheduler applies them and tries waiting paid work again);
+//! the limits at run time (the scheduler applies them and tries waiting paid work again;
+//! the change is an audit entry);
 //! `GET /api/budget/history` is spend day by day.
 
 use super::extract::{self, Query};
@@ -74,6 +75,14 @@ pub(super) async fn set(
         .scheduler
         .set_budget(body.daily_limit_usd, body.session_limit_usd)
         .await?;
+    let detail = serde_json::json!({
+        "via": "api",
+        "daily_limit_usd": body.daily_limit_usd,
+        "session_limit_usd": body.session_limit_usd,
+        "daily_limit_micros": view.daily_limit_micros,
+        "session_limit_micros": view.session_limit_micros,
+    });
+    super::audit::record(&state, crate::audit::AuditKind::BudgetChange, detail).await;
     Ok(Json(view))
 }
 

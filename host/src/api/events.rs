@@ -215,6 +215,7 @@ mod tests {
     async fn serve_api(dir: &std::path::Path) -> (Arc<Registry>, std::net::SocketAddr) {
         let manifest = Manifest::parse("", "test manifest", dir).expect("empty manifest");
         let store = crate::store::Store::open(&dir.join("hypernet.redb")).expect("store");
+        let audit = crate::audit::Audit::open(store.clone(), &dir.join("keys")).expect("audit");
         let registry =
             Registry::start(manifest, store.clone(), RegistryOptions::default()).expect("registry");
         let config = crate::config::HostConfig {
@@ -230,6 +231,7 @@ mod tests {
                 token: Arc::from("secret"),
                 scheduler,
                 outbox: crate::outbox::Outbox::start(registry.clone()),
+                audit,
             },
             &config.api,
         );

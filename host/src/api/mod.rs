@@ -3,6 +3,7 @@
 //! describes every route, built from the same list as the router.
 
 mod approvals;
+mod audit;
 mod budget;
 mod coordinator;
 mod dashboard;
@@ -10,6 +11,7 @@ mod error;
 mod events;
 mod extract;
 mod graph;
+mod keys;
 pub mod openapi;
 pub mod page;
 mod status;
@@ -45,6 +47,8 @@ pub struct AppState {
     pub scheduler: crate::scheduler::Scheduler,
     /// Messages to people.
     pub outbox: crate::outbox::Outbox,
+    /// The audit log and the keyring.
+    pub audit: crate::audit::Audit,
 }
 
 /// One served route: its path, who may call it, and its handler with the handler's
@@ -106,6 +110,11 @@ fn routes() -> Vec<Route> {
             route!(approvals::approve),
         ),
         ("/api/approvals/{id}/deny", Mutate, route!(approvals::deny)),
+        ("/api/audit", Read, route!(audit::list)),
+        ("/api/audit/verify", Read, route!(audit::verify)),
+        ("/api/keys", Read, route!(keys::list)),
+        ("/api/keys/rotate", Mutate, route!(keys::rotate)),
+        ("/api/keys/{id}/revoke", Mutate, route!(keys::revoke)),
         ("/api/messages", Read, route!(list_messages)),
         ("/api/messages", Mutate, route!(send_message)),
         // The event stream checks the token itself: browsers cannot set headers on a

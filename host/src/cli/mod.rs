@@ -1,6 +1,7 @@
 //! The `hypernet` command line: `run` starts a host; the other commands talk to a running
 //! host over its API (found through the data directory).
 
+mod audit;
 mod budget;
 mod client;
 mod dashboard;
@@ -9,6 +10,7 @@ mod plugins;
 mod status;
 mod table;
 
+pub use audit::{AuditCommand, KeysCommand};
 pub use table::render as render_table;
 mod tasks;
 
@@ -107,6 +109,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The signed audit log: list its entries, verify its chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// The host's signing keys: list, rotate, revoke.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Failed tasks, newest first.
     Failures {
         /// At most this many [host default: 50].
@@ -278,6 +286,8 @@ impl Cli {
             Command::Worker { name, json } => tasks::worker(&self.data_dir, &name, json).await,
             Command::Budget { json } => budget::show(&self.data_dir, json).await,
             Command::Dashboard { json } => dashboard::show(&self.data_dir, json).await,
+            Command::Audit(cmd) => audit::audit(&self.data_dir, cmd).await,
+            Command::Keys(cmd) => audit::keys(&self.data_dir, cmd).await,
             Command::Failures { limit, json } => tasks::failures(&self.data_dir, limit, json).await,
             Command::History { limit, json } => tasks::history(&self.data_dir, limit, json).await,
         }

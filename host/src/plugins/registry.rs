@@ -115,6 +115,16 @@ pub trait TaskSink: Send + Sync {
     fn file_blocking(&self, spec: TaskSpec, filed_by: &str) -> Result<TaskId, String>;
     /// Runs a named host command (e.g. `budget.set`), blocking until it is durable.
     fn command_blocking(&self, name: &str, args: Value) -> Result<Value, String>;
+    /// Runs a host command on behalf of `plugin` (the scheduler also audits it).
+    fn plugin_command_blocking(
+        &self,
+        plugin: &str,
+        name: &str,
+        args: Value,
+    ) -> Result<Value, String> {
+        let _ = plugin;
+        self.command_blocking(name, args)
+    }
 }
 
 /// Tunables of the registry.
@@ -538,7 +548,7 @@ impl Registry {
             .get()
             .ok_or_else(|| unavailable("the scheduler is not running".into()))?;
         tracing::info!(plugin, command = name, %args, "plugin runs a host command");
-        sink.command_blocking(name, args)
+        sink.plugin_command_blocking(plugin, name, args)
             .map_err(PluginError::invalid)
     }
 

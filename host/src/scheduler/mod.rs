@@ -124,6 +124,8 @@ pub struct Scheduler {
     identities: Arc<crate::identity::Identities>,
     workers: Arc<[crate::workers::WorkerConfig]>,
     approvals: crate::approvals::service::Approvals,
+    /// Where plugin host commands and budget changes are recorded, once connected.
+    audit: Arc<std::sync::OnceLock<crate::audit::Audit>>,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -221,6 +223,7 @@ impl Scheduler {
             identities,
             workers: Arc::from(config.workers.clone()),
             approvals: approvals.clone(),
+            audit: Arc::default(),
         };
         registry.set_task_sink(Arc::new(scheduler.clone()));
         approvals.attach(tools, Arc::new(scheduler.clone()));
@@ -229,6 +232,12 @@ impl Scheduler {
         }
         approvals.spawn_expiry(APPROVAL_EXPIRY_EVERY);
         Ok(scheduler)
+    }
+
+    /// Connects the audit log that records the host commands plugins run (every clone of
+    /// this handle shares it; a second call is ignored).
+    pub fn set_audit(&self, audit: crate::audit::Audit) {
+        let _ = self.audit.set(audit);
     }
 
     /// The sizes of the full and compact identity prompts of the configured worker `name`
@@ -338,6 +347,37 @@ impl crate::approvals::service::Resolver for Scheduler {
 }
 
 impl TaskSink for Scheduler {
+    fn plugin_command_blocking(
+        &self,
+        plugin: &str,
+        name: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        let answer = self.command_blocking(name, args.clone());
+        if let Some(audit) = self.audit.get() {
+            use crate::audit::AuditKind;
+            audit.record(
+                AuditKind::PluginCommand,
+                plugin,
+                serde_json::json!({ "command": name, "args": args, "ok": answer.is_ok(), "error": answer.as_ref().err() }),
+            );
+            if let ("budget.set", Ok(view)) = (name, &answer) {
+                audit.record(
+                    AuditKind::BudgetChange,
+                    plugin,
+                    serde_json::json!({
+                        "via": "budget.set",
+                        "daily_limit_usd": args["daily_limit_usd"],
+                        "session_limit_usd": args["session_limit_usd"],
+                        "daily_limit_micros": view["daily_limit_micros"],
+                        "session_limit_micros": view["session_limit_micros"],
+                    }),
+                );
+            }
+        }
+        answer
+    }
+
     fn file_blocking(&self, spec: TaskSpec, filed_by: &str) -> Result<TaskId, String> {
         let (reply, rx) = oneshot::channel();
         let batch = vec![PlannedTask { key: None, spec }];

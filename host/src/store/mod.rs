@@ -6,11 +6,13 @@
 //! - [`ladder`]: the failure ladder's suspensions and circuit breaker.
 //! - [`workers`]: worker memories and personal logs.
 //! - [`approvals`]: the approval queue's requests.
+//! - [`audit`]: the hash-chained audit log and its head.
 //!
 //! The host owns the file (redb takes an exclusive lock), so plugins reach it only through
 //! the host handle's capabilities.
 
 pub mod approvals;
+pub mod audit;
 pub mod budget;
 pub mod kv;
 pub mod ladder;
@@ -92,6 +94,8 @@ impl Store {
             txn.open_table(workers::MEMORY)?;
             txn.open_table(workers::PERSONAL)?;
             txn.open_table(approvals::TABLE)?;
+            txn.open_table(audit::TABLE)?;
+            txn.open_table(audit::HEAD)?;
             Ok(())
         })?;
         Ok(store)

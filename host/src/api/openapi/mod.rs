@@ -31,7 +31,7 @@ use utoipa::{PartialSchema, ToSchema};
 const BEARER: &str = "bearer";
 
 /// The operation groups, in the order a reader meets them.
-const TAGS: [(&str, &str); 8] = [
+const TAGS: [(&str, &str); 9] = [
     ("host", "Health, status, totals and this document"),
     (
         "tasks",
@@ -52,6 +52,10 @@ const TAGS: [(&str, &str); 8] = [
         "Messages to people, held for the herald when it is loaded",
     ),
     ("events", "The live event stream (WebSocket)"),
+    (
+        "security",
+        "The signed audit log and its verification; the host's keys",
+    ),
 ];
 
 const DESCRIPTION: &str = "The HTTP API of a Hypernet Swarm host.\n\n\

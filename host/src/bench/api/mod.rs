@@ -48,11 +48,15 @@ struct Host {
 impl Host {
     async fn start(workers: usize) -> Result<Host> {
         let swarm = Swarm::start(workers, WORKER_LATENCY_MS, None).await?;
+        let store = swarm.registry.store().clone();
+        let keys = store.path().with_file_name("keys");
+        let audit = crate::audit::Audit::open(store, &keys)?;
         let state = AppState {
             registry: swarm.registry.clone(),
             token: Arc::from(TOKEN),
             scheduler: swarm.scheduler.clone(),
             outbox: crate::outbox::Outbox::start(swarm.registry.clone()),
+            audit,
         };
         let app = api::router(state, &crate::config::ApiConfig::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
