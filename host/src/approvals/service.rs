@@ -67,6 +67,8 @@ struct Inner {
     store: Store,
     cfg: ApprovalsConfig,
     attached: OnceLock<Attached>,
+    /// Where every request, decision and run is recorded, once connected.
+    audit: OnceLock<crate::audit::Audit>,
     /// Held while a decision is read, checked and written: two people approving at once
     /// cannot both win.
     deciding: tokio::sync::Mutex<()>,
@@ -106,6 +108,7 @@ impl Approvals {
                 store,
                 cfg,
                 attached: OnceLock::new(),
+                audit: OnceLock::new(),
                 deciding: tokio::sync::Mutex::new(()),
             }),
         }
@@ -115,6 +118,33 @@ impl Approvals {
     /// waiting tasks (once; later calls are ignored).
     pub fn attach(&self, tools: Arc<ToolRegistry>, resolver: Arc<dyn Resolver>) {
         let _ = self.inner.attached.set(Attached { tools, resolver });
+    }
+
+    /// Records every later request, decision and run in `audit` (once; later calls are
+    /// ignored).
+    pub fn set_audit(&self, audit: crate::audit::Audit) {
+        let _ = self.inner.audit.set(audit);
+    }
+
+    /// Records `what` happened to `approval`, done by `actor`.
+    fn audit(&self, approval: &Approval, what: &str, actor: &str) {
+        if let Some(audit) = self.inner.audit.get() {
+            audit.record(
+                crate::audit::AuditKind::Approval,
+                actor,
+                serde_json::json!({
+                    "approval": approval.id,
+                    "event": what,
+                    "task": approval.task,
+                    "worker": approval.worker,
+                    "tool": approval.tool,
+                    "args": approval.args,
+                    "status": approval.status,
+                    "note": approval.note,
+                    "execution": approval.execution,
+                }),
+            );
+        }
     }
 
     fn resolve(&self, approval: &Approval) {
@@ -156,6 +186,7 @@ impl Approvals {
             })
             .map_err(store_error)?;
         tracing::info!(approval = %approval.id, task = %task, worker, tool, "approval requested");
+        self.audit(&approval, "requested", worker);
         Ok(approval)
     }
 
@@ -199,6 +230,7 @@ impl Approvals {
                 .store
                 .put_approval(&approval)
                 .map_err(store_error)?;
+            self.audit(&approval, "expired", "host");
             self.resolve(&approval);
             return Err(ApprovalError::Decided {
                 id,
@@ -214,6 +246,7 @@ impl Approvals {
             .put_approval(&approval)
             .map_err(store_error)?;
         tracing::info!(approval = %id, status = %to, by, "approval decided");
+        self.audit(&approval, &to.to_string(), by);
         Ok(approval)
     }
 
@@ -248,6 +281,7 @@ impl Approvals {
             .put_approval(&approval)
             .map_err(store_error)?;
         tracing::info!(approval = %id, ok, "approved action ran");
+        self.audit(&approval, "ran", by);
         self.resolve(&approval);
         Ok(approval)
     }
@@ -279,6 +313,7 @@ impl Approvals {
                 .put_approval(&approval)
                 .map_err(store_error)?;
             tracing::info!(approval = %approval.id, task = %approval.task, "approval expired");
+            self.audit(&approval, "expired", "host");
             self.resolve(&approval);
             expired += 1;
         }
@@ -301,6 +336,7 @@ impl Approvals {
                 .put_approval(&approval)
                 .map_err(store_error)?;
             tracing::warn!(approval = %approval.id, "approved action interrupted by a stop; not run again");
+            self.audit(&approval, "interrupted", "host");
             self.resolve(&approval);
         }
         self.expire_due(now_ms).await?;

@@ -1,6 +1,7 @@
 //! The `hypernet` command line: `run` starts a host; the other commands talk to a running
 //! host over its API (found through the data directory).
 
+mod approvals;
 mod audit;
 mod budget;
 mod client;
@@ -10,6 +11,7 @@ mod plugins;
 mod status;
 mod table;
 
+pub use approvals::ApprovalsCommand;
 pub use audit::{AuditCommand, KeysCommand};
 pub use table::render as render_table;
 mod tasks;
@@ -109,6 +111,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Actions waiting for a person's approval: list, show, approve, deny.
+    #[command(subcommand, visible_alias = "approval")]
+    Approvals(ApprovalsCommand),
     /// The signed audit log: list its entries, verify its chain.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -286,6 +291,7 @@ impl Cli {
             Command::Worker { name, json } => tasks::worker(&self.data_dir, &name, json).await,
             Command::Budget { json } => budget::show(&self.data_dir, json).await,
             Command::Dashboard { json } => dashboard::show(&self.data_dir, json).await,
+            Command::Approvals(cmd) => approvals::run(&self.data_dir, cmd).await,
             Command::Audit(cmd) => audit::audit(&self.data_dir, cmd).await,
             Command::Keys(cmd) => audit::keys(&self.data_dir, cmd).await,
             Command::Failures { limit, json } => tasks::failures(&self.data_dir, limit, json).await,

@@ -234,9 +234,11 @@ impl Scheduler {
         Ok(scheduler)
     }
 
-    /// Connects the audit log that records the host commands plugins run (every clone of
+    /// Connects the audit log that records the host commands plugins run and the approval
+    /// queue's requests, decisions and runs (every clone of
     /// this handle shares it; a second call is ignored).
     pub fn set_audit(&self, audit: crate::audit::Audit) {
+        self.approvals.set_audit(audit.clone());
         let _ = self.audit.set(audit);
     }
 
