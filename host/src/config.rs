@@ -236,6 +236,8 @@ pub fn default_workers() -> Vec<WorkerConfig> {
         role: role.into(),
         capabilities: caps.iter().map(|c| c.to_string()).collect(),
         model: None,
+        tier: Default::default(),
+        grants: Vec::new(),
     };
     vec![
         w(

@@ -173,6 +173,8 @@ mod tests {
             role: "architect".into(),
             capabilities: vec!["code".into(), "review".into()],
             model: None,
+            tier: Default::default(),
+            grants: Vec::new(),
         }
     }
 

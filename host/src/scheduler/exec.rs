@@ -2,7 +2,9 @@
 //! ([`super::tool_loop`]) when tools are offered, or plan and steps
 //! ([`super::conversation`]) for complex tasks. Here the loop meets the world: model calls
 //! through the provider plugin and the HTTP executor (each under the call timeout), tools
-//! from the [`ToolRegistry`], and the budget through the scheduler thread ([`Gate`]).
+//! from the [`ToolRegistry`] — called for the task's worker, in its workspace, under the
+//! tier check ([`crate::tools::TierPermission`]) — and the budget through the scheduler
+//! thread ([`Gate`]).
 //! Cancelling the task drops the future, which stops the loop between or within calls.
 
 use super::call::{self, CallError, CallSpec, PreparedCall, ProviderMap};
@@ -13,7 +15,7 @@ use crate::budget::Price;
 use crate::http::HttpExecutor;
 use crate::plugins::Registry;
 use crate::tasks::{TaskId, TaskResult};
-use crate::tools::{ToolContext, ToolError, ToolRegistry};
+use crate::tools::{Permission, ToolContext, ToolError, ToolRegistry};
 use hypernet_plugin_api::provider::{Completion, CompletionRequest};
 use serde_json::Value;
 use std::sync::Arc;
@@ -61,6 +63,21 @@ pub struct Exec {
     pub conversation: ConversationConfig,
     /// The budget, through the scheduler.
     pub gate: Gate,
+    /// Where the workers' folders are (`None`: no workspace tools).
+    pub workspace_root: Option<std::path::PathBuf>,
+    /// The check every tool call of a worker passes.
+    pub permission: Arc<dyn Permission>,
+}
+
+impl Exec {
+    /// The context of `worker`'s tool calls in `task`.
+    pub fn tool_context(&self, task: TaskId, worker: Arc<str>) -> ToolContext {
+        let ctx = ToolContext::new(task, worker, self.permission.clone());
+        match &self.workspace_root {
+            Some(root) => ctx.with_workspace(root),
+            None => ctx,
+        }
+    }
 }
 
 /// Where calls go.
@@ -158,7 +175,7 @@ pub async fn run_task(
         origin,
         attempt,
         prepared,
-        ctx: ToolContext::new(origin.task, origin.worker.clone()),
+        ctx: env.exec.tool_context(origin.task, origin.worker.clone()),
     };
     let cfg = &env.exec;
     let caps = if exec.conversation {

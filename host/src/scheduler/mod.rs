@@ -110,6 +110,8 @@ pub struct Scheduler {
     snapshot: Arc<RwLock<Snapshot>>,
     identities: Arc<crate::identity::Identities>,
     workers: Arc<[crate::workers::WorkerConfig]>,
+    /// Workers' tool tiers, which `permissions.set` changes.
+    permissions: Arc<crate::tools::TierPermission>,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -166,7 +168,22 @@ impl Scheduler {
             ..Batch::default()
         })?;
         let (tx, rx) = mpsc::channel();
-        let exec = Arc::new(exec_settings(config, &store, &tx));
+        let permissions = Arc::new(crate::tools::TierPermission::new(
+            &config.workers,
+            &config.tools.approval_required,
+        ));
+        let plugin_tools = if config.tools.enabled {
+            crate::tools::plugin::discover(&registry).await
+        } else {
+            Vec::new()
+        };
+        let exec = Arc::new(exec_settings(
+            config,
+            &store,
+            &tx,
+            plugin_tools,
+            permissions.clone(),
+        ));
         core.set_tool_prompt_chars(tool_prompt_chars(&exec));
         let snapshot = Arc::new(RwLock::new(Snapshot {
             started_ms: now_ms(),
@@ -201,6 +218,7 @@ impl Scheduler {
             snapshot,
             identities,
             workers: Arc::from(config.workers.clone()),
+            permissions,
         };
         registry.set_task_sink(Arc::new(scheduler.clone()));
         Ok(scheduler)
@@ -361,8 +379,9 @@ impl TaskSink for Scheduler {
                     .map_err(|_| "the scheduler has stopped".to_owned())?
                     .map_err(|e| e.to_string())
             }
+            "permissions.set" => self.permissions.command(&args),
             other => Err(format!(
-                "unknown host command `{other}` (known: budget.set, limits.set)"
+                "unknown host command `{other}` (known: budget.set, limits.set, permissions.set)"
             )),
         }
     }
@@ -392,22 +411,33 @@ struct Loop {
     exec: Arc<exec::Exec>,
 }
 
-/// The tools (when `[tools] enabled`) and the loop settings; step charges go to the
-/// scheduler thread through `tx`.
-fn exec_settings(config: &HostConfig, store: &Store, tx: &mpsc::Sender<Command>) -> exec::Exec {
+/// The tools (when `[tools] enabled`: the host's, then `plugin_tools`) checked by
+/// `permission`, and the loop settings; step charges go to the scheduler thread through
+/// `tx`.
+fn exec_settings(
+    config: &HostConfig,
+    store: &Store,
+    tx: &mpsc::Sender<Command>,
+    plugin_tools: Vec<crate::tools::plugin::PluginTool>,
+    permission: Arc<crate::tools::TierPermission>,
+) -> exec::Exec {
     let tx = tx.clone();
+    let extra = plugin_tools
+        .into_iter()
+        .map(|t| Arc::new(t) as Arc<dyn crate::tools::Tool>)
+        .collect();
+    let tools = crate::tools::setup::registry(&config.tools, store, extra);
+    crate::tools::setup::warn_unknown_grants(&config.workers, &tools);
     exec::Exec {
-        tools: Arc::new(if config.tools.enabled {
-            crate::tools::builtin::registry(store)
-        } else {
-            crate::tools::ToolRegistry::new()
-        }),
+        tools: Arc::new(tools),
         tools_cfg: config.tools.clone(),
         conversation: config.conversation.clone(),
         gate: Arc::new(move |charge| {
             // A stopped scheduler drops the reply, which the loop reads as a refusal.
             let _ = tx.send(Command::Step(charge));
         }),
+        workspace_root: config.tools.workspace_root.clone(),
+        permission,
     }
 }
 
