@@ -42,6 +42,8 @@
 //! role = "architect"
 //! capabilities = ["architecture", "code", "review"]
 //! model = "sim/default"
+//! tier = 2                        # tool permissions, 0 read-only to 4 destructive
+//! grants = ["shell"]              # tier-3 tools it may call
 //!
 //! [coordinator]
 //! decompose = true                # split complex tasks into chained subtasks when filed
@@ -68,8 +70,7 @@
 //!
 //! `[router]`, `[budget]`, `[limits]`, `[tools]`, `[conversation]` and `[identity]` are
 //! documented in [`crate::router`], [`crate::budget`], [`crate::prompts`],
-//! [`crate::scheduler::tool_loop`], [`crate::scheduler::conversation`] and
-//! [`crate::identity`].
+//! [`crate::tools::config`], [`crate::scheduler::conversation`] and [`crate::identity`].
 
 pub use crate::http::HttpConfig;
 use crate::workers::WorkerConfig;
@@ -106,9 +107,9 @@ pub struct HostConfig {
     /// `[api]`: who may read, and how large a request may be.
     #[serde(default)]
     pub api: ApiConfig,
-    /// `[tools]`: the tool loop.
+    /// `[tools]`: the tool loop and the tools.
     #[serde(default)]
-    pub tools: crate::scheduler::tool_loop::ToolsConfig,
+    pub tools: crate::tools::ToolsConfig,
     /// `[conversation]`: plan and steps for complex tasks.
     #[serde(default)]
     pub conversation: crate::scheduler::conversation::ConversationConfig,
@@ -321,6 +322,12 @@ impl HostConfig {
             }
             if !names.insert(w.name.to_lowercase()) {
                 return Err(format!("worker `{}` is listed twice", w.name));
+            }
+            if w.grants.iter().any(|g| g.trim().is_empty()) {
+                return Err(format!(
+                    "worker `{}` has an empty entry in `grants`",
+                    w.name
+                ));
             }
         }
         if self.workers.is_empty() {
