@@ -37,7 +37,8 @@ pub struct ToolsConfig {
     /// Prefixes of models without native tool calling (fenced ```tool blocks instead).
     pub fenced_models: Vec<String>,
     /// Where the workers' folders are; `None` means `<data-dir>/workspaces` (filled in by
-    /// `hypernet run`; without one the workspace tools are not offered).
+    /// `hypernet run`; without one the workspace tools are not offered). A relative path is
+    /// taken from the working directory.
     pub workspace_root: Option<PathBuf>,
     /// The program and arguments `run_tests` starts in the workspace; empty: no `run_tests`.
     pub test_command: Vec<String>,

@@ -4,15 +4,15 @@
 //!
 //! Options that would point git at another repository, work tree, program or output
 //! (`-C`, `-c`, `--git-dir`, `--work-tree`, `--exec-path`, `--output`, …) are refused, and
-//! so is any argument that is an absolute path or climbs out with `..`
-//! ([`confined_argument`]). git does not look for a repository above the workspace
+//! so is any argument that is an absolute path, climbs out with `..` or leads out through a
+//! link ([`Workspace::confine_argument`](super::Workspace::confine_argument)). git does not look for a repository above the workspace
 //! (`GIT_CEILING_DIRECTORIES`), runs no hooks, never prompts, opens no editor or pager, and
 //! commits as the worker. Deleting a stash or a branch, forcing a branch, or amending a
 //! commit is destructive (tier 4).
 
 use super::args::{self, denied, failed};
 use super::process::{self, Keep, Limits};
-use super::workspace::{confined_argument, folder_name};
+use super::workspace::folder_name;
 use super::{Requirement, Tier, Tool, ToolContext, ToolError};
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
@@ -100,7 +100,6 @@ fn parse(args: &Value) -> Result<(String, Vec<String>), ToolError> {
                 format!("the option `{arg}` would reach beyond the workspace"),
             ));
         }
-        confined_argument(NAME, arg)?;
     }
     Ok((command.to_owned(), rest))
 }
@@ -142,7 +141,11 @@ impl Tool for Git {
     ) -> BoxFuture<'a, Result<String, ToolError>> {
         Box::pin(async move {
             let (command, rest) = parse(&args)?;
-            let root = ctx.workspace(NAME)?.ensure(NAME)?;
+            let ws = ctx.workspace(NAME)?;
+            for arg in &rest {
+                ws.confine_argument(NAME, arg)?;
+            }
+            let root = ws.ensure(NAME)?;
             let ceiling = root.parent().unwrap_or(&root).as_os_str().to_owned();
             let mut argv: Vec<String> = vec![NAME.into()];
             for setting in [
@@ -224,8 +227,9 @@ mod tests {
 
     #[tokio::test]
     async fn options_and_paths_reaching_out_are_refused() {
-        let (dir, _ws, _) = workspace();
+        let (dir, ws, outside) = workspace();
         let ctx = context(&dir);
+        std::os::unix::fs::symlink(&outside, ws.root().join("out")).unwrap();
         for args in [
             &["-C", "/tmp"][..],
             &["-C/tmp"],
@@ -239,6 +243,7 @@ mod tests {
             &["--", "../../etc/passwd"],
             &["a/../../x"],
             &["-F/etc/passwd"],
+            &["--no-index", "out/secret.txt", "a.txt"],
         ] {
             let e = run(&ctx, "diff", args).await.unwrap_err();
             assert!(matches!(e, ToolError::Denied { .. }), "{args:?}: {e}");

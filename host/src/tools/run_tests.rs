@@ -5,7 +5,6 @@
 
 use super::args::{self, failed};
 use super::process::{self, Keep, Limits};
-use super::workspace::confined_argument;
 use super::{Requirement, Tier, Tool, ToolContext, ToolError};
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
@@ -65,10 +64,11 @@ impl Tool for RunTests {
     ) -> BoxFuture<'a, Result<String, ToolError>> {
         Box::pin(async move {
             let extra = args::strings(NAME, &args, "args")?;
+            let ws = ctx.workspace(NAME)?;
             for arg in &extra {
-                confined_argument(NAME, arg)?;
+                ws.confine_argument(NAME, arg)?;
             }
-            let root = ctx.workspace(NAME)?.ensure(NAME)?;
+            let root = ws.ensure(NAME)?;
             let mut argv = self.command.clone();
             argv.extend(extra);
             tracing::info!(task = %ctx.task, worker = %ctx.worker, command = ?argv, "running tests");

@@ -1,15 +1,14 @@
 //! `shell` (tier 3, with a grant): one program from `[tools] shell_allow`, started from an
 //! argv — never through a shell, so there are no pipes, globs or substitutions — in the
 //! worker's workspace, killed after `command_timeout_secs`, its output cut at
-//! `output_max_chars`. Arguments that are absolute paths or climb out with `..` are
-//! refused. Deleting programs (`rm`, …) are destructive (tier 4).
+//! `output_max_chars`. Arguments that are absolute paths, climb out with `..` or lead out
+//! through a link are refused. Deleting programs (`rm`, …) are destructive (tier 4).
 //!
 //! The allowlist is the operator's promise about what a program can do: a shell or an
 //! interpreter in it (`sh`, `python3`) can do anything the host's user can.
 
 use super::args::{self, bad, denied, failed};
 use super::process::{self, Keep, Limits};
-use super::workspace::confined_argument;
 use super::{Requirement, Tier, Tool, ToolContext, ToolError};
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
@@ -56,9 +55,6 @@ impl Shell {
                 ),
             ));
         }
-        for arg in &argv[1..] {
-            confined_argument(NAME, arg)?;
-        }
         Ok(argv)
     }
 }
@@ -103,7 +99,11 @@ impl Tool for Shell {
     ) -> BoxFuture<'a, Result<String, ToolError>> {
         Box::pin(async move {
             let argv = self.argv(&args)?;
-            let root = ctx.workspace(NAME)?.ensure(NAME)?;
+            let ws = ctx.workspace(NAME)?;
+            for arg in &argv[1..] {
+                ws.confine_argument(NAME, arg)?;
+            }
+            let root = ws.ensure(NAME)?;
             tracing::info!(task = %ctx.task, worker = %ctx.worker, command = ?argv, "running a program");
             let done = process::run(&argv, &root, &[], &self.limits)
                 .await
@@ -125,7 +125,7 @@ mod tests {
 
     #[tokio::test]
     async fn runs_allowed_programs_in_the_workspace_and_refuses_others() {
-        let (dir, ws, _) = workspace();
+        let (dir, ws, outside) = workspace();
         let ctx = context(&dir);
         std::fs::write(ws.root().join("a.txt"), "alpha\n").unwrap();
         let tool = shell(&["cat", "ls", "sleep"], 1);
@@ -147,7 +147,13 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(e, ToolError::Denied { .. }), "{e}");
-        for path in ["/etc/passwd", "../outside/secret.txt", "--x=../../y"] {
+        std::os::unix::fs::symlink(&outside, ws.root().join("out")).unwrap();
+        for path in [
+            "/etc/passwd",
+            "../outside/secret.txt",
+            "--x=../../y",
+            "out/secret.txt",
+        ] {
             let e = tool
                 .call(&ctx, json!({"argv": ["cat", path]}))
                 .await

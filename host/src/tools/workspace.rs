@@ -180,10 +180,23 @@ pub fn lexical(tool: &str, path: &str) -> Result<PathBuf, ToolError> {
     Ok(out)
 }
 
-/// Refuses a program argument that names a path outside the workspace: one that is
-/// absolute (`/etc/passwd`, `~/x`) or climbs above its start with `..` — as the whole
-/// argument, as the value after `=` (`--file=/etc/passwd`), or glued to a short option
-/// (`-F/etc/passwd`). Other arguments (`HEAD~1..HEAD`, `s/a/b/`) pass.
+/// The parts of a program argument that may be paths: the whole argument, the value after
+/// `=` (`--file=x`), and the value glued to a short option (`-Fx`).
+fn candidates(arg: &str) -> Vec<&str> {
+    let mut out = vec![arg];
+    if let Some((_, value)) = arg.split_once('=') {
+        out.push(value);
+    }
+    if arg.starts_with('-') && !arg.starts_with("--") && arg.len() > 2 {
+        out.push(arg.get(2..).unwrap_or_default());
+    }
+    out
+}
+
+/// Refuses a program argument that names a path outside the workspace without looking at
+/// the disk: one that is absolute (`/etc/passwd`, `~/x`) or climbs above its start with
+/// `..` — as the whole argument, as the value after `=` (`--file=/etc/passwd`), or glued to
+/// a short option (`-F/etc/passwd`). Other arguments (`HEAD~1..HEAD`, `s/a/b/`) pass.
 pub fn confined_argument(tool: &str, arg: &str) -> Result<(), ToolError> {
     if arg.contains('\0') {
         return Err(bad(
@@ -191,14 +204,7 @@ pub fn confined_argument(tool: &str, arg: &str) -> Result<(), ToolError> {
             format!("the argument {arg:?} contains a NUL byte"),
         ));
     }
-    let mut candidates = vec![arg];
-    if let Some((_, value)) = arg.split_once('=') {
-        candidates.push(value);
-    }
-    if arg.starts_with('-') && !arg.starts_with("--") && arg.len() > 2 {
-        candidates.push(arg.get(2..).unwrap_or_default());
-    }
-    for c in candidates {
+    for c in candidates(arg) {
         if c.starts_with('/') || c.starts_with('~') {
             return Err(denied(
                 tool,
@@ -225,6 +231,36 @@ pub fn confined_argument(tool: &str, arg: &str) -> Result<(), ToolError> {
     Ok(())
 }
 
+impl Workspace {
+    /// [`confined_argument`], then the disk: where a part of the argument names something
+    /// that exists in the workspace, it must not lead outside through a link (so
+    /// `cat link/secret` or `git commit -F link/msg` cannot read past the workspace).
+    pub fn confine_argument(&self, tool: &str, arg: &str) -> Result<(), ToolError> {
+        confined_argument(tool, arg)?;
+        let root = self.ensure(tool)?;
+        for c in candidates(arg) {
+            let Ok(relative) = lexical(tool, c) else {
+                continue;
+            };
+            let full = root.join(relative);
+            let existing = full
+                .ancestors()
+                .find(|a| a.symlink_metadata().is_ok())
+                .unwrap_or(&root);
+            match existing.canonicalize() {
+                Ok(real) if real.starts_with(&root) => {}
+                _ => {
+                    return Err(denied(
+                        tool,
+                        format!("the argument `{arg}` leads outside the workspace"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 fn bad(tool: &str, reason: String) -> ToolError {
     ToolError::BadArguments {
         tool: tool.into(),
@@ -247,161 +283,5 @@ fn failed(tool: &str, reason: String) -> ToolError {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use std::os::unix::fs::symlink;
-
-    /// A workspace for `Trace` in a fresh temp dir, plus a folder outside it.
-    pub(crate) fn workspace() -> (tempfile::TempDir, Workspace, PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let outside = dir.path().join("outside");
-        std::fs::create_dir_all(&outside).unwrap();
-        std::fs::write(outside.join("secret.txt"), "secret").unwrap();
-        let ws = Workspace::for_worker(&dir.path().join("workspaces"), "Trace");
-        ws.ensure("t").unwrap();
-        (dir, ws, outside)
-    }
-
-    /// A context for `Trace` whose workspace is the one [`workspace`] made in `dir`, all
-    /// calls allowed (the tier check is tested on its own).
-    pub(crate) fn context(dir: &tempfile::TempDir) -> crate::tools::ToolContext {
-        let allow = std::sync::Arc::new(crate::tools::AllowAll);
-        crate::tools::ToolContext::new(crate::tasks::TaskId(1), "Trace", allow)
-            .with_workspace(&dir.path().join("workspaces"))
-    }
-
-    fn refusal(ws: &Workspace, path: &str, intent: Intent) -> ToolError {
-        ws.resolve("t", path, intent).unwrap_err()
-    }
-
-    #[test]
-    fn folders_are_lowercased_names_that_cannot_climb() {
-        let root = Path::new("/data/workspaces");
-        assert_eq!(
-            Workspace::for_worker(root, "Trace").root(),
-            Path::new("/data/workspaces/trace")
-        );
-        assert_eq!(folder_name("../Evil"), ".._evil");
-        assert_eq!(folder_name(".."), "_");
-        assert_eq!(folder_name("a/b"), "a_b");
-    }
-
-    #[test]
-    fn paths_inside_resolve_and_new_files_get_their_folders() {
-        let (_dir, ws, _) = workspace();
-        let root = ws.root().canonicalize().unwrap();
-        let p = ws.resolve("t", "notes/a.md", Intent::Write).unwrap();
-        assert_eq!(p, root.join("notes/a.md"));
-        assert!(root.join("notes").is_dir());
-        std::fs::write(&p, "x").unwrap();
-        assert_eq!(
-            ws.resolve("t", "./notes/../notes/a.md", Intent::Read)
-                .unwrap(),
-            p
-        );
-        assert_eq!(ws.resolve("t", ".", Intent::Read).unwrap(), root);
-        assert_eq!(ws.shown(&p), "notes/a.md");
-        let e = refusal(&ws, "missing.txt", Intent::Read);
-        assert_eq!(e.to_string(), "`t` failed: `missing.txt` does not exist");
-    }
-
-    #[test]
-    fn escapes_are_refused_naming_the_path() {
-        let (_dir, ws, _) = workspace();
-        for (path, message) in [
-            (
-                "../x",
-                "`t` is not permitted: `../x` climbs out of the workspace",
-            ),
-            (
-                "a/../../x",
-                "`t` is not permitted: `a/../../x` climbs out of the workspace",
-            ),
-            (
-                "/etc/passwd",
-                "`t` is not permitted: `/etc/passwd` is absolute; paths are relative to the workspace",
-            ),
-            ("", "bad arguments for `t`: the path is empty"),
-            (
-                "a\0b",
-                "bad arguments for `t`: the path \"a\\0b\" contains a NUL byte",
-            ),
-            (
-                ".git/hooks/pre-commit",
-                "`t` is not permitted: `.git/hooks/pre-commit` is inside `.git`",
-            ),
-        ] {
-            assert_eq!(refusal(&ws, path, Intent::Write).to_string(), message);
-        }
-    }
-
-    #[test]
-    fn program_arguments_naming_paths_outside_are_refused() {
-        for arg in [
-            "--short",
-            "HEAD~1..HEAD",
-            "src/../lib.rs",
-            "s/a/b/",
-            "-m",
-            "a=b",
-            "-",
-            "--",
-        ] {
-            assert!(confined_argument("t", arg).is_ok(), "{arg}");
-        }
-        for (arg, why) in [
-            ("/etc/passwd", "is an absolute path"),
-            ("~/.ssh/id_rsa", "is an absolute path"),
-            ("--file=/etc/passwd", "is an absolute path"),
-            ("-F/etc/passwd", "is an absolute path"),
-            ("../x", "climbs out of the workspace"),
-            ("a/../../x", "climbs out of the workspace"),
-            ("--output=../x", "climbs out of the workspace"),
-            ("..", "climbs out of the workspace"),
-        ] {
-            let e = confined_argument("t", arg).unwrap_err().to_string();
-            assert_eq!(
-                e,
-                format!(
-                    "`t` is not permitted: the argument `{arg}` {why}{}",
-                    if why.starts_with("is") {
-                        "; paths are relative to the workspace"
-                    } else {
-                        ""
-                    }
-                )
-            );
-        }
-    }
-
-    #[test]
-    fn links_leading_outside_are_refused_for_reads_and_writes() {
-        let (_dir, ws, outside) = workspace();
-        let root = ws.root().to_owned();
-        symlink(&outside, root.join("out")).unwrap();
-        symlink(outside.join("secret.txt"), root.join("secret")).unwrap();
-        symlink(outside.join("new.txt"), root.join("dangling")).unwrap();
-        let leads_out =
-            |p: &str| format!("`t` is not permitted: `{p}` leads outside the workspace");
-        for (path, intent) in [
-            ("out/secret.txt", Intent::Read),
-            ("secret", Intent::Read),
-            ("out", Intent::Read),
-            ("out/secret.txt", Intent::Write),
-            ("out/new.txt", Intent::Write),
-            ("out/deeper/new.txt", Intent::Write),
-            ("secret", Intent::Write),
-        ] {
-            assert_eq!(refusal(&ws, path, intent).to_string(), leads_out(path));
-        }
-        assert_eq!(
-            refusal(&ws, "dangling", Intent::Write).to_string(),
-            "`t` is not permitted: `dangling` is a link to a missing target"
-        );
-        assert!(!outside.join("deeper").exists());
-        // A link that stays inside is fine.
-        std::fs::write(root.join("real.txt"), "x").unwrap();
-        symlink(root.join("real.txt"), root.join("alias")).unwrap();
-        assert!(ws.resolve("t", "alias", Intent::Read).is_ok());
-    }
-}
+#[path = "workspace_tests.rs"]
+pub(crate) mod tests;
