@@ -68,11 +68,16 @@ pub fn declarations(address: &str, answer: Value) -> (Vec<(ToolDecl, Tier)>, Vec
     (ok, problems)
 }
 
-/// Asks every running subsystem of `registry` for its tools.
+/// Asks every running subsystem of `registry` for its tools, all at once.
 pub async fn discover(registry: &Arc<Registry>) -> Vec<PluginTool> {
+    let addresses = registry.subsystem_addresses();
+    let asks = addresses
+        .iter()
+        .map(|address| registry.query(address, tool::LIST, Value::Null));
+    let answers = futures_util::future::join_all(asks).await;
     let mut tools = Vec::new();
-    for address in registry.subsystem_addresses() {
-        let answer = match registry.query(&address, tool::LIST, Value::Null).await {
+    for (address, answer) in addresses.into_iter().zip(answers) {
+        let answer = match answer {
             Ok(answer) => answer,
             Err(e) if e.code() == ErrorCode::NotFound => continue,
             Err(e) => {
