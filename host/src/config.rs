@@ -42,6 +42,8 @@
 //! role = "architect"
 //! capabilities = ["architecture", "code", "review"]
 //! model = "sim/default"
+//! tier = 2                        # tool permissions, 0 read-only to 4 destructive
+//! grants = ["shell"]              # tier-3 tools it may call
 //!
 //! [coordinator]
 //! decompose = true                # split complex tasks into chained subtasks when filed
@@ -68,7 +70,7 @@
 //!
 //! `[router]`, `[budget]`, `[limits]`, `[tools]`, `[conversation]`, `[identity]`,
 //! `[memory]`, `[personal_time]` and `[approvals]` are documented in [`crate::router`],
-//! [`crate::budget`], [`crate::prompts`], [`crate::scheduler::tool_loop`],
+//! [`crate::budget`], [`crate::prompts`], [`crate::tools::config`],
 //! [`crate::scheduler::conversation`], [`crate::identity`], [`crate::workers::memory`],
 //! [`crate::workers::personal`] and [`crate::approvals::service`].
 
@@ -107,9 +109,9 @@ pub struct HostConfig {
     /// `[api]`: who may read, and how large a request may be.
     #[serde(default)]
     pub api: ApiConfig,
-    /// `[tools]`: the tool loop.
+    /// `[tools]`: the tool loop and the tools.
     #[serde(default)]
-    pub tools: crate::scheduler::tool_loop::ToolsConfig,
+    pub tools: crate::tools::ToolsConfig,
     /// `[conversation]`: plan and steps for complex tasks.
     #[serde(default)]
     pub conversation: crate::scheduler::conversation::ConversationConfig,
@@ -249,6 +251,8 @@ pub fn default_workers() -> Vec<WorkerConfig> {
         role: role.into(),
         capabilities: caps.iter().map(|c| c.to_string()).collect(),
         model: None,
+        tier: Default::default(),
+        grants: Vec::new(),
     };
     vec![
         w(
@@ -332,6 +336,12 @@ impl HostConfig {
             }
             if !names.insert(w.name.to_lowercase()) {
                 return Err(format!("worker `{}` is listed twice", w.name));
+            }
+            if w.grants.iter().any(|g| g.trim().is_empty()) {
+                return Err(format!(
+                    "worker `{}` has an empty entry in `grants`",
+                    w.name
+                ));
             }
         }
         if self.workers.is_empty() {

@@ -207,6 +207,8 @@ mod tests {
             role: "architect".into(),
             capabilities: vec!["code".into(), "review".into()],
             model: None,
+            tier: Default::default(),
+            grants: Vec::new(),
         }
     }
 

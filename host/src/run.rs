@@ -68,6 +68,10 @@ pub async fn run(options: RunOptions) -> Result<()> {
         .identity
         .archive
         .get_or_insert_with(|| data.root().join("archive"));
+    config
+        .tools
+        .workspace_root
+        .get_or_insert_with(|| data.root().join("workspaces"));
     let store = Store::open(&data.database()).map_err(|e| {
         if e.to_string().contains("already open") {
             anyhow::anyhow!(

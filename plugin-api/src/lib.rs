@@ -30,6 +30,9 @@
 //! hypernet_plugin_api::export_plugin!();
 //! ```
 //!
+//! A subsystem may also offer tools to the workers' models through two named queries
+//! (see [`tool`]).
+//!
 //! The host gives each service a [`Host`] handle: durable key-value storage in the plugin's
 //! namespace, publishing events, filing tasks, querying plugins named in `requires`, the
 //! clock, and logging — each only if the manifest entry grants the [`Capability`].
@@ -54,6 +57,7 @@ pub mod provider;
 mod service;
 mod subsystem;
 pub mod testing;
+pub mod tool;
 
 pub use error::{ErrorCode, PluginError};
 pub use event::Event;

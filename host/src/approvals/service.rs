@@ -16,7 +16,7 @@ use super::{Approval, ApprovalError, ApprovalId, ApprovalStatus, Execution};
 use crate::store::Store;
 use crate::store::approvals::ApprovalPage;
 use crate::tasks::TaskId;
-use crate::tools::{ToolContext, ToolRegistry};
+use crate::tools::{Decision, Permission, Requirement, ToolContext, ToolRegistry};
 use serde::Deserialize;
 use serde_json::Value;
 use std::sync::{Arc, OnceLock};
@@ -57,9 +57,34 @@ pub trait Resolver: Send + Sync {
     fn resolved(&self, task: TaskId, approval: ApprovalId, outcome: String);
 }
 
+/// Builds the context `worker`'s calls in `task` run in: its workspace and its permission
+/// check.
+pub type Contexts = Arc<dyn Fn(TaskId, &str) -> ToolContext + Send + Sync>;
+
+/// The worker's own check, except that a call held for approval may now run: a person
+/// approved it. Everything else — the tier, grants, a refusal — is checked again, so a
+/// worker whose tier was lowered meanwhile is still refused.
+struct Approved(Arc<dyn Permission>);
+
+impl Permission for Approved {
+    fn check(
+        &self,
+        ctx: &ToolContext,
+        tool: &str,
+        args: &Value,
+        needs: Option<&Requirement>,
+    ) -> Decision {
+        match self.0.check(ctx, tool, args, needs) {
+            Decision::NeedsApproval(_) => Decision::Allow,
+            other => other,
+        }
+    }
+}
+
 /// What the queue needs from the rest of the host, given once both exist.
 struct Attached {
     tools: Arc<ToolRegistry>,
+    contexts: Contexts,
     resolver: Arc<dyn Resolver>,
 }
 
@@ -114,10 +139,19 @@ impl Approvals {
         }
     }
 
-    /// Gives the queue the tools that approved actions run with and the resolver that tells
-    /// waiting tasks (once; later calls are ignored).
-    pub fn attach(&self, tools: Arc<ToolRegistry>, resolver: Arc<dyn Resolver>) {
-        let _ = self.inner.attached.set(Attached { tools, resolver });
+    /// Gives the queue the tools that approved actions run with, the contexts they run in
+    /// and the resolver that tells waiting tasks (once; later calls are ignored).
+    pub fn attach(
+        &self,
+        tools: Arc<ToolRegistry>,
+        contexts: Contexts,
+        resolver: Arc<dyn Resolver>,
+    ) {
+        let _ = self.inner.attached.set(Attached {
+            tools,
+            contexts,
+            resolver,
+        });
     }
 
     /// Records every later request, decision and run in `audit` (once; later calls are
@@ -259,7 +293,8 @@ impl Approvals {
             .await?;
         let output = match self.inner.attached.get() {
             Some(attached) => {
-                let ctx = ToolContext::new(approval.task, approval.worker.as_str());
+                let mut ctx = (attached.contexts)(approval.task, &approval.worker);
+                ctx.permission = Arc::new(Approved(ctx.permission));
                 attached
                     .tools
                     .call(&ctx, &approval.tool, approval.args.clone())
@@ -406,7 +441,10 @@ mod tests {
         let mut tools = ToolRegistry::new();
         tools.register(Echo(runs.clone()));
         let told = Arc::new(Told::default());
-        approvals.attach(Arc::new(tools), told.clone());
+        let contexts: Contexts = Arc::new(|task, worker: &str| {
+            ToolContext::new(task, worker, Arc::new(crate::tools::AllowAll))
+        });
+        approvals.attach(Arc::new(tools), contexts, told.clone());
         (approvals, runs, told)
     }
 

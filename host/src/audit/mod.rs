@@ -14,6 +14,7 @@
 //! - [`verify`]: the check of the whole log.
 
 pub mod entry;
+pub mod tools;
 pub mod verify;
 
 #[cfg(test)]

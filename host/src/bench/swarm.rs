@@ -56,6 +56,8 @@ impl Swarm {
                     role: String::new(),
                     capabilities: Vec::new(),
                     model: None,
+                    tier: Default::default(),
+                    grants: Vec::new(),
                 })
                 .collect(),
             standing: Vec::new(),

@@ -16,6 +16,8 @@ fn worker(name: &str, account: &str) -> WorkerConfig {
         role: "engineer".into(),
         capabilities: vec!["code".into()],
         model: None,
+        tier: Default::default(),
+        grants: Vec::new(),
     }
 }
 

@@ -554,6 +554,15 @@ impl Registry {
 
     /// Addresses (`plugin` or `plugin:service`) of every running provider service.
     pub fn provider_addresses(&self) -> Vec<String> {
+        self.addresses(ServiceKind::Provider)
+    }
+
+    /// Addresses (`plugin` or `plugin:service`) of every running subsystem service.
+    pub fn subsystem_addresses(&self) -> Vec<String> {
+        self.addresses(ServiceKind::Subsystem)
+    }
+
+    fn addresses(&self, kind: ServiceKind) -> Vec<String> {
         let entries = self.entries.read().expect("registry lock");
         let mut out = Vec::new();
         for (name, entry) in entries.iter() {
@@ -562,7 +571,7 @@ impl Registry {
             }
             let several = entry.services.len() > 1;
             for s in &entry.services {
-                if s.info.kind == ServiceKind::Provider {
+                if s.info.kind == kind {
                     out.push(if several {
                         format!("{name}:{}", s.info.name)
                     } else {

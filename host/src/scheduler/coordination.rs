@@ -207,6 +207,8 @@ impl Core {
                 role: "ephemeral".into(),
                 capabilities: Vec::new(),
                 model: Some(model.clone()),
+                tier: Default::default(),
+                grants: Vec::new(),
             },
             model: model.clone(),
             stats: Default::default(),

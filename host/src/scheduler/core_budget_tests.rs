@@ -17,6 +17,8 @@ fn paid_core(workers: usize, daily_usd: f64, router: RouterConfig) -> Core {
             role: String::new(),
             capabilities: vec![],
             model: Some(PAID.into()),
+            tier: Default::default(),
+            grants: Vec::new(),
         })
         .collect();
     let mut c = Core::new(

@@ -14,6 +14,8 @@ fn paid_core(workers: &[&str], reserve: bool) -> Core {
             role: String::new(),
             capabilities: Vec::new(),
             model: Some("openai/gpt-4o".into()),
+            tier: Default::default(),
+            grants: Vec::new(),
         })
         .collect();
     let cfg = SchedulerConfig {
@@ -184,6 +186,8 @@ fn the_open_breaker_stops_paid_calls_and_local_workers_are_exempt() {
             role: String::new(),
             capabilities: Vec::new(),
             model: Some("lmstudio/qwen".into()),
+            tier: Default::default(),
+            grants: Vec::new(),
         }],
     );
     let id = file(&mut local, "local");

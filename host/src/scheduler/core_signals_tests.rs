@@ -14,6 +14,8 @@ fn core(workers: usize, max_attempts: u32) -> Core {
             role: String::new(),
             capabilities: Vec::new(),
             model: None,
+            tier: Default::default(),
+            grants: Vec::new(),
         })
         .collect();
     let cfg = SchedulerConfig {

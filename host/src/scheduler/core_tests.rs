@@ -23,6 +23,8 @@ pub(super) fn worker(name: &str, caps: &[&str]) -> WorkerConfig {
         role: String::new(),
         capabilities: caps.iter().map(|c| c.to_string()).collect(),
         model: None,
+        tier: Default::default(),
+        grants: Vec::new(),
     }
 }
 

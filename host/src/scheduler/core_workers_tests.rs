@@ -13,6 +13,8 @@ fn core(workers: usize, model: &str) -> Core {
             role: String::new(),
             capabilities: Vec::new(),
             model: Some(model.into()),
+            tier: Default::default(),
+            grants: Vec::new(),
         })
         .collect();
     let cfg = SchedulerConfig {

@@ -2,18 +2,20 @@
 //! ([`super::tool_loop`]) when tools are offered, or plan and steps
 //! ([`super::conversation`]) for complex tasks. Here the loop meets the world: model calls
 //! through the provider plugin and the HTTP executor (each under the call timeout), tools
-//! from the [`ToolRegistry`], and the budget through the scheduler thread ([`Gate`]).
+//! from the [`ToolRegistry`] — called for the task's worker, in its workspace, under the
+//! tier check ([`crate::tools::TierPermission`]) — and the budget through the scheduler
+//! thread ([`Gate`]).
 //! Cancelling the task drops the future, which stops the loop between or within calls.
 
 use super::call::{self, CallError, CallSpec, PreparedCall, ProviderMap};
 use super::conversation::{self, ConversationConfig};
 use super::output::Origin;
-use super::tool_loop::{Caps, Halt, Runner, Steps, ToolsConfig};
+use super::tool_loop::{Caps, Halt, Held, Runner, Steps, ToolsConfig};
 use crate::budget::Price;
 use crate::http::HttpExecutor;
 use crate::plugins::Registry;
 use crate::tasks::{TaskId, TaskResult};
-use crate::tools::{ToolContext, ToolError, ToolRegistry};
+use crate::tools::{Permission, ToolContext, ToolError, ToolRegistry};
 use hypernet_plugin_api::provider::{Completion, CompletionRequest};
 use serde_json::Value;
 use std::sync::Arc;
@@ -61,6 +63,23 @@ pub struct Exec {
     pub conversation: ConversationConfig,
     /// The budget, through the scheduler.
     pub gate: Gate,
+    /// Where the workers' folders are (`None`: no workspace tools).
+    pub workspace_root: Option<std::path::PathBuf>,
+    /// The check every tool call of a worker passes.
+    pub permission: Arc<dyn Permission>,
+    /// Where held tool calls wait for a person.
+    pub approvals: Option<crate::approvals::service::Approvals>,
+}
+
+impl Exec {
+    /// The context of `worker`'s tool calls in `task`.
+    pub fn tool_context(&self, task: TaskId, worker: Arc<str>) -> ToolContext {
+        let ctx = ToolContext::new(task, worker, self.permission.clone());
+        match &self.workspace_root {
+            Some(root) => ctx.with_workspace(root),
+            None => ctx,
+        }
+    }
 }
 
 /// Where calls go.
@@ -129,6 +148,29 @@ impl Steps for Live<'_> {
         tracing::info!(task = %self.ctx.task, tool = name, "tool called");
         self.env.exec.tools.call(&self.ctx, name, args).await
     }
+
+    async fn request_approval(
+        &mut self,
+        name: &str,
+        args: Value,
+        reason: &str,
+    ) -> Option<Result<Held, String>> {
+        let queue = self.env.exec.approvals.clone()?;
+        let (task, worker) = (self.ctx.task, self.ctx.worker.clone());
+        let (name, reason) = (name.to_owned(), reason.to_owned());
+        let filed = tokio::task::spawn_blocking(move || {
+            queue.request(task, &worker, &name, args, &reason, crate::bus::now_ms())
+        })
+        .await;
+        Some(match filed {
+            Ok(Ok(approval)) => Ok(Held {
+                approval: approval.id,
+                question: approval.question(),
+            }),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(e.to_string()),
+        })
+    }
 }
 
 /// Runs task `origin.task`'s calls for `attempt` as `spec` says; its result sums every
@@ -158,7 +200,7 @@ pub async fn run_task(
         origin,
         attempt,
         prepared,
-        ctx: ToolContext::new(origin.task, origin.worker.clone()),
+        ctx: env.exec.tool_context(origin.task, origin.worker.clone()),
     };
     let cfg = &env.exec;
     let caps = if exec.conversation {
@@ -183,25 +225,34 @@ pub async fn run_task(
             signals: Vec::new(),
         })
     };
+    let result = |runner: &Runner<Live<'_>>, text, signals, awaiting_approval| TaskResult {
+        text,
+        model: runner.model.clone(),
+        input_tokens: runner.spent.input_tokens,
+        output_tokens: runner.spent.output_tokens,
+        cost_micros: 0,
+        signals,
+        simulated: runner.simulated,
+        awaiting_approval,
+    };
     match outcome {
-        Ok(out) => Ok(TaskResult {
-            text: out.text,
-            model: runner.model.clone(),
-            input_tokens: runner.spent.input_tokens,
-            output_tokens: runner.spent.output_tokens,
-            cost_micros: 0,
-            signals: out.signals,
-            simulated: runner.simulated,
-            awaiting_approval: None,
-        }),
-        Err(halt) => {
+        Ok(out) => Ok(result(&runner, out.text, out.signals, None)),
+        // Like an answer, the last call is settled by the scheduler.
+        Err(Halt::Held(held)) => Ok(result(
+            &runner,
+            held.question,
+            Vec::new(),
+            Some(held.approval),
+        )),
+        Err(Halt::Failed(e)) => {
             runner.settle_last().await;
-            Err(match halt {
-                Halt::Failed(e) => e,
-                Halt::Cap(why) => {
-                    CallError::Host(format!("stopped before any step finished: {why}"))
-                }
-            })
+            Err(e)
+        }
+        Err(Halt::Cap(why)) => {
+            runner.settle_last().await;
+            Err(CallError::Host(format!(
+                "stopped before any step finished: {why}"
+            )))
         }
     }
 }

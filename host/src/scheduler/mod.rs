@@ -124,8 +124,12 @@ pub struct Scheduler {
     identities: Arc<crate::identity::Identities>,
     workers: Arc<[crate::workers::WorkerConfig]>,
     approvals: crate::approvals::service::Approvals,
+    /// Records every tool call in the audit log, once connected.
+    trail: crate::audit::tools::ToolTrail,
     /// Where plugin host commands and budget changes are recorded, once connected.
     audit: Arc<std::sync::OnceLock<crate::audit::Audit>>,
+    /// Workers' tool tiers, which `permissions.set` changes.
+    permissions: Arc<crate::tools::TierPermission>,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -186,13 +190,32 @@ impl Scheduler {
         let (tx, rx) = mpsc::channel();
         let approvals =
             crate::approvals::service::Approvals::new(store.clone(), config.approvals.clone());
-        let exec = Arc::new(exec_settings(config, &store, &tx));
+        let trail = crate::audit::tools::ToolTrail::default();
+        let permissions = Arc::new(crate::tools::TierPermission::new(
+            &config.workers,
+            &config.tools.approval_required,
+        ));
+        let plugin_tools = if config.tools.enabled {
+            crate::tools::plugin::discover(&registry).await
+        } else {
+            Vec::new()
+        };
+        let exec = Arc::new(exec_settings(
+            config,
+            &store,
+            &tx,
+            plugin_tools,
+            permissions.clone(),
+            &approvals,
+            &trail,
+        ));
         let tools = exec.tools.clone();
         core.set_tool_prompt_chars(tool_prompt_chars(&exec));
         let snapshot = Arc::new(RwLock::new(Snapshot {
             started_ms: now_ms(),
             ..Snapshot::default()
         }));
+        let for_approved = exec.clone();
         let worker = Loop {
             slots: core.slots(),
             core,
@@ -223,10 +246,16 @@ impl Scheduler {
             identities,
             workers: Arc::from(config.workers.clone()),
             approvals: approvals.clone(),
+            trail,
             audit: Arc::default(),
+            permissions,
         };
         registry.set_task_sink(Arc::new(scheduler.clone()));
-        approvals.attach(tools, Arc::new(scheduler.clone()));
+        approvals.attach(
+            tools,
+            Arc::new(move |task, worker: &str| for_approved.tool_context(task, Arc::from(worker))),
+            Arc::new(scheduler.clone()),
+        );
         if let Err(e) = approvals.recover(now_ms()).await {
             tracing::error!(error = %e, "cannot recover the approval queue");
         }
@@ -234,11 +263,12 @@ impl Scheduler {
         Ok(scheduler)
     }
 
-    /// Connects the audit log that records the host commands plugins run and the approval
-    /// queue's requests, decisions and runs (every clone of
+    /// Connects the audit log that records the host commands plugins run, every tool call
+    /// and the approval queue's requests, decisions and runs (every clone of
     /// this handle shares it; a second call is ignored).
     pub fn set_audit(&self, audit: crate::audit::Audit) {
         self.approvals.set_audit(audit.clone());
+        self.trail.connect(audit.clone());
         let _ = self.audit.set(audit);
     }
 
@@ -449,8 +479,9 @@ impl TaskSink for Scheduler {
                     .map_err(|_| "the scheduler has stopped".to_owned())?
                     .map_err(|e| e.to_string())
             }
+            "permissions.set" => self.permissions.command(&args),
             other => Err(format!(
-                "unknown host command `{other}` (known: budget.set, limits.set)"
+                "unknown host command `{other}` (known: budget.set, limits.set, permissions.set)"
             )),
         }
     }
@@ -480,22 +511,37 @@ struct Loop {
     exec: Arc<exec::Exec>,
 }
 
-/// The tools (when `[tools] enabled`) and the loop settings; step charges go to the
-/// scheduler thread through `tx`.
-fn exec_settings(config: &HostConfig, store: &Store, tx: &mpsc::Sender<Command>) -> exec::Exec {
+/// The tools (when `[tools] enabled`: the host's, then `plugin_tools`) checked by
+/// `permission`, and the loop settings; step charges go to the scheduler thread through
+/// `tx`.
+fn exec_settings(
+    config: &HostConfig,
+    store: &Store,
+    tx: &mpsc::Sender<Command>,
+    plugin_tools: Vec<crate::tools::plugin::PluginTool>,
+    permission: Arc<crate::tools::TierPermission>,
+    approvals: &crate::approvals::service::Approvals,
+    trail: &crate::audit::tools::ToolTrail,
+) -> exec::Exec {
     let tx = tx.clone();
+    let extra = plugin_tools
+        .into_iter()
+        .map(|t| Arc::new(t) as Arc<dyn crate::tools::Tool>)
+        .collect();
+    let mut tools = crate::tools::setup::registry(&config.tools, store, extra);
+    tools.set_observer(Arc::new(trail.clone()));
+    crate::tools::setup::warn_unknown_grants(&config.workers, &tools);
     exec::Exec {
-        tools: Arc::new(if config.tools.enabled {
-            crate::tools::builtin::registry(store)
-        } else {
-            crate::tools::ToolRegistry::new()
-        }),
+        tools: Arc::new(tools),
         tools_cfg: config.tools.clone(),
         conversation: config.conversation.clone(),
         gate: Arc::new(move |charge| {
             // A stopped scheduler drops the reply, which the loop reads as a refusal.
             let _ = tx.send(Command::Step(charge));
         }),
+        workspace_root: config.tools.workspace_root.clone(),
+        permission,
+        approvals: Some(approvals.clone()),
     }
 }
 

@@ -1,14 +1,11 @@
 //! The tool loop: model → tool calls → results fed back → model, until the model answers
 //! without calling a tool or `[tools] max_steps` calls have been made.
 //!
-//! ```toml
-//! [tools]
-//! enabled = true          # offer the registered tools to the models
-//! max_steps = 8           # model calls per loop; a model still calling tools then fails the task
-//! repeat_limit = 3        # the same call (name + arguments) or the same error this often: stopped
-//! fenced_models = []      # model prefixes without native tool calling: tools described in the
-//!                         # prompt, called with ```tool blocks, results sent as a user message
-//! ```
+//! Its settings are `[tools]` ([`ToolsConfig`]): `enabled`, `max_steps` (model calls per
+//! loop; a model still calling tools then fails the task), `repeat_limit` (the same call or
+//! the same error this often stops it) and `fenced_models` (model prefixes without native
+//! tool calling: tools described in the prompt, called with ```tool blocks, results sent
+//! as a user message).
 //!
 //! Native calls (`Completion::tool_calls`) are answered with `ToolResult` blocks carrying
 //! the call's id; fenced calls (```` ```tool ```` blocks, read by [`crate::tasks::blocks`])
@@ -28,59 +25,13 @@ use super::call::CallError;
 use crate::budget::{Price, estimate_tokens};
 use crate::tasks::blocks;
 use crate::tools::ToolError;
+pub use crate::tools::ToolsConfig;
 use hypernet_plugin_api::provider::{
     Completion, CompletionRequest, ContentBlock, Message, Role, ToolSpec,
 };
-use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
-
-/// `[tools]` in `hypernet.toml`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ToolsConfig {
-    /// Whether the registered tools are offered to the models.
-    pub enabled: bool,
-    /// Model calls one loop may make.
-    pub max_steps: u32,
-    /// How often the same call or the same error may occur in a task before it is stopped.
-    pub repeat_limit: u32,
-    /// Prefixes of models without native tool calling (fenced ```tool blocks instead).
-    pub fenced_models: Vec<String>,
-}
-
-impl Default for ToolsConfig {
-    fn default() -> Self {
-        ToolsConfig {
-            enabled: true,
-            max_steps: 8,
-            repeat_limit: 3,
-            fenced_models: Vec::new(),
-        }
-    }
-}
-
-impl ToolsConfig {
-    /// Refuses values that cannot work, naming the key.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.max_steps == 0 {
-            return Err("[tools] max_steps must be at least 1".into());
-        }
-        if self.repeat_limit < 2 {
-            return Err(format!(
-                "[tools] repeat_limit must be at least 2, not {}",
-                self.repeat_limit
-            ));
-        }
-        Ok(())
-    }
-
-    /// Whether `model` calls tools with fenced blocks rather than natively.
-    pub fn is_fenced(&self, model: &str) -> bool {
-        self.fenced_models.iter().any(|p| model.starts_with(p))
-    }
-}
 
 /// What a system prompt says for a model that calls tools with fenced blocks.
 pub fn fenced_instructions(tools: &[ToolSpec]) -> String {
@@ -138,6 +89,27 @@ pub trait Steps: Send {
         name: &str,
         args: Value,
     ) -> impl Future<Output = Result<String, ToolError>> + Send;
+    /// Files a request for a person to approve the held call `name(args)`; the request, or
+    /// why it could not be filed (the model is told that instead). Without an approval
+    /// queue, nothing is filed.
+    fn request_approval(
+        &mut self,
+        name: &str,
+        args: Value,
+        reason: &str,
+    ) -> impl Future<Output = Option<Result<Held, String>>> + Send {
+        let _ = (name, args, reason);
+        async { None }
+    }
+}
+
+/// A tool call held for a person's approval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Held {
+    /// The request it waits on.
+    pub approval: crate::approvals::ApprovalId,
+    /// The request's question, as the worker will be reminded of it.
+    pub question: String,
 }
 
 /// Why a loop stopped without an answer.
@@ -147,6 +119,8 @@ pub enum Halt {
     Failed(CallError),
     /// The task's cap would be crossed by the next call (the reason says which).
     Cap(String),
+    /// A tool call waits for a person's approval; the task waits with it.
+    Held(Held),
 }
 
 impl From<CallError> for Halt {
@@ -291,8 +265,17 @@ impl<S: Steps> Runner<S> {
     /// Runs one tool, counting its error; the loop stops on the same error too often.
     async fn run_tool(&mut self, name: &str, args: Value) -> Result<Result<String, String>, Halt> {
         self.count_call(name, &args)?;
-        match self.steps.tool(name, args).await {
+        match self.steps.tool(name, args.clone()).await {
             Ok(out) => Ok(Ok(out)),
+            Err(ToolError::NeedsApproval { reason, .. }) => {
+                match self.steps.request_approval(name, args, &reason).await {
+                    Some(Ok(held)) => Err(Halt::Held(held)),
+                    Some(Err(why)) => Ok(Err(format!(
+                        "`{name}` needs a person's approval, but the request could not be filed: {why}"
+                    ))),
+                    None => Ok(Err(format!("`{name}` needs a person's approval: {reason}"))),
+                }
+            }
             Err(e) => {
                 let e = e.to_string();
                 let n = self.errors.entry(e.clone()).or_default();

@@ -1,7 +1,7 @@
-//! The built-in tools, harmless reads of the task store: `task_info` (one task by id) and
-//! `list_tasks` (tasks by status, newest first, bounded).
+//! The built-in tools, harmless reads of the task store (tier 0): `task_info` (one task by
+//! id) and `list_tasks` (tasks by status, newest first, bounded).
 
-use super::{Tool, ToolContext, ToolError, ToolRegistry};
+use super::{Requirement, Tier, Tool, ToolContext, ToolError, ToolRegistry};
 use crate::store::Store;
 use crate::store::tasks::TaskFilter;
 use crate::tasks::{Task, TaskId, TaskStatus};
@@ -92,6 +92,10 @@ impl Tool for TaskInfo {
         })
     }
 
+    fn requirement(&self, _: &Value) -> Option<Requirement> {
+        Some(Requirement::at(Tier::ReadOnly))
+    }
+
     fn call<'a>(
         &'a self,
         _: &'a ToolContext,
@@ -141,6 +145,10 @@ impl Tool for ListTasks {
             },
             "required": ["status"]
         })
+    }
+
+    fn requirement(&self, _: &Value) -> Option<Requirement> {
+        Some(Requirement::at(Tier::ReadOnly))
     }
 
     fn call<'a>(
@@ -231,7 +239,11 @@ mod tests {
     async fn task_info_reads_a_task_with_its_result_truncated() {
         let (_dir, store) = stored();
         let reg = registry(&store);
-        let ctx = ToolContext::new(TaskId(9), "Trace");
+        let ctx = ToolContext::new(
+            TaskId(9),
+            "Trace",
+            std::sync::Arc::new(crate::tools::AllowAll),
+        );
         let out: Value = serde_json::from_str(
             &reg.call(&ctx, "task_info", json!({"id": "T-1"}))
                 .await
@@ -264,7 +276,11 @@ mod tests {
     async fn list_tasks_filters_by_status_and_bounds_the_count() {
         let (_dir, store) = stored();
         let reg = registry(&store);
-        let ctx = ToolContext::new(TaskId(9), "Trace");
+        let ctx = ToolContext::new(
+            TaskId(9),
+            "Trace",
+            std::sync::Arc::new(crate::tools::AllowAll),
+        );
         let out: Value = serde_json::from_str(
             &reg.call(&ctx, "list_tasks", json!({"status": "pending"}))
                 .await

@@ -1,4 +1,5 @@
-//! Workers: named identities with capabilities and a preferred model, and their stats.
+//! Workers: named identities with capabilities, a preferred model and tool permissions
+//! (tier and grants, see [`crate::tools::permissions`]), and their stats.
 //!
 //! - [`memory`]: what each worker did recently, carried into its later prompts.
 //! - [`personal`]: when a worker is given personal time.
@@ -6,6 +7,7 @@
 pub mod memory;
 pub mod personal;
 
+use crate::tools::Tier;
 use serde::{Deserialize, Serialize};
 
 /// A worker as configured.
@@ -29,6 +31,12 @@ pub struct WorkerConfig {
     /// Preferred model (else the scheduler's default).
     #[serde(default)]
     pub model: Option<String>,
+    /// Permission tier for tool calls, 0 (read-only) to 4 (destructive); default 2.
+    #[serde(default)]
+    pub tier: Tier,
+    /// Tools needing an explicit grant (`shell`, `http`) this worker may call.
+    #[serde(default)]
+    pub grants: Vec<String>,
 }
 
 fn default_account() -> String {
@@ -133,6 +141,8 @@ mod tests {
             role: String::new(),
             capabilities: vec!["code".into(), "Review".into()],
             model: None,
+            tier: Default::default(),
+            grants: Vec::new(),
         };
         assert_eq!(
             w.tag_overlap(&["code".into(), "review".into(), "docs".into(), "x".into()]),

@@ -1,8 +1,9 @@
 //! An example subsystem plugin: the template for third-party authors.
 //!
 //! It counts the host events it receives by kind, keeps the counts in the host's durable
-//! key-value store (so they survive a restart), and answers queries about them. Read it top
-//! to bottom; `PLUGINS.md` explains building and loading.
+//! key-value store (so they survive a restart), answers queries about them, and offers the
+//! workers' models one tool, `example_event_count` (see [`tool`]). Read it top to bottom;
+//! `PLUGINS.md` explains building and loading.
 //!
 //! Manifest entry (`plugins.toml`):
 //!
@@ -14,6 +15,8 @@
 //! ignore = ["host.heartbeat"]   # event kinds not to count
 //! milestone_every = 100         # publish `example.milestone` every N counted events
 //! ```
+
+mod tool;
 
 use hypernet_plugin_api::{Event, Host, PluginError, Subsystem};
 use serde::Deserialize;
@@ -120,6 +123,9 @@ impl Subsystem for Counter {
                 self.save()?;
                 Ok(json!({ "total": 0 }))
             }
+            // The tools this plugin offers the models, and a call of one (see `tool.rs`).
+            hypernet_plugin_api::tool::LIST => tool::list(),
+            hypernet_plugin_api::tool::CALL => tool::call(&self.counts, self.total, args),
             other => Err(PluginError::unknown_query(other)),
         }
     }
@@ -179,6 +185,26 @@ mod tests {
             .map(|e| e.payload["total"].clone())
             .collect();
         assert_eq!(milestones, vec![json!(2), json!(4)]);
+    }
+
+    #[test]
+    fn offers_a_tool_and_answers_its_calls() {
+        let test = TestHost::new("example");
+        let mut counter = start(&test, json!({}));
+        counter
+            .on_event(&Event::new("task.completed", "host", Value::Null))
+            .unwrap();
+        let listed = counter.query("tools.list", Value::Null).unwrap();
+        assert_eq!(listed[0]["name"], "example_event_count");
+        assert_eq!(listed[0]["tier"], 0);
+        let call = |args: Value| json!({"name": "example_event_count", "args": args, "task": "T-1", "worker": "Trace"});
+        let out = counter
+            .query("tools.call", call(json!({"kind": "task.completed"})))
+            .unwrap();
+        assert_eq!(out, json!({"text": "task.completed: 1"}));
+        let out = counter.query("tools.call", call(json!({}))).unwrap();
+        assert_eq!(out, json!({"text": "all kinds: 1"}));
+        assert!(counter.query("tools.call", json!({"name": 1})).is_err());
     }
 
     #[test]

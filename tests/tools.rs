@@ -1,0 +1,123 @@
+//! The workspace tools through the real binary, the real provider plugin and the loopback
+//! mock LLM: a worker writes and reads a file in its own workspace, an escape is refused in
+//! the result fed back to the model, a plugin's tool answers through the plugin registry,
+//! and a worker below a tool's tier is refused.
+
+use hypernet_integration::mock_llm::{MockLlm, Reply};
+use hypernet_integration::{Env, eventually};
+use serde_json::{Value, json};
+
+const KEYS: [(&str, &str); 1] = [("HN_TEST_OPENAI_KEY", "sk-mock")];
+const PATH: &str = "/v1/chat/completions";
+
+/// Files one task (one attempt) and waits for it to finish.
+fn run_task(env: &Env, title: &str) -> Value {
+    let task = json!({"title": title, "max_attempts": 1});
+    let (status, body) = env.api("/api/tasks", Some(&task));
+    assert_eq!(status, 200, "{body}");
+    let id = body["id"].as_str().expect("an id").to_owned();
+    eventually("the task to finish", || {
+        let t = env.api(&format!("/api/tasks/{id}"), None).1;
+        matches!(t["status"].as_str(), Some("completed" | "failed")).then_some(t)
+    })
+}
+
+/// The tool result the model was sent with its `n`th request (0-based); the OpenAI wire
+/// has no error flag, so an error result reads `Error: …`.
+fn tool_result(mock: &MockLlm, n: usize) -> String {
+    let calls = mock.requests_to(PATH);
+    let messages = calls[n].json()["messages"].as_array().unwrap().clone();
+    let last = messages.last().unwrap();
+    assert_eq!(last["role"], "tool", "{last}");
+    last["content"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_worker_writes_and_reads_in_its_workspace_and_cannot_leave_it() {
+    let mock = MockLlm::start();
+    mock.script(
+        PATH,
+        [
+            Reply::openai_tool_call(
+                "write_file",
+                json!({"path": "notes/hello.md", "content": "hello from the swarm\n"}),
+                10,
+                10,
+            ),
+            Reply::openai_tool_call("read_file", json!({"path": "notes/hello.md"}), 10, 10),
+            Reply::openai_tool_call("read_file", json!({"path": "../../etc/passwd"}), 10, 10),
+            Reply::openai_text("Done.", 10, 10),
+        ],
+    );
+    let env = Env::on_mock_providers(
+        &mock,
+        "openai/gpt-4o-mini",
+        "[http]\nstream = false\n[tools]\nenabled = true\n",
+    );
+    let host = env.start_with_env(&KEYS);
+    let task = run_task(&env, "Leave a note");
+    assert_eq!(task["status"], "completed", "{task}\n{}", host.log());
+    assert_eq!(task["result"]["text"], "Done.");
+
+    let calls = mock.requests_to(PATH);
+    assert_eq!(calls.len(), 4);
+    let offered: Vec<String> = calls[0].json()["tools"]
+        .as_array()
+        .expect("tools offered")
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    for name in ["read_file", "write_file", "list_files", "git", "run_tests"] {
+        assert!(offered.iter().any(|o| o == name), "{name} in {offered:?}");
+    }
+    // Not offered: no program or host is allowed.
+    assert!(
+        !offered.iter().any(|o| o == "shell" || o == "http"),
+        "{offered:?}"
+    );
+
+    assert_eq!(tool_result(&mock, 1), "wrote 21 bytes to notes/hello.md");
+    assert_eq!(tool_result(&mock, 2), "hello from the swarm\n");
+    assert_eq!(
+        tool_result(&mock, 3),
+        "Error: `read_file` is not permitted: `../../etc/passwd` climbs out of the workspace"
+    );
+    let written = env.data_dir().join("workspaces/coder/notes/hello.md");
+    assert_eq!(
+        std::fs::read_to_string(&written).expect("the note is in the workspace"),
+        "hello from the swarm\n"
+    );
+}
+
+#[test]
+fn a_plugin_tool_answers_and_a_tier_below_the_tool_is_refused() {
+    let mock = MockLlm::start();
+    mock.script(
+        PATH,
+        [
+            Reply::openai_tool_call("example_event_count", json!({}), 10, 10),
+            Reply::openai_tool_call("write_file", json!({"path": "x", "content": "x"}), 10, 10),
+            Reply::openai_text("Counted.", 10, 10),
+        ],
+    );
+    let env = Env::new();
+    env.manifest(&format!(
+        "[[plugin]]\nname = \"provider-openai\"\ncapabilities = [\"log\"]\n[plugin.config]\nbase_url = \"{}\"\napi_key_env = \"HN_TEST_OPENAI_KEY\"\n\n\
+         [[plugin]]\nname = \"example\"\ncapabilities = [\"kv\", \"events\", \"log\"]\n",
+        mock.openai_base_url(),
+    ));
+    env.config(
+        "standing = []\n[http]\nstream = false\n\
+         [[worker]]\nname = \"Reader\"\nmodel = \"openai/gpt-4o-mini\"\ntier = 0\n",
+    );
+    let host = env.start_with_env(&KEYS);
+    let task = run_task(&env, "Count the events");
+    assert_eq!(task["status"], "completed", "{task}\n{}", host.log());
+    let counted = tool_result(&mock, 1);
+    assert!(counted.starts_with("all kinds: "), "{counted}");
+    assert_eq!(
+        tool_result(&mock, 2),
+        "Error: `write_file` is not permitted: `write_file` needs tier 1 (own workspace); Reader has tier 0 (read-only)"
+    );
+    assert!(!env.data_dir().join("workspaces/reader/x").exists());
+}
