@@ -650,6 +650,12 @@ async fn a_question_shows_in_its_column_and_is_answered_from_the_page() {
         "the question in the task's view",
     )
     .await;
+    page.expect(
+        "document.querySelector('#detail .answer-form textarea') !== null",
+        Duration::from_secs(5),
+        "the answer form",
+    )
+    .await;
     page.type_into("#detail .answer-form textarea", "The north one.")
         .await
         .unwrap();

@@ -329,6 +329,7 @@ async fn execute(
         signals: Vec::new(),
         simulated: completion.simulated,
         awaiting_approval: None,
+        injection_flags: Vec::new(),
     })
 }
 

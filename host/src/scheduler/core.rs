@@ -1135,6 +1135,12 @@ impl Core {
         self.fx.budget = true;
         self.pinned.remove(&id);
         self.fallback_pos.remove(&id);
+        if !result.injection_flags.is_empty() {
+            self.fx.events.push((
+                "task.flagged".into(),
+                json!({ "task": id, "worker": worker, "flags": result.injection_flags }),
+            ));
+        }
         if let Some(approval) = result.awaiting_approval {
             return self.await_approval(id, approval, &result, now_ms);
         }

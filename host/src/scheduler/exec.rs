@@ -103,6 +103,8 @@ struct Live<'a> {
     attempt: u32,
     prepared: Option<PreparedCall>,
     ctx: ToolContext,
+    /// Injection phrases found in the outside content tools returned.
+    flags: Vec<crate::tasks::InjectionFlag>,
 }
 
 impl Steps for Live<'_> {
@@ -146,7 +148,22 @@ impl Steps for Live<'_> {
 
     async fn tool(&mut self, name: &str, args: Value) -> Result<String, ToolError> {
         tracing::info!(task = %self.ctx.task, tool = name, "tool called");
-        self.env.exec.tools.call(&self.ctx, name, args).await
+        let tools = &self.env.exec.tools;
+        let out = tools.call(&self.ctx, name, args).await?;
+        if !tools.is_outside(name) {
+            return Ok(out);
+        }
+        let source = format!("tool:{name}");
+        let isolated = crate::security::isolate(&source, &out);
+        for flag in isolated.flags {
+            tracing::warn!(task = %self.ctx.task, tool = name, phrase = flag.phrase, "injection phrase in a tool's output");
+            self.flags.push(crate::tasks::InjectionFlag {
+                source: source.clone(),
+                phrase: flag.phrase.to_owned(),
+                count: flag.count,
+            });
+        }
+        Ok(isolated.text)
     }
 
     async fn request_approval(
@@ -201,6 +218,7 @@ pub async fn run_task(
         attempt,
         prepared,
         ctx: env.exec.tool_context(origin.task, origin.worker.clone()),
+        flags: Vec::new(),
     };
     let cfg = &env.exec;
     let caps = if exec.conversation {
@@ -234,6 +252,7 @@ pub async fn run_task(
         signals,
         simulated: runner.simulated,
         awaiting_approval,
+        injection_flags: runner.steps.flags.clone(),
     };
     match outcome {
         Ok(out) => Ok(result(&runner, out.text, out.signals, None)),

@@ -96,10 +96,6 @@ impl Isolated {
 pub fn isolate(source: &str, text: &str) -> Isolated {
     let (clean, truncated) = clean(text, MAX_CHARS);
     let flags = scan(&clean);
-    if !flags.is_empty() {
-        let phrases: Vec<&str> = flags.iter().map(|f| f.phrase).collect();
-        tracing::warn!(source, ?phrases, "outside text carries injection phrases");
-    }
     let mut body = defuse_markers(&clean);
     if truncated {
         body.push_str(&format!("\n[cut at {MAX_CHARS} characters]"));

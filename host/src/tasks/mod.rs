@@ -84,6 +84,18 @@ impl From<hypernet_plugin_api::NewTask> for TaskSpec {
     }
 }
 
+/// A phrase that tries to take over a model, found in outside content a tool returned
+/// during the task (see [`crate::security::isolate`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InjectionFlag {
+    /// Where the content came from (`tool:read_file`).
+    pub source: String,
+    /// The phrase.
+    pub phrase: String,
+    /// How often it occurred there.
+    pub count: usize,
+}
+
 /// The outcome of a successful call.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TaskResult {
@@ -108,6 +120,10 @@ pub struct TaskResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub awaiting_approval: Option<crate::approvals::ApprovalId>,
+    /// Injection phrases found in outside content the task's tools returned; the content
+    /// reached the model marked as data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub injection_flags: Vec<InjectionFlag>,
 }
 
 /// A question a worker asked about its task (a `clarification_needed` signal), and the

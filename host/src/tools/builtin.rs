@@ -76,6 +76,9 @@ fn describe(task: &Task) -> Value {
 }
 
 impl Tool for TaskInfo {
+    fn outside(&self) -> bool {
+        false
+    }
     fn name(&self) -> &str {
         "task_info"
     }
@@ -128,6 +131,9 @@ impl Tool for TaskInfo {
 }
 
 impl Tool for ListTasks {
+    fn outside(&self) -> bool {
+        false
+    }
     fn name(&self) -> &str {
         "list_tasks"
     }

@@ -187,6 +187,13 @@ pub trait Tool: Send + Sync {
     fn requirement(&self, _args: &Value) -> Option<Requirement> {
         None
     }
+    /// Whether what it returns comes from outside the swarm (files, web pages, programs'
+    /// output, a plugin) and so reaches the model only as marked data, scanned for
+    /// injection phrases ([`crate::security::isolate`]). The default, `true`, is the
+    /// careful one; the host's own reads of its task store say `false`.
+    fn outside(&self) -> bool {
+        true
+    }
     /// Runs it; the text is what the model reads back.
     fn call<'a>(
         &'a self,
@@ -285,6 +292,12 @@ impl ToolRegistry {
     pub fn set_observer(&mut self, observer: Arc<dyn ToolObserver>) -> &mut Self {
         self.observer = observer;
         self
+    }
+
+    /// Whether the output of tool `name` is outside content (see [`Tool::outside`]); an
+    /// unknown name counts as outside.
+    pub fn is_outside(&self, name: &str) -> bool {
+        self.tools.get(name).is_none_or(|t| t.outside())
     }
 
     /// Whether nothing is registered.

@@ -74,6 +74,10 @@ async fn write(
 }
 
 impl Tool for WriteFile {
+    /// Its answer is the host's own report of what it wrote.
+    fn outside(&self) -> bool {
+        false
+    }
     fn name(&self) -> &str {
         "write_file"
     }
@@ -100,6 +104,10 @@ impl Tool for WriteFile {
 }
 
 impl Tool for AppendFile {
+    /// Its answer is the host's own report of what it wrote.
+    fn outside(&self) -> bool {
+        false
+    }
     fn name(&self) -> &str {
         "append_file"
     }
