@@ -8,6 +8,7 @@
 //! - [`config`]: the `[http]` settings.
 //! - [`limits`]: one semaphore per provider; permits are guards, so cancellation frees them.
 //! - [`retry`]: which failures are retried and how long to wait (pure).
+//! - [`scrub`]: credentials a response quotes back are blanked before a plugin reads it.
 //! - [`sse`]: framing of `text/event-stream` bodies (pure).
 //! - [`stream`]: reading a streamed answer; its text also goes, as it arrives, to the
 //!   caller's [`TextSink`] (the scheduler announces it to watchers).
@@ -15,6 +16,7 @@
 pub mod config;
 pub mod limits;
 pub mod retry;
+pub mod scrub;
 pub mod sse;
 pub mod stream;
 
@@ -335,7 +337,8 @@ impl HttpExecutor {
             }
             return result;
         }
-        let response = read(response, timeout).await?;
+        let mut response = read(response, timeout).await?;
+        scrub::scrub(&mut response.body, &scrub::credentials(http));
         if success {
             ops.parse_response(request, &response)
                 .await
@@ -384,7 +387,9 @@ impl HttpExecutor {
             }
             Ok(Ok(response)) => response,
         };
-        read(response, timeout).await.map_err(as_error)
+        let mut response = read(response, timeout).await.map_err(as_error)?;
+        scrub::scrub(&mut response.body, &scrub::credentials(http));
+        Ok(response)
     }
 }
 
