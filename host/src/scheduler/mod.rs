@@ -191,10 +191,11 @@ impl Scheduler {
         let approvals =
             crate::approvals::service::Approvals::new(store.clone(), config.approvals.clone());
         let trail = crate::audit::tools::ToolTrail::default();
-        let permissions = Arc::new(crate::tools::TierPermission::new(
-            &config.workers,
-            &config.tools.approval_required,
-        ));
+        let permissions = Arc::new(
+            crate::tools::TierPermission::new(&config.workers, &config.tools.approval_required)
+                .restore(store.clone())
+                .map_err(|e| anyhow::anyhow!(e))?,
+        );
         let plugin_tools = if config.tools.enabled {
             crate::tools::plugin::discover(&registry).await
         } else {

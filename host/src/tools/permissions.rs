@@ -192,13 +192,19 @@ pub fn decide(
 }
 
 /// The check workers' calls pass: [`decide`] over a table of every configured worker's
-/// rights, which `permissions.set` changes at run time.
+/// rights, which `permissions.set` changes at run time. With a store, each change is kept
+/// (namespace `host:permissions`, one record per worker) and [`TierPermission::restore`]
+/// brings it back after a restart, over the configured tier.
 #[derive(Debug)]
 pub struct TierPermission {
     /// By worker name, lowercased.
     table: RwLock<BTreeMap<String, (String, Access)>>,
     approval: Vec<String>,
+    store: Option<crate::store::Store>,
 }
+
+/// The store namespace of tier changes (no plugin can be named like this).
+const NAMESPACE: &str = "host:permissions";
 
 impl TierPermission {
     /// The rights of `workers` as configured; `approval` is `[tools] approval_required`.
@@ -216,7 +222,34 @@ impl TierPermission {
         TierPermission {
             table: RwLock::new(table),
             approval: approval.to_vec(),
+            store: None,
         }
+    }
+
+    /// Keeps every later change in `store`, and applies the changes stored there before (a
+    /// worker no longer configured is skipped).
+    pub fn restore(mut self, store: crate::store::Store) -> Result<TierPermission, String> {
+        let names = store
+            .kv_list(NAMESPACE, "")
+            .map_err(|e| format!("reading the stored tool tiers: {e}"))?;
+        for key in names {
+            let Some(bytes) = store
+                .kv_get(NAMESPACE, &key)
+                .map_err(|e| format!("reading the stored tier of `{key}`: {e}"))?
+            else {
+                continue;
+            };
+            let tier: Tier = serde_json::from_slice(&bytes)
+                .map_err(|e| format!("the stored tier of `{key}` does not decode: {e}"))?;
+            match self.set_tier(&key, tier) {
+                Ok(_) => {}
+                Err(_) => {
+                    tracing::warn!(worker = %key, "a stored tier names a worker no longer configured")
+                }
+            }
+        }
+        self.store = Some(store);
+        Ok(self)
     }
 
     /// A worker's rights (any case), if it has any.
@@ -235,6 +268,12 @@ impl TierPermission {
                 "permissions.set: no worker named `{worker}` (known: {})",
                 known.join(", ")
             ));
+        }
+        if let Some(store) = &self.store {
+            let bytes = serde_json::to_vec(&tier).expect("a tier serializes");
+            store
+                .kv_put(NAMESPACE, &key, &bytes)
+                .map_err(|e| format!("permissions.set: keeping the tier: {e}"))?;
         }
         let (name, access) = table.get_mut(&key).expect("checked above");
         let before = std::mem::replace(&mut access.tier, tier);

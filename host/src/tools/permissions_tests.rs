@@ -144,3 +144,41 @@ fn tiers_read_from_numbers_and_change_by_command() {
     let e = perms.command(&json!({"tier": 1})).unwrap_err();
     assert!(e.contains("`worker`"), "{e}");
 }
+
+#[test]
+fn a_changed_tier_is_kept_and_restored_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.redb");
+    let workers: Vec<WorkerConfig> = ["name = \"Trace\"\n", "name = \"Keystone\"\ntier = 1\n"]
+        .iter()
+        .map(|t| toml::from_str(t).unwrap())
+        .collect();
+    {
+        let store = crate::store::Store::open(&path).unwrap();
+        let perms = TierPermission::new(&workers, &[]).restore(store).unwrap();
+        perms
+            .command(&json!({"worker": "Trace", "tier": 4}))
+            .unwrap();
+    }
+    let store = crate::store::Store::open(&path).unwrap();
+    let fresh = TierPermission::new(&workers, &[]);
+    assert_eq!(
+        fresh.access("Trace").unwrap().tier,
+        Tier::Shared,
+        "as configured"
+    );
+    let restored = fresh.restore(store).unwrap();
+    assert_eq!(restored.access("Trace").unwrap().tier, Tier::Destructive);
+    assert_eq!(
+        restored.access("Keystone").unwrap().tier,
+        Tier::OwnWorkspace,
+        "unchanged"
+    );
+    // Only the configured workers are restored.
+    let store = crate::store::Store::open(&dir.path().join("other.redb")).unwrap();
+    store.kv_put("host:permissions", "ghost", b"3").unwrap();
+    let only = TierPermission::new(&workers[..1], &[])
+        .restore(store)
+        .unwrap();
+    assert!(only.access("ghost").is_none());
+}

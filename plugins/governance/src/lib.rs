@@ -37,15 +37,18 @@
 //! (`1.1`) and exact thousandths (`weight_milli: 1100`).
 //!
 //! - `submit {"type", "title", "body"?, "author", "budget"?: {"daily_limit_usd"?,
-//!   "session_limit_usd"?}, "limits"?: {"name": {"soft", "hard"}}}` → the proposal.
-//!   `budget` only on `resource_allocation`, `limits` only on `policy_change`.
+//!   "session_limit_usd"?}, "limits"?: {"name": {"soft", "hard"}}, "permissions"?:
+//!   [{"worker", "tier"}]}` → the proposal. `budget` only on `resource_allocation`,
+//!   `limits` and `permissions` (workers' tool tiers, 0–4) only on `policy_change`.
 //! - `open_voting {"id", "force"?}` → the proposal.
 //! - `vote {"id", "voter", "choice": "approve"|"reject"|"abstain"}` →
 //!   `{"id", "voter", "choice", "weight", "weight_milli", "weight_source": "reputation"|"equal"}`.
 //! - `comment {"id", "author", "text"}` → `{"id": "C-00001", "proposal", "author", "text", "at_ms"}`.
 //! - `decide {"id", "force"?}` → `{"id", "status", "tally": <tally>}`.
 //! - `enact {"id"}` → `{"id", "status": "enacted", "enactment": {"budget"?: {"args",
-//!   "answer"} | {"args", "error"}, "limits"?: {...}}}`.
+//!   "answer"} | {"args", "error"}, "limits"?: {...}, "permissions"?: [{"args", "answer"} |
+//!   {"args", "error"}]}}`: the budget through the host's `budget.set`, each tier through
+//!   `permissions.set`.
 //! - `withdraw {"id", "author"}` → the proposal.
 //! - `proposal {"id"}` → the proposal (`id, type, title, body, author, status, budget?,
 //!   limits?, submitted_at_ms, deliberation_ends_at_ms, voting_ms, voting_opened_at_ms,
@@ -83,7 +86,7 @@ use config::Config;
 use hypernet_plugin_api::{ErrorCode, Host, PluginError, Subsystem};
 use kind::ProposalType;
 use limits::Limits;
-use proposal::{BudgetChange, Comment, Proposal, Status, Vote};
+use proposal::{BudgetChange, Comment, Proposal, Status, TierChange, Vote};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use tally::{Choice, Tally};
@@ -210,6 +213,26 @@ impl Governance {
                 )));
             }
         };
+        let permissions = match &args["permissions"] {
+            Value::Null => None,
+            p if kind == ProposalType::PolicyChange => {
+                let p: Vec<TierChange> = serde_json::from_value(p.clone())
+                    .map_err(|e| refused(format!("`permissions`: {e}")))?;
+                if let Some(bad) = p.iter().find(|c| c.tier > 4) {
+                    return Err(refused(format!(
+                        "`permissions`: tier {} for `{}` is not 0 to 4",
+                        bad.tier, bad.worker
+                    )));
+                }
+                Some(p)
+            }
+            _ => {
+                return Err(refused(format!(
+                    "tier changes need a policy_change proposal, not {}",
+                    kind.as_str()
+                )));
+            }
+        };
         let now = self.host.now_ms()?;
         let number = self.proposal_counter + 1;
         let id = format!("GOV-{number:04}");
@@ -222,6 +245,7 @@ impl Governance {
             status: Status::Deliberation,
             budget,
             limits,
+            permissions,
             submitted_at_ms: now,
             deliberation_ends_at_ms: now.saturating_add(self.config.deliberation_ms(kind)),
             voting_ms: self.config.voting_ms(kind),
@@ -359,7 +383,8 @@ impl Governance {
         let now = self.host.now_ms()?;
         let p = self.proposal_mut(id)?;
         p.can_enact().map_err(refused)?;
-        let (budget, limits) = (p.budget.clone(), p.limits.clone());
+        let (budget, limits, permissions) =
+            (p.budget.clone(), p.limits.clone(), p.permissions.clone());
         let mut enactment = json!({});
         if let Some(b) = budget {
             let args = serde_json::to_value(&b)?;
@@ -378,6 +403,20 @@ impl Governance {
             self.limits.extend(l.clone());
             self.governed_limits = governed;
             enactment["limits"] = serde_json::to_value(&l)?;
+        }
+        if let Some(changes) = permissions {
+            let mut answers = Vec::new();
+            for change in changes {
+                let args = serde_json::to_value(&change)?;
+                answers.push(match self.host.command("permissions.set", &args) {
+                    Ok(answer) => json!({ "args": args, "answer": answer }),
+                    Err(err) => {
+                        tracing::warn!(proposal = %id, error = %err, "permissions.set refused");
+                        json!({ "args": args, "error": err.to_string() })
+                    }
+                });
+            }
+            enactment["permissions"] = Value::Array(answers);
         }
         let p = self.proposal_mut(id)?;
         p.status = Status::Enacted;

@@ -54,6 +54,16 @@ pub struct BudgetChange {
     pub session_limit_usd: Option<f64>,
 }
 
+/// A worker's tool tier set by a `policy_change` proposal; passed to `permissions.set`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierChange {
+    /// The worker's name.
+    pub worker: String,
+    /// Its new tier, 0 (read-only) to 4 (destructive).
+    pub tier: u8,
+}
+
 /// One cast vote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Vote {
@@ -104,6 +114,9 @@ pub struct Proposal {
     /// Limit changes applied on enactment (policy_change only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<Limits>,
+    /// Tool tiers set on enactment (policy_change only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<TierChange>>,
     /// Submission time.
     pub submitted_at_ms: u64,
     /// Earliest time the vote may open without force.
@@ -131,7 +144,8 @@ pub struct Proposal {
     /// When it was enacted.
     #[serde(default)]
     pub enacted_at_ms: Option<u64>,
-    /// What enactment did: the host's answer to `budget.set` or its error, applied limits.
+    /// What enactment did: the host's answer to `budget.set` or its error, applied limits,
+    /// the answers to `permissions.set`.
     #[serde(default)]
     pub enactment: Option<Value>,
 }

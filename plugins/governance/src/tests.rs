@@ -790,3 +790,53 @@ fn hundred_votes_back_to_back_give_exact_totals() {
     let d = q(&mut g, "decide", json!({"id": id, "force": true}));
     assert_eq!(d["tally"]["reason"], "passed (66.0% ≥ 60%, quorum 100/3)");
 }
+
+#[test]
+fn enacting_a_policy_with_tiers_runs_permissions_set_for_each() {
+    let test = TestHost::new("governance");
+    let mut g = start(&test, json!({}));
+    let refused = err(
+        &mut g,
+        "submit",
+        json!({"type": "resource_allocation", "title": "t", "author": "a",
+               "permissions": [{"worker": "Trace", "tier": 3}]}),
+    );
+    assert!(
+        refused.contains("tier changes need a policy_change proposal"),
+        "{refused}"
+    );
+    let too_high = err(
+        &mut g,
+        "submit",
+        json!({"type": "policy_change", "title": "t", "author": "a",
+               "permissions": [{"worker": "Trace", "tier": 7}]}),
+    );
+    assert!(
+        too_high.contains("tier 7 for `Trace` is not 0 to 4"),
+        "{too_high}"
+    );
+    let id = pass(
+        &mut g,
+        json!({"type": "policy_change", "title": "trust Trace", "author": "ada",
+               "permissions": [{"worker": "Trace", "tier": 3}, {"worker": "Keystone", "tier": 1}]}),
+    );
+    assert!(test.commands().is_empty(), "nothing runs before enactment");
+    let e = q(&mut g, "enact", json!({"id": id}));
+    assert_eq!(
+        test.commands(),
+        vec![
+            (
+                "permissions.set".to_owned(),
+                json!({"worker": "Trace", "tier": 3})
+            ),
+            (
+                "permissions.set".to_owned(),
+                json!({"worker": "Keystone", "tier": 1})
+            ),
+        ]
+    );
+    assert_eq!(
+        e["enactment"]["permissions"][1]["answer"],
+        json!({"ok": true})
+    );
+}
