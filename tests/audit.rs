@@ -96,3 +96,34 @@ fn a_tampered_entry_fails_offline_verification_naming_its_seq() {
     );
     assert!(stderr.contains("hash does not match"), "{stderr}");
 }
+
+#[test]
+fn pruning_from_the_cli_keeps_the_rest_of_the_chain_verifiable() {
+    let env = Env::new();
+    env.manifest("[[plugin]]\nname = \"provider-sim\"\ncapabilities = [\"log\"]\n");
+    let _host = env.start();
+    for usd in [3.0, 4.0, 5.0, 6.0] {
+        let (code, body) = env.api("/api/budget", Some(&json!({ "daily_limit_usd": usd })));
+        assert_eq!(code, 200, "{body}");
+    }
+    let before = entries(&env).len();
+    assert!(before >= 5, "{before} entries");
+    let out = env.run(&["audit", "prune", "--keep", "2"]).ok().to_owned();
+    assert!(
+        out.starts_with(&format!("removed {} entries", before - 2)),
+        "{out}"
+    );
+    let kept = entries(&env);
+    assert_eq!(kept.len(), 3, "two kept and the checkpoint: {kept:?}");
+    assert_eq!(kept[0]["kind"], "checkpoint", "newest first: {kept:?}");
+    let ok = env.run(&["audit", "verify"]).ok().to_owned();
+    assert!(ok.contains("audit chain ok"), "{ok}");
+    let again = env.run(&["audit", "prune", "--keep", "10"]).ok().to_owned();
+    assert!(again.starts_with("nothing to remove"), "{again}");
+    let zero = env.run(&["audit", "prune", "--keep", "0"]);
+    assert!(
+        zero.fails().contains("`keep_last` must be at least 1"),
+        "{}",
+        zero.stderr
+    );
+}

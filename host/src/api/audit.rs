@@ -83,3 +83,40 @@ pub(super) async fn verify(State(state): State<AppState>) -> Result<Json<VerifyR
     let audit = state.audit.clone();
     Ok(Json(blocking(move || audit.verify()).await?))
 }
+
+/// How much of the log a prune keeps.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PruneBody {
+    /// The newest entries to keep (at least 1); the rest are removed behind a checkpoint.
+    pub keep_last: u64,
+}
+
+/// Remove the oldest audit entries, keeping the newest `keep_last`, behind a checkpoint
+/// entry from which the rest still verifies.
+#[utoipa::path(
+    post,
+    path = "/api/audit/prune",
+    tag = "security",
+    operation_id = "prune_audit",
+    request_body = PruneBody,
+    responses(
+        (status = 200, description = "What was removed (`null`: no more than `keep_last` were stored)", body = Option<crate::audit::Pruned>),
+        (status = 400, description = "`invalid`: `keep_last` missing or 0", body = super::ErrorBody),
+        super::openapi::refusals::TooLarge,
+        StoreFailed,
+    ),
+)]
+pub(super) async fn prune(
+    State(state): State<AppState>,
+    super::extract::Json(body): super::extract::Json<PruneBody>,
+) -> Result<Json<Option<crate::audit::Pruned>>, ApiError> {
+    if body.keep_last == 0 {
+        return Err(ApiError::invalid(
+            "`keep_last` must be at least 1: the chain needs an entry after its checkpoint",
+        ));
+    }
+    let audit = state.audit.clone();
+    let pruned = blocking(move || audit.prune(body.keep_last)).await?;
+    Ok(Json(pruned))
+}

@@ -112,6 +112,7 @@ fn routes() -> Vec<Route> {
         ("/api/approvals/{id}/deny", Mutate, route!(approvals::deny)),
         ("/api/audit", Read, route!(audit::list)),
         ("/api/audit/verify", Read, route!(audit::verify)),
+        ("/api/audit/prune", Mutate, route!(audit::prune)),
         ("/api/keys", Read, route!(keys::list)),
         ("/api/keys/rotate", Mutate, route!(keys::rotate)),
         ("/api/keys/{id}/revoke", Mutate, route!(keys::revoke)),

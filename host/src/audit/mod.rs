@@ -46,7 +46,7 @@ pub enum AuditError {
 }
 
 /// What [`Audit::prune`] did.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Pruned {
     /// Entries removed.
     pub removed: u64,

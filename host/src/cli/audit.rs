@@ -28,6 +28,16 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Remove the oldest entries, keeping the newest N behind a checkpoint entry from which
+    /// the chain still verifies.
+    Prune {
+        /// Entries to keep.
+        #[arg(long)]
+        keep: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Recheck every entry's hash, link and signature; exits with status 1 naming the first
     /// bad seq when the chain is broken.
     Verify {
@@ -83,6 +93,25 @@ pub(super) async fn audit(data_dir: &Path, cmd: AuditCommand) -> Result<()> {
             }
             let page: Listed<AuditEntry> = parse(&answer, "a page of audit entries")?;
             println!("{}", entries_table(&page));
+            Ok(())
+        }
+        AuditCommand::Prune { keep, json } => {
+            let body = serde_json::json!({ "keep_last": keep });
+            let answer = Client::connect(data_dir)?
+                .post("/api/audit/prune", Some(&body))
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&answer)?);
+                return Ok(());
+            }
+            let pruned: Option<crate::audit::Pruned> = parse(&answer, "a prune report")?;
+            match pruned {
+                Some(p) => println!(
+                    "removed {} entries (through seq {}); checkpoint at seq {}",
+                    p.removed, p.pruned_through, p.checkpoint_seq
+                ),
+                None => println!("nothing to remove: no more than {keep} entries are stored"),
+            }
             Ok(())
         }
         AuditCommand::Verify { offline, json } => {
