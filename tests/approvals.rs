@@ -208,3 +208,50 @@ fn a_denied_call_never_runs_and_the_worker_hears_why() {
     assert_eq!(env.api("/api/approvals/AQ-0099", None).0, 404);
     assert_eq!(env.api("/api/approvals/T-1", None).0, 400);
 }
+
+#[test]
+fn a_message_to_a_person_leaves_only_once_approved() {
+    let mock = MockLlm::start();
+    mock.script(
+        PATH,
+        [
+            Reply::openai_tool_call(
+                "send_message",
+                json!({"to": "ada", "body": "The build is green."}),
+                10,
+                10,
+            ),
+            Reply::openai_text("Told Ada.", 10, 10),
+        ],
+    );
+    let env = world(&mock);
+    let host = env.start_with_env(&KEYS);
+    let id = file(&env, "Tell Ada about the build");
+    wait_for(&env, &id, &["needs_input"]);
+    let sent_to_ada = |env: &Env| -> Vec<Value> {
+        env.api("/api/messages", None).1["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["to"] == "ada")
+            .cloned()
+            .collect()
+    };
+    assert!(
+        sent_to_ada(&env).is_empty(),
+        "nothing leaves before the approval"
+    );
+    let request = env.api("/api/approvals/AQ-0001", None).1;
+    assert_eq!(request["tool"], "send_message", "{request}");
+    env.run(&["approvals", "approve", "AQ-0001"]).ok();
+    let task = wait_for(&env, &id, &["completed", "failed"]);
+    assert_eq!(task["status"], "completed", "{task}\n{}", host.log());
+    let sent = sent_to_ada(&env);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["body"], "The build is green.");
+    assert_eq!(sent[0]["sender"], "Coder");
+    assert_eq!(sent[0]["status"], "sent");
+    let told = last_message(&mock, 1);
+    let report = format!("message {} to ada: sent", sent[0]["id"].as_str().unwrap());
+    assert!(told.ends_with(&report), "{told}");
+}

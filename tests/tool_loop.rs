@@ -65,6 +65,7 @@ fn openai_tool_results_go_back_as_tool_messages_with_the_call_id() {
             "read_file",
             "run_tests",
             "search_files",
+            "send_message",
             "task_info",
             "write_file"
         ]

@@ -108,12 +108,14 @@ pub async fn run(options: RunOptions) -> Result<()> {
     );
     tracing::info!(api = %format!("http://{addr}"), plugins_loaded = loaded, "host ready; Ctrl-C to stop");
 
+    let outbox = crate::outbox::Outbox::start(registry.clone());
+    scheduler.set_outbox(outbox.clone());
     let app = api::router(
         AppState {
             registry: registry.clone(),
             token: Arc::from(token),
             scheduler: scheduler.clone(),
-            outbox: crate::outbox::Outbox::start(registry.clone()),
+            outbox,
             audit,
         },
         &config.api,

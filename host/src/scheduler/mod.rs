@@ -126,6 +126,8 @@ pub struct Scheduler {
     approvals: crate::approvals::service::Approvals,
     /// Records every tool call in the audit log, once connected.
     trail: crate::audit::tools::ToolTrail,
+    /// The `send_message` tool, connected to the outbox by [`Scheduler::set_outbox`].
+    messages: crate::tools::send_message::SendMessage,
     /// Where plugin host commands and budget changes are recorded, once connected.
     audit: Arc<std::sync::OnceLock<crate::audit::Audit>>,
     /// Workers' tool tiers, which `permissions.set` changes.
@@ -191,6 +193,7 @@ impl Scheduler {
         let approvals =
             crate::approvals::service::Approvals::new(store.clone(), config.approvals.clone());
         let trail = crate::audit::tools::ToolTrail::default();
+        let messages = crate::tools::send_message::SendMessage::default();
         let permissions = Arc::new(
             crate::tools::TierPermission::new(&config.workers, &config.tools.approval_required)
                 .restore(store.clone())
@@ -201,15 +204,14 @@ impl Scheduler {
         } else {
             Vec::new()
         };
-        let exec = Arc::new(exec_settings(
-            config,
-            &store,
-            &tx,
+        let wiring = ToolWiring {
             plugin_tools,
-            permissions.clone(),
-            &approvals,
-            &trail,
-        ));
+            permission: permissions.clone(),
+            approvals: &approvals,
+            trail: &trail,
+            messages: &messages,
+        };
+        let exec = Arc::new(exec_settings(config, &store, &tx, wiring));
         let tools = exec.tools.clone();
         core.set_tool_prompt_chars(tool_prompt_chars(&exec));
         let snapshot = Arc::new(RwLock::new(Snapshot {
@@ -248,6 +250,7 @@ impl Scheduler {
             workers: Arc::from(config.workers.clone()),
             approvals: approvals.clone(),
             trail,
+            messages,
             audit: Arc::default(),
             permissions,
         };
@@ -350,6 +353,12 @@ impl Scheduler {
     /// Splits a waiting task into its chained subtasks.
     pub async fn decompose(&self, id: TaskId) -> Result<Vec<Filed>, CoreError> {
         self.ask(|reply| Command::Decompose { id, reply }).await
+    }
+
+    /// Sends the `send_message` tool's messages through `outbox` (a second call is
+    /// ignored).
+    pub fn set_outbox(&self, outbox: crate::outbox::Outbox) {
+        self.messages.connect(outbox);
     }
 
     /// The approval queue.
@@ -512,25 +521,37 @@ struct Loop {
     exec: Arc<exec::Exec>,
 }
 
-/// The tools (when `[tools] enabled`: the host's, then `plugin_tools`) checked by
-/// `permission`, and the loop settings; step charges go to the scheduler thread through
-/// `tx`.
+/// What the tools are wired to beyond the configuration.
+struct ToolWiring<'a> {
+    /// The plugins' tools, offered after the host's.
+    plugin_tools: Vec<crate::tools::plugin::PluginTool>,
+    /// The check every call passes.
+    permission: Arc<crate::tools::TierPermission>,
+    /// Where held calls wait.
+    approvals: &'a crate::approvals::service::Approvals,
+    /// Where every call is recorded.
+    trail: &'a crate::audit::tools::ToolTrail,
+    /// The `send_message` tool, connected to the outbox later.
+    messages: &'a crate::tools::send_message::SendMessage,
+}
+
+/// The tools (when `[tools] enabled`: the host's, then the plugins') as `wiring` says, and
+/// the loop settings; step charges go to the scheduler thread through `tx`.
 fn exec_settings(
     config: &HostConfig,
     store: &Store,
     tx: &mpsc::Sender<Command>,
-    plugin_tools: Vec<crate::tools::plugin::PluginTool>,
-    permission: Arc<crate::tools::TierPermission>,
-    approvals: &crate::approvals::service::Approvals,
-    trail: &crate::audit::tools::ToolTrail,
+    wiring: ToolWiring<'_>,
 ) -> exec::Exec {
     let tx = tx.clone();
-    let extra = plugin_tools
+    let extra = wiring
+        .plugin_tools
         .into_iter()
         .map(|t| Arc::new(t) as Arc<dyn crate::tools::Tool>)
         .collect();
-    let mut tools = crate::tools::setup::registry(&config.tools, store, extra);
-    tools.set_observer(Arc::new(trail.clone()));
+    let mut tools =
+        crate::tools::setup::registry(&config.tools, store, wiring.messages.clone(), extra);
+    tools.set_observer(Arc::new(wiring.trail.clone()));
     crate::tools::setup::warn_unknown_grants(&config.workers, &tools);
     exec::Exec {
         tools: Arc::new(tools),
@@ -541,8 +562,8 @@ fn exec_settings(
             let _ = tx.send(Command::Step(charge));
         }),
         workspace_root: config.tools.workspace_root.clone(),
-        permission,
-        approvals: Some(approvals.clone()),
+        permission: wiring.permission,
+        approvals: Some(wiring.approvals.clone()),
     }
 }
 

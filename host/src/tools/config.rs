@@ -16,7 +16,7 @@
 //! http_allow_domains = []           # hosts `http` may reach ("*.example.com": its subdomains); [] off
 //! http_timeout_secs = 30
 //! http_max_body_bytes = 50000       # the response body is cut here
-//! approval_required = ["shell", "http", "destructive"]  # tools (or every destructive call) held
+//! approval_required = ["shell", "http", "send_message", "destructive"]  # tools (or every destructive call) held
 //!                                   # for a person's approval instead of running
 //! ```
 
@@ -78,7 +78,12 @@ impl Default for ToolsConfig {
             http_allow_domains: Vec::new(),
             http_timeout_secs: 30,
             http_max_body_bytes: 50_000,
-            approval_required: vec!["shell".into(), "http".into(), "destructive".into()],
+            approval_required: vec![
+                "shell".into(),
+                "http".into(),
+                "send_message".into(),
+                "destructive".into(),
+            ],
         }
     }
 }
@@ -171,7 +176,10 @@ mod tests {
         let c = parse("").unwrap();
         assert_eq!(c.test_command, ["cargo", "test"]);
         assert_eq!(c.test_timeout_secs, 120);
-        assert_eq!(c.approval_required, ["shell", "http", "destructive"]);
+        assert_eq!(
+            c.approval_required,
+            ["shell", "http", "send_message", "destructive"]
+        );
         assert!(c.shell_allow.is_empty() && c.http_allow_domains.is_empty());
         let c = parse("http_allow_domains = [\"api.example.com\", \"*.docs.rs\"]\n").unwrap();
         assert_eq!(c.http_allow_domains.len(), 2);

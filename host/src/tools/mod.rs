@@ -31,6 +31,7 @@ pub mod process;
 pub mod read_file;
 pub mod run_tests;
 pub mod search_files;
+pub mod send_message;
 pub mod setup;
 pub mod shell;
 pub mod workspace;

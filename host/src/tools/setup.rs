@@ -1,5 +1,5 @@
 //! Which tools a host offers, from `[tools]`: nothing when `enabled = false`; otherwise
-//! the built-in reads of the task store, the workspace tools when a workspace root is
+//! the built-in reads of the task store, `send_message`, the workspace tools when a workspace root is
 //! known (`run_tests` when a test command is set, `shell` when `shell_allow` lists a
 //! program, `http` when `http_allow_domains` lists a host), then the plugins' tools — each
 //! unless its name is taken, so a plugin cannot replace a host tool.
@@ -10,6 +10,7 @@ use super::list_files::ListFiles;
 use super::read_file::ReadFile;
 use super::run_tests::RunTests;
 use super::search_files::SearchFiles;
+use super::send_message::SendMessage;
 use super::shell::Shell;
 use super::write_file::{AppendFile, WriteFile};
 use super::{Tool, ToolRegistry, ToolsConfig};
@@ -17,13 +18,19 @@ use crate::store::Store;
 use crate::workers::WorkerConfig;
 use std::sync::Arc;
 
-/// The registry `cfg` describes over `store`, with `extra` tools (the plugins') after the
-/// host's own.
-pub fn registry(cfg: &ToolsConfig, store: &Store, extra: Vec<Arc<dyn Tool>>) -> ToolRegistry {
+/// The registry `cfg` describes over `store`, with `messages` (connected to the outbox by
+/// the host) and `extra` tools (the plugins') after the host's own.
+pub fn registry(
+    cfg: &ToolsConfig,
+    store: &Store,
+    messages: SendMessage,
+    extra: Vec<Arc<dyn Tool>>,
+) -> ToolRegistry {
     if !cfg.enabled {
         return ToolRegistry::new();
     }
     let mut reg = super::builtin::registry(store);
+    reg.register(messages);
     if cfg.workspace_root.is_some() {
         let out = cfg.output_max_chars;
         reg.register(ReadFile)
@@ -123,14 +130,14 @@ mod tests {
         let store = Store::open(&dir.path().join("t.redb")).unwrap();
         let mut cfg = ToolsConfig::default();
         assert_eq!(
-            names(&registry(&cfg, &store, vec![])),
-            ["list_tasks", "task_info"]
+            names(&registry(&cfg, &store, SendMessage::default(), vec![])),
+            ["list_tasks", "send_message", "task_info"]
         );
         cfg.workspace_root = Some(dir.path().join("workspaces"));
         let extra: Vec<Arc<dyn Tool>> =
             vec![Arc::new(Named("read_file")), Arc::new(Named("weather"))];
         assert_eq!(
-            names(&registry(&cfg, &store, extra)),
+            names(&registry(&cfg, &store, SendMessage::default(), extra)),
             [
                 "append_file",
                 "git",
@@ -139,6 +146,7 @@ mod tests {
                 "read_file",
                 "run_tests",
                 "search_files",
+                "send_message",
                 "task_info",
                 "weather",
                 "write_file"
@@ -147,9 +155,9 @@ mod tests {
         cfg.shell_allow = vec!["ls".into()];
         cfg.http_allow_domains = vec!["example.com".into()];
         cfg.test_command.clear();
-        let reg = registry(&cfg, &store, vec![]);
+        let reg = registry(&cfg, &store, SendMessage::default(), vec![]);
         assert!(reg.contains("shell") && reg.contains("http") && !reg.contains("run_tests"));
         cfg.enabled = false;
-        assert!(registry(&cfg, &store, vec![]).is_empty());
+        assert!(registry(&cfg, &store, SendMessage::default(), vec![]).is_empty());
     }
 }
