@@ -1,7 +1,7 @@
 //! Approval queue routes: list and show requests, approve or deny one.
 
 use super::extract::{self, Query};
-use super::openapi::refusals::{BadPage, StoreFailed, TooLarge};
+use super::openapi::refusals::{ApprovalDecision, BadPage, StoreFailed, TooLarge};
 use super::page::{Page, PageQuery};
 use super::{ApiError, AppState, ErrorBody};
 use crate::approvals::{Approval, ApprovalError, ApprovalId, ApprovalStatus};
@@ -133,9 +133,7 @@ pub(super) async fn show(State(state): State<AppState>, Path(path): Path<Approva
     request_body(content = Option<Decision>, description = "Who approves (optional)"),
     responses(
         (status = 200, description = "The request, approved, with its `execution`", body = Approval),
-        (status = 400, description = "`invalid`: not an approval id, or a bad body", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such request", body = ErrorBody),
-        (status = 409, description = "`illegal_transition`: already decided or expired", body = ErrorBody),
+        ApprovalDecision,
         TooLarge,
         StoreFailed,
     ),
@@ -162,9 +160,7 @@ pub(super) async fn approve(
     request_body(content = Option<Decision>, description = "Who denies and why (optional)"),
     responses(
         (status = 200, description = "The request, rejected", body = Approval),
-        (status = 400, description = "`invalid`: not an approval id, or a bad body", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such request", body = ErrorBody),
-        (status = 409, description = "`illegal_transition`: already decided or expired", body = ErrorBody),
+        ApprovalDecision,
         TooLarge,
         StoreFailed,
     ),

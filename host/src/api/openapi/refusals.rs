@@ -26,6 +26,20 @@ pub enum TaskLookup {
     NoSuchTask(ErrorBody),
 }
 
+/// Why a decision on an approval request was refused.
+#[derive(utoipa::IntoResponses)]
+pub enum ApprovalDecision {
+    /// `invalid`: not an approval id, or a bad body.
+    #[response(status = 400)]
+    Invalid(ErrorBody),
+    /// `not_found`: no such request.
+    #[response(status = 404)]
+    NoSuchRequest(ErrorBody),
+    /// `illegal_transition`: already decided or expired.
+    #[response(status = 409)]
+    Decided(ErrorBody),
+}
+
 /// `not_found`: no plugin of that name in the manifest.
 #[derive(utoipa::IntoResponses)]
 #[response(status = 404)]
