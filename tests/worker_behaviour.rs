@@ -231,6 +231,11 @@ fn a_worker_remembers_its_recent_tasks_in_later_prompts_across_a_restart() {
     );
     let worker = env.api("/api/workers/Coder", None).1;
     assert_eq!(worker["memory"].as_array().unwrap().len(), 2, "{worker}");
+    let shown = env.run(&["worker", "Coder"]).ok().to_owned();
+    assert!(
+        shown.contains(&format!("recent work (oldest first):\n  {first} completed: Draft the plan — The plan has three parts.")),
+        "{shown}"
+    );
 
     host.stop();
     let _host = env.start_with_env(&KEYS);

@@ -204,8 +204,36 @@ pub(super) async fn worker(data_dir: &Path, name: &str, json: bool) -> Result<()
             ("prompt_full", full),
             ("prompt_compact", compact),
             ("prompt_ratio", ratio),
-        ]))
+            (
+                "work_since_personal",
+                w.stats.work_since_personal.to_string(),
+            ),
+        ]) + &recent_work(a))
     })
+}
+
+/// The worker's memory of its recent tasks, one line each after a blank line (nothing when
+/// it remembers none).
+fn recent_work(worker: &Value) -> String {
+    let entries: Vec<crate::workers::memory::MemoryEntry> = worker
+        .get("memory")
+        .and_then(|m| serde_json::from_value(m.clone()).ok())
+        .unwrap_or_default();
+    let mut out = String::new();
+    if !entries.is_empty() {
+        out.push_str("\n\nrecent work (oldest first):");
+    }
+    for e in entries {
+        let how = match e.outcome {
+            crate::workers::memory::Outcome::Completed => "completed",
+            crate::workers::memory::Outcome::Failed => "failed",
+        };
+        out.push_str(&format!(
+            "\n  {} {how}: {} — {}",
+            e.task, e.title, e.summary
+        ));
+    }
+    out
 }
 
 /// `hypernet failures`.
