@@ -159,6 +159,7 @@ pub(super) async fn scenario() -> Result<Vec<(String, String, String)>> {
     .to_string();
 
     // (a) raw reqwest, with the body the provider sends.
+    crate::http::tls::install();
     let raw = reqwest::Client::new();
     let mut raw_samples = Vec::with_capacity(SEQUENTIAL);
     let mut host_samples = Vec::with_capacity(SEQUENTIAL);

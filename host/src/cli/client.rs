@@ -25,7 +25,10 @@ impl Client {
         Ok(Client {
             base: info.url,
             token: data.read_token().ok(),
-            http: reqwest::Client::new(),
+            http: {
+                crate::http::tls::install();
+                reqwest::Client::new()
+            },
         })
     }
 

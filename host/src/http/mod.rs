@@ -10,6 +10,7 @@
 //! - [`retry`]: which failures are retried and how long to wait (pure).
 //! - [`scrub`]: credentials a response quotes back are blanked before a plugin reads it.
 //! - [`sse`]: framing of `text/event-stream` bodies (pure).
+//! - [`tls`]: HTTPS through rustls.
 //! - [`stream`]: reading a streamed answer; its text also goes, as it arrives, to the
 //!   caller's [`TextSink`] (the scheduler announces it to watchers).
 
@@ -19,6 +20,7 @@ pub mod retry;
 pub mod scrub;
 pub mod sse;
 pub mod stream;
+pub mod tls;
 
 #[cfg(test)]
 mod tests;
@@ -208,6 +210,7 @@ fn describe(e: reqwest::Error) -> String {
 impl HttpExecutor {
     /// An executor as configured.
     pub fn new(config: &HttpConfig) -> Result<HttpExecutor, reqwest::Error> {
+        tls::install();
         let client = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)

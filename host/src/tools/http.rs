@@ -38,6 +38,7 @@ impl Http {
     /// `http` for the hosts in `allow`, each request limited to `timeout`, bodies cut at
     /// `max_body` bytes.
     pub fn new(allow: Vec<String>, timeout: Duration, max_body: usize) -> Result<Http, String> {
+        crate::http::tls::install();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
