@@ -2,7 +2,7 @@
 //!
 //! It counts the host events it receives by kind, keeps the counts in the host's durable
 //! key-value store (so they survive a restart), answers queries about them, and offers the
-//! workers' models one tool, `example_event_count` (see [`tool`]). Read it top to bottom;
+//! workers' models one tool, `example_event_count` (see `src/tool.rs`). Read it top to bottom;
 //! `PLUGINS.md` explains building and loading.
 //!
 //! Manifest entry (`plugins.toml`):
