@@ -80,6 +80,16 @@ fn a_tampered_entry_fails_offline_verification_naming_its_seq() {
     let secret_file = env.data_dir().join("keys").join(format!("{first}.key"));
     let secret = std::fs::read_to_string(&secret_file).unwrap();
     assert!(!text.contains(secret.trim()), "a secret was listed");
+    let worker_key = env.run(&["keys", "generate", "2.1.coder", "--json"]).json();
+    assert_eq!(worker_key["owner"], "2.1.coder");
+    assert_eq!(worker_key["status"], "active");
+    let twice = env.run(&["keys", "generate", "2.1.coder"]);
+    assert!(twice.fails().contains("active key"), "{}", twice.stderr);
+    let next = env
+        .run(&["keys", "rotate", "--owner", "2.1.coder", "--json"])
+        .json();
+    assert_eq!(next["predecessor"], worker_key["id"]);
+    assert_eq!(next["owner"], "2.1.coder");
     let report = env.run(&["audit", "verify", "--json"]).json();
     assert_eq!(report["ok"], true, "{report}");
 

@@ -21,9 +21,11 @@ impl From<AuditError> for ApiError {
             AuditError::Store(e) => e.into(),
             AuditError::Key(KeyError::NotFound(_)) => ApiError::not_found(err.to_string()),
             AuditError::Key(KeyError::BadId(_)) => ApiError::invalid(err.to_string()),
-            AuditError::Key(KeyError::AlreadyRevoked(_) | KeyError::RevokeActive(..)) => {
-                ApiError::new(StatusCode::CONFLICT, "illegal_transition", err.to_string())
-            }
+            AuditError::Key(
+                KeyError::AlreadyRevoked(_)
+                | KeyError::RevokeActive(..)
+                | KeyError::HasActiveKey(..),
+            ) => ApiError::new(StatusCode::CONFLICT, "illegal_transition", err.to_string()),
             other => ApiError::internal(other.to_string()),
         }
     }

@@ -29,21 +29,73 @@ pub(super) async fn list(
     Ok(Json(Page::slice(state.audit.keys(), page)?))
 }
 
-/// Replace the host's active key with a new one it endorses; the old key becomes
-/// `rotated` and what it signed still verifies.
+/// Whose key a route makes or replaces.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyOwner {
+    /// The entity the key speaks for (default `host`), e.g. a worker's address.
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
+impl KeyOwner {
+    fn name(self) -> Result<String, ApiError> {
+        let owner = self.owner.unwrap_or_else(|| "host".into());
+        if owner.trim().is_empty() {
+            return Err(ApiError::invalid("`owner` must not be empty"));
+        }
+        Ok(owner)
+    }
+}
+
+/// Make the first key of an entity; refused (409) while it has an active key.
+#[utoipa::path(
+    post,
+    path = "/api/keys",
+    tag = "security",
+    operation_id = "generate_key",
+    request_body(content = Option<KeyOwner>, description = "Whose key (default `host`)"),
+    responses(
+        (status = 200, description = "The new active key", body = KeyRecord),
+        (status = 400, description = "`invalid`: a bad body", body = ErrorBody),
+        (status = 409, description = "`illegal_transition`: the owner has an active key; rotate it", body = ErrorBody),
+        (status = 500, description = "`internal`: the keyring could not be written", body = ErrorBody),
+    ),
+)]
+pub(super) async fn generate(
+    State(state): State<AppState>,
+    super::extract::OptionalJson(body): super::extract::OptionalJson<KeyOwner>,
+) -> Result<Json<KeyRecord>, ApiError> {
+    let owner = body.unwrap_or_default().name()?;
+    let audit = state.audit.clone();
+    Ok(Json(
+        blocking(move || audit.generate_key(&owner, API_ACTOR)).await?,
+    ))
+}
+
+/// Replace an entity's active key (default the host's) with a new one it endorses; the old
+/// key becomes `rotated` and what it signed still verifies.
 #[utoipa::path(
     post,
     path = "/api/keys/rotate",
     tag = "security",
     operation_id = "rotate_key",
+    request_body(content = Option<KeyOwner>, description = "Whose key (default `host`)"),
     responses(
         (status = 200, description = "The new active key", body = KeyRecord),
+        (status = 400, description = "`invalid`: a bad body", body = ErrorBody),
         (status = 500, description = "`internal`: the keyring could not be written", body = ErrorBody),
     ),
 )]
-pub(super) async fn rotate(State(state): State<AppState>) -> Result<Json<KeyRecord>, ApiError> {
+pub(super) async fn rotate(
+    State(state): State<AppState>,
+    super::extract::OptionalJson(body): super::extract::OptionalJson<KeyOwner>,
+) -> Result<Json<KeyRecord>, ApiError> {
+    let owner = body.unwrap_or_default().name()?;
     let audit = state.audit.clone();
-    Ok(Json(blocking(move || audit.rotate_key(API_ACTOR)).await?))
+    Ok(Json(
+        blocking(move || audit.rotate_key_of(&owner, API_ACTOR)).await?,
+    ))
 }
 
 /// The `{id}` of `/api/keys/{id}/revoke`.

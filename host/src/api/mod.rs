@@ -114,6 +114,7 @@ fn routes() -> Vec<Route> {
         ("/api/audit/verify", Read, route!(audit::verify)),
         ("/api/audit/prune", Mutate, route!(audit::prune)),
         ("/api/keys", Read, route!(keys::list)),
+        ("/api/keys", Mutate, route!(keys::generate)),
         ("/api/keys/rotate", Mutate, route!(keys::rotate)),
         ("/api/keys/{id}/revoke", Mutate, route!(keys::revoke)),
         ("/api/messages", Read, route!(list_messages)),

@@ -213,15 +213,40 @@ impl Audit {
     /// Replaces the active host key with a new one endorsed by it, recorded as a
     /// `key_change` by `actor`; returns the new key's record.
     pub fn rotate_key(&self, actor: &str) -> Result<KeyRecord, AuditError> {
+        self.rotate_key_of(HOST_ENTITY, actor)
+    }
+
+    /// Replaces `owner`'s active key with a new one endorsed by it, recorded as a
+    /// `key_change` by `actor`; returns the new key's record.
+    pub fn rotate_key_of(&self, owner: &str, actor: &str) -> Result<KeyRecord, AuditError> {
         let (new, old) = {
             let mut keyring = self.inner.keyring.write().expect("keyring lock");
-            let old = keyring.active(HOST_ENTITY).map(|k| k.id().clone());
-            (keyring.rotate(HOST_ENTITY)?.record().clone(), old)
+            let old = keyring.active(owner).map(|k| k.id().clone());
+            (keyring.rotate(owner)?.record().clone(), old)
         };
         self.append(
             AuditKind::KeyChange,
             actor,
-            json!({ "action": "rotate", "id": new.id, "replaced": old }),
+            json!({ "action": "rotate", "owner": owner, "id": new.id, "replaced": old }),
+        )?;
+        Ok(new)
+    }
+
+    /// Makes the first key of `owner` (an entity such as a worker's address), recorded as a
+    /// `key_change` by `actor`; refused while `owner` has an active key (rotate it instead).
+    pub fn generate_key(&self, owner: &str, actor: &str) -> Result<KeyRecord, AuditError> {
+        let new = self
+            .inner
+            .keyring
+            .write()
+            .expect("keyring lock")
+            .generate(owner)?
+            .record()
+            .clone();
+        self.append(
+            AuditKind::KeyChange,
+            actor,
+            json!({ "action": "generate", "owner": owner, "id": new.id }),
         )?;
         Ok(new)
     }

@@ -59,8 +59,19 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Replace the host's active key with a new one it endorses.
+    /// Make the first key of an entity (a worker's address, say) that has none.
+    Generate {
+        /// The entity the key speaks for.
+        owner: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace an entity's active key (the host's by default) with a new one it endorses.
     Rotate {
+        /// Whose key [default: host].
+        #[arg(long)]
+        owner: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -143,7 +154,14 @@ pub(super) async fn keys(data_dir: &Path, cmd: KeysCommand) -> Result<()> {
             }
             (answer, json)
         }
-        KeysCommand::Rotate { json } => (client.post("/api/keys/rotate", None).await?, json),
+        KeysCommand::Generate { owner, json } => {
+            let body = serde_json::json!({ "owner": owner });
+            (client.post("/api/keys", Some(&body)).await?, json)
+        }
+        KeysCommand::Rotate { owner, json } => {
+            let body = serde_json::json!({ "owner": owner });
+            (client.post("/api/keys/rotate", Some(&body)).await?, json)
+        }
         KeysCommand::Revoke { id, json } => {
             let path = format!("/api/keys/{}/revoke", super::format::url_part(&id));
             (client.post(&path, None).await?, json)
