@@ -6,8 +6,8 @@
 //!
 //! `HYPERNET_SCREENSHOT_DIR=dir cargo test -p hypernet-integration --test dashboard --
 //! --ignored` writes `dir/dashboard.png` (the first screen) and `dir/dashboard-panels.png`
-//! (scrolled to the workers, budget, plugins and failures) of a busy swarm for people to
-//! look at, and `dir/dashboard-dark.png` in the dark color scheme.
+//! (scrolled to the workers, budget, approvals, plugins and failures) of a busy swarm for
+//! people to look at, and `dir/dashboard-dark.png` in the dark color scheme.
 
 use chromiumoxide::cdp::browser_protocol::emulation::MediaFeature;
 use hypernet_integration::browser::Browser;
@@ -670,6 +670,181 @@ async fn a_question_shows_in_its_column_and_is_answered_from_the_page() {
     assert_eq!(task["status"], "completed", "{task}");
     assert_eq!(task["clarifications"][0]["answer"], "The north one.");
     assert_eq!(task["result"]["text"], "Painted the north wall.");
+    assert_no_problems(page);
+    swarm.close().await;
+}
+
+/// Polls the host until `f` gives a value, for up to ten seconds.
+async fn until(what: &str, mut f: impl FnMut() -> Option<Value>) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(value) = f() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{what}: still not so after 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The panel's row of request `id` exists in its `part` (`pending` or `decided`).
+fn request_in(part: &str, id: &str) -> String {
+    format!("document.querySelector('#approvals .{part} [data-approval=\"{id}\"]')")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_shell_calls_are_approved_and_denied_from_the_page() {
+    let mock = MockLlm::start();
+    mock.script(
+        "/v1/chat/completions",
+        [
+            Reply::openai_tool_call("shell", json!({"argv": ["echo", "hi"]}), 10, 10),
+            Reply::openai_text("Done.", 10, 5),
+            Reply::openai_tool_call("shell", json!({"argv": ["echo", "bye"]}), 10, 10),
+            Reply::openai_text("Done.", 10, 5),
+        ],
+    );
+    // One worker at tier 3 with the `shell` grant: its shell calls wait for a person.
+    let env = Env::new();
+    env.manifest(&format!(
+        "[[plugin]]\nname = \"provider-openai\"\ncapabilities = [\"log\"]\n[plugin.config]\nbase_url = \"{}\"\napi_key_env = \"HN_TEST_OPENAI_KEY\"\n",
+        mock.openai_base_url()
+    ));
+    env.config(
+        "standing = []\n\
+         [http]\nstream = false\n\
+         [personal_time]\nenabled = false\n\
+         [tools]\nshell_allow = [\"echo\"]\n\
+         [[worker]]\nname = \"Coder\"\naccount = \"2.1\"\nmodel = \"openai/gpt-4o-mini\"\ntier = 3\ngrants = [\"shell\"]\n",
+    );
+    let host = env.start_with_env(&[("HN_TEST_OPENAI_KEY", "sk-mock")]);
+    let mut swarm = Swarm {
+        browser: None,
+        host,
+        env,
+    };
+    swarm.browse(&dashboard_url(&swarm.env)).await;
+    let page = swarm.page();
+    page.expect(READY_AND_LIVE, LIVE, "the dashboard goes live")
+        .await;
+    let empty = "document.querySelector('#approvals .empty')?.textContent === 'Nothing waits for approval.'";
+    page.expect(empty, Duration::from_secs(5), "an empty queue")
+        .await;
+
+    // The first call is held: the request shows with its tool, arguments and task.
+    let first = swarm.file(json!({ "title": "Greet the shell", "max_attempts": 1 }));
+    let row = request_in("pending", "AQ-0001");
+    page.expect(
+        &format!("{row} !== null"),
+        Duration::from_secs(10),
+        "the request in the panel",
+    )
+    .await;
+    let shown: Value = page
+        .eval(&format!(
+            "(() => {{ const r = {row}; return {{ tool: r.querySelector('.tool').textContent, \
+             args: r.querySelector('.args').textContent, task: r.querySelector('button.link').textContent, \
+             expires: r.querySelector('.expires').textContent }}; }})()"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(shown["tool"], "shell", "{shown}");
+    assert_eq!(shown["args"], r#"{"argv":["echo","hi"]}"#, "{shown}");
+    assert_eq!(shown["task"], first.as_str(), "{shown}");
+    assert!(
+        shown["expires"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("expires in 23h"),
+        "{shown}"
+    );
+    // Its task link selects the task, which says what it waits on.
+    page.click("#approvals .pending [data-approval=\"AQ-0001\"] button.link")
+        .await
+        .unwrap();
+    page.expect(
+        &format!(
+            "document.querySelector('#detail .tid')?.textContent === '{first}' \
+             && document.querySelector('#detail').textContent.includes('Waits on approval request AQ-0001')"
+        ),
+        Duration::from_secs(5),
+        "the waiting task selected",
+    )
+    .await;
+
+    page.click("#approvals [data-approval=\"AQ-0001\"] button[data-action=\"approve\"]")
+        .await
+        .unwrap();
+    page.expect(
+        &format!(
+            "{} === null && {}?.dataset.status === 'approved' \
+             && {}.textContent.includes('ran ok')",
+            row,
+            request_in("decided", "AQ-0001"),
+            request_in("decided", "AQ-0001"),
+        ),
+        Duration::from_secs(5),
+        "the request leaves the pending list, approved and run",
+    )
+    .await;
+    let task = until("the approved task completes", || {
+        let t = swarm.env.api(&format!("/api/tasks/{first}"), None).1;
+        (t["status"] == "completed" || t["status"] == "failed").then_some(t)
+    })
+    .await;
+    assert_eq!(task["status"], "completed", "{task}\n{}", swarm.host.log());
+    let record = swarm.env.api("/api/approvals/AQ-0001", None).1;
+    assert_eq!(record["status"], "approved", "{record}");
+    assert_eq!(record["execution"]["state"], "done", "{record}");
+    assert_eq!(record["execution"]["ok"], true, "{record}");
+    page.expect(
+        &format!(
+            "document.querySelector('.col-completed .task-row[data-task=\"{first}\"]') !== null"
+        ),
+        Duration::from_secs(5),
+        "the task completed on the board",
+    )
+    .await;
+
+    // The second is denied, with the reason typed into its row.
+    let second = swarm.file(json!({ "title": "Say goodbye", "max_attempts": 1 }));
+    let row = request_in("pending", "AQ-0002");
+    page.expect(
+        &format!("{row}?.querySelector('.args').textContent === '{{\"argv\":[\"echo\",\"bye\"]}}'"),
+        Duration::from_secs(10),
+        "the second request in the panel",
+    )
+    .await;
+    page.type_into(
+        "#approvals [data-approval=\"AQ-0002\"] input[name=\"reason\"]",
+        "not this time",
+    )
+    .await
+    .unwrap();
+    page.click("#approvals [data-approval=\"AQ-0002\"] button[data-action=\"deny\"]")
+        .await
+        .unwrap();
+    let decided = request_in("decided", "AQ-0002");
+    page.expect(
+        &format!(
+            "{row} === null && {decided}?.dataset.status === 'rejected' \
+             && {decided}.textContent.includes('not this time')"
+        ),
+        Duration::from_secs(5),
+        "the request is shown rejected with its reason",
+    )
+    .await;
+    let record = swarm.env.api("/api/approvals/AQ-0002", None).1;
+    assert_eq!(record["status"], "rejected", "{record}");
+    assert_eq!(record["note"], "not this time", "{record}");
+    assert!(record.get("execution").is_none(), "it never ran: {record}");
+    let task = until("the refused task completes", || {
+        let t = swarm.env.api(&format!("/api/tasks/{second}"), None).1;
+        (t["status"] == "completed" || t["status"] == "failed").then_some(t)
+    })
+    .await;
+    assert_eq!(task["status"], "completed", "{task}\n{}", swarm.host.log());
+    page.expect(empty, Duration::from_secs(5), "nothing waits any more")
+        .await;
     assert_no_problems(page);
     swarm.close().await;
 }

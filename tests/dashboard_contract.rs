@@ -1,6 +1,7 @@
 //! The dashboard against the API contract it is written for, served by a small loopback
 //! stand-in (the page's own files, as the host serves them): paged listings, the graph
-//! route, hourly worker figures, budget history, and a stream carrying `task.output`.
+//! route, hourly worker figures, budget history, the approval queue, and a stream carrying
+//! `task.output`.
 //! The host grows into this contract; the page must use all of it without a fault.
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -204,6 +205,49 @@ async fn stream(mut socket: WebSocket) {
     while let Some(Ok(_)) = socket.recv().await {}
 }
 
+/// One request waiting on a person, and one approved and run.
+fn approvals() -> Vec<Value> {
+    let now = now_ms();
+    vec![
+        json!({
+            "id": "AQ-0002", "task": "T-597", "worker": "Trace", "tool": "shell",
+            "args": {"argv": ["make", "release"], "cwd": "x".repeat(400)},
+            "reason": "`shell` needs a person's approval", "status": "pending",
+            "created_ms": now - 60_000, "expires_ms": now + 20 * HOUR,
+        }),
+        json!({
+            "id": "AQ-0001", "task": "T-590", "worker": "Keystone", "tool": "shell",
+            "args": {"argv": ["echo", "hi"]}, "reason": "`shell` needs a person's approval",
+            "status": "approved", "created_ms": now - 2 * HOUR, "expires_ms": now + 22 * HOUR,
+            "decided_ms": now - HOUR, "decided_by": "person",
+            "execution": {"state": "done", "ok": true, "output": "exit code 0\n"},
+        }),
+    ]
+}
+
+async fn list_approvals(
+    State(state): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    let mut query: Vec<String> = q.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    query.sort();
+    note(&state, format!("/api/approvals?{}", query.join("&")));
+    let items = approvals()
+        .into_iter()
+        .filter(|a| q.get("status").is_none_or(|s| a["status"] == s.as_str()))
+        .collect();
+    Json(page(items, &q))
+}
+
+/// Every decision is refused: the request was decided elsewhere meanwhile.
+async fn decide(Path((id, _action)): Path<(String, String)>) -> Response {
+    (
+        StatusCode::CONFLICT,
+        Json(json!({"error": {"code": "illegal_transition", "message": format!("{id} is already approved")}})),
+    )
+        .into_response()
+}
+
 fn asset(kind: &'static str, body: &'static str) -> Response {
     (
         [(CONTENT_TYPE, kind), (CONTENT_SECURITY_POLICY, POLICY)],
@@ -270,6 +314,8 @@ fn stand_in(state: Shared) -> Router {
                 Json(page(failed, &q))
             }),
         )
+        .route("/api/approvals", get(list_approvals))
+        .route("/api/approvals/{id}/{action}", post(decide))
         .route("/api/events", get(events))
         .with_state(state)
 }
@@ -388,8 +434,30 @@ async fn the_page_uses_the_whole_contract_without_a_fault() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The approval queue: the pending request with its arguments cut short, the decided one.
+    browser
+        .expect(
+            "document.querySelector('#approvals .pending [data-approval=\"AQ-0002\"] .args')?.textContent.endsWith('…') \
+             && document.querySelector('#approvals .decided [data-approval=\"AQ-0001\"]')?.textContent.includes('ran ok') \
+             && document.querySelector('#approvals-note').textContent === '1 pending'",
+            Duration::from_secs(5),
+            "the approval queue",
+        )
+        .await;
     let problems = browser.problems();
     assert!(problems.is_empty(), "{problems:?}");
+    // A refused decision (last: the 409 is on the page's log) is shown in the panel.
+    browser
+        .click("#approvals [data-approval=\"AQ-0002\"] button[data-action=\"approve\"]")
+        .await
+        .unwrap();
+    browser
+        .expect(
+            "document.querySelector('#approvals .refusal')?.textContent === 'Approve AQ-0002: AQ-0002 is already approved'",
+            Duration::from_secs(5),
+            "the host's refusal",
+        )
+        .await;
     browser.close().await;
     server.abort();
 }

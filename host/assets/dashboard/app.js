@@ -22,6 +22,10 @@ const FINISHED_KEPT = 3000; // per finished column; older ones are let go
 const OUTPUT_KEPT = 20000; // characters of streamed output per task
 const WORKER_CARDS = 48;
 const WORKER_DETAILS = 24;
+const APPROVALS_LISTED = 50; // pending requests shown
+const DECIDED_SCANNED = 50; // newest requests read to find the recently decided ones
+const DECIDED_SHOWN = 5;
+const ARGS_SHOWN = 160; // characters of a request's arguments in its row
 
 // ---------------------------------------------------------------- small helpers
 
@@ -249,7 +253,7 @@ const store = {
   lastEventId: 0,
   pid: null, // the host's process: a new one starts its event ids again
   selected: null,
-  routes: { graph: true, history: true },
+  routes: { graph: true, history: true, approvals: true },
 };
 
 function setStatusIndex(id, from, to) {
@@ -430,6 +434,26 @@ async function loadFailures() {
   failures.render();
 }
 
+/** The pending requests and the newest decided ones; a host without the queue is left be. */
+async function loadApprovals() {
+  if (!store.routes.approvals) return;
+  const epoch = approvals.epoch;
+  try {
+    const [pending, recent] = await Promise.all([
+      api(`/api/approvals?status=pending&limit=${APPROVALS_LISTED}`),
+      api(`/api/approvals?limit=${DECIDED_SCANNED}`),
+    ]);
+    // A decision made meanwhile is newer than this answer; the refresh it asked for follows.
+    if (epoch !== approvals.epoch) return;
+    approvals.take(pending, itemsOf(recent));
+    approvals.error = null;
+  } catch (e) {
+    if (routeMissing(e)) store.routes.approvals = false;
+    else approvals.error = e.message;
+  }
+  approvals.render();
+}
+
 const refresh = {
   status: throttle(loadStatus, 1000),
   workers: throttle(loadWorkers, 3000),
@@ -438,6 +462,7 @@ const refresh = {
   budget: throttle(loadBudget, 2000),
   history: throttle(loadHistory, 60000),
   failures: throttle(() => failures.render(), 500),
+  approvals: throttle(loadApprovals, 500),
 };
 
 // ---------------------------------------------------------------- header
@@ -512,6 +537,7 @@ const tokenForm = {
       stream.restart();
       refresh.plugins();
       refresh.budget();
+      refresh.approvals();
     });
     $('#token-forget').addEventListener('click', () => {
       auth.save('');
@@ -966,6 +992,11 @@ const detail = {
       ]),
     );
     if (task.status !== 'needs_input') return [h('h3', { text: 'Questions' }), list];
+    const approval = asked.at(-1).approval;
+    if (approval) {
+      const waits = `Waits on approval request ${approval}: approve or deny it under Approvals.`;
+      return [h('h3', { text: 'Needs your approval' }), list, h('p', { class: 'note', text: waits })];
+    }
     const input = h('textarea', { name: 'answer', rows: 3, placeholder: 'Your answer' });
     const form = h(
       'form',
@@ -1758,6 +1789,210 @@ const failures = {
   },
 };
 
+// ---------------------------------------------------------------- approvals
+
+/** What became of a decided request, in a few words. */
+function approvalOutcome(a) {
+  if (a.status !== 'approved') return a.note || '';
+  const run = a.execution;
+  if (!run) return 'not run yet';
+  if (run.state === 'running') return 'running';
+  if (run.state === 'interrupted') return 'interrupted: not run again';
+  return run.ok ? 'ran ok' : 'run failed';
+}
+
+const approvals = {
+  error: null, // reading the queue failed
+  refusal: null, // the host refused a decision made here
+  pending: [],
+  total: 0,
+  decided: [],
+  busy: new Set(), // requests being decided from this page
+  drafts: new Map(), // request id -> the reason typed so far
+  waiting: new Set(), // tasks that wait on a pending request
+  epoch: 0, // counts this page's decisions, so an older listing is not shown after one
+
+  take(pending, recent) {
+    const soonest = (a, b) => a.expires_ms - b.expires_ms || (a.id < b.id ? -1 : 1);
+    this.pending = itemsOf(pending).sort(soonest);
+    this.total = pending && typeof pending.total === 'number' ? pending.total : this.pending.length;
+    this.decided = recent
+      .filter((a) => a.status !== 'pending')
+      .sort((a, b) => (b.decided_ms || 0) - (a.decided_ms || 0))
+      .slice(0, DECIDED_SHOWN);
+    this.waiting = new Set(this.pending.map((a) => a.task));
+    for (const id of this.drafts.keys()) {
+      if (!this.pending.some((a) => a.id === id)) this.drafts.delete(id);
+    }
+  },
+
+  /** A task event: refreshes the list when a task starts or stops waiting on a request. */
+  onTaskEvent(sub, p, id) {
+    if (sub === 'needs_input' && p.approval) {
+      this.waiting.add(id);
+      refresh.approvals();
+    } else if (this.waiting.has(id)) {
+      this.waiting.delete(id);
+      refresh.approvals();
+    }
+  },
+
+  async decide(id, action) {
+    const reason = (this.drafts.get(id) || '').trim();
+    const body = action === 'deny' && reason ? { reason } : undefined;
+    this.busy.add(id);
+    this.refusal = null;
+    this.render();
+    try {
+      const decided = await api(`/api/approvals/${encodeURIComponent(id)}/${action}`, {
+        method: 'POST',
+        body,
+      });
+      this.epoch += 1;
+      this.pending = this.pending.filter((a) => a.id !== id);
+      this.total = Math.max(0, this.total - 1);
+      if (decided && decided.id) {
+        this.decided = [decided, ...this.decided.filter((a) => a.id !== id)].slice(0, DECIDED_SHOWN);
+      }
+      this.drafts.delete(id);
+    } catch (e) {
+      this.refusal = `${action === 'approve' ? 'Approve' : 'Deny'} ${id}: ${e.message}`;
+    }
+    this.busy.delete(id);
+    this.render();
+    refresh.approvals();
+  },
+
+  row(a) {
+    const busy = this.busy.has(a.id);
+    const args = JSON.stringify(a.args === undefined ? null : a.args);
+    const left = (a.expires_ms || 0) - Date.now();
+    const reason = h('input', {
+      name: 'reason',
+      value: this.drafts.get(a.id) || '',
+      placeholder: 'Reason to deny (optional)',
+      autocomplete: 'off',
+      maxlength: 500,
+      'aria-label': `Reason to deny ${a.id}`,
+      disabled: busy,
+      oninput: (e) => this.drafts.set(a.id, e.target.value),
+    });
+    return h(
+      'div',
+      { class: 'approval', dataset: { approval: a.id, status: a.status } },
+      h(
+        'div',
+        { class: 'line' },
+        h('span', { class: 'aid', text: a.id }),
+        h('b', { class: 'tool', text: a.tool }),
+        h('span', { class: 'note', text: a.worker ? `by ${a.worker} on` : 'on' }),
+        taskLink(a.task),
+        h('span', {
+          class: `expires note${left < HOUR ? ' soon' : ''}`,
+          title: `expires ${fmt.time(a.expires_ms)}`,
+          text: left > 0 ? `expires in ${fmt.span(left)}` : 'expiring',
+        }),
+      ),
+      h('code', { class: 'args', title: shorten(args, 2000), text: shorten(args, ARGS_SHOWN) }),
+      a.reason ? h('div', { class: 'reason note', text: a.reason }) : null,
+      h(
+        'form',
+        {
+          class: 'decide',
+          onsubmit: (e) => {
+            e.preventDefault();
+            this.decide(a.id, 'deny');
+          },
+        },
+        reason,
+        h('button', {
+          type: 'button',
+          dataset: { action: 'approve' },
+          disabled: busy,
+          text: 'Approve',
+          onclick: () => this.decide(a.id, 'approve'),
+        }),
+        h('button', {
+          type: 'submit',
+          class: 'quiet',
+          dataset: { action: 'deny' },
+          disabled: busy,
+          text: 'Deny',
+        }),
+      ),
+    );
+  },
+
+  decidedRow(a) {
+    const outcome = approvalOutcome(a);
+    const run = a.execution;
+    const failed = a.status === 'approved' && run && run.state === 'done' && !run.ok;
+    return h(
+      'div',
+      { class: 'approval decided-row', dataset: { approval: a.id, status: a.status } },
+      h('span', { class: 'aid', text: a.id }),
+      h('span', { class: 'tool', text: a.tool }),
+      taskLink(a.task),
+      h('span', { class: `badge ap-${a.status}`, text: a.status }),
+      outcome
+        ? h('span', { class: `outcome${failed ? ' error' : ''}`, title: outcome, text: outcome })
+        : null,
+      h('span', {
+        class: 'when note',
+        text: [a.decided_by, fmt.ago(a.decided_ms)].filter(Boolean).join(' · '),
+      }),
+    );
+  },
+
+  render() {
+    const root = $('#approvals');
+    const note = $('#approvals-note');
+    if (!store.routes.approvals) {
+      note.textContent = '';
+      fill(root, h('p', { class: 'note', text: 'This host has no approval queue.' }));
+      return;
+    }
+    note.textContent = this.total
+      ? `${this.total} pending${this.total > this.pending.length ? `, ${this.pending.length} shown` : ''}`
+      : '';
+    // A re-render keeps the reason being typed where it was.
+    const active = document.activeElement;
+    const typing = active && active.name === 'reason' && root.contains(active) ? active : null;
+    const focus = typing && {
+      id: typing.closest('[data-approval]').dataset.approval,
+      from: typing.selectionStart,
+      to: typing.selectionEnd,
+    };
+    fill(
+      root,
+      this.error ? h('p', { class: 'error', text: this.error }) : null,
+      this.refusal ? h('p', { class: 'error refusal', role: 'alert', text: this.refusal }) : null,
+      h(
+        'div',
+        { class: 'pending' },
+        this.pending.length
+          ? this.pending.map((a) => this.row(a))
+          : h('p', { class: 'note empty', text: 'Nothing waits for approval.' }),
+      ),
+      this.decided.length
+        ? [
+            h('h3', { text: 'Decided' }),
+            h('div', { class: 'decided' }, ...this.decided.map((a) => this.decidedRow(a))),
+          ]
+        : null,
+    );
+    if (focus) {
+      const input = [...root.querySelectorAll('.pending [data-approval]')]
+        .find((el) => el.dataset.approval === focus.id)
+        ?.querySelector('input[name="reason"]');
+      if (input && !input.disabled) {
+        input.focus();
+        input.setSelectionRange(focus.from, focus.to);
+      }
+    }
+  },
+};
+
 // ---------------------------------------------------------------- the filing form
 
 const filing = {
@@ -1845,6 +2080,7 @@ function applyTask(sub, p, at) {
   }
   const id = p.id || p.task;
   if (!id) return;
+  approvals.onTaskEvent(sub, p, id);
   const known = store.tasks.get(id);
   if (sub === 'created' || sub === 'filed') {
     if (!known) countMove(null, p.status || 'pending');
@@ -1871,7 +2107,10 @@ function applyTask(sub, p, at) {
   if (status === 'blocked') patch.blocked_reason = p.reason;
   if (status === 'needs_input' && p.question) {
     const asked = (known && known.clarifications) || [];
-    patch.clarifications = [...asked, { question: p.question, asked_by: p.worker, asked_ms: at }];
+    patch.clarifications = [
+      ...asked,
+      { question: p.question, asked_by: p.worker, asked_ms: at, approval: p.approval || null },
+    ];
   }
   if (status === 'failed') {
     patch.error = p.error;
@@ -2028,6 +2267,7 @@ async function resync(missed) {
   refresh.workers();
   refresh.plugins();
   refresh.budget();
+  refresh.approvals();
 }
 
 // ---------------------------------------------------------------- start
@@ -2055,6 +2295,7 @@ async function boot() {
     loadBudget(),
     loadHistory(),
     loadFailures(),
+    loadApprovals(),
   ]);
   stream.flush();
   board.render();
@@ -2066,6 +2307,7 @@ async function boot() {
     header.render();
     workers.schedule();
     failures.render();
+    approvals.render();
   }, 15000);
   setInterval(() => {
     refresh.workerDetails();
