@@ -86,17 +86,22 @@ pub(super) async fn show(
     let store = state.registry.store().clone();
     let who = worker.name.clone();
     let now = crate::bus::now_ms();
-    let (hourly, memory) = blocking(move || {
+    let hourly = blocking(move || {
         let mut hours = empty_hours(now);
         store.for_each_task(|t| {
             if t.worker.as_deref() == Some(who.as_str()) {
                 count(&mut hours, &t);
             }
         })?;
-        let memory = store.worker_memories()?.remove(&who).unwrap_or_default();
-        Ok::<_, crate::store::StoreError>((hours, memory.entries.into()))
+        Ok::<_, crate::store::StoreError>(hours)
     })
     .await?;
+    let memory = state
+        .scheduler
+        .memory(&worker.name)
+        .await
+        .map(|m| m.entries.into())
+        .unwrap_or_default();
     let prompt = state.scheduler.prompt_sizes(&worker.name, &worker.model);
     Ok(Json(WorkerDetail {
         worker,
@@ -142,10 +147,16 @@ pub(super) async fn personal(
     let worker = find(&state, &name)?;
     let (offset, limit) = page.resolve()?;
     let store = state.registry.store().clone();
-    let log = blocking(move || store.personal_log(&worker.name, offset, limit)).await?;
+    let filter = crate::store::tasks::TaskFilter {
+        statuses: vec![crate::tasks::TaskStatus::Completed],
+        tag: Some(crate::workers::personal::TAG.into()),
+        worker: Some(worker.name),
+        ..Default::default()
+    };
+    let page = blocking(move || store.tasks(&filter, offset, limit)).await?;
     Ok(Json(Page {
-        items: log.entries,
-        total: log.total,
+        items: page.tasks.iter().filter_map(PersonalEntry::of).collect(),
+        total: page.total,
         offset,
         limit,
     }))

@@ -361,6 +361,7 @@ impl Core {
     /// [`Core::requeue_interrupted`]). Finished tasks keep only their status in memory.
     pub fn restore_task(&mut self, task: Task) {
         self.next_id = self.next_id.max(task.id.0 + 1);
+        self.remember_restored(&task);
         let keep = task.status.is_unfinished()
             || (task.status == TaskStatus::Failed && task.retry_at_ms.is_some());
         if keep {

@@ -7,7 +7,6 @@ use crate::budget;
 use crate::tasks::{Task, TaskId};
 use crate::workers::memory::{MemoryConfig, Outcome, WorkerMemory};
 use crate::workers::personal::{self, PersonalEntry, PersonalTimeConfig};
-use std::collections::HashMap;
 
 impl Core {
     /// Sets worker memory and personal time (until called: memory on with its defaults,
@@ -17,12 +16,17 @@ impl Core {
         self.personal = personal;
     }
 
-    /// Restores stored worker memories by worker name.
-    pub fn restore_memories(&mut self, memories: HashMap<String, WorkerMemory>) {
-        for w in &mut self.workers {
-            if let Some(m) = memories.get(&w.config.name) {
-                w.memory = m.clone();
-            }
+    /// Rebuilds the memory of the worker that finished the restored `task` (see
+    /// [`WorkerMemory::restore`]).
+    pub(super) fn remember_restored(&mut self, task: &Task) {
+        if !self.memory_cfg.enabled || task.status.is_unfinished() {
+            return;
+        }
+        let Some(name) = task.worker.as_deref() else {
+            return;
+        };
+        if let Some(w) = self.workers.iter_mut().find(|w| w.config.name == name) {
+            w.memory.restore(&self.memory_cfg, task);
         }
     }
 
@@ -35,6 +39,14 @@ impl Core {
     pub fn worker_memory(&self, index: usize) -> (&str, &WorkerMemory) {
         let w = &self.workers[index];
         (&w.config.name, &w.memory)
+    }
+
+    /// The memory of the live worker called `name` (any case).
+    pub fn memory_of(&self, name: &str) -> Option<&WorkerMemory> {
+        self.workers
+            .iter()
+            .find(|w| !w.retired && w.config.name.eq_ignore_ascii_case(name))
+            .map(|w| &w.memory)
     }
 
     /// Whether worker `w` may take `task`: any worker may, unless it is filed for one.

@@ -1,6 +1,7 @@
 //! Worker memory, personal time and tasks filed for one worker, on the pure core.
 
 use super::*;
+use crate::tasks::TaskStatus;
 use crate::workers::memory::Outcome;
 use crate::workers::personal;
 
@@ -88,20 +89,41 @@ fn a_worker_remembers_its_recent_tasks_up_to_the_bound() {
 }
 
 #[test]
-fn memories_are_restored_by_worker_name() {
+fn memories_are_rebuilt_from_the_restored_tasks_of_each_worker() {
     let mut c = core(2, "sim/x");
-    let mut m = WorkerMemory::default();
-    m.remember(
-        &MemoryConfig::default(),
-        TaskId(4),
-        "Old",
-        Outcome::Completed,
-        "x",
-        1,
-    );
-    c.restore_memories(HashMap::from([("w1".to_owned(), m.clone())]));
-    assert_eq!(c.worker_memory(1).1, &m);
-    assert!(c.worker_memory(0).1.entries.is_empty());
+    let done = |id: u64, worker: &str| {
+        let mut t = Task::new(
+            TaskId(id),
+            titled(&format!("t{id}")),
+            vec![],
+            "person",
+            1,
+            0,
+        );
+        t.status = TaskStatus::Completed;
+        t.worker = Some(worker.into());
+        t.finished_ms = Some(id);
+        t.result = Some(answer(&format!("answer {id}")));
+        t
+    };
+    c.restore_task(done(1, "w1"));
+    c.restore_task(done(2, "w0"));
+    c.restore_task(done(3, "w1"));
+    let mut running = done(4, "w1");
+    running.status = TaskStatus::Running;
+    c.restore_task(running);
+    c.restore_task(done(5, "gone"));
+    let ids = |c: &Core, w| -> Vec<u64> {
+        c.worker_memory(w)
+            .1
+            .entries
+            .iter()
+            .map(|e| e.task.0)
+            .collect()
+    };
+    assert_eq!(ids(&c, 0), [2]);
+    assert_eq!(ids(&c, 1), [1, 3], "unfinished tasks are not remembered");
+    assert_eq!(c.worker_memory(1).1.entries[1].summary, "answer 3");
 }
 
 #[test]

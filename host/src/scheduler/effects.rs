@@ -47,7 +47,8 @@ pub struct Effects {
     pub probes: Vec<super::ladder::Probe>,
     /// Reservations to offer to busy workers' call tasks after the batch is durable.
     pub reserve: Vec<Dispatch>,
-    /// What workers wrote in their personal time (persisted with the batch).
+    /// What workers wrote in their personal time, to copy into the archive once the batch
+    /// (which holds the tasks themselves) is durable.
     pub personal: Vec<crate::workers::personal::PersonalEntry>,
 }
 
@@ -60,6 +61,5 @@ impl Effects {
             || self.cooldowns
             || self.budget
             || self.ladder
-            || !self.personal.is_empty()
     }
 }

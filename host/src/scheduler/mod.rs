@@ -55,6 +55,10 @@ enum Command {
         answer: String,
         reply: Reply<()>,
     },
+    Memory {
+        worker: String,
+        reply: oneshot::Sender<Option<crate::workers::memory::WorkerMemory>>,
+    },
     Resolved {
         task: TaskId,
         approval: crate::approvals::ApprovalId,
@@ -156,7 +160,6 @@ impl Scheduler {
         let mut core = Core::new(config.scheduler.clone(), config.workers.clone());
         core.restore_state(store.worker_stats()?, store.cooldowns()?);
         core.configure_workers(config.memory.clone(), config.personal_time.clone());
-        core.restore_memories(store.worker_memories()?);
         core.configure(
             config.router.clone(),
             config.limits.clone(),
@@ -359,6 +362,14 @@ impl Scheduler {
     /// ignored).
     pub fn set_outbox(&self, outbox: crate::outbox::Outbox) {
         self.messages.connect(outbox);
+    }
+
+    /// What the worker called `name` (any case) remembers of its recent tasks.
+    pub async fn memory(&self, name: &str) -> Option<crate::workers::memory::WorkerMemory> {
+        let (reply, rx) = oneshot::channel();
+        let worker = name.to_owned();
+        self.tx.send(Command::Memory { worker, reply }).ok()?;
+        rx.await.ok().flatten()
     }
 
     /// The approval queue.
@@ -715,6 +726,9 @@ impl Loop {
                 approval,
                 outcome,
             } => self.core.resolve_approval(task, approval, outcome, now),
+            Command::Memory { worker, reply } => {
+                let _ = reply.send(self.core.memory_of(&worker).cloned());
+            }
             Command::Finished {
                 id,
                 attempt,
@@ -787,16 +801,9 @@ impl Loop {
                 .iter()
                 .map(|&w| self.core.worker_stats(w))
                 .collect();
-            let memories = fx
-                .workers
-                .iter()
-                .map(|&w| self.core.worker_memory(w))
-                .collect();
             let batch = Batch {
                 tasks,
                 workers,
-                memories,
-                personal: &fx.personal,
                 cooldowns: fx.cooldowns.then(|| self.core.cooldowns()),
                 budget: fx.budget.then(|| self.core.budget().persisted()),
                 ladder: fx.ladder.then(|| self.core.ladder().persisted()),

@@ -4,7 +4,6 @@
 //! - [`tasks`]: tasks, worker stats and standing-priority cooldowns.
 //! - [`budget`]: the budget's persisted spend.
 //! - [`ladder`]: the failure ladder's suspensions and circuit breaker.
-//! - [`workers`]: worker memories and personal logs.
 //! - [`approvals`]: the approval queue's requests.
 //! - [`audit`]: the hash-chained audit log and its head.
 //!
@@ -17,7 +16,6 @@ pub mod budget;
 pub mod kv;
 pub mod ladder;
 pub mod tasks;
-pub mod workers;
 
 use redb::{Database, ReadableDatabase};
 use std::path::{Path, PathBuf};
@@ -91,8 +89,6 @@ impl Store {
             txn.open_table(tasks::COOLDOWNS)?;
             txn.open_table(budget::TABLE)?;
             txn.open_table(ladder::TABLE)?;
-            txn.open_table(workers::MEMORY)?;
-            txn.open_table(workers::PERSONAL)?;
             txn.open_table(approvals::TABLE)?;
             txn.open_table(audit::TABLE)?;
             txn.open_table(audit::HEAD)?;

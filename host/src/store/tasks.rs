@@ -33,10 +33,6 @@ pub struct Batch<'a> {
     pub budget: Option<&'a crate::budget::Persisted>,
     /// The failure ladder's state, when it changed.
     pub ladder: Option<&'a crate::scheduler::ladder::Persisted>,
-    /// Worker memories to write.
-    pub memories: Vec<(&'a str, &'a crate::workers::memory::WorkerMemory)>,
-    /// Personal-log entries to add.
-    pub personal: &'a [crate::workers::personal::PersonalEntry],
 }
 
 /// Which tasks a listing wants. Every set field must match.
@@ -115,7 +111,6 @@ impl Store {
             if let Some(ladder) = batch.ladder {
                 super::ladder::write(txn, ladder)?;
             }
-            super::workers::write(txn, &batch.memories, batch.personal)?;
             Ok(())
         })
     }

@@ -1,7 +1,10 @@
 //! Worker memory: a short, bounded record of what each worker did lately — one line per
 //! finished task (its title, how it ended and the start of its answer or error) — carried
 //! into the system prompt of the worker's later calls, so that it knows what it has just
-//! done. Kept in the store beside the worker's stats, so a restart forgets nothing.
+//! done. It is drawn from the task records themselves, so it needs no writes of its own:
+//! after a restart each worker's memory is rebuilt from its latest finished tasks in the
+//! store ([`WorkerMemory::restore`]); only a failed attempt that was later retried is not
+//! remembered again, as the task's record keeps its last outcome.
 //!
 //! ```toml
 //! [memory]
@@ -11,7 +14,7 @@
 //! compact_entries = 2   # how many of them a compact prompt shows (0: none)
 //! ```
 
-use crate::tasks::TaskId;
+use crate::tasks::{Task, TaskId, TaskStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -89,15 +92,30 @@ pub struct WorkerMemory {
     pub entries: VecDeque<MemoryEntry>,
 }
 
-/// `text` on one line, cut at `max` characters (an ellipsis marks the cut).
+/// `text` on one line, cut at `max` characters (an ellipsis marks the cut). Reads no
+/// further into `text` than the cut needs.
 fn summarize(text: &str, max: usize) -> String {
-    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() <= max {
-        return line;
+    let mut line = String::new();
+    let mut chars = 0;
+    for word in text.split_whitespace() {
+        let gap = usize::from(!line.is_empty());
+        let len = word.chars().count();
+        if chars + gap + len > max {
+            let room = max.saturating_sub(1 + chars + gap);
+            if room > 0 {
+                line.push_str(&" ".repeat(gap));
+                line.extend(word.chars().take(room));
+            }
+            line.push('…');
+            return line;
+        }
+        if gap == 1 {
+            line.push(' ');
+        }
+        line.push_str(word);
+        chars += gap + len;
     }
-    let mut cut: String = line.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
+    line
 }
 
 impl WorkerMemory {
@@ -121,6 +139,39 @@ impl WorkerMemory {
             summary: summarize(text, cfg.summary_chars),
             at_ms,
         });
+        while self.entries.len() > cfg.max_entries {
+            self.entries.pop_front();
+        }
+    }
+
+    /// Remembers finished `task` from its stored record, in the order it finished among
+    /// the others restored (tasks come back in id order, not the order they ended);
+    /// anything but a completed or failed task is ignored.
+    pub fn restore(&mut self, cfg: &MemoryConfig, task: &Task) {
+        let (outcome, text) = match task.status {
+            TaskStatus::Completed => (
+                Outcome::Completed,
+                task.result.as_ref().map_or("", |r| r.text.as_str()),
+            ),
+            TaskStatus::Failed => (Outcome::Failed, task.error.as_deref().unwrap_or("")),
+            _ => return,
+        };
+        let at_ms = task.finished_ms.unwrap_or(task.created_ms);
+        if !cfg.enabled
+            || (self.entries.len() >= cfg.max_entries
+                && self.entries.front().is_some_and(|e| e.at_ms > at_ms))
+        {
+            return;
+        }
+        let entry = MemoryEntry {
+            task: task.id,
+            title: summarize(&task.title, cfg.summary_chars),
+            outcome,
+            summary: summarize(text, cfg.summary_chars),
+            at_ms,
+        };
+        let at = self.entries.partition_point(|e| e.at_ms <= at_ms);
+        self.entries.insert(at, entry);
         while self.entries.len() > cfg.max_entries {
             self.entries.pop_front();
         }
@@ -211,6 +262,36 @@ mod tests {
         );
         assert!(m.section(9).contains("T-1 \"Plan\""));
         assert_eq!(m.section(0), "");
+    }
+
+    #[test]
+    fn memory_is_rebuilt_from_finished_tasks_in_the_order_they_ended() {
+        let cfg = cfg(2);
+        let task = |id: u64, status: TaskStatus, finished: u64| {
+            let mut t = Task::new(TaskId(id), Default::default(), vec![], "person", 3, 0);
+            t.title = format!("t{id}");
+            t.status = status;
+            t.finished_ms = Some(finished);
+            t.result = Some(crate::tasks::TaskResult {
+                text: format!("answer {id}"),
+                ..Default::default()
+            });
+            t.error = Some(format!("error {id}"));
+            t
+        };
+        let mut m = WorkerMemory::default();
+        // Ids 1..4 in store order; T-3 ended last, T-4 is still running.
+        m.restore(&cfg, &task(1, TaskStatus::Completed, 10));
+        m.restore(&cfg, &task(2, TaskStatus::Failed, 20));
+        m.restore(&cfg, &task(3, TaskStatus::Completed, 40));
+        m.restore(&cfg, &task(4, TaskStatus::Running, 0));
+        m.restore(&cfg, &task(5, TaskStatus::Completed, 5));
+        let kept: Vec<(u64, &str)> = m
+            .entries
+            .iter()
+            .map(|e| (e.task.0, e.summary.as_str()))
+            .collect();
+        assert_eq!(kept, [(2, "error 2"), (3, "answer 3")]);
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! small) after `max(3 · that, 10)`. `round` halves to even and works on the float the
 //! division gives, as the original swarm's did: ratio 0.4 gives `1.4999…` and so 1.
 //!
-//! What the worker writes is kept per instance: `GET /api/workers/{name}/personal` lists it,
-//! and with an identity archive it is also written to
+//! What the worker writes is kept per instance: it is the answer of its personal task, in
+//! the task's own record, which `GET /api/workers/{name}/personal` lists
+//! ([`PersonalEntry::of`]); with an identity archive it is also written to
 //! `<archive>/<account>/Instances/<Name>/personal-time/T-<n>.md`.
 //!
 //! ```toml
@@ -110,6 +111,23 @@ pub struct PersonalEntry {
     pub model: String,
     /// When (ms since the Unix epoch).
     pub at_ms: u64,
+}
+
+impl PersonalEntry {
+    /// The entry a completed personal task holds (`None` for any other task).
+    pub fn of(task: &crate::tasks::Task) -> Option<PersonalEntry> {
+        let result = task.result.as_ref()?;
+        if task.status != crate::tasks::TaskStatus::Completed || !is_personal(&task.tags) {
+            return None;
+        }
+        Some(PersonalEntry {
+            task: task.id.to_string(),
+            worker: task.worker.clone()?,
+            text: result.text.clone(),
+            model: result.model.clone(),
+            at_ms: task.finished_ms.unwrap_or(task.created_ms),
+        })
+    }
 }
 
 /// Writes `entry` into the instance folder `dir` of the archive, as
