@@ -168,7 +168,7 @@ pub struct CallSpec {
     /// Output token limit.
     pub max_tokens: u32,
     /// Tools offered natively (empty for single-turn calls and fenced-tool models).
-    pub tools: Vec<hypernet_plugin_api::provider::ToolSpec>,
+    pub tools: Arc<[hypernet_plugin_api::provider::ToolSpec]>,
     /// How the task runs beyond its first call (see [`super::exec`]).
     pub exec: Option<super::exec::ExecSpec>,
 }
@@ -221,7 +221,7 @@ pub fn first_request(spec: &CallSpec) -> CompletionRequest {
     request.system_cache_prefix =
         (spec.system_cache_prefix > 0).then_some(spec.system_cache_prefix);
     request.max_tokens = spec.max_tokens;
-    request.tools.clone_from(&spec.tools);
+    request.tools = spec.tools.to_vec();
     request
 }
 

@@ -584,7 +584,7 @@ fn tool_prompt_chars(exec: &exec::Exec) -> usize {
     if specs.is_empty() {
         return 0;
     }
-    let native = serde_json::to_string(&specs).map_or(0, |s| s.len());
+    let native = serde_json::to_string(&specs[..]).map_or(0, |s| s.len());
     native.max(tool_loop::fenced_instructions(&specs).chars().count())
 }
 

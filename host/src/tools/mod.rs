@@ -250,6 +250,9 @@ impl ToolObserver for NoObserver {
 pub struct ToolRegistry {
     tools: BTreeMap<String, Arc<dyn Tool>>,
     observer: Arc<dyn ToolObserver>,
+    /// The specs, built once per registration: every call offers them, and sharing one
+    /// copy keeps building a call cheap.
+    specs: Arc<[ToolSpec]>,
 }
 
 impl Default for ToolRegistry {
@@ -257,6 +260,7 @@ impl Default for ToolRegistry {
         ToolRegistry {
             tools: BTreeMap::new(),
             observer: Arc::new(NoObserver),
+            specs: Arc::from([]),
         }
     }
 }
@@ -281,6 +285,15 @@ impl ToolRegistry {
     /// Adds a shared tool (replacing one of the same name).
     pub fn register_arc(&mut self, tool: Arc<dyn Tool>) -> &mut Self {
         self.tools.insert(tool.name().to_owned(), tool);
+        self.specs = self
+            .tools
+            .values()
+            .map(|t| ToolSpec {
+                name: t.name().to_owned(),
+                description: t.description().to_owned(),
+                input_schema: t.input_schema(),
+            })
+            .collect();
         self
     }
 
@@ -306,16 +319,9 @@ impl ToolRegistry {
         self.tools.is_empty()
     }
 
-    /// The tools as the model is offered them, by name.
-    pub fn specs(&self) -> Vec<ToolSpec> {
-        self.tools
-            .values()
-            .map(|t| ToolSpec {
-                name: t.name().to_owned(),
-                description: t.description().to_owned(),
-                input_schema: t.input_schema(),
-            })
-            .collect()
+    /// The tools as the model is offered them, by name (one shared copy).
+    pub fn specs(&self) -> Arc<[ToolSpec]> {
+        self.specs.clone()
     }
 
     /// Runs the tool `name` if the context's permission check allows it, and tells the

@@ -121,7 +121,7 @@ mod tests {
     }
 
     fn names(reg: &ToolRegistry) -> Vec<String> {
-        reg.specs().into_iter().map(|s| s.name).collect()
+        reg.specs().iter().map(|s| s.name.clone()).collect()
     }
 
     #[test]
