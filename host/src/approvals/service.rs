@@ -58,8 +58,8 @@ pub trait Resolver: Send + Sync {
 }
 
 /// Builds the context `worker`'s calls in `task` run in: its workspace and its permission
-/// check.
-pub type Contexts = Arc<dyn Fn(TaskId, &str) -> ToolContext + Send + Sync>;
+/// check (`None` once the host is stopping).
+pub type Contexts = Arc<dyn Fn(TaskId, &str) -> Option<ToolContext> + Send + Sync>;
 
 /// The worker's own check, except that a call held for approval may now run: a person
 /// approved it. Everything else — the tier, grants, a refusal — is checked again, so a
@@ -291,9 +291,10 @@ impl Approvals {
         let mut approval = self
             .decide(id, ApprovalStatus::Approved, by, None, now)
             .await?;
-        let output = match self.inner.attached.get() {
-            Some(attached) => {
-                let mut ctx = (attached.contexts)(approval.task, &approval.worker);
+        let attached = self.inner.attached.get();
+        let ctx = attached.and_then(|a| (a.contexts)(approval.task, &approval.worker));
+        let output = match (attached, ctx) {
+            (Some(attached), Some(mut ctx)) => {
                 ctx.permission = Arc::new(Approved(ctx.permission));
                 attached
                     .tools
@@ -301,7 +302,7 @@ impl Approvals {
                     .await
                     .map_err(|e| e.to_string())
             }
-            None => Err("the host has no tools to run it with".to_owned()),
+            _ => Err("the host has no tools to run it with".to_owned()),
         };
         let (ok, output) = match output {
             Ok(text) => (true, text),
@@ -378,13 +379,19 @@ impl Approvals {
         Ok(())
     }
 
-    /// Expires due requests every `every` on the current runtime, for as long as it runs.
+    /// Expires due requests every `every` on the current runtime, for as long as the queue
+    /// is in use: the timer holds it weakly, so dropping the last handle (and with it the
+    /// store) ends it.
     pub fn spawn_expiry(&self, every: std::time::Duration) {
-        let queue = self.clone();
+        let weak = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
+                let Some(inner) = weak.upgrade() else {
+                    return;
+                };
+                let queue = Approvals { inner };
                 if let Err(e) = queue.expire_due(crate::bus::now_ms()).await {
                     tracing::error!(error = %e, "cannot expire approval requests");
                 }
@@ -442,7 +449,11 @@ mod tests {
         tools.register(Echo(runs.clone()));
         let told = Arc::new(Told::default());
         let contexts: Contexts = Arc::new(|task, worker: &str| {
-            ToolContext::new(task, worker, Arc::new(crate::tools::AllowAll))
+            Some(ToolContext::new(
+                task,
+                worker,
+                Arc::new(crate::tools::AllowAll),
+            ))
         });
         approvals.attach(Arc::new(tools), contexts, told.clone());
         (approvals, runs, told)

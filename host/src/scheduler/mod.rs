@@ -221,7 +221,8 @@ impl Scheduler {
             started_ms: now_ms(),
             ..Snapshot::default()
         }));
-        let for_approved = exec.clone();
+        // Weak: the queue is reachable from the tools' `Exec`, and must not keep it alive.
+        let for_approved = Arc::downgrade(&exec);
         let worker = Loop {
             slots: core.slots(),
             core,
@@ -260,8 +261,11 @@ impl Scheduler {
         registry.set_task_sink(Arc::new(scheduler.clone()));
         approvals.attach(
             tools,
-            Arc::new(move |task, worker: &str| for_approved.tool_context(task, Arc::from(worker))),
-            Arc::new(scheduler.clone()),
+            Arc::new(move |task, worker: &str| {
+                let exec = for_approved.upgrade()?;
+                Some(exec.tool_context(task, Arc::from(worker)))
+            }),
+            Arc::new(Resolutions(scheduler.tx.clone())),
         );
         if let Err(e) = approvals.recover(now_ms()).await {
             tracing::error!(error = %e, "cannot recover the approval queue");
@@ -389,9 +393,13 @@ impl Scheduler {
     }
 }
 
-impl crate::approvals::service::Resolver for Scheduler {
+/// Hands the approval queue's decisions to the scheduler thread. (Only the sender, not the
+/// [`Scheduler`]: the scheduler holds the queue, and the queue must not hold it back.)
+struct Resolutions(mpsc::Sender<Command>);
+
+impl crate::approvals::service::Resolver for Resolutions {
     fn resolved(&self, task: TaskId, approval: crate::approvals::ApprovalId, outcome: String) {
-        let _ = self.tx.send(Command::Resolved {
+        let _ = self.0.send(Command::Resolved {
             task,
             approval,
             outcome,
