@@ -19,7 +19,7 @@ fn peak_rss_kib(pid: u32) -> Result<u64> {
 
 pub(super) async fn stored_tasks(o: &BenchOptions) -> Result<(String, String, String)> {
     tracing::warn!(tasks = o.stored, "bench: memory (filling the store)");
-    let swarm = Swarm::start(64, 0, None).await?;
+    let swarm = Swarm::start(64, 0, None, false).await?;
     swarm.file(o.stored, "memory", 1000).await?;
     swarm.wait_finished(o.stored).await;
     let dir = swarm.stop().await;

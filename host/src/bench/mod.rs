@@ -89,6 +89,10 @@ pub struct BenchOptions {
     /// Api: events per second published while they follow.
     #[arg(long, default_value_t = 1_000)]
     pub api_event_rate: u64,
+    /// Concurrency, throughput, latency: offer the workers the default tools, so every call
+    /// goes through the tool loop (default: single-turn calls, no tools offered).
+    #[arg(long)]
+    pub offer_tools: bool,
 }
 
 /// Runs the chosen scenarios and prints their figures.

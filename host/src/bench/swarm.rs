@@ -26,9 +26,10 @@ impl Swarm {
         workers: usize,
         latency_ms: u64,
         probe: Option<CallProbe>,
+        offer_tools: bool,
     ) -> Result<Swarm> {
         let dir = tempfile::tempdir().context("temporary data directory")?;
-        Self::start_in(dir, workers, latency_ms, probe).await
+        Self::start_in(dir, workers, latency_ms, probe, offer_tools).await
     }
 
     pub(super) async fn start_in(
@@ -36,6 +37,7 @@ impl Swarm {
         workers: usize,
         latency_ms: u64,
         probe: Option<CallProbe>,
+        offer_tools: bool,
     ) -> Result<Swarm> {
         let manifest = Manifest::parse(
             &format!(
@@ -62,6 +64,10 @@ impl Swarm {
                 .collect(),
             standing: Vec::new(),
             swarm_limits: crate::coordinator::autoscale::SwarmLimits::unlimited(),
+            tools: crate::tools::ToolsConfig {
+                enabled: offer_tools,
+                ..Default::default()
+            },
             // The runs measure a fixed amount of work: no personal tasks are added to it.
             personal_time: crate::workers::personal::PersonalTimeConfig {
                 enabled: false,
@@ -119,6 +125,15 @@ async fn file_tasks(scheduler: &Scheduler, n: usize, tag: &str, batch: usize) ->
     Ok(())
 }
 
+/// How the measured calls run, for the row's label.
+fn calls_kind(o: &BenchOptions) -> &'static str {
+    if o.offer_tools {
+        " (tool loop, default tools offered)"
+    } else {
+        " (single-turn)"
+    }
+}
+
 pub(super) async fn concurrency(o: &BenchOptions) -> Result<(String, String, String)> {
     tracing::warn!(
         tasks = o.tasks,
@@ -147,10 +162,11 @@ pub(super) async fn concurrency(o: &BenchOptions) -> Result<(String, String, Str
     let (run, _, _) = spread(&mut running);
     Ok((
         format!(
-            "concurrency: {} tasks ({per_filing} per filing), {} workers, {} ms calls, median of {}",
+            "concurrency: {} tasks ({per_filing} per filing), {} workers, {} ms calls{}, median of {}",
             o.tasks,
             o.workers,
             o.latency_ms,
+            calls_kind(o),
             walls.len()
         ),
         format!(
@@ -170,7 +186,7 @@ async fn concurrency_once(o: &BenchOptions, per_filing: usize) -> Result<(Durati
             first_call.get_or_init(Instant::now);
         })
     };
-    let swarm = Swarm::start(o.workers, o.latency_ms, Some(probe)).await?;
+    let swarm = Swarm::start(o.workers, o.latency_ms, Some(probe), o.offer_tools).await?;
     let started = Instant::now();
     // Filings follow one another while the first calls run, as a planner's would.
     let filer = {
@@ -188,7 +204,7 @@ async fn concurrency_once(o: &BenchOptions, per_filing: usize) -> Result<(Durati
 pub(super) async fn throughput(o: &BenchOptions) -> Result<(String, String, String)> {
     let n = o.throughput_tasks;
     tracing::warn!(tasks = n, "bench: throughput");
-    let swarm = Swarm::start(64, 0, None).await?;
+    let swarm = Swarm::start(64, 0, None, o.offer_tools).await?;
     let started = Instant::now();
     // Filing runs alongside the work, as it would with people filing tasks.
     let filer = {
@@ -201,7 +217,10 @@ pub(super) async fn throughput(o: &BenchOptions) -> Result<(String, String, Stri
     let batches = swarm.scheduler.snapshot().batches;
     swarm.stop().await;
     Ok((
-        format!("throughput: {n} tasks, zero-latency provider, durable"),
+        format!(
+            "throughput: {n} tasks, zero-latency provider{}, durable",
+            calls_kind(o)
+        ),
         format!(
             "{:.0} tasks/s ({batches} commits)",
             n as f64 / wall.as_secs_f64()
@@ -225,7 +244,7 @@ pub(super) async fn latency(o: &BenchOptions) -> Result<Vec<(String, String, Str
             started.lock().expect("lock").insert(id, Instant::now());
         })
     };
-    let swarm = Swarm::start(64, 0, Some(probe)).await?;
+    let swarm = Swarm::start(64, 0, Some(probe), o.offer_tools).await?;
     let interval = Duration::from_secs_f64(1.0 / o.rate.max(1) as f64);
     let start = tokio::time::Instant::now();
     for i in 0..n {

@@ -47,7 +47,7 @@ struct Host {
 
 impl Host {
     async fn start(workers: usize) -> Result<Host> {
-        let swarm = Swarm::start(workers, WORKER_LATENCY_MS, None).await?;
+        let swarm = Swarm::start(workers, WORKER_LATENCY_MS, None, false).await?;
         let store = swarm.registry.store().clone();
         let keys = store.path().with_file_name("keys");
         let audit = crate::audit::Audit::open(store, &keys)?;
