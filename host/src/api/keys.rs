@@ -66,11 +66,7 @@ pub(super) async fn generate(
     State(state): State<AppState>,
     super::extract::OptionalJson(body): super::extract::OptionalJson<KeyOwner>,
 ) -> Result<Json<KeyRecord>, ApiError> {
-    let owner = body.unwrap_or_default().name()?;
-    let audit = state.audit.clone();
-    Ok(Json(
-        blocking(move || audit.generate_key(&owner, API_ACTOR)).await?,
-    ))
+    change_key(state, body, crate::audit::Audit::generate_key).await
 }
 
 /// Replace an entity's active key (default the host's) with a new one it endorses; the old
@@ -91,10 +87,19 @@ pub(super) async fn rotate(
     State(state): State<AppState>,
     super::extract::OptionalJson(body): super::extract::OptionalJson<KeyOwner>,
 ) -> Result<Json<KeyRecord>, ApiError> {
+    change_key(state, body, crate::audit::Audit::rotate_key_of).await
+}
+
+/// Makes or replaces the key of the body's owner with `change` (recorded as the API's act).
+async fn change_key(
+    state: AppState,
+    body: Option<KeyOwner>,
+    change: fn(&crate::audit::Audit, &str, &str) -> Result<KeyRecord, crate::audit::AuditError>,
+) -> Result<Json<KeyRecord>, ApiError> {
     let owner = body.unwrap_or_default().name()?;
     let audit = state.audit.clone();
     Ok(Json(
-        blocking(move || audit.rotate_key_of(&owner, API_ACTOR)).await?,
+        blocking(move || change(&audit, &owner, API_ACTOR)).await?,
     ))
 }
 
