@@ -100,10 +100,10 @@ impl Core {
                 task.rejected_by.push(worker.to_owned());
             }
             let task = &self.active[&id];
-            self.workers
-                .iter()
-                .filter(|w| !w.retired)
-                .all(|w| task.rejected_by.contains(&w.config.name))
+            // Everyone who could take it: a task filed for one worker has only that one.
+            (0..self.workers.len())
+                .filter(|&w| !self.workers[w].retired && self.may_take(task, w))
+                .all(|w| task.rejected_by.contains(&self.workers[w].config.name))
         };
         let error = format!("rejected by {worker}: {reason}");
         self.fx.events.push((

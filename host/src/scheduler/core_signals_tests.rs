@@ -281,3 +281,26 @@ fn a_decision_that_comes_before_the_call_ends_is_kept_for_it() {
         Some("Refused by Ada.")
     );
 }
+
+#[test]
+fn a_task_for_one_worker_fails_once_that_worker_refuses() {
+    let mut c = core(2, 3);
+    let spec = TaskSpec {
+        title: "mine".into(),
+        for_worker: Some("w1".into()),
+        ..TaskSpec::default()
+    };
+    let a = c
+        .file(vec![PlannedTask { key: None, spec }], "person", 0)
+        .unwrap()[0]
+        .id;
+    assert_eq!(start(&mut c, 0), [(a, "w1".to_owned())]);
+    c.complete(a, 1, answer(REFUSAL), 1);
+    let task = finished(&c, a);
+    assert_eq!(
+        task.status,
+        TaskStatus::Failed,
+        "w0 may not take it: nobody is left"
+    );
+    assert_eq!(task.rejected_by, ["w1"]);
+}
