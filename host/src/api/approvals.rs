@@ -61,6 +61,13 @@ pub struct Decision {
     pub reason: Option<String>,
 }
 
+impl Decision {
+    /// Who decides: the body's `by`, else `person`.
+    fn by(&self) -> String {
+        self.by.clone().unwrap_or_else(|| "person".into())
+    }
+}
+
 /// The request `id`, or a 404.
 type Lookup = Result<Json<Approval>, ApiError>;
 
@@ -144,7 +151,7 @@ pub(super) async fn approve(
     extract::OptionalJson(body): extract::OptionalJson<Decision>,
 ) -> Lookup {
     let decision = body.unwrap_or_default();
-    let by = decision.by.unwrap_or_else(|| "person".into());
+    let by = decision.by();
     Ok(Json(
         state.scheduler.approvals().approve(path.id()?, &by).await?,
     ))
@@ -171,7 +178,7 @@ pub(super) async fn deny(
     extract::OptionalJson(body): extract::OptionalJson<Decision>,
 ) -> Lookup {
     let decision = body.unwrap_or_default();
-    let by = decision.by.unwrap_or_else(|| "person".into());
+    let by = decision.by();
     Ok(Json(
         state
             .scheduler

@@ -1169,12 +1169,7 @@ impl Core {
             stats.cost_micros += result.cost_micros;
             stats.last_active_ms = Some(now_ms);
             self.fx.workers.insert(w);
-            let (task, text, model) = (
-                self.active[&id].clone(),
-                result.text.clone(),
-                result.model.clone(),
-            );
-            self.after_completion(w, id, &task, &text, &model, now_ms);
+            self.after_completion(w, id, &result, now_ms);
         }
         let payload = json!({ "model": result.model, "input_tokens": result.input_tokens, "output_tokens": result.output_tokens, "cost_micros": result.cost_micros });
         let task = self.active.get_mut(&id).expect("current");

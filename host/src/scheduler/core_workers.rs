@@ -4,7 +4,7 @@
 
 use super::{Core, CoreError, PlannedTask};
 use crate::budget;
-use crate::tasks::{Task, TaskId};
+use crate::tasks::{Task, TaskId, TaskResult};
 use crate::workers::memory::{MemoryConfig, Outcome, WorkerMemory};
 use crate::workers::personal::{self, PersonalEntry, PersonalTimeConfig};
 
@@ -72,28 +72,31 @@ impl Core {
             })
     }
 
-    /// Worker `w` answered `id` with `text` on `model`: it remembers the task; personal time
-    /// goes to its personal log, work counts towards its next personal time.
+    /// Worker `w` answered `id` with `result`: it remembers the task; personal time goes to
+    /// its personal log, work counts towards its next personal time.
     pub(super) fn after_completion(
         &mut self,
         w: usize,
         id: TaskId,
-        task: &Task,
-        text: &str,
-        model: &str,
+        result: &TaskResult,
         now_ms: u64,
     ) {
-        let cfg = self.memory_cfg.clone();
+        let task = &self.active[&id];
         let worker = &mut self.workers[w];
-        worker
-            .memory
-            .remember(&cfg, id, &task.title, Outcome::Completed, text, now_ms);
+        worker.memory.remember(
+            &self.memory_cfg,
+            id,
+            &task.title,
+            Outcome::Completed,
+            &result.text,
+            now_ms,
+        );
         if personal::is_personal(&task.tags) {
             self.fx.personal.push(PersonalEntry {
                 task: id.to_string(),
                 worker: worker.config.name.clone(),
-                text: text.to_owned(),
-                model: model.to_owned(),
+                text: result.text.clone(),
+                model: result.model.clone(),
                 at_ms: now_ms,
             });
             return;
