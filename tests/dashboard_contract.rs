@@ -17,9 +17,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const INDEX: &str = include_str!("../host/assets/dashboard/index.html");
-const APP_JS: &str = include_str!("../host/assets/dashboard/app.js");
-const APP_CSS: &str = include_str!("../host/assets/dashboard/app.css");
+const INDEX: &str = include_str!("../host/api/assets/dashboard/index.html");
+const APP_JS: &str = include_str!("../host/api/assets/dashboard/app.js");
+const APP_CSS: &str = include_str!("../host/api/assets/dashboard/app.css");
 const POLICY: &str = "default-src 'self'; connect-src 'self' ws:; script-src 'self'; style-src 'self'; img-src 'self' data:";
 const TOKEN: &str = "contract-token";
 const HOUR: u64 = 3_600_000;

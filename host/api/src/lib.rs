@@ -1,0 +1,418 @@
+//! The HTTP API served by `hypernet run` (loopback by default). Read calls are open;
+//! mutating calls need the host's bearer token (`<data-dir>/api-token`). [`openapi`]
+//! describes every route, built from the same list as the router.
+
+mod approvals;
+mod audit;
+mod budget;
+mod coordinator;
+mod dashboard;
+mod error;
+mod events;
+mod extract;
+mod graph;
+mod keys;
+pub mod openapi;
+pub mod page;
+mod status;
+mod tasks;
+mod workers;
+
+pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use page::{Page, PageQuery};
+
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::{Json, Router};
+use extract::Query;
+use hypernet_engine::{PluginStatus, Registry};
+use hypernet_swarm::config::ApiConfig;
+use openapi::refusals::{BadPage, NoSuchPlugin, StoreFailed, TooLarge};
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::Arc;
+use utoipa_axum::router::UtoipaMethodRouter;
+use utoipa_axum::routes as route;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The plugin registry (and through it the store and bus).
+    pub registry: Arc<Registry>,
+    /// The bearer token mutating calls must present.
+    pub token: Arc<str>,
+    /// The scheduler.
+    pub scheduler: hypernet_swarm::scheduler::Scheduler,
+    /// Messages to people.
+    pub outbox: hypernet_swarm::outbox::Outbox,
+    /// The audit log and the keyring.
+    pub audit: hypernet_swarm::audit::Audit,
+}
+
+/// One served route: its path, who may call it, and its handler with the handler's
+/// `#[utoipa::path]` documentation (which also gives the method).
+type Route = (&'static str, Access, UtoipaMethodRouter<AppState>);
+
+/// Every route the API serves. The router and the OpenAPI document are both built from this
+/// one list; a handler without documentation cannot be listed.
+fn routes() -> Vec<Route> {
+    use Access::{Mutate, Open, Read};
+    vec![
+        ("/api/health", Open, route!(health)),
+        ("/api/openapi.json", Open, route!(openapi::serve)),
+        ("/api/status", Read, route!(status::status)),
+        ("/api/summary", Read, route!(status::summary)),
+        ("/api/tasks", Read, route!(tasks::list)),
+        ("/api/tasks", Mutate, route!(tasks::file)),
+        ("/api/tasks/{id}", Read, route!(tasks::show)),
+        ("/api/tasks/{id}/graph", Read, route!(graph::show)),
+        ("/api/tasks/{id}/cancel", Mutate, route!(tasks::cancel)),
+        ("/api/tasks/{id}/retry", Mutate, route!(tasks::retry)),
+        ("/api/tasks/{id}/answer", Mutate, route!(tasks::answer)),
+        (
+            "/api/tasks/{id}/decompose",
+            Mutate,
+            route!(coordinator::decompose),
+        ),
+        ("/api/conflicts", Read, route!(coordinator::conflicts)),
+        ("/api/failures", Read, route!(tasks::failures)),
+        ("/api/history", Read, route!(tasks::history)),
+        ("/api/workers", Read, route!(workers::list)),
+        ("/api/workers/{name}", Read, route!(workers::show)),
+        (
+            "/api/workers/{name}/personal",
+            Read,
+            route!(workers::personal),
+        ),
+        ("/api/budget", Read, route!(budget::show)),
+        ("/api/budget", Mutate, route!(budget::set)),
+        ("/api/budget/history", Read, route!(budget::history)),
+        ("/api/plugins", Read, route!(list_plugins)),
+        ("/api/plugins/{name}", Read, route!(show_plugin)),
+        ("/api/plugins/{name}/enable", Mutate, route!(enable_plugin)),
+        (
+            "/api/plugins/{name}/disable",
+            Mutate,
+            route!(disable_plugin),
+        ),
+        (
+            "/api/plugins/{name}/query/{query}",
+            Mutate,
+            route!(query_plugin),
+        ),
+        ("/api/approvals", Read, route!(approvals::list)),
+        ("/api/approvals/{id}", Read, route!(approvals::show)),
+        (
+            "/api/approvals/{id}/approve",
+            Mutate,
+            route!(approvals::approve),
+        ),
+        ("/api/approvals/{id}/deny", Mutate, route!(approvals::deny)),
+        ("/api/audit", Read, route!(audit::list)),
+        ("/api/audit/verify", Read, route!(audit::verify)),
+        ("/api/audit/prune", Mutate, route!(audit::prune)),
+        ("/api/keys", Read, route!(keys::list)),
+        ("/api/keys", Mutate, route!(keys::generate)),
+        ("/api/keys/rotate", Mutate, route!(keys::rotate)),
+        ("/api/keys/{id}/revoke", Mutate, route!(keys::revoke)),
+        ("/api/messages", Read, route!(list_messages)),
+        ("/api/messages", Mutate, route!(send_message)),
+        // The event stream checks the token itself: browsers cannot set headers on a
+        // WebSocket, so it also takes `?token=`.
+        ("/api/events", Open, route!(events::stream)),
+    ]
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Anyone who can reach the port.
+    Open,
+    /// Anyone, unless `[api] read_requires_token` is set.
+    Read,
+    /// Holders of the bearer token.
+    Mutate,
+}
+
+/// The API router.
+pub fn router(state: AppState, config: &ApiConfig) -> Router {
+    let mut open = Router::new();
+    let mut guarded = Router::new();
+    for (path, access, (_, _, handler)) in routes() {
+        let needs_token = match access {
+            Access::Open => false,
+            Access::Read => config.read_requires_token,
+            Access::Mutate => true,
+        };
+        if needs_token {
+            guarded = guarded.route(path, handler);
+        } else {
+            open = open.route(path, handler);
+        }
+    }
+    let guarded = guarded.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    open.merge(guarded)
+        .merge(dashboard::router())
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .with_state(state)
+}
+
+async fn unknown_route(request: Request) -> ApiError {
+    ApiError::not_found(format!("no route {}", request.uri().path()))
+}
+
+async fn wrong_method(request: Request) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} does not take {}",
+            request.uri().path(),
+            request.method()
+        ),
+    )
+}
+
+async fn require_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let presented = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match presented {
+        Some(token) if constant_time_eq(token.as_bytes(), state.token.as_bytes()) => {
+            Ok(next.run(request).await)
+        }
+        Some(_) => Err(ApiError::unauthorized(
+            "the bearer token does not match this host's",
+        )),
+        None => Err(ApiError::unauthorized(
+            "this call needs `Authorization: Bearer <token>` (the token is in the data directory's api-token file)",
+        )),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Answer of `GET /api/health`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Health {
+    /// Always true: the host answers.
+    ok: bool,
+    /// The host's version.
+    version: &'static str,
+    /// The host's process id.
+    pid: u32,
+}
+
+/// Check that the host is up.
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    tag = "host",
+    operation_id = "health",
+    responses((status = 200, description = "The host is up", body = Health)),
+)]
+async fn health() -> Json<Health> {
+    Json(Health {
+        ok: true,
+        version: env!("CARGO_PKG_VERSION"),
+        pid: std::process::id(),
+    })
+}
+
+/// List the plugins of the manifest with their state and services.
+#[utoipa::path(
+    get,
+    path = "/api/plugins",
+    tag = "plugins",
+    operation_id = "list_plugins",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page of the plugins, in load order", body = Page<PluginStatus>),
+        BadPage,
+    ),
+)]
+async fn list_plugins(
+    State(state): State<AppState>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<PluginStatus>>, ApiError> {
+    Ok(Json(Page::slice(state.registry.statuses(), page)?))
+}
+
+/// The `{name}` of `/api/plugins/{name}` and the routes below it.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+struct PluginPath {
+    /// The plugin's name in the manifest.
+    name: String,
+}
+
+/// Show one plugin.
+#[utoipa::path(
+    get,
+    path = "/api/plugins/{name}",
+    tag = "plugins",
+    operation_id = "show_plugin",
+    params(PluginPath),
+    responses(
+        (status = 200, description = "The plugin", body = PluginStatus),
+        NoSuchPlugin,
+    ),
+)]
+async fn show_plugin(
+    State(state): State<AppState>,
+    Path(PluginPath { name }): Path<PluginPath>,
+) -> Result<Json<PluginStatus>, ApiError> {
+    Ok(Json(state.registry.status(&name)?))
+}
+
+/// Runs a blocking registry or store operation off the async workers.
+pub(crate) async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(Into::into)
+}
+
+/// Start a disabled or failed plugin (loading its library if needed).
+#[utoipa::path(
+    post,
+    path = "/api/plugins/{name}/enable",
+    tag = "plugins",
+    operation_id = "enable_plugin",
+    params(PluginPath),
+    responses(
+        (status = 200, description = "The plugin, loaded", body = PluginStatus),
+        NoSuchPlugin,
+        (status = 500, description = "`failed`: the plugin could not start (the message says why)", body = ErrorBody),
+    ),
+)]
+async fn enable_plugin(
+    State(state): State<AppState>,
+    Path(PluginPath { name }): Path<PluginPath>,
+) -> Result<Json<PluginStatus>, ApiError> {
+    let registry = state.registry.clone();
+    Ok(Json(blocking(move || registry.enable(&name)).await?))
+}
+
+/// Stop a plugin: it gets no events or calls until enabled again.
+#[utoipa::path(
+    post,
+    path = "/api/plugins/{name}/disable",
+    tag = "plugins",
+    operation_id = "disable_plugin",
+    params(PluginPath),
+    responses(
+        (status = 200, description = "The plugin, disabled", body = PluginStatus),
+        NoSuchPlugin,
+    ),
+)]
+async fn disable_plugin(
+    State(state): State<AppState>,
+    Path(PluginPath { name }): Path<PluginPath>,
+) -> Result<Json<PluginStatus>, ApiError> {
+    let registry = state.registry.clone();
+    Ok(Json(blocking(move || registry.disable(&name)).await?))
+}
+
+/// Send a message to a person; it is held for the herald's approval when the herald is
+/// loaded, else sent at once.
+#[utoipa::path(
+    post,
+    path = "/api/messages",
+    tag = "messages",
+    operation_id = "send_message",
+    request_body = hypernet_swarm::outbox::NewMessage,
+    responses(
+        (status = 200, description = "The message, `held` or `sent`", body = hypernet_swarm::outbox::Message),
+        (status = 400, description = "`invalid`: a bad or unknown field, or the message could not be filed", body = ErrorBody),
+        TooLarge,
+    ),
+)]
+async fn send_message(
+    State(state): State<AppState>,
+    extract::Json(message): extract::Json<hypernet_swarm::outbox::NewMessage>,
+) -> Result<Json<hypernet_swarm::outbox::Message>, ApiError> {
+    let filed = state
+        .outbox
+        .file(message)
+        .await
+        .map_err(|e| ApiError::invalid(format!("{e:#}")))?;
+    Ok(Json(filed))
+}
+
+/// List every message with its status.
+#[utoipa::path(
+    get,
+    path = "/api/messages",
+    tag = "messages",
+    operation_id = "list_messages",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page of the messages", body = Page<hypernet_swarm::outbox::Message>),
+        BadPage,
+        StoreFailed,
+    ),
+)]
+async fn list_messages(
+    State(state): State<AppState>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<hypernet_swarm::outbox::Message>>, ApiError> {
+    let outbox = state.outbox.clone();
+    let all = blocking(move || {
+        outbox
+            .all()
+            .map_err(|e| ApiError::internal(format!("{e:#}")))
+    })
+    .await?;
+    Ok(Json(Page::slice(all, page)?))
+}
+
+/// Call a plugin's named query with JSON arguments; answers what the plugin answers.
+#[utoipa::path(
+    post,
+    path = "/api/plugins/{name}/query/{query}",
+    tag = "plugins",
+    operation_id = "query_plugin",
+    params(
+        ("name" = String, Path, description = "The plugin, or `plugin:service` when it has several services"),
+        ("query" = String, Path, description = "The query's name"),
+    ),
+    request_body(content = Option<Value>, description = "The query's arguments: any JSON; no body means `null`"),
+    responses(
+        (status = 200, description = "The plugin's answer", body = Value),
+        (status = 400, description = "`invalid`: the body is not JSON, the plugin refused the arguments, or it has several services and none was named", body = ErrorBody),
+        (status = 403, description = "`capability_denied`: the plugin lacks a capability the query needs", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such plugin, service or query", body = ErrorBody),
+        TooLarge,
+        (status = 500, description = "`failed` or `panicked`: the plugin failed while answering", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the plugin is disabled or failed, or did not answer in time", body = ErrorBody),
+    ),
+)]
+async fn query_plugin(
+    State(state): State<AppState>,
+    Path((name, query)): Path<(String, String)>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let body = body.map_err(extract::body_refused)?;
+    let args: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::invalid(format!("request body is not JSON: {e}")))?
+    };
+    Ok(Json(state.registry.query(&name, &query, args).await?))
+}

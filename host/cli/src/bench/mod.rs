@@ -1,0 +1,126 @@
+//! `hypernet bench`: whole-system figures measured in-process against the real plugin
+//! libraries, the real scheduler and a real redb file in a temporary directory.
+//!
+//! - `concurrency`: N tasks, W workers, provider latency L: wall time from the first filing
+//!   to the last answer against the ideal `ceil(N/W)·L`. The tasks are filed one durable
+//!   batch after another (W per batch unless told) while the swarm works.
+//! - `throughput`: tasks per second end to end with a zero-latency provider, every
+//!   transition durable.
+//! - `latency`: tasks filed at a steady rate; time from filing (the task is ready at once)
+//!   to its model call starting, p50/p99.
+//! - `memory`: the peak resident memory of a `hypernet run` process whose store holds N
+//!   finished tasks.
+//! - `http`: the host's HTTP call path against an in-process loopback server: overhead over
+//!   a raw `reqwest` round trip, and 1,000 concurrent streamed calls.
+//! - `api`: the host's HTTP API served on a loopback port and driven by a load generator on
+//!   a thread of its own: `GET /api/status` and durable `POST /api/tasks` over keep-alive
+//!   HTTP/1.1 connections (req/s, p50/p99, errors), and `/api/events` fanned out to
+//!   WebSocket clients at a steady event rate (delivered events/s, loss, id gaps).
+
+mod api;
+mod http;
+mod memory;
+mod swarm;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+
+/// Which figures to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// Every scenario.
+    All,
+    /// Concurrent calls against the ideal wall time.
+    Concurrency,
+    /// Tasks per second, zero-latency provider.
+    Throughput,
+    /// Scheduling latency at a steady filing rate.
+    Latency,
+    /// Peak RSS of a host with many finished tasks stored.
+    Memory,
+    /// Host HTTP call path: overhead over raw reqwest, concurrent streamed calls.
+    Http,
+    /// The HTTP API under load: status, filings, event stream fan-out.
+    Api,
+}
+
+/// Options of `hypernet bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchOptions {
+    /// What to measure.
+    #[arg(long, value_enum, default_value = "all")]
+    pub scenario: Scenario,
+    /// Concurrency: tasks.
+    #[arg(long, default_value_t = 10_000)]
+    pub tasks: usize,
+    /// Concurrency: workers.
+    #[arg(long, default_value_t = 500)]
+    pub workers: usize,
+    /// Concurrency: tasks per filing (one durable batch each; default: the worker count).
+    #[arg(long)]
+    pub filing_batch: Option<usize>,
+    /// Concurrency: runs (the median is reported, with the range).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Concurrency: provider latency in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    pub latency_ms: u64,
+    /// Throughput: tasks.
+    #[arg(long, default_value_t = 50_000)]
+    pub throughput_tasks: usize,
+    /// Latency: filing rate per second.
+    #[arg(long, default_value_t = 1_000)]
+    pub rate: u64,
+    /// Latency: seconds of filing.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Memory: finished tasks stored.
+    #[arg(long, default_value_t = 100_000)]
+    pub stored: usize,
+    /// Api: seconds measured per figure (after a warm-up of a fifth of that, at most 1 s).
+    #[arg(long, default_value_t = 5.0)]
+    pub api_seconds: f64,
+    /// Api: keep-alive HTTP/1.1 connections of the load generator.
+    #[arg(long, default_value_t = 32)]
+    pub api_connections: usize,
+    /// Api: WebSocket clients following the event stream.
+    #[arg(long, default_value_t = 100)]
+    pub api_clients: usize,
+    /// Api: events per second published while they follow.
+    #[arg(long, default_value_t = 1_000)]
+    pub api_event_rate: u64,
+    /// Concurrency, throughput, latency: offer the workers the default tools, so every call
+    /// goes through the tool loop (default: single-turn calls, no tools offered).
+    #[arg(long)]
+    pub offer_tools: bool,
+}
+
+/// Runs the chosen scenarios and prints their figures.
+pub async fn run(options: BenchOptions) -> Result<()> {
+    let all = options.scenario == Scenario::All;
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    if all || options.scenario == Scenario::Concurrency {
+        rows.push(swarm::concurrency(&options).await?);
+    }
+    if all || options.scenario == Scenario::Throughput {
+        rows.push(swarm::throughput(&options).await?);
+    }
+    if all || options.scenario == Scenario::Latency {
+        rows.extend(swarm::latency(&options).await?);
+    }
+    if all || options.scenario == Scenario::Memory {
+        rows.push(memory::stored_tasks(&options).await?);
+    }
+    if all || options.scenario == Scenario::Http {
+        rows.extend(http::scenario().await?);
+    }
+    if all || options.scenario == Scenario::Api {
+        rows.extend(api::scenario(&options).await?);
+    }
+    let table: Vec<Vec<String>> = rows.into_iter().map(|(a, b, c)| vec![a, b, c]).collect();
+    println!(
+        "{}",
+        crate::render_table(&["MEASURE", "RESULT", "TARGET"], &table)
+    );
+    Ok(())
+}

@@ -1,0 +1,315 @@
+//! The `hypernet` binary: `run` starts a host; the other commands talk to a running host
+//! over its API (found through the data directory). This crate is glue over the library
+//! crates below it, and [`compose`] is the one place that builds the host's services.
+//!
+//! - [`run`]: `hypernet run`.
+//! - [`compose`]: builds every service in order and hands each what it needs.
+//! - [`datadir`]: files of the data directory.
+//! - [`mod@bench`]: `hypernet bench`.
+
+mod approvals;
+mod audit;
+pub mod bench;
+mod budget;
+mod client;
+mod dashboard;
+pub mod datadir;
+pub(crate) mod format;
+mod plugins;
+pub mod run;
+mod status;
+mod table;
+
+pub use approvals::ApprovalsCommand;
+pub use audit::{AuditCommand, KeysCommand};
+pub use table::render as render_table;
+mod tasks;
+
+use crate::run::{RunOptions, run};
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use hypernet_model::tasks::{Complexity, TaskId, TaskStatus};
+use hypernet_plugin_api::Priority;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Hypernet Swarm: a swarm of LLM workers over a durable task graph.
+#[derive(Debug, Parser)]
+#[command(name = "hypernet", version, about)]
+pub struct Cli {
+    /// Data directory: the database, the API token, and how to reach the running host.
+    #[arg(
+        long,
+        global = true,
+        env = "HYPERNET_DATA",
+        default_value = "hypernet-data"
+    )]
+    pub data_dir: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Measure the whole system: concurrency, throughput, scheduling latency, memory.
+    Bench(crate::bench::BenchOptions),
+    /// Start the host: load plugins, serve the API, run until Ctrl-C or SIGTERM.
+    Run {
+        /// Plugin manifest [default: ./plugins.toml if present, else the built-in one].
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Address of the HTTP API (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:7477")]
+        listen: SocketAddr,
+        /// Host config [default: ./hypernet.toml if present, else built-in defaults].
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Inspect, check, toggle and call plugins.
+    #[command(subcommand, visible_alias = "plugin")]
+    Plugins(PluginsCommand),
+    /// File, list, show, cancel and retry tasks in the running host.
+    #[command(subcommand, visible_alias = "tasks")]
+    Task(TaskCommand),
+    /// The running host at a glance: task counts, busy workers and their tasks, plugins,
+    /// uptime; with --watch, refreshed until Ctrl-C.
+    Status {
+        /// Print JSON.
+        #[arg(long, conflicts_with = "watch")]
+        json: bool,
+        /// Refresh the view until Ctrl-C (in place on a terminal).
+        #[arg(long)]
+        watch: bool,
+        /// Seconds between refreshes when watching (fractions allowed, at least 0.1).
+        #[arg(long, value_name = "SECS", default_value = "1", value_parser = status::interval, requires = "watch")]
+        interval: Duration,
+    },
+    /// Totals over every stored task: by status, by model, tokens and cost.
+    Summary {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The workers: address, role, model, current task and counters.
+    Workers {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One worker in detail.
+    Worker {
+        /// Worker name (any case) or address.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the address of the running host's live dashboard, with its API token.
+    Dashboard {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Spending: limits, spent today and this session, reserved, by model and worker,
+    /// next reset, whether paid work is paused.
+    Budget {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Actions waiting for a person's approval: list, show, approve, deny.
+    #[command(subcommand, visible_alias = "approval")]
+    Approvals(ApprovalsCommand),
+    /// The signed audit log: list its entries, verify its chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// The host's signing keys: list, rotate, revoke.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Failed tasks, newest first.
+    Failures {
+        /// At most this many [host default: 50].
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Finished tasks (completed, failed, cancelled), newest first.
+    History {
+        /// At most this many [host default: 50].
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `hypernet task ...`
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// File a task; filing a duplicate of an unfinished task returns that task's id.
+    Add {
+        /// Short title.
+        title: String,
+        /// Full description.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// critical, high, normal or low.
+        #[arg(long, default_value = "normal", value_parser = tasks::serde_word::<Priority>)]
+        priority: Priority,
+        /// Tags for routing and worker matching, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        tags: Vec<String>,
+        /// Tasks that must complete first, comma-separated (`T-1,T-2`).
+        #[arg(long, value_delimiter = ',')]
+        depends_on: Vec<TaskId>,
+        /// simple, moderate or complex [default: estimated by the host].
+        #[arg(long, value_parser = tasks::serde_word::<Complexity>)]
+        complexity: Option<Complexity>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tasks, newest first: id, status, priority, worker, attempts, title.
+    List {
+        /// Only this status: pending, blocked, ready, assigned, running, needs_input,
+        /// completed, failed or cancelled.
+        #[arg(long)]
+        status: Option<TaskStatus>,
+        /// At most this many [host default: 200].
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one task: its fields, error and answer.
+    Show {
+        /// Task id (`T-5`).
+        id: TaskId,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a task that is not completed (a running call's answer is ignored).
+    Cancel {
+        /// Task id (`T-5`).
+        id: TaskId,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue a failed task again (allowing it one more attempt).
+    Retry {
+        /// Task id (`T-5`).
+        id: TaskId,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Answer the question a `needs_input` task waits on (see `task show`); it is queued
+    /// again with the answer.
+    Answer {
+        /// Task id (`T-5`).
+        id: TaskId,
+        /// The answer.
+        answer: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `hypernet plugins ...`
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// List the running host's plugins: name, version, kinds, state, library.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate a manifest and every plugin in it without starting anything.
+    Check {
+        /// Manifest to check [default: ./plugins.toml if present, else the built-in one].
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a disabled or failed plugin in the running host.
+    Enable {
+        /// Plugin name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a plugin in the running host (until enabled again or the host restarts).
+    Disable {
+        /// Plugin name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Call a plugin's named query with JSON arguments and print the JSON answer.
+    Call {
+        /// Plugin name (or `plugin:service`).
+        name: String,
+        /// Query name.
+        query: String,
+        /// Arguments as JSON [default: null].
+        args: Option<String>,
+    },
+}
+
+impl Cli {
+    /// Runs the command; the process exit code follows from the result.
+    pub async fn execute(self) -> Result<()> {
+        match self.command {
+            Command::Run {
+                manifest,
+                listen,
+                config,
+            } => {
+                run(RunOptions {
+                    manifest,
+                    data_dir: self.data_dir,
+                    listen,
+                    config,
+                })
+                .await
+            }
+            Command::Plugins(cmd) => plugins::execute(&self.data_dir, cmd).await,
+            Command::Bench(options) => crate::bench::run(options).await,
+            Command::Task(cmd) => tasks::execute(&self.data_dir, cmd).await,
+            Command::Status {
+                json,
+                watch,
+                interval,
+            } => status::show(&self.data_dir, json, watch.then_some(interval)).await,
+            Command::Summary { json } => tasks::summary(&self.data_dir, json).await,
+            Command::Workers { json } => tasks::workers(&self.data_dir, json).await,
+            Command::Worker { name, json } => tasks::worker(&self.data_dir, &name, json).await,
+            Command::Budget { json } => budget::show(&self.data_dir, json).await,
+            Command::Dashboard { json } => dashboard::show(&self.data_dir, json).await,
+            Command::Approvals(cmd) => approvals::run(&self.data_dir, cmd).await,
+            Command::Audit(cmd) => audit::audit(&self.data_dir, cmd).await,
+            Command::Keys(cmd) => audit::keys(&self.data_dir, cmd).await,
+            Command::Failures { limit, json } => tasks::failures(&self.data_dir, limit, json).await,
+            Command::History { limit, json } => tasks::history(&self.data_dir, limit, json).await,
+        }
+    }
+
+    /// Whether this command is the long-running host (which logs at info by default).
+    pub fn is_host(&self) -> bool {
+        matches!(self.command, Command::Run { .. })
+    }
+}

@@ -1,0 +1,148 @@
+//! `hypernet plugins list|check|enable|disable|call`.
+
+use super::PluginsCommand;
+use super::client::Client;
+use super::table;
+use crate::run::resolve_manifest;
+use anyhow::{Context, Result, bail};
+use hypernet_engine::check::check;
+use serde_json::Value;
+use std::path::Path;
+
+pub(super) async fn execute(data_dir: &Path, cmd: PluginsCommand) -> Result<()> {
+    match cmd {
+        PluginsCommand::List { json } => {
+            let list = Client::connect(data_dir)?
+                .get(&format!(
+                    "/api/plugins?limit={}",
+                    hypernet_api::page::MAX_LIMIT
+                ))
+                .await?;
+            print(&list, json, list_table)
+        }
+        PluginsCommand::Check { manifest, json } => check_manifest(manifest.as_deref(), json),
+        PluginsCommand::Enable { name, json } => {
+            let status = Client::connect(data_dir)?
+                .post(&format!("/api/plugins/{name}/enable"), None)
+                .await?;
+            print(&status, json, |s| format!("{}: {}", name, state_text(s)))
+        }
+        PluginsCommand::Disable { name, json } => {
+            let status = Client::connect(data_dir)?
+                .post(&format!("/api/plugins/{name}/disable"), None)
+                .await?;
+            print(&status, json, |s| format!("{}: {}", name, state_text(s)))
+        }
+        PluginsCommand::Call { name, query, args } => {
+            let args: Value = match args {
+                Some(text) => serde_json::from_str(&text)
+                    .with_context(|| format!("the arguments are not JSON: {text}"))?,
+                None => Value::Null,
+            };
+            let answer = Client::connect(data_dir)?
+                .post(&format!("/api/plugins/{name}/query/{query}"), Some(&args))
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            Ok(())
+        }
+    }
+}
+
+fn print(value: &Value, json: bool, human: impl Fn(&Value) -> String) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        println!("{}", human(value));
+    }
+    Ok(())
+}
+
+fn state_text(status: &Value) -> String {
+    let state = status["state"].as_str().unwrap_or("?");
+    match status["reason"].as_str() {
+        Some(reason) => format!("{state} ({reason})"),
+        None => state.to_owned(),
+    }
+}
+
+fn list_table(list: &Value) -> String {
+    let rows: Vec<Vec<String>> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let kinds: Vec<&str> = p["kinds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            vec![
+                p["name"].as_str().unwrap_or("?").to_owned(),
+                p["version"].as_str().unwrap_or("-").to_owned(),
+                if kinds.is_empty() {
+                    "-".into()
+                } else {
+                    kinds.join(",")
+                },
+                state_text(p),
+                p["path"].as_str().unwrap_or("-").to_owned(),
+            ]
+        })
+        .collect();
+    table::render(&["NAME", "VERSION", "KINDS", "STATE", "PATH"], &rows)
+}
+
+fn check_manifest(manifest: Option<&Path>, json: bool) -> Result<()> {
+    let manifest = resolve_manifest(manifest)?;
+    let items = check(&manifest);
+    let errors = items.iter().filter(|i| i.is_error()).count();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&items)?);
+    } else {
+        let rows: Vec<Vec<String>> = items
+            .iter()
+            .map(|i| {
+                let verdict = match (&i.problem, i.enabled) {
+                    (None, true) => "ok".to_owned(),
+                    (None, false) => "ok (disabled)".to_owned(),
+                    (Some(p), true) => format!("ERROR: {p}"),
+                    (Some(p), false) => format!("warning (disabled): {p}"),
+                };
+                let services: Vec<String> = i
+                    .services
+                    .iter()
+                    .map(|s| format!("{} ({})", s.name, s.kind.as_str()))
+                    .collect();
+                vec![
+                    i.name.clone(),
+                    i.version.clone().unwrap_or_else(|| "-".into()),
+                    if services.is_empty() {
+                        "-".into()
+                    } else {
+                        services.join(", ")
+                    },
+                    verdict,
+                ]
+            })
+            .collect();
+        println!("{}: {} plugin(s)", manifest.origin, items.len());
+        println!(
+            "{}",
+            table::render(&["NAME", "VERSION", "SERVICES", "RESULT"], &rows)
+        );
+    }
+    if errors > 0 {
+        let problems: Vec<String> = items
+            .iter()
+            .filter(|i| i.is_error())
+            .filter_map(|i| i.problem.as_ref().map(|p| format!("  - {p}")))
+            .collect();
+        bail!(
+            "{}: {errors} plugin(s) failed the check:\n{}",
+            manifest.origin,
+            problems.join("\n")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! `hypernet run`: open the store, start the plugins, serve the API until Ctrl-C/SIGTERM,
+//! then stop everything in order.
+
+use crate::datadir::{DataDir, HostInfo};
+use anyhow::{Context, Result};
+use hypernet_api::AppState;
+use hypernet_engine::{Manifest, Registry, RegistryOptions};
+use hypernet_swarm::config::HostConfig;
+use hypernet_swarm::scheduler::Scheduler;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Options of `hypernet run`.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Explicit manifest; else `./plugins.toml` when present; else the embedded one.
+    pub manifest: Option<PathBuf>,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// API listen address.
+    pub listen: SocketAddr,
+    /// Host config; else `./hypernet.toml` when present; else the defaults.
+    pub config: Option<PathBuf>,
+}
+
+/// Picks the host config: the one named, `hypernet.toml` in the working directory, or the
+/// defaults.
+pub fn resolve_config(explicit: Option<&Path>) -> Result<HostConfig> {
+    match explicit {
+        Some(path) => HostConfig::load(path),
+        None if Path::new("hypernet.toml").is_file() => {
+            HostConfig::load(Path::new("hypernet.toml"))
+        }
+        None => Ok(HostConfig::default()),
+    }
+}
+
+/// How long in-flight calls may take to finish at shutdown before they are re-queued.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Picks the manifest: the one named, `plugins.toml` in the working directory, or the
+/// built-in default.
+pub fn resolve_manifest(explicit: Option<&Path>) -> Result<Manifest> {
+    match explicit {
+        Some(path) => Ok(Manifest::load(path)?),
+        None => {
+            let local = Path::new("plugins.toml");
+            if local.is_file() {
+                Ok(Manifest::load(local)?)
+            } else {
+                Ok(Manifest::embedded())
+            }
+        }
+    }
+}
+
+/// Runs the host until a shutdown signal.
+pub async fn run(options: RunOptions) -> Result<()> {
+    let mut config = resolve_config(options.config.as_deref())?;
+    let manifest = resolve_manifest(options.manifest.as_deref())?;
+    let data = DataDir::new(&options.data_dir);
+    data.create()?;
+    config
+        .identity
+        .archive
+        .get_or_insert_with(|| data.root().join("archive"));
+    config
+        .tools
+        .workspace_root
+        .get_or_insert_with(|| data.root().join("workspaces"));
+    let store = hypernet_swarm::persist::open_store(&data.database()).map_err(|e| {
+        if e.to_string().contains("already open") {
+            anyhow::anyhow!(
+                "data directory {} is in use by another running hypernet host",
+                data.root().display()
+            )
+        } else {
+            e.into()
+        }
+    })?;
+    let audit =
+        hypernet_swarm::audit::Audit::open(store.clone(), &data.keys()).with_context(|| {
+            format!(
+                "opening the audit log and the keyring {}",
+                data.keys().display()
+            )
+        })?;
+    tracing::info!(manifest = %manifest.origin, data = %data.root().display(), "starting host");
+    let registry = Registry::start(manifest, store.clone(), RegistryOptions::default())?;
+    let scheduler = Scheduler::start(&config, store, registry.clone(), None).await?;
+    scheduler.set_audit(audit.clone());
+    let token = data.ensure_token()?;
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("binding the API to {}", options.listen))?;
+    let addr = listener.local_addr()?;
+    data.write_host_info(&HostInfo {
+        url: format!("http://{addr}"),
+        pid: std::process::id(),
+    })?;
+    let loaded = registry.loaded_count();
+    registry.announce(
+        "host.started",
+        json!({ "api": format!("http://{addr}"), "plugins_loaded": loaded }),
+    );
+    tracing::info!(api = %format!("http://{addr}"), plugins_loaded = loaded, "host ready; Ctrl-C to stop");
+
+    let outbox = hypernet_swarm::outbox::Outbox::start(registry.clone());
+    scheduler.set_outbox(outbox.clone());
+    let app = hypernet_api::router(
+        AppState {
+            registry: registry.clone(),
+            token: Arc::from(token),
+            scheduler: scheduler.clone(),
+            outbox,
+            audit,
+        },
+        &config.api,
+    );
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    tracing::info!("shutting down");
+    registry.announce("host.stopping", json!({}));
+    scheduler.shutdown(SHUTDOWN_GRACE).await;
+    registry.shutdown();
+    data.remove_host_info();
+    served.context("serving the API")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

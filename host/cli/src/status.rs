@@ -1,0 +1,316 @@
+//! `hypernet status [--watch]`: the running host at a glance (task counts, workers and what
+//! the busy ones are doing, plugins, uptime), once or redrawn every interval until Ctrl-C.
+//!
+//! Watching redraws in place on a terminal (from the top left corner, each line cleared to
+//! its end, then the rest of the screen) and otherwise prints each view after a blank line, so a pipe
+//! or a log keeps every refresh. A host that does not answer is reported in the view and
+//! asked again at the next refresh: a restarted host (a new `host.json`) is picked up.
+
+use super::client::Client;
+use super::format::{duration_ms, fields, rfc3339_ms};
+use super::tasks::{Listed, counts, parse};
+use anyhow::{Result, anyhow};
+use hypernet_model::clock::now_ms;
+use hypernet_swarm::workers::WorkerView;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::Duration;
+
+/// Busy workers named in the view; the rest are counted.
+const BUSY_SHOWN: usize = 8;
+
+/// The shortest `--interval`, so a watch cannot flood the host.
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// What `GET /api/status` answers.
+#[derive(Debug, Deserialize)]
+struct Status {
+    tasks: BTreeMap<String, u64>,
+    workers: Workers,
+    plugins: Plugins,
+    batches_written: u64,
+    uptime_ms: u64,
+    #[serde(default)]
+    breaker: hypernet_swarm::scheduler::ladder::BreakerView,
+}
+
+#[derive(Debug, Deserialize)]
+struct Workers {
+    total: u64,
+    busy: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Plugins {
+    total: u64,
+    loaded: u64,
+}
+
+/// Parses `--interval`: seconds, fractions allowed, at least [`MIN_INTERVAL`].
+pub(super) fn interval(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| *d >= MIN_INTERVAL)
+        .ok_or_else(|| {
+            format!(
+                "`{text}`: the interval must be a number of seconds, at least {}",
+                MIN_INTERVAL.as_secs_f64()
+            )
+        })
+}
+
+/// Prints the status once (JSON with `json`), or every `watch` until Ctrl-C.
+pub(super) async fn show(data_dir: &Path, json: bool, watch: Option<Duration>) -> Result<()> {
+    let Some(every) = watch else {
+        let client = Client::connect(data_dir)?;
+        let view = if json {
+            serde_json::to_string_pretty(&client.get("/api/status").await?)?
+        } else {
+            view(&client).await?
+        };
+        println!("{view}");
+        return Ok(());
+    };
+    let tty = std::io::stdout().is_terminal();
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A host that hangs must not freeze the view.
+    let patience = every.max(Duration::from_secs(2));
+    let mut first = true;
+    loop {
+        let refreshed = tokio::select! {
+            _ = &mut stop => return Ok(()),
+            _ = ticks.tick() => tokio::time::timeout(patience, refresh(data_dir)).await,
+        };
+        let body = match refreshed {
+            Ok(Ok(view)) => view,
+            Ok(Err(e)) => format!("host not reachable: {e:#}"),
+            Err(_) => format!("host not reachable: no answer within {patience:?}"),
+        };
+        let view = format!("{}\n{body}", header(now_ms(), every));
+        if !write_out(&paint(&view, tty, first))? {
+            return Ok(());
+        }
+        first = false;
+    }
+}
+
+/// The text view from a freshly found host.
+async fn refresh(data_dir: &Path) -> Result<String> {
+    view(&Client::connect(data_dir)?).await
+}
+
+/// The status and the busy workers' tasks, as `key: value` lines.
+async fn view(client: &Client) -> Result<String> {
+    let every_worker = format!("/api/workers?limit={}", hypernet_api::page::MAX_LIMIT);
+    let (status, workers) = tokio::try_join!(client.get("/api/status"), client.get(&every_worker))?;
+    let status: Status = parse(&status, "a status")?;
+    let workers = parse::<Listed<WorkerView>>(&workers, "a worker list")?.items;
+    Ok(text(&status, &workers))
+}
+
+fn text(s: &Status, workers: &[WorkerView]) -> String {
+    let tasks = if s.tasks.is_empty() {
+        "none".to_owned()
+    } else {
+        counts(&s.tasks)
+    };
+    let mut lines = vec![
+        ("tasks", tasks),
+        (
+            "workers",
+            format!("{} busy of {}", s.workers.busy, s.workers.total),
+        ),
+        ("busy", busy(workers)),
+    ];
+    // Only shown when the failure ladder has stopped someone.
+    if let Some(list) = suspended(workers) {
+        lines.push(("suspended", list));
+    }
+    if s.breaker.open {
+        lines.push(("breaker", breaker(&s.breaker)));
+    }
+    lines.extend([
+        (
+            "plugins",
+            format!("{} loaded of {}", s.plugins.loaded, s.plugins.total),
+        ),
+        ("batches_written", s.batches_written.to_string()),
+        ("uptime", duration_ms(s.uptime_ms)),
+    ]);
+    fields(&lines)
+}
+
+/// `Trace T-4, Keystone T-7 (+3 more)`, or `-`.
+fn busy(workers: &[WorkerView]) -> String {
+    let busy: Vec<String> = workers
+        .iter()
+        .filter_map(|w| Some(format!("{} {}", w.name, w.current_task.as_deref()?)))
+        .collect();
+    if busy.is_empty() {
+        return "-".into();
+    }
+    let mut line = busy[..busy.len().min(BUSY_SHOWN)].join(", ");
+    if busy.len() > BUSY_SHOWN {
+        line.push_str(&format!(" (+{} more)", busy.len() - BUSY_SHOWN));
+    }
+    line
+}
+
+/// `Trace until 2025-…Z (rate limited)`, when any worker is suspended.
+fn suspended(workers: &[WorkerView]) -> Option<String> {
+    let list: Vec<String> = workers
+        .iter()
+        .filter_map(|w| {
+            let until = w.suspended_until_ms?;
+            let why = w.suspension_reason.as_deref().unwrap_or("");
+            Some(format!("{} until {} ({why})", w.name, rfc3339_ms(until)))
+        })
+        .collect();
+    (!list.is_empty()).then(|| list.join(", "))
+}
+
+/// `open until … after N failures in a row`.
+fn breaker(b: &hypernet_swarm::scheduler::ladder::BreakerView) -> String {
+    format!(
+        "open until {} after {} failures in a row",
+        b.until_ms.map_or_else(|| "-".into(), rfc3339_ms),
+        b.consecutive_failures
+    )
+}
+
+/// The first line of a watched view.
+fn header(at_ms: u64, every: Duration) -> String {
+    format!(
+        "refreshed: {} (every {}s; Ctrl-C stops)",
+        rfc3339_ms(at_ms),
+        every.as_secs_f64()
+    )
+}
+
+/// What to write for one refresh: on a terminal, the view drawn over the previous one;
+/// elsewhere the view, after a blank line unless it is the first.
+fn paint(view: &str, tty: bool, first: bool) -> String {
+    if !tty {
+        let gap = if first { "" } else { "\n" };
+        return format!("{gap}{view}\n");
+    }
+    // Clear the screen once; later views overwrite line by line, which does not flicker.
+    let mut out = String::from(if first { "\x1b[2J\x1b[H" } else { "\x1b[H" });
+    for line in view.lines() {
+        out.push_str(line);
+        out.push_str("\x1b[K\n");
+    }
+    out.push_str("\x1b[J");
+    out
+}
+
+/// Writes to standard output at once; `false` when nobody reads it any more.
+fn write_out(text: &str) -> Result<bool> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(anyhow!(e).context("writing the status to standard output")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hypernet_swarm::workers::WorkerStats;
+
+    fn worker(name: &str, task: Option<&str>) -> WorkerView {
+        WorkerView {
+            name: name.into(),
+            address: format!("2.1.{}", name.to_lowercase()),
+            account: "2.1".into(),
+            role: String::new(),
+            capabilities: Vec::new(),
+            model: "sim/default".into(),
+            current_task: task.map(str::to_owned),
+            next_task: None,
+            suspended_until_ms: None,
+            suspension_reason: None,
+            stats: WorkerStats::default(),
+            ephemeral: false,
+        }
+    }
+
+    #[test]
+    fn the_view_names_busy_workers_and_their_tasks() {
+        let status = Status {
+            tasks: [("completed".into(), 4), ("running".into(), 2)].into(),
+            workers: Workers { total: 3, busy: 2 },
+            plugins: Plugins {
+                total: 2,
+                loaded: 1,
+            },
+            batches_written: 9,
+            uptime_ms: 187_000,
+            breaker: Default::default(),
+        };
+        let workers = [
+            worker("Trace", Some("T-4")),
+            worker("Idle", None),
+            worker("Keystone", Some("T-7")),
+        ];
+        assert_eq!(
+            text(&status, &workers),
+            "tasks:           completed 4, running 2\n\
+             workers:         2 busy of 3\n\
+             busy:            Trace T-4, Keystone T-7\n\
+             plugins:         1 loaded of 2\n\
+             batches_written: 9\n\
+             uptime:          3m 07s"
+        );
+        assert_eq!(busy(&workers[1..2]), "-");
+        let many: Vec<WorkerView> = (0..11)
+            .map(|i| worker(&format!("W{i}"), Some(&format!("T-{i}"))))
+            .collect();
+        let line = busy(&many);
+        assert!(line.starts_with("W0 T-0, W1 T-1, "), "{line}");
+        assert!(line.ends_with("W7 T-7 (+3 more)"), "{line}");
+    }
+
+    #[test]
+    fn a_terminal_is_redrawn_in_place_and_a_pipe_gets_every_view() {
+        assert_eq!(paint("a\nb", false, true), "a\nb\n");
+        assert_eq!(paint("a\nb", false, false), "\na\nb\n");
+        assert_eq!(
+            paint("a\nb", true, true),
+            "\x1b[2J\x1b[Ha\x1b[K\nb\x1b[K\n\x1b[J"
+        );
+        assert_eq!(paint("a", true, false), "\x1b[Ha\x1b[K\n\x1b[J");
+    }
+
+    #[test]
+    fn intervals_are_seconds_of_at_least_a_tenth() {
+        assert_eq!(interval("1"), Ok(Duration::from_secs(1)));
+        assert_eq!(interval("0.2"), Ok(Duration::from_millis(200)));
+        assert_eq!(interval(" 2.5 "), Ok(Duration::from_millis(2_500)));
+        for bad in ["0", "0.01", "-1", "NaN", "inf", "soon", ""] {
+            assert!(interval(bad).is_err(), "{bad} accepted");
+        }
+        assert!(interval("0.05").unwrap_err().contains("at least 0.1"));
+    }
+
+    #[test]
+    fn the_header_tells_when_and_how_often() {
+        assert_eq!(
+            header(1_500, Duration::from_millis(200)),
+            "refreshed: 1970-01-01T00:00:01.500Z (every 0.2s; Ctrl-C stops)"
+        );
+    }
+}

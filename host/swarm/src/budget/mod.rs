@@ -1,0 +1,510 @@
+//! Spending: prices, limits, reservations and the ledger. Pure arithmetic in integer
+//! micro-dollars; the scheduler core reserves the worst-case cost of a call before making
+//! it and settles the actual cost when the answer arrives, so a limit is never overshot.
+//!
+//! ```toml
+//! [budget]
+//! daily_limit_usd = 5.0      # default: unlimited
+//! session_limit_usd = 2.0    # default: unlimited (a session is one host run)
+//! reset_hour_utc = 0         # the budget day starts at this hour (UTC)
+//! [budget.prices]            # USD per million tokens; longest model-name prefix wins
+//! "paid/" = { input_per_mtok = 1.0, output_per_mtok = 4.0 }
+//! ```
+//!
+//! Built-in prices ([`default_prices`]) cover well-known Anthropic and OpenAI models;
+//! configured entries add to or replace them. Local models (`sim/`, `local/`, `lmstudio/`,
+//! `ollama/`) cost nothing unless priced explicitly. A paid model with no price is
+//! reserved and charged at the highest built-in price, so an unknown model cannot slip
+//! past a limit.
+
+pub mod persist;
+
+use hypernet_model::tasks::TaskId;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+const DAY_MS: u64 = 86_400_000;
+const HOUR_MS: u64 = 3_600_000;
+
+/// Prefixes of models that run on this machine and cost nothing.
+pub const LOCAL_PREFIXES: [&str; 4] = ["sim/", "local/", "lmstudio/", "ollama/"];
+
+/// A model's price in USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    /// USD per million input tokens.
+    pub input_per_mtok: f64,
+    /// USD per million output tokens.
+    pub output_per_mtok: f64,
+}
+
+impl Price {
+    /// Cost in micro-dollars of `input` and `output` tokens, rounded up.
+    pub fn cost_micros(&self, input: u64, output: u64) -> u64 {
+        // USD per Mtok is micro-dollars per token.
+        let micros = input as f64 * self.input_per_mtok + output as f64 * self.output_per_mtok;
+        micros.max(0.0).ceil() as u64
+    }
+}
+
+/// `[budget]` in `hypernet.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BudgetConfig {
+    /// Spend allowed per budget day; unlimited when absent.
+    pub daily_limit_usd: Option<f64>,
+    /// Spend allowed per host run; unlimited when absent.
+    pub session_limit_usd: Option<f64>,
+    /// Prices by model-name prefix, added to [`default_prices`].
+    pub prices: BTreeMap<String, Price>,
+    /// Hour (UTC, 0–23) at which the budget day starts (default 0, midnight).
+    pub reset_hour_utc: u32,
+}
+
+impl BudgetConfig {
+    /// Checks the values; errors name the key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.reset_hour_utc > 23 {
+            return Err(format!(
+                "`budget.reset_hour_utc` must be 0–23, not {}",
+                self.reset_hour_utc
+            ));
+        }
+        for (key, v) in [
+            ("daily_limit_usd", self.daily_limit_usd),
+            ("session_limit_usd", self.session_limit_usd),
+        ] {
+            if let Some(v) = v
+                && !(v >= 0.0 && v.is_finite())
+            {
+                return Err(format!(
+                    "`budget.{key}` must be a non-negative number, not {v}"
+                ));
+            }
+        }
+        for (model, p) in &self.prices {
+            if !(p.input_per_mtok >= 0.0 && p.output_per_mtok >= 0.0) {
+                return Err(format!("`budget.prices.\"{model}\"` has a negative price"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Built-in prices (USD per million tokens, input / output).
+pub fn default_prices() -> BTreeMap<String, Price> {
+    let p = |i, o| Price {
+        input_per_mtok: i,
+        output_per_mtok: o,
+    };
+    [
+        ("anthropic/claude-opus-4", p(15.0, 75.0)),
+        ("anthropic/claude-sonnet-4", p(3.0, 15.0)),
+        ("anthropic/claude-3-5-sonnet", p(3.0, 15.0)),
+        ("anthropic/claude-haiku-4", p(1.0, 5.0)),
+        ("anthropic/claude-3-5-haiku", p(0.8, 4.0)),
+        ("openai/gpt-4o", p(2.5, 10.0)),
+        ("openai/gpt-4o-mini", p(0.15, 0.6)),
+        ("openai/gpt-4.1", p(2.0, 8.0)),
+        ("openai/gpt-4.1-mini", p(0.4, 1.6)),
+        ("openai/gpt-4.1-nano", p(0.1, 0.4)),
+        ("openai/o3", p(2.0, 8.0)),
+        ("openai/o4-mini", p(1.1, 4.4)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// Micro-dollars from a USD amount.
+pub fn usd_to_micros(usd: f64) -> u64 {
+    (usd * 1e6).round().max(0.0) as u64
+}
+
+/// Tokens and spend of one model or worker.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Usage {
+    /// Calls settled.
+    pub calls: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Spend in micro-dollars.
+    pub cost_micros: u64,
+}
+
+impl Usage {
+    fn add(&mut self, input: u64, output: u64, cost: u64) {
+        self.calls += 1;
+        self.input_tokens += input;
+        self.output_tokens += output;
+        self.cost_micros += cost;
+    }
+}
+
+/// What survives a restart: today's spend and the all-time totals.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Persisted {
+    /// The budget day the spend belongs to (days since the epoch, shifted by the reset hour).
+    pub day: u64,
+    /// Spend of that day.
+    pub daily_spent_micros: u64,
+    /// Totals by model.
+    pub per_model: BTreeMap<String, Usage>,
+    /// Totals by worker.
+    pub per_worker: BTreeMap<String, Usage>,
+}
+
+/// A reservation held for a call in flight.
+#[derive(Debug, Clone, PartialEq)]
+struct Hold {
+    micros: u64,
+}
+
+/// Why a reservation was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{which} limit reached: ${spent:.6} spent, ${reserved:.6} reserved, ${limit:.6} allowed")]
+pub struct OverBudget {
+    /// `daily` or `session`.
+    pub which: &'static str,
+    /// Settled spend, USD.
+    pub spent: f64,
+    /// Reserved, USD.
+    pub reserved: f64,
+    /// The limit, USD.
+    pub limit: f64,
+}
+
+/// The budget: limits, prices, reservations and spend.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    prices: Vec<(String, Price)>,
+    reset_hour: u32,
+    daily_limit: Option<u64>,
+    session_limit: Option<u64>,
+    state: Persisted,
+    session_spent: u64,
+    holds: BTreeMap<TaskId, Hold>,
+    reserved: u64,
+    /// Paid work is paused (a reservation was refused and none granted since).
+    pub paused: bool,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget::new(&BudgetConfig::default())
+    }
+}
+
+/// What `hypernet budget` shows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BudgetView {
+    /// Daily limit in micro-dollars (absent: unlimited).
+    pub daily_limit_micros: Option<u64>,
+    /// Session limit in micro-dollars (absent: unlimited).
+    pub session_limit_micros: Option<u64>,
+    /// Settled spend of the current budget day.
+    pub spent_today_micros: u64,
+    /// Settled spend since the host started.
+    pub spent_session_micros: u64,
+    /// Reserved for calls in flight.
+    pub reserved_micros: u64,
+    /// Calls holding a reservation.
+    pub reservations: usize,
+    /// When the budget day rolls over (ms since the epoch).
+    pub next_reset_ms: u64,
+    /// Whether paid work is paused.
+    pub paused: bool,
+    /// Totals by model.
+    pub per_model: BTreeMap<String, Usage>,
+    /// Totals by worker.
+    pub per_worker: BTreeMap<String, Usage>,
+}
+
+impl Budget {
+    /// A budget with no spend.
+    pub fn new(cfg: &BudgetConfig) -> Budget {
+        let mut prices: Vec<(String, Price)> = default_prices().into_iter().collect();
+        for (k, v) in &cfg.prices {
+            prices.retain(|(p, _)| p != k);
+            prices.push((k.clone(), *v));
+        }
+        prices.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        Budget {
+            prices,
+            reset_hour: cfg.reset_hour_utc.min(23),
+            daily_limit: cfg.daily_limit_usd.map(usd_to_micros),
+            session_limit: cfg.session_limit_usd.map(usd_to_micros),
+            state: Persisted::default(),
+            session_spent: 0,
+            holds: BTreeMap::new(),
+            reserved: 0,
+            paused: false,
+        }
+    }
+
+    /// Restores the persisted spend (the session starts at zero).
+    pub fn restore(&mut self, state: Persisted) {
+        self.state = state;
+    }
+
+    /// What to persist.
+    pub fn persisted(&self) -> &Persisted {
+        &self.state
+    }
+
+    /// The price of `model`: configured or built-in by longest prefix; zero for local
+    /// models; the highest built-in price for an unknown paid model.
+    pub fn price(&self, model: &str) -> Price {
+        if let Some((_, p)) = self
+            .prices
+            .iter()
+            .find(|(k, _)| model.starts_with(k.as_str()))
+        {
+            return *p;
+        }
+        if is_local(model) {
+            return Price {
+                input_per_mtok: 0.0,
+                output_per_mtok: 0.0,
+            };
+        }
+        default_prices()
+            .into_values()
+            .max_by(|a, b| a.output_per_mtok.total_cmp(&b.output_per_mtok))
+            .expect("built-in prices exist")
+    }
+
+    /// The budget day of `now_ms`.
+    pub fn day_of(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_sub(u64::from(self.reset_hour) * HOUR_MS) / DAY_MS
+    }
+
+    /// When the budget day after `now_ms` begins.
+    pub fn next_reset_ms(&self, now_ms: u64) -> u64 {
+        (self.day_of(now_ms) + 1) * DAY_MS + u64::from(self.reset_hour) * HOUR_MS
+    }
+
+    /// Starts a new budget day when `now_ms` is in one; returns whether it did.
+    pub fn roll(&mut self, now_ms: u64) -> bool {
+        let day = self.day_of(now_ms);
+        if day == self.state.day {
+            return false;
+        }
+        self.state.day = day;
+        self.state.daily_spent_micros = 0;
+        true
+    }
+
+    /// Sets new limits in USD (`None` leaves a limit unchanged).
+    pub fn set_limits(&mut self, daily_usd: Option<f64>, session_usd: Option<f64>) {
+        if let Some(d) = daily_usd {
+            self.daily_limit = Some(usd_to_micros(d));
+        }
+        if let Some(s) = session_usd {
+            self.session_limit = Some(usd_to_micros(s));
+        }
+    }
+
+    /// Reserves `micros` for the call of `task`. A free call always succeeds; a paid one
+    /// only when spend plus every reservation stays within each limit (equal is allowed).
+    pub fn reserve(&mut self, task: TaskId, micros: u64, now_ms: u64) -> Result<(), OverBudget> {
+        self.roll(now_ms);
+        self.release(task);
+        if micros > 0 {
+            let usd = |m: u64| m as f64 / 1e6;
+            for (which, spent, limit) in [
+                ("daily", self.state.daily_spent_micros, self.daily_limit),
+                ("session", self.session_spent, self.session_limit),
+            ] {
+                if let Some(limit) = limit
+                    && spent + self.reserved + micros > limit
+                {
+                    return Err(OverBudget {
+                        which,
+                        spent: usd(spent),
+                        reserved: usd(self.reserved),
+                        limit: usd(limit),
+                    });
+                }
+            }
+        }
+        self.holds.insert(task, Hold { micros });
+        self.reserved += micros;
+        Ok(())
+    }
+
+    /// Releases the reservation of `task` (its call failed, was cancelled or re-queued).
+    pub fn release(&mut self, task: TaskId) {
+        if let Some(h) = self.holds.remove(&task) {
+            self.reserved -= h.micros;
+        }
+    }
+
+    /// Settles the call of `task`: releases its reservation, charges the actual cost and
+    /// returns it in micro-dollars.
+    pub fn settle(
+        &mut self,
+        task: TaskId,
+        model: &str,
+        worker: &str,
+        input_tokens: u64,
+        output_tokens: u64,
+        now_ms: u64,
+    ) -> u64 {
+        self.release(task);
+        self.roll(now_ms);
+        let cost = self.price(model).cost_micros(input_tokens, output_tokens);
+        self.state.daily_spent_micros += cost;
+        self.session_spent += cost;
+        let model_usage = self.state.per_model.entry(model.to_owned()).or_default();
+        model_usage.add(input_tokens, output_tokens, cost);
+        let worker_usage = self.state.per_worker.entry(worker.to_owned()).or_default();
+        worker_usage.add(input_tokens, output_tokens, cost);
+        cost
+    }
+
+    /// Settled spend of the day plus every reservation: what a limit is compared with.
+    pub fn committed_today(&self) -> u64 {
+        self.state.daily_spent_micros + self.reserved
+    }
+
+    /// The daily limit in micro-dollars.
+    pub fn daily_limit(&self) -> Option<u64> {
+        self.daily_limit
+    }
+
+    /// What `hypernet budget` shows.
+    pub fn view(&self, now_ms: u64) -> BudgetView {
+        let today = self.day_of(now_ms) == self.state.day;
+        BudgetView {
+            daily_limit_micros: self.daily_limit,
+            session_limit_micros: self.session_limit,
+            spent_today_micros: if today {
+                self.state.daily_spent_micros
+            } else {
+                0
+            },
+            spent_session_micros: self.session_spent,
+            reserved_micros: self.reserved,
+            reservations: self.holds.len(),
+            next_reset_ms: self.next_reset_ms(now_ms),
+            paused: self.paused,
+            per_model: self.state.per_model.clone(),
+            per_worker: self.state.per_worker.clone(),
+        }
+    }
+}
+
+/// Whether `model` runs locally (free).
+pub fn is_local(model: &str) -> bool {
+    LOCAL_PREFIXES.iter().any(|p| model.starts_with(p))
+}
+
+/// Worst-case input tokens of a prompt: characters / 4, rounded up.
+pub fn estimate_tokens(chars: usize) -> u64 {
+    (chars as u64).div_ceil(4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget(daily: Option<f64>, session: Option<f64>) -> Budget {
+        let cfg: BudgetConfig = toml::from_str(
+            "[prices]\n\"paid/\" = { input_per_mtok = 1.0, output_per_mtok = 2.0 }\n",
+        )
+        .unwrap();
+        Budget::new(&BudgetConfig {
+            daily_limit_usd: daily,
+            session_limit_usd: session,
+            ..cfg
+        })
+    }
+
+    #[test]
+    fn prices_by_longest_prefix_local_free_unknown_dear() {
+        let b = budget(None, None);
+        assert_eq!(b.price("openai/gpt-4o-mini").output_per_mtok, 0.6);
+        assert_eq!(b.price("openai/gpt-4o").output_per_mtok, 10.0);
+        assert_eq!(b.price("paid/x").cost_micros(1000, 500), 2000);
+        assert_eq!(b.price("sim/default").cost_micros(1000, 1000), 0);
+        assert_eq!(b.price("lmstudio/qwen").cost_micros(1000, 1000), 0);
+        assert_eq!(b.price("mystery/x").output_per_mtok, 75.0);
+    }
+
+    #[test]
+    fn reservations_never_cross_a_limit_and_equal_is_allowed() {
+        let mut b = budget(Some(0.01), None); // 10_000 micros
+        assert!(b.reserve(TaskId(1), 6_000, 0).is_ok());
+        assert!(b.reserve(TaskId(2), 4_000, 0).is_ok()); // exactly at the limit
+        let err = b.reserve(TaskId(3), 1, 0).unwrap_err();
+        assert_eq!(err.which, "daily");
+        assert!(b.reserve(TaskId(4), 0, 0).is_ok(), "free calls always go");
+        // Settling for less than reserved frees room.
+        assert_eq!(b.settle(TaskId(1), "paid/x", "w", 1000, 1000, 0), 3000);
+        assert_eq!(b.committed_today(), 7_000);
+        assert!(b.reserve(TaskId(3), 3_000, 0).is_ok());
+        b.release(TaskId(2));
+        b.release(TaskId(3));
+        assert_eq!(b.view(0).reserved_micros, 0);
+        assert_eq!(b.view(0).per_model["paid/x"].cost_micros, 3000);
+        assert_eq!(b.view(0).per_worker["w"].calls, 1);
+    }
+
+    #[test]
+    fn session_limit_applies_and_limits_can_be_raised() {
+        let mut b = budget(None, Some(0.001));
+        assert!(b.reserve(TaskId(1), 2_000, 0).is_err());
+        b.set_limits(None, Some(1.0));
+        assert!(b.reserve(TaskId(1), 2_000, 0).is_ok());
+    }
+
+    #[test]
+    fn the_day_resets_at_the_configured_hour() {
+        let mut b = Budget::new(&BudgetConfig {
+            daily_limit_usd: Some(0.001),
+            reset_hour_utc: 6,
+            prices: BTreeMap::from([(
+                "paid/".to_owned(),
+                Price {
+                    input_per_mtok: 0.0,
+                    output_per_mtok: 1.0,
+                },
+            )]),
+            ..BudgetConfig::default()
+        });
+        let day = 10 * DAY_MS;
+        let morning = day + 5 * HOUR_MS;
+        b.settle(TaskId(1), "paid/x", "w", 0, 1000, morning);
+        assert!(b.reserve(TaskId(2), 1, morning).is_err());
+        assert_eq!(b.next_reset_ms(morning), day + 6 * HOUR_MS);
+        assert!(b.reserve(TaskId(2), 1, day + 6 * HOUR_MS).is_ok());
+        assert_eq!(b.view(day + 6 * HOUR_MS).spent_today_micros, 0);
+    }
+
+    #[test]
+    fn daily_spend_survives_a_restart_within_the_day_but_session_does_not() {
+        let mut b = budget(Some(1.0), Some(1.0));
+        b.roll(1000);
+        b.settle(TaskId(1), "paid/x", "w", 0, 1000, 1000);
+        let saved = serde_json::to_vec(b.persisted()).unwrap();
+        let mut again = budget(Some(1.0), Some(1.0));
+        again.restore(serde_json::from_slice(&saved).unwrap());
+        let v = again.view(2000);
+        assert_eq!((v.spent_today_micros, v.spent_session_micros), (2000, 0));
+        assert_eq!(again.view(DAY_MS + 1).spent_today_micros, 0);
+    }
+
+    #[test]
+    fn config_is_checked() {
+        let cfg = BudgetConfig {
+            reset_hour_utc: 24,
+            ..BudgetConfig::default()
+        };
+        assert!(cfg.validate().unwrap_err().contains("reset_hour_utc"));
+        assert!(toml::from_str::<BudgetConfig>("daily_limit = 1").is_err());
+    }
+}

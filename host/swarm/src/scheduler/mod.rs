@@ -1,0 +1,1097 @@
+//! The scheduler: one thread owns the task graph ([`core::Core`]) and works in batches.
+//! Each batch takes every command waiting (filings, answers, cancels, retries), decides,
+//! writes all changes in one redb transaction, and only then replies, announces the events
+//! and starts the model calls (on the async runtime, all concurrently). It sleeps until
+//! the next command or the next timed action (a retry, a standing priority) — never on a
+//! fixed tick. A busy worker's next call may start without the loop (see [`reserve`]): it
+//! was made durable, as an assignment, in an earlier batch.
+
+pub mod abort;
+pub mod call;
+pub mod conversation;
+pub mod core;
+pub mod effects;
+pub mod exec;
+pub mod ladder;
+pub mod output;
+pub mod persist;
+pub mod plugin_provider;
+pub mod precise_sleep;
+pub mod reserve;
+pub mod tool_loop;
+
+use self::call::{CallSpec, ProviderMap};
+use self::core::{Core, CoreError, Counts, Filed, PlannedTask};
+use self::reserve::{Reserved, Slots};
+use crate::config::HostConfig;
+use crate::persist::{BudgetTable, LadderTable, TaskTables};
+use crate::scheduler::persist::Batch;
+use crate::workers::WorkerView;
+use hypernet_engine::Registry;
+use hypernet_engine::registry::TaskSink;
+use hypernet_model::clock::now_ms;
+use hypernet_model::tasks::{TaskId, TaskResult, TaskSpec};
+use hypernet_store::Store;
+use std::sync::mpsc;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+type Reply<T> = oneshot::Sender<Result<T, CoreError>>;
+
+enum Command {
+    File {
+        batch: Vec<PlannedTask>,
+        filed_by: String,
+        reply: Reply<Vec<Filed>>,
+    },
+    Cancel {
+        id: TaskId,
+        reply: Reply<()>,
+    },
+    Retry {
+        id: TaskId,
+        reply: Reply<()>,
+    },
+    Answer {
+        id: TaskId,
+        answer: String,
+        reply: Reply<()>,
+    },
+    Memory {
+        worker: String,
+        reply: oneshot::Sender<Option<crate::workers::memory::WorkerMemory>>,
+    },
+    Resolved {
+        task: TaskId,
+        approval: hypernet_model::ids::ApprovalId,
+        outcome: String,
+    },
+    Finished {
+        id: TaskId,
+        attempt: u32,
+        outcome: Result<TaskResult, hypernet_llm::CallError>,
+    },
+    Probed {
+        target: ladder::ProbeTarget,
+        outcome: Result<(), ladder::Failure>,
+    },
+    Shutdown {
+        grace: Duration,
+        reply: oneshot::Sender<()>,
+    },
+    SetBudget {
+        daily_usd: Option<f64>,
+        session_usd: Option<f64>,
+        reply: Reply<crate::budget::BudgetView>,
+    },
+    Decompose {
+        id: TaskId,
+        reply: Reply<Vec<Filed>>,
+    },
+    SetLimit {
+        name: String,
+        limit: crate::coordinator::autoscale::Limit,
+        reply: Reply<serde_json::Value>,
+    },
+    Step(exec::StepCharge),
+}
+
+/// How often pending approval requests are checked for expiry.
+const APPROVAL_EXPIRY_EVERY: Duration = Duration::from_secs(30);
+
+/// Told the moment each model call starts (used by `hypernet bench` to measure scheduling
+/// latency).
+pub type CallProbe = Arc<dyn Fn(TaskId) + Send + Sync>;
+
+/// What `status` shows without touching the store.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Snapshot {
+    /// Held tasks by status, and worker occupancy.
+    pub counts: Counts,
+    /// Workers with stats.
+    pub workers: Vec<WorkerView>,
+    /// Batches written since start.
+    pub batches: u64,
+    /// Host start time.
+    pub started_ms: u64,
+    /// Limits, spend and reservations.
+    pub budget: crate::budget::BudgetView,
+    /// The failure ladder's circuit breaker.
+    pub breaker: ladder::BreakerView,
+    /// Conflicts among the tasks workers hold.
+    pub conflicts: Vec<crate::coordinator::conflicts::Conflict>,
+}
+
+/// Sends commands to the scheduler thread. Cheap to clone.
+#[derive(Clone)]
+pub struct Scheduler {
+    tx: mpsc::Sender<Command>,
+    snapshot: Arc<RwLock<Snapshot>>,
+    identities: Arc<crate::identity::Identities>,
+    workers: Arc<[crate::workers::WorkerConfig]>,
+    approvals: crate::approvals::service::Approvals,
+    /// Records every tool call in the audit log, once connected.
+    trail: crate::audit::tools::ToolTrail,
+    /// The `send_message` tool, connected to the outbox by [`Scheduler::set_outbox`].
+    messages: crate::tools::send_message::SendMessage,
+    /// Where plugin host commands and budget changes are recorded, once connected.
+    audit: Arc<std::sync::OnceLock<crate::audit::Audit>>,
+    /// Workers' tool tiers, which `permissions.set` changes.
+    permissions: Arc<crate::tools::TierPermission>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Scheduler")
+    }
+}
+
+fn gone<T>(_: T) -> CoreError {
+    CoreError::Invalid("the scheduler has stopped".into())
+}
+
+impl Scheduler {
+    /// Restores the task graph from the store (re-queuing interrupted work), discovers the
+    /// providers, and starts the scheduler thread.
+    pub async fn start(
+        config: &HostConfig,
+        store: Store,
+        registry: Arc<Registry>,
+        probe: Option<CallProbe>,
+    ) -> anyhow::Result<Scheduler> {
+        let mut core = Core::new(config.scheduler.clone(), config.workers.clone());
+        core.restore_state(store.worker_stats()?, store.cooldowns()?);
+        core.configure_workers(config.memory.clone(), config.personal_time.clone());
+        core.configure(
+            config.router.clone(),
+            config.limits.clone(),
+            crate::budget::Budget::new(&config.budget),
+        );
+        core.configure_coordinator(
+            &config.coordinator,
+            config.autoscale.clone(),
+            config.swarm_limits,
+        );
+        if let Some(spent) = store.budget()? {
+            core.restore_budget(spent);
+        }
+        core.configure_ladder(config.ladder.clone(), store.ladder()?);
+        store.for_each_task(|t| core.restore_task(t))?;
+        core.requeue_interrupted();
+        let http = hypernet_llm::HttpExecutor::new(&config.http)
+            .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
+        let providers = Arc::new(ProviderMap::discover(&registry, &http).await);
+        let caller = crate::identity::boot::Caller {
+            registry: &registry,
+            providers: &providers,
+            http: &http,
+            timeout: Duration::from_millis(config.scheduler.call_timeout_ms),
+        };
+        let identities =
+            Arc::new(crate::identity::start(config, core.budget_mut(), &caller).await?);
+        core.set_identities(identities.clone());
+        store.save_batch(&Batch {
+            budget: Some(core.budget().persisted()),
+            ..Batch::default()
+        })?;
+        let (tx, rx) = mpsc::channel();
+        let approvals =
+            crate::approvals::service::Approvals::new(store.clone(), config.approvals.clone());
+        let trail = crate::audit::tools::ToolTrail::default();
+        let messages = crate::tools::send_message::SendMessage::default();
+        let permissions = Arc::new(
+            crate::tools::TierPermission::new(&config.workers, &config.tools.approval_required)
+                .restore(store.clone())
+                .map_err(|e| anyhow::anyhow!(e))?,
+        );
+        let plugin_tools = if config.tools.enabled {
+            crate::tools::plugin::discover(&registry).await
+        } else {
+            Vec::new()
+        };
+        let wiring = ToolWiring {
+            plugin_tools,
+            permission: permissions.clone(),
+            approvals: &approvals,
+            trail: &trail,
+            messages: &messages,
+        };
+        let exec = Arc::new(exec_settings(config, &store, &tx, wiring));
+        let tools = exec.tools.clone();
+        core.set_tool_prompt_chars(tool_prompt_chars(&exec));
+        let snapshot = Arc::new(RwLock::new(Snapshot {
+            started_ms: now_ms(),
+            ..Snapshot::default()
+        }));
+        // Weak: the queue is reachable from the tools' `Exec`, and must not keep it alive.
+        let for_approved = Arc::downgrade(&exec);
+        let worker = Loop {
+            slots: core.slots(),
+            core,
+            store,
+            registry: registry.clone(),
+            providers,
+            http,
+            runtime: tokio::runtime::Handle::current(),
+            tx: tx.clone(),
+            snapshot: snapshot.clone(),
+            standing: config.standing.clone(),
+            call_timeout: Duration::from_millis(config.scheduler.call_timeout_ms),
+            batches: 0,
+            snapshot_stale: true,
+            last_refresh: Instant::now(),
+            last_workers_refresh: Instant::now(),
+            probe,
+            aborts: Arc::default(),
+            stop_after_write: Vec::new(),
+            exec,
+        };
+        std::thread::Builder::new()
+            .name("scheduler".into())
+            .spawn(move || worker.run(rx))?;
+        let scheduler = Scheduler {
+            tx,
+            snapshot,
+            identities,
+            workers: Arc::from(config.workers.clone()),
+            approvals: approvals.clone(),
+            trail,
+            messages,
+            audit: Arc::default(),
+            permissions,
+        };
+        registry.set_task_sink(Arc::new(scheduler.clone()));
+        approvals.attach(
+            tools,
+            Arc::new(move |task, worker: &str| {
+                let exec = for_approved.upgrade()?;
+                Some(exec.tool_context(task, Arc::from(worker)))
+            }),
+            Arc::new(Resolutions(scheduler.tx.clone())),
+        );
+        if let Err(e) = approvals.recover(now_ms()).await {
+            tracing::error!(error = %e, "cannot recover the approval queue");
+        }
+        approvals.spawn_expiry(APPROVAL_EXPIRY_EVERY);
+        Ok(scheduler)
+    }
+
+    /// Connects the audit log that records the host commands plugins run, every tool call
+    /// and the approval queue's requests, decisions and runs (every clone of
+    /// this handle shares it; a second call is ignored).
+    pub fn set_audit(&self, audit: crate::audit::Audit) {
+        self.approvals.set_audit(audit.clone());
+        self.trail.connect(audit.clone());
+        let _ = self.audit.set(audit);
+    }
+
+    /// The sizes of the full and compact identity prompts of the configured worker `name`
+    /// (any case) calling `model`.
+    pub fn prompt_sizes(&self, name: &str, model: &str) -> Option<crate::identity::PromptSizes> {
+        let worker = self
+            .workers
+            .iter()
+            .find(|w| w.name.eq_ignore_ascii_case(name))?;
+        Some(
+            self.identities
+                .prompt_sizes(worker, model, "An example task"),
+        )
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, CoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).map_err(gone)?;
+        rx.await.map_err(gone)?
+    }
+
+    /// Files tasks (a batch may reference its own members by key).
+    pub async fn file(
+        &self,
+        batch: Vec<PlannedTask>,
+        filed_by: &str,
+    ) -> Result<Vec<Filed>, CoreError> {
+        let filed_by = filed_by.to_owned();
+        self.ask(|reply| Command::File {
+            batch,
+            filed_by,
+            reply,
+        })
+        .await
+    }
+
+    /// Cancels a task.
+    pub async fn cancel(&self, id: TaskId) -> Result<(), CoreError> {
+        self.ask(|reply| Command::Cancel { id, reply }).await
+    }
+
+    /// Retries a failed task.
+    pub async fn retry(&self, id: TaskId) -> Result<(), CoreError> {
+        self.ask(|reply| Command::Retry { id, reply }).await
+    }
+
+    /// Answers the question a `needs_input` task waits on; the task is ready again.
+    pub async fn answer(&self, id: TaskId, answer: String) -> Result<(), CoreError> {
+        self.ask(|reply| Command::Answer { id, answer, reply })
+            .await
+    }
+
+    /// Stops dispatching, lets calls in flight finish for up to `grace`, re-queues the rest,
+    /// and saves everything.
+    pub async fn shutdown(&self, grace: Duration) {
+        let (reply, rx) = oneshot::channel();
+        if self.tx.send(Command::Shutdown { grace, reply }).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Changes the budget limits (USD; `None` keeps one) and wakes the scheduler; returns
+    /// the budget as it stands after the change.
+    pub async fn set_budget(
+        &self,
+        daily_usd: Option<f64>,
+        session_usd: Option<f64>,
+    ) -> Result<crate::budget::BudgetView, CoreError> {
+        self.ask(|reply| Command::SetBudget {
+            daily_usd,
+            session_usd,
+            reply,
+        })
+        .await
+    }
+
+    /// Splits a waiting task into its chained subtasks.
+    pub async fn decompose(&self, id: TaskId) -> Result<Vec<Filed>, CoreError> {
+        self.ask(|reply| Command::Decompose { id, reply }).await
+    }
+
+    /// Sends the `send_message` tool's messages through `outbox` (a second call is
+    /// ignored).
+    pub fn set_outbox(&self, outbox: crate::outbox::Outbox) {
+        self.messages.connect(outbox);
+    }
+
+    /// What the worker called `name` (any case) remembers of its recent tasks.
+    pub async fn memory(&self, name: &str) -> Option<crate::workers::memory::WorkerMemory> {
+        let (reply, rx) = oneshot::channel();
+        let worker = name.to_owned();
+        self.tx.send(Command::Memory { worker, reply }).ok()?;
+        rx.await.ok().flatten()
+    }
+
+    /// The approval queue.
+    pub fn approvals(&self) -> &crate::approvals::service::Approvals {
+        &self.approvals
+    }
+
+    /// The latest counts and worker views.
+    pub fn snapshot(&self) -> Snapshot {
+        self.read_snapshot(Snapshot::clone)
+    }
+
+    /// Reads the latest snapshot in place: cheaper than [`Self::snapshot`] when only a few
+    /// figures are needed, as the copy includes every worker's view.
+    pub fn read_snapshot<T>(&self, read: impl FnOnce(&Snapshot) -> T) -> T {
+        read(&self.snapshot.read().expect("snapshot lock"))
+    }
+}
+
+/// Hands the approval queue's decisions to the scheduler thread. (Only the sender, not the
+/// [`Scheduler`]: the scheduler holds the queue, and the queue must not hold it back.)
+struct Resolutions(mpsc::Sender<Command>);
+
+impl crate::approvals::service::Resolver for Resolutions {
+    fn resolved(&self, task: TaskId, approval: hypernet_model::ids::ApprovalId, outcome: String) {
+        let _ = self.0.send(Command::Resolved {
+            task,
+            approval,
+            outcome,
+        });
+    }
+}
+
+impl TaskSink for Scheduler {
+    fn plugin_command_blocking(
+        &self,
+        plugin: &str,
+        name: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        let answer = self.command_blocking(name, args.clone());
+        if let Some(audit) = self.audit.get() {
+            use crate::audit::AuditKind;
+            audit.record(
+                AuditKind::PluginCommand,
+                plugin,
+                serde_json::json!({ "command": name, "args": args, "ok": answer.is_ok(), "error": answer.as_ref().err() }),
+            );
+            if let ("budget.set", Ok(view)) = (name, &answer) {
+                audit.record(
+                    AuditKind::BudgetChange,
+                    plugin,
+                    serde_json::json!({
+                        "via": "budget.set",
+                        "daily_limit_usd": args["daily_limit_usd"],
+                        "session_limit_usd": args["session_limit_usd"],
+                        "daily_limit_micros": view["daily_limit_micros"],
+                        "session_limit_micros": view["session_limit_micros"],
+                    }),
+                );
+            }
+        }
+        answer
+    }
+
+    fn file_blocking(&self, spec: TaskSpec, filed_by: &str) -> Result<TaskId, String> {
+        let (reply, rx) = oneshot::channel();
+        let batch = vec![PlannedTask { key: None, spec }];
+        self.tx
+            .send(Command::File {
+                batch,
+                filed_by: filed_by.to_owned(),
+                reply,
+            })
+            .map_err(|_| "the scheduler has stopped".to_owned())?;
+        let filed = rx
+            .blocking_recv()
+            .map_err(|_| "the scheduler has stopped".to_owned())?
+            .map_err(|e| e.to_string())?;
+        Ok(filed[0].id)
+    }
+
+    fn command_blocking(
+        &self,
+        name: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        match name {
+            "budget.set" => {
+                let limit = |key: &str| match &args[key] {
+                    serde_json::Value::Null => Ok(None),
+                    v => v
+                        .as_f64()
+                        .filter(|usd| *usd >= 0.0)
+                        .map(Some)
+                        .ok_or_else(|| {
+                            format!("budget.set: `{key}` must be a number of dollars ≥ 0, not {v}")
+                        }),
+                };
+                let (daily_usd, session_usd) =
+                    (limit("daily_limit_usd")?, limit("session_limit_usd")?);
+                let (reply, rx) = oneshot::channel();
+                self.tx
+                    .send(Command::SetBudget {
+                        daily_usd,
+                        session_usd,
+                        reply,
+                    })
+                    .map_err(|_| "the scheduler has stopped".to_owned())?;
+                let view = rx
+                    .blocking_recv()
+                    .map_err(|_| "the scheduler has stopped".to_owned())?
+                    .map_err(|e| e.to_string())?;
+                serde_json::to_value(view).map_err(|e| e.to_string())
+            }
+            "limits.set" => {
+                let name = args["name"]
+                    .as_str()
+                    .ok_or("limits.set: `name` (the limit) is required")?
+                    .to_owned();
+                let limit = serde_json::from_value(
+                    serde_json::json!({ "soft": args["soft"], "hard": args["hard"] }),
+                )
+                .map_err(|e| {
+                    format!("limits.set: `soft` and `hard` must be whole numbers ≥ 0: {e}")
+                })?;
+                let (reply, rx) = oneshot::channel();
+                self.tx
+                    .send(Command::SetLimit { name, limit, reply })
+                    .map_err(|_| "the scheduler has stopped".to_owned())?;
+                rx.blocking_recv()
+                    .map_err(|_| "the scheduler has stopped".to_owned())?
+                    .map_err(|e| e.to_string())
+            }
+            "permissions.set" => self.permissions.command(&args),
+            other => Err(format!(
+                "unknown host command `{other}` (known: budget.set, limits.set, permissions.set)"
+            )),
+        }
+    }
+}
+
+struct Loop {
+    core: Core,
+    store: Store,
+    registry: Arc<Registry>,
+    providers: Arc<ProviderMap>,
+    slots: Arc<Slots>,
+    http: hypernet_llm::HttpExecutor,
+    runtime: tokio::runtime::Handle,
+    tx: mpsc::Sender<Command>,
+    snapshot: Arc<RwLock<Snapshot>>,
+    standing: Vec<crate::config::StandingPriority>,
+    call_timeout: Duration,
+    batches: u64,
+    snapshot_stale: bool,
+    last_refresh: Instant,
+    last_workers_refresh: Instant,
+    probe: Option<CallProbe>,
+    aborts: Arc<abort::Aborts>,
+    /// Tasks cancelled in this batch, whose calls stop once it is written.
+    stop_after_write: Vec<TaskId>,
+    /// Tools, tool-loop and conversation settings, the budget gate.
+    exec: Arc<exec::Exec>,
+}
+
+/// What the tools are wired to beyond the configuration.
+struct ToolWiring<'a> {
+    /// The plugins' tools, offered after the host's.
+    plugin_tools: Vec<crate::tools::plugin::PluginTool>,
+    /// The check every call passes.
+    permission: Arc<crate::tools::TierPermission>,
+    /// Where held calls wait.
+    approvals: &'a crate::approvals::service::Approvals,
+    /// Where every call is recorded.
+    trail: &'a crate::audit::tools::ToolTrail,
+    /// The `send_message` tool, connected to the outbox later.
+    messages: &'a crate::tools::send_message::SendMessage,
+}
+
+/// The tools (when `[tools] enabled`: the host's, then the plugins') as `wiring` says, and
+/// the loop settings; step charges go to the scheduler thread through `tx`.
+fn exec_settings(
+    config: &HostConfig,
+    store: &Store,
+    tx: &mpsc::Sender<Command>,
+    wiring: ToolWiring<'_>,
+) -> exec::Exec {
+    let tx = tx.clone();
+    let extra = wiring
+        .plugin_tools
+        .into_iter()
+        .map(|t| Arc::new(t) as Arc<dyn crate::tools::Tool>)
+        .collect();
+    let mut tools =
+        crate::tools::setup::registry(&config.tools, store, wiring.messages.clone(), extra);
+    tools.set_observer(Arc::new(wiring.trail.clone()));
+    crate::tools::setup::warn_unknown_grants(&config.workers, &tools);
+    exec::Exec {
+        tools: Arc::new(tools),
+        tools_cfg: config.tools.clone(),
+        conversation: config.conversation.clone(),
+        gate: Arc::new(move |charge| {
+            // A stopped scheduler drops the reply, which the loop reads as a refusal.
+            let _ = tx.send(Command::Step(charge));
+        }),
+        workspace_root: config.tools.workspace_root.clone(),
+        permission: wiring.permission,
+        approvals: Some(wiring.approvals.clone()),
+    }
+}
+
+/// The most characters the offered tools add to a prompt (natively or described).
+fn tool_prompt_chars(exec: &exec::Exec) -> usize {
+    let specs = exec.tools.specs();
+    if specs.is_empty() {
+        return 0;
+    }
+    let native = serde_json::to_string(&specs[..]).map_or(0, |s| s.len());
+    native.max(tool_loop::fenced_instructions(&specs).chars().count())
+}
+
+/// Replies held until the batch they belong to is durable.
+type Deferred = Vec<Box<dyn FnOnce(Result<(), String>) + Send>>;
+
+const MAX_BATCH: usize = 8192;
+
+/// Under continuous load the snapshot is refreshed at most this often (and always before
+/// the loop sleeps).
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(100);
+
+/// Under continuous load, worker views in the snapshot are rebuilt at most this often.
+const WORKERS_EVERY: Duration = Duration::from_secs(1);
+
+impl Loop {
+    fn run(mut self, rx: mpsc::Receiver<Command>) {
+        let mut shutdown: Option<(Instant, oneshot::Sender<()>)> = None;
+        // The first batch writes what restoring changed (re-queued tasks).
+        let mut first = true;
+        loop {
+            let mut deferred: Deferred = Vec::new();
+            if !first {
+                let cmd = match rx.try_recv() {
+                    Ok(c) => Some(c),
+                    Err(mpsc::TryRecvError::Disconnected) => return,
+                    Err(mpsc::TryRecvError::Empty) => {
+                        // About to sleep: bring the snapshot up to date first.
+                        self.refresh_snapshot(true);
+                        match self.wait_time(shutdown.as_ref().map(|s| s.0)) {
+                            Some(d) => match rx.recv_timeout(d) {
+                                Ok(c) => Some(c),
+                                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                            },
+                            None => match rx.recv() {
+                                Ok(c) => Some(c),
+                                Err(_) => return,
+                            },
+                        }
+                    }
+                };
+                let mut handled = 0;
+                let mut next = cmd;
+                while let Some(cmd) = next {
+                    self.handle(cmd, &mut deferred, &mut shutdown);
+                    handled += 1;
+                    next = if handled < MAX_BATCH {
+                        rx.try_recv().ok()
+                    } else {
+                        None
+                    };
+                }
+            }
+            first = false;
+            let now = now_ms();
+            self.core.release_retries(now);
+            if shutdown.is_none() {
+                self.core.file_standing(&self.standing, now);
+                self.core.autoscale(now);
+                self.core.assign(now);
+            } else if shutdown
+                .as_ref()
+                .is_some_and(|(deadline, _)| Instant::now() >= *deadline)
+            {
+                self.core.requeue_running();
+                // Re-queued: their calls would be ignored; stop them.
+                self.aborts.abort_all();
+            }
+            let written = self.flush();
+            for reply in deferred {
+                reply(written.clone());
+            }
+            if let Err(e) = written {
+                tracing::error!(error = %e, "cannot write to the store; the scheduler stops");
+                return;
+            }
+            if let Some((_, _)) = &shutdown
+                && self.core.in_flight() == 0
+            {
+                let (_, reply) = shutdown.take().expect("checked");
+                tracing::info!("scheduler stopped; state saved");
+                let _ = reply.send(());
+                return;
+            }
+        }
+    }
+
+    /// How long to sleep: until the next timed action, or the shutdown deadline.
+    fn wait_time(&self, deadline: Option<Instant>) -> Option<Duration> {
+        let due = self
+            .core
+            .next_due(&self.standing)
+            .map(|at| Duration::from_millis(at.saturating_sub(now_ms())));
+        let until_deadline = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        match (due, until_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn handle(
+        &mut self,
+        cmd: Command,
+        deferred: &mut Deferred,
+        shutdown: &mut Option<(Instant, oneshot::Sender<()>)>,
+    ) {
+        let now = now_ms();
+        match cmd {
+            Command::File {
+                batch,
+                filed_by,
+                reply,
+            } => {
+                let result = self.core.file(batch, &filed_by, now);
+                defer(deferred, reply, result);
+            }
+            Command::Cancel { id, reply } => {
+                let result = self
+                    .stored_if_needed(id)
+                    .and_then(|stored| self.core.cancel(id, stored, now));
+                if result.is_ok() {
+                    self.stop_after_write.push(id);
+                }
+                defer(deferred, reply, result);
+            }
+            Command::Retry { id, reply } => {
+                let result = self
+                    .stored_if_needed(id)
+                    .and_then(|stored| self.core.retry(id, stored));
+                defer(deferred, reply, result);
+            }
+            Command::Answer { id, answer, reply } => {
+                let result = self.core.answer(id, &answer, now);
+                defer(deferred, reply, result);
+            }
+            Command::Resolved {
+                task,
+                approval,
+                outcome,
+            } => self.core.resolve_approval(task, approval, outcome, now),
+            Command::Memory { worker, reply } => {
+                let _ = reply.send(self.core.memory_of(&worker).cloned());
+            }
+            Command::Finished {
+                id,
+                attempt,
+                outcome,
+            } => match outcome {
+                Ok(result) => self.core.complete(id, attempt, result, now),
+                Err(error) => self.core.fail_call(id, attempt, &error, now),
+            },
+            Command::Probed { target, outcome } => self.core.probe_result(&target, outcome, now),
+            Command::SetBudget {
+                daily_usd,
+                session_usd,
+                reply,
+            } => {
+                self.core.set_budget_limits(daily_usd, session_usd);
+                defer(deferred, reply, Ok(self.core.budget_view(now)));
+            }
+            Command::Decompose { id, reply } => {
+                let result = self.core.decompose(id, now);
+                defer(deferred, reply, result);
+            }
+            Command::SetLimit { name, limit, reply } => {
+                let result = self.core.set_limit(&name, limit);
+                defer(deferred, reply, result);
+            }
+            Command::Step(charge) => {
+                let result = self.core.step(
+                    charge.task,
+                    charge.attempt,
+                    charge.settle,
+                    charge.reserve_micros,
+                    now,
+                );
+                let _ = charge.reply.send(result);
+            }
+            Command::Shutdown { grace, reply } => {
+                tracing::info!(
+                    in_flight = self.core.in_flight(),
+                    ?grace,
+                    "scheduler stopping: no new calls"
+                );
+                self.core.withdraw_reservations();
+                *shutdown = Some((Instant::now() + grace, reply));
+            }
+        }
+    }
+
+    /// The stored copy of a task the core no longer holds (needed to cancel or retry it).
+    fn stored_if_needed(
+        &self,
+        id: TaskId,
+    ) -> Result<Option<hypernet_model::tasks::Task>, CoreError> {
+        if self.core.holds(id) || !self.core.knows(id) {
+            return Ok(None);
+        }
+        self.store
+            .task(id)
+            .map_err(|e| CoreError::Invalid(format!("reading {id}: {e}")))
+    }
+
+    /// Persists the batch, then announces its events and starts its calls.
+    fn flush(&mut self) -> Result<(), String> {
+        let fx = std::mem::take(&mut self.core.fx);
+        if fx.needs_write() {
+            let tasks: Vec<&hypernet_model::tasks::Task> = fx
+                .dirty
+                .iter()
+                .filter_map(|id| self.core.task(*id))
+                .chain(fx.finished.iter())
+                .collect();
+            let workers = fx
+                .workers
+                .iter()
+                .map(|&w| self.core.worker_stats(w))
+                .collect();
+            let batch = Batch {
+                tasks,
+                workers,
+                cooldowns: fx.cooldowns.then(|| self.core.cooldowns()),
+                budget: fx.budget.then(|| self.core.budget().persisted()),
+                ladder: fx.ladder.then(|| self.core.ladder().persisted()),
+            };
+            let started = Instant::now();
+            self.store.save_batch(&batch).map_err(|e| e.to_string())?;
+            self.batches += 1;
+            for entry in &fx.personal {
+                self.archive_personal(entry);
+            }
+            tracing::debug!(
+                tasks = batch.tasks.len(),
+                events = fx.events.len(),
+                calls = fx.dispatch.len(),
+                commit_us = started.elapsed().as_micros() as u64,
+                "batch written"
+            );
+        }
+        // Cancelled tasks' calls stop once the cancel is durable.
+        for id in self.stop_after_write.drain(..) {
+            self.aborts.abort(id);
+        }
+        // Calls first: announcing a large batch's events takes a while, and nobody waits on
+        // the events the way every call waits to start.
+        for d in fx.reserve {
+            self.offer(d);
+        }
+        for d in fx.dispatch {
+            self.start_call(d);
+        }
+        for p in fx.probes {
+            self.start_probe(p);
+        }
+        for (kind, payload) in fx.events {
+            self.registry.publish("host", &kind, payload);
+        }
+        self.snapshot_stale = true;
+        if self.last_refresh.elapsed() >= SNAPSHOT_EVERY {
+            self.refresh_snapshot(false);
+        }
+        Ok(())
+    }
+
+    /// Copies a personal-log entry (already stored) into its instance's archive folder.
+    fn archive_personal(&self, entry: &crate::workers::personal::PersonalEntry) {
+        let Some(instance) = self.core.identities().get(&entry.worker) else {
+            return;
+        };
+        match crate::workers::personal::write_to_archive(&instance.dir, entry) {
+            Ok(path) => tracing::debug!(path = %path.display(), "personal time archived"),
+            Err(e) => {
+                tracing::warn!(worker = %entry.worker, task = %entry.task, error = %e, "cannot write personal time to the archive")
+            }
+        }
+    }
+
+    /// Publishes counts and worker views for readers (when anything changed). Under load
+    /// (`full` false) the worker views, the costly part, are rebuilt at most once a second.
+    fn refresh_snapshot(&mut self, full: bool) {
+        let workers_due = full || self.last_workers_refresh.elapsed() >= WORKERS_EVERY;
+        let workers =
+            (workers_due && self.core.take_workers_changed()).then(|| self.core.worker_views());
+        if !self.snapshot_stale && workers.is_none() {
+            return;
+        }
+        let mut snap = self.snapshot.write().expect("snapshot lock");
+        snap.counts = self.core.counts();
+        snap.budget = self.core.budget_view(now_ms());
+        snap.breaker = self.core.ladder().breaker_view();
+        snap.batches = self.batches;
+        if let Some(workers) = workers {
+            snap.workers = workers;
+            self.last_workers_refresh = Instant::now();
+            let conflicts = self.core.conflicts();
+            for c in conflicts
+                .iter()
+                .filter(|c| !snap.conflicts.iter().any(|o| o.key() == c.key()))
+            {
+                tracing::warn!(kind = c.kind, tasks = ?c.tasks, "conflict detected");
+                self.registry
+                    .publish("host", "conflict.detected", serde_json::json!(c));
+            }
+            snap.conflicts = conflicts;
+        }
+        self.snapshot_stale = false;
+        self.last_refresh = Instant::now();
+    }
+
+    /// What to send for `d`: the worker introduces itself (compactly for routine tasks),
+    /// the task is the message, the answer length is the one the budget reserved for.
+    fn call_spec(&self, d: &effects::Dispatch) -> Option<CallSpec> {
+        let task = self.core.task(d.task)?;
+        let w = self.core.worker_config_at(d.worker_index);
+        let recall = crate::prompts::Recall {
+            cfg: self.core.memory_config(),
+            memory: self.core.worker_memory(d.worker_index).1,
+        };
+        let system = crate::prompts::system_prompt(
+            self.core.limits(),
+            self.core.identities(),
+            w,
+            recall,
+            task,
+            &d.model,
+        );
+        let mut spec = CallSpec {
+            model: d.model.clone(),
+            system: system.text,
+            system_cache_prefix: system.stable_len,
+            prompt: crate::prompts::user_prompt(task),
+            max_tokens: d.max_tokens,
+            ..CallSpec::default()
+        };
+        self.exec_spec(&mut spec, task);
+        Some(spec)
+    }
+
+    /// Chooses how the task's calls run: tools offered (natively, or described for a
+    /// fenced-tool model) and plan-and-steps for a complex task; single-turn otherwise.
+    fn exec_spec(&self, spec: &mut CallSpec, task: &hypernet_model::tasks::Task) {
+        let conversation = self.exec.conversation.enabled
+            && crate::router::complexity_of(task) == hypernet_model::tasks::Complexity::Complex;
+        let tools = self.exec.tools.specs();
+        if tools.is_empty() && !conversation {
+            return;
+        }
+        let fenced = self.exec.tools_cfg.is_fenced(&spec.model);
+        if fenced && !tools.is_empty() {
+            spec.system
+                .push_str(&tool_loop::fenced_instructions(&tools));
+        } else {
+            spec.tools = tools;
+        }
+        spec.exec = Some(exec::ExecSpec {
+            conversation,
+            fenced,
+            price: self.core.budget().price(&spec.model),
+        });
+    }
+
+    /// Offers a durable reservation to the worker's running call task, and has the
+    /// provider prepare it meanwhile so the call can go out the moment the worker is free.
+    fn offer(&self, d: effects::Dispatch) {
+        let Some(spec) = self.call_spec(&d) else {
+            return;
+        };
+        let reserved = Reserved {
+            task: d.task,
+            attempt: d.attempt,
+            spec: spec.clone(),
+            prepared: None,
+        };
+        self.slots.put(d.worker_index, d.lane, reserved);
+        let (registry, providers, slots) = (
+            self.registry.clone(),
+            self.providers.clone(),
+            self.slots.clone(),
+        );
+        self.runtime.spawn(async move {
+            // A failure is left for the call itself to meet and report.
+            if let Ok(prepared) = call::prepare(&registry, &providers, &spec).await {
+                slots.attach(d.worker_index, d.lane, d.task, prepared);
+            }
+        });
+    }
+
+    /// Sends a failure ladder's probe: one word, one token, to the model that failed. Its
+    /// few tokens are not charged to the budget.
+    fn start_probe(&self, p: ladder::Probe) {
+        let spec = CallSpec {
+            model: p.model,
+            system: "You are checking that this model answers.".into(),
+            prompt: "Reply with one word: ready".into(),
+            max_tokens: 1,
+            ..CallSpec::default()
+        };
+        let (registry, providers, http, tx, timeout) = (
+            self.registry.clone(),
+            self.providers.clone(),
+            self.http.clone(),
+            self.tx.clone(),
+            self.call_timeout,
+        );
+        self.runtime.spawn(async move {
+            let model = spec.model.clone();
+            let outcome = call::run(registry, providers, http, spec, None, timeout, None).await;
+            if let Err(e) = &outcome {
+                tracing::info!(target_of_probe = ?p.target, model = %model, error = %e, "probe failed");
+            }
+            let outcome = outcome.map(|_| ()).map_err(|e| ladder::Failure::of(&e));
+            let _ = tx.send(Command::Probed {
+                target: p.target,
+                outcome,
+            });
+        });
+    }
+
+    /// Starts a call task on a new lane: it runs `d`, then each call reserved for its lane,
+    /// reporting every answer to the scheduler.
+    fn start_call(&self, d: effects::Dispatch) {
+        let Some(spec) = self.call_spec(&d) else {
+            return;
+        };
+        let env = exec::CallEnv {
+            registry: self.registry.clone(),
+            providers: self.providers.clone(),
+            http: self.http.clone(),
+            timeout: self.call_timeout,
+            exec: self.exec.clone(),
+        };
+        let (tx, slots, probe, aborts) = (
+            self.tx.clone(),
+            self.slots.clone(),
+            self.probe.clone(),
+            self.aborts.clone(),
+        );
+        let (worker, lane) = (d.worker_index, d.lane);
+        let worker_name: Arc<str> = d.worker.as_str().into();
+        let mut next = Some(Reserved {
+            task: d.task,
+            attempt: d.attempt,
+            spec,
+            prepared: None,
+        });
+        self.runtime.spawn(async move {
+            while let Some(Reserved {
+                task: id,
+                attempt,
+                spec,
+                prepared,
+            }) = next.take()
+            {
+                if let Some(probe) = &probe {
+                    probe(id);
+                }
+                tracing::info!(task = %id, model = %spec.model, attempt, "call started");
+                let stop = aborts.register(id);
+                let origin = output::Origin {
+                    task: id,
+                    worker: worker_name.clone(),
+                };
+                let call = exec::run_task(&env, spec, prepared, attempt, &origin);
+                // Dropping the call closes its connection and frees its provider slot.
+                let outcome = tokio::select! {
+                    outcome = call => outcome,
+                    Ok(()) = stop => Err(hypernet_llm::CallError::Host("the call was stopped".into())),
+                };
+                aborts.finished(id);
+                match &outcome {
+                    Ok(r) => tracing::info!(task = %id, tokens = r.input_tokens + r.output_tokens, "call finished"),
+                    Err(e) => tracing::warn!(task = %id, error = %e, "call failed"),
+                }
+                // The next call starts before the scheduler even hears of this answer.
+                next = slots.take_for_lane(worker, lane);
+                let _ = tx.send(Command::Finished {
+                    id,
+                    attempt,
+                    outcome,
+                });
+            }
+        });
+    }
+}
+
+fn defer<T: Send + 'static>(
+    deferred: &mut Deferred,
+    reply: Reply<T>,
+    result: Result<T, CoreError>,
+) {
+    deferred.push(Box::new(move |written| {
+        let result = match written {
+            Ok(()) => result,
+            Err(e) => Err(CoreError::Invalid(format!("not saved: {e}"))),
+        };
+        let _ = reply.send(result);
+    }));
+}
