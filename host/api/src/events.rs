@@ -223,10 +223,18 @@ mod tests {
             standing: Vec::new(),
             ..Default::default()
         };
-        let scheduler =
-            hypernet_swarm::scheduler::Scheduler::start(&config, store, registry.clone(), None)
-                .await
-                .expect("scheduler");
+        let parts = hypernet_swarm::scheduler::Parts {
+            store,
+            registry: registry.clone(),
+            inbox: hypernet_swarm::scheduler::Inbox::default(),
+            permissions: Arc::new(hypernet_swarm::tools::TierPermission::new(&[], &[])),
+            audit: None,
+            outbox: None,
+            probe: None,
+        };
+        let scheduler = hypernet_swarm::scheduler::Scheduler::start(&config, parts)
+            .await
+            .expect("scheduler");
         let app = super::super::router(
             AppState {
                 registry: registry.clone(),

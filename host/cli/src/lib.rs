@@ -12,6 +12,7 @@ mod audit;
 pub mod bench;
 mod budget;
 mod client;
+pub mod compose;
 mod dashboard;
 pub mod datadir;
 pub(crate) mod format;

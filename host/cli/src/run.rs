@@ -1,12 +1,12 @@
 //! `hypernet run`: open the store, start the plugins, serve the API until Ctrl-C/SIGTERM,
 //! then stop everything in order.
 
+use crate::compose::{Host, Inputs, compose};
 use crate::datadir::{DataDir, HostInfo};
 use anyhow::{Context, Result};
 use hypernet_api::AppState;
-use hypernet_engine::{Manifest, Registry, RegistryOptions};
+use hypernet_engine::{Manifest, RegistryOptions};
 use hypernet_swarm::config::HostConfig;
-use hypernet_swarm::scheduler::Scheduler;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -89,9 +89,19 @@ pub async fn run(options: RunOptions) -> Result<()> {
             )
         })?;
     tracing::info!(manifest = %manifest.origin, data = %data.root().display(), "starting host");
-    let registry = Registry::start(manifest, store.clone(), RegistryOptions::default())?;
-    let scheduler = Scheduler::start(&config, store, registry.clone(), None).await?;
-    scheduler.set_audit(audit.clone());
+    let Host {
+        registry,
+        scheduler,
+        outbox,
+    } = compose(Inputs {
+        config: &config,
+        manifest,
+        store,
+        audit: Some(audit.clone()),
+        registry: RegistryOptions::default(),
+        probe: None,
+    })
+    .await?;
     let token = data.ensure_token()?;
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
@@ -108,8 +118,6 @@ pub async fn run(options: RunOptions) -> Result<()> {
     );
     tracing::info!(api = %format!("http://{addr}"), plugins_loaded = loaded, "host ready; Ctrl-C to stop");
 
-    let outbox = hypernet_swarm::outbox::Outbox::start(registry.clone());
-    scheduler.set_outbox(outbox.clone());
     let app = hypernet_api::router(
         AppState {
             registry: registry.clone(),

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 /// A plugin's state.
@@ -127,17 +127,31 @@ pub trait TaskSink: Send + Sync {
     }
 }
 
-/// Tunables of the registry.
-#[derive(Debug, Clone)]
+/// Tunables of the registry, and where plugins' tasks and commands go.
+#[derive(Clone)]
 pub struct RegistryOptions {
     /// How long a call into a plugin may take before the caller gives up.
     pub call_timeout: Duration,
+    /// Receives the tasks plugins file and the host commands they run (the scheduler's
+    /// link, built before the registry); none: plugins are told the scheduler is not
+    /// running.
+    pub tasks: Option<Arc<dyn TaskSink>>,
+}
+
+impl std::fmt::Debug for RegistryOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryOptions")
+            .field("call_timeout", &self.call_timeout)
+            .field("tasks", &self.tasks.is_some())
+            .finish()
+    }
 }
 
 impl Default for RegistryOptions {
     fn default() -> Self {
         RegistryOptions {
             call_timeout: Duration::from_secs(30),
+            tasks: None,
         }
     }
 }
@@ -168,7 +182,6 @@ pub struct Registry {
     libraries: Mutex<HashMap<PathBuf, Library>>,
     /// Serializes enable/disable/fail so a plugin is never started twice.
     toggle: Mutex<()>,
-    tasks: OnceLock<Arc<dyn TaskSink>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -218,7 +231,6 @@ impl Registry {
             entries: RwLock::new(entries),
             libraries: Mutex::new(HashMap::new()),
             toggle: Mutex::new(()),
-            tasks: OnceLock::new(),
         });
         let order: Vec<PluginSpec> = registry.manifest.plugins.clone();
         for spec in order.iter().filter(|s| s.enabled) {
@@ -526,16 +538,12 @@ impl Registry {
         id
     }
 
-    /// Connects the scheduler that receives tasks filed by plugins.
-    pub fn set_task_sink(&self, sink: Arc<dyn TaskSink>) {
-        let _ = self.tasks.set(sink);
-    }
-
     /// Files a task on behalf of a plugin.
     pub fn create_task(&self, task: NewTask, filed_by: &str) -> Result<TaskId, PluginError> {
         let sink = self
+            .options
             .tasks
-            .get()
+            .as_ref()
             .ok_or_else(|| unavailable("the scheduler is not running".into()))?;
         sink.file_blocking(task.into(), filed_by)
             .map_err(PluginError::invalid)
@@ -544,8 +552,9 @@ impl Registry {
     /// Runs a host command on behalf of `plugin` (granted the `commands` capability).
     pub fn run_command(&self, plugin: &str, name: &str, args: Value) -> Result<Value, PluginError> {
         let sink = self
+            .options
             .tasks
-            .get()
+            .as_ref()
             .ok_or_else(|| unavailable("the scheduler is not running".into()))?;
         tracing::info!(plugin, command = name, %args, "plugin runs a host command");
         sink.plugin_command_blocking(plugin, name, args)

@@ -46,7 +46,6 @@ impl Swarm {
             Path::new("."),
         )?;
         let store = hypernet_swarm::persist::open_store(&dir.path().join("hypernet.redb"))?;
-        let registry = Registry::start(manifest, store.clone(), RegistryOptions::default())?;
         let config = HostConfig {
             scheduler: SchedulerConfig::default(),
             workers: (0..workers)
@@ -74,7 +73,19 @@ impl Swarm {
             },
             ..HostConfig::default()
         };
-        let scheduler = Scheduler::start(&config, store, registry.clone(), probe).await?;
+        let crate::compose::Host {
+            registry,
+            scheduler,
+            ..
+        } = crate::compose::compose(crate::compose::Inputs {
+            config: &config,
+            manifest,
+            store,
+            audit: None,
+            registry: RegistryOptions::default(),
+            probe,
+        })
+        .await?;
         Ok(Swarm {
             scheduler,
             registry,

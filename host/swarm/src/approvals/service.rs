@@ -20,7 +20,7 @@ use hypernet_model::tasks::TaskId;
 use hypernet_store::Store;
 use serde::Deserialize;
 use serde_json::Value;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// `[approvals]` in `hypernet.toml`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -59,8 +59,18 @@ pub trait Resolver: Send + Sync {
 }
 
 /// Builds the context `worker`'s calls in `task` run in: its workspace and its permission
-/// check (`None` once the host is stopping).
-pub type Contexts = Arc<dyn Fn(TaskId, &str) -> Option<ToolContext> + Send + Sync>;
+/// check.
+pub type Contexts = Arc<dyn Fn(TaskId, &str) -> ToolContext + Send + Sync>;
+
+/// What an approved action runs with: the tools, and the context the worker's own call
+/// would have run in.
+#[derive(Clone)]
+pub struct Runner {
+    /// The tools offered to workers.
+    pub tools: Arc<ToolRegistry>,
+    /// The context of a worker's calls.
+    pub contexts: Contexts,
+}
 
 /// The worker's own check, except that a call held for approval may now run: a person
 /// approved it. Everything else — the tier, grants, a refusal — is checked again, so a
@@ -82,19 +92,14 @@ impl Permission for Approved {
     }
 }
 
-/// What the queue needs from the rest of the host, given once both exist.
-struct Attached {
-    tools: Arc<ToolRegistry>,
-    contexts: Contexts,
-    resolver: Arc<dyn Resolver>,
-}
-
 struct Inner {
     store: Store,
     cfg: ApprovalsConfig,
-    attached: OnceLock<Attached>,
-    /// Where every request, decision and run is recorded, once connected.
-    audit: OnceLock<crate::audit::Audit>,
+    runner: Runner,
+    /// Told what became of each request (the scheduler).
+    resolver: Arc<dyn Resolver>,
+    /// Where every request, decision and run is recorded (none in tests and benchmarks).
+    audit: Option<crate::audit::Audit>,
     /// Held while a decision is read, checked and written: two people approving at once
     /// cannot both win.
     deciding: tokio::sync::Mutex<()>,
@@ -127,43 +132,30 @@ fn cut(text: String, max: usize) -> String {
 }
 
 impl Approvals {
-    /// The queue over `store`.
-    pub fn new(store: Store, cfg: ApprovalsConfig) -> Approvals {
+    /// The queue over `store`: approved actions run with `runner`, every outcome is told to
+    /// `resolver`, and every request, decision and run is recorded in `audit`.
+    pub fn new(
+        store: Store,
+        cfg: ApprovalsConfig,
+        runner: Runner,
+        resolver: Arc<dyn Resolver>,
+        audit: Option<crate::audit::Audit>,
+    ) -> Approvals {
         Approvals {
             inner: Arc::new(Inner {
                 store,
                 cfg,
-                attached: OnceLock::new(),
-                audit: OnceLock::new(),
+                runner,
+                resolver,
+                audit,
                 deciding: tokio::sync::Mutex::new(()),
             }),
         }
     }
 
-    /// Gives the queue the tools that approved actions run with, the contexts they run in
-    /// and the resolver that tells waiting tasks (once; later calls are ignored).
-    pub fn attach(
-        &self,
-        tools: Arc<ToolRegistry>,
-        contexts: Contexts,
-        resolver: Arc<dyn Resolver>,
-    ) {
-        let _ = self.inner.attached.set(Attached {
-            tools,
-            contexts,
-            resolver,
-        });
-    }
-
-    /// Records every later request, decision and run in `audit` (once; later calls are
-    /// ignored).
-    pub fn set_audit(&self, audit: crate::audit::Audit) {
-        let _ = self.inner.audit.set(audit);
-    }
-
     /// Records `what` happened to `approval`, done by `actor`.
     fn audit(&self, approval: &Approval, what: &str, actor: &str) {
-        if let Some(audit) = self.inner.audit.get() {
+        if let Some(audit) = &self.inner.audit {
             audit.record(
                 crate::audit::AuditKind::Approval,
                 actor,
@@ -183,11 +175,9 @@ impl Approvals {
     }
 
     fn resolve(&self, approval: &Approval) {
-        if let Some(attached) = self.inner.attached.get() {
-            attached
-                .resolver
-                .resolved(approval.task, approval.id, approval.outcome());
-        }
+        self.inner
+            .resolver
+            .resolved(approval.task, approval.id, approval.outcome());
     }
 
     /// Files a request for `worker`, on `task`, to call `tool` with `args`.
@@ -292,19 +282,14 @@ impl Approvals {
         let mut approval = self
             .decide(id, ApprovalStatus::Approved, by, None, now)
             .await?;
-        let attached = self.inner.attached.get();
-        let ctx = attached.and_then(|a| (a.contexts)(approval.task, &approval.worker));
-        let output = match (attached, ctx) {
-            (Some(attached), Some(mut ctx)) => {
-                ctx.permission = Arc::new(Approved(ctx.permission));
-                attached
-                    .tools
-                    .call(&ctx, &approval.tool, approval.args.clone())
-                    .await
-                    .map_err(|e| e.to_string())
-            }
-            _ => Err("the host has no tools to run it with".to_owned()),
-        };
+        let runner = &self.inner.runner;
+        let mut ctx = (runner.contexts)(approval.task, &approval.worker);
+        ctx.permission = Arc::new(Approved(ctx.permission));
+        let output = runner
+            .tools
+            .call(&ctx, &approval.tool, approval.args.clone())
+            .await
+            .map_err(|e| e.to_string());
         let (ok, output) = match output {
             Ok(text) => (true, text),
             Err(e) => (false, e),
@@ -450,19 +435,24 @@ mod tests {
 
     fn queue(dir: &std::path::Path) -> (Approvals, Arc<AtomicUsize>, Arc<Told>) {
         let store = crate::persist::open_store(&dir.join("h.redb")).unwrap();
-        let approvals = Approvals::new(store, ApprovalsConfig::default());
         let runs = Arc::new(AtomicUsize::new(0));
         let mut tools = ToolRegistry::new();
         tools.register(Echo(runs.clone()));
         let told = Arc::new(Told::default());
         let contexts: Contexts = Arc::new(|task, worker: &str| {
-            Some(ToolContext::new(
-                task,
-                worker,
-                Arc::new(crate::tools::AllowAll),
-            ))
+            ToolContext::new(task, worker, Arc::new(crate::tools::AllowAll))
         });
-        approvals.attach(Arc::new(tools), contexts, told.clone());
+        let runner = Runner {
+            tools: Arc::new(tools),
+            contexts,
+        };
+        let approvals = Approvals::new(
+            store,
+            ApprovalsConfig::default(),
+            runner,
+            told.clone(),
+            None,
+        );
         (approvals, runs, told)
     }
 

@@ -324,16 +324,33 @@ async fn plugin_host_commands_and_their_budget_changes_are_recorded() {
     use hypernet_engine::{Manifest, Registry, RegistryOptions};
     let w = world();
     let manifest = Manifest::parse("", "test manifest", w._dir.path()).unwrap();
-    let registry = Registry::start(manifest, w.store.clone(), RegistryOptions::default()).unwrap();
     let config = crate::config::HostConfig {
         standing: Vec::new(),
         ..Default::default()
     };
-    let scheduler = crate::scheduler::Scheduler::start(&config, w.store.clone(), registry, None)
+    let inbox = crate::scheduler::Inbox::default();
+    let permissions = std::sync::Arc::new(crate::tools::TierPermission::new(
+        &config.workers,
+        &config.tools.approval_required,
+    ));
+    let sink = inbox.host_commands(permissions.clone(), Some(w.audit.clone()));
+    let options = RegistryOptions {
+        tasks: Some(std::sync::Arc::new(sink.clone())),
+        ..RegistryOptions::default()
+    };
+    let registry = Registry::start(manifest, w.store.clone(), options).unwrap();
+    let parts = crate::scheduler::Parts {
+        store: w.store.clone(),
+        registry,
+        inbox,
+        permissions,
+        audit: Some(w.audit.clone()),
+        outbox: None,
+        probe: None,
+    };
+    let scheduler = crate::scheduler::Scheduler::start(&config, parts)
         .await
         .unwrap();
-    scheduler.set_audit(w.audit.clone());
-    let sink = scheduler.clone();
     let (set, unknown) = tokio::task::spawn_blocking(move || {
         let args = json!({ "daily_limit_usd": 2.5, "token": "t0p" });
         let set = sink.plugin_command_blocking("governance", "budget.set", args);

@@ -7,16 +7,14 @@
 use super::{Audit, AuditKind};
 use crate::tools::{CallOutcome, CallRecord, ToolObserver};
 use serde_json::{Value, json};
-use std::sync::{Arc, OnceLock};
 
 /// Characters of an argument string kept in an entry.
 const ARG_CHARS: usize = 1000;
 
-/// The observer; connected to the audit log once it is open (calls before that are not
-/// recorded). Cheap to clone.
-#[derive(Clone, Default)]
+/// The observer over the audit log. Cheap to clone.
+#[derive(Clone)]
 pub struct ToolTrail {
-    audit: Arc<OnceLock<Audit>>,
+    audit: Audit,
 }
 
 impl std::fmt::Debug for ToolTrail {
@@ -26,9 +24,9 @@ impl std::fmt::Debug for ToolTrail {
 }
 
 impl ToolTrail {
-    /// Records every later call in `audit` (once; later calls are ignored).
-    pub fn connect(&self, audit: Audit) {
-        let _ = self.audit.set(audit);
+    /// Records every call in `audit`.
+    pub fn new(audit: Audit) -> ToolTrail {
+        ToolTrail { audit }
     }
 }
 
@@ -81,11 +79,8 @@ fn entry(call: &CallRecord<'_>) -> (AuditKind, Value) {
 
 impl ToolObserver for ToolTrail {
     fn observe(&self, call: &CallRecord<'_>) {
-        let Some(audit) = self.audit.get() else {
-            return;
-        };
         let (kind, detail) = entry(call);
-        let (audit, worker) = (audit.clone(), call.worker.to_owned());
+        let (audit, worker) = (self.audit.clone(), call.worker.to_owned());
         // The append writes and syncs the store: off the task's async thread.
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {

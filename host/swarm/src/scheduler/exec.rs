@@ -12,7 +12,7 @@ use super::conversation::{self, ConversationConfig};
 use super::output::Origin;
 use super::tool_loop::{Caps, Halt, Held, Runner, Steps, ToolsConfig};
 use crate::budget::Price;
-use crate::tools::{Permission, ToolContext, ToolError, ToolRegistry};
+use crate::tools::{ToolContext, ToolError, ToolRegistry};
 use hypernet_engine::Registry;
 use hypernet_llm::CallError;
 use hypernet_llm::HttpExecutor;
@@ -64,10 +64,8 @@ pub struct Exec {
     pub conversation: ConversationConfig,
     /// The budget, through the scheduler.
     pub gate: Gate,
-    /// Where the workers' folders are (`None`: no workspace tools).
-    pub workspace_root: Option<std::path::PathBuf>,
-    /// The check every tool call of a worker passes.
-    pub permission: Arc<dyn Permission>,
+    /// Each worker's permission check and folder.
+    pub contexts: crate::tools::ToolContexts,
     /// Where held tool calls wait for a person.
     pub approvals: Option<crate::approvals::service::Approvals>,
 }
@@ -75,11 +73,7 @@ pub struct Exec {
 impl Exec {
     /// The context of `worker`'s tool calls in `task`.
     pub fn tool_context(&self, task: TaskId, worker: Arc<str>) -> ToolContext {
-        let ctx = ToolContext::new(task, worker, self.permission.clone());
-        match &self.workspace_root {
-            Some(root) => ctx.with_workspace(root),
-            None => ctx,
-        }
+        self.contexts.context(task, worker)
     }
 }
 

@@ -12,6 +12,7 @@ pub mod conversation;
 pub mod core;
 pub mod effects;
 pub mod exec;
+pub mod host_commands;
 pub mod ladder;
 pub mod output;
 pub mod persist;
@@ -27,10 +28,10 @@ use crate::config::HostConfig;
 use crate::persist::{BudgetTable, LadderTable, TaskTables};
 use crate::scheduler::persist::Batch;
 use crate::workers::WorkerView;
+pub use host_commands::{HostCommands, Inbox};
 use hypernet_engine::Registry;
-use hypernet_engine::registry::TaskSink;
 use hypernet_model::clock::now_ms;
-use hypernet_model::tasks::{TaskId, TaskResult, TaskSpec};
+use hypernet_model::tasks::{TaskId, TaskResult};
 use hypernet_store::Store;
 use std::sync::mpsc;
 use std::sync::{Arc, RwLock};
@@ -131,14 +132,27 @@ pub struct Scheduler {
     identities: Arc<crate::identity::Identities>,
     workers: Arc<[crate::workers::WorkerConfig]>,
     approvals: crate::approvals::service::Approvals,
-    /// Records every tool call in the audit log, once connected.
-    trail: crate::audit::tools::ToolTrail,
-    /// The `send_message` tool, connected to the outbox by [`Scheduler::set_outbox`].
-    messages: crate::tools::send_message::SendMessage,
-    /// Where plugin host commands and budget changes are recorded, once connected.
-    audit: Arc<std::sync::OnceLock<crate::audit::Audit>>,
-    /// Workers' tool tiers, which `permissions.set` changes.
-    permissions: Arc<crate::tools::TierPermission>,
+}
+
+/// What the scheduler is given, built before it in this order: the store, the
+/// scheduler's [`Inbox`] (so that the registry's plugins and the approval queue can send to
+/// it), the workers' permissions, the audit log, the registry, the outbox.
+pub struct Parts {
+    /// The redb file.
+    pub store: Store,
+    /// The plugins.
+    pub registry: Arc<Registry>,
+    /// The scheduler's command channel.
+    pub inbox: Inbox,
+    /// Workers' tool tiers (shared with the [`HostCommands`] that `permissions.set` runs).
+    pub permissions: Arc<crate::tools::TierPermission>,
+    /// Where tool calls, approvals and plugin commands are recorded (none in tests and
+    /// benchmarks).
+    pub audit: Option<crate::audit::Audit>,
+    /// Where `send_message` sends (none: the tool answers that it cannot).
+    pub outbox: Option<crate::outbox::Outbox>,
+    /// Told the moment each model call starts (`hypernet bench`).
+    pub probe: Option<CallProbe>,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -153,13 +167,17 @@ fn gone<T>(_: T) -> CoreError {
 
 impl Scheduler {
     /// Restores the task graph from the store (re-queuing interrupted work), discovers the
-    /// providers, and starts the scheduler thread.
-    pub async fn start(
-        config: &HostConfig,
-        store: Store,
-        registry: Arc<Registry>,
-        probe: Option<CallProbe>,
-    ) -> anyhow::Result<Scheduler> {
+    /// providers, builds the tools and the approval queue, and starts the scheduler thread.
+    pub async fn start(config: &HostConfig, parts: Parts) -> anyhow::Result<Scheduler> {
+        let Parts {
+            store,
+            registry,
+            inbox,
+            permissions,
+            audit,
+            outbox,
+            probe,
+        } = parts;
         let mut core = Core::new(config.scheduler.clone(), config.workers.clone());
         core.restore_state(store.worker_stats()?, store.cooldowns()?);
         core.configure_workers(config.memory.clone(), config.personal_time.clone());
@@ -195,37 +213,42 @@ impl Scheduler {
             budget: Some(core.budget().persisted()),
             ..Batch::default()
         })?;
-        let (tx, rx) = mpsc::channel();
-        let approvals =
-            crate::approvals::service::Approvals::new(store.clone(), config.approvals.clone());
-        let trail = crate::audit::tools::ToolTrail::default();
-        let messages = crate::tools::send_message::SendMessage::default();
-        let permissions = Arc::new(
-            crate::tools::TierPermission::new(&config.workers, &config.tools.approval_required)
-                .restore(store.clone())
-                .map_err(|e| anyhow::anyhow!(e))?,
-        );
+        let Inbox { tx, rx, accepting } = inbox;
         let plugin_tools = if config.tools.enabled {
             crate::tools::plugin::discover(&registry).await
         } else {
             Vec::new()
         };
-        let wiring = ToolWiring {
+        let tools = Arc::new(tool_registry(
+            config,
+            &store,
             plugin_tools,
-            permission: permissions.clone(),
-            approvals: &approvals,
-            trail: &trail,
-            messages: &messages,
+            audit.clone(),
+            outbox,
+        ));
+        let contexts = crate::tools::ToolContexts {
+            permission: permissions,
+            workspace_root: config.tools.workspace_root.clone(),
         };
-        let exec = Arc::new(exec_settings(config, &store, &tx, wiring));
-        let tools = exec.tools.clone();
+        let approvals = crate::approvals::service::Approvals::new(
+            store.clone(),
+            config.approvals.clone(),
+            crate::approvals::service::Runner {
+                tools: tools.clone(),
+                contexts: {
+                    let contexts = contexts.clone();
+                    Arc::new(move |task, worker: &str| contexts.context(task, Arc::from(worker)))
+                },
+            },
+            Arc::new(Resolutions(tx.clone())),
+            audit,
+        );
+        let exec = Arc::new(exec_settings(config, tools, contexts, &approvals, &tx));
         core.set_tool_prompt_chars(tool_prompt_chars(&exec));
         let snapshot = Arc::new(RwLock::new(Snapshot {
             started_ms: now_ms(),
             ..Snapshot::default()
         }));
-        // Weak: the queue is reachable from the tools' `Exec`, and must not keep it alive.
-        let for_approved = Arc::downgrade(&exec);
         let worker = Loop {
             slots: core.slots(),
             core,
@@ -250,40 +273,19 @@ impl Scheduler {
         std::thread::Builder::new()
             .name("scheduler".into())
             .spawn(move || worker.run(rx))?;
+        accepting.store(true, std::sync::atomic::Ordering::Release);
         let scheduler = Scheduler {
             tx,
             snapshot,
             identities,
             workers: Arc::from(config.workers.clone()),
             approvals: approvals.clone(),
-            trail,
-            messages,
-            audit: Arc::default(),
-            permissions,
         };
-        registry.set_task_sink(Arc::new(scheduler.clone()));
-        approvals.attach(
-            tools,
-            Arc::new(move |task, worker: &str| {
-                let exec = for_approved.upgrade()?;
-                Some(exec.tool_context(task, Arc::from(worker)))
-            }),
-            Arc::new(Resolutions(scheduler.tx.clone())),
-        );
         if let Err(e) = approvals.recover(now_ms()).await {
             tracing::error!(error = %e, "cannot recover the approval queue");
         }
         approvals.spawn_expiry(APPROVAL_EXPIRY_EVERY);
         Ok(scheduler)
-    }
-
-    /// Connects the audit log that records the host commands plugins run, every tool call
-    /// and the approval queue's requests, decisions and runs (every clone of
-    /// this handle shares it; a second call is ignored).
-    pub fn set_audit(&self, audit: crate::audit::Audit) {
-        self.approvals.set_audit(audit.clone());
-        self.trail.connect(audit.clone());
-        let _ = self.audit.set(audit);
     }
 
     /// The sizes of the full and compact identity prompts of the configured worker `name`
@@ -365,12 +367,6 @@ impl Scheduler {
         self.ask(|reply| Command::Decompose { id, reply }).await
     }
 
-    /// Sends the `send_message` tool's messages through `outbox` (a second call is
-    /// ignored).
-    pub fn set_outbox(&self, outbox: crate::outbox::Outbox) {
-        self.messages.connect(outbox);
-    }
-
     /// What the worker called `name` (any case) remembers of its recent tasks.
     pub async fn memory(&self, name: &str) -> Option<crate::workers::memory::WorkerMemory> {
         let (reply, rx) = oneshot::channel();
@@ -410,115 +406,6 @@ impl crate::approvals::service::Resolver for Resolutions {
     }
 }
 
-impl TaskSink for Scheduler {
-    fn plugin_command_blocking(
-        &self,
-        plugin: &str,
-        name: &str,
-        args: serde_json::Value,
-    ) -> Result<serde_json::Value, String> {
-        let answer = self.command_blocking(name, args.clone());
-        if let Some(audit) = self.audit.get() {
-            use crate::audit::AuditKind;
-            audit.record(
-                AuditKind::PluginCommand,
-                plugin,
-                serde_json::json!({ "command": name, "args": args, "ok": answer.is_ok(), "error": answer.as_ref().err() }),
-            );
-            if let ("budget.set", Ok(view)) = (name, &answer) {
-                audit.record(
-                    AuditKind::BudgetChange,
-                    plugin,
-                    serde_json::json!({
-                        "via": "budget.set",
-                        "daily_limit_usd": args["daily_limit_usd"],
-                        "session_limit_usd": args["session_limit_usd"],
-                        "daily_limit_micros": view["daily_limit_micros"],
-                        "session_limit_micros": view["session_limit_micros"],
-                    }),
-                );
-            }
-        }
-        answer
-    }
-
-    fn file_blocking(&self, spec: TaskSpec, filed_by: &str) -> Result<TaskId, String> {
-        let (reply, rx) = oneshot::channel();
-        let batch = vec![PlannedTask { key: None, spec }];
-        self.tx
-            .send(Command::File {
-                batch,
-                filed_by: filed_by.to_owned(),
-                reply,
-            })
-            .map_err(|_| "the scheduler has stopped".to_owned())?;
-        let filed = rx
-            .blocking_recv()
-            .map_err(|_| "the scheduler has stopped".to_owned())?
-            .map_err(|e| e.to_string())?;
-        Ok(filed[0].id)
-    }
-
-    fn command_blocking(
-        &self,
-        name: &str,
-        args: serde_json::Value,
-    ) -> Result<serde_json::Value, String> {
-        match name {
-            "budget.set" => {
-                let limit = |key: &str| match &args[key] {
-                    serde_json::Value::Null => Ok(None),
-                    v => v
-                        .as_f64()
-                        .filter(|usd| *usd >= 0.0)
-                        .map(Some)
-                        .ok_or_else(|| {
-                            format!("budget.set: `{key}` must be a number of dollars ≥ 0, not {v}")
-                        }),
-                };
-                let (daily_usd, session_usd) =
-                    (limit("daily_limit_usd")?, limit("session_limit_usd")?);
-                let (reply, rx) = oneshot::channel();
-                self.tx
-                    .send(Command::SetBudget {
-                        daily_usd,
-                        session_usd,
-                        reply,
-                    })
-                    .map_err(|_| "the scheduler has stopped".to_owned())?;
-                let view = rx
-                    .blocking_recv()
-                    .map_err(|_| "the scheduler has stopped".to_owned())?
-                    .map_err(|e| e.to_string())?;
-                serde_json::to_value(view).map_err(|e| e.to_string())
-            }
-            "limits.set" => {
-                let name = args["name"]
-                    .as_str()
-                    .ok_or("limits.set: `name` (the limit) is required")?
-                    .to_owned();
-                let limit = serde_json::from_value(
-                    serde_json::json!({ "soft": args["soft"], "hard": args["hard"] }),
-                )
-                .map_err(|e| {
-                    format!("limits.set: `soft` and `hard` must be whole numbers ≥ 0: {e}")
-                })?;
-                let (reply, rx) = oneshot::channel();
-                self.tx
-                    .send(Command::SetLimit { name, limit, reply })
-                    .map_err(|_| "the scheduler has stopped".to_owned())?;
-                rx.blocking_recv()
-                    .map_err(|_| "the scheduler has stopped".to_owned())?
-                    .map_err(|e| e.to_string())
-            }
-            "permissions.set" => self.permissions.command(&args),
-            other => Err(format!(
-                "unknown host command `{other}` (known: budget.set, limits.set, permissions.set)"
-            )),
-        }
-    }
-}
-
 struct Loop {
     core: Core,
     store: Store,
@@ -543,49 +430,47 @@ struct Loop {
     exec: Arc<exec::Exec>,
 }
 
-/// What the tools are wired to beyond the configuration.
-struct ToolWiring<'a> {
-    /// The plugins' tools, offered after the host's.
-    plugin_tools: Vec<crate::tools::plugin::PluginTool>,
-    /// The check every call passes.
-    permission: Arc<crate::tools::TierPermission>,
-    /// Where held calls wait.
-    approvals: &'a crate::approvals::service::Approvals,
-    /// Where every call is recorded.
-    trail: &'a crate::audit::tools::ToolTrail,
-    /// The `send_message` tool, connected to the outbox later.
-    messages: &'a crate::tools::send_message::SendMessage,
-}
-
-/// The tools (when `[tools] enabled`: the host's, then the plugins') as `wiring` says, and
-/// the loop settings; step charges go to the scheduler thread through `tx`.
-fn exec_settings(
+/// The tools offered to workers (when `[tools] enabled`: the host's, then the plugins'),
+/// every call recorded in `audit`.
+fn tool_registry(
     config: &HostConfig,
     store: &Store,
-    tx: &mpsc::Sender<Command>,
-    wiring: ToolWiring<'_>,
-) -> exec::Exec {
-    let tx = tx.clone();
-    let extra = wiring
-        .plugin_tools
+    plugin_tools: Vec<crate::tools::plugin::PluginTool>,
+    audit: Option<crate::audit::Audit>,
+    outbox: Option<crate::outbox::Outbox>,
+) -> crate::tools::ToolRegistry {
+    let extra = plugin_tools
         .into_iter()
         .map(|t| Arc::new(t) as Arc<dyn crate::tools::Tool>)
         .collect();
-    let mut tools =
-        crate::tools::setup::registry(&config.tools, store, wiring.messages.clone(), extra);
-    tools.set_observer(Arc::new(wiring.trail.clone()));
+    let messages = crate::tools::send_message::SendMessage::new(outbox);
+    let mut tools = crate::tools::setup::registry(&config.tools, store, messages, extra);
+    if let Some(audit) = audit {
+        tools.set_observer(Arc::new(crate::audit::tools::ToolTrail::new(audit)));
+    }
     crate::tools::setup::warn_unknown_grants(&config.workers, &tools);
+    tools
+}
+
+/// The tool-loop settings; step charges go to the scheduler thread through `tx`.
+fn exec_settings(
+    config: &HostConfig,
+    tools: Arc<crate::tools::ToolRegistry>,
+    contexts: crate::tools::ToolContexts,
+    approvals: &crate::approvals::service::Approvals,
+    tx: &mpsc::Sender<Command>,
+) -> exec::Exec {
+    let tx = tx.clone();
     exec::Exec {
-        tools: Arc::new(tools),
+        tools,
         tools_cfg: config.tools.clone(),
         conversation: config.conversation.clone(),
         gate: Arc::new(move |charge| {
             // A stopped scheduler drops the reply, which the loop reads as a refusal.
             let _ = tx.send(Command::Step(charge));
         }),
-        workspace_root: config.tools.workspace_root.clone(),
-        permission: wiring.permission,
-        approvals: Some(wiring.approvals.clone()),
+        contexts,
+        approvals: Some(approvals.clone()),
     }
 }
 

@@ -171,6 +171,28 @@ impl ToolContext {
     }
 }
 
+/// Makes each worker's [`ToolContext`]: its permission check and its folder under the
+/// workspace root. Shared by the tool loop and the approval queue, so an approved action
+/// runs in the context the worker's own call would have.
+#[derive(Clone)]
+pub struct ToolContexts {
+    /// The check every call of a worker passes.
+    pub permission: Arc<dyn Permission>,
+    /// Where the workers' folders are (`None`: no workspace tools).
+    pub workspace_root: Option<std::path::PathBuf>,
+}
+
+impl ToolContexts {
+    /// The context of `worker`'s tool calls in `task`.
+    pub fn context(&self, task: TaskId, worker: Arc<str>) -> ToolContext {
+        let ctx = ToolContext::new(task, worker, self.permission.clone());
+        match &self.workspace_root {
+            Some(root) => ctx.with_workspace(root),
+            None => ctx,
+        }
+    }
+}
+
 /// A tool: a name, a description and a JSON-schema input the model sees, what a call
 /// requires, and the call.
 ///

@@ -1,20 +1,19 @@
 //! `send_message`: a worker writes to a person — through the host's outbox, so the herald
 //! reviews it when loaded. Tier 2; by default every call waits for a person's approval
 //! (`send_message` is in `[tools] approval_required`), so what leaves the swarm was seen by
-//! someone first. The outbox is connected once the host has built it; until then the tool
-//! answers that no messages can be sent.
+//! someone first. A host built without an outbox (tests, benchmarks) answers that no
+//! messages can be sent.
 
 use super::args::{failed, string, string_or};
 use super::{Requirement, Tier, Tool, ToolContext, ToolError};
 use crate::outbox::{NewMessage, Outbox};
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
-use std::sync::{Arc, OnceLock};
 
-/// The tool; cheap to clone, sharing the outbox it is connected to.
+/// The tool; cheap to clone, sharing the outbox it sends through.
 #[derive(Clone, Default)]
 pub struct SendMessage {
-    outbox: Arc<OnceLock<Outbox>>,
+    outbox: Option<Outbox>,
 }
 
 impl std::fmt::Debug for SendMessage {
@@ -24,9 +23,9 @@ impl std::fmt::Debug for SendMessage {
 }
 
 impl SendMessage {
-    /// Sends every later call's message through `outbox` (once; later calls are ignored).
-    pub fn connect(&self, outbox: Outbox) {
-        let _ = self.outbox.set(outbox);
+    /// The tool sending through `outbox` (none: every call answers that it cannot send).
+    pub fn new(outbox: Option<Outbox>) -> SendMessage {
+        SendMessage { outbox }
     }
 }
 
@@ -73,7 +72,7 @@ impl Tool for SendMessage {
             let channel = string_or(TOOL, &args, "channel", "log")?.to_owned();
             let outbox = self
                 .outbox
-                .get()
+                .as_ref()
                 .ok_or_else(|| failed(TOOL, "the host has no outbox to send with"))?;
             let message = NewMessage {
                 to,

@@ -1,0 +1,94 @@
+//! The one place that builds the host's services, in order, each handed what it needs:
+//!
+//! 1. the store (opened by the caller, with every table of the swarm),
+//! 2. the scheduler's inbox — its command channel, so the services below can send to it,
+//! 3. the workers' permissions, restored from the store,
+//! 4. the registry, whose plugins file tasks and run host commands through the inbox,
+//! 5. the outbox, over the registry,
+//! 6. the scheduler, given all of the above: it builds the tools and the approval queue
+//!    and starts its thread.
+//!
+//! Nothing is connected after construction, and no service holds one built after it.
+
+use anyhow::{Result, anyhow};
+use hypernet_engine::{Manifest, Registry, RegistryOptions};
+use hypernet_store::Store;
+use hypernet_swarm::audit::Audit;
+use hypernet_swarm::config::HostConfig;
+use hypernet_swarm::outbox::Outbox;
+use hypernet_swarm::scheduler::{CallProbe, Inbox, Parts, Scheduler};
+use hypernet_swarm::tools::TierPermission;
+use std::sync::Arc;
+
+/// What [`compose`] is given.
+pub struct Inputs<'a> {
+    /// The host config.
+    pub config: &'a HostConfig,
+    /// Which plugins to load.
+    pub manifest: Manifest,
+    /// The redb file, opened with every table.
+    pub store: Store,
+    /// The audit log (none in benchmarks).
+    pub audit: Option<Audit>,
+    /// The registry's tunables (its task sink is set here).
+    pub registry: RegistryOptions,
+    /// Told the moment each model call starts (`hypernet bench`).
+    pub probe: Option<CallProbe>,
+}
+
+/// The running services.
+#[derive(Debug)]
+pub struct Host {
+    /// The plugins.
+    pub registry: Arc<Registry>,
+    /// The scheduler's handle.
+    pub scheduler: Scheduler,
+    /// Messages to people.
+    pub outbox: Outbox,
+}
+
+/// Builds and starts every service in order (see the module's documentation).
+pub async fn compose(inputs: Inputs<'_>) -> Result<Host> {
+    let Inputs {
+        config,
+        manifest,
+        store,
+        audit,
+        registry,
+        probe,
+    } = inputs;
+    let inbox = Inbox::default();
+    let permissions = Arc::new(
+        TierPermission::new(&config.workers, &config.tools.approval_required)
+            .restore(store.clone())
+            .map_err(|e| anyhow!(e))?,
+    );
+    let commands = inbox.host_commands(permissions.clone(), audit.clone());
+    let options = RegistryOptions {
+        tasks: Some(Arc::new(commands)),
+        ..registry
+    };
+    let registry = Registry::start(manifest, store.clone(), options)?;
+    let outbox = Outbox::start(registry.clone());
+    let parts = Parts {
+        store,
+        registry: registry.clone(),
+        inbox,
+        permissions,
+        audit,
+        outbox: Some(outbox.clone()),
+        probe,
+    };
+    let scheduler = match Scheduler::start(config, parts).await {
+        Ok(scheduler) => scheduler,
+        Err(e) => {
+            registry.shutdown();
+            return Err(e);
+        }
+    };
+    Ok(Host {
+        registry,
+        scheduler,
+        outbox,
+    })
+}
