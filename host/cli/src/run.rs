@@ -72,7 +72,7 @@ pub async fn run(options: RunOptions) -> Result<()> {
         .workspace_root
         .get_or_insert_with(|| data.root().join("workspaces"));
     let store = hypernet_swarm::persist::open_store(&data.database()).map_err(|e| {
-        if e.to_string().contains("already open") {
+        if e.is_in_use() {
             anyhow::anyhow!(
                 "data directory {} is in use by another running hypernet host",
                 data.root().display()

@@ -8,7 +8,13 @@ pub enum CallError {
     /// The provider's answer, classified (after any retries).
     #[error("{0}")]
     Provider(ProviderError),
-    /// Anything else: no provider for the model, a plugin failure, a timeout.
+    /// No loaded provider serves the model (the router falls back to another at once).
+    #[error("no loaded provider serves model `{model}`")]
+    NoProvider {
+        /// The model asked for.
+        model: String,
+    },
+    /// Anything else: a plugin failure, a timeout, a stopped call.
     #[error("{0}")]
     Host(String),
 }

@@ -44,6 +44,13 @@ pub fn write_record<T: serde::Serialize>(
 /// find them on a fresh file. Opening a table that exists changes nothing.
 pub type CreateTables = fn(&redb::WriteTransaction) -> Result<(), redb::Error>;
 
+impl StoreError {
+    /// Whether the file is open in another process (another host holds its lock).
+    pub fn is_in_use(&self) -> bool {
+        matches!(self.source, redb::Error::DatabaseAlreadyOpen)
+    }
+}
+
 /// Result of a store operation.
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -225,9 +225,7 @@ pub fn provider_down(error: &CallError) -> Option<String> {
             ProviderError::Network { .. } => Some("network error".into()),
             _ => None,
         },
-        CallError::Host(message) if message.contains("provider serves") => {
-            Some("no provider serves it".into())
-        }
+        CallError::NoProvider { .. } => Some("no provider serves it".into()),
         CallError::Host(_) => None,
     }
 }
@@ -375,7 +373,9 @@ mod tests {
             message: "no".into(),
         });
         assert_eq!(provider_down(&auth), None);
-        let host = CallError::Host("no loaded provider serves model `q/x`".into());
+        let host = CallError::NoProvider {
+            model: "q/x".into(),
+        };
         assert_eq!(
             provider_down(&host).as_deref(),
             Some("no provider serves it")

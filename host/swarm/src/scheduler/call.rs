@@ -220,7 +220,9 @@ pub async fn prepare_request(
 ) -> Result<PreparedCall, CallError> {
     let (_, provider, info) = providers
         .entry_for(&request.model)
-        .ok_or_else(|| format!("no loaded provider serves model `{}`", request.model))?;
+        .ok_or_else(|| CallError::NoProvider {
+            model: request.model.clone(),
+        })?;
     request.stream = providers.stream && !info.simulated;
     let prepared: Result<Prepared, ProviderError> = registry
         .call_typed(provider, "prepare", &request)
@@ -264,7 +266,9 @@ pub async fn turn(
     let call = async {
         let (_, provider, _) = providers
             .entry_for(&model)
-            .ok_or_else(|| format!("no loaded provider serves model `{model}`"))?;
+            .ok_or_else(|| CallError::NoProvider {
+                model: model.clone(),
+            })?;
         let mut request = CompletionRequest::new(model.clone(), messages);
         request.system = Some(system);
         request.max_tokens = max_tokens;

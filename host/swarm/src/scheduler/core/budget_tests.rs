@@ -229,7 +229,9 @@ fn provider_down_goes_straight_to_the_next_fallback_then_backs_off() {
     c.fail_call(
         id,
         2,
-        &CallError::Host("no loaded provider serves model `sim/b`".into()),
+        &CallError::NoProvider {
+            model: "sim/b".into(),
+        },
         3,
     );
     let fx = step(&mut c, 3);
