@@ -3,6 +3,7 @@
 
 use crate::PluginError;
 use crate::abi::HostArc;
+use crate::protocol::Command;
 use abi_stable::std_types::{RResult, RStr};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
@@ -259,10 +260,50 @@ impl Host {
             .ok_or_else(|| PluginError::failed("host returned no task id"))
     }
 
-    /// Asks the host to run a named command; needs the `commands` capability. Commands:
+    /// Asks the host to run a command on itself; needs the `commands` capability. A command's
+    /// arguments ([`BudgetSet`](crate::protocol::BudgetSet),
+    /// [`LimitsSet`](crate::protocol::LimitsSet),
+    /// [`PermissionsSet`](crate::protocol::PermissionsSet)) give the host's answer typed; a
+    /// [`HostCommand`](crate::protocol::HostCommand) gives it as JSON. A command the host
+    /// refuses is an [`ErrorCode::Invalid`](crate::ErrorCode::Invalid) error with the host's
+    /// message.
     ///
-    /// - `budget.set` `{"daily_limit_usd": 30.0, "session_limit_usd": 5.0}` (either may be
-    ///   left out or `null` for no limit): the host's spending limits until it restarts.
+    /// ```
+    /// use hypernet_plugin_api::protocol::{BudgetSet, HostCommand};
+    /// use hypernet_plugin_api::testing::TestHost;
+    ///
+    /// let test = TestHost::new("doc");
+    /// let set = BudgetSet { daily_limit_usd: Some(30.0), session_limit_usd: None };
+    /// let answer = test.host().run(&HostCommand::from(set)).unwrap();
+    /// assert_eq!(answer, serde_json::json!({ "ok": true })); // the test host's answer
+    /// assert_eq!(test.host_commands(), vec![HostCommand::BudgetSet(set)]);
+    /// ```
+    pub fn run<C: Command>(&self, command: &C) -> Result<C::Answer, PluginError> {
+        let name = command.name();
+        let answer = self.command(name, &command.args())?;
+        serde_json::from_value(answer).map_err(|e| {
+            PluginError::invalid(format!(
+                "the host answered `{name}` with unexpected JSON: {e}"
+            ))
+        })
+    }
+
+    /// Asks the host to run a command by wire name with JSON arguments; needs the `commands`
+    /// capability. [`Host::run`] is the typed form; this one stays for commands a newer host
+    /// knows and this version of the API does not. The commands are listed in
+    /// [`HostCommand`](crate::protocol::HostCommand).
+    ///
+    /// ```
+    /// use hypernet_plugin_api::testing::TestHost;
+    /// use serde_json::json;
+    ///
+    /// let test = TestHost::new("doc");
+    /// let refused = test.host().command("budget.set", &json!({ "daily_limit_usd": -1 }));
+    /// assert_eq!(
+    ///     refused.unwrap_err().to_string(),
+    ///     "budget.set: `daily_limit_usd` must be a number of dollars ≥ 0, not -1",
+    /// );
+    /// ```
     pub fn command(&self, name: &str, args: &Value) -> Result<Value, PluginError> {
         self.call_raw("command.run", &json!({ "name": name, "args": args }))
     }

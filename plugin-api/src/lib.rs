@@ -37,6 +37,8 @@
 //! namespace, publishing events, filing tasks, querying plugins named in `requires`, the
 //! clock, and logging — each only if the manifest entry grants the [`Capability`].
 //! `tracing` macros inside a plugin are forwarded to the host's log under the plugin's name.
+//! Host commands (`budget.set`, ...) and provider operations are typed in [`protocol`], which
+//! the host uses too.
 //!
 //! Compatibility: the ABI is checked when the library is loaded. A plugin built against a
 //! different major version of this crate (or, before 1.0, a different minor version) is
@@ -53,6 +55,7 @@ mod event;
 pub mod export;
 mod host;
 mod logging;
+pub mod protocol;
 pub mod provider;
 mod service;
 mod subsystem;
@@ -73,7 +76,7 @@ pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub mod __private {
     pub use crate::abi::{PluginModRef, ROOT_MODULE_SYMBOL};
     pub use crate::export::{describe, root_module};
-    pub use crate::service::{DynService, ParseResponseArgs, ServiceDecl, provider_ops};
+    pub use crate::service::{DynService, ServiceDecl};
     pub use abi_stable;
     pub use inventory;
 }

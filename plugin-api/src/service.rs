@@ -3,7 +3,8 @@
 //! [`register_provider!`](crate::register_provider); `inventory` collects them inside the
 //! plugin library and the root module lists them.
 
-use crate::provider::{CompletionRequest, HttpResponse, Provider, SseEvent};
+use crate::protocol::provider::{Op, Operation};
+use crate::provider::Provider;
 use crate::{Event, Host, PluginError, Subsystem};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
@@ -166,29 +167,15 @@ impl<T: Subsystem> DynService for SubsystemService<T> {
 
 struct ProviderService<T>(T);
 
-/// Arguments of the `parse_response` provider operation.
-#[doc(hidden)]
-#[derive(Serialize, Deserialize)]
-pub struct ParseResponseArgs {
-    pub request: CompletionRequest,
-    pub response: HttpResponse,
-}
-
-/// The provider operations, as named on the wire.
-#[doc(hidden)]
-pub mod provider_ops {
-    pub const DESCRIBE: &str = "describe";
-    pub const PREPARE: &str = "prepare";
-    pub const PARSE_RESPONSE: &str = "parse_response";
-    pub const PARSE_STREAM_EVENT: &str = "parse_stream_event";
-    pub const CLASSIFY_ERROR: &str = "classify_error";
-    pub const LIST_MODELS: &str = "list_models";
-    pub const PARSE_MODELS: &str = "parse_models";
-}
-
-fn arg<T: DeserializeOwned>(op: &str, payload: &str) -> Result<T, PluginError> {
+/// Reads the arguments of a provider operation.
+fn args<O: Operation>(payload: &str) -> Result<O::Args<'static>, PluginError> {
     serde_json::from_str(payload)
-        .map_err(|e| PluginError::invalid(format!("arguments of `{op}`: {e}")))
+        .map_err(|e| PluginError::invalid(format!("arguments of `{}`: {e}", O::OP)))
+}
+
+/// Writes the answer of a provider operation.
+fn answer<O: Operation>(answer: &O::Answer) -> Result<String, PluginError> {
+    json(answer)
 }
 
 fn json<T: Serialize>(value: &T) -> Result<String, PluginError> {
@@ -201,21 +188,33 @@ impl<T: Provider> DynService for ProviderService<T> {
     }
 
     fn call(&mut self, op: &str, payload: &str) -> Result<String, PluginError> {
-        use provider_ops::*;
-        match op {
-            DESCRIBE => json(&self.0.describe()),
-            PREPARE => json(&self.0.prepare(&arg::<CompletionRequest>(op, payload)?)),
-            PARSE_RESPONSE => {
-                let args: ParseResponseArgs = arg(op, payload)?;
-                json(&self.0.parse_response(&args.request, &args.response))
+        use crate::protocol::provider as ops;
+        let provider = &mut self.0;
+        match op.parse::<Op>()? {
+            Op::Describe => answer::<ops::Describe>(&provider.describe()),
+            Op::Prepare => {
+                let request = args::<ops::Prepare>(payload)?;
+                answer::<ops::Prepare>(&provider.prepare(&request))
             }
-            PARSE_STREAM_EVENT => json(&self.0.parse_stream_event(&arg::<SseEvent>(op, payload)?)),
-            CLASSIFY_ERROR => json(&self.0.classify_error(&arg::<HttpResponse>(op, payload)?)),
-            LIST_MODELS => json(&self.0.list_models()),
-            PARSE_MODELS => json(&self.0.parse_models(&arg::<HttpResponse>(op, payload)?)),
-            other => Err(PluginError::not_found(format!(
-                "unknown provider operation `{other}`"
-            ))),
+            Op::ParseResponse => {
+                let args = args::<ops::ParseResponse>(payload)?;
+                answer::<ops::ParseResponse>(
+                    &provider.parse_response(&args.request, &args.response),
+                )
+            }
+            Op::ParseStreamEvent => {
+                let event = args::<ops::ParseStreamEvent>(payload)?;
+                answer::<ops::ParseStreamEvent>(&provider.parse_stream_event(&event))
+            }
+            Op::ClassifyError => {
+                let response = args::<ops::ClassifyError>(payload)?;
+                answer::<ops::ClassifyError>(&provider.classify_error(&response))
+            }
+            Op::ListModels => answer::<ops::ListModels>(&provider.list_models()),
+            Op::ParseModels => {
+                let response = args::<ops::ParseModels>(payload)?;
+                answer::<ops::ParseModels>(&provider.parse_models(&response))
+            }
         }
     }
 

@@ -13,6 +13,7 @@
 //! ```
 
 use crate::abi::{FfiError, HostFfi, HostFfi_TO};
+use crate::protocol::HostCommand;
 use crate::{Capability, ErrorCode, Event, Host, NewTask, PluginError};
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RArc, RResult, RStr, RString};
@@ -23,12 +24,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// Answers a faked plugin query: `(query, args)` → result.
 type QueryHandler = Arc<dyn Fn(&str, &Value) -> Result<Value, PluginError> + Send + Sync>;
 
+/// Answers a host command in place of the host.
+type CommandHandler = Arc<dyn Fn(&HostCommand) -> Result<Value, PluginError> + Send + Sync>;
+
 #[derive(Default)]
 struct State {
     kv: BTreeMap<String, Value>,
     events: Vec<Event>,
     tasks: Vec<NewTask>,
-    commands: Vec<(String, Value)>,
+    /// Each command the host accepted, as sent and as read.
+    commands: Vec<(String, Value, HostCommand)>,
+    command_handler: Option<CommandHandler>,
     logs: Vec<(u8, String)>,
     denied: BTreeSet<Capability>,
     plugins: BTreeMap<String, QueryHandler>,
@@ -88,9 +94,63 @@ impl TestHost {
         self.lock().tasks.clone()
     }
 
-    /// Host commands run so far: (name, args).
+    /// Host commands run so far, as sent: (name, args). Only commands the real host would
+    /// accept are run: a bad name or argument is refused with the host's message (see
+    /// [`HostCommand::parse`]) and not recorded.
+    ///
+    /// ```
+    /// use hypernet_plugin_api::testing::TestHost;
+    /// use serde_json::json;
+    /// let test = TestHost::new("doc");
+    /// test.host().command("limits.set", &json!({ "name": "max_task_queue_depth", "soft": 1, "hard": 2 })).unwrap();
+    /// assert!(test.host().command("reboot", &json!({})).is_err());
+    /// assert_eq!(test.commands()[0].0, "limits.set");
+    /// assert_eq!(test.commands().len(), 1);
+    /// ```
     pub fn commands(&self) -> Vec<(String, Value)> {
-        self.lock().commands.clone()
+        let state = self.lock();
+        let sent = |(name, args, _): &(String, Value, HostCommand)| (name.clone(), args.clone());
+        state.commands.iter().map(sent).collect()
+    }
+
+    /// Host commands run so far, typed.
+    ///
+    /// ```
+    /// use hypernet_plugin_api::protocol::{HostCommand, PermissionsSet};
+    /// use hypernet_plugin_api::testing::TestHost;
+    /// let test = TestHost::new("doc");
+    /// let set = PermissionsSet { worker: "Trace".into(), tier: 3 };
+    /// test.host().run(&HostCommand::from(set.clone())).unwrap();
+    /// assert_eq!(test.host_commands(), vec![HostCommand::PermissionsSet(set)]);
+    /// ```
+    pub fn host_commands(&self) -> Vec<HostCommand> {
+        let state = self.lock();
+        state.commands.iter().map(|(_, _, c)| c.clone()).collect()
+    }
+
+    /// Answers host commands with `handler` in place of the host (by default every command
+    /// answers `{"ok": true}`). The commands are still checked and recorded first.
+    ///
+    /// ```
+    /// use hypernet_plugin_api::protocol::{HostCommand, PermissionsSet};
+    /// use hypernet_plugin_api::testing::TestHost;
+    /// use serde_json::json;
+    ///
+    /// let test = TestHost::new("doc");
+    /// test.answer_commands(|command| match command {
+    ///     HostCommand::PermissionsSet(set) => {
+    ///         Ok(json!({ "worker": set.worker, "tier": set.tier, "previous": 2 }))
+    ///     }
+    ///     other => Ok(json!({ "ran": other.name() })),
+    /// });
+    /// let changed = test.host().run(&PermissionsSet { worker: "Trace".into(), tier: 3 }).unwrap();
+    /// assert_eq!(changed.previous, 2);
+    /// ```
+    pub fn answer_commands(
+        &self,
+        handler: impl Fn(&HostCommand) -> Result<Value, PluginError> + Send + Sync + 'static,
+    ) {
+        self.lock().command_handler = Some(Arc::new(handler));
     }
 
     /// Stands in for another plugin: queries to `plugin` are answered by `handler`, given
@@ -180,8 +240,16 @@ impl TestHost {
             "clock.now" => json!({ "unix_ms": state.now_ms }),
             "command.run" => {
                 let name = args["name"].as_str().unwrap_or_default().to_owned();
-                state.commands.push((name, args["args"].clone()));
-                json!({ "ok": true })
+                let command = HostCommand::parse(&name, &args["args"])?;
+                state
+                    .commands
+                    .push((name, args["args"].clone(), command.clone()));
+                let Some(handler) = state.command_handler.clone() else {
+                    return Ok(json!({ "ok": true }));
+                };
+                // Answered without the lock: the handler may use the test host too.
+                drop(state);
+                return handler(&command);
             }
             "plugin.query" => {
                 let plugin = args["plugin"].as_str().unwrap_or_default();

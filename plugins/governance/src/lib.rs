@@ -83,6 +83,7 @@ pub mod weight;
 mod tests;
 
 use config::Config;
+use hypernet_plugin_api::protocol::{HostCommand, PermissionsSet};
 use hypernet_plugin_api::{ErrorCode, Host, PluginError, Subsystem};
 use kind::ProposalType;
 use limits::Limits;
@@ -218,7 +219,7 @@ impl Governance {
             p if kind == ProposalType::PolicyChange => {
                 let p: Vec<TierChange> = serde_json::from_value(p.clone())
                     .map_err(|e| refused(format!("`permissions`: {e}")))?;
-                if let Some(bad) = p.iter().find(|c| c.tier > 4) {
+                if let Some(bad) = p.iter().find(|c| c.tier > PermissionsSet::MAX_TIER) {
                     return Err(refused(format!(
                         "`permissions`: tier {} for `{}` is not 0 to 4",
                         bad.tier, bad.worker
@@ -387,14 +388,7 @@ impl Governance {
             (p.budget.clone(), p.limits.clone(), p.permissions.clone());
         let mut enactment = json!({});
         if let Some(b) = budget {
-            let args = serde_json::to_value(&b)?;
-            enactment["budget"] = match self.host.command("budget.set", &args) {
-                Ok(answer) => json!({ "args": args, "answer": answer }),
-                Err(err) => {
-                    tracing::warn!(proposal = %id, error = %err, "budget.set refused");
-                    json!({ "args": args, "error": err.to_string() })
-                }
-            };
+            enactment["budget"] = self.run_command(id, b.command());
         }
         if let Some(l) = limits {
             let mut governed = self.governed_limits.clone();
@@ -405,17 +399,10 @@ impl Governance {
             enactment["limits"] = serde_json::to_value(&l)?;
         }
         if let Some(changes) = permissions {
-            let mut answers = Vec::new();
-            for change in changes {
-                let args = serde_json::to_value(&change)?;
-                answers.push(match self.host.command("permissions.set", &args) {
-                    Ok(answer) => json!({ "args": args, "answer": answer }),
-                    Err(err) => {
-                        tracing::warn!(proposal = %id, error = %err, "permissions.set refused");
-                        json!({ "args": args, "error": err.to_string() })
-                    }
-                });
-            }
+            let answers = changes
+                .iter()
+                .map(|change| self.run_command(id, change.command()))
+                .collect();
             enactment["permissions"] = Value::Array(answers);
         }
         let p = self.proposal_mut(id)?;
@@ -429,6 +416,19 @@ impl Governance {
             &json!({ "id": id, "enactment": enactment }),
         )?;
         Ok(json!({ "id": id, "status": "enacted", "enactment": enactment }))
+    }
+
+    /// Runs one host command of proposal `id`'s enactment; records `{"args", "answer"}`, or
+    /// `{"args", "error"}` when the host refuses it.
+    fn run_command(&self, id: &str, command: HostCommand) -> Value {
+        let args = command.args();
+        match self.host.run(&command) {
+            Ok(answer) => json!({ "args": args, "answer": answer }),
+            Err(err) => {
+                tracing::warn!(proposal = %id, command = command.name(), error = %err, "host command refused");
+                json!({ "args": args, "error": err.to_string() })
+            }
+        }
     }
 
     fn withdraw(&mut self, args: &Value) -> Result<Value, PluginError> {

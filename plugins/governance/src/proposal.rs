@@ -7,6 +7,7 @@ use crate::kind::ProposalType;
 use crate::limits::Limits;
 use crate::tally::{Choice, Tally};
 use crate::weight::WeightSource;
+use hypernet_plugin_api::protocol::{BudgetSet, HostCommand, PermissionsSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -62,6 +63,26 @@ pub struct TierChange {
     pub worker: String,
     /// Its new tier, 0 (read-only) to 4 (destructive).
     pub tier: u8,
+}
+
+impl BudgetChange {
+    /// The `budget.set` host command that enacts it.
+    pub fn command(&self) -> HostCommand {
+        HostCommand::BudgetSet(BudgetSet {
+            daily_limit_usd: self.daily_limit_usd,
+            session_limit_usd: self.session_limit_usd,
+        })
+    }
+}
+
+impl TierChange {
+    /// The `permissions.set` host command that enacts it.
+    pub fn command(&self) -> HostCommand {
+        HostCommand::PermissionsSet(PermissionsSet {
+            worker: self.worker.clone(),
+            tier: self.tier,
+        })
+    }
 }
 
 /// One cast vote.

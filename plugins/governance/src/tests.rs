@@ -1,6 +1,7 @@
 //! Plugin-level tests against the in-memory test host.
 
 use super::*;
+use hypernet_plugin_api::protocol::{BudgetSet, HostCommand, PermissionsSet};
 use hypernet_plugin_api::testing::TestHost;
 
 const HOUR: u64 = 3_600_000;
@@ -561,14 +562,17 @@ fn enacting_a_budget_proposal_runs_budget_set() {
         json!({"type": "resource_allocation", "title": "more", "author": "ada",
                "budget": {"daily_limit_usd": 30.0, "session_limit_usd": 5.0}}),
     );
-    assert!(test.commands().is_empty(), "nothing runs before enactment");
+    assert!(
+        test.host_commands().is_empty(),
+        "nothing runs before enactment"
+    );
     let e = q(&mut g, "enact", json!({"id": id}));
     assert_eq!(
-        test.commands(),
-        vec![(
-            "budget.set".to_owned(),
-            json!({"daily_limit_usd": 30.0, "session_limit_usd": 5.0})
-        )]
+        test.host_commands(),
+        vec![HostCommand::BudgetSet(BudgetSet {
+            daily_limit_usd: Some(30.0),
+            session_limit_usd: Some(5.0)
+        })]
     );
     assert_eq!(e["enactment"]["budget"]["answer"], json!({"ok": true}));
     let p = q(&mut g, "proposal", json!({"id": id}));
@@ -580,7 +584,7 @@ fn enacting_a_budget_proposal_runs_budget_set() {
         json!({"type": "resource_allocation", "title": "t", "author": "a"}),
     );
     q(&mut g, "enact", json!({"id": id}));
-    assert_eq!(test.commands().len(), 1);
+    assert_eq!(test.host_commands().len(), 1);
 }
 
 #[test]
@@ -820,19 +824,22 @@ fn enacting_a_policy_with_tiers_runs_permissions_set_for_each() {
         json!({"type": "policy_change", "title": "trust Trace", "author": "ada",
                "permissions": [{"worker": "Trace", "tier": 3}, {"worker": "Keystone", "tier": 1}]}),
     );
-    assert!(test.commands().is_empty(), "nothing runs before enactment");
+    assert!(
+        test.host_commands().is_empty(),
+        "nothing runs before enactment"
+    );
     let e = q(&mut g, "enact", json!({"id": id}));
     assert_eq!(
-        test.commands(),
+        test.host_commands(),
         vec![
-            (
-                "permissions.set".to_owned(),
-                json!({"worker": "Trace", "tier": 3})
-            ),
-            (
-                "permissions.set".to_owned(),
-                json!({"worker": "Keystone", "tier": 1})
-            ),
+            HostCommand::PermissionsSet(PermissionsSet {
+                worker: "Trace".into(),
+                tier: 3
+            }),
+            HostCommand::PermissionsSet(PermissionsSet {
+                worker: "Keystone".into(),
+                tier: 1
+            }),
         ]
     );
     assert_eq!(

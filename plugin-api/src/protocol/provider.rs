@@ -1,0 +1,274 @@
+//! The operations the host calls on a provider service, each a name on the wire with JSON
+//! arguments and a JSON answer. [`Op`] lists them; each has a type implementing
+//! [`Operation`] that fixes its arguments and its answer, so the host's caller and the
+//! plugin's dispatcher cannot disagree on either.
+//!
+//! | op | arguments | answer |
+//! |---|---|---|
+//! | `describe` | none | [`ProviderInfo`] |
+//! | `prepare` | [`CompletionRequest`] | `Result<`[`Prepared`]`, `[`ProviderError`]`>` |
+//! | `parse_response` | [`ParseResponseArgs`] | `Result<`[`Completion`]`, ProviderError>` |
+//! | `parse_stream_event` | [`SseEvent`] | `Result<Vec<`[`StreamDelta`]`>, ProviderError>` |
+//! | `classify_error` | [`HttpResponse`] | [`ProviderError`] |
+//! | `list_models` | none | `Option<`[`HttpRequest`]`>` |
+//! | `parse_models` | [`HttpResponse`] | `Result<Vec<String>, ProviderError>` |
+//!
+//! ```
+//! use hypernet_plugin_api::protocol::provider::{Op, Operation, Prepare};
+//! use hypernet_plugin_api::provider::CompletionRequest;
+//!
+//! // The host's side: the name to call and the payload to send.
+//! let request = CompletionRequest::new("sim/echo", vec![]);
+//! let payload: &<Prepare as Operation>::Args<'_> = &request;
+//! assert_eq!(Prepare::OP.name(), "prepare");
+//! assert!(serde_json::to_string(payload).unwrap().contains("sim/echo"));
+//! // The plugin's side: which operation a name is.
+//! assert_eq!("prepare".parse::<Op>().unwrap(), Op::Prepare);
+//! ```
+
+use super::sealed::Sealed;
+use crate::PluginError;
+use crate::provider::{
+    Completion, CompletionRequest, HttpRequest, HttpResponse, Prepared, ProviderError,
+    ProviderInfo, SseEvent, StreamDelta,
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use std::borrow::Cow;
+
+/// A provider operation.
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::Op;
+/// assert_eq!(Op::ParseResponse.name(), "parse_response");
+/// assert_eq!(Op::from_name("list_models"), Some(Op::ListModels));
+/// assert_eq!(
+///     "reboot".parse::<Op>().unwrap_err().to_string(),
+///     "unknown provider operation `reboot`",
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// `describe`: which models the provider serves.
+    Describe,
+    /// `prepare`: a request turned into what the host should do.
+    Prepare,
+    /// `parse_response`: a 2xx, non-streamed response read.
+    ParseResponse,
+    /// `parse_stream_event`: one server-sent event read.
+    ParseStreamEvent,
+    /// `classify_error`: a non-2xx response classified.
+    ClassifyError,
+    /// `list_models`: the request that lists the server's models, if any.
+    ListModels,
+    /// `parse_models`: the model ids read from the answer to `list_models`.
+    ParseModels,
+}
+
+impl Op {
+    /// Every operation.
+    ///
+    /// ```
+    /// use hypernet_plugin_api::protocol::provider::Op;
+    /// assert!(Op::ALL.iter().all(|op| Op::from_name(op.name()) == Some(*op)));
+    /// ```
+    pub const ALL: [Op; 7] = [
+        Op::Describe,
+        Op::Prepare,
+        Op::ParseResponse,
+        Op::ParseStreamEvent,
+        Op::ClassifyError,
+        Op::ListModels,
+        Op::ParseModels,
+    ];
+
+    /// The wire name.
+    ///
+    /// ```
+    /// use hypernet_plugin_api::protocol::provider::Op;
+    /// assert_eq!(Op::ClassifyError.name(), "classify_error");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Describe => "describe",
+            Op::Prepare => "prepare",
+            Op::ParseResponse => "parse_response",
+            Op::ParseStreamEvent => "parse_stream_event",
+            Op::ClassifyError => "classify_error",
+            Op::ListModels => "list_models",
+            Op::ParseModels => "parse_models",
+        }
+    }
+
+    /// The operation with this wire name.
+    ///
+    /// ```
+    /// use hypernet_plugin_api::protocol::provider::Op;
+    /// assert_eq!(Op::from_name("parse_models"), Some(Op::ParseModels));
+    /// assert_eq!(Op::from_name("Parse_Models"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Op> {
+        Op::ALL.into_iter().find(|op| op.name() == name)
+    }
+}
+
+impl std::str::FromStr for Op {
+    /// [`ErrorCode::NotFound`](crate::ErrorCode::NotFound), naming the operation.
+    type Err = PluginError;
+
+    fn from_str(name: &str) -> Result<Op, PluginError> {
+        Op::from_name(name)
+            .ok_or_else(|| PluginError::not_found(format!("unknown provider operation `{name}`")))
+    }
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One provider operation's types: the host sends `Args` and reads `Answer`; the plugin
+/// reads `Args` and sends `Answer`.
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::{ClassifyError, Op, Operation};
+/// use hypernet_plugin_api::provider::ProviderError;
+///
+/// fn answer<O: Operation>(json: &str) -> O::Answer {
+///     serde_json::from_str(json).unwrap()
+/// }
+/// assert_eq!(ClassifyError::OP, Op::ClassifyError);
+/// let err: ProviderError = answer::<ClassifyError>(r#"{"kind": "auth", "message": "bad key"}"#);
+/// assert!(matches!(err, ProviderError::Auth { .. }));
+/// ```
+pub trait Operation: Sealed {
+    /// Which operation.
+    const OP: Op;
+    /// Its arguments. `'a` lets the host send borrowed values without copying them.
+    type Args<'a>: Serialize + DeserializeOwned;
+    /// Its answer.
+    type Answer: Serialize + DeserializeOwned;
+}
+
+/// `describe`: no arguments (the payload is ignored); answers [`ProviderInfo`].
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::{Describe, Op, Operation};
+/// assert_eq!(Describe::OP, Op::Describe);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Describe;
+
+/// `prepare`: a [`CompletionRequest`]; answers `Result<Prepared, ProviderError>`.
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::{Op, Operation, Prepare};
+/// assert_eq!(Prepare::OP, Op::Prepare);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Prepare;
+
+/// `parse_response`: [`ParseResponseArgs`]; answers `Result<Completion, ProviderError>`.
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::{Op, Operation, ParseResponse};
+/// assert_eq!(ParseResponse::OP, Op::ParseResponse);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ParseResponse;
+
+/// `parse_stream_event`: an [`SseEvent`]; answers `Result<Vec<StreamDelta>, ProviderError>`.
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::{Op, Operation, ParseStreamEvent};
+/// assert_eq!(ParseStreamEvent::OP, Op::ParseStreamEvent);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ParseStreamEvent;
+
+/// `classify_error`: an [`HttpResponse`]; answers a [`ProviderError`].
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::{ClassifyError, Op, Operation};
+/// assert_eq!(ClassifyError::OP, Op::ClassifyError);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ClassifyError;
+
+/// `list_models`: no arguments (the payload is ignored); answers `Option<HttpRequest>`.
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::{ListModels, Op, Operation};
+/// assert_eq!(ListModels::OP, Op::ListModels);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ListModels;
+
+/// `parse_models`: an [`HttpResponse`]; answers `Result<Vec<String>, ProviderError>`.
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::{Op, Operation, ParseModels};
+/// assert_eq!(ParseModels::OP, Op::ParseModels);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ParseModels;
+
+/// The arguments of `parse_response`: the request as sent and the response to it. Built
+/// from borrowed values by the host ([`ParseResponseArgs::new`]), read owned by the plugin.
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::ParseResponseArgs;
+/// use hypernet_plugin_api::provider::{CompletionRequest, HttpResponse};
+///
+/// let request = CompletionRequest::new("sim/echo", vec![]);
+/// let response = HttpResponse { status: 200, headers: vec![], body: "{}".into() };
+/// let json = serde_json::to_string(&ParseResponseArgs::new(&request, &response)).unwrap();
+/// let back: ParseResponseArgs<'static> = serde_json::from_str(&json).unwrap();
+/// assert_eq!(back.response.status, 200);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParseResponseArgs<'a> {
+    /// The request the response answers.
+    pub request: Cow<'a, CompletionRequest>,
+    /// The response (2xx, not streamed).
+    pub response: Cow<'a, HttpResponse>,
+}
+
+impl<'a> ParseResponseArgs<'a> {
+    /// Arguments borrowing `request` and `response`.
+    ///
+    /// ```
+    /// use hypernet_plugin_api::protocol::provider::ParseResponseArgs;
+    /// use hypernet_plugin_api::provider::{CompletionRequest, HttpResponse};
+    /// let request = CompletionRequest::new("m", vec![]);
+    /// let response = HttpResponse { status: 200, headers: vec![], body: String::new() };
+    /// assert_eq!(ParseResponseArgs::new(&request, &response).request.model, "m");
+    /// ```
+    pub fn new(request: &'a CompletionRequest, response: &'a HttpResponse) -> Self {
+        ParseResponseArgs {
+            request: Cow::Borrowed(request),
+            response: Cow::Borrowed(response),
+        }
+    }
+}
+
+macro_rules! operations {
+    ($($ty:ident: $op:ident, $args:ty => $answer:ty;)*) => {$(
+        impl Sealed for $ty {}
+        impl Operation for $ty {
+            const OP: Op = Op::$op;
+            type Args<'a> = $args;
+            type Answer = $answer;
+        }
+    )*};
+}
+
+operations! {
+    Describe: Describe, () => ProviderInfo;
+    Prepare: Prepare, CompletionRequest => Result<Prepared, ProviderError>;
+    ParseResponse: ParseResponse, ParseResponseArgs<'a> => Result<Completion, ProviderError>;
+    ParseStreamEvent: ParseStreamEvent, SseEvent => Result<Vec<StreamDelta>, ProviderError>;
+    ClassifyError: ClassifyError, HttpResponse => ProviderError;
+    ListModels: ListModels, () => Option<HttpRequest>;
+    ParseModels: ParseModels, HttpResponse => Result<Vec<String>, ProviderError>;
+}
