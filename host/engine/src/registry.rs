@@ -10,6 +10,7 @@ use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RArc, RStr};
 use hypernet_model::tasks::{TaskId, TaskSpec};
 use hypernet_plugin_api::abi::HostFfi_TO;
+use hypernet_plugin_api::protocol::provider::Operation;
 use hypernet_plugin_api::{ErrorCode, Event, NewTask, PluginError, ServiceInfo, ServiceKind};
 use hypernet_store::Store;
 use serde::Serialize;
@@ -109,22 +110,37 @@ pub enum StartError {
     },
 }
 
+/// Why the scheduler did not take a plugin's task or host command.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SinkError {
+    /// The scheduler has not started yet.
+    #[error("the scheduler is not running")]
+    NotRunning,
+    /// The scheduler has stopped.
+    #[error("the scheduler has stopped")]
+    Stopped,
+    /// The task or command was refused; the message names what is wrong.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl From<SinkError> for PluginError {
+    fn from(e: SinkError) -> Self {
+        match e {
+            SinkError::NotRunning | SinkError::Stopped => unavailable(e.to_string()),
+            SinkError::Refused(message) => PluginError::invalid(message),
+        }
+    }
+}
+
 /// Where tasks filed by plugins go (the scheduler).
 pub trait TaskSink: Send + Sync {
     /// Files one task, blocking until it is durable; returns its id.
-    fn file_blocking(&self, spec: TaskSpec, filed_by: &str) -> Result<TaskId, String>;
-    /// Runs a named host command (e.g. `budget.set`), blocking until it is durable.
-    fn command_blocking(&self, name: &str, args: Value) -> Result<Value, String>;
-    /// Runs a host command on behalf of `plugin` (the scheduler also audits it).
-    fn plugin_command_blocking(
-        &self,
-        plugin: &str,
-        name: &str,
-        args: Value,
-    ) -> Result<Value, String> {
-        let _ = plugin;
-        self.command_blocking(name, args)
-    }
+    fn file_blocking(&self, spec: TaskSpec, filed_by: &str) -> Result<TaskId, SinkError>;
+    /// Runs a host command (`budget.set`, ...; see
+    /// [`hypernet_plugin_api::protocol::HostCommand`]) on behalf of `plugin`, blocking until
+    /// it is durable.
+    fn command_blocking(&self, plugin: &str, name: &str, args: Value) -> Result<Value, SinkError>;
 }
 
 /// Tunables of the registry, and where plugins' tasks and commands go.
@@ -540,25 +556,15 @@ impl Registry {
 
     /// Files a task on behalf of a plugin.
     pub fn create_task(&self, task: NewTask, filed_by: &str) -> Result<TaskId, PluginError> {
-        let sink = self
-            .options
-            .tasks
-            .as_ref()
-            .ok_or_else(|| unavailable("the scheduler is not running".into()))?;
-        sink.file_blocking(task.into(), filed_by)
-            .map_err(PluginError::invalid)
+        let sink = self.options.tasks.as_ref().ok_or(SinkError::NotRunning)?;
+        Ok(sink.file_blocking(task.into(), filed_by)?)
     }
 
     /// Runs a host command on behalf of `plugin` (granted the `commands` capability).
     pub fn run_command(&self, plugin: &str, name: &str, args: Value) -> Result<Value, PluginError> {
-        let sink = self
-            .options
-            .tasks
-            .as_ref()
-            .ok_or_else(|| unavailable("the scheduler is not running".into()))?;
+        let sink = self.options.tasks.as_ref().ok_or(SinkError::NotRunning)?;
         tracing::info!(plugin, command = name, %args, "plugin runs a host command");
-        sink.plugin_command_blocking(plugin, name, args)
-            .map_err(PluginError::invalid)
+        Ok(sink.command_blocking(plugin, name, args)?)
     }
 
     /// Addresses (`plugin` or `plugin:service`) of every running provider service.
@@ -644,6 +650,17 @@ impl Registry {
         args: Value,
     ) -> Result<Value, PluginError> {
         self.call_typed(address, query, &args).await
+    }
+
+    /// Calls the provider operation `O` (see
+    /// [`hypernet_plugin_api::protocol::provider`]) of the provider at `address`, its
+    /// arguments and answer typed by the protocol.
+    pub async fn provider_call<O: Operation>(
+        &self,
+        address: &str,
+        args: &O::Args<'_>,
+    ) -> Result<O::Answer, PluginError> {
+        self.call_typed(address, O::OP.name(), args).await
     }
 
     /// Calls a named operation with any serializable argument and decodes the answer into

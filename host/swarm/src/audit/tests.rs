@@ -353,8 +353,8 @@ async fn plugin_host_commands_and_their_budget_changes_are_recorded() {
         .unwrap();
     let (set, unknown) = tokio::task::spawn_blocking(move || {
         let args = json!({ "daily_limit_usd": 2.5, "token": "t0p" });
-        let set = sink.plugin_command_blocking("governance", "budget.set", args);
-        let unknown = sink.plugin_command_blocking("economy", "nope", json!({}));
+        let set = sink.command_blocking("governance", "budget.set", args);
+        let unknown = sink.command_blocking("economy", "nope", json!({}));
         (set, unknown)
     })
     .await

@@ -8,6 +8,7 @@ use super::plugin_provider::RegistryProvider;
 use hypernet_engine::Registry;
 use hypernet_llm::{CallError, HttpExecutor, TextSink};
 use hypernet_model::tasks::TaskResult;
+use hypernet_plugin_api::protocol::provider::{self as ops, Op};
 use hypernet_plugin_api::provider::{
     CompletionRequest, HttpRequest, Message, Prepared, ProviderError, ProviderInfo,
 };
@@ -44,7 +45,10 @@ impl ProviderMap {
             .filter_map(|(address, models)| Some((address, models?)))
             .collect();
         for address in addresses {
-            match registry.query(&address, "describe", Value::Null).await {
+            match registry
+                .query(&address, Op::Describe.name(), Value::Null)
+                .await
+            {
                 Ok(v) => match serde_json::from_value::<ProviderInfo>(v) {
                     Ok(info) => {
                         for model in &info.models {
@@ -93,7 +97,9 @@ async fn list_models(
     http: &HttpExecutor,
     address: &str,
 ) -> Option<Vec<String>> {
-    let request: Option<HttpRequest> = match registry.call_typed(address, "list_models", &()).await
+    let request: Option<HttpRequest> = match registry
+        .provider_call::<ops::ListModels>(address, &())
+        .await
     {
         Ok(request) => request,
         Err(e) => {
@@ -113,8 +119,8 @@ async fn list_models(
             return None;
         }
     };
-    let parsed: Result<Result<Vec<String>, ProviderError>, _> = registry
-        .call_typed(address, "parse_models", &response)
+    let parsed = registry
+        .provider_call::<ops::ParseModels>(address, &response)
         .await;
     match parsed {
         Ok(Ok(models)) => {
@@ -218,16 +224,17 @@ pub async fn prepare_request(
     providers: &ProviderMap,
     mut request: CompletionRequest,
 ) -> Result<PreparedCall, CallError> {
-    let (_, provider, info) = providers
-        .entry_for(&request.model)
-        .ok_or_else(|| CallError::NoProvider {
-            model: request.model.clone(),
-        })?;
+    let (_, provider, info) =
+        providers
+            .entry_for(&request.model)
+            .ok_or_else(|| CallError::NoProvider {
+                model: request.model.clone(),
+            })?;
     request.stream = providers.stream && !info.simulated;
     let prepared: Result<Prepared, ProviderError> = registry
-        .call_typed(provider, "prepare", &request)
+        .provider_call::<ops::Prepare>(provider, &request)
         .await
-        .map_err(|e| plugin_failed(provider, "prepare", e))?;
+        .map_err(|e| plugin_failed(provider, Op::Prepare.name(), e))?;
     Ok(PreparedCall {
         provider: provider.to_owned(),
         request,
@@ -264,18 +271,19 @@ pub async fn turn(
         max_tokens,
     } = spec;
     let call = async {
-        let (_, provider, _) = providers
-            .entry_for(&model)
-            .ok_or_else(|| CallError::NoProvider {
-                model: model.clone(),
-            })?;
+        let (_, provider, _) =
+            providers
+                .entry_for(&model)
+                .ok_or_else(|| CallError::NoProvider {
+                    model: model.clone(),
+                })?;
         let mut request = CompletionRequest::new(model.clone(), messages);
         request.system = Some(system);
         request.max_tokens = max_tokens;
         let prepared: Result<Prepared, ProviderError> = registry
-            .call_typed(provider, "prepare", &request)
+            .provider_call::<ops::Prepare>(provider, &request)
             .await
-            .map_err(|e| plugin_failed(provider, "prepare", e))?;
+            .map_err(|e| plugin_failed(provider, Op::Prepare.name(), e))?;
         let call = PreparedCall {
             provider: provider.to_owned(),
             request,

@@ -7,8 +7,11 @@
 
 use super::Command;
 use super::core::PlannedTask;
-use hypernet_engine::registry::TaskSink;
+use crate::audit::AuditKind;
+use hypernet_engine::registry::{SinkError, TaskSink};
 use hypernet_model::tasks::{TaskId, TaskSpec};
+use hypernet_plugin_api::protocol::{BudgetSet, HostCommand, LimitsSet};
+use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use tokio::sync::oneshot;
@@ -75,115 +78,91 @@ impl std::fmt::Debug for HostCommands {
 }
 
 impl HostCommands {
-    fn send(&self, command: Command) -> Result<(), String> {
+    fn send(&self, command: Command) -> Result<(), SinkError> {
         if !self.accepting.load(Ordering::Acquire) {
-            return Err("the scheduler is not running".into());
+            return Err(SinkError::NotRunning);
         }
-        self.tx
-            .send(command)
-            .map_err(|_| "the scheduler has stopped".to_owned())
+        self.tx.send(command).map_err(|_| SinkError::Stopped)
+    }
+
+    /// Sends what `make` builds with a reply channel, and waits for the answer.
+    fn ask<T>(&self, make: impl FnOnce(super::Reply<T>) -> Command) -> Result<T, SinkError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(make(reply))?;
+        rx.blocking_recv()
+            .map_err(|_| SinkError::Stopped)?
+            .map_err(|e| SinkError::Refused(e.to_string()))
+    }
+
+    /// Runs one host command.
+    fn run(&self, command: HostCommand) -> Result<Value, SinkError> {
+        let refused = |e: String| SinkError::Refused(e);
+        match command {
+            HostCommand::BudgetSet(BudgetSet {
+                daily_limit_usd,
+                session_limit_usd,
+            }) => {
+                let view = self.ask(|reply| Command::SetBudget {
+                    daily_usd: daily_limit_usd,
+                    session_usd: session_limit_usd,
+                    reply,
+                })?;
+                serde_json::to_value(view).map_err(|e| refused(e.to_string()))
+            }
+            HostCommand::LimitsSet(LimitsSet { name, soft, hard }) => {
+                let limit = crate::coordinator::autoscale::Limit { soft, hard };
+                self.ask(|reply| Command::SetLimit { name, limit, reply })
+            }
+            HostCommand::PermissionsSet(set) => {
+                let changed = self.permissions.run(&set).map_err(refused)?;
+                serde_json::to_value(changed).map_err(|e| refused(e.to_string()))
+            }
+        }
+    }
+
+    /// Records `plugin`'s command and its answer, and a budget change it made.
+    fn record(&self, plugin: &str, name: &str, args: &Value, answer: &Result<Value, SinkError>) {
+        let Some(audit) = &self.audit else {
+            return;
+        };
+        let error = answer.as_ref().err().map(ToString::to_string);
+        audit.record(
+            AuditKind::PluginCommand,
+            plugin,
+            json!({ "command": name, "args": args, "ok": answer.is_ok(), "error": error }),
+        );
+        if let (BudgetSet::NAME, Ok(view)) = (name, answer) {
+            audit.record(
+                AuditKind::BudgetChange,
+                plugin,
+                json!({
+                    "via": BudgetSet::NAME,
+                    "daily_limit_usd": args["daily_limit_usd"],
+                    "session_limit_usd": args["session_limit_usd"],
+                    "daily_limit_micros": view["daily_limit_micros"],
+                    "session_limit_micros": view["session_limit_micros"],
+                }),
+            );
+        }
     }
 }
 
 impl TaskSink for HostCommands {
-    fn plugin_command_blocking(
-        &self,
-        plugin: &str,
-        name: &str,
-        args: serde_json::Value,
-    ) -> Result<serde_json::Value, String> {
-        let answer = self.command_blocking(name, args.clone());
-        if let Some(audit) = &self.audit {
-            use crate::audit::AuditKind;
-            audit.record(
-                AuditKind::PluginCommand,
-                plugin,
-                serde_json::json!({ "command": name, "args": args, "ok": answer.is_ok(), "error": answer.as_ref().err() }),
-            );
-            if let ("budget.set", Ok(view)) = (name, &answer) {
-                audit.record(
-                    AuditKind::BudgetChange,
-                    plugin,
-                    serde_json::json!({
-                        "via": "budget.set",
-                        "daily_limit_usd": args["daily_limit_usd"],
-                        "session_limit_usd": args["session_limit_usd"],
-                        "daily_limit_micros": view["daily_limit_micros"],
-                        "session_limit_micros": view["session_limit_micros"],
-                    }),
-                );
-            }
-        }
-        answer
-    }
-
-    fn file_blocking(&self, spec: TaskSpec, filed_by: &str) -> Result<TaskId, String> {
-        let (reply, rx) = oneshot::channel();
+    fn file_blocking(&self, spec: TaskSpec, filed_by: &str) -> Result<TaskId, SinkError> {
         let batch = vec![PlannedTask { key: None, spec }];
-        self.send(Command::File {
+        let filed = self.ask(|reply| Command::File {
             batch,
             filed_by: filed_by.to_owned(),
             reply,
         })?;
-        let filed = rx
-            .blocking_recv()
-            .map_err(|_| "the scheduler has stopped".to_owned())?
-            .map_err(|e| e.to_string())?;
         Ok(filed[0].id)
     }
 
-    fn command_blocking(
-        &self,
-        name: &str,
-        args: serde_json::Value,
-    ) -> Result<serde_json::Value, String> {
-        match name {
-            "budget.set" => {
-                let limit = |key: &str| match &args[key] {
-                    serde_json::Value::Null => Ok(None),
-                    v => v
-                        .as_f64()
-                        .filter(|usd| *usd >= 0.0)
-                        .map(Some)
-                        .ok_or_else(|| {
-                            format!("budget.set: `{key}` must be a number of dollars ≥ 0, not {v}")
-                        }),
-                };
-                let (daily_usd, session_usd) =
-                    (limit("daily_limit_usd")?, limit("session_limit_usd")?);
-                let (reply, rx) = oneshot::channel();
-                self.send(Command::SetBudget {
-                    daily_usd,
-                    session_usd,
-                    reply,
-                })?;
-                let view = rx
-                    .blocking_recv()
-                    .map_err(|_| "the scheduler has stopped".to_owned())?
-                    .map_err(|e| e.to_string())?;
-                serde_json::to_value(view).map_err(|e| e.to_string())
-            }
-            "limits.set" => {
-                let name = args["name"]
-                    .as_str()
-                    .ok_or("limits.set: `name` (the limit) is required")?
-                    .to_owned();
-                let limit = serde_json::from_value(
-                    serde_json::json!({ "soft": args["soft"], "hard": args["hard"] }),
-                )
-                .map_err(|e| {
-                    format!("limits.set: `soft` and `hard` must be whole numbers ≥ 0: {e}")
-                })?;
-                let (reply, rx) = oneshot::channel();
-                self.send(Command::SetLimit { name, limit, reply })?;
-                rx.blocking_recv()
-                    .map_err(|_| "the scheduler has stopped".to_owned())?
-                    .map_err(|e| e.to_string())
-            }
-            "permissions.set" => self.permissions.command(&args),
-            other => Err(format!(
-                "unknown host command `{other}` (known: budget.set, limits.set, permissions.set)"
-            )),
-        }
+    fn command_blocking(&self, plugin: &str, name: &str, args: Value) -> Result<Value, SinkError> {
+        let answer = HostCommand::parse(name, &args)
+            .map_err(|e| SinkError::Refused(e.to_string()))
+            .and_then(|command| self.run(command));
+        self.record(plugin, name, &args, &answer);
+        answer
     }
 }

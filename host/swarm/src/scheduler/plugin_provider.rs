@@ -3,10 +3,10 @@
 
 use hypernet_engine::Registry;
 use hypernet_llm::ProviderOps;
+use hypernet_plugin_api::protocol::provider::{self as ops, Operation, ParseResponseArgs};
 use hypernet_plugin_api::provider::{
     Completion, CompletionRequest, HttpResponse, ProviderError, SseEvent, StreamDelta,
 };
-use serde_json::json;
 
 /// A provider plugin running in the registry, by address.
 #[derive(Debug, Clone, Copy)]
@@ -18,15 +18,11 @@ pub struct RegistryProvider<'a> {
 }
 
 impl RegistryProvider<'_> {
-    async fn op<A: serde::Serialize + ?Sized + Sync, R: serde::de::DeserializeOwned>(
-        &self,
-        op: &str,
-        args: &A,
-    ) -> Result<R, String> {
+    async fn op<O: Operation>(&self, args: &O::Args<'_>) -> Result<O::Answer, String> {
         self.registry
-            .call_typed(self.address, op, args)
+            .provider_call::<O>(self.address, args)
             .await
-            .map_err(|e| format!("provider `{}` {op}: {e}", self.address))
+            .map_err(|e| format!("provider `{}` {}: {e}", self.address, O::OP))
     }
 }
 
@@ -36,18 +32,18 @@ impl ProviderOps for RegistryProvider<'_> {
         request: &CompletionRequest,
         response: &HttpResponse,
     ) -> Result<Result<Completion, ProviderError>, String> {
-        let args = json!({ "request": request, "response": response });
-        self.op("parse_response", &args).await
+        self.op::<ops::ParseResponse>(&ParseResponseArgs::new(request, response))
+            .await
     }
 
     async fn parse_stream_event(
         &self,
         event: &SseEvent,
     ) -> Result<Result<Vec<StreamDelta>, ProviderError>, String> {
-        self.op("parse_stream_event", event).await
+        self.op::<ops::ParseStreamEvent>(event).await
     }
 
     async fn classify_error(&self, response: &HttpResponse) -> Result<ProviderError, String> {
-        self.op("classify_error", response).await
+        self.op::<ops::ClassifyError>(response).await
     }
 }

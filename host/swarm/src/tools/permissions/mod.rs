@@ -15,8 +15,9 @@
 
 use super::{Permission, ToolContext};
 use crate::workers::WorkerConfig;
+use hypernet_plugin_api::protocol::{PermissionsSet, TierChanged};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::RwLock;
 
@@ -281,24 +282,16 @@ impl TierPermission {
         Ok((name.clone(), before))
     }
 
-    /// The `permissions.set` host command: `{"worker", "tier"}` in, `{"worker", "tier",
-    /// "previous"}` out.
-    pub fn command(&self, args: &Value) -> Result<Value, String> {
-        let worker = args["worker"]
-            .as_str()
-            .ok_or("permissions.set: `worker` (a worker's name) is required")?;
-        let tier = args["tier"]
-            .as_u64()
-            .and_then(|n| u8::try_from(n).ok())
-            .ok_or_else(|| {
-                format!(
-                    "permissions.set: `tier` must be a whole number 0 to 4, not {}",
-                    args["tier"]
-                )
-            })
-            .and_then(|n| Tier::try_from(n).map_err(|e| format!("permissions.set: {e}")))?;
-        let (name, before) = self.set_tier(worker, tier)?;
-        Ok(json!({ "worker": name, "tier": tier, "previous": before }))
+    /// Runs `permissions.set` (its arguments already checked by
+    /// [`PermissionsSet::from_args`]): the worker's tier changes now and is stored.
+    pub fn run(&self, set: &PermissionsSet) -> Result<TierChanged, String> {
+        let tier = Tier::try_from(set.tier).map_err(|e| format!("permissions.set: {e}"))?;
+        let (worker, before) = self.set_tier(&set.worker, tier)?;
+        Ok(TierChanged {
+            worker,
+            tier: tier.into(),
+            previous: before.into(),
+        })
     }
 }
 

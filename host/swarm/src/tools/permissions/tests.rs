@@ -1,6 +1,7 @@
 //! The tier rule at every boundary, grants, approvals, and `permissions.set`.
 
 use super::*;
+use serde_json::json;
 
 fn access(tier: Tier, grants: &[&str]) -> Access {
     Access {
@@ -124,24 +125,25 @@ fn tiers_read_from_numbers_and_change_by_command() {
     assert_eq!(default.tier, Tier::Shared);
 
     let perms = TierPermission::new(&[w, default], &[]);
+    let command = |perms: &TierPermission, args: serde_json::Value| {
+        let set = hypernet_plugin_api::protocol::PermissionsSet::from_args(&args)
+            .map_err(|e| e.to_string())?;
+        perms
+            .run(&set)
+            .map(|changed| serde_json::to_value(changed).unwrap())
+    };
     assert_eq!(perms.access("trace").unwrap().tier, Tier::OwnWorkspace);
-    let out = perms
-        .command(&json!({"worker": "trace", "tier": 3}))
-        .unwrap();
+    let out = command(&perms, json!({"worker": "trace", "tier": 3})).unwrap();
     assert_eq!(out, json!({"worker": "Trace", "tier": 3, "previous": 1}));
     assert_eq!(perms.access("Trace").unwrap().tier, Tier::External);
-    let e = perms
-        .command(&json!({"worker": "Nobody", "tier": 1}))
-        .unwrap_err();
+    let e = command(&perms, json!({"worker": "Nobody", "tier": 1})).unwrap_err();
     assert_eq!(
         e,
         "permissions.set: no worker named `Nobody` (known: Keystone, Trace)"
     );
-    let e = perms
-        .command(&json!({"worker": "Trace", "tier": 9}))
-        .unwrap_err();
+    let e = command(&perms, json!({"worker": "Trace", "tier": 9})).unwrap_err();
     assert!(e.contains("not 9"), "{e}");
-    let e = perms.command(&json!({"tier": 1})).unwrap_err();
+    let e = command(&perms, json!({"tier": 1})).unwrap_err();
     assert!(e.contains("`worker`"), "{e}");
 }
 
@@ -156,9 +158,11 @@ fn a_changed_tier_is_kept_and_restored_after_a_restart() {
     {
         let store = crate::persist::open_store(&path).unwrap();
         let perms = TierPermission::new(&workers, &[]).restore(store).unwrap();
-        perms
-            .command(&json!({"worker": "Trace", "tier": 4}))
-            .unwrap();
+        let set = hypernet_plugin_api::protocol::PermissionsSet {
+            worker: "Trace".into(),
+            tier: 4,
+        };
+        perms.run(&set).unwrap();
     }
     let store = crate::persist::open_store(&path).unwrap();
     let fresh = TierPermission::new(&workers, &[]);
