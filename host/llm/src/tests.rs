@@ -736,6 +736,9 @@ async fn retries_are_logged_with_their_fields_and_never_the_key() {
         .with_max_level(tracing::Level::TRACE)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests' threads may have cached "no interest" for the executor's log lines
+    // while no subscriber was set; recompute it now that one is.
+    tracing::callsite::rebuild_interest_cache();
     let (addr, _server) = serve(vec![
         Reply::Status(529, vec![("retry-after-ms", "10".into())], "overloaded"),
         ok_json(),
