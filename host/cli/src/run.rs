@@ -156,3 +156,97 @@ async fn shutdown_signal() {
         _ = term => {},
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The reference in `docs/configuration.md` holds one complete `hypernet.toml` and one
+    //! complete `plugins.toml`; these tests read them with the parsers `hypernet run` uses,
+    //! so the reference cannot drift from the code.
+
+    use super::*;
+    use std::collections::BTreeSet;
+
+    const REFERENCE: &str = include_str!("../../../docs/configuration.md");
+
+    /// The fenced block whose info string is `toml <name>` (there must be exactly one).
+    fn block(name: &str) -> &'static str {
+        let fence = format!("```toml {name}\n");
+        assert_eq!(
+            REFERENCE.matches(&fence).count(),
+            1,
+            "docs/configuration.md has one ```toml {name} block"
+        );
+        let start = REFERENCE.find(&fence).expect("counted above") + fence.len();
+        let len = REFERENCE[start..]
+            .find("\n```")
+            .unwrap_or_else(|| panic!("the {name} block is closed"));
+        &REFERENCE[start..=start + len]
+    }
+
+    /// Field names in a value's `Debug` form (`name: value`).
+    fn field_names(debug: &str) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        for (at, _) in debug.match_indices(": ") {
+            let before = &debug[..at];
+            let word: String = before
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            if !word.is_empty() && !word.starts_with(|c: char| c.is_ascii_digit()) {
+                names.insert(word);
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn the_reference_hypernet_toml_is_accepted_and_states_every_default() {
+        let text = block("hypernet.toml");
+        let parsed = HostConfig::parse(text, "docs/configuration.md").unwrap();
+        let default = HostConfig::default();
+        assert_eq!(
+            format!("{parsed:?}"),
+            format!("{default:?}"),
+            "every value in the reference is the built-in default"
+        );
+        let missing: Vec<String> = field_names(&format!("{default:?}"))
+            .into_iter()
+            .filter(|name| !text.contains(name.as_str()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "keys of hypernet.toml the reference does not mention: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn the_reference_plugins_toml_is_the_built_in_manifest() {
+        let base = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let reference =
+            Manifest::parse(block("plugins.toml"), "docs/configuration.md", base).unwrap();
+        let embedded = Manifest::embedded();
+        let names = |m: &Manifest| -> Vec<(String, bool)> {
+            m.plugins
+                .iter()
+                .map(|p| (p.name.clone(), p.enabled))
+                .collect()
+        };
+        assert_eq!(names(&reference), names(&embedded));
+        // The reference writes out every key of each plugin's config; the built-in manifest
+        // sets some of them, to the same values.
+        for (written, built_in) in reference.plugins.iter().zip(&embedded.plugins) {
+            for (key, value) in &built_in.config {
+                assert_eq!(
+                    written.config.get(key),
+                    Some(value),
+                    "plugin `{}` key `{key}`",
+                    built_in.name
+                );
+            }
+        }
+    }
+}
