@@ -5,9 +5,11 @@
 //! - [`tasks`]: the task, its specification, its result and the one function that changes
 //!   its status.
 //! - [`schema`]: OpenAPI schemas of the `hypernet-plugin-api` types the host shows.
+//! - [`tier`]: permission tiers, from read-only to destructive.
 //! - [`clock`]: milliseconds since the epoch, and how they are shown.
 
 pub mod clock;
 pub mod ids;
 pub mod schema;
 pub mod tasks;
+pub mod tier;
