@@ -350,7 +350,7 @@ async fn send_message(
         .outbox
         .file(message)
         .await
-        .map_err(|e| ApiError::invalid(format!("{e:#}")))?;
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
     Ok(Json(filed))
 }
 
@@ -372,12 +372,7 @@ async fn list_messages(
     Query(page): Query<PageQuery>,
 ) -> Result<Json<Page<hypernet_swarm::outbox::Message>>, ApiError> {
     let outbox = state.outbox.clone();
-    let all = blocking(move || {
-        outbox
-            .all()
-            .map_err(|e| ApiError::internal(format!("{e:#}")))
-    })
-    .await?;
+    let all = blocking(move || outbox.all().map_err(|e| ApiError::internal(e.to_string()))).await?;
     Ok(Json(Page::slice(all, page)?))
 }
 

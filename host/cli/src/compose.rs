@@ -83,7 +83,7 @@ pub async fn compose(inputs: Inputs<'_>) -> Result<Host> {
         Ok(scheduler) => scheduler,
         Err(e) => {
             registry.shutdown();
-            return Err(e);
+            return Err(e.into());
         }
     };
     Ok(Host {

@@ -30,9 +30,9 @@ pub struct RunOptions {
 /// defaults.
 pub fn resolve_config(explicit: Option<&Path>) -> Result<HostConfig> {
     match explicit {
-        Some(path) => HostConfig::load(path),
+        Some(path) => Ok(HostConfig::load(path)?),
         None if Path::new("hypernet.toml").is_file() => {
-            HostConfig::load(Path::new("hypernet.toml"))
+            Ok(HostConfig::load(Path::new("hypernet.toml"))?)
         }
         None => Ok(HostConfig::default()),
     }

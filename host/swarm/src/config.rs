@@ -75,7 +75,6 @@
 //! [`crate::workers::personal`] and [`crate::approvals::service`].
 
 use crate::workers::WorkerConfig;
-use anyhow::{Context, Result};
 pub use hypernet_llm::HttpConfig;
 use hypernet_plugin_api::Priority;
 use serde::Deserialize;
@@ -310,21 +309,55 @@ pub fn default_standing() -> Vec<StandingPriority> {
     ]
 }
 
+/// Why `hypernet.toml` was refused; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("reading {}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// It is not valid TOML, or a key is unknown or of the wrong type (line and key named).
+    #[error("{origin}: {message}")]
+    Parse {
+        /// The file (or what stands for it).
+        origin: String,
+        /// What is wrong, where.
+        message: String,
+    },
+    /// A value is out of its range or contradicts another (the key named).
+    #[error("{origin}: {message}")]
+    Invalid {
+        /// The file (or what stands for it).
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
 impl HostConfig {
     /// Reads `path`; errors name the file, line and key.
-    pub fn load(path: &Path) -> Result<HostConfig> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    pub fn load(path: &Path) -> Result<HostConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::parse(&text, &path.display().to_string())
     }
 
     /// Parses config text; `origin` names it in errors.
-    pub fn parse(text: &str, origin: &str) -> Result<HostConfig> {
-        let config: HostConfig = toml::from_str(text)
-            .map_err(|e| anyhow::anyhow!("{origin}: {}", e.to_string().trim_end()))?;
-        config
-            .validate()
-            .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+    pub fn parse(text: &str, origin: &str) -> Result<HostConfig, ConfigError> {
+        let config: HostConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            origin: origin.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        config.validate().map_err(|message| ConfigError::Invalid {
+            origin: origin.to_owned(),
+            message,
+        })?;
         Ok(config)
     }
 

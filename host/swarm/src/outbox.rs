@@ -9,7 +9,6 @@
 //! tells the person who filed it: a message from the worker, tagged `clarification`, with
 //! the question and how to answer it.
 
-use anyhow::{Context, Result};
 use hypernet_engine::Registry;
 use hypernet_engine::registry::PluginState;
 use hypernet_model::clock::now_ms;
@@ -152,6 +151,37 @@ fn question_message(payload: &Value) -> NewMessage {
     }
 }
 
+/// Why a message could not be filed or read.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    /// The herald refused to review it or failed.
+    #[error("filing the message with the herald: {0}")]
+    Herald(hypernet_plugin_api::PluginError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] hypernet_store::StoreError),
+    /// A stored record does not decode (or a message does not encode).
+    #[error("outbox record `{key}`: {source}")]
+    Record {
+        /// The record's key.
+        key: String,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// The blocking task that writes the message stopped.
+    #[error("the outbox task stopped: {0}")]
+    Stopped(#[from] tokio::task::JoinError),
+}
+
+type Result<T, E = OutboxError> = std::result::Result<T, E>;
+
+fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|source| OutboxError::Record {
+        key: key.to_owned(),
+        source,
+    })
+}
+
 impl Outbox {
     fn herald_loaded(&self) -> bool {
         self.registry
@@ -170,7 +200,7 @@ impl Outbox {
                 .registry
                 .query("herald", "submit_outbound", args)
                 .await
-                .context("filing the message with the herald")?;
+                .map_err(OutboxError::Herald)?;
             Some(review)
         } else {
             None
@@ -183,7 +213,7 @@ impl Outbox {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let store = self.registry.store();
         let next: u64 = read(store, "next_id")?.unwrap_or(1);
-        store.kv_put(NAMESPACE, "next_id", &serde_json::to_vec(&(next + 1))?)?;
+        store.kv_put(NAMESPACE, "next_id", &encode("next_id", &(next + 1))?)?;
         let approved = review
             .as_ref()
             .is_none_or(|r| matches!(r["state"].as_str(), Some("approved" | "released")));
@@ -246,7 +276,7 @@ impl Outbox {
         let key = format!("msg/{}", message.id);
         self.registry
             .store()
-            .kv_put(NAMESPACE, &key, &serde_json::to_vec(message)?)?;
+            .kv_put(NAMESPACE, &key, &encode(&key, message)?)?;
         Ok(())
     }
 
@@ -268,9 +298,12 @@ fn read<T: serde::de::DeserializeOwned>(
     key: &str,
 ) -> Result<Option<T>> {
     match store.kv_get(NAMESPACE, key)? {
-        Some(bytes) => Ok(Some(
-            serde_json::from_slice(&bytes).with_context(|| format!("outbox record `{key}`"))?,
-        )),
+        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(|source| {
+            OutboxError::Record {
+                key: key.to_owned(),
+                source,
+            }
+        })?)),
         None => Ok(None),
     }
 }

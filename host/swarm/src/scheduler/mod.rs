@@ -134,6 +134,23 @@ pub struct Scheduler {
     approvals: crate::approvals::service::Approvals,
 }
 
+/// Why the scheduler could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] hypernet_store::StoreError),
+    /// The HTTP client for model calls could not be built.
+    #[error("building the HTTP client: {0}")]
+    Http(String),
+    /// The workers' identities could not be loaded or booted.
+    #[error("{0:#}")]
+    Identities(anyhow::Error),
+    /// The scheduler thread could not be started.
+    #[error(transparent)]
+    Thread(#[from] std::io::Error),
+}
+
 /// What the scheduler is given, built before it in this order: the store, the
 /// scheduler's [`Inbox`] (so that the registry's plugins and the approval queue can send to
 /// it), the workers' permissions, the audit log, the registry, the outbox.
@@ -168,7 +185,7 @@ fn gone<T>(_: T) -> CoreError {
 impl Scheduler {
     /// Restores the task graph from the store (re-queuing interrupted work), discovers the
     /// providers, builds the tools and the approval queue, and starts the scheduler thread.
-    pub async fn start(config: &HostConfig, parts: Parts) -> anyhow::Result<Scheduler> {
+    pub async fn start(config: &HostConfig, parts: Parts) -> Result<Scheduler, StartError> {
         let Parts {
             store,
             registry,
@@ -198,7 +215,7 @@ impl Scheduler {
         store.for_each_task(|t| core.restore_task(t))?;
         core.requeue_interrupted();
         let http = hypernet_llm::HttpExecutor::new(&config.http)
-            .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
+            .map_err(|e| StartError::Http(e.to_string()))?;
         let providers = Arc::new(ProviderMap::discover(&registry, &http).await);
         let caller = crate::identity::boot::Caller {
             registry: &registry,
@@ -206,8 +223,11 @@ impl Scheduler {
             http: &http,
             timeout: Duration::from_millis(config.scheduler.call_timeout_ms),
         };
-        let identities =
-            Arc::new(crate::identity::start(config, core.budget_mut(), &caller).await?);
+        let identities = Arc::new(
+            crate::identity::start(config, core.budget_mut(), &caller)
+                .await
+                .map_err(StartError::Identities)?,
+        );
         core.set_identities(identities.clone());
         store.save_batch(&Batch {
             budget: Some(core.budget().persisted()),
