@@ -412,6 +412,34 @@ pub fn estimate_tokens(chars: usize) -> u64 {
 mod tests {
     use super::*;
 
+    /// `budget.set` answers plugins with this view; they read it as the protocol's
+    /// `BudgetView`, which must carry every field unchanged.
+    #[test]
+    fn the_view_reads_as_the_protocols_budget_view() {
+        let usage = Usage {
+            calls: 2,
+            input_tokens: 100,
+            output_tokens: 40,
+            cost_micros: 900,
+        };
+        let view = BudgetView {
+            daily_limit_micros: Some(30_000_000),
+            session_limit_micros: None,
+            spent_today_micros: 1_250,
+            spent_session_micros: 2_500,
+            reserved_micros: 80,
+            reservations: 3,
+            next_reset_ms: 86_400_000,
+            paused: true,
+            per_model: BTreeMap::from([("sim/a".to_owned(), usage.clone())]),
+            per_worker: BTreeMap::from([("Trace".to_owned(), usage)]),
+        };
+        let sent = serde_json::to_value(&view).unwrap();
+        let read: hypernet_plugin_api::protocol::BudgetView =
+            serde_json::from_value(sent.clone()).unwrap();
+        assert_eq!(serde_json::to_value(read).unwrap(), sent);
+    }
+
     fn budget(daily: Option<f64>, session: Option<f64>) -> Budget {
         let cfg: BudgetConfig = toml::from_str(
             "[prices]\n\"paid/\" = { input_per_mtok = 1.0, output_per_mtok = 2.0 }\n",
