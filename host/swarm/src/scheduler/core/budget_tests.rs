@@ -4,6 +4,8 @@ use super::*;
 use crate::budget::{BudgetConfig, Price};
 use crate::scheduler::call::CallSpec;
 use crate::scheduler::reserve::Reserved;
+use hypernet_llm::CallError;
+use hypernet_model::tasks::{TaskResult, TaskSpec};
 use hypernet_plugin_api::provider::ProviderError;
 
 const PAID: &str = "paid/x";

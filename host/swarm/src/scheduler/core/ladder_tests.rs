@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::scheduler::ladder::{LadderConfig, ProbeTarget};
+use hypernet_llm::CallError;
+use hypernet_model::tasks::{TaskResult, TaskSpec};
 use hypernet_plugin_api::provider::ProviderError;
 
 fn paid_core(workers: &[&str], reserve: bool) -> Core {

@@ -5,6 +5,7 @@ use crate::config::{SchedulerConfig, StandingPriority, default_workers};
 use crate::scheduler::call::CallSpec;
 use crate::scheduler::reserve::Reserved;
 use hypernet_model::tasks::TaskResult;
+use hypernet_model::tasks::TaskSpec;
 
 fn cfg(max_attempts: u32) -> SchedulerConfig {
     SchedulerConfig {

@@ -4,6 +4,7 @@ use super::*;
 use crate::workers::memory::Outcome;
 use crate::workers::personal;
 use hypernet_model::tasks::TaskStatus;
+use hypernet_model::tasks::{TaskResult, TaskSpec};
 
 fn core(workers: usize, model: &str) -> Core {
     let ws = (0..workers)

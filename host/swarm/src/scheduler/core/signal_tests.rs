@@ -3,6 +3,7 @@
 use super::*;
 use crate::config::SchedulerConfig;
 use hypernet_model::tasks::blocks::Signal;
+use hypernet_model::tasks::{TaskResult, TaskSpec};
 use serde_json::Value;
 
 fn core(workers: usize, max_attempts: u32) -> Core {

@@ -7,6 +7,7 @@ use crate::config::SchedulerConfig;
 use crate::coordinator::autoscale::{AutoscaleConfig, Limit, SwarmLimits};
 use hypernet_model::tasks::Complexity;
 use hypernet_model::tasks::blocks::Directive;
+use hypernet_model::tasks::{TaskResult, TaskSpec};
 
 fn no_reserve() -> SchedulerConfig {
     SchedulerConfig {

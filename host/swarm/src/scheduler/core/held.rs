@@ -1,0 +1,76 @@
+//! The tasks held in memory (unfinished ones, and failed ones awaiting a retry): looking
+//! one up, the one place a held task's status changes, and eviction of one that reached a
+//! final state (only its status stays in memory; the task itself is written with the
+//! batch).
+
+use super::{Core, CoreError};
+use hypernet_model::tasks::dedup::content_key;
+use hypernet_model::tasks::{Task, TaskId, TaskStatus};
+use serde_json::json;
+
+impl Core {
+    /// A held task.
+    pub fn task(&self, id: TaskId) -> Option<&Task> {
+        self.active.get(&id)
+    }
+
+    /// Whether `id` is held in memory (else the caller must load it to retry/cancel).
+    pub fn holds(&self, id: TaskId) -> bool {
+        self.active.contains_key(&id)
+    }
+
+    /// Whether a task with this id was ever filed.
+    pub fn knows(&self, id: TaskId) -> bool {
+        self.status_of(id).is_some()
+    }
+
+    pub(super) fn status_of(&self, id: TaskId) -> Option<TaskStatus> {
+        self.active
+            .get(&id)
+            .map(|t| t.status)
+            .or_else(|| self.finished.get(&id).copied())
+    }
+
+    /// Unfinished, or failed with an automatic retry coming: a duplicate of it is not filed.
+    pub(super) fn is_open(task: &Task) -> bool {
+        task.status.is_unfinished()
+            || (task.status == TaskStatus::Failed && task.retry_at_ms.is_some())
+    }
+
+    /// The one place a held task's status changes: checked, marked dirty, announced.
+    pub(super) fn set_status(
+        &mut self,
+        id: TaskId,
+        to: TaskStatus,
+        extra: serde_json::Value,
+    ) -> Result<(), CoreError> {
+        let task = self.active.get_mut(&id).ok_or(CoreError::NoSuchTask(id))?;
+        let from = task.status;
+        from.check(to)
+            .map_err(|source| CoreError::Illegal { id, source })?;
+        task.status = to;
+        self.held_by_status[from as usize] -= 1;
+        self.held_by_status[to as usize] += 1;
+        self.fx.dirty.insert(id);
+        let mut payload = json!({ "id": id, "from": from, "status": to, "title": task.title, "tags": task.tags, "worker": task.worker });
+        if let (Some(p), Some(extra)) = (payload.as_object_mut(), extra.as_object()) {
+            p.extend(extra.clone());
+        }
+        self.fx.events.push((format!("task.{to}"), payload));
+        Ok(())
+    }
+
+    /// Moves a held task that reached a final state out of memory.
+    pub(super) fn evict(&mut self, id: TaskId) {
+        if let Some(task) = self.active.remove(&id) {
+            self.held_by_status[task.status as usize] -= 1;
+            let key = content_key(&task.title, &task.description);
+            if self.dedup.get(&key) == Some(&id) {
+                self.dedup.remove(&key);
+            }
+            self.fx.dirty.remove(&id);
+            self.finished.insert(id, task.status);
+            self.fx.finished.push(task);
+        }
+    }
+}
