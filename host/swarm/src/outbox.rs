@@ -86,17 +86,26 @@ impl std::fmt::Debug for Outbox {
 }
 
 impl Outbox {
-    /// The outbox; it starts listening for the herald's approvals.
+    /// The outbox; it starts listening for the herald's approvals. The listener holds the
+    /// registry weakly: once the host drops it (and with it the store), the listener ends.
     pub fn start(registry: Arc<Registry>) -> Outbox {
         let outbox = Outbox {
             registry: registry.clone(),
             lock: Arc::default(),
         };
         let mut events = registry.subscribe();
-        let listener = outbox.clone();
+        let (weak, lock) = (Arc::downgrade(&registry), outbox.lock.clone());
         tokio::spawn(async move {
             loop {
-                match events.recv().await {
+                let event = events.recv().await;
+                let Some(registry) = weak.upgrade() else {
+                    return;
+                };
+                let listener = Outbox {
+                    registry,
+                    lock: lock.clone(),
+                };
+                match event {
                     Ok(event) if event.kind == "task.needs_input" => {
                         let outbox = listener.clone();
                         tokio::spawn(async move {
