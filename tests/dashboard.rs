@@ -4,8 +4,8 @@
 //! dropped connection), files tasks through its form, toggles plugins, and keeps a long
 //! queue cheap by rendering only the rows in view.
 //!
-//! `HYPERNET_SCREENSHOT_DIR=dir cargo test -p hypernet-integration --test dashboard --
-//! --ignored` writes `dir/dashboard.png` (the first screen) and `dir/dashboard-panels.png`
+//! `HYPERNET_SCREENSHOT_DIR=dir cargo test -p hypernet-integration -- --ignored dashboard::`
+//! writes `dir/dashboard.png` (the first screen) and `dir/dashboard-panels.png`
 //! (scrolled to the workers, budget, approvals, plugins and failures) of a busy swarm for
 //! people to look at, and `dir/dashboard-dark.png` in the dark color scheme.
 
