@@ -9,6 +9,7 @@
 //! (scrolled to the workers, budget, approvals, plugins and failures) of a busy swarm for
 //! people to look at, and `dir/dashboard-dark.png` in the dark color scheme.
 
+use crate::util::OPENAI_KEY;
 use chromiumoxide::cdp::browser_protocol::emulation::MediaFeature;
 use hypernet_integration::browser::Browser;
 use hypernet_integration::mock_llm::{MockLlm, Reply};
@@ -625,7 +626,7 @@ async fn a_question_shows_in_its_column_and_is_answered_from_the_page() {
         "openai/gpt-4o-mini",
         "[http]\nstream = false\n[tools]\nenabled = false\n[personal_time]\nenabled = false\n",
     );
-    let host = env.start_with_env(&[("HN_TEST_OPENAI_KEY", "sk-mock")]);
+    let host = env.start_with_env(&OPENAI_KEY);
     let mut swarm = Swarm {
         browser: None,
         host,
@@ -716,7 +717,7 @@ async fn held_shell_calls_are_approved_and_denied_from_the_page() {
          [tools]\nshell_allow = [\"echo\"]\n\
          [[worker]]\nname = \"Coder\"\naccount = \"2.1\"\nmodel = \"openai/gpt-4o-mini\"\ntier = 3\ngrants = [\"shell\"]\n",
     );
-    let host = env.start_with_env(&[("HN_TEST_OPENAI_KEY", "sk-mock")]);
+    let host = env.start_with_env(&OPENAI_KEY);
     let mut swarm = Swarm {
         browser: None,
         host,

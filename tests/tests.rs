@@ -31,3 +31,5 @@ mod third_party;
 mod tool_loop;
 mod tools;
 mod worker_behaviour;
+
+mod util;
