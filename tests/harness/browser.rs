@@ -189,7 +189,24 @@ impl Browser {
         Ok(())
     }
 
+    /// Finds and clicks the element; when the page replaces it between the two (it renders
+    /// again as events arrive), finds the new one, a few times. A node that is gone fails
+    /// before any mouse event is sent (in the lookup, the scroll or the search for a point
+    /// to click), so nothing is clicked twice.
     async fn clicked(&self, selector: &str) -> Result<Element> {
+        let mut tries = 1;
+        loop {
+            match self.click_once(selector).await {
+                Err(e) if tries < 5 && replaced(&e) => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                clicked => return clicked,
+            }
+        }
+    }
+
+    async fn click_once(&self, selector: &str) -> Result<Element> {
         let element = self
             .page
             .find_element(selector)
@@ -240,6 +257,21 @@ impl Drop for Browser {
             task.abort();
         }
     }
+}
+
+/// Whether the click failed because the node left the document: the DevTools protocol
+/// no longer knows it, or it has no box to click (chromiumoxide's words for a node without
+/// content quads).
+fn replaced(error: &anyhow::Error) -> bool {
+    let text = format!("{error:#}");
+    [
+        "Could not find node with given id",
+        "No node with given id found",
+        "Node is detached from document",
+        "Node is either not visible or not an HTMLElement",
+    ]
+    .iter()
+    .any(|gone| text.contains(gone))
 }
 
 /// Listens for console errors, uncaught exceptions and error log entries of `page`.
