@@ -4,12 +4,10 @@
 //! which completes; a denial reaches the worker with its reason; every step is on the audit
 //! chain, which still verifies.
 
+use crate::util::{CHAT, OPENAI_KEY, wait_for};
 use hypernet_integration::mock_llm::{MockLlm, Reply};
 use hypernet_integration::{Env, eventually};
 use serde_json::{Value, json};
-
-const KEYS: [(&str, &str); 1] = [("HN_TEST_OPENAI_KEY", "sk-mock")];
-const PATH: &str = "/v1/chat/completions";
 
 /// One worker, `Coder`, at tier 3 with the `shell` grant; `echo` is the one program allowed.
 fn world(mock: &MockLlm) -> Env {
@@ -37,18 +35,9 @@ fn file(env: &Env, title: &str) -> String {
     body["id"].as_str().expect("an id").to_owned()
 }
 
-fn wait_for(env: &Env, id: &str, statuses: &[&str]) -> Value {
-    eventually(&format!("{id} to be {statuses:?}"), || {
-        let t = env.api(&format!("/api/tasks/{id}"), None).1;
-        statuses
-            .contains(&t["status"].as_str().unwrap_or_default())
-            .then_some(t)
-    })
-}
-
 /// The last user or tool message of the `n`th request to the mock.
 fn last_message(mock: &MockLlm, n: usize) -> String {
-    let calls = mock.requests_to(PATH);
+    let calls = mock.requests_to(CHAT);
     let messages = calls[n].json()["messages"].as_array().unwrap().clone();
     messages.last().unwrap()["content"]
         .as_str()
@@ -70,14 +59,14 @@ fn audit_kinds(env: &Env) -> Vec<(String, Value)> {
 fn an_approved_shell_call_runs_once_after_a_restart_and_the_task_completes() {
     let mock = MockLlm::start();
     mock.script(
-        PATH,
+        CHAT,
         [
             Reply::openai_tool_call("shell", json!({"argv": ["echo", "hello", "world"]}), 10, 10),
             Reply::openai_text("The shell said hello world.", 10, 10),
         ],
     );
     let env = world(&mock);
-    let host = env.start_with_env(&KEYS);
+    let host = env.start_with_env(&OPENAI_KEY);
     let id = file(&env, "Greet the shell");
     let task = wait_for(&env, &id, &["needs_input", "completed", "failed"]);
     assert_eq!(task["status"], "needs_input", "{task}\n{}", host.log());
@@ -105,7 +94,7 @@ fn an_approved_shell_call_runs_once_after_a_restart_and_the_task_completes() {
 
     // The request and the waiting task survive a restart; nothing ran meanwhile.
     host.stop();
-    let host = env.start_with_env(&KEYS);
+    let host = env.start_with_env(&OPENAI_KEY);
     assert_eq!(
         wait_for(&env, &id, &["needs_input"])["status"],
         "needs_input"
@@ -115,7 +104,7 @@ fn an_approved_shell_call_runs_once_after_a_restart_and_the_task_completes() {
         shown.contains("status:") && shown.contains("pending"),
         "{shown}"
     );
-    assert_eq!(mock.requests_to(PATH).len(), 1);
+    assert_eq!(mock.requests_to(CHAT).len(), 1);
 
     let approved = env.run(&["approvals", "approve", "AQ-0001"]);
     assert_eq!(approved.ok().trim(), "AQ-0001: approved (ran: ok)");
@@ -180,14 +169,14 @@ fn an_approved_shell_call_runs_once_after_a_restart_and_the_task_completes() {
 fn a_denied_call_never_runs_and_the_worker_hears_why() {
     let mock = MockLlm::start();
     mock.script(
-        PATH,
+        CHAT,
         [
             Reply::openai_tool_call("shell", json!({"argv": ["echo", "secret plans"]}), 10, 10),
             Reply::openai_text("Understood, I will not.", 10, 10),
         ],
     );
     let env = world(&mock);
-    let host = env.start_with_env(&KEYS);
+    let host = env.start_with_env(&OPENAI_KEY);
     let id = file(&env, "Try the shell");
     wait_for(&env, &id, &["needs_input"]);
     let denied = env.run(&["approvals", "deny", "AQ-0001", "--reason", "not today"]);
@@ -213,7 +202,7 @@ fn a_denied_call_never_runs_and_the_worker_hears_why() {
 fn a_message_to_a_person_leaves_only_once_approved() {
     let mock = MockLlm::start();
     mock.script(
-        PATH,
+        CHAT,
         [
             Reply::openai_tool_call(
                 "send_message",
@@ -225,7 +214,7 @@ fn a_message_to_a_person_leaves_only_once_approved() {
         ],
     );
     let env = world(&mock);
-    let host = env.start_with_env(&KEYS);
+    let host = env.start_with_env(&OPENAI_KEY);
     let id = file(&env, "Tell Ada about the build");
     wait_for(&env, &id, &["needs_input"]);
     let sent_to_ada = |env: &Env| -> Vec<Value> {

@@ -4,15 +4,19 @@
 //! dropped connection), files tasks through its form, toggles plugins, and keeps a long
 //! queue cheap by rendering only the rows in view.
 //!
-//! `HYPERNET_SCREENSHOT_DIR=dir cargo test -p hypernet-integration --test dashboard --
-//! --ignored` writes `dir/dashboard.png` (the first screen) and `dir/dashboard-panels.png`
+//! `HYPERNET_SCREENSHOT_DIR=dir cargo test -p hypernet-integration -- --ignored dashboard::`
+//! writes `dir/dashboard.png` (the first screen) and `dir/dashboard-panels.png`
 //! (scrolled to the workers, budget, approvals, plugins and failures) of a busy swarm for
 //! people to look at, and `dir/dashboard-dark.png` in the dark color scheme.
+//!
+//! A test with a browser has the machine alone ([`alone`], taken before its `Env`).
 
+use crate::util::OPENAI_KEY;
 use chromiumoxide::cdp::browser_protocol::emulation::MediaFeature;
 use hypernet_integration::browser::Browser;
 use hypernet_integration::mock_llm::{MockLlm, Reply};
 use hypernet_integration::relay::Relay;
+use hypernet_integration::turn::alone;
 use hypernet_integration::{Env, Host};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -156,6 +160,7 @@ fn the_assets_are_served_with_their_types_and_a_strict_policy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_loads_cleanly_and_moves_the_token_out_of_the_address() {
+    let _alone = alone();
     let mut swarm = Swarm::start(MANIFEST, None);
     let (code, answer) = swarm.env.api(
         "/api/tasks",
@@ -204,6 +209,7 @@ async fn the_page_loads_cleanly_and_moves_the_token_out_of_the_address() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_filed_through_the_api_appears_within_a_second() {
+    let _alone = alone();
     let swarm = Swarm::open().await;
     for n in 0..3 {
         let id = swarm.file(json!({ "title": format!("Arrives live {n}") }));
@@ -224,6 +230,7 @@ async fn a_task_filed_through_the_api_appears_within_a_second() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_form_files_a_task_and_shows_the_hosts_refusal() {
+    let _alone = alone();
     let swarm = Swarm::open().await;
     let page = swarm.page();
     for (field, text) in [
@@ -296,6 +303,7 @@ async fn the_form_files_a_task_and_shows_the_hosts_refusal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_token_the_page_asks_for_one() {
+    let _alone = alone();
     let mut swarm = Swarm::start(MANIFEST, None);
     swarm.browse(&base_url(&swarm.env)).await;
     let page = swarm.page();
@@ -321,6 +329,7 @@ async fn without_a_token_the_page_asks_for_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_whose_reads_need_the_token_still_serves_a_working_page() {
+    let _alone = alone();
     let config = "standing = []\n[api]\nread_requires_token = true\n";
     let mut swarm = Swarm::start(MANIFEST, Some(config));
     let (code, _) = swarm.env.api("/api/tasks", None);
@@ -344,6 +353,7 @@ async fn a_host_whose_reads_need_the_token_still_serves_a_working_page() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_streamed_answer_shows_as_it_arrives() {
+    let _alone = alone();
     let mock = MockLlm::start();
     let pieces: Vec<String> = (0..60).map(|i| format!("word{i} ")).collect();
     let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
@@ -395,6 +405,7 @@ async fn a_streamed_answer_shows_as_it_arrives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugins_are_switched_off_and_on_from_the_page() {
+    let _alone = alone();
     let swarm = Swarm::open().await;
     let page = swarm.page();
     let row = "[data-plugin=\"example\"]";
@@ -420,6 +431,7 @@ async fn plugins_are_switched_off_and_on_from_the_page() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_queue_keeps_only_the_visible_rows_in_the_page() {
+    let _alone = alone();
     // Calls that take a minute: four run, the rest wait in the ready column.
     let slow = MANIFEST.replace("latency_ms = 0", "latency_ms = 60000");
     // Past the default queue-depth limit (500), which would refuse the filing.
@@ -478,6 +490,7 @@ async fn a_long_queue_keeps_only_the_visible_rows_in_the_page() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_dropped_connection_the_page_catches_up_on_what_it_missed() {
+    let _alone = alone();
     let mut swarm = Swarm::start(MANIFEST, None);
     let relay = Relay::start(&swarm.host.url).await;
     let url = format!(
@@ -523,6 +536,7 @@ async fn after_a_dropped_connection_the_page_catches_up_on_what_it_missed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "writes screenshots for people to look at; set HYPERNET_SCREENSHOT_DIR"]
 async fn screenshot_of_a_busy_swarm() {
+    let _alone = alone();
     let dir = std::env::var_os("HYPERNET_SCREENSHOT_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| hypernet_integration::target_dir().join("screenshots"));
@@ -611,6 +625,7 @@ fn busy_tasks() -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_question_shows_in_its_column_and_is_answered_from_the_page() {
+    let _alone = alone();
     let mock = MockLlm::start();
     let asks = "I need one thing.\n```signal\n{\"type\": \"clarification_needed\", \"question\": \"Which wall?\"}\n```";
     mock.script(
@@ -625,7 +640,7 @@ async fn a_question_shows_in_its_column_and_is_answered_from_the_page() {
         "openai/gpt-4o-mini",
         "[http]\nstream = false\n[tools]\nenabled = false\n[personal_time]\nenabled = false\n",
     );
-    let host = env.start_with_env(&[("HN_TEST_OPENAI_KEY", "sk-mock")]);
+    let host = env.start_with_env(&OPENAI_KEY);
     let mut swarm = Swarm {
         browser: None,
         host,
@@ -693,6 +708,7 @@ fn request_in(part: &str, id: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_shell_calls_are_approved_and_denied_from_the_page() {
+    let _alone = alone();
     let mock = MockLlm::start();
     mock.script(
         "/v1/chat/completions",
@@ -716,7 +732,7 @@ async fn held_shell_calls_are_approved_and_denied_from_the_page() {
          [tools]\nshell_allow = [\"echo\"]\n\
          [[worker]]\nname = \"Coder\"\naccount = \"2.1\"\nmodel = \"openai/gpt-4o-mini\"\ntier = 3\ngrants = [\"shell\"]\n",
     );
-    let host = env.start_with_env(&[("HN_TEST_OPENAI_KEY", "sk-mock")]);
+    let host = env.start_with_env(&OPENAI_KEY);
     let mut swarm = Swarm {
         browser: None,
         host,

@@ -3,6 +3,7 @@
 //! route, hourly worker figures, budget history, the approval queue, and a stream carrying
 //! `task.output`.
 //! The host grows into this contract; the page must use all of it without a fault.
+//! The test has the machine alone ([`alone`]): a browser is a dozen processes.
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
@@ -12,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hypernet_integration::browser::Browser;
+use hypernet_integration::turn::alone;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -322,6 +324,7 @@ fn stand_in(state: Shared) -> Router {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_uses_the_whole_contract_without_a_fault() {
+    let _alone = alone();
     let state: Shared = Arc::new(Mutex::new(Contract {
         tasks: tasks(),
         requests: Vec::new(),

@@ -3,6 +3,7 @@
 //! token requirement; and, with provider-openai against the loopback mock LLM, a streamed
 //! answer's text as `task.output` deltas.
 
+use crate::util::SIM;
 use futures_util::StreamExt;
 use hypernet_integration::mock_llm::{MockLlm, Reply};
 use hypernet_integration::{Env, eventually};
@@ -14,8 +15,6 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-const SIM: &str = "[[plugin]]\nname = \"provider-sim\"\ncapabilities = [\"log\"]\n[plugin.config]\nlatency_ms = 0\n";
 
 /// The running host's `ws://` base address.
 fn ws_base(env: &Env) -> String {

@@ -2,6 +2,7 @@
 //! loopback mock LLM: a rate-limited worker is suspended while the others keep working; a
 //! worker out of credits is suspended until a one-token probe to its model succeeds.
 
+use crate::util::{OPENAI_KEY, file};
 use hypernet_integration::mock_llm::{MockLlm, Reply};
 use hypernet_integration::{Env, eventually};
 use serde_json::{Value, json};
@@ -23,12 +24,6 @@ fn world(mock: &MockLlm, ladder: &str, workers: &[&str]) -> Env {
     }
     env.config(&config);
     env
-}
-
-fn file(env: &Env, title: &str) -> String {
-    let (status, body) = env.api("/api/tasks", Some(&json!({ "title": title })));
-    assert_eq!(status, 200, "{body}");
-    body["id"].as_str().unwrap().to_owned()
 }
 
 fn finished(env: &Env, id: &str) -> Value {
@@ -55,7 +50,7 @@ fn a_rate_limited_worker_is_suspended_and_the_others_keep_working() {
             "slow down",
         )],
     );
-    let host = env.start_with_env(&[("HN_TEST_OPENAI_KEY", "sk-mock")]);
+    let host = env.start_with_env(&OPENAI_KEY);
     let first = file(&env, "Hit the limit");
     let t = finished(&env, &first);
     assert_eq!(t["worker"], "Second", "{t}\n{}", host.log());
@@ -83,7 +78,7 @@ fn a_worker_out_of_credits_resumes_only_after_a_probe_succeeds() {
     let mock = MockLlm::start();
     let env = world(&mock, "credit_recheck_ms = 1500", &["Solo"]);
     mock.script("/v1/chat/completions", [Reply::openai_quota_exhausted()]);
-    let host = env.start_with_env(&[("HN_TEST_OPENAI_KEY", "sk-mock")]);
+    let host = env.start_with_env(&OPENAI_KEY);
     let id = file(&env, "Spend money");
     let w = eventually("the worker to be suspended", || {
         let w = worker(&env, "Solo");

@@ -3,13 +3,13 @@
 //! command — neither key nor the API token appears in the host's log, in any API answer,
 //! in the audit log or in what the CLI prints.
 
+use crate::util::CHAT;
 use hypernet_integration::mock_llm::{MockLlm, Reply};
 use hypernet_integration::{Env, eventually};
 use serde_json::{Value, json};
 
 const OPENAI_KEY: &str = "sk-leak-canary-openai-7f3a9c21";
 const ANTHROPIC_KEY: &str = "sk-ant-leak-canary-5be0d4f8";
-const PATH: &str = "/v1/chat/completions";
 
 fn run_task(env: &Env, title: &str) -> Value {
     let (status, body) = env.api(
@@ -28,7 +28,7 @@ fn run_task(env: &Env, title: &str) -> Value {
 fn no_key_or_token_appears_in_logs_answers_audit_entries_or_errors() {
     let mock = MockLlm::start();
     mock.script(
-        PATH,
+        CHAT,
         [
             Reply::openai_tool_call(
                 "write_file",
@@ -65,7 +65,7 @@ fn no_key_or_token_appears_in_logs_answers_audit_entries_or_errors() {
         "the error still says what happened: {error}"
     );
     // The mock did receive the key: it was really used.
-    let sent = mock.requests_to(PATH)[0]
+    let sent = mock.requests_to(CHAT)[0]
         .header("authorization")
         .map(str::to_owned);
     assert_eq!(

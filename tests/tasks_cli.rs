@@ -5,13 +5,12 @@
 //! The default host config files three standing-priority tasks when the queue is empty, so
 //! the tests find their own tasks by id or title rather than counting everything.
 
+use crate::util::SIM;
 use hypernet_integration::{Env, eventually};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::mpsc;
 use std::time::Duration;
-
-const SIM: &str = "[[plugin]]\nname = \"provider-sim\"\ncapabilities = [\"log\"]\n[plugin.config]\nlatency_ms = 0\n";
 
 /// A host whose every model call succeeds at once.
 fn succeeding() -> Env {

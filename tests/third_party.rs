@@ -1,6 +1,9 @@
 //! Plugins built outside the workspace: a third-party crate loads; one built against an
 //! incompatible plugin-api is refused with both versions named.
+//!
+//! Each test has the machine alone ([`alone`]): its cargo builds keep every core busy.
 
+use hypernet_integration::turn::alone;
 use hypernet_integration::{Env, cargo, target_dir, workspace_root};
 use std::path::{Path, PathBuf};
 
@@ -80,6 +83,7 @@ fn api_with_version(work: &Path, version: &str) -> PathBuf {
 
 #[test]
 fn a_plugin_built_outside_the_workspace_loads_with_both_its_services() {
+    let _alone = alone();
     let env = Env::new();
     let lib = build_fixture(
         env.path(),
@@ -122,6 +126,7 @@ fn a_plugin_built_outside_the_workspace_loads_with_both_its_services() {
 
 #[test]
 fn plugin_api_versions_decide_compatibility() {
+    let _alone = alone();
     let env = Env::new();
     // Built against a newer minor of the same series: loads.
     let newer = api_with_version(env.path(), "0.1.7");

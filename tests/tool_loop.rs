@@ -2,6 +2,7 @@
 //! loopback mock LLM: the tool loop feeding results back in both wire formats, the fenced
 //! ```tool path, loop detection, and conversation mode (plan, steps, the per-task cap).
 
+use crate::util::MOCK_KEYS;
 use hypernet_integration::mock_llm::{MockLlm, Reply};
 use hypernet_integration::{Env, eventually};
 use serde_json::{Value, json};
@@ -9,11 +10,6 @@ use serde_json::{Value, json};
 fn world(mock: &MockLlm, model: &str, extra: &str) -> Env {
     Env::on_mock_providers(mock, model, &format!("[http]\nstream = false\n{extra}"))
 }
-
-const KEYS: [(&str, &str); 2] = [
-    ("HN_TEST_OPENAI_KEY", "sk-mock"),
-    ("HN_TEST_ANTHROPIC_KEY", "sk-ant-mock"),
-];
 
 /// Files one task (one attempt) and waits for it to finish.
 fn run_task(env: &Env, task: Value) -> Value {
@@ -40,7 +36,7 @@ fn openai_tool_results_go_back_as_tool_messages_with_the_call_id() {
         ],
     );
     let env = world(&mock, "openai/gpt-4o-mini", "");
-    let host = env.start_with_env(&KEYS);
+    let host = env.start_with_env(&MOCK_KEYS);
     let task = run_task(&env, json!({"title": "Inspect yourself"}));
     assert_eq!(task["status"], "completed", "{task}\n{}", host.log());
     assert_eq!(task["result"]["text"], "It is running.");
@@ -94,7 +90,7 @@ fn anthropic_tool_results_go_back_as_tool_result_blocks_with_the_call_id() {
         ],
     );
     let env = world(&mock, "anthropic/claude-sonnet-4-5", "");
-    let host = env.start_with_env(&KEYS);
+    let host = env.start_with_env(&MOCK_KEYS);
     let task = run_task(&env, json!({"title": "Count the running tasks"}));
     assert_eq!(task["status"], "completed", "{task}\n{}", host.log());
     assert_eq!(task["result"]["text"], "One task runs.");
@@ -147,7 +143,7 @@ fn fenced_tool_blocks_run_and_results_come_back_as_a_user_message() {
         "openai/gpt-4o-mini",
         "[tools]\nfenced_models = [\"openai/\"]\n",
     );
-    let host = env.start_with_env(&KEYS);
+    let host = env.start_with_env(&MOCK_KEYS);
     let task = run_task(&env, json!({"title": "Look around"}));
     assert_eq!(task["status"], "completed", "{task}\n{}", host.log());
     assert_eq!(task["result"]["text"], "Found it.");
@@ -181,7 +177,7 @@ fn the_same_call_repeated_fails_the_task_as_a_loop() {
         [same(), same(), same(), Reply::openai_text("never", 1, 1)],
     );
     let env = world(&mock, "openai/gpt-4o-mini", "");
-    let host = env.start_with_env(&KEYS);
+    let host = env.start_with_env(&MOCK_KEYS);
     let task = run_task(&env, json!({"title": "Spin"}));
     assert_eq!(task["status"], "failed", "{task}\n{}", host.log());
     assert_eq!(
@@ -211,7 +207,7 @@ fn a_complex_task_plans_then_runs_each_step_with_the_earlier_results() {
         ],
     );
     let env = world(&mock, "openai/gpt-4o-mini", "");
-    let host = env.start_with_env(&KEYS);
+    let host = env.start_with_env(&MOCK_KEYS);
     let task = run_task(
         &env,
         json!({"title": "Design the cache", "complexity": "complex"}),
@@ -253,7 +249,7 @@ fn the_conversation_cap_stops_it_partial_without_overshooting() {
         "openai/gpt-4o-mini",
         "[conversation]\nmax_tokens_per_task = 3500\n",
     );
-    let host = env.start_with_env(&KEYS);
+    let host = env.start_with_env(&MOCK_KEYS);
     let task = run_task(
         &env,
         json!({"title": "Refactor the store", "complexity": "complex"}),

@@ -4,15 +4,10 @@
 //! memory of recent tasks in later prompts (across a restart), personal time and its log,
 //! and a repeated tool error stopped as a loop.
 
+use crate::util::{CHAT, MOCK_KEYS, file, wait_for};
 use hypernet_integration::mock_llm::{MockLlm, Reply};
 use hypernet_integration::{Env, eventually};
 use serde_json::{Value, json};
-
-const PATH: &str = "/v1/chat/completions";
-const KEYS: [(&str, &str); 2] = [
-    ("HN_TEST_OPENAI_KEY", "sk-mock"),
-    ("HN_TEST_ANTHROPIC_KEY", "sk-ant-mock"),
-];
 
 /// One worker, `Coder`, on a paid OpenAI model at the mock; no tools, no personal time
 /// unless `extra` says otherwise.
@@ -27,21 +22,6 @@ fn world(mock: &MockLlm, extra: &str) -> Env {
         "openai/gpt-4o-mini",
         &format!("[http]\nstream = false\n[tools]\nenabled = false\n{extra}"),
     )
-}
-
-fn file(env: &Env, title: &str) -> String {
-    let (status, body) = env.api("/api/tasks", Some(&json!({"title": title})));
-    assert_eq!(status, 200, "{body}");
-    body["id"].as_str().expect("an id").to_owned()
-}
-
-fn wait_for(env: &Env, id: &str, statuses: &[&str]) -> Value {
-    eventually(&format!("{id} to be {statuses:?}"), || {
-        let t = env.api(&format!("/api/tasks/{id}"), None).1;
-        statuses
-            .contains(&t["status"].as_str().unwrap_or_default())
-            .then_some(t)
-    })
 }
 
 fn signal(body: Value) -> String {
@@ -59,7 +39,7 @@ fn prompts(request: &Value) -> (String, String) {
 fn a_question_waits_for_a_persons_answer_across_a_restart() {
     let mock = MockLlm::start();
     mock.script(
-        PATH,
+        CHAT,
         [
             Reply::openai_text(
                 &format!(
@@ -74,7 +54,7 @@ fn a_question_waits_for_a_persons_answer_across_a_restart() {
         ],
     );
     let env = world(&mock, "");
-    let host = env.start_with_env(&KEYS);
+    let host = env.start_with_env(&MOCK_KEYS);
     let id = file(&env, "Paint the wall");
     let task = wait_for(&env, &id, &["needs_input", "completed", "failed"]);
     assert_eq!(task["status"], "needs_input", "{task}\n{}", host.log());
@@ -100,12 +80,12 @@ fn a_question_waits_for_a_persons_answer_across_a_restart() {
 
     // A restart keeps it waiting; nothing is called meanwhile.
     host.stop();
-    let host = env.start_with_env(&KEYS);
+    let host = env.start_with_env(&MOCK_KEYS);
     assert_eq!(
         wait_for(&env, &id, &["needs_input"])["status"],
         "needs_input"
     );
-    assert_eq!(mock.requests_to(PATH).len(), 1);
+    assert_eq!(mock.requests_to(CHAT).len(), 1);
     let shown = env.run(&["task", "show", &id]).ok().to_owned();
     assert!(
         shown
@@ -135,7 +115,7 @@ fn a_question_waits_for_a_persons_answer_across_a_restart() {
     assert_eq!(task["result"]["text"], "Painted the north wall.");
     assert_eq!(task["attempts"], 2);
     assert!(task["attempts"].as_u64() <= task["max_attempts"].as_u64());
-    let calls = mock.requests_to(PATH);
+    let calls = mock.requests_to(CHAT);
     let last = calls
         .iter()
         .map(|c| prompts(&c.json()).1)
@@ -151,7 +131,7 @@ fn a_question_waits_for_a_persons_answer_across_a_restart() {
 fn refusals_and_other_signals_are_kept_and_shown() {
     let mock = MockLlm::start();
     mock.script(
-        PATH,
+        CHAT,
         [
             Reply::openai_text(
                 &signal(json!({"type": "task_rejection", "reason": "not my field"})),
@@ -170,7 +150,7 @@ fn refusals_and_other_signals_are_kept_and_shown() {
         ],
     );
     let env = world(&mock, "");
-    let host = env.start_with_env(&KEYS);
+    let host = env.start_with_env(&MOCK_KEYS);
     // The only worker refuses: nobody is left, so the task fails for good, uncharged.
     let refused = file(&env, "Translate the poem");
     let task = wait_for(&env, &refused, &["failed", "completed"]);
@@ -203,7 +183,7 @@ fn refusals_and_other_signals_are_kept_and_shown() {
 fn a_worker_remembers_its_recent_tasks_in_later_prompts_across_a_restart() {
     let mock = MockLlm::start();
     mock.script(
-        PATH,
+        CHAT,
         [
             Reply::openai_text("The plan has three parts.", 10, 5),
             Reply::openai_text("Built.", 10, 5),
@@ -211,12 +191,12 @@ fn a_worker_remembers_its_recent_tasks_in_later_prompts_across_a_restart() {
         ],
     );
     let env = world(&mock, "[memory]\nmax_entries = 2\n");
-    let host = env.start_with_env(&KEYS);
+    let host = env.start_with_env(&MOCK_KEYS);
     let first = file(&env, "Draft the plan");
     wait_for(&env, &first, &["completed"]);
     let second = file(&env, "Build the thing");
     wait_for(&env, &second, &["completed"]);
-    let calls = mock.requests_to(PATH);
+    let calls = mock.requests_to(CHAT);
     let (before, _) = prompts(&calls[0].json());
     assert!(
         !before.contains("# Your recent work"),
@@ -238,10 +218,10 @@ fn a_worker_remembers_its_recent_tasks_in_later_prompts_across_a_restart() {
     );
 
     host.stop();
-    let _host = env.start_with_env(&KEYS);
+    let _host = env.start_with_env(&MOCK_KEYS);
     let third = file(&env, "Test the thing");
     wait_for(&env, &third, &["completed"]);
-    let (system, _) = prompts(&mock.requests_to(PATH)[2].json());
+    let (system, _) = prompts(&mock.requests_to(CHAT)[2].json());
     // Kept across the restart, and bounded: the oldest of three is forgotten.
     assert!(
         system.contains(&format!(
@@ -267,7 +247,7 @@ fn a_worker_remembers_its_recent_tasks_in_later_prompts_across_a_restart() {
 fn personal_time_follows_work_and_its_output_is_kept_per_instance() {
     let mock = MockLlm::start();
     mock.script(
-        PATH,
+        CHAT,
         [
             Reply::openai_text("Work done.", 10, 5),
             Reply::openai_text("Today I learned to plan before building.", 10, 5),
@@ -275,7 +255,7 @@ fn personal_time_follows_work_and_its_output_is_kept_per_instance() {
     );
     // Ratio 0.5 on a paid model: personal time after every work task.
     let env = world(&mock, "[personal_time]\nratio = 0.5\n");
-    let host = env.start_with_env(&KEYS);
+    let host = env.start_with_env(&MOCK_KEYS);
     let work = file(&env, "Do some work");
     wait_for(&env, &work, &["completed"]);
     let log = eventually("the personal log to have an entry", || {
@@ -299,7 +279,7 @@ fn personal_time_follows_work_and_its_output_is_kept_per_instance() {
     assert_eq!(personal["for_worker"], "Coder");
     assert_eq!(personal["filed_by"], "host");
     // It gets the full identity prompt, and its own invitation as the message.
-    let calls = mock.requests_to(PATH);
+    let calls = mock.requests_to(CHAT);
     let (system, user) = prompts(&calls[1].json());
     assert!(
         user.starts_with("Personal time: Coder"),
@@ -320,7 +300,7 @@ fn the_same_tool_error_repeated_fails_the_task_as_a_loop() {
     // Three different calls that meet the same error.
     let call = |x: u32| Reply::openai_tool_call("no_such_tool", json!({ "x": x }), 10, 10);
     mock.script(
-        PATH,
+        CHAT,
         [call(1), call(2), call(3), Reply::openai_text("never", 1, 1)],
     );
     let env = Env::on_mock_providers(
@@ -328,7 +308,7 @@ fn the_same_tool_error_repeated_fails_the_task_as_a_loop() {
         "openai/gpt-4o-mini",
         "[http]\nstream = false\n[personal_time]\nenabled = false\n[tools]\nrepeat_limit = 3\n",
     );
-    let host = env.start_with_env(&KEYS);
+    let host = env.start_with_env(&MOCK_KEYS);
     let (_, body) = env.api(
         "/api/tasks",
         Some(&json!({"title": "Spin", "max_attempts": 1})),
@@ -343,7 +323,7 @@ fn the_same_tool_error_repeated_fails_the_task_as_a_loop() {
     );
     assert!(error.contains("unknown tool `no_such_tool`"), "{error}");
     assert_eq!(
-        mock.requests_to(PATH).len(),
+        mock.requests_to(CHAT).len(),
         3,
         "stopped before a fourth call"
     );
@@ -354,7 +334,7 @@ fn swarm_directives_add_and_remove_workers_within_the_caps() {
     let mock = MockLlm::start();
     let directive = |body: Value| format!("```swarm\n{body}\n```");
     mock.script(
-        PATH,
+        CHAT,
         [
             Reply::openai_text(
                 &format!(
@@ -376,7 +356,7 @@ fn swarm_directives_add_and_remove_workers_within_the_caps() {
     );
     // Automatic scaling stays off; directives still work, within the hard cap.
     let env = world(&mock, "[autoscale]\nhard_cap = 2\n");
-    let host = env.start_with_env(&KEYS);
+    let host = env.start_with_env(&MOCK_KEYS);
     let ephemeral = |env: &Env| -> usize {
         env.api("/api/workers", None).1["items"]
             .as_array()

@@ -3,9 +3,11 @@
 //! screenshot, and collect what went wrong in the page (console errors, uncaught
 //! exceptions, error log entries).
 //!
-//! Only one browser runs at a time in a test binary: each is a dozen processes, and the
-//! build machine has two cores.
+//! A browser has the machine to itself ([`crate::turn::alone`]): each is a dozen
+//! processes, and the build machine has two cores, so neither another browser nor a test
+//! that counts milliseconds runs beside it.
 
+use crate::turn::{self, Turn};
 use anyhow::{Context, Result, anyhow};
 use chromiumoxide::browser::{Browser as Chromium, BrowserConfig};
 use chromiumoxide::cdp::browser_protocol::log::{EventEntryAdded, LogEntryLevel};
@@ -19,7 +21,6 @@ use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{Mutex as AsyncMutex, MutexGuard};
 use tokio::task::JoinHandle;
 
 /// Where Debian's `chromium` package puts the browser.
@@ -27,8 +28,6 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// The window every test sees: a common laptop screen.
 pub const WINDOW: (u32, u32) = (1366, 768);
-
-static ONE_AT_A_TIME: AsyncMutex<()> = AsyncMutex::const_new(());
 
 /// Something that went wrong inside the page.
 #[derive(Debug, Clone)]
@@ -58,11 +57,13 @@ pub struct Browser {
     problems: Arc<Mutex<Vec<PageProblem>>>,
     tasks: Vec<JoinHandle<()>>,
     _profile: tempfile::TempDir,
-    _turn: MutexGuard<'static, ()>,
+    _turn: Turn,
 }
 
 impl Browser {
-    /// Starts Chromium with a fresh profile and opens a blank page.
+    /// Starts Chromium with a fresh profile and opens a blank page, once no other test
+    /// holds a turn on the machine ([`crate::turn::alone`]; a test that makes an `Env`
+    /// first takes that itself, before the `Env`).
     ///
     /// Panics with how to install it when `/usr/bin/chromium` is missing: the dashboard
     /// tests must not pass without a browser.
@@ -78,7 +79,7 @@ impl Browser {
     }
 
     async fn try_launch() -> Result<Browser> {
-        let turn = ONE_AT_A_TIME.lock().await;
+        let alone = turn::alone();
         let profile = tempfile::tempdir().context("a profile folder for Chromium")?;
         // Without the background-networking flags Chromium tries to reach its own services,
         // which a closed network refuses.
@@ -119,7 +120,7 @@ impl Browser {
             problems,
             tasks,
             _profile: profile,
-            _turn: turn,
+            _turn: alone,
         })
     }
 
@@ -188,7 +189,24 @@ impl Browser {
         Ok(())
     }
 
+    /// Finds and clicks the element; when the page replaces it between the two (it renders
+    /// again as events arrive), finds the new one, a few times. A node that is gone fails
+    /// before any mouse event is sent (in the lookup, the scroll or the search for a point
+    /// to click), so nothing is clicked twice.
     async fn clicked(&self, selector: &str) -> Result<Element> {
+        let mut tries = 1;
+        loop {
+            match self.click_once(selector).await {
+                Err(e) if tries < 5 && replaced(&e) => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                clicked => return clicked,
+            }
+        }
+    }
+
+    async fn click_once(&self, selector: &str) -> Result<Element> {
         let element = self
             .page
             .find_element(selector)
@@ -239,6 +257,21 @@ impl Drop for Browser {
             task.abort();
         }
     }
+}
+
+/// Whether the click failed because the node left the document: the DevTools protocol
+/// no longer knows it, or it has no box to click (chromiumoxide's words for a node without
+/// content quads).
+fn replaced(error: &anyhow::Error) -> bool {
+    let text = format!("{error:#}");
+    [
+        "Could not find node with given id",
+        "No node with given id found",
+        "Node is detached from document",
+        "Node is either not visible or not an HTMLElement",
+    ]
+    .iter()
+    .any(|gone| text.contains(gone))
 }
 
 /// Listens for console errors, uncaught exceptions and error log entries of `page`.

@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod mock_llm;
 pub mod relay;
+pub mod turn;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -62,8 +63,9 @@ const FIRST_PARTY_PLUGINS: &[&str] = &[
     "hypernet-plugin-faulty",
 ];
 
-/// Builds the host and the first-party plugins once per test binary; returns the folder
-/// holding `hypernet` and the `lib*.so` files.
+/// Builds the host and the first-party plugins once per test binary (the first caller
+/// builds, the others wait for it); returns the folder holding `hypernet` and the `lib*.so`
+/// files.
 pub fn bin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -142,9 +144,11 @@ impl Run {
     }
 }
 
-/// A temporary world: a folder with a manifest and a data directory.
+/// A temporary world: a folder with a manifest and a data directory. It holds a shared
+/// [`turn`] on the machine, so it stays on the thread that made it.
 pub struct Env {
     dir: tempfile::TempDir,
+    _turn: turn::Turn,
 }
 
 impl Default for Env {
@@ -156,11 +160,14 @@ impl Default for Env {
 impl Env {
     /// A fresh folder (and a build of the binaries), with a `hypernet.toml` that turns the
     /// standing priorities off so tests see only the tasks they file
-    /// ([`Env::config`] replaces it).
+    /// ([`Env::config`] replaces it). Waits while a heavy test has the machine alone
+    /// ([`turn::alone`]).
     pub fn new() -> Env {
+        let turn = turn::shared();
         bin_dir();
         let env = Env {
             dir: tempfile::tempdir().expect("temp dir"),
+            _turn: turn,
         };
         env.config("standing = []\n");
         env

@@ -1,0 +1,36 @@
+//! The integration tests: the real `hypernet` binary with real plugin libraries, driven
+//! through its CLI, its API and its dashboard. One module per area, all in one test binary,
+//! so the harness is built and linked once and the host and plugins are built once per run.
+//!
+//! Run one area with `cargo test -p hypernet-integration -- <module>::` (a filter matches
+//! any part of a test's path), e.g. `-- scheduler::`.
+
+mod api;
+mod approvals;
+mod audit;
+mod bench;
+mod budget;
+mod capabilities;
+mod compat;
+mod coordinator;
+mod dashboard;
+mod dashboard_contract;
+mod events;
+mod identity;
+mod isolation;
+mod ladder;
+mod loading;
+mod manifest_errors;
+mod mock_llm;
+mod openapi;
+mod providers;
+mod scheduler;
+mod secrets;
+mod subsystems;
+mod tasks_cli;
+mod third_party;
+mod tool_loop;
+mod tools;
+mod worker_behaviour;
+
+mod util;

@@ -1,0 +1,37 @@
+//! What several test modules share: manifests, the mock's keys and path, and waiting for a
+//! task's status through the API. The harness itself is the `hypernet_integration` library.
+
+use hypernet_integration::{Env, eventually};
+use serde_json::{Value, json};
+
+/// provider-sim answering at once.
+pub const SIM: &str = "[[plugin]]\nname = \"provider-sim\"\ncapabilities = [\"log\"]\n[plugin.config]\nlatency_ms = 0\n";
+
+/// The path of OpenAI's chat completions at the mock.
+pub const CHAT: &str = "/v1/chat/completions";
+
+/// The key provider-openai reads when it talks to the mock (for [`Env::start_with_env`]).
+pub const OPENAI_KEY: [(&str, &str); 1] = [("HN_TEST_OPENAI_KEY", "sk-mock")];
+
+/// The keys of both providers of [`Env::on_mock_providers`] (for [`Env::start_with_env`]).
+pub const MOCK_KEYS: [(&str, &str); 2] = [
+    ("HN_TEST_OPENAI_KEY", "sk-mock"),
+    ("HN_TEST_ANTHROPIC_KEY", "sk-ant-mock"),
+];
+
+/// Files a task titled `title` through the API; its id.
+pub fn file(env: &Env, title: &str) -> String {
+    let (status, body) = env.api("/api/tasks", Some(&json!({"title": title})));
+    assert_eq!(status, 200, "{body}");
+    body["id"].as_str().expect("an id").to_owned()
+}
+
+/// Waits until the task `id` has one of `statuses`; the task.
+pub fn wait_for(env: &Env, id: &str, statuses: &[&str]) -> Value {
+    eventually(&format!("{id} to be {statuses:?}"), || {
+        let t = env.api(&format!("/api/tasks/{id}"), None).1;
+        statuses
+            .contains(&t["status"].as_str().unwrap_or_default())
+            .then_some(t)
+    })
+}
