@@ -583,6 +583,9 @@ impl Loop {
             {
                 let (_, reply) = shutdown.take().expect("checked");
                 tracing::info!("scheduler stopped; state saved");
+                // What the loop holds (the store among it) is released before the caller
+                // hears that the scheduler stopped.
+                drop(self);
                 let _ = reply.send(());
                 return;
             }
