@@ -22,7 +22,6 @@ use std::sync::RwLock;
 
 pub use hypernet_model::tier::Tier;
 
-
 /// What one call needs of the worker making it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Requirement {
