@@ -51,7 +51,6 @@ pub trait ApprovalTables {
 }
 
 impl ApprovalTables for Store {
-    /// Stores a new request under the next id (`make` builds it for that id).
     fn file_approval(&self, make: impl FnOnce(ApprovalId) -> Approval) -> StoreResult<Approval> {
         self.write(|txn| {
             let mut table = txn.open_table(TABLE)?;
@@ -62,7 +61,6 @@ impl ApprovalTables for Store {
         })
     }
 
-    /// Writes a changed request.
     fn put_approval(&self, approval: &Approval) -> StoreResult<()> {
         self.write(|txn| {
             let mut table = txn.open_table(TABLE)?;
@@ -71,7 +69,6 @@ impl ApprovalTables for Store {
         })
     }
 
-    /// One request.
     fn approval(&self, id: ApprovalId) -> StoreResult<Option<Approval>> {
         self.read(|txn| {
             let table = txn.open_table(TABLE)?;
@@ -79,8 +76,6 @@ impl ApprovalTables for Store {
         })
     }
 
-    /// Requests with `status` (any when `None`), newest first, skipping `offset`, at most
-    /// `limit`.
     fn approvals(
         &self,
         status: Option<ApprovalStatus>,

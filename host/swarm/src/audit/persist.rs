@@ -63,23 +63,18 @@ pub trait AuditTables {
 }
 
 impl AuditTables for Store {
-    /// The recorded chain head, if anything was ever appended.
     fn audit_head(&self) -> StoreResult<Option<ChainHead>> {
         self.read_record(HEAD, HEAD_KEY, "audit head")
     }
 
-    /// Appends `entry` and moves the head to it, durably.
     fn audit_append(&self, entry: &AuditEntry) -> StoreResult<()> {
         self.write(|txn| insert(txn, entry))
     }
 
-    /// Entries stored.
     fn audit_len(&self) -> StoreResult<u64> {
         self.read(|txn| Ok(txn.open_table(TABLE)?.len()?))
     }
 
-    /// Entries newest first, skipping `offset` and keeping at most `limit`, with the count of
-    /// all.
     fn audit_page(&self, offset: usize, limit: usize) -> StoreResult<(Vec<AuditEntry>, u64)> {
         self.read(|txn| {
             let table = txn.open_table(TABLE)?;
@@ -92,8 +87,6 @@ impl AuditTables for Store {
         })
     }
 
-    /// Calls `f` with every stored seq and its entry (or why it does not decode), oldest
-    /// first; answers the head recorded in the same snapshot.
     fn audit_scan(
         &self,
         mut f: impl FnMut(u64, Result<AuditEntry, String>),
@@ -113,7 +106,6 @@ impl AuditTables for Store {
         })
     }
 
-    /// The `index`-th entry, oldest first (0 is the oldest).
     fn audit_nth(&self, index: u64) -> StoreResult<Option<AuditEntry>> {
         self.read(|txn| {
             let table = txn.open_table(TABLE)?;
@@ -127,8 +119,6 @@ impl AuditTables for Store {
         })
     }
 
-    /// In one transaction, removes every entry up to seq `through` and appends `checkpoint`
-    /// as the new head; returns how many entries were removed.
     fn audit_prune(&self, through: u64, checkpoint: &AuditEntry) -> StoreResult<u64> {
         self.write(|txn| {
             let removed = {

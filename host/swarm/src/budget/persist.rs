@@ -28,7 +28,6 @@ pub trait BudgetTable {
 }
 
 impl BudgetTable for Store {
-    /// The stored spend, if any was ever recorded.
     fn budget(&self) -> StoreResult<Option<Persisted>> {
         self.read_record(TABLE, KEY, "budget")
     }

@@ -109,7 +109,6 @@ pub trait TaskTables {
 }
 
 impl TaskTables for Store {
-    /// Writes a batch in one transaction.
     fn save_batch(&self, batch: &Batch<'_>) -> StoreResult<()> {
         self.write(|txn| {
             {
@@ -140,7 +139,6 @@ impl TaskTables for Store {
         })
     }
 
-    /// Calls `f` with every stored task, oldest first, decoding one at a time.
     fn for_each_task(&self, mut f: impl FnMut(Task)) -> StoreResult<()> {
         self.read(|txn| {
             let table = txn.open_table(TABLE)?;
@@ -151,7 +149,6 @@ impl TaskTables for Store {
         })
     }
 
-    /// One task.
     fn task(&self, id: TaskId) -> StoreResult<Option<Task>> {
         self.read(|txn| {
             let table = txn.open_table(TABLE)?;
@@ -159,8 +156,6 @@ impl TaskTables for Store {
         })
     }
 
-    /// The tasks matching `filter`, newest first, skipping `offset` and keeping at most
-    /// `limit`, with the count of all that match.
     fn tasks(&self, filter: &TaskFilter, offset: usize, limit: usize) -> StoreResult<TaskPage> {
         self.read(|txn| {
             let table = txn.open_table(TABLE)?;
@@ -182,7 +177,6 @@ impl TaskTables for Store {
         })
     }
 
-    /// Stored worker stats by worker name.
     fn worker_stats(&self) -> StoreResult<HashMap<String, WorkerStats>> {
         self.read(|txn| {
             let table = txn.open_table(WORKERS)?;
@@ -198,7 +192,6 @@ impl TaskTables for Store {
         })
     }
 
-    /// Standing-priority cooldowns: title → when last filed.
     fn cooldowns(&self) -> StoreResult<BTreeMap<String, u64>> {
         self.read(|txn| {
             let table = txn.open_table(COOLDOWNS)?;

@@ -28,7 +28,6 @@ pub trait LadderTable {
 }
 
 impl LadderTable for Store {
-    /// The stored ladder state, if any was ever recorded.
     fn ladder(&self) -> StoreResult<Option<Persisted>> {
         self.read_record(TABLE, KEY, "ladder")
     }
