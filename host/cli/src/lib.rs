@@ -2,7 +2,7 @@
 //! over its API (found through the data directory). This crate is glue over the library
 //! crates below it, and [`compose`] is the one place that builds the host's services.
 //!
-//! - [`run`]: `hypernet run`.
+//! - [`mod@run`]: `hypernet run`.
 //! - [`compose`]: builds every service in order and hands each what it needs.
 //! - [`datadir`]: files of the data directory.
 //! - [`mod@bench`]: `hypernet bench`.

@@ -1,5 +1,5 @@
 //! `[http]`: the settings of the host's HTTP executor (documented with defaults in
-//! [`hypernet_swarm::config`]).
+//! `hypernet_swarm::config` and `docs/configuration.md`).
 
 use serde::Deserialize;
 use std::collections::BTreeMap;

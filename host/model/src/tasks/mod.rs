@@ -85,7 +85,7 @@ impl From<hypernet_plugin_api::NewTask> for TaskSpec {
 }
 
 /// A phrase that tries to take over a model, found in outside content a tool returned
-/// during the task (see [`hypernet_swarm::security::isolate`]).
+/// during the task (see `hypernet_swarm::security::isolate`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InjectionFlag {
     /// Where the content came from (`tool:read_file`).
@@ -116,7 +116,7 @@ pub struct TaskResult {
     #[serde(default)]
     pub simulated: bool,
     /// Set by the host when the call stopped because a tool call needs a person's approval:
-    /// the request the task now waits on (see [`hypernet_swarm::approvals`]).
+    /// the request the task now waits on (see `hypernet_swarm::approvals`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub awaiting_approval: Option<crate::ids::ApprovalId>,
