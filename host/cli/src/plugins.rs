@@ -86,11 +86,39 @@ fn list_table(list: &Value) -> String {
                     kinds.join(",")
                 },
                 state_text(p),
+                events_text(p),
                 p["path"].as_str().unwrap_or("-").to_owned(),
             ]
         })
         .collect();
-    table::render(&["NAME", "VERSION", "KINDS", "STATE", "PATH"], &rows)
+    table::render(
+        &["NAME", "VERSION", "KINDS", "STATE", "EVENTS", "PATH"],
+        &rows,
+    )
+}
+
+/// A subscriber's place in the event log: how far behind, and how many events it lost by
+/// staying away too long; `-` for a plugin that subscribes to nothing (or never ran).
+fn events_text(status: &Value) -> String {
+    let deliveries = status["deliveries"].as_array().into_iter().flatten();
+    let (mut seen, mut behind, mut dropped) = (false, 0, 0);
+    for d in deliveries {
+        seen = true;
+        behind += d["behind"].as_u64().unwrap_or(0);
+        dropped += d["dropped"].as_u64().unwrap_or(0);
+    }
+    if !seen {
+        return "-".into();
+    }
+    let mut text = if behind == 0 {
+        "up to date".to_owned()
+    } else {
+        format!("{behind} behind")
+    };
+    if dropped > 0 {
+        text.push_str(&format!(", {dropped} dropped"));
+    }
+    text
 }
 
 fn check_manifest(manifest: Option<&Path>, json: bool) -> Result<()> {

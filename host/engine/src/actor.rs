@@ -1,6 +1,10 @@
 //! One thread per running service: calls into a plugin are serialized on it, so plugins keep
-//! `&mut self` state without locks and a slow plugin delays only its own queue.
+//! `&mut self` state without locks and a slow plugin delays only its own queue. A
+//! subscribing service's thread also reads the event log from its cursor
+//! ([`crate::delivery`]), between calls, a batch at a time.
 
+use crate::delivery::Feed;
+use crate::journal::Journal;
 use abi_stable::std_types::RStr;
 use hypernet_plugin_api::abi::ServiceBox;
 use hypernet_plugin_api::{ErrorCode, PluginError};
@@ -40,8 +44,12 @@ enum Reply {
     Blocking(mpsc::SyncSender<CallResult>),
 }
 
+/// How many events a service handles before it looks at its calls again.
+const EVENT_BATCH: usize = 256;
+
 enum Msg {
-    Event(Arc<str>),
+    /// New events are logged (see [`Feed::wake`]).
+    Deliver,
     Call {
         op: String,
         payload: String,
@@ -68,10 +76,14 @@ impl std::fmt::Debug for ActorHandle {
 /// Called (on the actor thread) when the service panics, with the panic message.
 pub type OnPanic = Box<dyn Fn(String) + Send>;
 
-/// Starts the thread that owns `service`.
+/// What a subscribing service reads: its feed and the log.
+pub type Subscription = (Arc<Feed>, Arc<Journal>);
+
+/// Starts the thread that owns `service` (reading the log when it `subscription`).
 pub fn spawn(
     label: String,
     mut service: ServiceBox,
+    subscription: Option<Subscription>,
     on_panic: OnPanic,
 ) -> std::io::Result<ActorHandle> {
     let (tx, rx) = mpsc::channel::<Msg>();
@@ -90,8 +102,31 @@ pub fn spawn(
         let mut after_call = false;
         loop {
             let next = if after_call { spin_recv(&rx) } else { None };
-            let Some(msg) = next.or_else(|| rx.recv().ok()) else {
-                return;
+            let next = match next.map(Ok).unwrap_or_else(|| rx.try_recv()) {
+                Ok(msg) => Some(msg),
+                Err(mpsc::TryRecvError::Disconnected) => return,
+                Err(mpsc::TryRecvError::Empty) => None,
+            };
+            let msg = match next {
+                Some(msg) => msg,
+                None => {
+                    // Nothing queued: events first, then wait.
+                    if let Some((feed, journal)) = &subscription
+                        && journal.head() > feed.acked()
+                    {
+                        match deliver(&mut service, feed, journal, &thread_label) {
+                            Delivered::Batch => continue,
+                            Delivered::Panicked(message) => {
+                                on_panic(message);
+                                return;
+                            }
+                        }
+                    }
+                    match rx.recv() {
+                        Ok(msg) => msg,
+                        Err(_) => return,
+                    }
+                }
             };
             after_call = matches!(
                 msg,
@@ -101,15 +136,8 @@ pub fn spawn(
                 }
             );
             match msg {
-                Msg::Event(event) => {
-                    if let Err(err) = service.on_event(RStr::from_str(&event)).into_result() {
-                        let err = PluginError::from(err);
-                        if fail(&err) {
-                            return;
-                        }
-                        tracing::warn!(service = %thread_label, error = %err, "event handler failed");
-                    }
-                }
+                // The loop reads the log when nothing else is queued.
+                Msg::Deliver => {}
                 Msg::Call { op, payload, reply } => {
                     let result = service
                         .call(RStr::from_str(&op), RStr::from_str(&payload))
@@ -137,6 +165,53 @@ pub fn spawn(
     Ok(ActorHandle { label, tx })
 }
 
+/// How a batch of deliveries ended.
+enum Delivered {
+    Batch,
+    Panicked(String),
+}
+
+/// Hands the service up to [`EVENT_BATCH`] events after its cursor (not its own), each with
+/// its writes deferred, advancing the cursor after each. An event whose handler fails is
+/// logged and passed; one whose handler panics is passed too (so that it cannot fail the
+/// plugin again when it is enabled anew).
+fn deliver(service: &mut ServiceBox, feed: &Feed, journal: &Journal, label: &str) -> Delivered {
+    feed.woken();
+    // Every event up to the head is on file or in memory by now (the head moves after the
+    // commit), so finding none up to it means there is none to find.
+    let head = journal.head();
+    let events = match journal.read_after(feed.acked(), EVENT_BATCH) {
+        Ok(events) if events.is_empty() => {
+            feed.ack(head);
+            return Delivered::Batch;
+        }
+        Ok(events) => events,
+        Err(e) => {
+            tracing::error!(service = %label, error = %e, "cannot read the event log");
+            std::thread::sleep(Duration::from_millis(100));
+            return Delivered::Batch;
+        }
+    };
+    for event in events {
+        if *event.source != *feed.plugin() {
+            let result = hypernet_store::deferred(|| {
+                service.on_event(RStr::from_str(&event.json)).into_result()
+            });
+            if let Err(err) = result {
+                let err = PluginError::from(err);
+                if err.code() == ErrorCode::Panicked {
+                    tracing::error!(service = %label, event = event.id, "the plugin panicked handling the event; it is passed");
+                    feed.ack(event.id);
+                    return Delivered::Panicked(err.message().to_owned());
+                }
+                tracing::warn!(service = %label, event = event.id, error = %err, "event handler failed");
+            }
+        }
+        feed.ack(event.id);
+    }
+    Delivered::Batch
+}
+
 impl ActorHandle {
     fn gone(&self) -> PluginError {
         PluginError::new(
@@ -152,9 +227,9 @@ impl ActorHandle {
         )
     }
 
-    /// Queues an event; false when the service has stopped.
-    pub fn send_event(&self, event: Arc<str>) -> bool {
-        self.tx.send(Msg::Event(event)).is_ok()
+    /// Tells a subscribing service that new events are logged; false when it has stopped.
+    pub fn wake(&self) -> bool {
+        self.tx.send(Msg::Deliver).is_ok()
     }
 
     /// Calls `op` and waits for the answer without blocking the runtime.

@@ -1,6 +1,7 @@
-//! The host event bus: stamps each event with a sequence number and time, keeps the most
-//! recent ones for replay, and lets watchers (the HTTP API's stream, tests) follow along.
-//! Delivery to plugins is the registry's job.
+//! The host event bus: keeps the most recent events for replay and lets watchers (the HTTP
+//! API's stream, tests) follow along. It stamps the events only watchers see (streamed model
+//! output) from the log's id sequence; delivery to plugins is the log's job
+//! ([`crate::journal`], [`crate::delivery`]).
 
 use hypernet_model::clock::now_ms;
 use hypernet_plugin_api::Event;
@@ -16,7 +17,8 @@ pub const RETAINED_EVENTS: usize = 10_000;
 /// Sequence numbers, the replay buffer and the watcher channel.
 #[derive(Debug)]
 pub struct Bus {
-    seq: AtomicU64,
+    /// The id sequence, shared with the event log.
+    seq: Arc<AtomicU64>,
     /// The latest events in announce order, at most `capacity` of them. Pushing and
     /// broadcasting happen under this lock, so a new follower's snapshot and its live
     /// receiver neither overlap nor leave a gap.
@@ -52,16 +54,18 @@ impl Retained {
 }
 
 impl Default for Bus {
+    /// A bus with a sequence of its own, starting at 1.
     fn default() -> Self {
-        Bus::with_retention(RETAINED_EVENTS)
+        Bus::new(Arc::new(AtomicU64::new(1)), RETAINED_EVENTS)
     }
 }
 
 impl Bus {
-    /// A bus that retains the latest `capacity` events for replay.
-    pub fn with_retention(capacity: usize) -> Self {
+    /// A bus that retains the latest `capacity` events for replay and stamps ids from `seq`
+    /// (the next id to hand out).
+    pub fn new(seq: Arc<AtomicU64>, capacity: usize) -> Self {
         Bus {
-            seq: AtomicU64::new(0),
+            seq,
             retained: Mutex::new(Retained {
                 events: VecDeque::with_capacity(capacity.min(1024)),
                 capacity: capacity.max(1),
@@ -73,7 +77,7 @@ impl Bus {
     /// A new event with the next id and the current time.
     pub fn stamp(&self, kind: &str, source: &str, payload: Value) -> Event {
         let mut event = Event::new(kind, source, payload);
-        event.id = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        event.id = self.seq.fetch_add(1, Ordering::SeqCst);
         event.at_ms = now_ms();
         event
     }
@@ -86,18 +90,13 @@ impl Bus {
         let _ = self.watchers.send(event);
     }
 
-    /// Stamps and announces an event to watchers only (plugins never see it; delivering to
-    /// them is the registry's job); returns its id.
+    /// Stamps and announces an event to watchers only (plugins never see it, and it is not
+    /// logged); returns its id.
     pub fn publish(&self, kind: &str, source: &str, payload: Value) -> u64 {
         let event = self.stamp(kind, source, payload);
         let id = event.id;
         self.announce(Arc::new(event));
         id
-    }
-
-    /// Whether events must be announced. Always: the replay buffer follows every event.
-    pub fn has_watchers(&self) -> bool {
-        true
     }
 
     /// Follows every event announced from now on.
@@ -147,7 +146,7 @@ mod tests {
 
     #[test]
     fn the_replay_buffer_keeps_only_the_latest_events() {
-        let bus = Bus::with_retention(5);
+        let bus = Bus::new(Arc::new(AtomicU64::new(1)), 5);
         publish(&bus, 3);
         assert_eq!(bus.retained_len(), 3);
         publish(&bus, 9);

@@ -6,13 +6,17 @@
 //! - [`check`]: validating a manifest and its plugins without starting them.
 //! - [`registry`]: plugin states, event delivery, queries, run-time enable/disable.
 //! - [`actor`]: the thread each running service lives on.
-//! - [`bus`]: event stamping, the replay buffer and watchers.
+//! - [`journal`]: the durable event log.
+//! - [`delivery`]: subscribers' cursors in the log; at-least-once delivery.
+//! - [`bus`]: the replay buffer and watchers of events.
 //! - [`host_api`]: the capabilities a plugin's host handle offers.
 
 pub mod actor;
 pub mod bus;
 pub mod check;
+pub mod delivery;
 pub mod host_api;
+pub mod journal;
 pub mod loader;
 pub mod manifest;
 pub mod registry;

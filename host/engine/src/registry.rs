@@ -1,21 +1,24 @@
-//! The registry: which plugins exist, their state, their running services; event delivery,
-//! queries, and enabling/disabling at run time.
+//! The registry: which plugins exist, their state, their running services; publishing
+//! events (to the log, subscribers and watchers), queries, and enabling/disabling at run
+//! time.
 
 use super::actor::{self, ActorHandle};
 use super::host_api::PluginHost;
 use super::loader::{self, Library, LoadError};
 use super::manifest::{Manifest, PluginSpec};
-use crate::bus::Bus;
+use crate::bus::{Bus, RETAINED_EVENTS};
+use crate::delivery::{DEFAULT_RETENTION, Deliveries, DeliveryView, Feed};
+use crate::journal::{Journal, Pending};
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RArc, RStr};
 use hypernet_model::tasks::{TaskId, TaskSpec};
 use hypernet_plugin_api::abi::HostFfi_TO;
 use hypernet_plugin_api::protocol::provider::Operation;
 use hypernet_plugin_api::{ErrorCode, Event, NewTask, PluginError, ServiceInfo, ServiceKind};
-use hypernet_store::Store;
+use hypernet_store::{Store, StoreError, StoreResult};
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
@@ -68,6 +71,8 @@ pub struct PluginStatus {
     pub capabilities: Vec<String>,
     /// Plugins it requires.
     pub requires: Vec<String>,
+    /// Where each of its subscribing services is in the event log (once it has run).
+    pub deliveries: Vec<DeliveryView>,
 }
 
 /// Why the host could not start its plugins.
@@ -100,6 +105,9 @@ pub enum StartError {
         /// The panic message.
         message: String,
     },
+    /// The event log or the cursors could not be opened.
+    #[error("the event log: {0}")]
+    Store(#[from] StoreError),
     /// A service thread could not be created.
     #[error("plugin `{plugin}`: cannot start its thread: {source}")]
     Thread {
@@ -152,6 +160,9 @@ pub struct RegistryOptions {
     /// link, built before the registry); none: plugins are told the scheduler is not
     /// running.
     pub tasks: Option<Arc<dyn TaskSink>>,
+    /// How many events a subscriber that is not running may hold back in the log before
+    /// the events it misses are dropped (and counted).
+    pub event_retention: u64,
 }
 
 impl std::fmt::Debug for RegistryOptions {
@@ -159,6 +170,7 @@ impl std::fmt::Debug for RegistryOptions {
         f.debug_struct("RegistryOptions")
             .field("call_timeout", &self.call_timeout)
             .field("tasks", &self.tasks.is_some())
+            .field("event_retention", &self.event_retention)
             .finish()
     }
 }
@@ -168,6 +180,7 @@ impl Default for RegistryOptions {
         RegistryOptions {
             call_timeout: Duration::from_secs(30),
             tasks: None,
+            event_retention: DEFAULT_RETENTION,
         }
     }
 }
@@ -175,6 +188,8 @@ impl Default for RegistryOptions {
 struct Running {
     info: ServiceInfo,
     actor: ActorHandle,
+    /// A subscriber's place in the event log.
+    feed: Option<Arc<Feed>>,
 }
 
 struct Entry {
@@ -192,6 +207,8 @@ pub struct Registry {
     me: Weak<Registry>,
     store: Store,
     manifest: Manifest,
+    journal: Arc<Journal>,
+    deliveries: Deliveries,
     bus: Bus,
     options: RegistryOptions,
     entries: RwLock<BTreeMap<String, Entry>>,
@@ -238,16 +255,22 @@ impl Registry {
                 )
             })
             .collect();
+        let journal = Arc::new(Journal::open(store.clone())?);
+        let names: BTreeSet<String> = manifest.plugins.iter().map(|p| p.name.clone()).collect();
+        let deliveries = Deliveries::open(journal.clone(), &names, options.event_retention)?;
         let registry = Arc::new_cyclic(|me| Registry {
             me: me.clone(),
             store,
             manifest,
-            bus: Bus::default(),
+            bus: Bus::new(journal.sequence(), RETAINED_EVENTS),
+            journal,
+            deliveries,
             options,
             entries: RwLock::new(entries),
             libraries: Mutex::new(HashMap::new()),
             toggle: Mutex::new(()),
         });
+        spawn_cursor_writer(Arc::downgrade(&registry));
         let order: Vec<PluginSpec> = registry.manifest.plugins.clone();
         for spec in order.iter().filter(|s| s.enabled) {
             match registry.start_plugin(&spec.name) {
@@ -377,15 +400,22 @@ impl Registry {
                     registry.mark_failed(&plugin, generation, reason);
                 }
             });
-            let actor = actor::spawn(label, service_box, on_panic).map_err(|source| {
-                StartError::Thread {
+            let feed = (service.kind == ServiceKind::Subsystem).then(|| {
+                let feed = self.deliveries.feed(&label);
+                feed.attach();
+                feed
+            });
+            let subscription = feed.clone().map(|f| (f, self.journal.clone()));
+            let actor = actor::spawn(label, service_box, subscription, on_panic).map_err(
+                |source| StartError::Thread {
                     plugin: name.to_owned(),
                     source,
-                }
-            })?;
+                },
+            )?;
             running.push(Running {
                 info: service.clone(),
                 actor,
+                feed,
             });
         }
         tracing::info!(plugin = name, version = %library.info.version, path = %library.path.display(), services = running.len(), "plugin loaded");
@@ -520,38 +550,72 @@ impl Registry {
                 .map(|c| c.to_string())
                 .collect(),
             requires: entry.spec.requires.clone(),
+            deliveries: self.deliveries.views(name),
         })
     }
 
-    /// Publishes an event: stamps it, delivers it to every running subsystem except its
-    /// source, and announces it to watchers. Returns its id.
+    /// Publishes an event: logs it (durably, unless the calling thread's writes are
+    /// deferred), wakes every running subscriber and announces it to watchers. Returns its
+    /// id (0 when it could not be logged: the failure is logged).
     pub fn publish(&self, source: &str, kind: &str, payload: Value) -> u64 {
-        let event = self.bus.stamp(kind, source, payload);
-        let id = event.id;
-        {
-            // Serialized once, and only when some subsystem will receive it.
-            let mut json: Option<Arc<str>> = None;
-            let entries = self.entries.read().expect("registry lock");
-            for (name, entry) in entries.iter() {
-                if name == source || entry.state != PluginState::Loaded {
-                    continue;
-                }
-                for service in &entry.services {
-                    if service.info.kind == ServiceKind::Subsystem {
-                        let json = json.get_or_insert_with(|| {
-                            serde_json::to_string(&event)
-                                .expect("events serialize")
-                                .into()
-                        });
-                        service.actor.send_event(json.clone());
-                    }
+        match self.commit(source, vec![(kind.to_owned(), payload)], |_| Ok(())) {
+            Ok(((), ids)) => ids.first().copied().unwrap_or(0),
+            Err(e) => {
+                tracing::error!(source, kind, error = %e, "event not published: it could not be logged");
+                0
+            }
+        }
+    }
+
+    /// Runs `write` and logs `events` (published by `source`) in one transaction, then
+    /// wakes the subscribers and announces the events to watchers. Returns what `write`
+    /// returned and the events' ids. The scheduler commits each batch of task changes this
+    /// way, so an event exists exactly when the change it announces does.
+    pub fn commit<T>(
+        &self,
+        source: &str,
+        events: Vec<Pending>,
+        write: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>,
+    ) -> StoreResult<(T, Vec<u64>)> {
+        let (out, events) = self.journal.commit(source, events, write)?;
+        if events.is_empty() {
+            return Ok((out, Vec::new()));
+        }
+        self.wake_subscribers();
+        let ids = events.iter().map(|e| e.id).collect();
+        for event in events {
+            self.bus.announce(Arc::new(event));
+        }
+        Ok((out, ids))
+    }
+
+    /// Sends a wake-up to every running subscriber that has none on its way.
+    fn wake_subscribers(&self) {
+        let entries = self.entries.read().expect("registry lock");
+        for entry in entries.values() {
+            for service in &entry.services {
+                if let Some(feed) = &service.feed
+                    && feed.wake()
+                {
+                    service.actor.wake();
                 }
             }
         }
-        if self.bus.has_watchers() {
-            self.bus.announce(Arc::new(event));
+    }
+
+    /// Commits every subscriber's cursor (and, with it, their deferred writes) and trims the
+    /// log.
+    pub fn flush_deliveries(&self) {
+        if let Err(e) = self.deliveries.flush() {
+            tracing::error!(error = %e, "cannot commit the event cursors");
         }
-        id
+    }
+
+    /// Waits until every running subscriber has handled every logged event.
+    pub async fn wait_delivered(&self) {
+        while !self.deliveries.caught_up() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 
     /// Files a task on behalf of a plugin.
@@ -710,6 +774,7 @@ impl Registry {
             };
             stop_all(&old);
         }
+        self.flush_deliveries();
     }
 
     /// Publishes a host event with `host` as its source.
@@ -730,6 +795,31 @@ impl Registry {
 
 fn stop_all(services: &[Running]) {
     for s in services {
+        if let Some(feed) = &s.feed {
+            feed.detach();
+        }
         s.actor.stop();
+    }
+}
+
+/// How often the subscribers' cursors are committed.
+const CURSOR_COMMIT_EVERY: Duration = Duration::from_millis(200);
+
+/// Starts the thread that commits the subscribers' cursors a few times a second, until the
+/// registry is gone.
+fn spawn_cursor_writer(registry: Weak<Registry>) {
+    let spawned = std::thread::Builder::new()
+        .name("event cursors".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(CURSOR_COMMIT_EVERY);
+                match registry.upgrade() {
+                    Some(registry) => registry.flush_deliveries(),
+                    None => return,
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the event cursor thread; cursors are committed at shutdown only");
     }
 }

@@ -11,9 +11,32 @@
 
 pub mod kv;
 
-use redb::{Database, ReadableDatabase};
+use redb::{Database, Durability, ReadableDatabase};
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+thread_local! {
+    /// Whether this thread's writes are deferred (see [`deferred`]).
+    static DEFERRED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with this thread's writes deferred: each is committed (later reads see it) but
+/// made durable only by the next durable commit of the file, whatever thread makes it.
+/// redb keeps commits in order, so a crash loses at most a suffix of deferred writes —
+/// never one without those before it. Plugin event handlers run this way: the durable
+/// record that they handled an event (their cursor) is committed after their writes, so a
+/// crash that loses the writes also loses the cursor and the event is delivered again.
+pub fn deferred<T>(f: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            DEFERRED.with(|d| d.set(self.0));
+        }
+    }
+    let _restore = Restore(DEFERRED.with(|d| d.replace(true)));
+    f()
+}
 
 /// redb's page cache.
 const CACHE_BYTES: usize = 32 << 20;
@@ -110,12 +133,17 @@ impl Store {
         }
     }
 
-    /// Runs `f` in one durable write transaction.
+    /// Runs `f` in one write transaction, durable when it returns (unless this thread's
+    /// writes are [`deferred`]).
     pub fn write<T>(
         &self,
         f: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>,
     ) -> StoreResult<T> {
-        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let mut txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        if DEFERRED.with(Cell::get) {
+            txn.set_durability(Durability::None)
+                .map_err(|e| self.err(e))?;
+        }
         let out = f(&txn).map_err(|e| self.err(e))?;
         txn.commit().map_err(|e| self.err(e))?;
         Ok(out)

@@ -19,7 +19,7 @@
 mod tool;
 
 use hypernet_plugin_api::{Event, Host, PluginError, Subsystem};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -37,7 +37,19 @@ struct Config {
 }
 
 /// Key under which the counts are stored in this plugin's namespace.
-const COUNTS_KEY: &str = "counts";
+/// The stored state: the counts and the id of the last event counted, in one value so that
+/// they are written together. The host delivers events at least once — after a crash it
+/// hands over again those it had not recorded as handled — and in id order, so an event
+/// whose id is not above `last_event` was counted already.
+const STATE_KEY: &str = "state";
+
+/// What [`STATE_KEY`] holds.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Saved {
+    counts: BTreeMap<String, u64>,
+    #[serde(default)]
+    last_event: u64,
+}
 
 /// The subsystem's state. The host calls it from one thread at a time, so plain fields do.
 struct Counter {
@@ -45,11 +57,14 @@ struct Counter {
     config: Config,
     counts: BTreeMap<String, u64>,
     total: u64,
+    /// The id of the last event counted.
+    last_event: u64,
 }
 
 impl Counter {
     fn save(&self) -> Result<(), PluginError> {
-        self.host.kv_put(COUNTS_KEY, &self.counts)
+        let saved = json!({ "counts": self.counts, "last_event": self.last_event });
+        self.host.kv_put(STATE_KEY, &saved)
     }
 }
 
@@ -68,7 +83,7 @@ impl Subsystem for Counter {
 
     /// Loads the counts saved by an earlier run.
     fn start(config: Config, host: Host) -> Result<Self, PluginError> {
-        let counts: BTreeMap<String, u64> = host.kv_get(COUNTS_KEY)?.unwrap_or_default();
+        let Saved { counts, last_event } = host.kv_get(STATE_KEY)?.unwrap_or_default();
         let total = counts.values().sum();
         tracing::info!(kinds = counts.len(), total, "example counter started");
         Ok(Counter {
@@ -76,15 +91,19 @@ impl Subsystem for Counter {
             config,
             counts,
             total,
+            last_event,
         })
     }
 
     fn on_event(&mut self, event: &Event) -> Result<(), PluginError> {
-        if self.config.ignore.contains(&event.kind) {
+        // Id 0 is an event never published (a test's); every published one has an id.
+        let repeat = event.id != 0 && event.id <= self.last_event;
+        if self.config.ignore.contains(&event.kind) || repeat {
             return Ok(());
         }
         *self.counts.entry(event.kind.clone()).or_default() += 1;
         self.total += 1;
+        self.last_event = self.last_event.max(event.id);
         self.save()?;
         if self.config.milestone_every > 0 && self.total.is_multiple_of(self.config.milestone_every)
         {
@@ -162,12 +181,35 @@ mod tests {
             2
         );
         assert_eq!(
-            test.kv(COUNTS_KEY).unwrap(),
+            test.kv(STATE_KEY).unwrap()["counts"],
             json!({"task.created": 2, "host.started": 1})
         );
         // A new instance reads the stored counts back.
         let mut again = start(&test, json!({}));
         assert_eq!(again.query("counts", Value::Null).unwrap()["total"], 3);
+    }
+
+    fn published(id: u64, kind: &str) -> Event {
+        let mut event = Event::new(kind, "host", Value::Null);
+        event.id = id;
+        event
+    }
+
+    #[test]
+    fn an_event_delivered_again_is_counted_once() {
+        let test = TestHost::new("example");
+        let mut counter = start(&test, json!({}));
+        for id in [1, 2] {
+            counter.on_event(&published(id, "task.created")).unwrap();
+        }
+        // After a crash the host hands over again what it had not recorded as handled.
+        let mut again = start(&test, json!({}));
+        for id in [2, 3] {
+            again.on_event(&published(id, "task.created")).unwrap();
+        }
+        let counts = again.query("counts", Value::Null).unwrap();
+        assert_eq!(counts["total"], 3, "{counts}");
+        assert_eq!(test.kv(STATE_KEY).unwrap()["last_event"], 3);
     }
 
     #[test]

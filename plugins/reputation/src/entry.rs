@@ -126,6 +126,10 @@ pub struct Entry {
     pub task: Option<String>,
     /// When it was recorded, ms since the Unix epoch (host clock).
     pub at_ms: u64,
+    /// The host event it was recorded from, if any (an event delivered again after a
+    /// crash is recognised by it and not recorded twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<u64>,
 }
 
 impl Entry {
@@ -141,6 +145,7 @@ impl Entry {
             reviewer: j.reviewer,
             task: j.task,
             at_ms,
+            event: None,
         }
     }
 

@@ -69,6 +69,7 @@ use hypernet_plugin_api::{Event, Host, PluginError, Subsystem};
 use ledger::Ledger;
 use queries::{EntityArgs, EntriesArgs, LeadersArgs, RecordArgs, ReviewArgs, args};
 use serde::Deserialize;
+use std::collections::HashSet;
 use serde_json::{Value, json};
 
 /// The plugin's `[config]` table.
@@ -94,12 +95,14 @@ pub struct Reputation {
     ledger: Ledger,
     /// The last issued entry number.
     counter: u64,
+    /// The host events entries were recorded from.
+    recorded_events: HashSet<u64>,
 }
 
 impl Reputation {
     /// Loads every stored entry, in id order, and the counter (never below the newest id,
     /// so an id is not reused even if the counter write was lost).
-    fn load(host: &Host) -> Result<(Ledger, u64), PluginError> {
+    fn load(host: &Host) -> Result<(Ledger, u64, HashSet<u64>), PluginError> {
         let mut stored = Vec::new();
         for key in host.kv_list(ENTRY_PREFIX)? {
             if let Some(entry) = host.kv_get::<Entry>(&key)? {
@@ -107,22 +110,33 @@ impl Reputation {
             }
         }
         stored.sort_by_key(|e| e.id);
+        let recorded_events = stored.iter().filter_map(|e| e.event).collect();
         let mut ledger = Ledger::default();
         for entry in stored {
             ledger.insert(entry);
         }
         let counter: u64 = host.kv_get(COUNTER_KEY)?.unwrap_or(0);
         let newest = ledger.last().map_or(0, |e| e.id.number());
-        Ok((ledger, counter.max(newest)))
+        Ok((ledger, counter.max(newest), recorded_events))
     }
 
     /// Records a validated judgement: stores it, indexes it, announces it.
     fn record(&mut self, judgement: Judgement) -> Result<Entry, PluginError> {
+        self.record_from(judgement, None)
+    }
+
+    /// [`Reputation::record`], noting the host event the judgement comes from.
+    fn record_from(
+        &mut self,
+        judgement: Judgement,
+        event: Option<u64>,
+    ) -> Result<Entry, PluginError> {
         let judgement = judgement.validate()?;
         let at_ms = self.host.now_ms()?;
         // The number is spent even if the write fails, so it can never name two entries.
         self.counter += 1;
-        let entry = Entry::new(EntryId::new(self.counter), at_ms, judgement);
+        let mut entry = Entry::new(EntryId::new(self.counter), at_ms, judgement);
+        entry.event = event;
         self.host.kv_put(&entry.key(), &entry)?;
         if let Err(err) = self.host.kv_put(COUNTER_KEY, &self.counter) {
             // The entry is stored; `load` recovers the counter from it.
@@ -166,21 +180,32 @@ impl Subsystem for Reputation {
     }
 
     fn start(config: Config, host: Host) -> Result<Self, PluginError> {
-        let (ledger, counter) = Self::load(&host)?;
+        let (ledger, counter, recorded_events) = Self::load(&host)?;
         tracing::info!(entries = ledger.len(), counter, "reputation started");
         Ok(Reputation {
             host,
             config,
             ledger,
             counter,
+            recorded_events,
         })
     }
 
+    /// Records task outcomes, once each: an event delivered again (after a crash) is
+    /// recognised by its id.
     fn on_event(&mut self, event: &Event) -> Result<(), PluginError> {
-        match events::judgement_for(event) {
-            Some(judgement) => self.record(judgement).map(drop),
-            None => Ok(()),
+        let Some(judgement) = events::judgement_for(event) else {
+            return Ok(());
+        };
+        // Id 0 is an event never published (a test's); every published one has an id.
+        let id = (event.id != 0).then_some(event.id);
+        if id.is_some_and(|id| self.recorded_events.contains(&id)) {
+            tracing::debug!(event = event.id, "event already recorded");
+            return Ok(());
         }
+        self.record_from(judgement, id)?;
+        self.recorded_events.extend(id);
+        Ok(())
     }
 
     fn query(&mut self, name: &str, input: Value) -> Result<Value, PluginError> {

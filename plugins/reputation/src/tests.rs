@@ -548,3 +548,18 @@ fn config_is_checked() {
     let default: Config = serde_json::from_value(json!({})).unwrap();
     assert_eq!(default.leaders_limit, 10);
 }
+
+#[test]
+fn a_task_outcome_delivered_again_after_a_restart_is_recorded_once() {
+    let test = TestHost::new("reputation");
+    let mut completed = task_event("task.completed", "T-1", "Fix", json!([]), json!("Trace"));
+    completed.id = 41;
+    start(&test).on_event(&completed).unwrap();
+    // The host delivers again what it had not recorded as handled before a crash.
+    let mut rep = start(&test);
+    rep.on_event(&completed).unwrap();
+    let mut next = task_event("task.failed", "T-2", "Port", json!([]), json!("Trace"));
+    next.id = 42;
+    rep.on_event(&next).unwrap();
+    assert_eq!(entry_keys(&test).len(), 2, "one entry per event");
+}

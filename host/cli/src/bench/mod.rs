@@ -16,10 +16,13 @@
 //!   a thread of its own: `GET /api/status` and durable `POST /api/tasks` over keep-alive
 //!   HTTP/1.1 connections (req/s, p50/p99, errors), and `/api/events` fanned out to
 //!   WebSocket clients at a steady event rate (delivered events/s, loss, id gaps).
+//! - `subsystems`: the host CPU per task that the subsystem plugins add: the same run with
+//!   and without them, until every plugin has handled every event.
 
 mod api;
 mod http;
 mod memory;
+mod subsystems;
 mod swarm;
 
 use anyhow::Result;
@@ -42,6 +45,8 @@ pub enum Scenario {
     Http,
     /// The HTTP API under load: status, filings, event stream fan-out.
     Api,
+    /// Host CPU per task added by the subsystem plugins.
+    Subsystems,
 }
 
 /// Options of `hypernet bench`.
@@ -68,6 +73,9 @@ pub struct BenchOptions {
     /// Throughput: tasks.
     #[arg(long, default_value_t = 50_000)]
     pub throughput_tasks: usize,
+    /// Subsystems: tasks per run.
+    #[arg(long, default_value_t = 3_000)]
+    pub subsystem_tasks: usize,
     /// Latency: filing rate per second.
     #[arg(long, default_value_t = 1_000)]
     pub rate: u64,
@@ -116,6 +124,9 @@ pub async fn run(options: BenchOptions) -> Result<()> {
     }
     if all || options.scenario == Scenario::Api {
         rows.extend(api::scenario(&options).await?);
+    }
+    if all || options.scenario == Scenario::Subsystems {
+        rows.push(subsystems::scenario(&options).await?);
     }
     let table: Vec<Vec<String>> = rows.into_iter().map(|(a, b, c)| vec![a, b, c]).collect();
     println!(

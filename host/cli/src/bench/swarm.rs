@@ -27,20 +27,21 @@ impl Swarm {
         probe: Option<CallProbe>,
         offer_tools: bool,
     ) -> Result<Swarm> {
-        let dir = tempfile::tempdir().context("temporary data directory")?;
-        Self::start_in(dir, workers, latency_ms, probe, offer_tools).await
+        Self::start_with(workers, latency_ms, probe, offer_tools, "").await
     }
 
-    pub(super) async fn start_in(
-        dir: tempfile::TempDir,
+    /// [`Swarm::start`] with more plugins: `plugins` is added to the manifest.
+    pub(super) async fn start_with(
         workers: usize,
         latency_ms: u64,
         probe: Option<CallProbe>,
         offer_tools: bool,
+        plugins: &str,
     ) -> Result<Swarm> {
+        let dir = tempfile::tempdir().context("temporary data directory")?;
         let manifest = Manifest::parse(
             &format!(
-                "[[plugin]]\nname = \"provider-sim\"\n[plugin.config]\nlatency_ms = {latency_ms}\noutput_tokens = 16\n"
+                "[[plugin]]\nname = \"provider-sim\"\n[plugin.config]\nlatency_ms = {latency_ms}\noutput_tokens = 16\n{plugins}"
             ),
             "bench manifest",
             Path::new("."),
@@ -118,7 +119,7 @@ impl Swarm {
 }
 
 /// Files `n` distinct tasks named after `tag`, `batch` per durable commit.
-async fn file_tasks(scheduler: &Scheduler, n: usize, tag: &str, batch: usize) -> Result<()> {
+pub(super) async fn file_tasks(scheduler: &Scheduler, n: usize, tag: &str, batch: usize) -> Result<()> {
     let batch = batch.max(1);
     for chunk_start in (0..n).step_by(batch) {
         let planned = (chunk_start..n.min(chunk_start + batch))

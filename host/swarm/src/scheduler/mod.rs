@@ -708,10 +708,12 @@ impl Loop {
             .map_err(|e| CoreError::Invalid(format!("reading {id}: {e}")))
     }
 
-    /// Persists the batch, then announces its events and starts its calls.
+    /// Persists the batch with its events (one commit: an event exists exactly when the
+    /// change it announces does), then starts its calls.
     fn flush(&mut self) -> Result<(), String> {
-        let fx = std::mem::take(&mut self.core.fx);
-        if fx.needs_write() {
+        let mut fx = std::mem::take(&mut self.core.fx);
+        let events = std::mem::take(&mut fx.events);
+        if fx.needs_write() || !events.is_empty() {
             let tasks: Vec<&hypernet_model::tasks::Task> = fx
                 .dirty
                 .iter()
@@ -731,14 +733,17 @@ impl Loop {
                 ladder: fx.ladder.then(|| self.core.ladder().persisted()),
             };
             let started = Instant::now();
-            self.store.save_batch(&batch).map_err(|e| e.to_string())?;
+            let n_events = events.len();
+            self.registry
+                .commit("host", events, |txn| persist::write_batch(txn, &batch))
+                .map_err(|e| e.to_string())?;
             self.batches += 1;
             for entry in &fx.personal {
                 self.archive_personal(entry);
             }
             tracing::debug!(
                 tasks = batch.tasks.len(),
-                events = fx.events.len(),
+                events = n_events,
                 calls = fx.dispatch.len(),
                 commit_us = started.elapsed().as_micros() as u64,
                 "batch written"
@@ -748,8 +753,6 @@ impl Loop {
         for id in self.stop_after_write.drain(..) {
             self.aborts.abort(id);
         }
-        // Calls first: announcing a large batch's events takes a while, and nobody waits on
-        // the events the way every call waits to start.
         for d in fx.reserve {
             self.offer(d);
         }
@@ -758,9 +761,6 @@ impl Loop {
         }
         for p in fx.probes {
             self.start_probe(p);
-        }
-        for (kind, payload) in fx.events {
-            self.registry.publish("host", &kind, payload);
         }
         self.snapshot_stale = true;
         if self.last_refresh.elapsed() >= SNAPSHOT_EVERY {

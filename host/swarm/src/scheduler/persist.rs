@@ -91,6 +91,36 @@ pub struct TaskPage {
     pub total: u64,
 }
 
+/// Writes a batch inside `txn` (the scheduler's commit, which also logs the batch's
+/// events).
+pub fn write_batch(txn: &redb::WriteTransaction, batch: &Batch<'_>) -> Result<(), redb::Error> {
+    {
+        let mut tasks = txn.open_table(TABLE)?;
+        for task in &batch.tasks {
+            tasks.insert(task.id.0, encode(task).as_slice())?;
+        }
+    }
+    {
+        let mut workers = txn.open_table(WORKERS)?;
+        for (name, stats) in &batch.workers {
+            workers.insert(*name, encode(stats).as_slice())?;
+        }
+    }
+    if let Some(cooldowns) = batch.cooldowns {
+        let mut table = txn.open_table(COOLDOWNS)?;
+        for (title, at) in cooldowns {
+            table.insert(title.as_str(), *at)?;
+        }
+    }
+    if let Some(budget) = batch.budget {
+        crate::budget::persist::write(txn, budget)?;
+    }
+    if let Some(ladder) = batch.ladder {
+        crate::scheduler::ladder::persist::write(txn, ladder)?;
+    }
+    Ok(())
+}
+
 /// Tasks, worker stats and cooldowns, on the store.
 pub trait TaskTables {
     /// Writes a batch in one transaction.
@@ -110,33 +140,7 @@ pub trait TaskTables {
 
 impl TaskTables for Store {
     fn save_batch(&self, batch: &Batch<'_>) -> StoreResult<()> {
-        self.write(|txn| {
-            {
-                let mut tasks = txn.open_table(TABLE)?;
-                for task in &batch.tasks {
-                    tasks.insert(task.id.0, encode(task).as_slice())?;
-                }
-            }
-            {
-                let mut workers = txn.open_table(WORKERS)?;
-                for (name, stats) in &batch.workers {
-                    workers.insert(*name, encode(stats).as_slice())?;
-                }
-            }
-            if let Some(cooldowns) = batch.cooldowns {
-                let mut table = txn.open_table(COOLDOWNS)?;
-                for (title, at) in cooldowns {
-                    table.insert(title.as_str(), *at)?;
-                }
-            }
-            if let Some(budget) = batch.budget {
-                crate::budget::persist::write(txn, budget)?;
-            }
-            if let Some(ladder) = batch.ladder {
-                crate::scheduler::ladder::persist::write(txn, ladder)?;
-            }
-            Ok(())
-        })
+        self.write(|txn| write_batch(txn, batch))
     }
 
     fn for_each_task(&self, mut f: impl FnMut(Task)) -> StoreResult<()> {

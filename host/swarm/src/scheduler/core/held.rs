@@ -52,7 +52,7 @@ impl Core {
         self.held_by_status[from as usize] -= 1;
         self.held_by_status[to as usize] += 1;
         self.fx.dirty.insert(id);
-        let mut payload = json!({ "id": id, "from": from, "status": to, "title": task.title, "tags": task.tags, "worker": task.worker });
+        let mut payload = json!({ "id": id, "from": from, "status": to, "title": task.title, "tags": task.tags, "worker": task.worker, "attempt": task.attempts });
         if let (Some(p), Some(extra)) = (payload.as_object_mut(), extra.as_object()) {
             p.extend(extra.clone());
         }
