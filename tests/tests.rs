@@ -15,6 +15,7 @@ mod compat;
 mod coordinator;
 mod dashboard;
 mod dashboard_contract;
+mod delivery;
 mod events;
 mod identity;
 mod isolation;
