@@ -137,7 +137,11 @@ pub fn spawn(
             );
             match msg {
                 // The loop reads the log when nothing else is queued.
-                Msg::Deliver => {}
+                Msg::Deliver => {
+                    if let Some((feed, _)) = &subscription {
+                        feed.woken();
+                    }
+                }
                 Msg::Call { op, payload, reply } => {
                     let result = service
                         .call(RStr::from_str(&op), RStr::from_str(&payload))
@@ -176,7 +180,6 @@ enum Delivered {
 /// logged and passed; one whose handler panics is passed too (so that it cannot fail the
 /// plugin again when it is enabled anew).
 fn deliver(service: &mut ServiceBox, feed: &Feed, journal: &Journal, label: &str) -> Delivered {
-    feed.woken();
     // Every event up to the head is on file or in memory by now (the head moves after the
     // commit), so finding none up to it means there is none to find.
     let head = journal.head();

@@ -35,7 +35,7 @@ pub struct Feed {
     dropped: AtomicU64,
     /// How many running services read this feed (one, or two while a plugin is replaced).
     readers: AtomicUsize,
-    /// Whether a wake-up is on its way to the service (see [`Feed::wake`]).
+    /// Whether a wake-up is on its way to the service, not yet taken (see [`Feed::wake`]).
     waking: AtomicBool,
 }
 
@@ -70,8 +70,10 @@ impl Feed {
         self.dropped.load(Ordering::SeqCst)
     }
 
-    /// A running service starts reading the feed.
+    /// A running service starts reading the feed (a wake-up sent to an earlier instance
+    /// is not waited for).
     pub fn attach(&self) {
+        self.waking.store(false, Ordering::SeqCst);
         self.readers.fetch_add(1, Ordering::SeqCst);
     }
 
@@ -88,11 +90,15 @@ impl Feed {
     }
 
     /// True when the caller must send the service a wake-up: none is on its way already.
+    /// Call it after the events are logged (the service, once woken, reads up to the head).
     pub fn wake(&self) -> bool {
         !self.waking.swap(true, Ordering::SeqCst)
     }
 
-    /// Called by the service before it reads: later events need a new wake-up.
+    /// Called by the service when it takes a wake-up from its queue, and only then: later
+    /// events need a new one. (Cleared anywhere else, the flag could be set again by a
+    /// publisher whose wake-up the service takes without clearing it, and then stay set
+    /// with nothing in the queue: no publisher would wake the service again.)
     pub fn woken(&self) {
         self.waking.store(false, Ordering::SeqCst);
     }

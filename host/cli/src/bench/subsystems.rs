@@ -75,6 +75,6 @@ pub(super) async fn scenario(o: &BenchOptions) -> Result<(String, String, String
             with_wall.as_secs_f64(),
             bare_wall.as_secs_f64(),
         ),
-        "added < the task's own cost".into(),
+        "no disk flush per event (before the event log: +3,640 µs, wall 82 s)".into(),
     ))
 }
