@@ -94,3 +94,36 @@ fn paid_work_waits_at_the_limit_resumes_when_raised_and_spend_survives_a_restart
     assert_eq!(b["spent_session_micros"], 0, "a new session: {b}");
     assert_eq!(b["per_worker"].as_object().map(|w| w.len()), Some(2), "{b}");
 }
+
+#[test]
+fn a_free_model_keeps_working_while_the_paid_budget_is_exhausted() {
+    let env = Env::new();
+    env.manifest(
+        "[[plugin]]\nname = \"provider-sim\"\ncapabilities = [\"log\"]\n[plugin.config]\n\
+         models = [\"paid/\", \"free/\"]\nlocal = false\nlatency_ms = 20\noutput_tokens = 64\n",
+    );
+    // No paid call fits a zero budget; `free/` is not a local prefix but is priced at 0.
+    env.config(
+        "standing = []\n\
+         [personal_time]\nenabled = false\n\
+         [[worker]]\nname = \"A\"\naccount = \"2.1\"\nmodel = \"paid/x\"\n\
+         [[worker]]\nname = \"F\"\naccount = \"2.2\"\nmodel = \"free/x\"\n\
+         [limits]\nmax_tokens = 64\n\
+         [budget]\ndaily_limit_usd = 0.0\n\
+         [budget.prices]\n\"paid/\" = { input_per_mtok = 0.0, output_per_mtok = 1000.0 }\n\
+         \"free/\" = { input_per_mtok = 0.0, output_per_mtok = 0.0 }\n",
+    );
+    let host = env.start();
+    let tasks: Vec<Value> = (0..4)
+        .map(|i| json!({ "title": format!("task {i}") }))
+        .collect();
+    let (code, body) = env.api("/api/tasks", Some(&json!({ "tasks": tasks })));
+    assert_eq!(code, 200, "{body}");
+    eventually("every task to complete on the free model", || {
+        (count(&env, "completed") == 4).then_some(())
+    });
+    let b = budget(&env);
+    assert_eq!(b["per_model"]["free/x"]["calls"], 4, "{b}\n{}", host.log());
+    assert_eq!(b["per_model"]["paid/x"], Value::Null, "{b}");
+    assert_eq!(b["spent_today_micros"], 0, "{b}");
+}
