@@ -33,7 +33,11 @@ fn check_prints_what_an_address_parses_to() {
     let parsed = &instance["parsed"];
     assert_eq!(parsed["instance"], true);
     assert_eq!(parsed["definition"], true);
-    assert_eq!(parsed["owner"], json!(null), "system definitions have no owner");
+    assert_eq!(
+        parsed["owner"],
+        json!(null),
+        "system definitions have no owner"
+    );
     assert_eq!(parsed["parent"], "0.7.1");
     assert_eq!(parsed["parts"], json!(["0", "7", "1", "00042"]));
 }

@@ -448,8 +448,7 @@ fn economy_and_governance_refuse_unknown_fields_by_name() {
     let refused = env.call(
         "governance",
         "submit",
-        &json!({ "type": "code_change", "title": "t", "author": "Ana", "bodyy": "x" })
-            .to_string(),
+        &json!({ "type": "code_change", "title": "t", "author": "Ana", "bodyy": "x" }).to_string(),
     );
     assert!(
         refused.fails().contains("`submit`: unknown field `bodyy`"),

@@ -114,7 +114,10 @@ fn a_question_waits_for_a_persons_answer_across_a_restart() {
     assert_eq!(task["status"], "completed", "{task}\n{}", host.log());
     assert_eq!(task["result"]["text"], "Painted the north wall.");
     // Waiting for the answer cost no attempt, and `max_attempts` is still the default 3.
-    assert_eq!((&task["attempts"], &task["max_attempts"]), (&json!(1), &json!(3)));
+    assert_eq!(
+        (&task["attempts"], &task["max_attempts"]),
+        (&json!(1), &json!(3))
+    );
     let calls = mock.requests_to(CHAT);
     let last = calls
         .iter()

@@ -414,7 +414,10 @@ mod tests {
     #[test]
     fn serde_uses_the_text_form() {
         let addr: Address = serde_json::from_str("\"2.1.trace:notes.md\"").unwrap();
-        assert_eq!(serde_json::to_string(&addr).unwrap(), "\"2.1.trace:notes.md\"");
+        assert_eq!(
+            serde_json::to_string(&addr).unwrap(),
+            "\"2.1.trace:notes.md\""
+        );
         assert!(serde_json::from_str::<Address>("\"2..1\"").is_err());
     }
 }

@@ -76,10 +76,7 @@ fn render(checked: &Validation) -> String {
     let mut out = String::new();
     let mut line = |key: &str, value: &str| out.push_str(&format!("{key:<10} {value}\n"));
     line("address", &checked.input);
-    line(
-        "valid",
-        if checked.is_valid() { "yes" } else { "no" },
-    );
+    line("valid", if checked.is_valid() { "yes" } else { "no" });
     if let Some(a) = &checked.address {
         let none = || "-".to_owned();
         line("parts", &a.parts().join(" "));

@@ -610,6 +610,13 @@ fn a_misspelt_field_is_refused_by_name_not_recorded_as_the_default() {
     let err = eco
         .query("wallets", json!({"wallet": "Trace"}))
         .unwrap_err();
-    assert!(err.message().contains("`wallets`: unknown field `wallet`"), "{err}");
-    assert_eq!(q(&mut eco, "ledger", json!({}))["count"], 0, "nothing recorded");
+    assert!(
+        err.message().contains("`wallets`: unknown field `wallet`"),
+        "{err}"
+    );
+    assert_eq!(
+        q(&mut eco, "ledger", json!({}))["count"],
+        0,
+        "nothing recorded"
+    );
 }

@@ -520,7 +520,8 @@ fn bad_arguments_and_unknown_queries_are_named() {
         )
         .unwrap_err();
     assert!(
-        err.message().starts_with("`record`: `source` must not be empty"),
+        err.message()
+            .starts_with("`record`: `source` must not be empty"),
         "{err}"
     );
     let err = rep
@@ -562,8 +563,6 @@ fn any_other_source_type_is_kept_and_weighs_half() {
     );
     // The spelling survives a restart.
     let mut again = start(&test);
-    let entries = again
-        .query("entries", json!({"entity": "Trace"}))
-        .unwrap();
+    let entries = again.query("entries", json!({"entity": "Trace"})).unwrap();
     assert_eq!(entries["entries"][1]["source"], "boss");
 }

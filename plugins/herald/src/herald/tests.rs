@@ -528,10 +528,17 @@ fn a_held_message_can_later_be_approved_and_an_escalated_one_released() {
     let err = herald
         .query("release", json!({"id": pending, "reviewer": "Bo"}))
         .unwrap_err();
-    assert!(err.message().contains("cannot move from `pending` to `released`"), "{err}");
+    assert!(
+        err.message()
+            .contains("cannot move from `pending` to `released`"),
+        "{err}"
+    );
     assert!(
         herald
-            .query("hold", json!({"id": held, "reviewer": "Bo", "reason": "late"}))
+            .query(
+                "hold",
+                json!({"id": held, "reviewer": "Bo", "reason": "late"})
+            )
             .is_err()
     );
 }

@@ -176,7 +176,11 @@ impl Core {
         let task = &self.active[&id];
         let others: Vec<usize> = (0..free.len())
             .filter(|&p| p != picked && self.may_take(task, free[p]))
-            .filter(|&p| !task.rejected_by.contains(&self.workers[free[p]].config.name))
+            .filter(|&p| {
+                !task
+                    .rejected_by
+                    .contains(&self.workers[free[p]].config.name)
+            })
             .collect();
         others
             .into_iter()
