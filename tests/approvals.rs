@@ -71,6 +71,11 @@ fn an_approved_shell_call_runs_once_after_a_restart_and_the_task_completes() {
     let task = wait_for(&env, &id, &["needs_input", "completed", "failed"]);
     assert_eq!(task["status"], "needs_input", "{task}\n{}", host.log());
     assert_eq!(task["clarifications"][0]["approval"], "AQ-0001");
+    // The hold costs no attempt, and `max_attempts` stays what was filed.
+    assert_eq!(
+        (&task["attempts"], &task["max_attempts"]),
+        (&json!(0), &json!(1))
+    );
     let pending = env
         .run(&["approvals", "list", "--status", "pending", "--json"])
         .json();
@@ -111,6 +116,10 @@ fn an_approved_shell_call_runs_once_after_a_restart_and_the_task_completes() {
     let task = wait_for(&env, &id, &["completed", "failed"]);
     assert_eq!(task["status"], "completed", "{task}\n{}", host.log());
     assert_eq!(task["result"]["text"], "The shell said hello world.");
+    assert_eq!(
+        (&task["attempts"], &task["max_attempts"]),
+        (&json!(1), &json!(1))
+    );
     let told = last_message(&mock, 1);
     assert!(
         told.ends_with(

@@ -1,26 +1,30 @@
 //! The budget end to end: paid calls stop at the daily limit without failing, `hypernet
 //! budget` reports it, raising the limit through the API resumes them, and the day's spend
-//! survives a restart. Real binary, real provider-sim library, real redb file.
+//! survives a restart; a free model keeps working meanwhile. Real binary, real provider-sim
+//! library, real redb file.
 
 use hypernet_integration::{Env, eventually};
 use serde_json::{Value, json};
 
-/// Each call reserves and costs 64 output tokens × $1000/Mtok = $0.064, so a $0.25 limit
-/// allows three calls.
-fn setup(env: &Env) {
+/// Workers A on `paid/x` and B on `b_model`. Each paid call reserves and costs 64 output
+/// tokens × $1000/Mtok = $0.064, so a $0.25 limit allows three calls; `free/` is not a
+/// local prefix but is priced at 0.
+fn setup(env: &Env, b_model: &str, daily_usd: f64) {
     env.manifest(
         "[[plugin]]\nname = \"provider-sim\"\ncapabilities = [\"log\"]\n[plugin.config]\n\
-         models = [\"sim/\", \"paid/\"]\nlocal = false\nlatency_ms = 20\noutput_tokens = 64\n",
+         models = [\"sim/\", \"paid/\", \"free/\"]\nlocal = false\nlatency_ms = 20\n\
+         output_tokens = 64\n",
     );
-    env.config(
+    env.config(&format!(
         "standing = []\n\
          [personal_time]\nenabled = false\n\
          [[worker]]\nname = \"A\"\naccount = \"2.1\"\nmodel = \"paid/x\"\n\
-         [[worker]]\nname = \"B\"\naccount = \"2.2\"\nmodel = \"paid/x\"\n\
+         [[worker]]\nname = \"B\"\naccount = \"2.2\"\nmodel = \"{b_model}\"\n\
          [limits]\nmax_tokens = 64\n\
-         [budget]\ndaily_limit_usd = 0.25\n\
-         [budget.prices]\n\"paid/\" = { input_per_mtok = 0.0, output_per_mtok = 1000.0 }\n",
-    );
+         [budget]\ndaily_limit_usd = {daily_usd:?}\n\
+         [budget.prices]\n\"paid/\" = {{ input_per_mtok = 0.0, output_per_mtok = 1000.0 }}\n\
+         \"free/\" = {{ input_per_mtok = 0.0, output_per_mtok = 0.0 }}\n",
+    ));
 }
 
 fn statuses(env: &Env) -> Vec<String> {
@@ -44,7 +48,7 @@ fn budget(env: &Env) -> Value {
 #[test]
 fn paid_work_waits_at_the_limit_resumes_when_raised_and_spend_survives_a_restart() {
     let env = Env::new();
-    setup(&env);
+    setup(&env, "paid/x", 0.25);
     let host = env.start();
     let tasks: Vec<Value> = (0..6)
         .map(|i| json!({ "title": format!("paid task {i}") }))
@@ -93,4 +97,24 @@ fn paid_work_waits_at_the_limit_resumes_when_raised_and_spend_survives_a_restart
     );
     assert_eq!(b["spent_session_micros"], 0, "a new session: {b}");
     assert_eq!(b["per_worker"].as_object().map(|w| w.len()), Some(2), "{b}");
+}
+
+#[test]
+fn a_free_model_keeps_working_while_the_paid_budget_is_exhausted() {
+    let env = Env::new();
+    // No paid call fits a zero budget.
+    setup(&env, "free/x", 0.0);
+    let host = env.start();
+    let tasks: Vec<Value> = (0..4)
+        .map(|i| json!({ "title": format!("task {i}") }))
+        .collect();
+    let (code, body) = env.api("/api/tasks", Some(&json!({ "tasks": tasks })));
+    assert_eq!(code, 200, "{body}");
+    eventually("every task to complete on the free model", || {
+        (count(&env, "completed") == 4).then_some(())
+    });
+    let b = budget(&env);
+    assert_eq!(b["per_model"]["free/x"]["calls"], 4, "{b}\n{}", host.log());
+    assert_eq!(b["per_model"]["paid/x"], Value::Null, "{b}");
+    assert_eq!(b["spent_today_micros"], 0, "{b}");
 }

@@ -139,15 +139,22 @@ fn a_held_message_is_not_announced_until_released() {
         0,
         "nothing went out"
     );
+    // Releasing what was never held makes no sense and stays refused.
+    let fresh = call(
+        &env,
+        "herald",
+        "submit_outbound",
+        json!({ "to": "ana", "channel": "email", "body": "Other news", "sender": "Trace" }),
+    );
     let refused = env.call(
         "herald",
-        "approve",
-        &json!({ "id": id, "reviewer": "Herald" }).to_string(),
+        "release",
+        &json!({ "id": fresh["id"], "reviewer": "Herald" }).to_string(),
     );
     assert!(
         refused
             .fails()
-            .contains("cannot move from `held` to `approved`")
+            .contains("cannot move from `pending` to `released`")
     );
     let released = call(
         &env,
@@ -326,4 +333,126 @@ fn the_herald_gates_messages_to_people_and_without_it_they_go_out_directly() {
         "no herald: straight out: {direct}"
     );
     assert_eq!(direct["review"], Value::Null);
+}
+
+#[test]
+fn a_held_review_can_be_approved_and_an_escalated_one_released() {
+    let env = swarm(&["governance", "economy"]);
+    let _host = env.start();
+    let submit = |body: &str| {
+        let review = call(
+            &env,
+            "herald",
+            "submit_outbound",
+            json!({ "to": "ana", "channel": "email", "body": body, "sender": "Trace" }),
+        );
+        review["id"].as_str().unwrap().to_owned()
+    };
+    let held = submit("Numbers later");
+    call(
+        &env,
+        "herald",
+        "hold",
+        json!({ "id": held, "reviewer": "Herald", "reason": "needs numbers" }),
+    );
+    let approved = call(
+        &env,
+        "herald",
+        "approve",
+        json!({ "id": held, "reviewer": "Herald" }),
+    );
+    assert_eq!(approved["state"], "approved", "{approved}");
+    let escalated = submit("Sensitive");
+    call(
+        &env,
+        "herald",
+        "escalate",
+        json!({ "id": escalated, "reason": "names a person" }),
+    );
+    let released = call(
+        &env,
+        "herald",
+        "release",
+        json!({ "id": escalated, "reviewer": "Keystone" }),
+    );
+    assert_eq!(released["state"], "released", "{released}");
+    eventually("both to be announced", || {
+        (event_count(&env, "herald.outbound_approved") == 2).then_some(())
+    });
+}
+
+#[test]
+fn any_source_type_is_recorded_and_weighs_half() {
+    let env = swarm(&["governance", "economy", "herald"]);
+    let _host = env.start();
+    let (status, body) = env.api(
+        "/api/plugins/reputation/query/record",
+        Some(&json!({ "entity": "Ana", "domain": "code", "score": 90, "source": "audit" })),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["entry"]["source"], "audit");
+    call(
+        &env,
+        "reputation",
+        "record",
+        json!({ "entity": "Ana", "domain": "code", "score": 60, "source": "system" }),
+    );
+    // (90·0.5 + 60·0.8) / (0.5 + 0.8) = 93 / 1.3 = 71.54 → 71.5
+    let scores = call(&env, "reputation", "scores", json!({ "entity": "Ana" }));
+    assert_eq!(scores["domains"]["code"], 71.5, "{scores}");
+}
+
+#[test]
+fn a_check_of_an_undefined_limit_is_allowed_with_a_warning() {
+    let env = swarm(&["economy", "herald"]);
+    let host = env.start();
+    let (status, body) = env.api(
+        "/api/plugins/governance/query/check_limit",
+        Some(&json!({ "name": "max_gpu_hours", "value": 7 })),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["level"], "ok", "{body}");
+    assert_eq!(body["defined"], false);
+    assert!(
+        body["warning"]
+            .as_str()
+            .unwrap()
+            .starts_with("no limit `max_gpu_hours` is defined"),
+        "{body}"
+    );
+    host.wait_for_log("check of an undefined limit; allowed");
+    let known = call(
+        &env,
+        "governance",
+        "check_limit",
+        json!({ "name": "max_task_queue_depth", "value": 200 }),
+    );
+    assert_eq!(known["level"], "warning", "{known}");
+}
+
+#[test]
+fn economy_and_governance_refuse_unknown_fields_by_name() {
+    let env = swarm(&["herald"]);
+    let _host = env.start();
+    let (status, body) = env.api(
+        "/api/plugins/economy/query/record_ai",
+        Some(&json!({ "worker": "Trace", "tokens": 100, "qualty": 1.5 })),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string().contains("unknown field `qualty`"),
+        "{body}"
+    );
+    let ledger = call(&env, "economy", "ledger", json!({ "kind": "ai" }));
+    assert_eq!(ledger["count"], 0, "nothing recorded: {ledger}");
+    let refused = env.call(
+        "governance",
+        "submit",
+        &json!({ "type": "code_change", "title": "t", "author": "Ana", "bodyy": "x" }).to_string(),
+    );
+    assert!(
+        refused.fails().contains("`submit`: unknown field `bodyy`"),
+        "{}",
+        refused.stderr
+    );
 }

@@ -5,6 +5,7 @@
 //! Run one area with `cargo test -p hypernet-integration -- <module>::` (a filter matches
 //! any part of a test's path), e.g. `-- scheduler::`.
 
+mod address;
 mod api;
 mod approvals;
 mod audit;

@@ -113,8 +113,11 @@ fn a_question_waits_for_a_persons_answer_across_a_restart() {
     let task = wait_for(&env, &id, &["completed", "failed"]);
     assert_eq!(task["status"], "completed", "{task}\n{}", host.log());
     assert_eq!(task["result"]["text"], "Painted the north wall.");
-    assert_eq!(task["attempts"], 2);
-    assert!(task["attempts"].as_u64() <= task["max_attempts"].as_u64());
+    // Waiting for the answer cost no attempt, and `max_attempts` is still the default 3.
+    assert_eq!(
+        (&task["attempts"], &task["max_attempts"]),
+        (&json!(1), &json!(3))
+    );
     let calls = mock.requests_to(CHAT);
     let last = calls
         .iter()
@@ -382,4 +385,44 @@ fn swarm_directives_add_and_remove_workers_within_the_caps() {
     eventually("the ephemeral workers to leave", || {
         (ephemeral(&env) == 0).then_some(())
     });
+}
+
+#[test]
+fn every_earned_personal_time_is_granted_while_another_waits() {
+    let env = Env::new();
+    env.manifest(
+        "[[plugin]]\nname = \"provider-sim\"\ncapabilities = [\"log\"]\n[plugin.config]\n\
+         models = [\"paid/\"]\nlocal = false\nlatency_ms = 20\n",
+    );
+    // Ratio 0.5 on a (zero-priced) paid model: personal time after every work task, filed
+    // at low priority so it waits while the high-priority work goes first.
+    env.config(
+        "standing = []\n\
+         [personal_time]\nratio = 0.5\npriority = \"low\"\n\
+         [[worker]]\nname = \"Trace\"\naccount = \"2.1\"\nmodel = \"paid/x\"\n\
+         [budget.prices]\n\"paid/\" = { input_per_mtok = 0.0, output_per_mtok = 0.0 }\n",
+    );
+    let host = env.start();
+    let work: Vec<Value> = (0..3)
+        .map(|i| json!({ "title": format!("work {i}"), "priority": "high" }))
+        .collect();
+    let (status, body) = env.api("/api/tasks", Some(&json!({ "tasks": work })));
+    assert_eq!(status, 200, "{body}");
+    // Three work tasks earn three personal tasks: none is merged into one still waiting.
+    let personal = eventually("three personal tasks to complete", || {
+        let page = env.api("/api/tasks?limit=100", None).1;
+        let personal: Vec<Value> = page["items"]
+            .as_array()?
+            .iter()
+            .filter(|t| t["tags"] == json!(["personal-time"]))
+            .cloned()
+            .collect();
+        (personal.len() == 3 && personal.iter().all(|t| t["status"] == "completed"))
+            .then_some(personal)
+    });
+    for task in &personal {
+        assert_eq!(task["for_worker"], "Trace", "{task}\n{}", host.log());
+    }
+    let log = env.api("/api/workers/Trace/personal", None).1;
+    assert_eq!(log["total"], 3, "{log}");
 }

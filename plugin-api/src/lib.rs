@@ -49,10 +49,12 @@
 
 #[doc(hidden)]
 pub mod abi;
+pub mod address;
 mod error;
 mod event;
 #[doc(hidden)]
 pub mod export;
+mod fields;
 mod host;
 mod logging;
 pub mod protocol;
@@ -62,8 +64,10 @@ mod subsystem;
 pub mod testing;
 pub mod tool;
 
+pub use address::{Address, AddressError};
 pub use error::{ErrorCode, PluginError};
 pub use event::Event;
+pub use fields::check_fields;
 pub use host::{Capability, Host, LogLevel, NewTask, Priority};
 pub use service::{PluginInfo, ServiceInfo, ServiceKind};
 pub use subsystem::Subsystem;

@@ -7,6 +7,7 @@
 //! - [`datadir`]: files of the data directory.
 //! - [`mod@bench`]: `hypernet bench`.
 
+mod address;
 mod approvals;
 mod audit;
 pub mod bench;
@@ -21,6 +22,7 @@ pub mod run;
 mod status;
 mod table;
 
+pub use address::AddressCommand;
 pub use approvals::ApprovalsCommand;
 pub use audit::{AuditCommand, KeysCommand};
 pub use table::render as render_table;
@@ -121,6 +123,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Hypernet addresses: check what one parses to, or why it does not.
+    #[command(subcommand)]
+    Address(AddressCommand),
     /// Actions waiting for a person's approval: list, show, approve, deny.
     #[command(subcommand, visible_alias = "approval")]
     Approvals(ApprovalsCommand),
@@ -301,6 +306,7 @@ impl Cli {
             Command::Worker { name, json } => tasks::worker(&self.data_dir, &name, json).await,
             Command::Budget { json } => budget::show(&self.data_dir, json).await,
             Command::Dashboard { json } => dashboard::show(&self.data_dir, json).await,
+            Command::Address(cmd) => address::run(cmd),
             Command::Approvals(cmd) => approvals::run(&self.data_dir, cmd).await,
             Command::Audit(cmd) => audit::audit(&self.data_dir, cmd).await,
             Command::Keys(cmd) => audit::keys(&self.data_dir, cmd).await,

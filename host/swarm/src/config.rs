@@ -370,6 +370,7 @@ impl HostConfig {
             if !names.insert(w.name.to_lowercase()) {
                 return Err(format!("worker `{}` is listed twice", w.name));
             }
+            w.check_address()?;
             if w.grants.iter().any(|g| g.trim().is_empty()) {
                 return Err(format!(
                     "worker `{}` has an empty entry in `grants`",

@@ -37,6 +37,10 @@
 //! | `balance` | `{"wallet"}` | `{"wallet", "balance"}` (zero for an unknown wallet) |
 //! | `wallets` | — | `{"wallets": {"name": "1.0000", ...}, "total"}` |
 //!
+//! Every query refuses an argument field it does not take, naming it
+//! (`` `record_ai`: unknown field `qualty`, expected one of `worker`, `tokens`, `quality`,
+//! `task` ``), so a misspelt field is never recorded as its default.
+//!
 //! A `Pool` is `{"amount", "paid": bool, "reason"?: "...", "payouts": [{"contributor",
 //! "tokens"?, "records"?, "average_quality"?, "amount"}], "paid_total", "unallocated"}`.
 //! With `"credit": true` the AI pool's payouts are added to the workers' wallets.
@@ -59,7 +63,7 @@ mod wallets;
 
 use distribution::{Period, Pools};
 use fixed::Fixed;
-use hypernet_plugin_api::{Event, Host, PluginError, Subsystem};
+use hypernet_plugin_api::{Event, Host, PluginError, Subsystem, check_fields};
 use ledger::{Contribution, ContributionId, DEFAULT_QUALITY, Entry, Kind, Ledger, clamp_quality};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -68,6 +72,21 @@ use wallets::Wallets;
 const ENTRY_PREFIX: &str = "entry/";
 const WALLETS_KEY: &str = "wallets";
 const NEXT_ID_KEY: &str = "next_id";
+
+/// Each query and the argument fields it takes; any other field is refused by name.
+const QUERY_FIELDS: &[(&str, &[&str])] = &[
+    ("record_gpu", &["contributor", "tokens"]),
+    ("record_human", &["contributor", "record"]),
+    ("record_ai", &["worker", "tokens", "quality", "task"]),
+    ("set_quality", &["task", "quality"]),
+    ("ledger", &["kind", "since_ms"]),
+    ("distribute", &["revenue", "period", "credit"]),
+    ("earn", &["wallet", "amount"]),
+    ("spend", &["wallet", "amount"]),
+    ("transfer", &["from", "to", "amount"]),
+    ("balance", &["wallet"]),
+    ("wallets", &[]),
+];
 
 /// The plugin takes no settings; an empty table is accepted, anything else is refused.
 #[derive(Debug, Default, Deserialize)]
@@ -317,6 +336,9 @@ impl Subsystem for Economy {
     }
 
     fn query(&mut self, name: &str, args: Value) -> Result<Value, PluginError> {
+        if let Some((_, fields)) = QUERY_FIELDS.iter().find(|(query, _)| *query == name) {
+            check_fields(name, &args, fields)?;
+        }
         match name {
             "record_gpu" => {
                 let who = str_arg(&args, "contributor", name)?;

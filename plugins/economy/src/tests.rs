@@ -591,3 +591,32 @@ fn bad_arguments_are_refused_by_name() {
     assert_eq!(msg(&mut eco, "nope", Value::Null), "unknown query `nope`");
     assert!(serde_json::from_value::<Config>(json!({"x": 1})).is_err());
 }
+
+#[test]
+fn a_misspelt_field_is_refused_by_name_not_recorded_as_the_default() {
+    let test = TestHost::new("economy");
+    let mut eco = start(&test);
+    let err = eco
+        .query(
+            "record_ai",
+            json!({"worker": "Trace", "tokens": 100, "qualty": 1.5}),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.message(),
+        "`record_ai`: unknown field `qualty`, expected one of `worker`, `tokens`, `quality`, \
+         `task`"
+    );
+    let err = eco
+        .query("wallets", json!({"wallet": "Trace"}))
+        .unwrap_err();
+    assert!(
+        err.message().contains("`wallets`: unknown field `wallet`"),
+        "{err}"
+    );
+    assert_eq!(
+        q(&mut eco, "ledger", json!({}))["count"],
+        0,
+        "nothing recorded"
+    );
+}

@@ -62,7 +62,13 @@
 //!   `"threshold not met (53.3% < 60%)"`, `"quorum not met (2 < 3)"`.
 //! - `limits {}` → `{"limits": {"max_concurrent_workers": {"soft": 15, "hard": 30}, ...}}`.
 //! - `check_limit {"name", "value"}` → `{"name", "value", "soft", "hard",
-//!   "level": "ok"|"warning"|"blocked"}`.
+//!   "level": "ok"|"warning"|"blocked", "defined": true}`. A limit that is not defined is
+//!   allowed, as in the original: `{"name", "value", "soft": null, "hard": null, "level":
+//!   "ok", "defined": false, "warning": "no limit `x` is defined (known: …); allowed"}`, and
+//!   a warning in the log.
+//!
+//! Every query refuses an argument field it does not take, naming it
+//! (`` `vote`: unknown field `choise`, expected one of `id`, `voter`, `choice` ``).
 //!
 //! # Events
 //!
@@ -84,7 +90,7 @@ mod tests;
 
 use config::Config;
 use hypernet_plugin_api::protocol::{HostCommand, PermissionsSet};
-use hypernet_plugin_api::{ErrorCode, Host, PluginError, Subsystem};
+use hypernet_plugin_api::{ErrorCode, Host, PluginError, Subsystem, check_fields};
 use kind::ProposalType;
 use limits::Limits;
 use proposal::{BudgetChange, Comment, Proposal, Status, TierChange, Vote};
@@ -105,6 +111,33 @@ pub struct Governance {
     /// Only the limits set by enacted proposals (what is persisted).
     governed_limits: Limits,
 }
+
+/// Each query and the argument fields it takes; any other field is refused by name.
+const QUERY_FIELDS: &[(&str, &[&str])] = &[
+    (
+        "submit",
+        &[
+            "type",
+            "title",
+            "body",
+            "author",
+            "budget",
+            "limits",
+            "permissions",
+        ],
+    ),
+    ("open_voting", &["id", "force"]),
+    ("vote", &["id", "voter", "choice"]),
+    ("comment", &["id", "author", "text"]),
+    ("decide", &["id", "force"]),
+    ("enact", &["id"]),
+    ("withdraw", &["id", "author"]),
+    ("proposal", &["id"]),
+    ("list", &["status"]),
+    ("tally", &["id"]),
+    ("limits", &[]),
+    ("check_limit", &["name", "value"]),
+];
 
 /// A refusal: the input or the proposal's state does not allow the request.
 fn refused(message: String) -> PluginError {
@@ -465,13 +498,22 @@ impl Governance {
         let value = args["value"].as_u64().ok_or_else(|| {
             PluginError::invalid("`check_limit` needs a non-negative integer `value`")
         })?;
-        let limit = self.limits.get(name).ok_or_else(|| {
+        let Some(limit) = self.limits.get(name) else {
+            // As in the original: what no limit bounds is allowed, with a warning.
             let known: Vec<_> = self.limits.keys().map(String::as_str).collect();
-            PluginError::not_found(format!("no limit `{name}` (known: {})", known.join(", ")))
-        })?;
+            let warning = format!(
+                "no limit `{name}` is defined (known: {}); allowed",
+                known.join(", ")
+            );
+            tracing::warn!(limit = name, value, "check of an undefined limit; allowed");
+            return Ok(json!({
+                "name": name, "value": value, "soft": null, "hard": null,
+                "level": limits::Level::Ok, "defined": false, "warning": warning,
+            }));
+        };
         Ok(json!({
             "name": name, "value": value, "soft": limit.soft, "hard": limit.hard,
-            "level": limit.level(value),
+            "level": limit.level(value), "defined": true,
         }))
     }
 }
@@ -508,6 +550,9 @@ impl Subsystem for Governance {
 
     fn query(&mut self, name: &str, args: Value) -> Result<Value, PluginError> {
         let _span = tracing::debug_span!("governance.query", query = name).entered();
+        if let Some((_, fields)) = QUERY_FIELDS.iter().find(|(query, _)| *query == name) {
+            check_fields(name, &args, fields)?;
+        }
         match name {
             "submit" => self.submit(&args),
             "open_voting" => self.open_voting(&args),

@@ -633,10 +633,13 @@ fn limits_default_check_and_change_by_policy() {
     assert_eq!(level(&mut g, "max_concurrent_workers", 15), "warning");
     assert_eq!(level(&mut g, "max_concurrent_workers", 30), "blocked");
     assert_eq!(level(&mut g, "max_task_queue_depth", 120), "warning");
-    let e = err(&mut g, "check_limit", json!({"name": "nope", "value": 1}));
+    let undefined = q(&mut g, "check_limit", json!({"name": "nope", "value": 1}));
+    assert_eq!(undefined["level"], "ok", "{undefined}");
+    assert_eq!(undefined["defined"], false);
     assert_eq!(
-        e,
-        "no limit `nope` (known: max_concurrent_workers, max_task_queue_depth)"
+        undefined["warning"],
+        "no limit `nope` is defined (known: max_concurrent_workers, max_task_queue_depth); \
+         allowed"
     );
     let e = err(&mut g, "check_limit", json!({"name": "nope", "value": -1}));
     assert_eq!(e, "`check_limit` needs a non-negative integer `value`");
@@ -846,4 +849,29 @@ fn enacting_a_policy_with_tiers_runs_permissions_set_for_each() {
         e["enactment"]["permissions"][1]["answer"],
         json!({"ok": true})
     );
+}
+
+#[test]
+fn every_query_refuses_unknown_fields_by_name() {
+    let test = TestHost::new("governance");
+    let mut g = start(&test, json!({}));
+    let e = err(
+        &mut g,
+        "vote",
+        json!({"id": "GOV-0001", "voter": "ada", "choise": "approve"}),
+    );
+    assert_eq!(
+        e,
+        "`vote`: unknown field `choise`, expected one of `id`, `voter`, `choice`"
+    );
+    let e = err(
+        &mut g,
+        "submit",
+        json!({"type": "code_change", "title": "t", "author": "ada", "budjet": {}}),
+    );
+    assert!(e.contains("unknown field `budjet`"), "{e}");
+    let e = err(&mut g, "limits", json!({"name": "x"}));
+    assert!(e.contains("`limits`: unknown field `name`"), "{e}");
+    // Nothing was filed by the refused submit.
+    assert_eq!(q(&mut g, "list", json!({}))["proposals"], json!([]));
 }

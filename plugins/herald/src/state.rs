@@ -2,15 +2,16 @@
 //!
 //! | from        | allowed to                      |
 //! |-------------|---------------------------------|
-//! | `pending`   | `approved`, `held`, `escalated` |
-//! | `held`      | `released`, `escalated`         |
-//! | `escalated` | `approved`, `held`              |
-//! | `approved`  | — (final)                       |
-//! | `released`  | — (final)                       |
+//! | `pending`   | `approved`, `held`, `escalated`             |
+//! | `held`      | `approved`, `released`, `escalated`         |
+//! | `escalated` | `approved`, `held`, `released`              |
+//! | `approved`  | — (final)                                   |
+//! | `released`  | — (final)                                   |
 //!
-//! A held review leaves the hold only by being released (or escalated for a second opinion);
-//! `approved` is the decision on something never held. Every other pair, including staying in
-//! the same state, is refused.
+//! What moderation needs, as in the original: a held review may later be approved or
+//! released (or escalated for a second opinion), and an escalated one decided any way. Every
+//! other pair is refused: leaving a final state, releasing what was never held or escalated,
+//! and staying in the same state.
 
 use serde::{Deserialize, Serialize};
 
@@ -56,8 +57,8 @@ impl ReviewState {
         use ReviewState::*;
         match self {
             Pending => &[Approved, Held, Escalated],
-            Held => &[Released, Escalated],
-            Escalated => &[Approved, Held],
+            Held => &[Approved, Released, Escalated],
+            Escalated => &[Approved, Held, Released],
             Approved | Released => &[],
         }
     }
@@ -112,14 +113,16 @@ mod tests {
     use super::ReviewState::{self, *};
 
     /// The table from the module doc, written out independently of `successors`.
-    const LEGAL: [(ReviewState, ReviewState); 7] = [
+    const LEGAL: [(ReviewState, ReviewState); 9] = [
         (Pending, Approved),
         (Pending, Held),
         (Pending, Escalated),
+        (Held, Approved),
         (Held, Released),
         (Held, Escalated),
         (Escalated, Approved),
         (Escalated, Held),
+        (Escalated, Released),
     ];
 
     #[test]
@@ -143,7 +146,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!((legal, refused), (7, 18));
+        assert_eq!((legal, refused), (9, 16));
     }
 
     #[test]
@@ -153,9 +156,12 @@ mod tests {
             "cannot move from `approved` to `held` (`approved` is final)"
         );
         assert_eq!(
-            Held.transition(Approved).unwrap_err().to_string(),
-            "cannot move from `held` to `approved` (from `held` only: released, escalated)"
+            Pending.transition(Released).unwrap_err().to_string(),
+            "cannot move from `pending` to `released` (from `pending` only: approved, held, \
+             escalated)"
         );
+        assert_eq!(Held.transition(Approved), Ok(Approved));
+        assert_eq!(Escalated.transition(Released), Ok(Released));
         assert!(Approved.is_cleared() && Released.is_cleared());
         assert!(!Pending.is_cleared() && !Held.is_cleared() && !Escalated.is_cleared());
     }

@@ -43,7 +43,7 @@ impl Ledger {
     pub fn insert(&mut self, entry: Entry) {
         let index = self.entities.entry(entry.entity.clone()).or_default();
         let domain = index.domains.entry(entry.domain.clone()).or_default();
-        domain.tally.add(entry.score, entry.source);
+        domain.tally.add(entry.score, &entry.source);
         domain.count += 1;
         index.entries.push(self.entries.len());
         self.entries.push(entry);
@@ -188,7 +188,7 @@ mod tests {
         let mut l = Ledger::default();
         add(&mut l, "Wren", "code", 600, Source::Peer);
         add(&mut l, "Alder", "code", 600, Source::System);
-        add(&mut l, "Moss", "code", 900, Source::Other);
+        add(&mut l, "Moss", "code", 900, Source::Other("audit".into()));
         add(&mut l, "Birch", "code", 300, Source::Peer);
         add(&mut l, "Cedar", "review", 990, Source::Peer);
         let names = |ls: Vec<Leader>| ls.into_iter().map(|l| l.entity).collect::<Vec<_>>();

@@ -3,7 +3,8 @@
 //!
 //! Every entry judges one entity in one domain with a score from 0 to 100 (at most one
 //! decimal) and a source whose weight decides how much it counts: `self` 0.3, `peer` 1.0,
-//! `system` 0.8, `retroactive` 0.7, `other` 0.5. An entity's domain score is
+//! `system` 0.8, `retroactive` 0.7, and any other source type (any string, kept as written)
+//! 0.5. An entity's domain score is
 //! round(Σ score·weight / Σ weight, 1) over its entries in that domain; its overall score is
 //! round(mean of its domain scores, 1), the mean taken over the domain scores as reported
 //! (already rounded). The arithmetic is exact: scores and weights are integer tenths and
@@ -23,8 +24,8 @@
 //! # Queries
 //!
 //! - `record {"entity", "domain", "score", "source", "evidence"?, "reviewer"?, "task"?}` →
-//!   `{"entry": {...}, "domain_score": 75.4, "overall": 75.4}`. `source` is one of `self`,
-//!   `peer`, `system`, `retroactive`, `other`; a `peer` entry needs a `reviewer` other than
+//!   `{"entry": {...}, "domain_score": 75.4, "overall": 75.4}`. `source` is any non-blank
+//!   string: `self`, `peer`, `system`, `retroactive` or another type; a `peer` entry needs a `reviewer` other than
 //!   the entity. A score outside 0–100 is refused with an error naming it.
 //! - `review {"reviewer", "entity", "task", "score", "comment"?, "domain"?}` → as `record`;
 //!   a `peer` entry with evidence `review of task <task>: <comment>`. Without `domain`, the

@@ -89,43 +89,55 @@ impl<'de> Deserialize<'de> for Score {
     }
 }
 
-/// Who vouches for an entry; decides its weight in the domain average.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// Who vouches for an entry; decides its weight in the domain average. Any source type is
+/// accepted, as in the original: the four known ones have their own weight, every other
+/// spelling (`boss`, `audit`, …) weighs 0.5 and is kept as written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Source {
-    /// The entity about itself: weight 0.3.
-    #[serde(rename = "self")]
+    /// The entity about itself (`self`): weight 0.3.
     SelfReport,
-    /// Another entity (a review): weight 1.0.
+    /// Another entity, a review (`peer`): weight 1.0.
     Peer,
-    /// The host, from task outcomes: weight 0.8.
+    /// The host, from task outcomes (`system`): weight 0.8.
     System,
-    /// A judgement made after the fact: weight 0.7.
+    /// A judgement made after the fact (`retroactive`): weight 0.7.
     Retroactive,
-    /// Anything else: weight 0.5.
-    Other,
+    /// Any other source type, as written: weight 0.5.
+    Other(String),
 }
 
 impl Source {
+    /// Reads a source type: the known spellings, else any other non-blank string (trimmed).
+    pub fn parse(text: &str) -> Result<Self, PluginError> {
+        Ok(match text.trim() {
+            "" => return Err(PluginError::invalid("`source` must not be empty")),
+            "self" => Source::SelfReport,
+            "peer" => Source::Peer,
+            "system" => Source::System,
+            "retroactive" => Source::Retroactive,
+            other => Source::Other(other.to_owned()),
+        })
+    }
+
     /// The weight in tenths (0.3 → 3).
-    pub fn weight_tenths(self) -> u64 {
+    pub fn weight_tenths(&self) -> u64 {
         match self {
             Source::SelfReport => 3,
             Source::Peer => 10,
             Source::System => 8,
             Source::Retroactive => 7,
-            Source::Other => 5,
+            Source::Other(_) => 5,
         }
     }
 
     /// The JSON spelling.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Source::SelfReport => "self",
             Source::Peer => "peer",
             Source::System => "system",
             Source::Retroactive => "retroactive",
-            Source::Other => "other",
+            Source::Other(other) => other,
         }
     }
 }
@@ -133,6 +145,19 @@ impl Source {
 impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Source {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Source {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Source::parse(&text).map_err(|e| serde::de::Error::custom(e.message()))
     }
 }
 
@@ -153,7 +178,7 @@ pub struct Tally {
 
 impl Tally {
     /// Adds one entry.
-    pub fn add(&mut self, score: Score, source: Source) {
+    pub fn add(&mut self, score: Score, source: &Source) {
         let w = source.weight_tenths();
         self.weighted += u64::from(score.tenths()) * w;
         self.weight += w;
@@ -192,9 +217,9 @@ mod tests {
             Source::Peer,
             Source::System,
             Source::Retroactive,
-            Source::Other,
+            Source::Other("boss".into()),
         ]
-        .into_iter()
+        .iter()
         .map(Source::weight_tenths)
         .collect();
         assert_eq!(weights, vec![3, 10, 8, 7, 5]);
@@ -204,21 +229,21 @@ mod tests {
     fn weighted_average_by_hand() {
         // 80 peer + 60 self: (80·1.0 + 60·0.3) / 1.3 = 98 / 1.3 = 75.3846… → 75.4
         let mut t = Tally::default();
-        t.add(s(800), Source::Peer);
-        t.add(s(600), Source::SelfReport);
+        t.add(s(800), &Source::Peer);
+        t.add(s(600), &Source::SelfReport);
         assert_eq!(t.score(), Some(s(754)));
 
         // 70 system + 20 system + 90 other: (56 + 16 + 45) / 2.1 = 117 / 2.1 = 55.714… → 55.7
         let mut t = Tally::default();
-        t.add(s(700), Source::System);
-        t.add(s(200), Source::System);
-        t.add(s(900), Source::Other);
+        t.add(s(700), &Source::System);
+        t.add(s(200), &Source::System);
+        t.add(s(900), &Source::Other("audit".into()));
         assert_eq!(t.score(), Some(s(557)));
 
         // 100 retroactive + 0 self: 70 / 1.0 = 70.0 exactly
         let mut t = Tally::default();
-        t.add(s(1000), Source::Retroactive);
-        t.add(s(0), Source::SelfReport);
+        t.add(s(1000), &Source::Retroactive);
+        t.add(s(0), &Source::SelfReport);
         assert_eq!(t.score(), Some(s(700)));
 
         assert_eq!(Tally::default().score(), None);
@@ -228,13 +253,13 @@ mod tests {
     fn halves_round_away_from_zero() {
         // 72.5 and 72.6 peer: mean 72.55 → 72.6 (a half goes up, not to even).
         let mut t = Tally::default();
-        t.add(s(725), Source::Peer);
-        t.add(s(726), Source::Peer);
+        t.add(s(725), &Source::Peer);
+        t.add(s(726), &Source::Peer);
         assert_eq!(t.score(), Some(s(726)));
         // 72.4 and 72.5: 72.45 → 72.5
         let mut t = Tally::default();
-        t.add(s(724), Source::Peer);
-        t.add(s(725), Source::Peer);
+        t.add(s(724), &Source::Peer);
+        t.add(s(725), &Source::Peer);
         assert_eq!(t.score(), Some(s(725)));
         assert_eq!(round_div(5, 2), 3);
         assert_eq!(round_div(7, 2), 4);

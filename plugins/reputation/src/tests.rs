@@ -516,12 +516,12 @@ fn bad_arguments_and_unknown_queries_are_named() {
     let err = rep
         .query(
             "record",
-            json!({"entity": "Trace", "domain": "code", "score": 50, "source": "boss"}),
+            json!({"entity": "Trace", "domain": "code", "score": 50, "source": " "}),
         )
         .unwrap_err();
     assert!(
         err.message()
-            .starts_with("`record`: unknown variant `boss`"),
+            .starts_with("`record`: `source` must not be empty"),
         "{err}"
     );
     let err = rep
@@ -562,4 +562,22 @@ fn a_task_outcome_delivered_again_after_a_restart_is_recorded_once() {
     next.id = 42;
     rep.on_event(&next).unwrap();
     assert_eq!(entry_keys(&test).len(), 2, "one entry per event");
+}
+
+#[test]
+fn any_other_source_type_is_kept_and_weighs_half() {
+    let test = TestHost::new("reputation");
+    let mut rep = start(&test);
+    let out = record(&mut rep, "Trace", "code", json!(90), "boss");
+    assert_eq!(out["entry"]["source"], "boss");
+    // 80 peer + 90 boss: (80·1.0 + 90·0.5) / 1.5 = 125 / 1.5 = 83.3
+    record(&mut rep, "Trace", "code", json!(80), "peer");
+    assert_eq!(
+        scores(&mut rep, "Trace"),
+        json!({"domains": {"code": 83.3}, "overall": 83.3})
+    );
+    // The spelling survives a restart.
+    let mut again = start(&test);
+    let entries = again.query("entries", json!({"entity": "Trace"})).unwrap();
+    assert_eq!(entries["entries"][1]["source"], "boss");
 }

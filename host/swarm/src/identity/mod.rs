@@ -124,6 +124,11 @@ impl Identities {
                 report.fixed.push(found.profile.address.clone());
                 archive::write_profile(&found.dir, &found.profile)?;
             }
+            // The archive is kept as found; an address off the HA rules is reported, not fixed.
+            let checked = hypernet_plugin_api::address::validate(&found.profile.address);
+            for problem in checked.errors.iter().chain(&checked.warnings) {
+                tracing::warn!(instance = %found.profile.name, address = %checked.input, problem = %problem, "instance address");
+            }
             groups
                 .entry(found.profile.name.to_lowercase())
                 .or_default()

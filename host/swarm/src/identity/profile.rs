@@ -106,7 +106,7 @@ impl Profile {
     }
 
     /// Fills what legacy profiles leave empty: the name (from the folder), the address
-    /// (`<account>.<name lowercased>`) and the model (by account). True when anything
+    /// (`<account>.<name>`, see [`crate::workers::derived_address`]) and the model (by account). True when anything
     /// changed, so the profile is written back.
     pub fn fix_legacy(&mut self, account: &str, folder: &str) -> bool {
         let mut changed = false;
@@ -115,7 +115,7 @@ impl Profile {
             changed = true;
         }
         if self.address.trim().is_empty() {
-            self.address = format!("{account}.{}", self.name.to_lowercase());
+            self.address = crate::workers::derived_address(account, &self.name);
             changed = true;
         }
         if self.model.trim().is_empty() {

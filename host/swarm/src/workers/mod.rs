@@ -19,7 +19,7 @@ pub struct WorkerConfig {
     /// Account (`2.1`).
     #[serde(default = "default_account")]
     pub account: String,
-    /// Address; empty means `<account>.<name lowercased>`.
+    /// Address; empty means `<account>.<name>` (see [`derived_address`]).
     #[serde(default)]
     pub address: String,
     /// What it does (`architect`).
@@ -39,18 +39,52 @@ pub struct WorkerConfig {
     pub grants: Vec<String>,
 }
 
+/// The address of an instance that names none: `<account>.<name>`, the name lowercased
+/// and kept to its ASCII letters and digits, as address parts allow (`Spark-2` → `2.1.spark2`).
+pub fn derived_address(account: &str, name: &str) -> String {
+    let part: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    format!("{account}.{part}")
+}
+
 fn default_account() -> String {
     "2.1".into()
 }
 
 impl WorkerConfig {
-    /// The address, filled from account and name when empty.
+    /// The address, derived from account and name when empty.
     pub fn address(&self) -> String {
         if self.address.is_empty() {
-            format!("{}.{}", self.account, self.name.to_lowercase())
+            derived_address(&self.account, &self.name)
         } else {
             self.address.clone()
         }
+    }
+
+    /// Checks the address (configured or derived) against the HA rules: an error names the
+    /// worker, the address and every broken rule; warnings are logged.
+    pub fn check_address(&self) -> Result<(), String> {
+        let address = self.address();
+        let checked = hypernet_plugin_api::address::validate(&address);
+        let field = if self.address.is_empty() {
+            "address (from `account` and `name`)"
+        } else {
+            "`address`"
+        };
+        if !checked.is_valid() {
+            return Err(format!(
+                "worker `{}`: {field} `{address}` is not a valid Hypernet address: {}",
+                self.name,
+                checked.errors.join("; ")
+            ));
+        }
+        for warning in &checked.warnings {
+            tracing::warn!(worker = %self.name, %address, warning = %warning, "worker address");
+        }
+        Ok(())
     }
 
     /// Share of `tags` this worker has among its capabilities (0.0 to 1.0).

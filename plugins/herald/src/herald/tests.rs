@@ -107,10 +107,12 @@ fn every_transition_through_the_queries() {
         (ReviewState::Pending, ReviewState::Approved),
         (ReviewState::Pending, ReviewState::Held),
         (ReviewState::Pending, ReviewState::Escalated),
+        (ReviewState::Held, ReviewState::Approved),
         (ReviewState::Held, ReviewState::Released),
         (ReviewState::Held, ReviewState::Escalated),
         (ReviewState::Escalated, ReviewState::Approved),
         (ReviewState::Escalated, ReviewState::Held),
+        (ReviewState::Escalated, ReviewState::Released),
     ];
     let targets = [
         ReviewState::Approved,
@@ -252,12 +254,6 @@ fn held_message_is_announced_only_when_released() {
             json!({"id": "HR-0001", "reviewer": "Bo", "reason": "still unsure"}),
         )
         .unwrap();
-    // Approving a held message is refused, and announces nothing.
-    assert!(
-        herald
-            .query("approve", json!({"id": "HR-0001", "reviewer": "Ana"}))
-            .is_err()
-    );
     assert!(
         approved_ids(&test).is_empty(),
         "held/escalated is not approved"
@@ -392,11 +388,11 @@ fn a_restart_loses_nothing() {
         let id = format!("HR-{:04}", n + 1);
         assert_eq!(&second.query("review", json!({"id": id})).unwrap(), review);
     }
-    // Still held: nothing was announced by the restart, and it cannot be approved.
+    // Nothing was announced by the restart, and the approved review is still final.
     assert_eq!(approved_ids(&test), announced);
     assert!(
         second
-            .query("approve", json!({"id": "HR-0001", "reviewer": "Ana"}))
+            .query("release", json!({"id": approved, "reviewer": "Ana"}))
             .is_err()
     );
     // Numbering continues after the last id.
@@ -510,4 +506,39 @@ fn start_trims_log_entries_left_beyond_the_bound() {
     let log = herald.query("log", json!({"limit": 1})).unwrap();
     assert_eq!(log["kept"], LOG_CAPACITY);
     assert_eq!(log["entries"][0]["seq"], LOG_CAPACITY + 1);
+}
+
+#[test]
+fn a_held_message_can_later_be_approved_and_an_escalated_one_released() {
+    let test = TestHost::new("herald");
+    let mut herald = start(&test, json!({}));
+    let held = review_in(&mut herald, ReviewState::Held);
+    let escalated = review_in(&mut herald, ReviewState::Escalated);
+    let approved = herald
+        .query("approve", json!({"id": held, "reviewer": "Ana"}))
+        .unwrap();
+    assert_eq!(approved["state"], "approved");
+    let released = herald
+        .query("release", json!({"id": escalated, "reviewer": "Bo"}))
+        .unwrap();
+    assert_eq!(released["state"], "released");
+    assert_eq!(approved_ids(&test), vec![json!(held), json!(escalated)]);
+    // What makes no sense stays refused: releasing what was never held, leaving a final state.
+    let pending = review_in(&mut herald, ReviewState::Pending);
+    let err = herald
+        .query("release", json!({"id": pending, "reviewer": "Bo"}))
+        .unwrap_err();
+    assert!(
+        err.message()
+            .contains("cannot move from `pending` to `released`"),
+        "{err}"
+    );
+    assert!(
+        herald
+            .query(
+                "hold",
+                json!({"id": held, "reviewer": "Bo", "reason": "late"})
+            )
+            .is_err()
+    );
 }

@@ -1,6 +1,7 @@
 //! Handing ready tasks to free workers: the best (worker, task) pair by affinity and
 //! priority, the route of the call and its worst-case cost reserved against the budget (a
-//! fallback model when the routed one is over budget; paid work paused and resumed), then
+//! fallback model when the routed one is over budget, else another free worker whose model
+//! is affordable; paid work paused and resumed), then
 //! the task assigned, running, and its call dispatched on a new lane. Busy workers get
 //! their next task in [`super::reservations`].
 
@@ -52,11 +53,11 @@ impl Core {
             };
             self.ready.remove(&(prio, id));
             let pos = self.worker_for(id, &free, pos);
-            if !self.plan_call(id, free[pos], now_ms, &mut outcome) {
+            let Some(pos) = self.affordable_worker(id, &free, pos, now_ms, &mut outcome) else {
                 // Over budget: it waits, ready, while cheaper work goes ahead.
                 skipped.push((prio, id));
                 continue;
-            }
+            };
             let at = self.free.iter().position(|&x| x == free[pos]);
             let w = self
                 .free
@@ -156,6 +157,34 @@ impl Core {
             self.fx.dirty.insert(id);
         }
         true
+    }
+
+    /// The free worker (its position in `free`) whose call of `id` is affordable: the one
+    /// picked, else any other that may take the task. So while paid work waits for the
+    /// budget, a worker on a free model (local, or priced at 0) still takes it.
+    fn affordable_worker(
+        &mut self,
+        id: TaskId,
+        free: &[usize],
+        picked: usize,
+        now_ms: u64,
+        out: &mut BudgetOutcome,
+    ) -> Option<usize> {
+        if self.plan_call(id, free[picked], now_ms, out) {
+            return Some(picked);
+        }
+        let task = &self.active[&id];
+        let others: Vec<usize> = (0..free.len())
+            .filter(|&p| p != picked && self.may_take(task, free[p]))
+            .filter(|&p| {
+                !task
+                    .rejected_by
+                    .contains(&self.workers[free[p]].config.name)
+            })
+            .collect();
+        others
+            .into_iter()
+            .find(|&p| self.plan_call(id, free[p], now_ms, out))
     }
 
     /// Pauses paid work when a reservation was refused (announced once), and resumes it

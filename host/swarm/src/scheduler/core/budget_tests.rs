@@ -11,14 +11,21 @@ use hypernet_plugin_api::provider::ProviderError;
 const PAID: &str = "paid/x";
 
 fn paid_core(workers: usize, daily_usd: f64, router: RouterConfig) -> Core {
-    let ws = (0..workers)
-        .map(|i| WorkerConfig {
+    core_of(&vec![PAID; workers], daily_usd, router)
+}
+
+/// A core with one worker per model (`w0`, `w1`, …).
+fn core_of(models: &[&str], daily_usd: f64, router: RouterConfig) -> Core {
+    let ws = models
+        .iter()
+        .enumerate()
+        .map(|(i, model)| WorkerConfig {
             name: format!("w{i}"),
             account: "2.1".into(),
             address: String::new(),
             role: String::new(),
             capabilities: vec![],
-            model: Some(PAID.into()),
+            model: Some((*model).into()),
             tier: Default::default(),
             grants: Vec::new(),
         })
@@ -271,6 +278,24 @@ fn over_budget_work_falls_back_to_a_free_model() {
         "fallback after paid/x: over budget"
     );
     assert!(!c.budget().paused);
+}
+
+#[test]
+fn a_free_worker_keeps_working_while_paid_work_waits() {
+    let mut c = core_of(&[PAID, "lmstudio/q"], 0.0, RouterConfig::default());
+    let ids = file_n(&mut c, 2);
+    let fx = step(&mut c, 1);
+    // The paid worker cannot afford either task; the free one takes the first.
+    assert_eq!(fx.dispatch.len(), 1, "{:?}", fx.dispatch);
+    assert_eq!(fx.dispatch[0].model, "lmstudio/q");
+    assert_eq!(c.task(ids[0]).unwrap().worker.as_deref(), Some("w1"));
+    // The second waits as the free worker's next call, not for the budget.
+    assert_eq!(
+        c.task(ids[1]).unwrap().worker.as_deref(),
+        Some("w1"),
+        "reserved for the free worker"
+    );
+    assert!(c.budget().paused, "paid work is paused all the same");
 }
 
 #[test]

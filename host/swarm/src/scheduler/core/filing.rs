@@ -1,13 +1,15 @@
 //! Filing a batch of tasks. The whole batch is checked before anything changes (titles,
 //! keys, the workers it is filed for, every dependency) and ordered so dependencies come
 //! first; a cycle is refused along its path. A task with the content of an unfinished one
-//! is not filed again: the existing one is returned. Each new task then waits, is blocked
+//! is not filed again: the existing one is returned (except personal time, which is
+//! always filed). Each new task then waits, is blocked
 //! with a reason, or is ready, and is evaluated again whenever a task it depends on
 //! changes.
 
 use super::{Core, CoreError, Filed, PlannedTask};
 use crate::coordinator::decompose;
 use crate::router;
+use crate::workers::personal;
 use hypernet_model::tasks::dedup::content_key;
 use hypernet_model::tasks::{Task, TaskId, TaskSpec, TaskStatus};
 use serde_json::json;
@@ -39,7 +41,11 @@ impl Core {
                 spec.for_worker = Some(self.live_worker_name(name)?);
             }
             let key = content_key(&spec.title, &spec.description);
-            if let Some(&existing) = self.dedup.get(&key)
+            // Personal time is earned per work task: a new one is never merged into one
+            // still waiting, or the worker would lose what it earned.
+            let merges = !personal::is_personal(&spec.tags);
+            if merges
+                && let Some(&existing) = self.dedup.get(&key)
                 && self.active.get(&existing).is_some_and(Self::is_open)
             {
                 if let Some(k) = &planned.key {

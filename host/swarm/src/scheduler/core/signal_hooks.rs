@@ -151,10 +151,11 @@ impl Core {
     }
 
     /// Puts running task `id` (its worker already released) to `needs_input` on `asked`,
-    /// giving back the attempt it used; `task.needs_input` carries the question.
+    /// giving back the attempt it used (its `max_attempts` stays what was filed);
+    /// `task.needs_input` carries the question.
     pub(super) fn wait_for_person(&mut self, id: TaskId, asked: Clarification) {
         let task = self.active.get_mut(&id).expect("current");
-        task.max_attempts += 1;
+        task.attempts = task.attempts.saturating_sub(1);
         let payload = json!({
             "question": asked.question,
             "approval": asked.approval,

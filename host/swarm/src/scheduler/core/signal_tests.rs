@@ -168,7 +168,11 @@ fn a_question_waits_for_an_answer_which_the_next_call_carries() {
     assert_eq!(task.status, TaskStatus::NeedsInput);
     assert_eq!(task.clarifications[0].question, "Which wall?");
     assert_eq!(task.clarifications[0].asked_by, "w0");
-    assert!(task.attempts < task.max_attempts, "asking used no attempt");
+    assert_eq!(
+        (task.attempts, task.max_attempts),
+        (0, 1),
+        "asking used no attempt and `max_attempts` stays as filed"
+    );
     let waiting = events(&mut c, "task.needs_input");
     assert_eq!(waiting[0]["question"], "Which wall?");
     assert_eq!(waiting[0]["filed_by"], "person");
@@ -192,7 +196,8 @@ fn a_question_waits_for_an_answer_which_the_next_call_carries() {
         prompt.ends_with("Question: Which wall?\nAnswer: The north one."),
         "{prompt}"
     );
-    c.complete(a, 2, answer("Painted the north wall."), 5);
+    // The hold gave its attempt back: this is attempt 1 again.
+    c.complete(a, 1, answer("Painted the north wall."), 5);
     assert_eq!(finished(&c, a).status, TaskStatus::Completed);
     assert!(matches!(
         c.answer(a, "late", 6),
@@ -261,6 +266,11 @@ fn a_call_waiting_on_an_approval_resumes_with_the_decision() {
         prompt.ends_with("Answer: Approved by Ada; it ran once and returned:\nok"),
         "{prompt}"
     );
+    // The hold cost no attempt: the resumed call is the first and only one filed for.
+    let task = c.task(a).unwrap();
+    assert_eq!((task.attempts, task.max_attempts), (1, 1));
+    c.complete(a, 1, answer("Ran it."), 5);
+    assert_eq!(finished(&c, a).status, TaskStatus::Completed);
 }
 
 #[test]
