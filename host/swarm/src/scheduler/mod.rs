@@ -213,7 +213,7 @@ impl Scheduler {
         }
         core.configure_ladder(config.ladder.clone(), store.ladder()?);
         store.for_each_task(|t| core.restore_task(t))?;
-        core.requeue_interrupted();
+        core.requeue_interrupted(now_ms());
         let http = hypernet_llm::HttpExecutor::new(&config.http)
             .map_err(|e| StartError::Http(e.to_string()))?;
         let providers = Arc::new(ProviderMap::discover(&registry, &http).await);
@@ -566,7 +566,7 @@ impl Loop {
                 .as_ref()
                 .is_some_and(|(deadline, _)| Instant::now() >= *deadline)
             {
-                self.core.requeue_running();
+                self.core.requeue_running(now_ms());
                 // Re-queued: their calls would be ignored; stop them.
                 self.aborts.abort_all();
             }

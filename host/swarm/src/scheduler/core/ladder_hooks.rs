@@ -31,9 +31,12 @@ impl Core {
         let worker = &self.workers[w];
         let model = &self.active[&id].model;
         let local = budget::is_local(&worker.model) || budget::is_local(model);
-        let changes = self
+        let mut changes = self
             .ladder
             .failure(&worker.config.name, model, local, cause, now_ms);
+        if !budget::is_local(model) {
+            changes.extend(self.ladder.route_failure(model, cause, now_ms));
+        }
         self.apply_ladder(changes);
     }
 
@@ -74,6 +77,14 @@ impl Core {
                     )
                 }
                 Change::BreakerClosed => tracing::info!("circuit breaker closed"),
+                Change::RouteSuspended {
+                    model,
+                    until_ms,
+                    reason,
+                } => {
+                    tracing::warn!(model = %model, until_ms, reason = %reason, "route suspended: no task goes to this model")
+                }
+                Change::RouteResumed { model } => tracing::info!(model = %model, "route resumed"),
             }
             self.fx.events.push(change.event());
             self.workers_changed = true;
