@@ -21,15 +21,30 @@ fn refused_requests_fail_at_once_with_the_providers_message() {
     let _host = env.start_on_openai_mock(&mock);
     let cases = [
         (
-            Reply::openai_error(401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided"),
+            Reply::openai_error(
+                401,
+                "invalid_request_error",
+                "invalid_api_key",
+                "Incorrect API key provided",
+            ),
             "authentication failed: Incorrect API key provided",
         ),
         (
-            Reply::openai_error(400, "invalid_request_error", "invalid_value", "Invalid value for 'temperature'"),
+            Reply::openai_error(
+                400,
+                "invalid_request_error",
+                "invalid_value",
+                "Invalid value for 'temperature'",
+            ),
             "bad request: Invalid value for 'temperature'",
         ),
         (
-            Reply::openai_error(404, "invalid_request_error", "model_not_found", "The model does not exist"),
+            Reply::openai_error(
+                404,
+                "invalid_request_error",
+                "model_not_found",
+                "The model does not exist",
+            ),
             "bad request: The model does not exist",
         ),
         (
@@ -72,7 +87,11 @@ fn exhausted_credits_suspend_the_route_and_the_fallback_takes_the_rest() {
     env.manifest(&format!("{manifest}\n{SIM}"));
     mock.script(
         "/v1/messages",
-        [Reply::anthropic_error(402, "billing_error", "Your credit balance is too low")],
+        [Reply::anthropic_error(
+            402,
+            "billing_error",
+            "Your credit balance is too low",
+        )],
     );
     let _host = env.start_with_env(&MOCK_KEYS);
 

@@ -4,11 +4,11 @@
 //! event stream and the log; a crash on a task's last attempt fails it instead of running
 //! it again; a damaged database file is refused, naming it, with the message printed once.
 
-use crate::util::{CHAT, OPENAI_KEY, file, wait_for};
+use crate::util::{CHAT, MOCK_KEYS, OPENAI_KEY, file, wait_for};
 use futures_util::StreamExt;
 use hypernet_integration::mock_llm::{MockLlm, Reply};
 use hypernet_integration::{Env, Run, eventually, hypernet_bin};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -32,19 +32,29 @@ fn run_on(env: &Env, listen: &str) -> Run {
     }
 }
 
-#[test]
-fn a_start_refused_for_its_port_makes_no_model_call() {
+/// A host on the OpenAI mock killed while the call of the task `filing` (its JSON) hangs:
+/// the task stays running in the store. The mock, the world and the task's id.
+fn crashed_mid_call(filing: Value) -> (MockLlm, Env, String) {
     let mock = MockLlm::start();
-    // The task's first call hangs until the host is killed: it stays running in the store.
-    mock.script(CHAT, [Reply::openai_text("late", 1, 1).after(Duration::from_secs(60))]);
+    mock.script(
+        CHAT,
+        [Reply::openai_text("late", 1, 1).after(Duration::from_secs(60))],
+    );
     let env = Env::new();
     let host = env.start_on_openai_mock(&mock);
-    let id = file(&env, "Survive refused starts");
-    eventually("the first call", || {
+    let (status, body) = env.api("/api/tasks", Some(&filing));
+    assert_eq!(status, 200, "{body}");
+    let id = body["id"].as_str().expect("an id").to_owned();
+    eventually("the call", || {
         (mock.requests_to(CHAT).len() == 1).then_some(())
     });
     host.kill9();
+    (mock, env, id)
+}
 
+#[test]
+fn a_start_refused_for_its_port_makes_no_model_call() {
+    let (mock, env, id) = crashed_mid_call(json!({"title": "Survive refused starts"}));
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     for _ in 0..5 {
@@ -53,31 +63,26 @@ fn a_start_refused_for_its_port_makes_no_model_call() {
         assert!(err.contains(&format!("binding the API to {addr}")), "{err}");
     }
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(mock.requests_to(CHAT).len(), 1, "no call from a refused start");
+    assert_eq!(
+        mock.requests_to(CHAT).len(),
+        1,
+        "no call from a refused start"
+    );
     drop(taken);
 
     let _host = env.start_with_env(&OPENAI_KEY);
     let task = wait_for(&env, &id, &["completed", "failed"]);
     assert_eq!(task["status"], "completed", "{task}");
-    assert_eq!(task["attempts"], 2, "the crash's attempt and this one: {task}");
+    assert_eq!(
+        task["attempts"], 2,
+        "the crash's attempt and this one: {task}"
+    );
     assert_eq!(mock.requests_to(CHAT).len(), 2);
 }
 
 #[test]
 fn a_crash_on_the_last_attempt_fails_the_task_instead_of_running_it_again() {
-    let mock = MockLlm::start();
-    mock.script(CHAT, [Reply::openai_text("late", 1, 1).after(Duration::from_secs(60))]);
-    let env = Env::new();
-    let host = env.start_on_openai_mock(&mock);
-    let (status, body) = env.api(
-        "/api/tasks",
-        Some(&serde_json::json!({"title": "Only once", "max_attempts": 1})),
-    );
-    assert_eq!(status, 200, "{body}");
-    let id = body["id"].as_str().unwrap().to_owned();
-    eventually("the call", || (mock.requests_to(CHAT).len() == 1).then_some(()));
-    host.kill9();
-
+    let (mock, env, id) = crashed_mid_call(json!({"title": "Only once", "max_attempts": 1}));
     let _host = env.start_with_env(&OPENAI_KEY);
     let task = wait_for(&env, &id, &["failed", "completed"]);
     assert_eq!(task["status"], "failed", "{task}");
@@ -104,7 +109,9 @@ async fn first_event(env: &Env, kind: &str) -> Value {
         env.api_addr(),
         env.token()
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
     let wait = Duration::from_secs(20);
     loop {
         let frame = tokio::time::timeout(wait, socket.next())
@@ -120,21 +127,15 @@ async fn first_event(env: &Env, kind: &str) -> Value {
 
 #[test]
 fn the_api_answers_at_once_while_the_boot_sequence_runs_in_the_background() {
-    const KEY: &str = "sk-ant-mock-start";
     let mock = MockLlm::start();
-    let env = Env::new();
-    env.manifest(&format!(
-        "[[plugin]]\nname = \"provider-anthropic\"\ncapabilities = [\"log\"]\n[plugin.config]\n\
-         base_url = \"{}\"\napi_key_env = \"HN_TEST_ANTHROPIC_KEY\"\nprefix = \"anthropic\"\n",
-        mock.url()
-    ));
+    // The archive's path is taken from the host's working directory, the world's folder.
+    let env = Env::on_mock_providers(
+        &mock,
+        "anthropic/claude-sonnet-4-5",
+        "[identity]\narchive = \"archive\"\n",
+    );
     let archive = env.path().join("archive");
     write(&archive.join("core/charter.md"), "We say what we found.");
-    env.config(&format!(
-        "standing = []\n\n[[worker]]\nname = \"Coder\"\naccount = \"2.1\"\n\
-         model = \"anthropic/claude-sonnet-4-5\"\n\n[identity]\narchive = \"{}\"\n",
-        archive.display()
-    ));
     // The charter, the reflection, five questions and the naming: 8 slow turns.
     let turns = 8;
     let slow = Duration::from_millis(700);
@@ -145,7 +146,7 @@ fn the_api_answers_at_once_while_the_boot_sequence_runs_in_the_background() {
     mock.script("/v1/messages", replies);
 
     let started = Instant::now();
-    let host = env.start_with_env(&[("HN_TEST_ANTHROPIC_KEY", KEY)]);
+    let host = env.start_with_env(&MOCK_KEYS);
     let (status, body) = env.api("/api/status", None);
     let answered = started.elapsed();
     assert_eq!(status, 200, "{body}");
@@ -153,7 +154,11 @@ fn the_api_answers_at_once_while_the_boot_sequence_runs_in_the_background() {
         answered < Duration::from_secs(4),
         "the API answered after {answered:?}"
     );
-    assert_eq!(body["boot"]["waiting"], serde_json::json!(["Coder"]), "{body}");
+    assert_eq!(
+        body["boot"]["waiting"],
+        serde_json::json!(["Coder"]),
+        "{body}"
+    );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let progress = runtime.block_on(first_event(&env, "boot.progress"));
     assert_eq!(progress["payload"]["worker"], "Coder", "{progress}");
@@ -204,10 +209,17 @@ fn a_damaged_database_is_refused_naming_it_once() {
     let err = run.fails();
     assert!(err.contains(&db.display().to_string()), "{err}");
     assert!(err.contains("not a readable redb database"), "{err}");
-    assert_eq!(err.matches("DB corrupted").count(), 1, "printed once: {err}");
+    assert_eq!(
+        err.matches("DB corrupted").count(),
+        1,
+        "printed once: {err}"
+    );
     assert_eq!(std::fs::read(&db).unwrap(), vec![b'x'; 4096]);
 
     std::fs::remove_file(&db).unwrap();
     let _host = env.start();
-    assert!(std::fs::metadata(&db).unwrap().len() > 0, "a missing file starts fresh");
+    assert!(
+        std::fs::metadata(&db).unwrap().len() > 0,
+        "a missing file starts fresh"
+    );
 }

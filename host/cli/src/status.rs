@@ -303,7 +303,8 @@ mod tests {
             ..status
         };
         assert!(
-            text(&booting, &workers).contains("boot:            Trace turn 3 of 11; waiting: Idle, Trace\n"),
+            text(&booting, &workers)
+                .contains("boot:            Trace turn 3 of 11; waiting: Idle, Trace\n"),
             "{}",
             text(&booting, &workers)
         );

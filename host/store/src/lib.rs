@@ -88,7 +88,9 @@ impl Store {
             std::fs::create_dir_all(parent).map_err(|e| wrap(redb::Error::Io(e)))?;
         }
         let exists = match std::fs::metadata(path) {
-            Ok(meta) if meta.len() == 0 => return Err(wrap(damaged("the file is empty (0 bytes)"))),
+            Ok(meta) if meta.len() == 0 => {
+                return Err(wrap(damaged("the file is empty (0 bytes)")));
+            }
             Ok(_) => true,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
             Err(e) => return Err(wrap(redb::Error::Io(e))),
@@ -209,8 +211,15 @@ mod tests {
 
         std::fs::write(&path, vec![7u8; 8192]).unwrap();
         let message = open_err(&path);
-        assert!(message.contains("not a readable redb database"), "{message}");
+        assert!(
+            message.contains("not a readable redb database"),
+            "{message}"
+        );
         assert_eq!(message.matches("DB corrupted").count(), 1, "{message}");
-        assert_eq!(std::fs::read(&path).unwrap(), vec![7u8; 8192], "left as it was");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            vec![7u8; 8192],
+            "left as it was"
+        );
     }
 }

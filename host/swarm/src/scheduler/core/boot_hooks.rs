@@ -77,10 +77,10 @@ impl Core {
                 max_tokens,
                 reply,
             } => {
-                let estimate = self.budget.price(&model).cost_micros(
-                    budget::estimate_tokens(chars),
-                    u64::from(max_tokens),
-                );
+                let estimate = self
+                    .budget
+                    .price(&model)
+                    .cost_micros(budget::estimate_tokens(chars), u64::from(max_tokens));
                 let granted = self
                     .budget
                     .reserve(BOOT_HOLD, estimate, now_ms)

@@ -348,8 +348,8 @@ pub mod steps;
 // the coordinator: splitting, conflicts, autoscaling, the swarm's limits
 mod coordination;
 // the failure ladder: suspended workers, the breaker, probes
-mod ladder_hooks;
 pub mod boot_hooks;
+mod ladder_hooks;
 // signals and directives in answers; a person's answers
 mod signal_hooks;
 // worker memory, personal time, tasks filed for one worker

@@ -435,8 +435,14 @@ fn an_interrupted_last_attempt_fails_instead_of_running_again() {
     }
     after.requeue_interrupted(5);
     for (id, error) in [
-        (a, "attempts spent (1 of 1); the last was interrupted by a restart"),
-        (b, "attempts spent (6 of 3); the last was found ready after a restart"),
+        (
+            a,
+            "attempts spent (1 of 1); the last was interrupted by a restart",
+        ),
+        (
+            b,
+            "attempts spent (6 of 3); the last was found ready after a restart",
+        ),
     ] {
         assert_eq!(status(&after, id), TaskStatus::Failed);
         assert!(!after.holds(id), "failed for good");
