@@ -7,6 +7,7 @@
 //! was made durable, as an assignment, in an earlier batch.
 
 pub mod abort;
+mod boot_task;
 pub mod call;
 pub mod conversation;
 pub mod core;
@@ -285,7 +286,7 @@ impl Scheduler {
             stop_after_write: Vec::new(),
             exec,
         };
-        let boot = BootTask {
+        let boot = boot_task::BootTask {
             config: config.identity.clone(),
             identities: loaded,
             workers: to_boot,
@@ -414,50 +415,6 @@ impl Scheduler {
     /// figures are needed, as the copy includes every worker's view.
     pub fn read_snapshot<T>(&self, read: impl FnOnce(&Snapshot) -> T) -> T {
         read(&self.snapshot.read().expect("snapshot lock"))
-    }
-}
-
-/// The boot sequences of new instances, run in the background once the scheduler thread
-/// has started (see [`crate::identity::startup`]).
-struct BootTask {
-    config: crate::identity::IdentityConfig,
-    identities: crate::identity::Identities,
-    workers: Vec<(crate::workers::WorkerConfig, String)>,
-    registry: Arc<Registry>,
-    providers: Arc<ProviderMap>,
-    http: hypernet_llm::HttpExecutor,
-    timeout: Duration,
-    shared: Arc<RwLock<Arc<crate::identity::Identities>>>,
-    tx: mpsc::Sender<Command>,
-}
-
-impl BootTask {
-    fn spawn(self) {
-        if self.workers.is_empty() {
-            return;
-        }
-        let tx = self.tx;
-        let ledger: crate::identity::startup::Ledger = Arc::new(move |request| {
-            // A stopped scheduler drops the request (and with it a reservation's reply).
-            let _ = tx.send(Command::Boot(request));
-        });
-        tokio::spawn(async move {
-            let caller = crate::identity::boot::Caller {
-                registry: &self.registry,
-                providers: &self.providers,
-                http: &self.http,
-                timeout: self.timeout,
-            };
-            crate::identity::startup::boot_all(
-                &self.config,
-                self.identities,
-                self.workers,
-                &caller,
-                &ledger,
-                &self.shared,
-            )
-            .await;
-        });
     }
 }
 

@@ -145,9 +145,7 @@ impl Core {
         self.pinned.remove(&id);
         self.fallback_pos.remove(&id);
         self.release_after_failure(id, &error, now_ms);
-        let task = self.active.get_mut(&id).expect("current");
-        task.error = Some(error.clone());
-        task.finished_ms = Some(now_ms);
+        let task = &self.active[&id];
         let retry_at = (retry && task.attempts < task.max_attempts).then(|| {
             let shift = task.attempts.saturating_sub(1).min(20);
             let delay = self
@@ -157,13 +155,28 @@ impl Core {
                 .min(self.cfg.retry_backoff_max_ms);
             now_ms + delay
         });
+        self.record_failure(id, error, retry_at, now_ms);
+    }
+
+    /// Marks `id` failed with `error`: retried at `retry_at`, or else for good (its
+    /// dependents stay blocked with the reason).
+    pub(super) fn record_failure(
+        &mut self,
+        id: TaskId,
+        error: String,
+        retry_at: Option<u64>,
+        now_ms: u64,
+    ) {
+        let task = self.active.get_mut(&id).expect("held");
+        task.error = Some(error.clone());
+        task.finished_ms = Some(now_ms);
         task.retry_at_ms = retry_at;
         self.set_status(
             id,
             TaskStatus::Failed,
             json!({ "error": error, "retry_at_ms": retry_at }),
         )
-        .expect("running tasks may fail");
+        .expect("running, assigned and ready tasks may fail");
         self.failed_since_start += 1;
         match retry_at {
             Some(at) => {

@@ -133,17 +133,6 @@ impl Core {
         );
         tracing::warn!(task = %id, error = %error, "task failed");
         task.worker = None;
-        task.error = Some(error.clone());
-        task.finished_ms = Some(now_ms);
-        task.retry_at_ms = None;
-        self.set_status(
-            id,
-            TaskStatus::Failed,
-            json!({ "error": error, "retry_at_ms": null }),
-        )
-        .expect("a task with spent attempts may fail");
-        self.failed_since_start += 1;
-        let _ = self.reevaluate_dependents(id);
-        self.evict(id);
+        self.record_failure(id, error, None, now_ms);
     }
 }
