@@ -125,6 +125,14 @@ fn a_new_instance_boots_once_and_keeps_its_answers() {
     ));
     mock.script("/v1/messages", replies);
     let host = env.start_with_env(&[("HN_TEST_ANTHROPIC_KEY", KEY)]);
+    // The sequence runs in the background; it is over once the status no longer shows it.
+    eventually("the boot sequence to end", || {
+        env.api("/api/status", None)
+            .1
+            .get("boot")
+            .is_none()
+            .then_some(())
+    });
     let calls = mock.requests_to("/v1/messages");
     assert_eq!(calls.len(), turns, "{}", host.log());
     for (i, call) in calls.iter().enumerate() {

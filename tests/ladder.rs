@@ -1,6 +1,7 @@
 //! The failure ladder through the real binary, the real `provider-openai` plugin and the
 //! loopback mock LLM: a rate-limited worker is suspended while the others keep working; a
-//! worker out of credits is suspended until a one-token probe to its model succeeds.
+//! worker out of credits is suspended (its task failed at once) until a one-token probe to
+//! its model succeeds.
 
 use crate::util::{OPENAI_KEY, file};
 use hypernet_integration::mock_llm::{MockLlm, Reply};
@@ -79,17 +80,28 @@ fn a_worker_out_of_credits_resumes_only_after_a_probe_succeeds() {
     let env = world(&mock, "credit_recheck_ms = 1500", &["Solo"]);
     mock.script("/v1/chat/completions", [Reply::openai_quota_exhausted()]);
     let host = env.start_with_env(&OPENAI_KEY);
-    let id = file(&env, "Spend money");
+    let spent = file(&env, "Spend money");
     let w = eventually("the worker to be suspended", || {
         let w = worker(&env, "Solo");
         w["suspended_until_ms"].as_u64().map(|_| w)
     });
     assert_eq!(w["suspension_reason"], "credits exhausted", "{w}");
-    let t = finished(&env, &id);
-    assert_eq!(t["attempts"], 2, "{t}");
-    assert!(worker(&env, "Solo")["suspended_until_ms"].is_null());
-    // The failed call, the probe (one token), then the retry: the retry waited for the
-    // probe although its backoff (100 ms) ended long before.
+    // Exhausted credits cannot succeed on another attempt: the task fails at once.
+    let t = env.api(&format!("/api/tasks/{spent}"), None).1;
+    assert_eq!(
+        (&t["status"], &t["attempts"]),
+        (&json!("failed"), &json!(1)),
+        "{t}"
+    );
+    eventually("the worker to resume", || {
+        worker(&env, "Solo")["suspended_until_ms"]
+            .is_null()
+            .then_some(())
+    });
+    let later = file(&env, "Spend again");
+    finished(&env, &later);
+    // The failed call, the probes (one token: the worker's and the route's), then the new
+    // task: it waited for the probes.
     let calls = mock.requests_to("/v1/chat/completions");
     let limits: Vec<Value> = calls
         .iter()
@@ -101,9 +113,13 @@ fn a_worker_out_of_credits_resumes_only_after_a_probe_succeeds() {
                 .unwrap_or(Value::Null)
         })
         .collect();
-    assert_eq!(limits.len(), 3, "{limits:?}\n{}", host.log());
+    assert_eq!(limits.len(), 4, "{limits:?}\n{}", host.log());
     assert_ne!(limits[0], json!(1));
-    assert_eq!(limits[1], json!(1), "{limits:?}");
-    assert_ne!(limits[2], json!(1));
-    assert!(host.log().contains("worker resumed"), "{}", host.log());
+    assert_eq!(limits[1..3], [json!(1), json!(1)], "{limits:?}");
+    assert_ne!(limits[3], json!(1));
+    let log = host.log();
+    assert!(
+        log.contains("worker resumed") && log.contains("route resumed"),
+        "{log}"
+    );
 }

@@ -23,6 +23,10 @@ pub struct Status {
     pub uptime_ms: u64,
     /// The failure ladder's circuit breaker: while open, no paid call starts.
     pub breaker: hypernet_swarm::scheduler::ladder::BreakerView,
+    /// The boot sequences of new instances still to run in the background (absent when
+    /// none is left).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boot: Option<hypernet_swarm::scheduler::core::boot_hooks::BootView>,
 }
 
 /// Worker occupancy, for [`Status`].
@@ -53,9 +57,15 @@ pub struct PluginCounts {
 )]
 pub(super) async fn status(State(state): State<AppState>) -> Json<Status> {
     // Read in place: a copy of the snapshot would copy every worker's view.
-    let (counts, batches, started_ms, breaker) = state
-        .scheduler
-        .read_snapshot(|s| (s.counts.clone(), s.batches, s.started_ms, s.breaker.clone()));
+    let (counts, batches, started_ms, breaker, boot) = state.scheduler.read_snapshot(|s| {
+        (
+            s.counts.clone(),
+            s.batches,
+            s.started_ms,
+            s.breaker.clone(),
+            s.boot.clone(),
+        )
+    });
     Json(Status {
         tasks: counts.by_status,
         workers: WorkerCounts {
@@ -69,6 +79,7 @@ pub(super) async fn status(State(state): State<AppState>) -> Json<Status> {
         batches_written: batches,
         uptime_ms: hypernet_model::clock::now_ms().saturating_sub(started_ms),
         breaker,
+        boot,
     })
 }
 

@@ -1,5 +1,7 @@
-//! `hypernet run`: open the store, start the plugins, serve the API until Ctrl-C/SIGTERM,
-//! then stop everything in order.
+//! `hypernet run`: take the data directory's lock (the store) and the API's port, start the
+//! plugins and the scheduler, serve the API until Ctrl-C/SIGTERM, then stop everything in
+//! order. Nothing calls a model before both are held, and the boot sequence runs in the
+//! background once the API answers.
 
 use crate::compose::{Host, Inputs, compose};
 use crate::datadir::{DataDir, HostInfo};
@@ -88,7 +90,13 @@ pub async fn run(options: RunOptions) -> Result<()> {
                 data.keys().display()
             )
         })?;
-    tracing::info!(manifest = %manifest.origin, data = %data.root().display(), "starting host");
+    // The port is taken, like the data directory's lock, before anything can start a model
+    // call: a start that fails here has changed nothing.
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("binding the API to {}", options.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(manifest = %manifest.origin, data = %data.root().display(), api = %addr, "starting host");
     let Host {
         registry,
         scheduler,
@@ -103,10 +111,6 @@ pub async fn run(options: RunOptions) -> Result<()> {
     })
     .await?;
     let token = data.ensure_token()?;
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
-        .with_context(|| format!("binding the API to {}", options.listen))?;
-    let addr = listener.local_addr()?;
     data.write_host_info(&HostInfo {
         url: format!("http://{addr}"),
         pid: std::process::id(),

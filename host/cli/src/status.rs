@@ -11,6 +11,7 @@ use super::format::{duration_ms, fields, rfc3339_ms};
 use super::tasks::{Listed, counts, parse};
 use anyhow::{Result, anyhow};
 use hypernet_model::clock::now_ms;
+use hypernet_swarm::scheduler::core::boot_hooks::BootView;
 use hypernet_swarm::workers::WorkerView;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -34,6 +35,8 @@ struct Status {
     uptime_ms: u64,
     #[serde(default)]
     breaker: hypernet_swarm::scheduler::ladder::BreakerView,
+    #[serde(default)]
+    boot: Option<BootView>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,6 +141,10 @@ fn text(s: &Status, workers: &[WorkerView]) -> String {
     if s.breaker.open {
         lines.push(("breaker", breaker(&s.breaker)));
     }
+    // Only shown while boot sequences run in the background.
+    if let Some(b) = &s.boot {
+        lines.push(("boot", boot(b)));
+    }
     lines.extend([
         (
             "plugins",
@@ -185,6 +192,15 @@ fn breaker(b: &hypernet_swarm::scheduler::ladder::BreakerView) -> String {
         b.until_ms.map_or_else(|| "-".into(), rfc3339_ms),
         b.consecutive_failures
     )
+}
+
+/// `Coder turn 3 of 11; waiting: Coder, Keel`.
+fn boot(b: &BootView) -> String {
+    let now = match &b.worker {
+        Some(worker) => format!("{worker} turn {} of {}", b.turn, b.turns),
+        None => "starting".to_owned(),
+    };
+    format!("{now}; waiting: {}", b.waiting.join(", "))
 }
 
 /// The first line of a watched view.
@@ -260,6 +276,7 @@ mod tests {
             batches_written: 9,
             uptime_ms: 187_000,
             breaker: Default::default(),
+            boot: None,
         };
         let workers = [
             worker("Trace", Some("T-4")),
@@ -276,6 +293,21 @@ mod tests {
              uptime:          3m 07s"
         );
         assert_eq!(busy(&workers[1..2]), "-");
+        let booting = Status {
+            boot: Some(BootView {
+                worker: Some("Trace".into()),
+                turn: 3,
+                turns: 11,
+                waiting: vec!["Idle".into(), "Trace".into()],
+            }),
+            ..status
+        };
+        assert!(
+            text(&booting, &workers)
+                .contains("boot:            Trace turn 3 of 11; waiting: Idle, Trace\n"),
+            "{}",
+            text(&booting, &workers)
+        );
         let many: Vec<WorkerView> = (0..11)
             .map(|i| worker(&format!("W{i}"), Some(&format!("T-{i}"))))
             .collect();

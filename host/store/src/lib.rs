@@ -41,13 +41,13 @@ pub fn deferred<T>(f: impl FnOnce() -> T) -> T {
 /// redb's page cache.
 const CACHE_BYTES: usize = 32 << 20;
 
-/// A store failure, naming the file.
+/// A store failure, naming the file. Its message includes redb's, which is therefore not
+/// also given as its source (an error chain would print it twice).
 #[derive(Debug, thiserror::Error)]
-#[error("store {path}: {source}")]
+#[error("store {path}: {error}")]
 pub struct StoreError {
     path: PathBuf,
-    #[source]
-    source: redb::Error,
+    error: redb::Error,
 }
 
 /// Writes `value` as the JSON record `key` of a table, inside a batch transaction.
@@ -70,8 +70,16 @@ pub type CreateTables = fn(&redb::WriteTransaction) -> Result<(), redb::Error>;
 impl StoreError {
     /// Whether the file is open in another process (another host holds its lock).
     pub fn is_in_use(&self) -> bool {
-        matches!(self.source, redb::Error::DatabaseAlreadyOpen)
+        matches!(self.error, redb::Error::DatabaseAlreadyOpen)
     }
+}
+
+/// The error for a database file that cannot be read, with what to do about it.
+fn damaged(why: &str) -> redb::Error {
+    redb::Error::Corrupted(format!(
+        "{why}, not a readable redb database; move it away to start with a new one, or \
+         restore it from a backup"
+    ))
 }
 
 /// Result of a store operation.
@@ -91,22 +99,40 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (or creates) the database file, the plugin key-value table and every table
-    /// that `tables` create.
+    /// Opens the database file, the plugin key-value table and every table that `tables`
+    /// create. Only a missing file is created: an empty or damaged one is refused (redb
+    /// would silently start an empty database in a zero-byte file).
     pub fn open(path: &Path, tables: &[CreateTables]) -> StoreResult<Store> {
-        let wrap = |source: redb::Error| StoreError {
+        let wrap = |error: redb::Error| StoreError {
             path: path.to_owned(),
-            source,
+            error,
         };
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| wrap(redb::Error::Io(e)))?;
         }
+        let exists = match std::fs::metadata(path) {
+            Ok(meta) if meta.len() == 0 => {
+                return Err(wrap(damaged("the file is empty (0 bytes)")));
+            }
+            Ok(_) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(wrap(redb::Error::Io(e))),
+        };
         // A bounded page cache keeps memory flat however many tasks are stored; the hot data
         // (unfinished tasks) lives in the scheduler's memory anyway.
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(path)
-            .map_err(|e| wrap(e.into()))?;
+        let builder = {
+            let mut builder = Database::builder();
+            builder.set_cache_size(CACHE_BYTES);
+            builder
+        };
+        let db = if exists {
+            builder.open(path).map_err(|e| match redb::Error::from(e) {
+                in_use @ redb::Error::DatabaseAlreadyOpen => wrap(in_use),
+                other => wrap(damaged(&other.to_string())),
+            })?
+        } else {
+            builder.create(path).map_err(|e| wrap(e.into()))?
+        };
         let store = Store {
             db: Arc::new(db),
             path: Arc::new(path.to_owned()),
@@ -129,7 +155,7 @@ impl Store {
     fn err(&self, source: impl Into<redb::Error>) -> StoreError {
         StoreError {
             path: (*self.path).clone(),
-            source: source.into(),
+            error: source.into(),
         }
     }
 
@@ -178,5 +204,50 @@ impl Store {
     ) -> StoreResult<T> {
         let txn = self.db.begin_read().map_err(|e| self.err(e))?;
         f(&txn).map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_err(path: &Path) -> String {
+        Store::open(path, &[]).expect_err("refused").to_string()
+    }
+
+    #[test]
+    fn a_missing_file_starts_fresh_and_opens_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data/hypernet.redb");
+        drop(Store::open(&path, &[]).unwrap());
+        assert!(std::fs::metadata(&path).unwrap().len() > 0);
+        Store::open(&path, &[]).unwrap();
+    }
+
+    #[test]
+    fn an_empty_or_damaged_file_is_refused_naming_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hypernet.redb");
+        std::fs::write(&path, b"").unwrap();
+        let message = open_err(&path);
+        assert!(
+            message.starts_with(&format!("store {}: ", path.display())),
+            "{message}"
+        );
+        assert!(message.contains("the file is empty (0 bytes)"), "{message}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "left as it was");
+
+        std::fs::write(&path, vec![7u8; 8192]).unwrap();
+        let message = open_err(&path);
+        assert!(
+            message.contains("not a readable redb database"),
+            "{message}"
+        );
+        assert_eq!(message.matches("DB corrupted").count(), 1, "{message}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            vec![7u8; 8192],
+            "left as it was"
+        );
     }
 }

@@ -230,6 +230,22 @@ pub fn provider_down(error: &CallError) -> Option<String> {
     }
 }
 
+/// Whether a failed call can never succeed as it is, so its task fails at once instead of
+/// being attempted again: the key is refused (401/403), the request is wrong
+/// (400/404/413/422), the prompt does not fit the model, or the account's quota or credit
+/// balance is spent.
+pub fn cannot_succeed(error: &CallError) -> bool {
+    matches!(
+        error,
+        CallError::Provider(
+            ProviderError::Auth { .. }
+                | ProviderError::BadRequest { .. }
+                | ProviderError::ContextTooLong { .. }
+                | ProviderError::CreditsExhausted { .. }
+        )
+    )
+}
+
 /// The next model of the fallback chain at or after position `from`, skipping `failed`:
 /// its position and name, or `None` when the chain is exhausted.
 pub fn next_fallback<'a>(
@@ -356,6 +372,35 @@ mod tests {
             (r.model.as_str(), r.reason.as_str()),
             ("w/m", "worker's model")
         );
+    }
+
+    #[test]
+    fn refused_requests_cannot_succeed_and_passing_trouble_can() {
+        let provider = |e: ProviderError| CallError::Provider(e);
+        let message = || "refused".to_owned();
+        for refused in [
+            ProviderError::Auth { message: message() },
+            ProviderError::BadRequest { message: message() },
+            ProviderError::ContextTooLong { message: message() },
+            ProviderError::CreditsExhausted { message: message() },
+        ] {
+            assert!(cannot_succeed(&provider(refused.clone())), "{refused}");
+        }
+        for passing in [
+            provider(ProviderError::RateLimited {
+                message: message(),
+                retry_after_ms: None,
+            }),
+            provider(ProviderError::Server {
+                status: 500,
+                message: message(),
+            }),
+            provider(ProviderError::Network { message: message() }),
+            provider(ProviderError::Malformed { message: message() }),
+            CallError::Host("timed out".into()),
+        ] {
+            assert!(!cannot_succeed(&passing), "{passing}");
+        }
     }
 
     #[test]

@@ -11,6 +11,11 @@ const ERROR_PHRASES: &[&str] = &[
     "timed out",
     "could not",
     "unable to",
+    // A provider's refusal passed on as text (a proxy or a local server relaying it).
+    "credit",
+    "balance",
+    "billing",
+    "payment",
 ];
 
 /// True when `text` is empty, starts with `[error:`, is under 200 characters and contains an
@@ -54,6 +59,15 @@ mod tests {
             "long prose mentioning an error is fine"
         );
         assert!(!looks_like_error("The release plan has three phases."));
+        for refusal in [
+            "Your credit balance is too low to access the API.",
+            "Insufficient balance. Please top up your account.",
+            "Billing hard limit has been reached",
+            "Payment required: add a payment method to continue.",
+            "You exceeded your current quota.",
+        ] {
+            assert!(looks_like_error(refusal), "{refusal}");
+        }
         let huge_bracket = format!("[{} limit]", "y".repeat(600));
         assert!(!looks_like_error(&huge_bracket));
     }

@@ -106,6 +106,8 @@ impl TaskStatus {
             (Blocked, Ready) => true,
             // A ready task that gains a dependency (split into subtasks) waits again.
             (Ready, Assigned | Blocked) => true,
+            // Interrupted (a crash, a shutdown) on its last attempt: it fails, not runs again.
+            (Ready | Assigned, Failed) => true,
             (Assigned, Running | Ready) => true,
             (Running, Completed | Failed | Ready | NeedsInput) => true,
             (NeedsInput, Ready) => true,
@@ -154,7 +156,9 @@ mod tests {
         (Ready, Assigned),
         (Ready, Blocked),
         (Ready, Cancelled),
+        (Ready, Failed),
         (Assigned, Running),
+        (Assigned, Failed),
         (Assigned, Ready),
         (Assigned, Cancelled),
         (Running, Completed),

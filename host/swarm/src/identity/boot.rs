@@ -4,9 +4,9 @@
 //! them, answers the baseline questions (stored in its profile as `baselines`) and may
 //! propose a name for itself (stored as `proposed_name`; the configured name stays its
 //! identity). Messages accumulate, so every turn sees the whole conversation so far. Each
-//! turn is reserved against and charged to the budget like any call; a refused reservation
-//! or a failed turn leaves the profile without baselines, so the sequence runs again at
-//! the next start.
+//! turn is reserved against and charged to the budget like any call (through the scheduler
+//! thread, see [`super::startup`]); a refused reservation or a failed turn leaves the
+//! profile without baselines, so the sequence runs again at the next start.
 //!
 //! The conversation itself ([`converse`]) is generic over the function that runs one turn,
 //! so it is tested without a provider; [`boot_worker`] runs it through the scheduler's
@@ -15,10 +15,9 @@
 use super::Instance;
 use super::archive::Document;
 use super::profile::{Baseline, Profile};
-use crate::budget::{self, Budget};
+use super::startup::{Ledger, Request};
 use crate::scheduler::call::{self, ProviderMap};
 use hypernet_llm::CallError;
-use hypernet_model::tasks::TaskId;
 use hypernet_plugin_api::provider::Message;
 use std::future::Future;
 
@@ -188,9 +187,6 @@ where
     Ok(outcome)
 }
 
-/// The budget reservation key of boot turns (no task has this id).
-const BOOT_HOLD: TaskId = TaskId(u64::MAX);
-
 /// What a boot turn needs from the scheduler.
 pub struct Caller<'a> {
     /// Loaded plugins.
@@ -203,11 +199,12 @@ pub struct Caller<'a> {
     pub timeout: std::time::Duration,
 }
 
-/// Runs the boot sequence of the instance `worker` on `model`, charging each turn to
-/// `budget`. `Ok(None)` when the budget refused a turn (the sequence is left for later).
+/// Runs the boot sequence of the instance `worker` on `model`, each turn reserved and
+/// charged through `ledger`. `Ok(None)` when the budget refused a turn (the sequence is
+/// left for later).
 pub async fn boot_worker(
     caller: &Caller<'_>,
-    budget: &mut Budget,
+    ledger: &Ledger,
     core: &[Document],
     instance: &Instance,
     model: &str,
@@ -217,22 +214,34 @@ pub async fn boot_worker(
     let system = system(instance);
     let worker = instance.profile.name.clone();
     let turns = plan(core, instance, chunk_chars);
-    let over_budget = std::cell::Cell::new(false);
-    let budget = std::cell::RefCell::new(budget);
+    let count = turns.len();
+    let over_budget = std::sync::atomic::AtomicBool::new(false);
     let result = converse(turns, |messages: Vec<Message>| {
         let system = system.clone();
-        let (worker, budget, over_budget) = (&worker, &budget, &over_budget);
+        let (worker, over_budget) = (&worker, &over_budget);
         async move {
+            // Every turn adds a user and an assistant message.
+            let turn = messages.len().div_ceil(2);
+            ledger(Request::Turn {
+                worker: worker.clone(),
+                turn,
+                turns: count,
+            });
             let chars = system.len() + messages.iter().map(|m| m.text().len()).sum::<usize>();
-            let estimate = budget
-                .borrow()
-                .price(model)
-                .cost_micros(budget::estimate_tokens(chars), u64::from(max_tokens));
-            let now = hypernet_model::clock::now_ms();
-            if let Err(e) = budget.borrow_mut().reserve(BOOT_HOLD, estimate, now) {
+            let (reply, granted) = tokio::sync::oneshot::channel();
+            ledger(Request::Reserve {
+                model: model.to_owned(),
+                chars,
+                max_tokens,
+                reply,
+            });
+            let granted = granted
+                .await
+                .unwrap_or_else(|_| Err("the scheduler has stopped".into()));
+            if let Err(e) = granted {
                 tracing::warn!(worker = %worker, error = %e, "boot sequence postponed");
-                over_budget.set(true);
-                return Err(CallError::Host(e.to_string()));
+                over_budget.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Err(CallError::Host(e));
             }
             let answer = call::turn(
                 caller.registry,
@@ -247,19 +256,14 @@ pub async fn boot_worker(
                 caller.timeout,
             )
             .await;
-            let mut budget = budget.borrow_mut();
             match &answer {
-                Ok(r) if !r.simulated => {
-                    budget.settle(
-                        BOOT_HOLD,
-                        model,
-                        worker,
-                        r.input_tokens,
-                        r.output_tokens,
-                        hypernet_model::clock::now_ms(),
-                    );
-                }
-                _ => budget.release(BOOT_HOLD),
+                Ok(r) if !r.simulated => ledger(Request::Settle {
+                    model: model.to_owned(),
+                    worker: worker.clone(),
+                    input_tokens: r.input_tokens,
+                    output_tokens: r.output_tokens,
+                }),
+                _ => ledger(Request::Release),
             }
             answer.map(|r| r.text)
         }
@@ -267,7 +271,7 @@ pub async fn boot_worker(
     .await;
     match result {
         Ok(outcome) => Ok(Some(outcome)),
-        Err(_) if over_budget.get() => Ok(None),
+        Err(_) if over_budget.load(std::sync::atomic::Ordering::Relaxed) => Ok(None),
         Err(e) => Err(e),
     }
 }

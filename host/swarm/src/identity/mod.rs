@@ -3,7 +3,7 @@
 //! legacy ones and merges copies of one instance found under several accounts, writing
 //! every change back atomically (see [`profile::merge`] for the merge rule). The profiles
 //! and documents then feed the system prompts ([`prompt`]), and a new instance runs its
-//! boot sequence ([`boot`]) before its first task.
+//! boot sequence ([`boot`]) before its first task, in the background ([`startup`]).
 //!
 //! ```toml
 //! [identity]
@@ -21,11 +21,12 @@ pub mod archive;
 pub mod boot;
 pub mod profile;
 pub mod prompt;
+pub mod startup;
 
 use self::archive::Document;
 use self::profile::Profile;
 use crate::workers::WorkerConfig;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -243,66 +244,6 @@ impl Identities {
             ratio: compact_chars as f64 / full_chars.max(1) as f64,
         }
     }
-}
-
-/// At start-up: loads the archive named by `[identity]` (nothing when it names none) and
-/// runs the boot sequence of every configured worker without baselines, one after the
-/// other, charging `budget`. A failed boot is logged and left for the next start.
-pub async fn start(
-    config: &crate::config::HostConfig,
-    budget: &mut crate::budget::Budget,
-    caller: &boot::Caller<'_>,
-) -> Result<Identities> {
-    let Some(archive) = &config.identity.archive else {
-        return Ok(Identities::default());
-    };
-    let (mut identities, report) = Identities::load(archive, &config.workers)
-        .with_context(|| format!("loading the instance archive {}", archive.display()))?;
-    tracing::info!(
-        archive = %archive.display(),
-        instances = identities.instances.len(),
-        created = ?report.created,
-        fixed = ?report.fixed,
-        merged = ?report.merged,
-        "instance archive loaded"
-    );
-    if !config.identity.boot {
-        return Ok(identities);
-    }
-    for worker in &config.workers {
-        let instance = identities.instance_for(worker).into_owned();
-        if instance.profile.booted() {
-            continue;
-        }
-        let model = worker
-            .model
-            .clone()
-            .unwrap_or_else(|| config.scheduler.default_model.clone());
-        tracing::info!(worker = %worker.name, model, "boot sequence starting");
-        let outcome = boot::boot_worker(
-            caller,
-            budget,
-            identities.core(),
-            &instance,
-            &model,
-            config.identity.boot_chunk_chars,
-            config.identity.boot_max_tokens,
-        )
-        .await;
-        match outcome {
-            Ok(Some(outcome)) => {
-                let mut profile = instance.profile;
-                outcome.apply(&mut profile);
-                tracing::info!(worker = %worker.name, proposed_name = ?profile.proposed_name, "boot sequence done");
-                identities.update_profile(&worker.name, profile)?;
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(worker = %worker.name, error = %e, "boot sequence failed; it runs again at the next start")
-            }
-        }
-    }
-    Ok(identities)
 }
 
 /// Reads an instance's documents and messages and files it under `key`.

@@ -7,6 +7,7 @@
 //! was made durable, as an assignment, in an earlier batch.
 
 pub mod abort;
+mod boot_task;
 pub mod call;
 pub mod conversation;
 pub mod core;
@@ -96,6 +97,7 @@ enum Command {
         reply: Reply<serde_json::Value>,
     },
     Step(exec::StepCharge),
+    Boot(crate::identity::startup::Request),
 }
 
 /// How often pending approval requests are checked for expiry.
@@ -122,6 +124,8 @@ pub struct Snapshot {
     pub breaker: ladder::BreakerView,
     /// Conflicts among the tasks workers hold.
     pub conflicts: Vec<crate::coordinator::conflicts::Conflict>,
+    /// The boot sequences still to run (they run in the background after the start).
+    pub boot: Option<core::boot_hooks::BootView>,
 }
 
 /// Sends commands to the scheduler thread. Cheap to clone.
@@ -129,7 +133,8 @@ pub struct Snapshot {
 pub struct Scheduler {
     tx: mpsc::Sender<Command>,
     snapshot: Arc<RwLock<Snapshot>>,
-    identities: Arc<crate::identity::Identities>,
+    /// Replaced as each boot sequence ends.
+    identities: Arc<RwLock<Arc<crate::identity::Identities>>>,
     workers: Arc<[crate::workers::WorkerConfig]>,
     approvals: crate::approvals::service::Approvals,
 }
@@ -184,7 +189,9 @@ fn gone<T>(_: T) -> CoreError {
 
 impl Scheduler {
     /// Restores the task graph from the store (re-queuing interrupted work), discovers the
-    /// providers, builds the tools and the approval queue, and starts the scheduler thread.
+    /// providers, loads the identities, builds the tools and the approval queue, and starts
+    /// the scheduler thread; the boot sequences of new instances then run in the background
+    /// (see [`crate::identity::startup`]).
     pub async fn start(config: &HostConfig, parts: Parts) -> Result<Scheduler, StartError> {
         let Parts {
             store,
@@ -213,26 +220,15 @@ impl Scheduler {
         }
         core.configure_ladder(config.ladder.clone(), store.ladder()?);
         store.for_each_task(|t| core.restore_task(t))?;
-        core.requeue_interrupted();
+        core.requeue_interrupted(now_ms());
         let http = hypernet_llm::HttpExecutor::new(&config.http)
             .map_err(|e| StartError::Http(e.to_string()))?;
         let providers = Arc::new(ProviderMap::discover(&registry, &http).await);
-        let caller = crate::identity::boot::Caller {
-            registry: &registry,
-            providers: &providers,
-            http: &http,
-            timeout: Duration::from_millis(config.scheduler.call_timeout_ms),
-        };
-        let identities = Arc::new(
-            crate::identity::start(config, core.budget_mut(), &caller)
-                .await
-                .map_err(StartError::Identities)?,
-        );
-        core.set_identities(identities.clone());
-        store.save_batch(&Batch {
-            budget: Some(core.budget().persisted()),
-            ..Batch::default()
-        })?;
+        let loaded = crate::identity::startup::load(config).map_err(StartError::Identities)?;
+        let to_boot = crate::identity::startup::awaiting_boot(config, &loaded);
+        let identities = Arc::new(RwLock::new(Arc::new(loaded.clone())));
+        core.set_identities(Arc::new(loaded.clone()));
+        core.await_boot(to_boot.iter().map(|(w, _)| w.name.clone()));
         let Inbox { tx, rx, accepting } = inbox;
         let plugin_tools = if config.tools.enabled {
             crate::tools::plugin::discover(&registry).await
@@ -290,10 +286,22 @@ impl Scheduler {
             stop_after_write: Vec::new(),
             exec,
         };
+        let boot = boot_task::BootTask {
+            config: config.identity.clone(),
+            identities: loaded,
+            workers: to_boot,
+            registry: registry.clone(),
+            providers: worker.providers.clone(),
+            http: worker.http.clone(),
+            timeout: worker.call_timeout,
+            shared: identities.clone(),
+            tx: tx.clone(),
+        };
         std::thread::Builder::new()
             .name("scheduler".into())
             .spawn(move || worker.run(rx))?;
         accepting.store(true, std::sync::atomic::Ordering::Release);
+        boot.spawn();
         let scheduler = Scheduler {
             tx,
             snapshot,
@@ -315,10 +323,8 @@ impl Scheduler {
             .workers
             .iter()
             .find(|w| w.name.eq_ignore_ascii_case(name))?;
-        Some(
-            self.identities
-                .prompt_sizes(worker, model, "An example task"),
-        )
+        let identities = self.identities.read().expect("identities lock").clone();
+        Some(identities.prompt_sizes(worker, model, "An example task"))
     }
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, CoreError> {
@@ -566,7 +572,7 @@ impl Loop {
                 .as_ref()
                 .is_some_and(|(deadline, _)| Instant::now() >= *deadline)
             {
-                self.core.requeue_running();
+                self.core.requeue_running(now_ms());
                 // Re-queued: their calls would be ignored; stop them.
                 self.aborts.abort_all();
             }
@@ -683,6 +689,7 @@ impl Loop {
                 );
                 let _ = charge.reply.send(result);
             }
+            Command::Boot(request) => self.core.boot_request(request, now),
             Command::Shutdown { grace, reply } => {
                 tracing::info!(
                     in_flight = self.core.in_flight(),
@@ -795,6 +802,7 @@ impl Loop {
         snap.counts = self.core.counts();
         snap.budget = self.core.budget_view(now_ms());
         snap.breaker = self.core.ladder().breaker_view();
+        snap.boot = self.core.boot_view();
         snap.batches = self.batches;
         if let Some(workers) = workers {
             snap.workers = workers;

@@ -1,7 +1,7 @@
 //! Handing ready tasks to free workers: the best (worker, task) pair by affinity and
 //! priority, the route of the call and its worst-case cost reserved against the budget (a
-//! fallback model when the routed one is over budget, else another free worker whose model
-//! is affordable; paid work paused and resumed), then
+//! fallback model when the routed one is over budget or suspended by the failure ladder,
+//! else another free worker whose model is affordable; paid work paused and resumed), then
 //! the task assigned, running, and its call dispatched on a new lane. Busy workers get
 //! their next task in [`super::reservations`].
 
@@ -76,7 +76,7 @@ impl Core {
     }
 
     /// Routes the next call of `id` on worker `w` and reserves its worst-case cost; when
-    /// the routed model is over budget, the fallback chain is tried. Records the model and
+    /// the routed model is over budget or its route suspended, the fallback chain is tried. Records the model and
     /// the reason on the task. False when no model is affordable.
     pub(super) fn plan_call(
         &mut self,
@@ -93,6 +93,11 @@ impl Core {
         };
         let max_tokens = u64::from(self.limits.max_tokens_for(&task.tags));
         let mut input_tokens = None;
+        // A suspended route (credits exhausted) is skipped like one over budget.
+        let why = match self.ladder.route_suspension(&first.model) {
+            Some(s) => format!("route suspended ({})", s.reason),
+            None => "over budget".to_owned(),
+        };
         let mut candidates = vec![first.clone()];
         candidates.extend(
             self.router
@@ -101,9 +106,10 @@ impl Core {
                 .filter(|m| **m != first.model)
                 .map(|m| Route {
                     model: m.clone(),
-                    reason: format!("fallback after {}: over budget", first.model),
+                    reason: format!("fallback after {}: {why}", first.model),
                 }),
         );
+        candidates.retain(|r| self.ladder.route_suspension(&r.model).is_none());
         let mut chosen = None;
         let mut refused = None;
         for route in candidates {

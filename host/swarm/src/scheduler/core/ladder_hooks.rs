@@ -8,17 +8,20 @@ use crate::scheduler::ladder::{Change, Failure, ProbeTarget};
 use hypernet_model::tasks::TaskId;
 
 impl Core {
-    /// Workers that may not start a call now, by index: suspended ones, and every worker
-    /// on a paid model while the breaker is open. Empty when nobody is stopped.
+    /// Workers that may not start a call now, by index: suspended ones, ones waiting for
+    /// their boot sequence, and every worker on a paid model while the breaker is open.
+    /// Empty when nobody is stopped.
     pub(super) fn stopped_workers(&self) -> Vec<bool> {
         let breaker = self.ladder.breaker_open();
-        if !breaker && !self.ladder.any_suspended() {
+        if !breaker && !self.ladder.any_suspended() && !self.any_booting() {
             return Vec::new();
         }
         self.workers
             .iter()
             .map(|w| {
-                self.ladder.is_suspended(&w.config.name) || (breaker && !budget::is_local(&w.model))
+                self.ladder.is_suspended(&w.config.name)
+                    || self.is_booting(&w.config.name)
+                    || (breaker && !budget::is_local(&w.model))
             })
             .collect()
     }
@@ -31,9 +34,12 @@ impl Core {
         let worker = &self.workers[w];
         let model = &self.active[&id].model;
         let local = budget::is_local(&worker.model) || budget::is_local(model);
-        let changes = self
+        let mut changes = self
             .ladder
             .failure(&worker.config.name, model, local, cause, now_ms);
+        if !budget::is_local(model) {
+            changes.extend(self.ladder.route_failure(model, cause, now_ms));
+        }
         self.apply_ladder(changes);
     }
 
@@ -74,6 +80,14 @@ impl Core {
                     )
                 }
                 Change::BreakerClosed => tracing::info!("circuit breaker closed"),
+                Change::RouteSuspended {
+                    model,
+                    until_ms,
+                    reason,
+                } => {
+                    tracing::warn!(model = %model, until_ms, reason = %reason, "route suspended: no task goes to this model")
+                }
+                Change::RouteResumed { model } => tracing::info!(model = %model, "route resumed"),
             }
             self.fx.events.push(change.event());
             self.workers_changed = true;

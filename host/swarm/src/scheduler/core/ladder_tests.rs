@@ -204,3 +204,59 @@ fn the_open_breaker_stops_paid_calls_and_local_workers_are_exempt() {
     }
     assert!(!local.ladder().is_suspended("Qwen") && !local.ladder().breaker_open());
 }
+
+fn credits_exhausted() -> CallError {
+    CallError::Provider(ProviderError::CreditsExhausted {
+        message: "Your credit balance is too low".into(),
+    })
+}
+
+#[test]
+fn exhausted_credits_suspend_the_route_even_for_a_local_worker() {
+    let mut c = paid_core(&["Local"], false);
+    c.workers[0].model = "sim/default".into();
+    c.configure(
+        crate::router::RouterConfig {
+            default_model: Some("openai/gpt-4o".into()),
+            fallback: vec!["sim/default".into()],
+            ..Default::default()
+        },
+        Default::default(),
+        crate::budget::Budget::new(&Default::default()),
+    );
+    let t1 = file(&mut c, "one");
+    let t2 = file(&mut c, "two");
+    let first: Vec<String> = {
+        c.assign(1);
+        std::mem::take(&mut c.fx.dispatch)
+            .into_iter()
+            .map(|d| d.model)
+            .collect()
+    };
+    assert_eq!(first, ["openai/gpt-4o"]);
+    c.fail_call(t1, 1, &credits_exhausted(), 2);
+    assert_eq!(c.status_of(t1), Some(TaskStatus::Failed));
+    assert!(!c.holds(t1), "failed for good, not retried");
+    assert!(kinds(&mut c).contains(&"route.suspended".to_owned()));
+    assert!(
+        !c.ladder.is_suspended("Local"),
+        "a local worker is not suspended"
+    );
+
+    c.assign(3);
+    let next = std::mem::take(&mut c.fx.dispatch);
+    assert_eq!(next.len(), 1);
+    assert_eq!((next[0].task, next[0].model.as_str()), (t2, "sim/default"));
+    assert_eq!(
+        c.task(t2).unwrap().route_reason,
+        "fallback after openai/gpt-4o: route suspended (credits exhausted)"
+    );
+
+    // After its time, one probe decides; its success opens the route again.
+    let due = c.ladder.due_probes(2 + 900_000);
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].target, ProbeTarget::Route("openai/gpt-4o".into()));
+    c.probe_result(&due[0].target, Ok(()), 900_003);
+    assert!(c.ladder.route_suspension("openai/gpt-4o").is_none());
+    assert!(kinds(&mut c).contains(&"route.resumed".to_owned()));
+}

@@ -153,6 +153,8 @@ pub struct Core {
     tool_chars: usize,
     /// Suspensions and the circuit breaker (see [`super::ladder`]).
     ladder: Ladder,
+    /// Workers waiting for their boot sequence (see [`boot_hooks`]).
+    boot: boot_hooks::Booting,
     /// What workers remember of their recent tasks.
     memory_cfg: MemoryConfig,
     /// When workers get personal time.
@@ -223,6 +225,7 @@ impl Core {
             step_spend: HashMap::new(),
             tool_chars: 0,
             ladder: Ladder::default(),
+            boot: boot_hooks::Booting::default(),
             memory_cfg: MemoryConfig::default(),
             early_outcomes: HashMap::new(),
             personal: PersonalTimeConfig {
@@ -296,11 +299,6 @@ impl Core {
         &self.budget
     }
 
-    /// The budget, for charges made outside a task (the boot sequence).
-    pub fn budget_mut(&mut self) -> &mut Budget {
-        &mut self.budget
-    }
-
     /// Sets who the workers are (default: no archive, identities from the configuration).
     pub fn set_identities(&mut self, identities: Arc<Identities>) {
         self.identities = identities;
@@ -350,6 +348,7 @@ pub mod steps;
 // the coordinator: splitting, conflicts, autoscaling, the swarm's limits
 mod coordination;
 // the failure ladder: suspended workers, the breaker, probes
+pub mod boot_hooks;
 mod ladder_hooks;
 // signals and directives in answers; a person's answers
 mod signal_hooks;

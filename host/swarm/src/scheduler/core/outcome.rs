@@ -134,20 +134,19 @@ impl Core {
             return;
         }
         self.note_failure(id, Failure::Other, now_ms);
-        self.fail_attempt(id, error, now_ms);
+        self.fail_attempt(id, error, true, now_ms);
     }
 
-    /// [`Core::fail`] once the failure is counted.
-    fn fail_attempt(&mut self, id: TaskId, error: String, now_ms: u64) {
+    /// [`Core::fail`] once the failure is counted; without `retry`, the task fails for
+    /// good whatever attempts remain.
+    fn fail_attempt(&mut self, id: TaskId, error: String, retry: bool, now_ms: u64) {
         self.budget.release(id);
         self.step_spend.remove(&id);
         self.pinned.remove(&id);
         self.fallback_pos.remove(&id);
         self.release_after_failure(id, &error, now_ms);
-        let task = self.active.get_mut(&id).expect("current");
-        task.error = Some(error.clone());
-        task.finished_ms = Some(now_ms);
-        let retry_at = (task.attempts < task.max_attempts).then(|| {
+        let task = &self.active[&id];
+        let retry_at = (retry && task.attempts < task.max_attempts).then(|| {
             let shift = task.attempts.saturating_sub(1).min(20);
             let delay = self
                 .cfg
@@ -156,13 +155,28 @@ impl Core {
                 .min(self.cfg.retry_backoff_max_ms);
             now_ms + delay
         });
+        self.record_failure(id, error, retry_at, now_ms);
+    }
+
+    /// Marks `id` failed with `error`: retried at `retry_at`, or else for good (its
+    /// dependents stay blocked with the reason).
+    pub(super) fn record_failure(
+        &mut self,
+        id: TaskId,
+        error: String,
+        retry_at: Option<u64>,
+        now_ms: u64,
+    ) {
+        let task = self.active.get_mut(&id).expect("held");
+        task.error = Some(error.clone());
+        task.finished_ms = Some(now_ms);
         task.retry_at_ms = retry_at;
         self.set_status(
             id,
             TaskStatus::Failed,
             json!({ "error": error, "retry_at_ms": retry_at }),
         )
-        .expect("running tasks may fail");
+        .expect("running, assigned and ready tasks may fail");
         self.failed_since_start += 1;
         match retry_at {
             Some(at) => {
@@ -175,23 +189,29 @@ impl Core {
         }
     }
 
-    /// Records a failed call with its typed error. When the provider is down (after the
-    /// executor's retries) and the fallback chain has a model left, the task goes straight
-    /// back to ready on that model, with no backoff; otherwise as [`Core::fail`].
+    /// Records a failed call with its typed error. An error that cannot succeed on another
+    /// attempt (see [`router::cannot_succeed`]) fails the task for good at once. When the
+    /// provider is down (after the executor's retries) and the fallback chain has a model
+    /// left, the task goes straight back to ready on that model, with no backoff; otherwise
+    /// as [`Core::fail`].
     pub fn fail_call(&mut self, id: TaskId, attempt: u32, error: &CallError, now_ms: u64) {
         if !self.is_current(id, attempt) {
             return;
         }
         self.note_failure(id, Failure::of(error), now_ms);
+        if router::cannot_succeed(error) {
+            let error = format!("{error} (not retried: another attempt cannot succeed)");
+            return self.fail_attempt(id, error, false, now_ms);
+        }
         let Some(why) = router::provider_down(error) else {
-            return self.fail_attempt(id, error.to_string(), now_ms);
+            return self.fail_attempt(id, error.to_string(), true, now_ms);
         };
         let model = self.active[&id].model.clone();
         let from = self.fallback_pos.get(&id).copied().unwrap_or(0);
         let Some((pos, next)) = router::next_fallback(&self.router, from, &model)
             .map(|(pos, next)| (pos, next.to_owned()))
         else {
-            return self.fail_attempt(id, error.to_string(), now_ms);
+            return self.fail_attempt(id, error.to_string(), true, now_ms);
         };
         let reason = format!("fallback after {model}: {why}");
         self.pinned.insert(

@@ -1,7 +1,8 @@
 //! Starting from the store and stopping: worker stats, cooldowns and tasks are restored
 //! (finished tasks keep only their status in memory), and work that was assigned or running
 //! when the host stopped, or is still running at shutdown, goes back to ready with its
-//! attempt counted.
+//! attempt counted — unless that was its last attempt: then it fails for good, so no crash
+//! or refused start can make a task run more than `max_attempts` times.
 
 use super::Core;
 use crate::workers::WorkerStats;
@@ -41,9 +42,21 @@ impl Core {
     }
 
     /// After a restore: tasks that were assigned or running when the host stopped go back to
-    /// ready (their attempt stays counted; no call is running for them any more).
-    pub fn requeue_interrupted(&mut self) {
-        self.requeue_in_flight("re-queued after restart");
+    /// ready (their attempt stays counted; no call is running for them any more), and ready
+    /// tasks whose attempts are spent (stored so by an older release) fail.
+    pub fn requeue_interrupted(&mut self, now_ms: u64) {
+        let spent: Vec<TaskId> = self
+            .active
+            .values()
+            .filter(|t| t.status == TaskStatus::Ready && t.attempts >= t.max_attempts)
+            .map(|t| t.id)
+            .collect();
+        for id in spent {
+            let priority = self.active[&id].priority;
+            self.ready.remove(&(Reverse(priority), id));
+            self.fail_spent(id, "found ready after a restart", now_ms);
+        }
+        self.requeue_in_flight("interrupted by a restart", now_ms);
     }
 
     /// Puts a stored task into the in-memory indexes (no status change).
@@ -75,13 +88,13 @@ impl Core {
     }
 
     /// Re-queues every running task (at shutdown, when calls did not finish in time).
-    pub fn requeue_running(&mut self) {
-        self.requeue_in_flight("re-queued at shutdown");
+    pub fn requeue_running(&mut self, now_ms: u64) {
+        self.requeue_in_flight("interrupted at shutdown", now_ms);
     }
 
-    /// Every assigned or running task back to ready (its attempt stays counted), every
-    /// worker free, every reservation withdrawn.
-    fn requeue_in_flight(&mut self, reason: &str) {
+    /// Every assigned or running task back to ready (its attempt stays counted) or, when it
+    /// was its last, failed; every worker free, every reservation withdrawn.
+    fn requeue_in_flight(&mut self, reason: &str, now_ms: u64) {
         for (w, worker) in self.workers.iter_mut().enumerate() {
             if worker.current.take().is_some() || worker.reserved.take().is_some() {
                 self.slots.withdraw(w);
@@ -98,11 +111,28 @@ impl Core {
         for id in in_flight {
             self.budget.release(id);
             let task = self.active.get_mut(&id).expect("held");
+            if task.attempts >= task.max_attempts {
+                self.fail_spent(id, reason, now_ms);
+                continue;
+            }
             task.worker = None;
             let priority = task.priority;
             self.set_status(id, TaskStatus::Ready, json!({ "reason": reason }))
                 .expect("assigned and running tasks may become ready");
             self.ready.insert((Reverse(priority), id));
         }
+    }
+
+    /// Fails `id` for good without another attempt: its attempts are spent, the last one
+    /// ended as `how`.
+    fn fail_spent(&mut self, id: TaskId, how: &str, now_ms: u64) {
+        let task = self.active.get_mut(&id).expect("held");
+        let error = format!(
+            "attempts spent ({} of {}); the last was {how}",
+            task.attempts, task.max_attempts
+        );
+        tracing::warn!(task = %id, error = %error, "task failed");
+        task.worker = None;
+        self.record_failure(id, error, None, now_ms);
     }
 }

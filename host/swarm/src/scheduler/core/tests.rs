@@ -351,7 +351,7 @@ fn answers_for_cancelled_or_requeued_attempts_are_ignored() {
     assert_eq!(status(&c, a), TaskStatus::Cancelled);
     let b = file(&mut c, spec("b"));
     dispatched(&mut c, 3);
-    c.requeue_running();
+    c.requeue_running(4);
     c.complete(b, 1, ok("stale"), 4);
     assert_eq!(status(&c, b), TaskStatus::Ready);
     assert_eq!(dispatched(&mut c, 5), [b]);
@@ -406,7 +406,7 @@ fn restore_requeues_interrupted_work_and_keeps_attempts() {
     for t in stored.into_iter().chain([finished]) {
         after.restore_task(t);
     }
-    after.requeue_interrupted();
+    after.requeue_interrupted(1);
     assert_eq!(status(&after, a), TaskStatus::Ready);
     assert_eq!(attempt(&after, a), 1, "the interrupted attempt counts");
     assert_eq!(status(&after, done), TaskStatus::Completed);
@@ -414,6 +414,48 @@ fn restore_requeues_interrupted_work_and_keeps_attempts() {
     assert_eq!(after.next_id(), 4);
     assert_eq!(dispatched(&mut after, 1), [a, b]);
     assert_eq!(attempt(&after, a), 2);
+}
+
+#[test]
+fn an_interrupted_last_attempt_fails_instead_of_running_again() {
+    let mut before = core(2, 1);
+    let a = file(&mut before, spec("a"));
+    dispatched(&mut before, 0);
+    let mut stored = vec![before.task(a).unwrap().clone()];
+    // Stored ready with more attempts than allowed, as older releases could leave it.
+    let b = TaskId(2);
+    let mut over = Task::new(b, spec("b").spec, vec![], "person", 3, 0);
+    over.attempts = 6;
+    over.status = TaskStatus::Ready;
+    stored.push(over);
+
+    let mut after = core(2, 1);
+    for t in stored {
+        after.restore_task(t);
+    }
+    after.requeue_interrupted(5);
+    for (id, error) in [
+        (
+            a,
+            "attempts spent (1 of 1); the last was interrupted by a restart",
+        ),
+        (
+            b,
+            "attempts spent (6 of 3); the last was found ready after a restart",
+        ),
+    ] {
+        assert_eq!(status(&after, id), TaskStatus::Failed);
+        assert!(!after.holds(id), "failed for good");
+        let written = after.fx.finished.iter().find(|t| t.id == id).unwrap();
+        assert_eq!(written.error.as_deref(), Some(error));
+    }
+    assert!(dispatched(&mut after, 6).is_empty(), "nothing runs again");
+
+    let mut c = core(1, 1);
+    let d = file(&mut c, spec("d"));
+    dispatched(&mut c, 0);
+    c.requeue_running(1);
+    assert_eq!(status(&c, d), TaskStatus::Failed, "at shutdown too");
 }
 
 #[test]
@@ -747,7 +789,7 @@ fn shutdown_withdraws_reservations_and_restart_requeues_them_with_the_attempt() 
     for t in stored {
         after.restore_task(t);
     }
-    after.requeue_interrupted();
+    after.requeue_interrupted(1);
     assert_eq!(status(&after, b), TaskStatus::Ready);
     assert_eq!(attempt(&after, b), 1);
     assert_eq!(after.in_flight(), 0);

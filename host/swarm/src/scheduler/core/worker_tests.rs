@@ -244,3 +244,67 @@ fn local_workers_and_disabled_personal_time_file_nothing_early() {
         );
     }
 }
+
+#[test]
+fn a_worker_waiting_for_its_boot_gets_no_task_until_it_ends() {
+    use crate::identity::startup::Request;
+    let mut c = core(2, "openai/gpt-4o");
+    c.await_boot(["w0".to_owned()]);
+    let a = file(&mut c, titled("a")).unwrap();
+    let b = file(&mut c, titled("b")).unwrap();
+    assert_eq!(start(&mut c, 1), [(a, "w1".to_owned())], "w0 boots first");
+    c.boot_request(
+        Request::Turn {
+            worker: "w0".into(),
+            turn: 2,
+            turns: 8,
+        },
+        2,
+    );
+    let view = c.boot_view().unwrap();
+    assert_eq!(
+        (view.worker.as_deref(), view.turn, view.turns),
+        (Some("w0"), 2, 8)
+    );
+    assert_eq!(view.waiting, ["w0"]);
+    // A turn is reserved, then charged to the booting worker.
+    let held = c.budget_view(3).reservations;
+    let (reply, mut granted) = tokio::sync::oneshot::channel();
+    c.boot_request(
+        Request::Reserve {
+            model: "openai/gpt-4o".into(),
+            chars: 4_000,
+            max_tokens: 512,
+            reply,
+        },
+        3,
+    );
+    assert_eq!(granted.try_recv().unwrap(), Ok(()));
+    assert_eq!(c.budget_view(3).reservations, held + 1);
+    c.boot_request(
+        Request::Settle {
+            model: "openai/gpt-4o".into(),
+            worker: "w0".into(),
+            input_tokens: 1_000,
+            output_tokens: 100,
+        },
+        4,
+    );
+    let spent = c.budget_view(4);
+    assert_eq!(spent.reservations, held);
+    assert!(spent.spent_session_micros > 0, "{spent:?}");
+    c.boot_request(
+        Request::Finished {
+            worker: "w0".into(),
+            outcome: "done".into(),
+            identities: Default::default(),
+        },
+        5,
+    );
+    assert!(c.boot_view().is_none());
+    let kinds: Vec<String> = c.fx.events.iter().map(|(k, _)| k.clone()).collect();
+    assert!(
+        kinds.contains(&"boot.progress".to_owned()) && kinds.contains(&"boot.finished".to_owned())
+    );
+    assert_eq!(start(&mut c, 6), [(b, "w0".to_owned())]);
+}

@@ -1,8 +1,10 @@
 //! The failure ladder: when a worker stops getting calls, and when the whole swarm does.
 //!
 //! - Credit exhaustion (insufficient quota, billing, payment required, spend limit)
-//!   suspends the worker: it is checked again after `credit_recheck_anthropic_ms` (1 h)
-//!   for Anthropic models, `credit_recheck_ms` (15 min) for the others.
+//!   suspends the worker and the route — the paid model that said so, whichever worker
+//!   called it: it is checked again after `credit_recheck_anthropic_ms` (1 h) for Anthropic
+//!   models, `credit_recheck_ms` (15 min) for the others. No task is routed to a suspended
+//!   model meanwhile; the router's fallback chain takes them elsewhere.
 //! - A rate limit (after the HTTP executor's own retries) suspends it for
 //!   `rate_limit_ms` (15 min).
 //! - `worker_failures` (5) failures of one worker in a row suspend it for
@@ -185,6 +187,9 @@ pub struct Persisted {
     /// The breaker.
     #[serde(default)]
     pub breaker: Breaker,
+    /// Suspended routes, by model.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub routes: BTreeMap<String, Suspension>,
 }
 
 /// The breaker as `GET /api/status` shows it.
@@ -205,6 +210,8 @@ pub enum ProbeTarget {
     Worker(String),
     /// The open breaker.
     Breaker,
+    /// A suspended route, by model.
+    Route(String),
 }
 
 /// A probe call to make.
@@ -242,6 +249,20 @@ pub enum Change {
     },
     /// `breaker.closed`.
     BreakerClosed,
+    /// `route.suspended`.
+    RouteSuspended {
+        /// The model.
+        model: String,
+        /// When its probe is due.
+        until_ms: u64,
+        /// Why.
+        reason: String,
+    },
+    /// `route.resumed`.
+    RouteResumed {
+        /// The model.
+        model: String,
+    },
 }
 
 impl Change {
@@ -265,6 +286,15 @@ impl Change {
                 json!({ "until_ms": until_ms, "consecutive_failures": consecutive_failures }),
             ),
             Change::BreakerClosed => ("breaker.closed".into(), json!({})),
+            Change::RouteSuspended {
+                model,
+                until_ms,
+                reason,
+            } => (
+                "route.suspended".into(),
+                json!({ "model": model, "until_ms": until_ms, "reason": reason }),
+            ),
+            Change::RouteResumed { model } => ("route.resumed".into(), json!({ "model": model })),
         }
     }
 }
@@ -345,6 +375,37 @@ impl Ladder {
         changes
     }
 
+    /// Records that the paid `model` refused a call for `cause`: credit exhaustion suspends
+    /// the route (whichever worker called it, local ones included); other causes change
+    /// nothing here.
+    pub fn route_failure(&mut self, model: &str, cause: Failure, now_ms: u64) -> Vec<Change> {
+        if cause != Failure::CreditExhausted || self.state.routes.contains_key(model) {
+            return Vec::new();
+        }
+        self.changed = true;
+        let until_ms = now_ms + self.cfg.suspension_ms(cause, model);
+        let reason = cause.describe(0);
+        self.state.routes.insert(
+            model.to_owned(),
+            Suspension {
+                until_ms,
+                reason: reason.clone(),
+                cause,
+                model: model.to_owned(),
+            },
+        );
+        vec![Change::RouteSuspended {
+            model: model.to_owned(),
+            until_ms,
+            reason,
+        }]
+    }
+
+    /// The suspension of the route to `model` (until a probe succeeds, even after its time).
+    pub fn route_suspension(&self, model: &str) -> Option<&Suspension> {
+        self.state.routes.get(model)
+    }
+
     fn open_breaker(&mut self, now_ms: u64) -> Change {
         let b = &mut self.state.breaker;
         let until_ms = now_ms + self.cfg.breaker_ms(b.consecutive_failures);
@@ -412,6 +473,14 @@ impl Ladder {
                 due.push(Probe {
                     target: ProbeTarget::Worker(name.clone()),
                     model: s.model.clone(),
+                });
+            }
+        }
+        for (model, s) in &self.state.routes {
+            if s.until_ms <= now_ms && self.probing.insert(ProbeTarget::Route(model.clone())) {
+                due.push(Probe {
+                    target: ProbeTarget::Route(model.clone()),
+                    model: model.clone(),
                 });
             }
         }
@@ -484,6 +553,27 @@ impl Ladder {
                     }
                 }
             }
+            ProbeTarget::Route(model) => match outcome {
+                Ok(()) => match self.state.routes.remove(model) {
+                    Some(_) => vec![Change::RouteResumed {
+                        model: model.clone(),
+                    }],
+                    None => Vec::new(),
+                },
+                Err(cause) => {
+                    let Some(s) = self.state.routes.get_mut(model) else {
+                        return Vec::new();
+                    };
+                    s.until_ms = now_ms + self.cfg.suspension_ms(cause, model);
+                    s.cause = cause;
+                    s.reason = format!("probe failed: {}", cause.describe(0));
+                    vec![Change::RouteSuspended {
+                        model: model.clone(),
+                        until_ms: s.until_ms,
+                        reason: s.reason.clone(),
+                    }]
+                }
+            },
         }
     }
 
@@ -493,12 +583,15 @@ impl Ladder {
             let s = w.suspension.as_ref()?;
             (!self.probing.contains(&ProbeTarget::Worker(name.clone()))).then_some(s.until_ms)
         });
+        let routes = self.state.routes.iter().filter_map(|(model, s)| {
+            (!self.probing.contains(&ProbeTarget::Route(model.clone()))).then_some(s.until_ms)
+        });
         let breaker = self
             .state
             .breaker
             .open_until_ms
             .filter(|_| !self.probing.contains(&ProbeTarget::Breaker));
-        workers.chain(breaker).min()
+        workers.chain(routes).chain(breaker).min()
     }
 }
 
