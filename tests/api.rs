@@ -8,6 +8,7 @@
 mod auth;
 mod refusals;
 mod round_trips;
+mod strict;
 mod work;
 
 use hypernet_integration::{Env, Host, Response, eventually};
@@ -124,6 +125,14 @@ impl Api {
     fn post(&self, path: &str, body: Value) -> Value {
         let response = self.send("POST", path, Auth::Token, &body.to_string());
         ok(&response, &format!("POST {path} {body}"))
+    }
+
+    /// `POST` with the token and no body, expecting 200.
+    fn act(&self, path: &str) -> Value {
+        ok(
+            &self.send("POST", path, Auth::Token, ""),
+            &format!("POST {path}"),
+        )
     }
 
     /// A refusal, once its error shape, status and code are checked.

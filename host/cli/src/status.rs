@@ -74,7 +74,7 @@ pub(super) async fn show(data_dir: &Path, json: bool, watch: Option<Duration>) -
         } else {
             view(&client).await?
         };
-        println!("{view}");
+        outln!("{view}")?;
         return Ok(());
     };
     let tty = std::io::stdout().is_terminal();

@@ -118,9 +118,9 @@ pub async fn run(options: BenchOptions) -> Result<()> {
         rows.extend(api::scenario(&options).await?);
     }
     let table: Vec<Vec<String>> = rows.into_iter().map(|(a, b, c)| vec![a, b, c]).collect();
-    println!(
+    outln!(
         "{}",
         crate::render_table(&["MEASURE", "RESULT", "TARGET"], &table)
-    );
+    )?;
     Ok(())
 }

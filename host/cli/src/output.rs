@@ -1,0 +1,36 @@
+//! Writing the commands' output. A reader that stops early (`hypernet tasks list --json |
+//! head`) closes the pipe: that ends the command quietly and successfully, where `println!`
+//! would panic.
+
+use std::fmt;
+use std::io::{ErrorKind, Write};
+
+/// Standard output was closed by its reader: nothing more can be shown, and nothing failed.
+#[derive(Debug)]
+pub struct ClosedOutput;
+
+impl fmt::Display for ClosedOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("standard output was closed by its reader")
+    }
+}
+
+impl std::error::Error for ClosedOutput {}
+
+/// Writes `text` and a newline to standard output; [`ClosedOutput`] when the reader has
+/// gone away. The commands use it through `outln!`.
+pub fn line(text: fmt::Arguments<'_>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == ErrorKind::BrokenPipe => Err(ClosedOutput.into()),
+        Err(err) => Err(anyhow::Error::new(err).context("writing to standard output")),
+    }
+}
+
+/// Like `println!`, but returns the write's result: `outln!("{view}")?`.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        crate::output::line(format_args!($($arg)*))
+    };
+}
