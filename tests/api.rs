@@ -173,7 +173,6 @@ const NOT_FOUND: Kind = (404, "not_found");
 const WRONG_METHOD: Kind = (405, "method_not_allowed");
 const ILLEGAL: Kind = (409, "illegal_transition");
 const TOO_LARGE: Kind = (413, "too_large");
-const UNAVAILABLE: Kind = (503, "unavailable");
 
 /// The message of a refusal.
 struct Refusal(String);

@@ -86,8 +86,8 @@ fn plugins_are_listed_toggled_and_queried(api: &Api) {
         api.get("/api/status")["plugins"],
         json!({ "total": 2, "loaded": 1 })
     );
-    api.refused("POST", &query("counts"), Auth::Token, "", UNAVAILABLE)
-        .mentions(&["plugin `example` is disabled"]);
+    api.refused("POST", &query("counts"), Auth::Token, "", (409, "disabled"))
+        .mentions(&["plugin `example` is disabled; enable it first"]);
     let again = api.act("/api/plugins/example/disable");
     assert_eq!(again["state"], "disabled", "disabling twice is harmless");
     let enabled = api.act("/api/plugins/example/enable");

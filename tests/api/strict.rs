@@ -211,6 +211,15 @@ fn mistakes_are_refused_not_failures(check: &Check) {
             (409, "failed"),
         )
         .mentions(&["HN_TEST_KEY_NOBODY_SET"]);
+    check
+        .refused(
+            "POST",
+            "/api/plugins/provider-openai/query/models",
+            "/api/plugins/{name}/query/{query}",
+            "",
+            (409, "failed"),
+        )
+        .mentions(&["plugin `provider-openai` has failed", "HN_TEST_KEY_NOBODY_SET"]);
 }
 
 fn filing_past_the_queue_depth_is_documented(check: &Check) {

@@ -29,7 +29,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::{Json, Router};
 use extract::Query;
-use hypernet_engine::{PluginStatus, Registry};
+use hypernet_engine::{PluginState, PluginStatus, Registry};
 use hypernet_plugin_api::ErrorCode;
 use hypernet_swarm::config::ApiConfig;
 use openapi::refusals::{BadPage, NoSuchPlugin, StoreFailed};
@@ -409,8 +409,9 @@ async fn list_messages(
         (status = 400, description = "`invalid`: the body is not JSON, the plugin refused the arguments, or it has several services and none was named", body = ErrorBody),
         (status = 403, description = "`capability_denied`: the plugin lacks a capability the query needs", body = ErrorBody),
         (status = 404, description = "`not_found`: no such plugin, service or query", body = ErrorBody),
+        (status = 409, description = "`disabled` or `failed`: the plugin is not running; enable it (the message says why it failed)", body = ErrorBody),
         (status = 500, description = "`failed` or `panicked`: the plugin failed while answering", body = ErrorBody),
-        (status = 503, description = "`unavailable`: the plugin is disabled or failed, or did not answer in time", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the plugin did not answer in time", body = ErrorBody),
     ),
 )]
 async fn query_plugin(
@@ -425,5 +426,25 @@ async fn query_plugin(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::invalid(format!("request body is not JSON: {e}")))?
     };
+    running(&state.registry, &name)?;
     Ok(Json(state.registry.query(&name, &query, args).await?))
+}
+
+/// Refuses a call to a plugin that is not running (409, its state as the code): the caller's
+/// to change by enabling it. An unknown plugin is left to the call, which names it.
+fn running(registry: &Registry, address: &str) -> Result<(), ApiError> {
+    let plugin = address.split_once(':').map_or(address, |(plugin, _)| plugin);
+    let Ok(status) = registry.status(plugin) else {
+        return Ok(());
+    };
+    let message = match &status.state {
+        PluginState::Loaded => return Ok(()),
+        PluginState::Disabled => format!("plugin `{plugin}` is disabled; enable it first"),
+        PluginState::Failed(reason) => format!("plugin `{plugin}` has failed: {reason}"),
+    };
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        status.state.label(),
+        message,
+    ))
 }
