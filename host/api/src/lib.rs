@@ -433,7 +433,9 @@ async fn query_plugin(
 /// Refuses a call to a plugin that is not running (409, its state as the code): the caller's
 /// to change by enabling it. An unknown plugin is left to the call, which names it.
 fn running(registry: &Registry, address: &str) -> Result<(), ApiError> {
-    let plugin = address.split_once(':').map_or(address, |(plugin, _)| plugin);
+    let plugin = address
+        .split_once(':')
+        .map_or(address, |(plugin, _)| plugin);
     let Ok(status) = registry.status(plugin) else {
         return Ok(());
     };
