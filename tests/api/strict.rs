@@ -148,6 +148,9 @@ const BODILESS: &[(&str, &str, &str)] = &[
     ("GET", "/api/budget", "/api/budget"),
 ];
 
+/// The dashboard's pages, which are not in the document but take no body either.
+const PAGES: &[&str] = &["/", "/assets/app.js"];
+
 fn the_body_limit_holds_on_every_route(check: &Check) {
     let big = "x".repeat(2 * 1024 * 1024);
     let taking_one = [
@@ -172,6 +175,19 @@ fn routes_without_a_body_refuse_one(check: &Check) {
         check
             .refused(method, path, template, r#"{"why": "by mistake"}"#, INVALID)
             .mentions(&[&format!("{method} {path} takes no body")]);
+    }
+    for page in PAGES {
+        check
+            .api
+            .refused("GET", page, Auth::Anonymous, "{}", INVALID)
+            .mentions(&[&format!("GET {page} takes no body")]);
+        check.api.refused(
+            "GET",
+            page,
+            Auth::Anonymous,
+            &"x".repeat(2 << 20),
+            TOO_LARGE,
+        );
     }
     // Whitespace is no body.
     let status = check.api.send("GET", "/api/budget", Auth::Token, " \n");

@@ -1,5 +1,5 @@
-//! What a route accepts as a body, applied as one layer on every route of the table so no
-//! handler can forget it: at most `[api] max_body_bytes` (a declared `Content-Length` past it
+//! What a route accepts as a body, applied as one layer on every route of the table (and the
+//! dashboard's pages) so no handler can forget it: at most `[api] max_body_bytes` (a declared `Content-Length` past it
 //! is refused before anything is read, a body without one as it is read), and no body at all
 //! on the routes whose documentation names none (their bodies would otherwise be ignored,
 //! so a mistaken call would still act). It runs after the token check: a caller without the

@@ -161,8 +161,14 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         }
     }
     let guarded = guarded.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let page = body::BodyRule {
+        max: config.max_body_bytes,
+        takes_body: false,
+    };
+    let dashboard =
+        dashboard::router().route_layer(middleware::from_fn_with_state(page, body::bound));
     open.merge(guarded)
-        .merge(dashboard::router())
+        .merge(dashboard)
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
