@@ -63,8 +63,10 @@ is in the data directory's `api-token` file. Reads are open unless the host sets
 `[api] read_requires_token`, which is why they list an empty requirement beside `bearer`.\n\n\
 Every refusal is `{\"error\": {\"code\", \"message\"}}` (`ErrorBody`) with its status; an \
 unknown path is a 404 `not_found` and a method a path does not take a 405 \
-`method_not_allowed`. Every list pages with `?offset=&limit=` (default 100, at most 1000) \
-and answers `{\"items\", \"total\", \"offset\", \"limit\"}`.";
+`method_not_allowed`. A body is the documented JSON object (any other JSON value is a \
+400); a route that documents no body refuses one (400), and every route refuses a body \
+over `[api] max_body_bytes` (413). Every list pages with `?offset=&limit=` (default 100, \
+at most 1000) and answers `{\"items\", \"total\", \"offset\", \"limit\"}`.";
 
 /// The document as JSON text, built on first use.
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
