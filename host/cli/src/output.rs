@@ -17,15 +17,19 @@ impl fmt::Display for ClosedOutput {
 
 impl std::error::Error for ClosedOutput {}
 
-/// Writes `text` and a newline to standard output; [`ClosedOutput`] when the reader has
-/// gone away. The commands use it through `outln!`.
-pub fn line(text: fmt::Arguments<'_>) -> anyhow::Result<()> {
+/// Writes `text` to standard output at once; [`ClosedOutput`] when the reader has gone away.
+pub fn write(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(err) if err.kind() == ErrorKind::BrokenPipe => Err(ClosedOutput.into()),
         Err(err) => Err(anyhow::Error::new(err).context("writing to standard output")),
     }
+}
+
+/// [`write`] with a newline; the commands use it through `outln!`.
+pub fn line(text: fmt::Arguments<'_>) -> anyhow::Result<()> {
+    write(&format!("{text}\n"))
 }
 
 /// Like `println!`, but returns the write's result: `outln!("{view}")?`.
