@@ -8,6 +8,7 @@
 mod auth;
 mod refusals;
 mod round_trips;
+mod strict;
 mod work;
 
 use hypernet_integration::{Env, Host, Response, eventually};
@@ -126,6 +127,14 @@ impl Api {
         ok(&response, &format!("POST {path} {body}"))
     }
 
+    /// `POST` with the token and no body, expecting 200.
+    fn act(&self, path: &str) -> Value {
+        ok(
+            &self.send("POST", path, Auth::Token, ""),
+            &format!("POST {path}"),
+        )
+    }
+
     /// A refusal, once its error shape, status and code are checked.
     fn refused(&self, method: &str, path: &str, auth: Auth, body: &str, kind: Kind) -> Refusal {
         let response = self.send(method, path, auth, body);
@@ -164,7 +173,6 @@ const NOT_FOUND: Kind = (404, "not_found");
 const WRONG_METHOD: Kind = (405, "method_not_allowed");
 const ILLEGAL: Kind = (409, "illegal_transition");
 const TOO_LARGE: Kind = (413, "too_large");
-const UNAVAILABLE: Kind = (503, "unavailable");
 
 /// The message of a refusal.
 struct Refusal(String);

@@ -87,7 +87,7 @@ fn decomposition_on_demand_and_at_filing_shows_in_the_graph() {
     );
     assert_eq!(status, 200, "{filed}");
     let parent = filed["tasks"][1]["id"].as_str().unwrap().to_owned();
-    let (status, parts) = env.api(&format!("/api/tasks/{parent}/decompose"), Some(&json!({})));
+    let (status, parts) = env.act(&format!("/api/tasks/{parent}/decompose"));
     assert_eq!(status, 200, "{parts}");
     let ids: Vec<String> = parts
         .as_array()
@@ -120,7 +120,7 @@ fn decomposition_on_demand_and_at_filing_shows_in_the_graph() {
         edge(&ids[0], &ids[1]) && edge(&ids[1], &ids[2]) && edge(&ids[2], &parent),
         "{graph}"
     );
-    let (status, again) = env.api(&format!("/api/tasks/{parent}/decompose"), Some(&json!({})));
+    let (status, again) = env.act(&format!("/api/tasks/{parent}/decompose"));
     assert_eq!(
         (status, again["error"]["code"].as_str()),
         (400, Some("invalid")),

@@ -254,7 +254,7 @@ fn cancelling_a_task_stops_its_call_and_frees_the_provider_slot() {
     eventually("the slow call to reach the server", || {
         (!mock.requests_to("/v1/chat/completions").is_empty()).then_some(())
     });
-    let (status, body) = env.api(&format!("/api/tasks/{slow}/cancel"), Some(&json!({})));
+    let (status, body) = env.act(&format!("/api/tasks/{slow}/cancel"));
     assert_eq!(status, 200, "{body}");
     // The next call gets the provider's only slot at once, not after the slow answer.
     let task = run_task(&env);

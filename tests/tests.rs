@@ -26,6 +26,7 @@ mod loading;
 mod manifest_errors;
 mod mock_llm;
 mod openapi;
+mod output;
 mod providers;
 mod scheduler;
 mod secrets;

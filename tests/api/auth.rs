@@ -95,14 +95,14 @@ fn a_guarded_host_wants_the_token_for_reads_and_bounds_bodies() {
     // A running task can be cancelled but not retried; its worker moves on.
     api.refused("POST", "/api/tasks/T-1/retry", Auth::Token, "", ILLEGAL)
         .mentions(&["T-1", "a running task cannot become ready"]);
-    let cancelled = api.post("/api/tasks/T-1/cancel", json!({}));
+    let cancelled = api.act("/api/tasks/T-1/cancel");
     assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
     eventually("the reserved task to start", || {
         (status("T-2") == "running").then_some(())
     });
     let worker = api.get("/api/workers/Solo");
     assert_eq!(worker["current_task"], "T-2", "{worker}");
-    let cancelled = api.post("/api/tasks/T-3/cancel", json!({}));
+    let cancelled = api.act("/api/tasks/T-3/cancel");
     assert_eq!(
         cancelled["status"], "cancelled",
         "a waiting task is withdrawn"

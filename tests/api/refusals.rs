@@ -61,7 +61,7 @@ fn bodies_are_checked_field_by_field(api: &Api) {
         ),
         (r#"{"tasks": "all of them"}"#, &["`tasks` must be an array"]),
         (r#"{"tasks": []}"#, &["`tasks` is empty"]),
-        ("[1, 2]", &["a task object"]),
+        ("[1, 2]", &["expected a JSON object, not an array"]),
         (r#"{"title": "x", "depends_on": ["nowhere"]}"#, &["nowhere"]),
     ] {
         api.invalid("/api/tasks", Some(body)).mentions(words);

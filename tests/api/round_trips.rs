@@ -79,18 +79,18 @@ fn plugins_are_listed_toggled_and_queried(api: &Api) {
     api.refused("POST", &query("nope"), Auth::Token, "", NOT_FOUND)
         .mentions(&["unknown query `nope`"]);
 
-    let disabled = api.post("/api/plugins/example/disable", json!({}));
+    let disabled = api.act("/api/plugins/example/disable");
     assert_eq!(disabled["state"], "disabled", "{disabled}");
     assert_eq!(api.get("/api/plugins/example")["state"], "disabled");
     assert_eq!(
         api.get("/api/status")["plugins"],
         json!({ "total": 2, "loaded": 1 })
     );
-    api.refused("POST", &query("counts"), Auth::Token, "", UNAVAILABLE)
-        .mentions(&["plugin `example` is disabled"]);
-    let again = api.post("/api/plugins/example/disable", json!({}));
+    api.refused("POST", &query("counts"), Auth::Token, "", (409, "disabled"))
+        .mentions(&["plugin `example` is disabled; enable it first"]);
+    let again = api.act("/api/plugins/example/disable");
     assert_eq!(again["state"], "disabled", "disabling twice is harmless");
-    let enabled = api.post("/api/plugins/example/enable", json!({}));
+    let enabled = api.act("/api/plugins/example/enable");
     assert_eq!(enabled["state"], "loaded", "{enabled}");
     assert_eq!(manual()["count"], 2, "kept in its store across the restart");
     for (method, path) in [

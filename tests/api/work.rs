@@ -128,7 +128,7 @@ fn cancel_and_retry_follow_the_state_machine(api: &Api, design: &str, doomed: &s
     );
     conflict("retry", design, &["a completed task cannot become ready"]);
     conflict("retry", stuck, &["a blocked task cannot become ready"]);
-    let cancelled = api.post(&format!("/api/tasks/{stuck}/cancel"), json!({}));
+    let cancelled = api.act(&format!("/api/tasks/{stuck}/cancel"));
     assert_eq!(
         (&cancelled["id"], &cancelled["status"]),
         (&json!(stuck), &json!("cancelled"))
@@ -141,7 +141,7 @@ fn cancel_and_retry_follow_the_state_machine(api: &Api, design: &str, doomed: &s
     );
     conflict("retry", stuck, &["a cancelled task cannot become ready"]);
 
-    let retried = api.post(&format!("/api/tasks/{doomed}/retry"), json!({}));
+    let retried = api.act(&format!("/api/tasks/{doomed}/retry"));
     assert_eq!(retried["id"], doomed);
     assert_eq!(
         retried["max_attempts"], 2,
@@ -160,7 +160,7 @@ fn cancel_and_retry_follow_the_state_machine(api: &Api, design: &str, doomed: &s
         again["error"].as_str().unwrap(),
         &["output looks like an error"],
     );
-    let cancelled = api.post(&format!("/api/tasks/{doomed}/cancel"), json!({}));
+    let cancelled = api.act(&format!("/api/tasks/{doomed}/cancel"));
     assert_eq!(
         cancelled["status"], "cancelled",
         "a failed task may be withdrawn"

@@ -257,19 +257,38 @@ impl Env {
     /// Calls the running host's API: `GET` when `body` is `None`, else `POST` with the
     /// token. Returns the status code and the JSON body.
     pub fn api(&self, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let response = match body {
-            None => self.request("GET", path, &[], b""),
-            Some(body) => {
-                let auth = format!("Bearer {}", self.token());
-                let headers = [
-                    ("Authorization", auth.as_str()),
-                    ("Content-Type", "application/json"),
-                ];
-                self.request("POST", path, &headers, body.to_string().as_bytes())
-            }
-        };
-        let json = serde_json::from_str(&response.body).unwrap_or(Value::Null);
-        (response.status, json)
+        match body {
+            None => answer(self.request("GET", path, &[], b"")),
+            Some(body) => self.post(path, body.to_string().as_bytes()),
+        }
+    }
+
+    /// `POST` with the token and no body, for the routes that take none (cancel, retry,
+    /// enable, ...). Returns the status code and the JSON body.
+    pub fn act(&self, path: &str) -> (u16, Value) {
+        self.post(path, b"")
+    }
+
+    fn post(&self, path: &str, body: &[u8]) -> (u16, Value) {
+        let auth = format!("Bearer {}", self.token());
+        let mut headers = vec![("Authorization", auth.as_str())];
+        if !body.is_empty() {
+            headers.push(("Content-Type", "application/json"));
+        }
+        answer(self.request("POST", path, &headers, body))
+    }
+
+    /// Runs `hypernet --data-dir <data> ARGS` with its output going into a pipe whose
+    /// reader is already gone, as in `hypernet ... | head` once `head` has what it wants.
+    pub fn run_into_closed_pipe(&self, args: &[&str]) -> Run {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let out = self
+            .command(args)
+            .stdout(writer)
+            .output()
+            .expect("hypernet runs");
+        Run::from(out)
     }
 
     /// Sends one request to the running host exactly as given: no header is added but
@@ -479,6 +498,12 @@ fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[
         headers,
         body: body.to_owned(),
     }
+}
+
+/// The status code and the JSON body (`null` when it is not JSON) of an answer.
+fn answer(response: Response) -> (u16, Value) {
+    let json = serde_json::from_str(&response.body).unwrap_or(Value::Null);
+    (response.status, json)
 }
 
 fn now_nanos() -> u128 {

@@ -1,7 +1,7 @@
 //! Approval queue routes: list and show requests, approve or deny one.
 
 use super::extract::{self, Query};
-use super::openapi::refusals::{ApprovalDecision, BadPage, StoreFailed, TooLarge};
+use super::openapi::refusals::{ApprovalDecision, BadPage, StoreFailed};
 use super::page::{Page, PageQuery};
 use super::{ApiError, AppState, ErrorBody};
 use axum::Json;
@@ -141,7 +141,6 @@ pub(super) async fn show(State(state): State<AppState>, Path(path): Path<Approva
     responses(
         (status = 200, description = "The request, approved, with its `execution`", body = Approval),
         ApprovalDecision,
-        TooLarge,
         StoreFailed,
     ),
 )]
@@ -168,7 +167,6 @@ pub(super) async fn approve(
     responses(
         (status = 200, description = "The request, rejected", body = Approval),
         ApprovalDecision,
-        TooLarge,
         StoreFailed,
     ),
 )]

@@ -24,7 +24,8 @@ impl From<AuditError> for ApiError {
             AuditError::Key(
                 KeyError::AlreadyRevoked(_)
                 | KeyError::RevokeActive(..)
-                | KeyError::HasActiveKey(..),
+                | KeyError::HasActiveKey(..)
+                | KeyError::NoActiveKey(_),
             ) => ApiError::new(StatusCode::CONFLICT, "illegal_transition", err.to_string()),
             other => ApiError::internal(other.to_string()),
         }
@@ -91,6 +92,7 @@ pub(super) async fn verify(State(state): State<AppState>) -> Result<Json<VerifyR
 #[serde(deny_unknown_fields)]
 pub struct PruneBody {
     /// The newest entries to keep (at least 1); the rest are removed behind a checkpoint.
+    #[schema(minimum = 1)]
     pub keep_last: u64,
 }
 
@@ -105,7 +107,6 @@ pub struct PruneBody {
     responses(
         (status = 200, description = "What was removed (`null`: no more than `keep_last` were stored)", body = Option<hypernet_swarm::audit::Pruned>),
         (status = 400, description = "`invalid`: `keep_last` missing or 0", body = super::ErrorBody),
-        super::openapi::refusals::TooLarge,
         StoreFailed,
     ),
 )]

@@ -4,7 +4,7 @@
 //! `GET /api/budget/history` is spend day by day.
 
 use super::extract::{self, Query};
-use super::openapi::refusals::{StoreFailed, TooLarge};
+use super::openapi::refusals::StoreFailed;
 use super::{ApiError, AppState, ErrorBody, blocking};
 use axum::Json;
 use axum::extract::State;
@@ -48,7 +48,6 @@ pub(super) async fn show(State(state): State<AppState>) -> Json<BudgetView> {
     responses(
         (status = 200, description = "The budget after the change", body = BudgetView),
         (status = 400, description = "`invalid`: no limit given, a negative or non-finite one, or an unknown field", body = ErrorBody),
-        TooLarge,
     ),
 )]
 pub(super) async fn set(

@@ -1,5 +1,9 @@
 //! Extractors whose refusals keep the API's one error shape (axum's own answer in plain
-//! text): query strings, and JSON bodies within the configured size limit.
+//! text): query strings, and JSON object bodies within the configured size limit.
+//!
+//! Every body the API documents is a JSON object, so [`Json`] and [`OptionalJson`] refuse
+//! any other JSON value before decoding: serde would otherwise read a struct from an array
+//! (`[1, 2]` as `{"daily_limit_usd": 1, "session_limit_usd": 2}`).
 
 use super::ApiError;
 use axum::body::Bytes;
@@ -31,7 +35,8 @@ fn decode_query<T: DeserializeOwned>(uri: &Uri) -> Result<T, ApiError> {
     }
 }
 
-/// A JSON body decoded into `T`: 413 past the size limit, 400 naming the bad field.
+/// A JSON object body decoded into `T`: 413 past the size limit, 400 for any other JSON
+/// value or naming the bad field.
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 
@@ -46,7 +51,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
-/// Like [`Json`], but an empty body is `None`: for routes whose body is optional.
+/// Like [`Json`], but no body (empty, or JSON `null`, as the document allows) is `None`: for
+/// routes whose body is optional.
 #[derive(Debug)]
 pub struct OptionalJson<T>(pub Option<T>);
 
@@ -57,14 +63,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(body_refused)?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        if is_empty(&bytes) || bytes.trim_ascii() == b"null" {
             return Ok(OptionalJson(None));
         }
         decode_json(&bytes).map(|v| OptionalJson(Some(v)))
     }
 }
 
+/// True for a body that is empty or only whitespace: no body at all.
+pub fn is_empty(body: &[u8]) -> bool {
+    body.iter().all(u8::is_ascii_whitespace)
+}
+
 fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    refuse_non_object(bytes)?;
     match axum::Json::from_bytes(bytes) {
         Ok(axum::Json(value)) => Ok(value),
         Err(rejection) => Err(ApiError::invalid(format!(
@@ -72,6 +84,25 @@ fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             reason(&rejection)
         ))),
     }
+}
+
+/// Refuses a body whose JSON value is not an object, naming what it is instead; a body that
+/// is not JSON at all is left to the decoder, whose message says where it breaks.
+fn refuse_non_object(bytes: &[u8]) -> Result<(), ApiError> {
+    if bytes.trim_ascii_start().starts_with(b"{") {
+        return Ok(());
+    }
+    let kind = match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(serde_json::Value::Array(_)) => "an array",
+        Ok(serde_json::Value::String(_)) => "a string",
+        Ok(serde_json::Value::Number(_)) => "a number",
+        Ok(serde_json::Value::Bool(_)) => "a boolean",
+        Ok(serde_json::Value::Null) => "null",
+        Ok(serde_json::Value::Object(_)) | Err(_) => return Ok(()),
+    };
+    Err(ApiError::invalid(format!(
+        "request body: expected a JSON object, not {kind}"
+    )))
 }
 
 /// Why axum's decoder refused a query string or body, with the path of the field at fault
@@ -86,11 +117,7 @@ fn reason(rejection: &dyn std::error::Error) -> String {
 pub fn body_refused(rejection: BytesRejection) -> ApiError {
     let status = rejection.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            status,
-            "too_large",
-            "the request body is over the size limit",
-        )
+        super::body::too_large()
     } else {
         ApiError::new(
             status,
@@ -127,5 +154,26 @@ mod tests {
         );
         let err = message(decode_json::<SetBudget>(b"{").unwrap_err());
         assert!(err.contains("request body: EOF while parsing"), "{err}");
+    }
+
+    #[test]
+    fn only_an_object_is_a_body() {
+        for (body, kind) in [
+            (&b"[1, 2]"[..], "an array"),
+            (b" [] ", "an array"),
+            (b"\"x\"", "a string"),
+            (b"true", "a boolean"),
+            (b"null", "null"),
+            (b"-1.5", "a number"),
+        ] {
+            let err = message(decode_json::<SetBudget>(body).unwrap_err());
+            assert!(
+                err.contains(&format!("expected a JSON object, not {kind}")),
+                "{err}"
+            );
+        }
+        let err = message(decode_json::<SetBudget>(b"nope").unwrap_err());
+        assert!(err.contains("request body: expected ident"), "{err}");
+        assert!(decode_json::<SetBudget>(b" {\"daily_limit_usd\": 1}").is_ok());
     }
 }

@@ -80,6 +80,7 @@ pub(super) async fn generate(
     responses(
         (status = 200, description = "The new active key", body = KeyRecord),
         (status = 400, description = "`invalid`: a bad body", body = ErrorBody),
+        (status = 409, description = "`illegal_transition`: the owner has no active key; generate one", body = ErrorBody),
         (status = 500, description = "`internal`: the keyring could not be written", body = ErrorBody),
     ),
 )]

@@ -4,6 +4,7 @@
 
 mod approvals;
 mod audit;
+mod body;
 mod budget;
 mod coordinator;
 mod dashboard;
@@ -22,14 +23,16 @@ pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use page::{Page, PageQuery};
 
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::{Json, Router};
 use extract::Query;
-use hypernet_engine::{PluginStatus, Registry};
+use hypernet_engine::{PluginState, PluginStatus, Registry};
+use hypernet_plugin_api::ErrorCode;
 use hypernet_swarm::config::ApiConfig;
-use openapi::refusals::{BadPage, NoSuchPlugin, StoreFailed, TooLarge};
+use openapi::refusals::{BadPage, NoSuchPlugin, StoreFailed};
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
@@ -140,12 +143,17 @@ enum Access {
 pub fn router(state: AppState, config: &ApiConfig) -> Router {
     let mut open = Router::new();
     let mut guarded = Router::new();
-    for (path, access, (_, _, handler)) in routes() {
+    for (path, access, (_, paths, handler)) in routes() {
         let needs_token = match access {
             Access::Open => false,
             Access::Read => config.read_requires_token,
             Access::Mutate => true,
         };
+        let rule = body::BodyRule {
+            max: config.max_body_bytes,
+            takes_body: openapi::takes_body(&paths),
+        };
+        let handler = handler.route_layer(middleware::from_fn_with_state(rule, body::bound));
         if needs_token {
             guarded = guarded.route(path, handler);
         } else {
@@ -153,8 +161,14 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         }
     }
     let guarded = guarded.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let page = body::BodyRule {
+        max: config.max_body_bytes,
+        takes_body: false,
+    };
+    let dashboard =
+        dashboard::router().route_layer(middleware::from_fn_with_state(page, body::bound));
     open.merge(guarded)
-        .merge(dashboard::router())
+        .merge(dashboard)
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
@@ -297,7 +311,7 @@ pub(crate) async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'stat
     responses(
         (status = 200, description = "The plugin, loaded", body = PluginStatus),
         NoSuchPlugin,
-        (status = 500, description = "`failed`: the plugin could not start (the message says why)", body = ErrorBody),
+        (status = 409, description = "`failed`: the plugin could not start, e.g. its key is missing (the message says why)", body = ErrorBody),
     ),
 )]
 async fn enable_plugin(
@@ -305,7 +319,17 @@ async fn enable_plugin(
     Path(PluginPath { name }): Path<PluginPath>,
 ) -> Result<Json<PluginStatus>, ApiError> {
     let registry = state.registry.clone();
-    Ok(Json(blocking(move || registry.enable(&name)).await?))
+    let enabled = blocking(move || {
+        registry.enable(&name).map_err(|err| match err.code() {
+            // The manifest or the environment keeps it from starting: the caller's to fix.
+            ErrorCode::Failed => {
+                ApiError::new(StatusCode::CONFLICT, err.code().as_str(), err.message())
+            }
+            _ => err.into(),
+        })
+    })
+    .await?;
+    Ok(Json(enabled))
 }
 
 /// Stop a plugin: it gets no events or calls until enabled again.
@@ -339,7 +363,6 @@ async fn disable_plugin(
     responses(
         (status = 200, description = "The message, `held` or `sent`", body = hypernet_swarm::outbox::Message),
         (status = 400, description = "`invalid`: a bad or unknown field, or the message could not be filed", body = ErrorBody),
-        TooLarge,
     ),
 )]
 async fn send_message(
@@ -392,9 +415,9 @@ async fn list_messages(
         (status = 400, description = "`invalid`: the body is not JSON, the plugin refused the arguments, or it has several services and none was named", body = ErrorBody),
         (status = 403, description = "`capability_denied`: the plugin lacks a capability the query needs", body = ErrorBody),
         (status = 404, description = "`not_found`: no such plugin, service or query", body = ErrorBody),
-        TooLarge,
+        (status = 409, description = "`disabled` or `failed`: the plugin is not running; enable it (the message says why it failed)", body = ErrorBody),
         (status = 500, description = "`failed` or `panicked`: the plugin failed while answering", body = ErrorBody),
-        (status = 503, description = "`unavailable`: the plugin is disabled or failed, or did not answer in time", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the plugin did not answer in time", body = ErrorBody),
     ),
 )]
 async fn query_plugin(
@@ -403,11 +426,33 @@ async fn query_plugin(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let body = body.map_err(extract::body_refused)?;
-    let args: Value = if body.iter().all(u8::is_ascii_whitespace) {
+    let args: Value = if extract::is_empty(&body) {
         Value::Null
     } else {
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::invalid(format!("request body is not JSON: {e}")))?
     };
+    running(&state.registry, &name)?;
     Ok(Json(state.registry.query(&name, &query, args).await?))
+}
+
+/// Refuses a call to a plugin that is not running (409, its state as the code): the caller's
+/// to change by enabling it. An unknown plugin is left to the call, which names it.
+fn running(registry: &Registry, address: &str) -> Result<(), ApiError> {
+    let plugin = address
+        .split_once(':')
+        .map_or(address, |(plugin, _)| plugin);
+    let Ok(status) = registry.status(plugin) else {
+        return Ok(());
+    };
+    let message = match &status.state {
+        PluginState::Loaded => return Ok(()),
+        PluginState::Disabled => format!("plugin `{plugin}` is disabled; enable it first"),
+        PluginState::Failed(reason) => format!("plugin `{plugin}` has failed: {reason}"),
+    };
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        status.state.label(),
+        message,
+    ))
 }

@@ -1,7 +1,7 @@
 //! Task, worker and status routes.
 
 use super::extract::{self, Query};
-use super::openapi::refusals::{BadTaskQuery, StoreFailed, TaskLookup, TooLarge};
+use super::openapi::refusals::{BadTaskQuery, StoreFailed, TaskLookup};
 use super::page::{Page, PageQuery};
 use super::{ApiError, AppState, ErrorBody, blocking};
 use axum::Json;
@@ -161,7 +161,7 @@ pub enum FileAnswer {
     responses(
         (status = 200, description = "Filed: one answer per task, shaped like the body", body = FileAnswer),
         (status = 400, description = "`invalid`: a bad field (named with its member, `tasks[2]: ...`), an unknown dependency or a dependency cycle", body = ErrorBody),
-        TooLarge,
+        (status = 429, description = "`limit_reached`: the queue is at `max_task_queue_depth`", body = ErrorBody),
     ),
 )]
 pub(super) async fn file(
@@ -363,7 +363,6 @@ pub struct AnswerBody {
         (status = 400, description = "`invalid`: the body is not `{\"answer\"}` or the answer is empty", body = ErrorBody),
         TaskLookup,
         (status = 409, description = "`illegal_transition`: the task is not waiting for an answer", body = ErrorBody),
-        TooLarge,
         StoreFailed,
     ),
 )]

@@ -71,7 +71,7 @@ pub(super) async fn run(data_dir: &Path, cmd: ApprovalsCommand) -> Result<()> {
             let answer = client.get(path.trim_end_matches(['?', '&'])).await?;
             if !json {
                 let page: Listed<Approval> = parse(&answer, "a page of approval requests")?;
-                println!("{}", table(&page));
+                outln!("{}", table(&page))?;
                 return Ok(());
             }
             (answer, json)
@@ -79,7 +79,7 @@ pub(super) async fn run(data_dir: &Path, cmd: ApprovalsCommand) -> Result<()> {
         ApprovalsCommand::Show { id, json } => {
             let answer = client.get(&format!("/api/approvals/{id}")).await?;
             if !json {
-                println!("{}", show(&parse(&answer, "an approval request")?));
+                outln!("{}", show(&parse(&answer, "an approval request")?))?;
                 return Ok(());
             }
             (answer, json)
@@ -95,9 +95,9 @@ pub(super) async fn run(data_dir: &Path, cmd: ApprovalsCommand) -> Result<()> {
         }
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&answer)?);
+        outln!("{}", serde_json::to_string_pretty(&answer)?)?;
     } else {
-        println!("{}", decided(&parse(&answer, "an approval request")?));
+        outln!("{}", decided(&parse(&answer, "an approval request")?))?;
     }
     Ok(())
 }

@@ -98,11 +98,11 @@ pub(super) async fn audit(data_dir: &Path, cmd: AuditCommand) -> Result<()> {
             }
             let answer = Client::connect(data_dir)?.get(&path).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&answer)?);
+                outln!("{}", serde_json::to_string_pretty(&answer)?)?;
                 return Ok(());
             }
             let page: Listed<AuditEntry> = parse(&answer, "a page of audit entries")?;
-            println!("{}", entries_table(&page));
+            outln!("{}", entries_table(&page))?;
             Ok(())
         }
         AuditCommand::Prune { keep, json } => {
@@ -111,16 +111,18 @@ pub(super) async fn audit(data_dir: &Path, cmd: AuditCommand) -> Result<()> {
                 .post("/api/audit/prune", Some(&body))
                 .await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&answer)?);
+                outln!("{}", serde_json::to_string_pretty(&answer)?)?;
                 return Ok(());
             }
             let pruned: Option<hypernet_swarm::audit::Pruned> = parse(&answer, "a prune report")?;
             match pruned {
-                Some(p) => println!(
+                Some(p) => outln!(
                     "removed {} entries (through seq {}); checkpoint at seq {}",
-                    p.removed, p.pruned_through, p.checkpoint_seq
-                ),
-                None => println!("nothing to remove: no more than {keep} entries are stored"),
+                    p.removed,
+                    p.pruned_through,
+                    p.checkpoint_seq
+                )?,
+                None => outln!("nothing to remove: no more than {keep} entries are stored")?,
             }
             Ok(())
         }
@@ -133,7 +135,7 @@ pub(super) async fn audit(data_dir: &Path, cmd: AuditCommand) -> Result<()> {
                 parse(&answer, "an audit report")?
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                outln!("{}", serde_json::to_string_pretty(&report)?)?;
             }
             judge(&report, json)
         }
@@ -148,7 +150,7 @@ pub(super) async fn keys(data_dir: &Path, cmd: KeysCommand) -> Result<()> {
             let answer = client.get(&path).await?;
             if !json {
                 let page: Listed<KeyRecord> = parse(&answer, "a page of keys")?;
-                println!("{}", keys_table(&page));
+                outln!("{}", keys_table(&page))?;
                 return Ok(());
             }
             (answer, json)
@@ -167,14 +169,14 @@ pub(super) async fn keys(data_dir: &Path, cmd: KeysCommand) -> Result<()> {
         }
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&answer)?);
+        outln!("{}", serde_json::to_string_pretty(&answer)?)?;
     } else {
         let key: KeyRecord = parse(&answer, "a key")?;
-        println!(
+        outln!(
             "{}: {}",
             key.id,
             serde_json::to_value(key.status)?.as_str().unwrap_or("?")
-        );
+        )?;
     }
     Ok(())
 }
@@ -216,10 +218,10 @@ fn judge(report: &VerifyReport, json: bool) -> Result<()> {
         bail!("key chain broken at {}: {}", link.key, link.reason);
     }
     if !json {
-        println!(
+        outln!(
             "audit chain ok: {} entries checked, every link and signature holds",
             report.entries_checked
-        );
+        )?;
     }
     Ok(())
 }

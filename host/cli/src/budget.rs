@@ -12,12 +12,12 @@ use std::path::Path;
 pub(super) async fn show(data_dir: &Path, json: bool) -> Result<()> {
     let answer = Client::connect(data_dir)?.get("/api/budget").await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&answer)?);
+        outln!("{}", serde_json::to_string_pretty(&answer)?)?;
         return Ok(());
     }
     let view: BudgetView = serde_json::from_value(answer.clone())
         .with_context(|| format!("the host's answer is not a budget: {answer}"))?;
-    println!("{}", text(&view));
+    outln!("{}", text(&view))?;
     Ok(())
 }
 

@@ -19,9 +19,9 @@ pub(super) async fn show(data_dir: &Path, json: bool) -> Result<()> {
     })?;
     let url = dashboard_url(client.base(), token);
     if json {
-        println!("{}", json!({ "url": url }));
+        outln!("{}", json!({ "url": url }))?;
     } else {
-        println!("{url}");
+        outln!("{url}")?;
     }
     Ok(())
 }

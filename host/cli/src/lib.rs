@@ -6,6 +6,12 @@
 //! - [`compose`]: builds every service in order and hands each what it needs.
 //! - [`datadir`]: files of the data directory.
 //! - [`mod@bench`]: `hypernet bench`.
+//!
+//! Output goes through one writer, for which a reader that stops early ([`ClosedOutput`])
+//! ends a command quietly.
+
+#[macro_use]
+mod output;
 
 mod address;
 mod approvals;
@@ -25,6 +31,7 @@ mod table;
 pub use address::AddressCommand;
 pub use approvals::ApprovalsCommand;
 pub use audit::{AuditCommand, KeysCommand};
+pub use output::ClosedOutput;
 pub use table::render as render_table;
 mod tasks;
 

@@ -1,6 +1,6 @@
 use clap::Parser;
-use hypernet::Cli;
-use std::io::IsTerminal;
+use hypernet::{Cli, ClosedOutput};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -22,8 +22,10 @@ async fn main() -> ExitCode {
         .init();
     match cli.execute().await {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader stopped early (`| head`): it has what it wanted.
+        Err(err) if err.is::<ClosedOutput>() => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
             ExitCode::FAILURE
         }
     }

@@ -42,7 +42,7 @@ pub(super) async fn execute(data_dir: &Path, cmd: PluginsCommand) -> Result<()> 
             let answer = Client::connect(data_dir)?
                 .post(&format!("/api/plugins/{name}/query/{query}"), Some(&args))
                 .await?;
-            println!("{}", serde_json::to_string_pretty(&answer)?);
+            outln!("{}", serde_json::to_string_pretty(&answer)?)?;
             Ok(())
         }
     }
@@ -50,9 +50,9 @@ pub(super) async fn execute(data_dir: &Path, cmd: PluginsCommand) -> Result<()> 
 
 fn print(value: &Value, json: bool, human: impl Fn(&Value) -> String) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
+        outln!("{}", serde_json::to_string_pretty(value)?)?;
     } else {
-        println!("{}", human(value));
+        outln!("{}", human(value))?;
     }
     Ok(())
 }
@@ -126,7 +126,7 @@ fn check_manifest(manifest: Option<&Path>, json: bool) -> Result<()> {
     let items = check(&manifest);
     let errors = items.iter().filter(|i| i.is_error()).count();
     if json {
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        outln!("{}", serde_json::to_string_pretty(&items)?)?;
     } else {
         let rows: Vec<Vec<String>> = items
             .iter()
@@ -154,11 +154,11 @@ fn check_manifest(manifest: Option<&Path>, json: bool) -> Result<()> {
                 ]
             })
             .collect();
-        println!("{}: {} plugin(s)", manifest.origin, items.len());
-        println!(
+        outln!("{}: {} plugin(s)", manifest.origin, items.len())?;
+        outln!(
             "{}",
             table::render(&["NAME", "VERSION", "SERVICES", "RESULT"], &rows)
-        );
+        )?;
     }
     if errors > 0 {
         let problems: Vec<String> = items

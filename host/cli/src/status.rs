@@ -9,13 +9,13 @@
 use super::client::Client;
 use super::format::{duration_ms, fields, rfc3339_ms};
 use super::tasks::{Listed, counts, parse};
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use hypernet_model::clock::now_ms;
 use hypernet_swarm::scheduler::core::boot_hooks::BootView;
 use hypernet_swarm::workers::WorkerView;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
@@ -77,7 +77,7 @@ pub(super) async fn show(data_dir: &Path, json: bool, watch: Option<Duration>) -
         } else {
             view(&client).await?
         };
-        println!("{view}");
+        outln!("{view}")?;
         return Ok(());
     };
     let tty = std::io::stdout().is_terminal();
@@ -99,9 +99,7 @@ pub(super) async fn show(data_dir: &Path, json: bool, watch: Option<Duration>) -
             Err(_) => format!("host not reachable: no answer within {patience:?}"),
         };
         let view = format!("{}\n{body}", header(now_ms(), every));
-        if !write_out(&paint(&view, tty, first))? {
-            return Ok(());
-        }
+        crate::output::write(&paint(&view, tty, first))?;
         first = false;
     }
 }
@@ -227,19 +225,6 @@ fn paint(view: &str, tty: bool, first: bool) -> String {
     }
     out.push_str("\x1b[J");
     out
-}
-
-/// Writes to standard output at once; `false` when nobody reads it any more.
-fn write_out(text: &str) -> Result<bool> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(anyhow!(e).context("writing the status to standard output")),
-    }
 }
 
 #[cfg(test)]

@@ -280,9 +280,9 @@ pub(super) async fn history(data_dir: &Path, limit: Option<usize>, json: bool) -
 /// Prints the API's JSON pretty, or the human rendering of it.
 fn print(value: &Value, json: bool, human: impl FnOnce(&Value) -> Result<String>) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
+        outln!("{}", serde_json::to_string_pretty(value)?)?;
     } else {
-        println!("{}", human(value)?);
+        outln!("{}", human(value)?)?;
     }
     Ok(())
 }

@@ -63,8 +63,10 @@ is in the data directory's `api-token` file. Reads are open unless the host sets
 `[api] read_requires_token`, which is why they list an empty requirement beside `bearer`.\n\n\
 Every refusal is `{\"error\": {\"code\", \"message\"}}` (`ErrorBody`) with its status; an \
 unknown path is a 404 `not_found` and a method a path does not take a 405 \
-`method_not_allowed`. Every list pages with `?offset=&limit=` (default 100, at most 1000) \
-and answers `{\"items\", \"total\", \"offset\", \"limit\"}`.";
+`method_not_allowed`. A body is the documented JSON object (any other JSON value is a \
+400); a route that documents no body refuses one (400), and every route refuses a body \
+over `[api] max_body_bytes` (413). Every list pages with `?offset=&limit=` (default 100, \
+at most 1000) and answers `{\"items\", \"total\", \"offset\", \"limit\"}`.";
 
 /// The document as JSON text, built on first use.
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
@@ -102,6 +104,7 @@ fn build(routes: Vec<Route>) -> OpenApi {
         for item in route_paths.paths.values_mut() {
             for operation in operations(item) {
                 require(operation, access);
+                bound_body(operation);
             }
         }
         paths.merge(route_paths);
@@ -184,6 +187,51 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     .filter_map(Option::as_mut)
 }
 
+/// Whether the documented route takes a request body; one that documents none refuses any.
+pub(super) fn takes_body(paths: &Paths) -> bool {
+    paths
+        .paths
+        .values()
+        .flat_map(|item| [&item.get, &item.put, &item.post, &item.delete, &item.patch])
+        .flatten()
+        .any(|operation| operation.request_body.is_some())
+}
+
+/// Adds the refusals of the body layers, which every route has: the 413 of a body over
+/// `[api] max_body_bytes`, and on a route that documents no body, the 400 of sending one.
+fn bound_body(operation: &mut Operation) {
+    let responses = &mut operation.responses.responses;
+    responses.insert(
+        "413".to_owned(),
+        RefOr::T(error_response(
+            "`too_large`: the body is over `[api] max_body_bytes`",
+        )),
+    );
+    if operation.request_body.is_some() {
+        return;
+    }
+    const NO_BODY: &str = "a body was sent, and this route takes none";
+    match responses.get_mut("400") {
+        Some(RefOr::T(response)) => {
+            let own = response.description.trim_end_matches('.');
+            response.description = format!("{own}; or {NO_BODY}");
+        }
+        _ => {
+            let description = format!("`invalid`: {NO_BODY}");
+            responses.insert("400".to_owned(), RefOr::T(error_response(&description)));
+        }
+    }
+}
+
+/// An answer of `description` whose body is the error shape.
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    let body = Content::new(Some(RefOr::Ref(Ref::from_schema_name(ErrorBody::name()))));
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", body)
+        .build()
+}
+
 /// Adds who may call an operation: the bearer requirement (optional for reads) and the 401
 /// that refuses everyone else. Open routes that check a token themselves document it.
 fn require(operation: &mut Operation, access: Access) {
@@ -202,13 +250,8 @@ fn require(operation: &mut Operation, access: Access) {
         ),
     };
     operation.security = Some(security);
-    let body = Content::new(Some(RefOr::Ref(Ref::from_schema_name(ErrorBody::name()))));
-    let response = ResponseBuilder::new()
-        .description(refused)
-        .content("application/json", body)
-        .build();
     operation
         .responses
         .responses
-        .insert("401".to_owned(), RefOr::T(response));
+        .insert("401".to_owned(), RefOr::T(error_response(refused)));
 }

@@ -45,11 +45,6 @@ pub enum ApprovalDecision {
 #[response(status = 404)]
 pub struct NoSuchPlugin(pub ErrorBody);
 
-/// `too_large`: the body is over `[api] max_body_bytes`.
-#[derive(utoipa::IntoResponses)]
-#[response(status = 413)]
-pub struct TooLarge(pub ErrorBody);
-
 /// `store`: reading the store failed.
 #[derive(utoipa::IntoResponses)]
 #[response(status = 500)]

@@ -212,3 +212,42 @@ fn generic_pages_refer_to_their_items_and_bounds_match_the_code() {
         }
     }
 }
+
+#[test]
+fn the_body_layers_refusals_are_documented_on_every_route() {
+    let doc = parsed();
+    let mut without_body = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("a path item") {
+            let answers = &operation["responses"];
+            assert!(answers.get("413").is_some(), "{method} {path}: no 413");
+            if operation.get("requestBody").is_none() {
+                without_body += 1;
+                let refusal = answers["400"]["description"].as_str().unwrap_or_default();
+                assert!(
+                    refusal.contains("a body was sent, and this route takes none"),
+                    "{method} {path}: {refusal:?}"
+                );
+            }
+        }
+    }
+    assert!(without_body > 20, "{without_body}");
+    let cancel = &doc["paths"]["/api/tasks/{id}/cancel"]["post"]["responses"]["400"];
+    assert_eq!(
+        cancel["description"],
+        "`invalid`: not a task id; or a body was sent, and this route takes none"
+    );
+}
+
+#[test]
+fn filing_documents_the_queue_limit() {
+    let doc = parsed();
+    let refusal = &doc["paths"]["/api/tasks"]["post"]["responses"]["429"]["description"];
+    assert!(
+        refusal
+            .as_str()
+            .unwrap_or_default()
+            .contains("limit_reached"),
+        "{refusal}"
+    );
+}

@@ -129,9 +129,9 @@ pub async fn run(options: BenchOptions) -> Result<()> {
         rows.push(subsystems::scenario(&options).await?);
     }
     let table: Vec<Vec<String>> = rows.into_iter().map(|(a, b, c)| vec![a, b, c]).collect();
-    println!(
+    outln!(
         "{}",
         crate::render_table(&["MEASURE", "RESULT", "TARGET"], &table)
-    );
+    )?;
     Ok(())
 }
