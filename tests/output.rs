@@ -35,6 +35,7 @@ fn every_command_ends_quietly_when_its_reader_goes_away() {
         &["audit", "verify"],
         &["keys", "list"],
         &["dashboard"],
+        &["address", "check", "2.1.trace"],
     ];
     for command in commands {
         let mut runs = vec![command.to_vec()];

@@ -30,9 +30,9 @@ pub fn run(cmd: AddressCommand) -> Result<()> {
 fn check(text: &str, as_json: bool) -> Result<()> {
     let checked = validate(text);
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&report(&checked))?);
+        outln!("{}", serde_json::to_string_pretty(&report(&checked))?)?;
     } else {
-        print!("{}", render(&checked));
+        crate::output::write(&render(&checked))?;
     }
     if !checked.is_valid() {
         bail!(
