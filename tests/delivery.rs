@@ -29,7 +29,12 @@ capabilities = [\"kv\", \"events\", \"log\"]
 
 fn config() -> String {
     let workers: String = (0..WORKERS)
-        .map(|i| format!("[[worker]]\nname = \"W{i}\"\naccount = \"2.{}\"\n", i % 6 + 1))
+        .map(|i| {
+            format!(
+                "[[worker]]\nname = \"W{i}\"\naccount = \"2.{}\"\n",
+                i % 6 + 1
+            )
+        })
         .collect();
     format!("standing = []\n[personal_time]\nenabled = false\n{workers}")
 }
@@ -120,7 +125,10 @@ fn every_task_outcome_reaches_the_subsystems_once_across_kill_9() {
     }
     assert!(contributions.values().all(|&n| n == 1), "{contributions:?}");
     let contributed: BTreeSet<String> = contributions.into_keys().collect();
-    assert_eq!(contributed, completed, "no completed task without its contribution");
+    assert_eq!(
+        contributed, completed,
+        "no completed task without its contribution"
+    );
 
     // Reputation: one system entry per task outcome, none twice.
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();

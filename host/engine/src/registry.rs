@@ -406,12 +406,13 @@ impl Registry {
                 feed
             });
             let subscription = feed.clone().map(|f| (f, self.journal.clone()));
-            let actor = actor::spawn(label, service_box, subscription, on_panic).map_err(
-                |source| StartError::Thread {
-                    plugin: name.to_owned(),
-                    source,
-                },
-            )?;
+            let actor =
+                actor::spawn(label, service_box, subscription, on_panic).map_err(|source| {
+                    StartError::Thread {
+                        plugin: name.to_owned(),
+                        source,
+                    }
+                })?;
             running.push(Running {
                 info: service.clone(),
                 actor,

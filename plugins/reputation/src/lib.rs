@@ -70,8 +70,8 @@ use hypernet_plugin_api::{Event, Host, PluginError, Subsystem};
 use ledger::Ledger;
 use queries::{EntityArgs, EntriesArgs, LeadersArgs, RecordArgs, ReviewArgs, args};
 use serde::Deserialize;
-use std::collections::HashSet;
 use serde_json::{Value, json};
+use std::collections::HashSet;
 
 /// The plugin's `[config]` table.
 #[derive(Debug, Deserialize)]

@@ -48,7 +48,9 @@ async fn run_once(n: usize, plugins: &str) -> Result<(Duration, Duration)> {
     let (cpu, started) = (process_cpu(), Instant::now());
     let filer = {
         let scheduler = swarm.scheduler.clone();
-        tokio::spawn(async move { super::swarm::file_tasks(&scheduler, n, "subsystems", 100).await })
+        tokio::spawn(
+            async move { super::swarm::file_tasks(&scheduler, n, "subsystems", 100).await },
+        )
     };
     swarm.wait_finished(n).await;
     filer.await??;

@@ -119,7 +119,12 @@ impl Swarm {
 }
 
 /// Files `n` distinct tasks named after `tag`, `batch` per durable commit.
-pub(super) async fn file_tasks(scheduler: &Scheduler, n: usize, tag: &str, batch: usize) -> Result<()> {
+pub(super) async fn file_tasks(
+    scheduler: &Scheduler,
+    n: usize,
+    tag: &str,
+    batch: usize,
+) -> Result<()> {
     let batch = batch.max(1);
     for chunk_start in (0..n).step_by(batch) {
         let planned = (chunk_start..n.min(chunk_start + batch))

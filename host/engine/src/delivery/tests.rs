@@ -47,7 +47,11 @@ fn the_log_is_trimmed_below_the_slowest_cursor() {
     fast.ack(10);
     slow.ack(4);
     deliveries.flush().unwrap();
-    assert_eq!(journal.oldest().unwrap(), Some(5), "kept from the slow cursor on");
+    assert_eq!(
+        journal.oldest().unwrap(),
+        Some(5),
+        "kept from the slow cursor on"
+    );
     slow.ack(10);
     deliveries.flush().unwrap();
     assert_eq!(journal.on_file().unwrap(), 0);
@@ -82,7 +86,8 @@ fn cursors_of_plugins_no_longer_in_the_manifest_are_forgotten() {
     let dir = tempfile::tempdir().unwrap();
     let journal = open(&dir);
     {
-        let deliveries = Deliveries::open(journal.clone(), &plugins(&["gone", "kept"]), 100).unwrap();
+        let deliveries =
+            Deliveries::open(journal.clone(), &plugins(&["gone", "kept"]), 100).unwrap();
         deliveries.feed("gone");
         deliveries.feed("kept:svc");
         deliveries.flush().unwrap();

@@ -51,13 +51,19 @@ fn readers_get_the_same_events_from_memory_and_from_the_file() {
         let journal = open(&dir);
         let ids = log(&journal, &["a", "b", "c"]);
         let from_memory = journal.read_after(1, 10).unwrap();
-        assert_eq!(from_memory.iter().map(|e| e.id).collect::<Vec<_>>(), &ids[1..]);
+        assert_eq!(
+            from_memory.iter().map(|e| e.id).collect::<Vec<_>>(),
+            &ids[1..]
+        );
         ids
     };
     // After a reopen the tail is empty: the same events come from the file.
     let journal = open(&dir);
     let from_file = journal.read_after(1, 10).unwrap();
-    assert_eq!(from_file.iter().map(|e| e.id).collect::<Vec<_>>(), &ids[1..]);
+    assert_eq!(
+        from_file.iter().map(|e| e.id).collect::<Vec<_>>(),
+        &ids[1..]
+    );
     let event: Event = serde_json::from_str(&from_file[0].json).unwrap();
     assert_eq!((event.id, event.kind.as_str()), (ids[1], "b"));
     assert_eq!(&*from_file[0].source, "host");
@@ -65,7 +71,10 @@ fn readers_get_the_same_events_from_memory_and_from_the_file() {
     // New events after the reopen come from memory, older ones still from the file.
     let d = log(&journal, &["d"]);
     let all = journal.read_after(0, 10).unwrap();
-    assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), [ids.clone(), d].concat());
+    assert_eq!(
+        all.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [ids.clone(), d].concat()
+    );
 }
 
 #[test]
@@ -76,7 +85,12 @@ fn watcher_ids_leave_gaps_that_readers_pass_over() {
     let watcher_only = journal.sequence().fetch_add(1, Ordering::SeqCst);
     let b = log(&journal, &["b"])[0];
     assert!(a < watcher_only && watcher_only < b);
-    let ids: Vec<u64> = journal.read_after(0, 10).unwrap().iter().map(|e| e.id).collect();
+    let ids: Vec<u64> = journal
+        .read_after(0, 10)
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
     assert_eq!(ids, [a, b]);
     assert_eq!(journal.count_between(0, b).unwrap(), 2);
 }
