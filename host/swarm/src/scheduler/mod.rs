@@ -261,8 +261,11 @@ impl Scheduler {
         );
         let exec = Arc::new(exec_settings(config, tools, contexts, &approvals, &tx));
         core.set_tool_prompt_chars(tool_prompt_chars(&exec));
+        // The boot sequences to come show from the first status on, not from the first
+        // refresh.
         let snapshot = Arc::new(RwLock::new(Snapshot {
             started_ms: now_ms(),
+            boot: core.boot_view(),
             ..Snapshot::default()
         }));
         let worker = Loop {
