@@ -224,16 +224,25 @@ impl Deliveries {
         if changed.is_empty() && !trim {
             return Ok(());
         }
-        self.journal.store().write(|txn| {
-            let mut table = txn.open_table(CURSORS)?;
-            for (address, row) in &changed {
-                table.insert(address.as_str(), *row)?;
-            }
-            if trim {
-                Journal::trim_in(txn, floor)?;
-            }
-            Ok(())
-        })?;
+        let write = || {
+            self.journal.store().write(|txn| {
+                let mut table = txn.open_table(CURSORS)?;
+                for (address, row) in &changed {
+                    table.insert(address.as_str(), *row)?;
+                }
+                if trim {
+                    Journal::trim_in(txn, floor)?;
+                }
+                Ok(())
+            })
+        };
+        // Moved cursors must reach the disk (with the handlers' writes before them); a trim
+        // alone need not, and waits for the next durable commit instead of flushing.
+        if changed.is_empty() {
+            hypernet_store::deferred(write)?;
+        } else {
+            write()?;
+        }
         written.extend(changed);
         Ok(())
     }
