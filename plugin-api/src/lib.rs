@@ -3,7 +3,8 @@
 //! The one crate a Hypernet Swarm plugin depends on. A plugin is a `cdylib` that the host
 //! loads at run time from `plugins.toml`. Its author implements ordinary traits —
 //! [`Subsystem`] (reacts to events, answers named JSON queries) or
-//! [`provider::Provider`] (an LLM provider, sans-IO) — registers each with one macro line
+//! [`provider::Provider`] (an LLM provider, sans-IO) or [`channel::Channel`] (a channel to
+//! people: Discord, Telegram, email, ...) — registers each with one macro line
 //! next to its code, and exports the library with [`export_plugin!`]. No `unsafe`, no
 //! `extern "C"`, no `abi_stable` types in author code.
 //!
@@ -50,6 +51,7 @@
 #[doc(hidden)]
 pub mod abi;
 pub mod address;
+pub mod channel;
 mod error;
 mod event;
 #[doc(hidden)]
@@ -111,6 +113,20 @@ macro_rules! register_provider {
     ($ty:ty, $name:expr) => {
         $crate::__private::inventory::submit! {
             $crate::__private::ServiceDecl::provider::<$ty>($name)
+        }
+    };
+}
+
+/// Registers a [`channel::Channel`] implementation under a service name.
+///
+/// ```ignore
+/// hypernet_plugin_api::register_channel!(Telegram, "telegram");
+/// ```
+#[macro_export]
+macro_rules! register_channel {
+    ($ty:ty, $name:expr) => {
+        $crate::__private::inventory::submit! {
+            $crate::__private::ServiceDecl::channel::<$ty>($name)
         }
     };
 }

@@ -3,6 +3,8 @@
 //! [`register_provider!`](crate::register_provider); `inventory` collects them inside the
 //! plugin library and the root module lists them.
 
+use crate::channel::Channel;
+use crate::protocol::channel as channel_ops;
 use crate::protocol::provider::{Op, Operation};
 use crate::provider::Provider;
 use crate::{Event, Host, PluginError, Subsystem};
@@ -18,6 +20,8 @@ pub enum ServiceKind {
     Subsystem,
     /// An LLM provider: [`Provider`].
     Provider,
+    /// A channel to people: [`Channel`](crate::channel::Channel).
+    Channel,
 }
 
 impl ServiceKind {
@@ -26,6 +30,7 @@ impl ServiceKind {
         match self {
             ServiceKind::Subsystem => "subsystem",
             ServiceKind::Provider => "provider",
+            ServiceKind::Channel => "channel",
         }
     }
 }
@@ -95,6 +100,16 @@ impl ServiceDecl {
             start: start_provider::<T>,
         }
     }
+
+    #[doc(hidden)]
+    pub const fn channel<T: Channel>(name: &'static str) -> Self {
+        ServiceDecl {
+            name,
+            kind: ServiceKind::Channel,
+            check: check_channel::<T>,
+            start: start_channel::<T>,
+        }
+    }
 }
 
 /// Every service registered in this library.
@@ -127,6 +142,10 @@ fn check_provider<T: Provider>(config: &str) -> Result<(), PluginError> {
     parse_config::<T::Config>(config, T::validate).map(drop)
 }
 
+fn check_channel<T: Channel>(config: &str) -> Result<(), PluginError> {
+    parse_config::<T::Config>(config, T::validate).map(drop)
+}
+
 fn start_subsystem<T: Subsystem>(
     config: &str,
     host: Host,
@@ -141,6 +160,11 @@ fn start_provider<T: Provider>(
 ) -> Result<Box<dyn DynService>, PluginError> {
     let config = parse_config::<T::Config>(config, T::validate)?;
     Ok(Box::new(ProviderService(T::start(config, host)?)))
+}
+
+fn start_channel<T: Channel>(config: &str, host: Host) -> Result<Box<dyn DynService>, PluginError> {
+    let config = parse_config::<T::Config>(config, T::validate)?;
+    Ok(Box::new(ChannelService(T::start(config, host)?)))
 }
 
 struct SubsystemService<T>(T);
@@ -215,6 +239,52 @@ impl<T: Provider> DynService for ProviderService<T> {
                 let response = args::<ops::ParseModels>(payload)?;
                 answer::<ops::ParseModels>(&provider.parse_models(&response))
             }
+        }
+    }
+
+    fn stop(&mut self) {}
+}
+
+struct ChannelService<T>(T);
+
+/// Reads the arguments of a channel operation.
+fn channel_args<O: channel_ops::Operation>(payload: &str) -> Result<O::Args<'static>, PluginError> {
+    let payload = if payload.trim().is_empty() { "null" } else { payload };
+    serde_json::from_str(payload)
+        .map_err(|e| PluginError::invalid(format!("arguments of `{}`: {e}", O::OP)))
+}
+
+impl<T: Channel> DynService for ChannelService<T> {
+    fn on_event(&mut self, _event: &str) -> Result<(), PluginError> {
+        Ok(())
+    }
+
+    fn call(&mut self, op: &str, payload: &str) -> Result<String, PluginError> {
+        use channel_ops::Op as C;
+        let channel = &mut self.0;
+        match op.parse::<C>()? {
+            C::Describe => json(&channel.describe()),
+            C::Deliver => {
+                let message = channel_args::<channel_ops::Deliver>(payload)?;
+                json(&channel.deliver(&message))
+            }
+            C::ParseDelivery => {
+                let a = channel_args::<channel_ops::ParseDelivery>(payload)?;
+                json(&channel.parse_delivery(&a.message, a.part, &a.response))
+            }
+            C::HandleInbound => {
+                let request = channel_args::<channel_ops::HandleInbound>(payload)?;
+                json(&channel.inbound(&request))
+            }
+            C::Poll => {
+                let a = channel_args::<channel_ops::Poll>(payload)?;
+                json(&channel.poll(a.cursor.as_deref()))
+            }
+            C::ParsePoll => {
+                let response = channel_args::<channel_ops::ParsePoll>(payload)?;
+                json(&channel.parse_poll(&response))
+            }
+            C::Setup => json(&channel.setup()),
         }
     }
 

@@ -10,6 +10,8 @@
 //!   with [`HostCommand::parse`].
 //! - [`provider`]: the operations the host calls on an LLM provider service (`prepare`,
 //!   `parse_response`, ...), each with its argument and answer types.
+//! - [`channel`]: the operations the host calls on a channel service (`deliver`,
+//!   `inbound`, `poll`, ...).
 //!
 //! ```
 //! use hypernet_plugin_api::protocol::{BudgetSet, HostCommand};
@@ -25,6 +27,7 @@
 //! ```
 
 mod answer;
+pub mod channel;
 mod command;
 pub mod provider;
 
