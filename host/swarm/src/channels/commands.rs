@@ -179,7 +179,7 @@ mod tests {
     fn mistakes_say_what_was_expected() {
         assert_eq!(parse("task").unwrap_err(), "`task` needs a description: task <text>");
         assert_eq!(parse("ask builder").unwrap_err(), "`ask` needs a worker and a question: ask <worker> <question>");
-        assert_eq!(parse("approve 12").unwrap_err(), "`12` is not an approval id (AQ-0001)");
+        assert_eq!(parse("approve soon").unwrap_err(), "`soon` is not an approval id (AQ-0001)");
         assert_eq!(parse("cancel AQ-0001").unwrap_err(), "`AQ-0001` is not a task id (T-12)");
         assert!(parse("reboot now").unwrap_err().starts_with("unknown command `reboot`"));
     }
