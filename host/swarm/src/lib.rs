@@ -14,12 +14,14 @@
 //! - [`audit`]: the hash-chained, signed audit log.
 //! - [`security`]: keys, signatures, redaction and isolation of outside text.
 //! - [`outbox`]: messages to people, through the herald when it is loaded.
+//! - [`bus`]: messages between workers, read in their next prompts.
 //! - [`config`]: the host config file, `hypernet.toml`.
 //! - [`persist`]: the swarm's tables in the redb file.
 
 pub mod approvals;
 pub mod audit;
 pub mod budget;
+pub mod bus;
 pub mod config;
 pub mod coordinator;
 pub mod identity;
