@@ -913,7 +913,8 @@ async fn messages_between_workers_show_live_in_their_panel() {
     let page = swarm.page();
     page.expect(READY_AND_LIVE, LIVE, "the dashboard goes live")
         .await;
-    let empty = "document.querySelector('#bus .note')?.textContent === 'No messages between workers.'";
+    let empty =
+        "document.querySelector('#bus .note')?.textContent === 'No messages between workers.'";
     page.expect(empty, Duration::from_secs(5), "an empty panel")
         .await;
 

@@ -115,16 +115,35 @@ fn workers_write_read_and_answer_each_other_across_a_restart() {
     );
     let first = message(&env, "WM-000001");
     assert_eq!(
-        (&first["from"], &first["to"], &first["recipient"], &first["status"], &first["thread"]),
-        (&json!("Coder"), &json!("reviewer"), &json!("Reviewer"), &json!("delivered"), &json!("WM-000001"))
+        (
+            &first["from"],
+            &first["to"],
+            &first["recipient"],
+            &first["status"],
+            &first["thread"]
+        ),
+        (
+            &json!("Coder"),
+            &json!("reviewer"),
+            &json!("Reviewer"),
+            &json!("delivered"),
+            &json!("WM-000001")
+        )
     );
     // The broadcast: one message per other worker, one thread.
     for (id, to) in [("WM-000002", "Reviewer"), ("WM-000003", "Tester")] {
         let m = message(&env, id);
-        assert_eq!((&m["recipient"], &m["thread"], &m["status"]), (&json!(to), &json!("WM-000002"), &json!("delivered")), "{m}");
+        assert_eq!(
+            (&m["recipient"], &m["thread"], &m["status"]),
+            (&json!(to), &json!("WM-000002"), &json!("delivered")),
+            "{m}"
+        );
     }
     let lost = message(&env, "WM-000004");
-    assert_eq!((&lost["status"], &lost["recipient"]), (&json!("sent"), &Value::Null));
+    assert_eq!(
+        (&lost["status"], &lost["recipient"]),
+        (&json!("sent"), &Value::Null)
+    );
 
     run_task(&env, "Review the parser", "review");
     let calls = mock.requests_to(CHAT);
@@ -138,12 +157,28 @@ fn workers_write_read_and_answer_each_other_across_a_restart() {
     assert!(!prompt.contains("Anyone there?"));
     let reply = message(&env, "WM-000005");
     assert_eq!(
-        (&reply["from"], &reply["recipient"], &reply["thread"], &reply["reply_to"], &reply["status"]),
-        (&json!("Reviewer"), &json!("Coder"), &json!("WM-000001"), &json!("WM-000001"), &json!("delivered"))
+        (
+            &reply["from"],
+            &reply["recipient"],
+            &reply["thread"],
+            &reply["reply_to"],
+            &reply["status"]
+        ),
+        (
+            &json!("Reviewer"),
+            &json!("Coder"),
+            &json!("WM-000001"),
+            &json!("WM-000001"),
+            &json!("delivered")
+        )
     );
     assert_eq!(message(&env, "WM-000001")["status"], "responded");
     assert_eq!(message(&env, "WM-000002")["status"], "read");
-    assert_eq!(message(&env, "WM-000003")["status"], "delivered", "Tester has not worked yet");
+    assert_eq!(
+        message(&env, "WM-000003")["status"],
+        "delivered",
+        "Tester has not worked yet"
+    );
 
     let kinds = bus_events(&env);
     let count = |kind: &str| kinds.iter().filter(|k| *k == kind).count();
@@ -155,21 +190,43 @@ fn workers_write_read_and_answer_each_other_across_a_restart() {
     let (_, sent) = env.api("/api/bus?status=sent", None);
     assert_eq!(sent["total"], 1, "{sent}");
     let (_, thread) = env.api("/api/bus?thread=WM-000001", None);
-    let ids: Vec<&str> = thread["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = thread["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["WM-000005", "WM-000001"], "newest first");
     let (_, tester) = env.api("/api/bus?worker=tester&limit=1", None);
-    assert_eq!((&tester["total"], &tester["items"][0]["id"]), (&json!(1), &json!("WM-000003")));
+    assert_eq!(
+        (&tester["total"], &tester["items"][0]["id"]),
+        (&json!(1), &json!("WM-000003"))
+    );
     let (status, bad) = env.api("/api/bus?thread=T-1", None);
     assert_eq!(status, 400, "{bad}");
     let (status, _) = env.api("/api/bus/WM-000099", None);
     assert_eq!(status, 404);
-    let table = env.run(&["messages", "--thread", "WM-000001"]).ok().to_owned();
+    let table = env
+        .run(&["messages", "--thread", "WM-000001"])
+        .ok()
+        .to_owned();
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 3, "{table}");
-    assert!(lines[0].starts_with("ID") && lines[0].ends_with("BODY"), "{table}");
-    assert!(lines[1].starts_with("WM-000005  Reviewer  Coder     WM-000001  delivered"), "{table}");
-    assert!(lines[2].contains("responded") && lines[2].ends_with("Please review the parser."), "{table}");
-    let listed = env.run(&["messages", "--worker", "Tester", "--json"]).json();
+    assert!(
+        lines[0].starts_with("ID") && lines[0].ends_with("BODY"),
+        "{table}"
+    );
+    assert!(
+        lines[1].starts_with("WM-000005  Reviewer  Coder     WM-000001  delivered"),
+        "{table}"
+    );
+    assert!(
+        lines[2].contains("responded") && lines[2].ends_with("Please review the parser."),
+        "{table}"
+    );
+    let listed = env
+        .run(&["messages", "--worker", "Tester", "--json"])
+        .json();
     assert_eq!(listed["items"][0]["id"], "WM-000003");
 
     // A restart keeps every message, and the unread one reaches Tester's next prompt.
@@ -179,7 +236,11 @@ fn workers_write_read_and_answer_each_other_across_a_restart() {
     assert_eq!(message(&env, "WM-000003")["status"], "delivered");
     run_task(&env, "Test the parser", "test");
     let prompt = system(&mock.requests_to(CHAT)[6].json());
-    assert!(prompt.contains("WM-000003 from Coder (thread WM-000002)") && prompt.contains("Standup at noon."), "{prompt}");
+    assert!(
+        prompt.contains("WM-000003 from Coder (thread WM-000002)")
+            && prompt.contains("Standup at noon."),
+        "{prompt}"
+    );
     eventually("the broadcast to be read", || {
         (message(&env, "WM-000003")["status"] == "read").then_some(())
     });

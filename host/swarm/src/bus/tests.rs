@@ -6,7 +6,6 @@ use super::service::Outgoing;
 use super::*;
 use hypernet_engine::{Manifest, Registry, RegistryOptions};
 use std::path::Path;
-use std::sync::Arc;
 
 fn workers() -> Vec<crate::workers::WorkerConfig> {
     ["Coder", "Reviewer", "Tester"]
