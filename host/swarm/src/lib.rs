@@ -24,8 +24,8 @@
 pub mod approvals;
 pub mod audit;
 pub mod budget;
-pub mod channels;
 pub mod bus;
+pub mod channels;
 pub mod config;
 pub mod coordinator;
 pub mod identity;

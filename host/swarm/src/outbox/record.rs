@@ -49,6 +49,10 @@ pub struct NewMessage {
     /// does not wait for the herald: the person asked).
     #[serde(skip)]
     pub reply: Option<Value>,
+    /// What the message comes from, when that may be handled twice (`event:<id>:<to>`): a
+    /// message of the same origin is filed once.
+    #[serde(skip)]
+    pub origin: Option<String>,
 }
 
 fn auto() -> String {
