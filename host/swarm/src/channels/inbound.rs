@@ -550,7 +550,7 @@ impl Channels {
         message.channel = follow.channel;
         message.thread = Some(id.to_owned());
         message.subject = Some(format!("{id} {}", task.title));
-        message.tags = vec!["result".into()];
+        message.tags = vec![crate::outbox::record::NOTICE.into(), "result".into()];
         message.origin = Some(format!("outcome:{id}"));
         match self.inner.outbox.file(message).await {
             Ok(_) => {

@@ -6,11 +6,13 @@
 //! | `task.needs_input` with an approval | approvals | everyone receiving approvals | approve, deny |
 //! | `task.failed` for good | failures | the person who filed the task, else everyone receiving failures | retry |
 //!
+//! Each carries the tag `notice` (the default herald config lets notices pass at once).
 //! With no `[[person]]` configured, questions and approvals go to the host log, addressed to
 //! whoever filed the task, as they always have. Every message is threaded by its task.
 //! The listener also lets go of messages the herald approved.
 
 use super::Detached;
+use super::record::NOTICE;
 use super::record::{LOG, NewMessage};
 use crate::people::{People, Receives};
 use hypernet_plugin_api::channel::{Button, ButtonStyle};
@@ -77,7 +79,11 @@ pub fn messages(people: &People, kind: &str, payload: &Value) -> Vec<NewMessage>
                      Answer with: approve {approval} | deny {approval} <reason>",
                     text("question")
                 ),
-                vec!["approval".to_owned(), format!("approval:{approval}")],
+                vec![
+                    NOTICE.to_owned(),
+                    "approval".to_owned(),
+                    format!("approval:{approval}"),
+                ],
                 vec![
                     Button::new("Approve", format!("approve {approval}")),
                     Button::new("Deny", format!("deny {approval}")).style(ButtonStyle::Danger),
@@ -90,7 +96,7 @@ pub fn messages(people: &People, kind: &str, payload: &Value) -> Vec<NewMessage>
                      Answer with: answer {id} <your answer>  (or: hypernet task answer {id} \"<your answer>\")",
                     text("question")
                 ),
-                vec!["clarification".to_owned()],
+                vec![NOTICE.to_owned(), "clarification".to_owned()],
                 Vec::new(),
             ),
         },
@@ -100,7 +106,7 @@ pub fn messages(people: &People, kind: &str, payload: &Value) -> Vec<NewMessage>
                 "{id} \"{title}\" failed for good: {}\nRetry with: retry {id}",
                 text("error")
             ),
-            vec!["failure".to_owned()],
+            vec![NOTICE.to_owned(), "failure".to_owned()],
             vec![Button::new("Retry", format!("retry {id}")).style(ButtonStyle::Secondary)],
         ),
         _ => return Vec::new(),

@@ -9,6 +9,10 @@ pub const LOG: &str = "log";
 /// The channel `auto`: every channel the person has an address on (the log otherwise).
 pub const AUTO: &str = "auto";
 
+/// The tag of the host's own notices to people (questions, approvals, failures, outcomes,
+/// alerts, briefs): the default herald config lets them pass at once.
+pub const NOTICE: &str = "notice";
+
 /// Waiting for the herald.
 pub const HELD: &str = "held";
 /// Stored; some delivery is still to be made.
