@@ -133,9 +133,20 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
          keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
     )
     .expect("write the certificate extensions");
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
     openssl(
-        &[&["req", "-x509"], &ec[..], &["-days", "2", "-subj", "/CN=hypernet test CA"]].concat(),
+        &[
+            &["req", "-x509"],
+            &ec[..],
+            &["-days", "2", "-subj", "/CN=hypernet test CA"],
+        ]
+        .concat(),
         &[("-keyout", &ca_key), ("-out", &ca)],
     );
     openssl(

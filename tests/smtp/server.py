@@ -12,6 +12,7 @@ target/smtp-venv/bin/pip install aiosmtpd==1.4.6).
 
 import argparse
 import asyncio
+import logging
 import mailbox
 import os
 import ssl
@@ -44,7 +45,10 @@ def authenticator(user, password):
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
         ok = auth_data.login == user.encode() and auth_data.password == password.encode()
-        return AuthResult(success=ok, auth_data=f"{auth_data.login.decode()} {mechanism}")
+        # handled=False: aiosmtpd answers the client (235, or 535 on a refusal) itself.
+        return AuthResult(
+            success=ok, handled=False, auth_data=f"{auth_data.login.decode()} {mechanism}"
+        )
 
     return check
 
@@ -57,6 +61,8 @@ async def main():
     parser.add_argument("--maildir", required=True)
     args = parser.parse_args()
     password = os.environ["SMTP_TEST_PASSWORD"]
+    # aiosmtpd warns about its own deprecated attributes on every AUTH.
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(args.cert, args.key)

@@ -37,7 +37,8 @@ pub(crate) struct ReplyContext {
 impl ReplyContext {
     /// The context of a message, if it has a readable one.
     pub fn of(message: &Outbound) -> Option<ReplyContext> {
-        let reply = message.reply.as_ref()?;
+        // The host hands back `null` for a command that carried no context.
+        let reply = message.reply.as_ref().filter(|r| !r.is_null())?;
         match serde_json::from_value(reply.clone()) {
             Ok(context) => Some(context),
             Err(error) => {
@@ -328,6 +329,14 @@ mod tests {
             calls[1].body["reply_parameters"],
             json!({ "message_id": 77, "allow_sending_without_reply": true })
         );
+    }
+
+    #[test]
+    fn a_null_reply_context_is_none() {
+        let mut m = message("ok");
+        m.reply = Some(Value::Null);
+        assert_eq!(ReplyContext::of(&m), None);
+        assert_eq!(calls(&m).unwrap()[0].body["chat_id"], 4242);
     }
 
     #[test]
