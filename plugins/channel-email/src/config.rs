@@ -76,7 +76,7 @@ impl Config {
     }
 
     /// The `from` address, parsed.
-    pub fn from_address(&self) -> Result<Address, PluginError> {
+    pub fn sender_address(&self) -> Result<Address, PluginError> {
         self.from.trim().parse().map_err(|error| {
             PluginError::invalid(format!(
                 "`from` is not an email address: `{}` ({error})",
@@ -89,7 +89,7 @@ impl Config {
     pub fn domain(&self) -> Result<String, PluginError> {
         match &self.domain {
             Some(domain) => Ok(domain.trim().to_owned()),
-            None => Ok(self.from_address()?.domain().to_owned()),
+            None => Ok(self.sender_address()?.domain().to_owned()),
         }
     }
 
@@ -104,7 +104,7 @@ impl Config {
         if self.timeout_s == 0 {
             return Err(PluginError::invalid("`timeout_s` must be at least 1"));
         }
-        self.from_address()?;
+        self.sender_address()?;
         let domain = self.domain()?;
         let valid_domain = !domain.is_empty()
             && domain

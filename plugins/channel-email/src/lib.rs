@@ -64,7 +64,7 @@ impl Email {
         );
         Ok(Email {
             transport,
-            from: config.from_address()?,
+            from: config.sender_address()?,
             domain,
         })
     }
