@@ -17,6 +17,7 @@
 //!   the herald, when it is loaded).
 //! - [`people`]: `[[person]]`: who is told what, and who may command.
 //! - [`channels`]: channel plugins: delivery, inbound commands, polling.
+//! - [`bus`]: messages between workers, read in their next prompts.
 //! - [`config`]: the host config file, `hypernet.toml`.
 //! - [`persist`]: the swarm's tables in the redb file.
 
@@ -24,6 +25,7 @@ pub mod approvals;
 pub mod audit;
 pub mod budget;
 pub mod channels;
+pub mod bus;
 pub mod config;
 pub mod coordinator;
 pub mod identity;

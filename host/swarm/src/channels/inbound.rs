@@ -73,6 +73,17 @@ pub enum ChannelsError {
     Stopped(#[from] tokio::task::JoinError),
 }
 
+/// The channels service held weakly.
+#[derive(Clone)]
+pub(super) struct WeakChannels(std::sync::Weak<Inner>);
+
+impl WeakChannels {
+    /// The service, while the host runs.
+    pub(super) fn upgrade(&self) -> Option<Channels> {
+        self.0.upgrade().map(|inner| Channels { inner })
+    }
+}
+
 /// The channels service. Cheap to clone.
 #[derive(Clone)]
 pub struct Channels {
@@ -142,9 +153,14 @@ impl Channels {
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "cannot read the channels' inbox"),
         }
-        super::poller::spawn(channels.clone());
+        super::poller::spawn(&channels);
         channels.follow_outcomes();
         channels
+    }
+
+    /// The service held weakly, for background tasks that must end with the host.
+    pub(super) fn downgrade(&self) -> WeakChannels {
+        WeakChannels(Arc::downgrade(&self.inner))
     }
 
     pub(super) fn registry(&self) -> &Arc<Registry> {
@@ -482,7 +498,7 @@ impl Channels {
     /// Sends each followed task's outcome to the person who filed it from a channel.
     fn follow_outcomes(&self) {
         let mut events = self.inner.registry.subscribe();
-        let weak = Arc::downgrade(&self.inner);
+        let weak = self.downgrade();
         tokio::spawn(async move {
             loop {
                 let event = match events.recv().await {
@@ -498,8 +514,7 @@ impl Channels {
                 if !ended {
                     continue;
                 }
-                let Some(inner) = weak.upgrade() else { return };
-                let this = Channels { inner };
+                let Some(this) = weak.upgrade() else { return };
                 let Some(id) = event.payload["id"].as_str().map(str::to_owned) else {
                     continue;
                 };
