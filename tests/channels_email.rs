@@ -35,7 +35,7 @@ fn server(env: &Env) -> SmtpServer {
 fn send(env: &Env, body: &Value) -> Value {
     let (status, filed) = env.api("/api/messages", Some(body));
     assert_eq!(status, 200, "{filed}");
-    settled(&env, filed["id"].as_str().unwrap())
+    settled(env, filed["id"].as_str().unwrap())
 }
 
 #[test]

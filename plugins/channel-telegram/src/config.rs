@@ -93,12 +93,13 @@ impl Config {
                 self.poll_timeout_s
             )));
         }
-        if let Some(chats) = self.allowed_chats() {
-            if let Some(bad) = chats.iter().find(|c| c.is_empty()) {
-                return Err(PluginError::invalid(format!(
-                    "`allowed_chats` holds an empty chat id: `{bad}`"
-                )));
-            }
+        if self
+            .allowed_chats()
+            .is_some_and(|chats| chats.iter().any(String::is_empty))
+        {
+            return Err(PluginError::invalid(
+                "`allowed_chats` holds an empty chat id",
+            ));
         }
         if self.mode == Mode::Webhook {
             match self.webhook_url.as_deref() {
