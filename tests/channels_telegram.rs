@@ -207,7 +207,6 @@ fn next(seed: &mut u64) -> u64 {
 }
 
 #[test]
-#[ignore = "the host handles a command again when killed after acting on it and before marking it done: `task` files a second task (channels/inbound.rs)"]
 fn updates_arriving_across_kill_9_are_each_handled_once() {
     const ROUNDS: i64 = 5;
     const PER_ROUND: i64 = 8;
