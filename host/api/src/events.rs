@@ -235,12 +235,29 @@ mod tests {
         let scheduler = hypernet_swarm::scheduler::Scheduler::start(&config, parts)
             .await
             .expect("scheduler");
+        let executor = hypernet_llm::HttpExecutor::new(&config.http).expect("HTTP client");
+        let outbox = hypernet_swarm::outbox::Outbox::start(
+            registry.clone(),
+            Default::default(),
+            Default::default(),
+            executor.clone(),
+        );
+        let channels =
+            hypernet_swarm::channels::Channels::start(hypernet_swarm::channels::ChannelsParts {
+                registry: registry.clone(),
+                outbox: outbox.clone(),
+                scheduler: scheduler.clone(),
+                audit: None,
+                executor,
+                config: Default::default(),
+            });
         let app = super::super::router(
             AppState {
                 registry: registry.clone(),
                 token: Arc::from("secret"),
                 scheduler,
-                outbox: hypernet_swarm::outbox::Outbox::start(registry.clone()),
+                outbox,
+                channels,
                 audit,
             },
             &config.api,

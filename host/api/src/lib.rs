@@ -6,6 +6,7 @@ mod approvals;
 mod audit;
 mod body;
 mod budget;
+mod channels;
 mod coordinator;
 mod dashboard;
 mod error;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub scheduler: hypernet_swarm::scheduler::Scheduler,
     /// Messages to people.
     pub outbox: hypernet_swarm::outbox::Outbox,
+    /// Commands from people, through channel plugins.
+    pub channels: hypernet_swarm::channels::Channels,
     /// The audit log and the keyring.
     pub audit: hypernet_swarm::audit::Audit,
 }
@@ -120,6 +123,17 @@ fn routes() -> Vec<Route> {
         ("/api/keys", Mutate, route!(keys::generate)),
         ("/api/keys/rotate", Mutate, route!(keys::rotate)),
         ("/api/keys/{id}/revoke", Mutate, route!(keys::revoke)),
+        ("/api/channels", Read, route!(channels::list)),
+        (
+            "/api/channels/{channel}/setup",
+            Mutate,
+            route!(channels::setup),
+        ),
+        (
+            "/api/channels/{channel}/{path}",
+            Open,
+            route!(channels::inbound),
+        ),
         ("/api/messages", Read, route!(list_messages)),
         ("/api/messages", Mutate, route!(send_message)),
         // The event stream checks the token itself: browsers cannot set headers on a

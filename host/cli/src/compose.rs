@@ -4,9 +4,10 @@
 //! 2. the scheduler's inbox — its command channel, so the services below can send to it,
 //! 3. the workers' permissions, restored from the store,
 //! 4. the registry, whose plugins file tasks and run host commands through the inbox,
-//! 5. the outbox, over the registry,
+//! 5. the outbox, over the registry, with the people it writes to,
 //! 6. the scheduler, given all of the above: it builds the tools and the approval queue
-//!    and starts its thread.
+//!    and starts its thread,
+//! 7. the channels service, over the scheduler and the outbox: commands from people.
 //!
 //! Nothing is connected after construction, and no service holds one built after it.
 
@@ -14,6 +15,7 @@ use anyhow::{Result, anyhow};
 use hypernet_engine::{Manifest, Registry, RegistryOptions};
 use hypernet_store::Store;
 use hypernet_swarm::audit::Audit;
+use hypernet_swarm::channels::{Channels, ChannelsParts};
 use hypernet_swarm::config::HostConfig;
 use hypernet_swarm::outbox::Outbox;
 use hypernet_swarm::scheduler::{CallProbe, Inbox, Parts, Scheduler};
@@ -45,6 +47,8 @@ pub struct Host {
     pub scheduler: Scheduler,
     /// Messages to people.
     pub outbox: Outbox,
+    /// Commands from people.
+    pub channels: Channels,
 }
 
 /// Builds and starts every service in order (see the module's documentation).
@@ -69,13 +73,20 @@ pub async fn compose(inputs: Inputs<'_>) -> Result<Host> {
         ..registry
     };
     let registry = Registry::start(manifest, store.clone(), options)?;
-    let outbox = Outbox::start(registry.clone());
+    let executor = hypernet_llm::HttpExecutor::new(&config.http)
+        .map_err(|e| anyhow!("building the HTTP client for channels: {e}"))?;
+    let outbox = Outbox::start(
+        registry.clone(),
+        hypernet_swarm::people::People::new(config.people.clone()),
+        config.channels.clone(),
+        executor.clone(),
+    );
     let parts = Parts {
         store,
         registry: registry.clone(),
         inbox,
         permissions,
-        audit,
+        audit: audit.clone(),
         outbox: Some(outbox.clone()),
         probe,
     };
@@ -86,9 +97,18 @@ pub async fn compose(inputs: Inputs<'_>) -> Result<Host> {
             return Err(e.into());
         }
     };
+    let channels = Channels::start(ChannelsParts {
+        registry: registry.clone(),
+        outbox: outbox.clone(),
+        scheduler: scheduler.clone(),
+        audit,
+        executor,
+        config: config.channels.clone(),
+    });
     Ok(Host {
         registry,
         scheduler,
         outbox,
+        channels,
     })
 }

@@ -101,6 +101,7 @@ pub async fn run(options: RunOptions) -> Result<()> {
         registry,
         scheduler,
         outbox,
+        channels,
     } = compose(Inputs {
         config: &config,
         manifest,
@@ -128,6 +129,7 @@ pub async fn run(options: RunOptions) -> Result<()> {
             token: Arc::from(token),
             scheduler: scheduler.clone(),
             outbox,
+            channels,
             audit,
         },
         &config.api,

@@ -642,6 +642,36 @@ impl Registry {
         self.addresses(ServiceKind::Subsystem)
     }
 
+    /// Every running channel service: its service name (the channel's name: `telegram`)
+    /// and its address.
+    pub fn channels(&self) -> Vec<(String, String)> {
+        let entries = self.entries.read().expect("registry lock");
+        let mut out = Vec::new();
+        for (name, entry) in entries.iter() {
+            if entry.state != PluginState::Loaded {
+                continue;
+            }
+            let several = entry.services.len() > 1;
+            for s in entry.services.iter().filter(|s| s.info.kind == ServiceKind::Channel) {
+                let address = if several {
+                    format!("{name}:{}", s.info.name)
+                } else {
+                    name.clone()
+                };
+                out.push((s.info.name.clone(), address));
+            }
+        }
+        out
+    }
+
+    /// The address of the running channel service named `channel`, if any.
+    pub fn channel(&self, channel: &str) -> Option<String> {
+        self.channels()
+            .into_iter()
+            .find(|(name, _)| name == channel)
+            .map(|(_, address)| address)
+    }
+
     fn addresses(&self, kind: ServiceKind) -> Vec<String> {
         let entries = self.entries.read().expect("registry lock");
         let mut out = Vec::new();

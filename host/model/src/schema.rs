@@ -26,6 +26,8 @@ pub enum ServiceKind {
     Subsystem,
     /// An LLM provider.
     Provider,
+    /// A channel to people.
+    Channel,
 }
 
 /// One service of a plugin (`hypernet_plugin_api::ServiceInfo`).
@@ -56,6 +58,7 @@ mod tests {
         match k {
             abi::ServiceKind::Subsystem => ServiceKind::Subsystem,
             abi::ServiceKind::Provider => ServiceKind::Provider,
+            abi::ServiceKind::Channel => ServiceKind::Channel,
             other => panic!("no mirror for the service kind {other:?}"),
         }
     }
@@ -66,7 +69,11 @@ mod tests {
         for p in [Low, Normal, High, Critical] {
             assert_eq!(to_value(p).unwrap(), to_value(priority(p)).unwrap());
         }
-        for k in [abi::ServiceKind::Subsystem, abi::ServiceKind::Provider] {
+        for k in [
+            abi::ServiceKind::Subsystem,
+            abi::ServiceKind::Provider,
+            abi::ServiceKind::Channel,
+        ] {
             let real = abi::ServiceInfo {
                 name: "chat".into(),
                 kind: k,

@@ -22,6 +22,17 @@ impl Store {
         })
     }
 
+    /// Writes every `(key, value)` pair in one transaction: all of them or none.
+    pub fn kv_put_all(&self, namespace: &str, pairs: &[(String, Vec<u8>)]) -> StoreResult<()> {
+        self.write(|txn| {
+            let mut table = txn.open_table(TABLE)?;
+            for (key, value) in pairs {
+                table.insert((namespace, key.as_str()), value.as_slice())?;
+            }
+            Ok(())
+        })
+    }
+
     /// Deletes `key`; returns whether it existed.
     pub fn kv_delete(&self, namespace: &str, key: &str) -> StoreResult<bool> {
         self.write(|txn| Ok(txn.open_table(TABLE)?.remove((namespace, key))?.is_some()))
@@ -61,6 +72,8 @@ mod tests {
             store.kv_put("ab", "x/3", b"4").unwrap();
             assert!(store.kv_delete("a", "y").unwrap());
             assert!(!store.kv_delete("a", "y").unwrap());
+            let pairs = [("z/1".to_owned(), b"5".to_vec()), ("z/2".to_owned(), b"6".to_vec())];
+            store.kv_put_all("c", &pairs).unwrap();
         }
         let store = Store::open(&path, &[]).unwrap();
         assert_eq!(store.kv_list("a", "x/").unwrap(), vec!["x/1", "x/2"]);
@@ -70,5 +83,6 @@ mod tests {
             Some(&b"4"[..])
         );
         assert_eq!(store.kv_get("b", "x/3").unwrap(), None);
+        assert_eq!(store.kv_list("c", "z/").unwrap(), vec!["z/1", "z/2"]);
     }
 }

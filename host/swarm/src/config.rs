@@ -138,6 +138,12 @@ pub struct HostConfig {
     /// `[approvals]`: how long an action waits for a person's decision.
     #[serde(default)]
     pub approvals: crate::approvals::service::ApprovalsConfig,
+    /// `[[person]]`: the people the swarm tells things and takes commands from.
+    #[serde(default, rename = "person")]
+    pub people: Vec<crate::people::Person>,
+    /// `[channels]`: how messages to people are delivered.
+    #[serde(default)]
+    pub channels: crate::channels::ChannelsConfig,
 }
 
 impl Default for HostConfig {
@@ -161,6 +167,8 @@ impl Default for HostConfig {
             memory: Default::default(),
             personal_time: Default::default(),
             approvals: Default::default(),
+            people: Vec::new(),
+            channels: Default::default(),
         }
     }
 }
@@ -402,6 +410,8 @@ impl HostConfig {
         self.memory.validate()?;
         self.personal_time.validate()?;
         self.approvals.validate()?;
+        crate::people::validate(&self.people)?;
+        self.channels.validate()?;
         crate::coordinator::autoscale::validate(&self.autoscale, &self.swarm_limits)?;
         Ok(())
     }

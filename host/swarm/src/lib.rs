@@ -13,17 +13,22 @@
 //! - [`approvals`]: actions held for a person's decision.
 //! - [`audit`]: the hash-chained, signed audit log.
 //! - [`security`]: keys, signatures, redaction and isolation of outside text.
-//! - [`outbox`]: messages to people, through the herald when it is loaded.
+//! - [`outbox`]: messages to people, stored, then delivered through channel plugins (after
+//!   the herald, when it is loaded).
+//! - [`people`]: `[[person]]`: who is told what, and who may command.
+//! - [`channels`]: channel plugins: delivery, inbound commands, polling.
 //! - [`config`]: the host config file, `hypernet.toml`.
 //! - [`persist`]: the swarm's tables in the redb file.
 
 pub mod approvals;
 pub mod audit;
 pub mod budget;
+pub mod channels;
 pub mod config;
 pub mod coordinator;
 pub mod identity;
 pub mod outbox;
+pub mod people;
 pub mod persist;
 pub mod prompts;
 pub mod router;

@@ -30,7 +30,7 @@ use utoipa::{PartialSchema, ToSchema};
 const BEARER: &str = "bearer";
 
 /// The operation groups, in the order a reader meets them.
-const TAGS: [(&str, &str); 9] = [
+const TAGS: [(&str, &str); 10] = [
     ("host", "Health, status, totals and this document"),
     (
         "tasks",
@@ -49,6 +49,10 @@ const TAGS: [(&str, &str); 9] = [
     (
         "messages",
         "Messages to people, held for the herald when it is loaded",
+    ),
+    (
+        "channels",
+        "Channels to people: the running ones, their setup, the endpoint their services call",
     ),
     ("events", "The live event stream (WebSocket)"),
     (

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 pub(super) struct Swarm {
     pub scheduler: Scheduler,
     pub registry: Arc<Registry>,
+    pub outbox: hypernet_swarm::outbox::Outbox,
+    pub channels: hypernet_swarm::channels::Channels,
     dir: tempfile::TempDir,
 }
 
@@ -77,7 +79,8 @@ impl Swarm {
         let crate::compose::Host {
             registry,
             scheduler,
-            ..
+            outbox,
+            channels,
         } = crate::compose::compose(crate::compose::Inputs {
             config: &config,
             manifest,
@@ -90,6 +93,8 @@ impl Swarm {
         Ok(Swarm {
             scheduler,
             registry,
+            outbox,
+            channels,
             dir,
         })
     }

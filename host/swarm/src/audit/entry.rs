@@ -27,6 +27,8 @@ pub enum AuditKind {
     BudgetChange,
     /// A key made, rotated or revoked.
     KeyChange,
+    /// A command a person sent through a channel (or one refused).
+    ChannelCommand,
     /// Older entries pruned; records where the remaining chain starts.
     Checkpoint,
 }
@@ -41,6 +43,7 @@ impl AuditKind {
             AuditKind::PluginCommand => "plugin_command",
             AuditKind::BudgetChange => "budget_change",
             AuditKind::KeyChange => "key_change",
+            AuditKind::ChannelCommand => "channel_command",
             AuditKind::Checkpoint => "checkpoint",
         }
     }

@@ -45,7 +45,7 @@ impl Tool for SendMessage {
             "properties": {
                 "to": {"type": "string", "description": "The person"},
                 "body": {"type": "string", "description": "The message"},
-                "channel": {"type": "string", "description": "Delivery channel (default log)"}
+                "channel": {"type": "string", "description": "Delivery channel: auto (default: the person's channels), log, telegram, email, ..."}
             },
             "required": ["to", "body"]
         })
@@ -69,7 +69,7 @@ impl Tool for SendMessage {
             const TOOL: &str = "send_message";
             let to = string(TOOL, &args, "to")?.to_owned();
             let body = string(TOOL, &args, "body")?.to_owned();
-            let channel = string_or(TOOL, &args, "channel", "log")?.to_owned();
+            let channel = string_or(TOOL, &args, "channel", "auto")?.to_owned();
             let outbox = self
                 .outbox
                 .as_ref()
@@ -80,6 +80,8 @@ impl Tool for SendMessage {
                 body,
                 sender: ctx.worker.to_string(),
                 tags: vec![format!("task:{}", ctx.task)],
+                thread: Some(ctx.task.to_string()),
+                ..NewMessage::default()
             };
             let sent = outbox.file(message).await.map_err(|e| failed(TOOL, e))?;
             Ok(format!(

@@ -56,7 +56,8 @@ impl Host {
             registry: swarm.registry.clone(),
             token: Arc::from(TOKEN),
             scheduler: swarm.scheduler.clone(),
-            outbox: hypernet_swarm::outbox::Outbox::start(swarm.registry.clone()),
+            outbox: swarm.outbox.clone(),
+            channels: swarm.channels.clone(),
             audit,
         };
         let app = hypernet_api::router(state, &hypernet_swarm::config::ApiConfig::default());
