@@ -32,6 +32,8 @@ pub struct Recorded {
     pub method: String,
     /// The path, without the query.
     pub path: String,
+    /// The query, without the `?` (empty when there is none).
+    pub query: String,
     /// Header names (lower case) and values, in order.
     pub headers: Vec<(String, String)>,
     /// The body text.
@@ -452,10 +454,13 @@ fn openai_end(finish_reason: &str, prompt_tokens: u64, completion_tokens: u64) -
     ]
 }
 
-#[derive(Default)]
+/// What the mock answers a request whose path has no script left.
+pub type DefaultReply = fn(&Recorded) -> Reply;
+
 struct State {
     scripts: Mutex<HashMap<String, VecDeque<Reply>>>,
     requests: Mutex<Vec<Recorded>>,
+    default: DefaultReply,
 }
 
 /// The running mock; stops when dropped.
@@ -468,12 +473,22 @@ pub struct MockLlm {
 impl MockLlm {
     /// Starts the mock on a free loopback port, on its own thread and runtime.
     pub fn start() -> MockLlm {
+        MockLlm::start_with(default_reply)
+    }
+
+    /// Starts a mock of another service: `default` answers what no script does (it may
+    /// hand LLM paths on to [`default_reply`]).
+    pub fn start_with(default: DefaultReply) -> MockLlm {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         listener
             .set_nonblocking(true)
             .expect("non-blocking listener");
         let addr = listener.local_addr().expect("local address");
-        let state = Arc::new(State::default());
+        let state = Arc::new(State {
+            scripts: Mutex::default(),
+            requests: Mutex::default(),
+            default,
+        });
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app_state = state.clone();
         std::thread::Builder::new()
@@ -554,7 +569,9 @@ impl Drop for MockLlm {
     }
 }
 
-fn default_reply(recorded: &Recorded) -> Reply {
+/// The LLM mock's answer to a request with no script: a plain success of the API the path
+/// belongs to, 404 elsewhere.
+pub fn default_reply(recorded: &Recorded) -> Reply {
     let stream = recorded.json()["stream"] == true;
     match (recorded.method.as_str(), recorded.path.as_str()) {
         ("POST", "/v1/messages") if stream => {
@@ -586,6 +603,7 @@ async fn handle(
     let recorded = Recorded {
         method: method.to_string(),
         path: uri.path().to_owned(),
+        query: uri.query().unwrap_or_default().to_owned(),
         headers: headers
             .iter()
             .map(|(k, v)| {
@@ -605,7 +623,7 @@ async fn handle(
         .unwrap()
         .get_mut(&recorded.path)
         .and_then(VecDeque::pop_front);
-    let reply = scripted.unwrap_or_else(|| default_reply(&recorded));
+    let reply = scripted.unwrap_or_else(|| (state.default)(&recorded));
     respond(reply).await
 }
 

@@ -59,11 +59,10 @@ pub(crate) fn webhook_requests(
         .as_ref()
         .map(|m| format!("{m} "))
         .unwrap_or_default();
-    if !message.subject.trim().is_empty() {
-        head.push_str(&format!(
-            "**{}**\n",
-            content::escape(message.subject.trim())
-        ));
+    let subject = message.subject.trim();
+    // The host's default subject is the text's first line: not shown twice.
+    if !subject.is_empty() && !message.text.trim_start().starts_with(subject) {
+        head.push_str(&format!("**{}**\n", content::escape(subject)));
     }
     let parts = non_empty_parts(&head, message)?;
     let last = parts.len() - 1;

@@ -108,6 +108,12 @@ fn the_subject_is_a_bold_first_line() {
     m.subject = "Question on T-12".into();
     let b = body(&requests(&mut plain(), &m)[0]);
     assert_eq!(b["content"], "<@42> **Question on T-12**\ndetails");
+
+    // A subject that is the text's first line (the host's default) is not repeated.
+    let mut m = message("scout", "Question on T-12\ndetails");
+    m.subject = "Question on T-12".into();
+    let b = body(&requests(&mut plain(), &m)[0]);
+    assert_eq!(b["content"], "<@42> Question on T-12\ndetails");
 }
 
 #[test]
