@@ -29,6 +29,7 @@ mod manifest_errors;
 mod mock_llm;
 mod openapi;
 mod output;
+mod people;
 mod providers;
 mod scheduler;
 mod secrets;

@@ -128,7 +128,10 @@ fn messages_are_sent_at_once_and_listed(api: &Api) {
         "defaults, and no herald to hold it: {sent}"
     );
     assert_eq!(
-        (&sent["deliveries"][0]["channel"], &sent["deliveries"][0]["status"]),
+        (
+            &sent["deliveries"][0]["channel"],
+            &sent["deliveries"][0]["status"]
+        ),
         (&json!("log"), &json!("sent")),
         "`ops` is no configured person: the log is the one channel: {sent}"
     );

@@ -375,7 +375,7 @@ async fn disable_plugin(
     operation_id = "send_message",
     request_body = hypernet_swarm::outbox::NewMessage,
     responses(
-        (status = 200, description = "The message, `held` or `sent`", body = hypernet_swarm::outbox::Message),
+        (status = 200, description = "The message, stored: `held` for the herald, `queued` for its channels, or `sent`", body = hypernet_swarm::outbox::Message),
         (status = 400, description = "`invalid`: a bad or unknown field, or the message could not be filed", body = ErrorBody),
     ),
 )]

@@ -18,6 +18,7 @@ mod approvals;
 mod audit;
 pub mod bench;
 mod budget;
+mod channels;
 mod client;
 pub mod compose;
 mod dashboard;
@@ -139,6 +140,9 @@ pub enum Command {
     /// The signed audit log: list its entries, verify its chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Channels to people (Discord, Telegram, email, webhooks): list them, set one up.
+    #[command(subcommand, visible_alias = "channel")]
+    Channels(channels::ChannelsCommand),
     /// The host's signing keys: list, rotate, revoke.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -316,6 +320,7 @@ impl Cli {
             Command::Address(cmd) => address::run(cmd),
             Command::Approvals(cmd) => approvals::run(&self.data_dir, cmd).await,
             Command::Audit(cmd) => audit::audit(&self.data_dir, cmd).await,
+            Command::Channels(cmd) => channels::run(&self.data_dir, cmd).await,
             Command::Keys(cmd) => audit::keys(&self.data_dir, cmd).await,
             Command::Failures { limit, json } => tasks::failures(&self.data_dir, limit, json).await,
             Command::History { limit, json } => tasks::history(&self.data_dir, limit, json).await,

@@ -95,10 +95,11 @@ impl People {
 
     /// The person with this name (exact, then case-insensitive).
     pub fn find(&self, name: &str) -> Option<&Person> {
-        self.people
-            .iter()
-            .find(|p| p.name == name)
-            .or_else(|| self.people.iter().find(|p| p.name.eq_ignore_ascii_case(name)))
+        self.people.iter().find(|p| p.name == name).or_else(|| {
+            self.people
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case(name))
+        })
     }
 
     /// The person whose address on `channel` is `address`.
@@ -172,7 +173,10 @@ mod tests {
         assert!(ada.commands);
         assert_eq!(people.by_address("telegram", "42").unwrap().name, "Ada");
         assert!(people.by_address("discord", "42").is_none());
-        let alerted: Vec<_> = people.receiving(Receives::Alerts).map(|p| &p.name).collect();
+        let alerted: Vec<_> = people
+            .receiving(Receives::Alerts)
+            .map(|p| &p.name)
+            .collect();
         assert_eq!(alerted, ["Ada", "bo"]);
         assert_eq!(people.receiving(Receives::Briefs).count(), 1);
     }
@@ -180,7 +184,9 @@ mod tests {
     #[test]
     fn bad_entries_are_named() {
         let err = |t: &str| person(t).unwrap_err();
-        assert!(err("[[person]]\nname = \"a\"\nreceive = []\n").contains("unknown field `receive`"));
+        assert!(
+            err("[[person]]\nname = \"a\"\nreceive = []\n").contains("unknown field `receive`")
+        );
         assert!(err("[[person]]\nname = \"a\"\nreceives = [\"gossip\"]\n").contains("gossip"));
         assert_eq!(
             err("[[person]]\nname = \"a\"\n[[person]]\nname = \"A\"\n"),
@@ -191,7 +197,9 @@ mod tests {
             "person `a` has an empty address for channel `email`"
         );
         assert_eq!(
-            err("[[person]]\nname = \"a\"\nchannels = { telegram = \"1\" }\n[[person]]\nname = \"b\"\nchannels = { telegram = \"1\" }\n"),
+            err(
+                "[[person]]\nname = \"a\"\nchannels = { telegram = \"1\" }\n[[person]]\nname = \"b\"\nchannels = { telegram = \"1\" }\n"
+            ),
             "persons `a` and `b` share the telegram address `1`"
         );
     }

@@ -107,11 +107,7 @@ impl Outbox {
         match outbox.all() {
             Ok(all) => {
                 let mut pending = outbox.pending.lock().expect("pending lock");
-                pending.extend(
-                    all.into_iter()
-                        .filter(|m| m.status == QUEUED)
-                        .map(|m| m.id),
-                );
+                pending.extend(all.into_iter().filter(|m| m.status == QUEUED).map(|m| m.id));
             }
             Err(e) => tracing::error!(error = %e, "cannot read the outbox"),
         }
@@ -184,10 +180,15 @@ impl Outbox {
             .as_ref()
             .is_none_or(|r| matches!(r["state"].as_str(), Some("approved" | "released")));
         let id = format!("M-{next:06}");
-        let subject = new
-            .subject
-            .clone()
-            .unwrap_or_else(|| new.body.lines().next().unwrap_or_default().chars().take(80).collect());
+        let subject = new.subject.clone().unwrap_or_else(|| {
+            new.body
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(80)
+                .collect()
+        });
         let mut message = Message {
             id,
             to: new.to,
