@@ -2,7 +2,7 @@
 //! answers as Discord does: messages through per-worker webhooks (name, picture, mention,
 //! split, a 429's `retry_after` honoured), signed interactions (a `/task` filed and
 //! answered by editing the deferred response, a bad signature refused, PING answered),
-//! and the slash commands registered by the channel's setup.
+//! and the slash commands registered by `hypernet channels setup discord`.
 
 use crate::util::SIM;
 use ed25519_dalek::{Signer, SigningKey};
@@ -115,7 +115,11 @@ fn each_worker_posts_with_its_webhook_name_and_picture_mentioning_the_person() {
     for id in [&scout, &critic] {
         let m = settled(&env, id);
         assert_eq!(m["status"], "sent", "{m}\n{}", host.log());
-        assert_eq!(m["deliveries"][0]["handles"].as_array().map(Vec::len), Some(1), "{m}");
+        assert_eq!(
+            m["deliveries"][0]["handles"].as_array().map(Vec::len),
+            Some(1),
+            "{m}"
+        );
     }
 
     let posts = mock.requests_to("/api/v10/webhooks/222222222222222222/scout-token");
@@ -133,8 +137,14 @@ fn each_worker_posts_with_its_webhook_name_and_picture_mentioning_the_person() {
     let posts = mock.requests_to("/api/v10/webhooks/111111111111111111/default-token");
     assert_eq!(posts.len(), 1, "{posts:?}");
     assert_eq!(posts[0].json()["username"], "critic");
-    assert_eq!(posts[0].json()["avatar_url"], "https://example.org/swarm.png");
-    assert!(!host.log().contains("scout-token"), "a webhook token in the log");
+    assert_eq!(
+        posts[0].json()["avatar_url"],
+        "https://example.org/swarm.png"
+    );
+    assert!(
+        !host.log().contains("scout-token"),
+        "a webhook token in the log"
+    );
 }
 
 #[test]
@@ -155,21 +165,31 @@ fn a_long_text_goes_in_parts_and_a_429_is_retried_no_sooner_than_asked() {
         ],
     );
     // Without Discord's wait the retry would come after 50 ms.
-    let (env, host) = start(&mock, "[channels]\nretry_base_ms = 50\nretry_max_ms = 100\n");
+    let (env, host) = start(
+        &mock,
+        "[channels]\nretry_base_ms = 50\nretry_max_ms = 100\n",
+    );
     let text = "word ".repeat(700); // 3500 characters: two parts
     let id = send(&env, "critic", &text);
     let m = settled(&env, &id);
     assert_eq!(m["status"], "sent", "{m}\n{}", host.log());
 
     let posts = mock.requests_to(path);
-    assert_eq!(posts.len(), 3, "part 1, part 2 refused, part 2 again: {posts:?}");
+    assert_eq!(
+        posts.len(),
+        3,
+        "part 1, part 2 refused, part 2 again: {posts:?}"
+    );
     let contents: Vec<String> = posts
         .iter()
         .map(|p| p.json()["content"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert!(contents.iter().all(|c| c.chars().count() <= 2000));
     assert!(contents[0].starts_with("<@42> word"));
-    assert_eq!(contents[1], contents[2], "the refused part is the one sent again");
+    assert_eq!(
+        contents[1], contents[2],
+        "the refused part is the one sent again"
+    );
     assert!(!contents[1].contains("<@42>"));
     assert_eq!(
         (contents[0].split_whitespace().count() - 1) + contents[1].split_whitespace().count(),
@@ -200,22 +220,55 @@ fn a_signed_task_command_files_a_task_and_edits_the_deferred_response() {
     });
     let (status, body) = interact(&env, &interaction, &key());
     assert_eq!(status, 200, "{body}\n{}", host.log());
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({ "type": 5 }));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({ "type": 5 })
+    );
 
     let edit_path = "/api/v10/webhooks/555/interaction-token-1/messages/@original";
     let edit = eventually("the answer to edit the deferred response", || {
         mock.requests_to(edit_path).into_iter().next()
     });
     assert_eq!(edit.method, "PATCH");
-    let content = edit.json()["content"].as_str().unwrap_or_default().to_owned();
-    assert!(content.starts_with("Filed T\\-") || content.starts_with("Filed T-"), "{content}");
+    let content = edit.json()["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        content.starts_with("Filed T\\-") || content.starts_with("Filed T-"),
+        "{content}"
+    );
     let tasks = env.api("/api/tasks?limit=100", None).1;
     let filed = tasks["items"]
         .as_array()
-        .and_then(|items| items.iter().find(|t| t["title"] == "Summarise the build logs").cloned())
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|t| t["title"] == "Summarise the build logs")
+                .cloned()
+        })
         .unwrap_or_else(|| panic!("no task filed: {tasks}"));
     assert_eq!(filed["filed_by"], "ada", "{filed}");
     assert!(content.contains(filed["id"].as_str().unwrap()), "{content}");
+
+    // The task's outcome follows through the webhook, from the worker who did it.
+    let task_id = filed["id"].as_str().unwrap().to_owned();
+    let outcome = eventually("the task's outcome on Discord", || {
+        mock.requests_to("/api/v10/webhooks/111111111111111111/default-token")
+            .into_iter()
+            .find(|p| {
+                p.json()["content"]
+                    .as_str()
+                    .is_some_and(|c| c.contains(&task_id))
+            })
+    });
+    let outcome = outcome.json();
+    assert!(
+        outcome["content"].as_str().unwrap().starts_with("<@42> **"),
+        "{outcome}"
+    );
+    let done = env.api(&format!("/api/tasks/{task_id}"), None).1;
+    assert_eq!(outcome["username"], done["worker"], "{outcome}\n{done}");
 
     // The same interaction delivered again is not handled twice.
     let (status, _) = interact(&env, &interaction, &key());
@@ -244,32 +297,53 @@ fn a_bad_signature_is_refused_and_a_ping_answered() {
     );
     assert_eq!(r.status, 401, "{}", r.body);
 
-    let (status, body) = interact(&env, &json!({ "type": 1, "id": "1", "application_id": "555", "token": "p" }), &key());
+    let (status, body) = interact(
+        &env,
+        &json!({ "type": 1, "id": "1", "application_id": "555", "token": "p" }),
+        &key(),
+    );
     assert_eq!(status, 200, "{body}");
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({ "type": 1 }));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({ "type": 1 })
+    );
 
     std::thread::sleep(Duration::from_millis(300));
     let tasks = env.api("/api/tasks?limit=100", None).1;
     assert!(!tasks.to_string().contains("Forged"), "{tasks}");
-    assert!(mock.requests_to("/api/v10/webhooks/555/t-2/messages/@original").is_empty());
+    assert!(
+        mock.requests_to("/api/v10/webhooks/555/t-2/messages/@original")
+            .is_empty()
+    );
 }
 
 #[test]
 fn setup_registers_the_slash_commands_with_the_bot_token() {
     let mock = MockLlm::start_with(discord);
     let (env, _host) = start(&mock, "");
-    let (status, steps) = env.act("/api/channels/discord/setup");
-    assert_eq!(status, 200, "{steps}");
+    let steps = env.run(&["channels", "setup", "discord", "--json"]).json();
     assert_eq!(steps[0]["method"], "PUT", "{steps}");
     assert_eq!(steps[0]["status"], 200, "{steps}");
     let puts = mock.requests_to("/api/v10/applications/555/commands");
     assert_eq!(puts.len(), 1, "{puts:?}");
     assert_eq!(puts[0].method, "PUT");
-    assert_eq!(puts[0].header("authorization"), Some(format!("Bot {BOT_TOKEN}").as_str()));
+    assert_eq!(
+        puts[0].header("authorization"),
+        Some(format!("Bot {BOT_TOKEN}").as_str())
+    );
     let names: Vec<String> = puts[0]
         .json()
         .as_array()
-        .map(|a| a.iter().map(|c| c["name"].as_str().unwrap_or_default().to_owned()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|c| c["name"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
         .unwrap_or_default();
-    assert_eq!(names, ["status", "task", "ask", "answer", "approve", "deny", "cancel", "retry"]);
+    assert_eq!(
+        names,
+        [
+            "status", "task", "ask", "answer", "approve", "deny", "cancel", "retry"
+        ]
+    );
 }

@@ -4,7 +4,7 @@
 //! honoured.
 
 use hmac::{Hmac, Mac};
-use hypernet_integration::mock_llm::{MockLlm, Reply};
+use hypernet_integration::mock_llm::{MockLlm, Recorded, Reply};
 use hypernet_integration::{Env, Host, eventually};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -12,6 +12,16 @@ use std::time::Duration;
 
 const SECRET: &str = "whsec-5b8e1c";
 const PATH: &str = "/hooks/hypernet";
+
+/// A receiver answering as Slack's incoming webhooks do: `200 ok`.
+fn receiver(_: &Recorded) -> Reply {
+    Reply::Full {
+        status: 200,
+        headers: Vec::new(),
+        content_type: "text/plain".into(),
+        body: "ok".into(),
+    }
+}
 
 fn start(mock: &MockLlm, channels: &str) -> (Env, Host) {
     let env = Env::new();
@@ -55,7 +65,7 @@ fn signature(timestamp: &str, body: &str) -> String {
 
 #[test]
 fn a_message_is_posted_from_the_template_and_signed() {
-    let mock = MockLlm::start();
+    let mock = MockLlm::start_with(receiver);
     let (env, host) = start(&mock, "");
     let text = "Quote \" backslash \\ brace {to} newline\nend </b>";
     let id = send(
@@ -84,7 +94,10 @@ fn a_message_is_posted_from_the_template_and_signed() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    assert!(now.abs_diff(timestamp.parse::<u64>().unwrap()) < 60, "{timestamp}");
+    assert!(
+        now.abs_diff(timestamp.parse::<u64>().unwrap()) < 60,
+        "{timestamp}"
+    );
     assert_eq!(
         post.header("x-hypernet-signature"),
         Some(signature(timestamp, &post.body).as_str())
@@ -94,19 +107,31 @@ fn a_message_is_posted_from_the_template_and_signed() {
 
 #[test]
 fn a_429_is_retried_after_retry_after_with_the_same_delivery_id() {
-    let mock = MockLlm::start();
+    let mock = MockLlm::start_with(receiver);
     mock.script(
         PATH,
-        [Reply::json(429, json!({ "ok": false, "error": "rate_limited" })).with_header("Retry-After", "1")],
+        [
+            Reply::json(429, json!({ "ok": false, "error": "rate_limited" }))
+                .with_header("Retry-After", "1"),
+        ],
     );
-    let (env, host) = start(&mock, "[channels]\nretry_base_ms = 50\nretry_max_ms = 100\n");
-    let id = send(&env, &json!({ "to": "ada", "channel": "webhook", "body": "hello" }));
+    let (env, host) = start(
+        &mock,
+        "[channels]\nretry_base_ms = 50\nretry_max_ms = 100\n",
+    );
+    let id = send(
+        &env,
+        &json!({ "to": "ada", "channel": "webhook", "body": "hello" }),
+    );
     let m = settled(&env, &id);
     assert_eq!(m["status"], "sent", "{m}\n{}", host.log());
     let posts = mock.requests_to(PATH);
     assert_eq!(posts.len(), 2, "{posts:?}");
     let waited = posts[1].received - posts[0].received;
-    assert!(waited >= Duration::from_secs(1), "retried after {waited:?}, asked for 1 s");
+    assert!(
+        waited >= Duration::from_secs(1),
+        "retried after {waited:?}, asked for 1 s"
+    );
     assert_eq!(posts[0].header("x-hypernet-delivery"), Some(id.as_str()));
     assert_eq!(posts[1].header("x-hypernet-delivery"), Some(id.as_str()));
     for post in &posts {
