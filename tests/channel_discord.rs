@@ -4,7 +4,7 @@
 //! answered by editing the deferred response, a bad signature refused, PING answered),
 //! and the slash commands registered by `hypernet channels setup discord`.
 
-use crate::util::SIM;
+use crate::util::{SIM, send_message, settled_message};
 use ed25519_dalek::{Signer, SigningKey};
 use hypernet_integration::mock_llm::{MockLlm, Recorded, Reply, default_reply};
 use hypernet_integration::{Env, Host, eventually};
@@ -64,24 +64,10 @@ fn start(mock: &MockLlm, channels: &str) -> (Env, Host) {
 
 /// Sends `text` to ada on Discord from `sender`; the message id.
 fn send(env: &Env, sender: &str, text: &str) -> String {
-    let (status, m) = env.api(
-        "/api/messages",
-        Some(&json!({ "to": "ada", "channel": "discord", "sender": sender, "body": text })),
-    );
-    assert_eq!(status, 200, "{m}");
-    m["id"].as_str().expect("a message id").to_owned()
-}
-
-/// Waits until message `id` is `sent` or `failed`; the message.
-fn settled(env: &Env, id: &str) -> Value {
-    eventually(&format!("{id} to settle"), || {
-        let all = env.api("/api/messages?limit=100", None).1;
-        all["items"]
-            .as_array()?
-            .iter()
-            .find(|m| m["id"] == id && matches!(m["status"].as_str(), Some("sent" | "failed")))
-            .cloned()
-    })
+    send_message(
+        env,
+        &json!({ "to": "ada", "channel": "discord", "sender": sender, "body": text }),
+    )
 }
 
 /// Posts an interaction to the host, signed with `signer`.
@@ -113,7 +99,7 @@ fn each_worker_posts_with_its_webhook_name_and_picture_mentioning_the_person() {
     let scout = send(&env, "scout", "Found the *bug* in parser.rs");
     let critic = send(&env, "critic", "Looks fine to me");
     for id in [&scout, &critic] {
-        let m = settled(&env, id);
+        let m = settled_message(&env, id);
         assert_eq!(m["status"], "sent", "{m}\n{}", host.log());
         assert_eq!(
             m["deliveries"][0]["handles"].as_array().map(Vec::len),
@@ -171,7 +157,7 @@ fn a_long_text_goes_in_parts_and_a_429_is_retried_no_sooner_than_asked() {
     );
     let text = "word ".repeat(700); // 3500 characters: two parts
     let id = send(&env, "critic", &text);
-    let m = settled(&env, &id);
+    let m = settled_message(&env, &id);
     assert_eq!(m["status"], "sent", "{m}\n{}", host.log());
 
     let posts = mock.requests_to(path);

@@ -3,10 +3,11 @@
 //! receiver verifies, the message id as the delivery handle, and a 429's `Retry-After`
 //! honoured.
 
+use crate::util::{send_message, settled_message};
 use hmac::{Hmac, Mac};
 use hypernet_integration::mock_llm::{MockLlm, Recorded, Reply};
-use hypernet_integration::{Env, Host, eventually};
-use serde_json::{Value, json};
+use hypernet_integration::{Env, Host};
+use serde_json::json;
 use sha2::Sha256;
 use std::time::Duration;
 
@@ -39,23 +40,6 @@ fn start(mock: &MockLlm, channels: &str) -> (Env, Host) {
     (env, host)
 }
 
-fn send(env: &Env, body: &Value) -> String {
-    let (status, m) = env.api("/api/messages", Some(body));
-    assert_eq!(status, 200, "{m}");
-    m["id"].as_str().expect("a message id").to_owned()
-}
-
-fn settled(env: &Env, id: &str) -> Value {
-    eventually(&format!("{id} to settle"), || {
-        let all = env.api("/api/messages?limit=100", None).1;
-        all["items"]
-            .as_array()?
-            .iter()
-            .find(|m| m["id"] == id && matches!(m["status"].as_str(), Some("sent" | "failed")))
-            .cloned()
-    })
-}
-
 /// What a receiver checks: HMAC-SHA256 over `<timestamp>.<body>` with the shared secret.
 fn signature(timestamp: &str, body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
@@ -68,12 +52,12 @@ fn a_message_is_posted_from_the_template_and_signed() {
     let mock = MockLlm::start_with(receiver);
     let (env, host) = start(&mock, "");
     let text = "Quote \" backslash \\ brace {to} newline\nend </b>";
-    let id = send(
+    let id = send_message(
         &env,
         &json!({ "to": "ada", "channel": "webhook", "sender": "scout", "body": text,
                  "subject": "Build \"red\"", "thread": "T-12", "tags": ["failure", "urgent"] }),
     );
-    let m = settled(&env, &id);
+    let m = settled_message(&env, &id);
     assert_eq!(m["status"], "sent", "{m}\n{}", host.log());
 
     let posts = mock.requests_to(PATH);
@@ -119,11 +103,11 @@ fn a_429_is_retried_after_retry_after_with_the_same_delivery_id() {
         &mock,
         "[channels]\nretry_base_ms = 50\nretry_max_ms = 100\n",
     );
-    let id = send(
+    let id = send_message(
         &env,
         &json!({ "to": "ada", "channel": "webhook", "body": "hello" }),
     );
-    let m = settled(&env, &id);
+    let m = settled_message(&env, &id);
     assert_eq!(m["status"], "sent", "{m}\n{}", host.log());
     let posts = mock.requests_to(PATH);
     assert_eq!(posts.len(), 2, "{posts:?}");

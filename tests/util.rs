@@ -35,3 +35,22 @@ pub fn wait_for(env: &Env, id: &str, statuses: &[&str]) -> Value {
             .then_some(t)
     })
 }
+
+/// Files a message through the API (`POST /api/messages` with `body`); its id.
+pub fn send_message(env: &Env, body: &Value) -> String {
+    let (status, m) = env.api("/api/messages", Some(body));
+    assert_eq!(status, 200, "{m}");
+    m["id"].as_str().expect("a message id").to_owned()
+}
+
+/// Waits until message `id` is `sent` or `failed`; the message.
+pub fn settled_message(env: &Env, id: &str) -> Value {
+    eventually(&format!("{id} to settle"), || {
+        let all = env.api("/api/messages?limit=1000", None).1;
+        all["items"]
+            .as_array()?
+            .iter()
+            .find(|m| m["id"] == id && matches!(m["status"].as_str(), Some("sent" | "failed")))
+            .cloned()
+    })
+}

@@ -64,30 +64,21 @@ pub(crate) fn webhook_requests(
     if !subject.is_empty() && !message.text.trim_start().starts_with(subject) {
         head.push_str(&format!("**{}**\n", content::escape(subject)));
     }
-    let parts = non_empty_parts(&head, message)?;
-    let last = parts.len() - 1;
     let url = format!(
         "{}/webhooks/{}/{}?wait=true",
         base_url.trim_end_matches('/'),
         webhook.id,
         webhook.token
     );
-    Ok(parts
+    let pinged = mention.as_ref().map(|_| message.to.as_str());
+    Ok(bodies(&head, message, look, pinged)?
         .into_iter()
-        .enumerate()
-        .map(|(index, text)| {
-            let mut body = json!({
-                "content": text,
-                "allowed_mentions": allowed_mentions(if index == 0 { mention.as_ref().map(|_| message.to.as_str()) } else { None }),
-            });
+        .map(|mut body| {
             if let Some(name) = look.username.filter(|n| !n.trim().is_empty()) {
                 body["username"] = json!(name.chars().take(USERNAME_LIMIT).collect::<String>());
             }
             if let Some(avatar) = look.avatar_url {
                 body["avatar_url"] = json!(avatar);
-            }
-            if index == last && look.buttons && !message.buttons.is_empty() {
-                body["components"] = components(&message.buttons);
             }
             request("POST", &url, &body)
         })
@@ -114,27 +105,47 @@ pub(crate) fn interaction_requests(
             message.id
         )));
     }
-    let parts = non_empty_parts("", message)?;
-    let last = parts.len() - 1;
     let base = format!(
         "{}/webhooks/{}/{}",
         base_url.trim_end_matches('/'),
         reply.application_id,
         reply.token
     );
-    Ok(parts
+    Ok(bodies("", message, look, None)?
         .into_iter()
         .enumerate()
-        .map(|(index, text)| {
-            let mut body = json!({ "content": text, "allowed_mentions": allowed_mentions(None) });
-            if index == last && look.buttons && !message.buttons.is_empty() {
-                body["components"] = components(&message.buttons);
-            }
+        .map(|(index, body)| {
             if index == 0 {
                 request("PATCH", &format!("{base}/messages/@original"), &body)
             } else {
                 request("POST", &base, &body)
             }
+        })
+        .collect())
+}
+
+/// The JSON body of each part: `head` and the text split in `content`, only `pinged`
+/// mentionable and only in the first part, the buttons under the last.
+fn bodies(
+    head: &str,
+    message: &Outbound,
+    look: Look<'_>,
+    pinged: Option<&str>,
+) -> Result<Vec<Value>, ChannelError> {
+    let parts = non_empty_parts(head, message)?;
+    let last = parts.len() - 1;
+    Ok(parts
+        .into_iter()
+        .enumerate()
+        .map(|(index, text)| {
+            let mut body = json!({
+                "content": text,
+                "allowed_mentions": allowed_mentions(pinged.filter(|_| index == 0)),
+            });
+            if index == last && look.buttons && !message.buttons.is_empty() {
+                body["components"] = components(&message.buttons);
+            }
+            body
         })
         .collect())
 }
