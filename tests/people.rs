@@ -127,6 +127,9 @@ fn with_no_channel_loaded_the_channels_api_says_so() {
     assert_eq!(answer.status, 404, "{}", answer.body);
     let run = env.run(&["channels", "list"]);
     assert!(run.ok().contains("no channel is loaded"), "{}", run.ok());
+    // `setup` is the guarded route, not the channel's open endpoint.
+    let unauthorized = env.request("POST", "/api/channels/discord/setup", &[], b"");
+    assert_eq!(unauthorized.status, 401, "{}", unauthorized.body);
     let run = env.run(&["channels", "setup", "discord"]);
     assert!(
         run.fails().contains("no channel `discord` is loaded"),

@@ -40,5 +40,6 @@ mod third_party;
 mod tool_loop;
 mod tools;
 mod worker_behaviour;
+mod worker_bus;
 
 mod util;

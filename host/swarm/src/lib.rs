@@ -17,12 +17,14 @@
 //!   the herald, when it is loaded).
 //! - [`people`]: `[[person]]`: who is told what, and who may command.
 //! - [`channels`]: channel plugins: delivery, inbound commands, polling.
+//! - [`bus`]: messages between workers, read in their next prompts.
 //! - [`config`]: the host config file, `hypernet.toml`.
 //! - [`persist`]: the swarm's tables in the redb file.
 
 pub mod approvals;
 pub mod audit;
 pub mod budget;
+pub mod bus;
 pub mod channels;
 pub mod config;
 pub mod coordinator;
