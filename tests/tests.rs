@@ -13,6 +13,8 @@ mod bench;
 mod budget;
 mod call_errors;
 mod capabilities;
+mod channel_discord;
+mod channel_webhook;
 mod channels_email;
 mod channels_telegram;
 mod compat;

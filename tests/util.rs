@@ -36,6 +36,13 @@ pub fn wait_for(env: &Env, id: &str, statuses: &[&str]) -> Value {
     })
 }
 
+/// Files a message through the API (`POST /api/messages` with `body`); its id.
+pub fn send_message(env: &Env, body: &Value) -> String {
+    let (status, m) = env.api("/api/messages", Some(body));
+    assert_eq!(status, 200, "{m}");
+    m["id"].as_str().expect("a message id").to_owned()
+}
+
 /// Waits until the message `id` is `sent` or `failed` (every delivery made or given up);
 /// the message.
 pub fn settled(env: &Env, id: &str) -> Value {

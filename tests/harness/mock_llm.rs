@@ -32,6 +32,8 @@ pub struct Recorded {
     pub method: String,
     /// The path, without the query.
     pub path: String,
+    /// The query, without the `?` (empty when there is none).
+    pub query: String,
     /// Header names (lower case) and values, in order.
     pub headers: Vec<(String, String)>,
     /// The body text.
@@ -572,7 +574,9 @@ impl Drop for MockLlm {
     }
 }
 
-fn default_reply(recorded: &Recorded) -> Reply {
+/// The LLM mock's answer to a request with no script: a plain success of the API the path
+/// belongs to, 404 elsewhere.
+pub fn default_reply(recorded: &Recorded) -> Reply {
     let stream = recorded.json()["stream"] == true;
     match (recorded.method.as_str(), recorded.path.as_str()) {
         ("POST", "/v1/messages") if stream => {
@@ -604,6 +608,7 @@ async fn handle(
     let recorded = Recorded {
         method: method.to_string(),
         path: uri.path().to_owned(),
+        query: uri.query().unwrap_or_default().to_owned(),
         headers: headers
             .iter()
             .map(|(k, v)| {
