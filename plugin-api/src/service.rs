@@ -249,7 +249,11 @@ struct ChannelService<T>(T);
 
 /// Reads the arguments of a channel operation.
 fn channel_args<O: channel_ops::Operation>(payload: &str) -> Result<O::Args<'static>, PluginError> {
-    let payload = if payload.trim().is_empty() { "null" } else { payload };
+    let payload = if payload.trim().is_empty() {
+        "null"
+    } else {
+        payload
+    };
     serde_json::from_str(payload)
         .map_err(|e| PluginError::invalid(format!("arguments of `{}`: {e}", O::OP)))
 }

@@ -652,7 +652,11 @@ impl Registry {
                 continue;
             }
             let several = entry.services.len() > 1;
-            for s in entry.services.iter().filter(|s| s.info.kind == ServiceKind::Channel) {
+            for s in entry
+                .services
+                .iter()
+                .filter(|s| s.info.kind == ServiceKind::Channel)
+            {
                 let address = if several {
                     format!("{name}:{}", s.info.name)
                 } else {

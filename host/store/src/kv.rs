@@ -72,7 +72,10 @@ mod tests {
             store.kv_put("ab", "x/3", b"4").unwrap();
             assert!(store.kv_delete("a", "y").unwrap());
             assert!(!store.kv_delete("a", "y").unwrap());
-            let pairs = [("z/1".to_owned(), b"5".to_vec()), ("z/2".to_owned(), b"6".to_vec())];
+            let pairs = [
+                ("z/1".to_owned(), b"5".to_vec()),
+                ("z/2".to_owned(), b"6".to_vec()),
+            ];
             store.kv_put_all("c", &pairs).unwrap();
         }
         let store = Store::open(&path, &[]).unwrap();

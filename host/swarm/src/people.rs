@@ -7,6 +7,7 @@
 //! name = "ada"
 //! channels = { telegram = "4242", email = "ada@example.org" }
 //! receives = ["questions", "approvals", "failures", "alerts", "briefs"]   # the default
+//! alerts_off = ["budget_warning"]   # alert kinds this person is not told (default: none)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -65,6 +66,10 @@ pub struct Person {
     /// Whether they may command the swarm from their channels (default true).
     #[serde(default = "yes")]
     pub commands: bool,
+    /// Alert kinds they are not told, though they receive `alerts` (default: none).
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub alerts_off: Vec<crate::alerts::AlertKind>,
 }
 
 impl Person {
@@ -95,10 +100,11 @@ impl People {
 
     /// The person with this name (exact, then case-insensitive).
     pub fn find(&self, name: &str) -> Option<&Person> {
-        self.people
-            .iter()
-            .find(|p| p.name == name)
-            .or_else(|| self.people.iter().find(|p| p.name.eq_ignore_ascii_case(name)))
+        self.people.iter().find(|p| p.name == name).or_else(|| {
+            self.people
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case(name))
+        })
     }
 
     /// The person whose address on `channel` is `address`.
@@ -172,7 +178,10 @@ mod tests {
         assert!(ada.commands);
         assert_eq!(people.by_address("telegram", "42").unwrap().name, "Ada");
         assert!(people.by_address("discord", "42").is_none());
-        let alerted: Vec<_> = people.receiving(Receives::Alerts).map(|p| &p.name).collect();
+        let alerted: Vec<_> = people
+            .receiving(Receives::Alerts)
+            .map(|p| &p.name)
+            .collect();
         assert_eq!(alerted, ["Ada", "bo"]);
         assert_eq!(people.receiving(Receives::Briefs).count(), 1);
     }
@@ -180,7 +189,9 @@ mod tests {
     #[test]
     fn bad_entries_are_named() {
         let err = |t: &str| person(t).unwrap_err();
-        assert!(err("[[person]]\nname = \"a\"\nreceive = []\n").contains("unknown field `receive`"));
+        assert!(
+            err("[[person]]\nname = \"a\"\nreceive = []\n").contains("unknown field `receive`")
+        );
         assert!(err("[[person]]\nname = \"a\"\nreceives = [\"gossip\"]\n").contains("gossip"));
         assert_eq!(
             err("[[person]]\nname = \"a\"\n[[person]]\nname = \"A\"\n"),
@@ -191,7 +202,9 @@ mod tests {
             "person `a` has an empty address for channel `email`"
         );
         assert_eq!(
-            err("[[person]]\nname = \"a\"\nchannels = { telegram = \"1\" }\n[[person]]\nname = \"b\"\nchannels = { telegram = \"1\" }\n"),
+            err(
+                "[[person]]\nname = \"a\"\nchannels = { telegram = \"1\" }\n[[person]]\nname = \"b\"\nchannels = { telegram = \"1\" }\n"
+            ),
             "persons `a` and `b` share the telegram address `1`"
         );
     }

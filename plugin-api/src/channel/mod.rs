@@ -39,8 +39,8 @@ mod types;
 pub use crate::provider::{HttpRequest, HttpResponse};
 pub use error::ChannelError;
 pub use types::{
-    Button, ButtonStyle, ChannelInfo, Delivery, Inbound, InboundCommand, InboundRequest,
-    Outbound, Polled, Receipt, Sender, split_text,
+    Button, ButtonStyle, ChannelInfo, Delivery, Inbound, InboundCommand, InboundRequest, Outbound,
+    Polled, Receipt, Sender, split_text,
 };
 
 use crate::{Host, PluginError};

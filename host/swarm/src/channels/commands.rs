@@ -115,9 +115,13 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 text: text.to_owned(),
             })
         }
-        "approve" | "deny" | "cancel" | "retry" if rest.is_empty() => Err(need(
-            if matches!(word.as_str(), "approve" | "deny") { "an approval id (AQ-0001)" } else { "a task id (T-12)" },
-        )),
+        "approve" | "deny" | "cancel" | "retry" if rest.is_empty() => {
+            Err(need(if matches!(word.as_str(), "approve" | "deny") {
+                "an approval id (AQ-0001)"
+            } else {
+                "a task id (T-12)"
+            }))
+        }
         "approve" => Ok(Command::Approve(approval_id(split(rest).0)?)),
         "deny" => {
             let (id, reason) = split(rest);
@@ -160,27 +164,61 @@ mod tests {
         assert_eq!(parse("help").unwrap(), Command::Help);
         assert_eq!(
             parse("ask builder  what is left?").unwrap(),
-            Command::Ask { worker: "builder".into(), question: "what is left?".into() }
+            Command::Ask {
+                worker: "builder".into(),
+                question: "what is left?".into()
+            }
         );
         assert_eq!(
             parse("answer T-12 use main").unwrap(),
-            Command::Answer { task: "T-12".parse().unwrap(), text: "use main".into() }
+            Command::Answer {
+                task: "T-12".parse().unwrap(),
+                text: "use main".into()
+            }
         );
-        assert_eq!(parse("APPROVE AQ-0001").unwrap(), Command::Approve("AQ-0001".parse().unwrap()));
+        assert_eq!(
+            parse("APPROVE AQ-0001").unwrap(),
+            Command::Approve("AQ-0001".parse().unwrap())
+        );
         assert_eq!(
             parse("deny AQ-0001 too risky").unwrap(),
-            Command::Deny { id: "AQ-0001".parse().unwrap(), reason: Some("too risky".into()) }
+            Command::Deny {
+                id: "AQ-0001".parse().unwrap(),
+                reason: Some("too risky".into())
+            }
         );
-        assert_eq!(parse("/cancel T-3").unwrap(), Command::Cancel("T-3".parse().unwrap()));
-        assert_eq!(parse("retry T-3").unwrap(), Command::Retry("T-3".parse().unwrap()));
+        assert_eq!(
+            parse("/cancel T-3").unwrap(),
+            Command::Cancel("T-3".parse().unwrap())
+        );
+        assert_eq!(
+            parse("retry T-3").unwrap(),
+            Command::Retry("T-3".parse().unwrap())
+        );
     }
 
     #[test]
     fn mistakes_say_what_was_expected() {
-        assert_eq!(parse("task").unwrap_err(), "`task` needs a description: task <text>");
-        assert_eq!(parse("ask builder").unwrap_err(), "`ask` needs a worker and a question: ask <worker> <question>");
-        assert_eq!(parse("approve 12").unwrap_err(), "`12` is not an approval id (AQ-0001)");
-        assert_eq!(parse("cancel AQ-0001").unwrap_err(), "`AQ-0001` is not a task id (T-12)");
-        assert!(parse("reboot now").unwrap_err().starts_with("unknown command `reboot`"));
+        assert_eq!(
+            parse("task").unwrap_err(),
+            "`task` needs a description: task <text>"
+        );
+        assert_eq!(
+            parse("ask builder").unwrap_err(),
+            "`ask` needs a worker and a question: ask <worker> <question>"
+        );
+        assert_eq!(
+            parse("approve 12").unwrap_err(),
+            "`12` is not an approval id (AQ-0001)"
+        );
+        assert_eq!(
+            parse("cancel AQ-0001").unwrap_err(),
+            "`AQ-0001` is not a task id (T-12)"
+        );
+        assert!(
+            parse("reboot now")
+                .unwrap_err()
+                .starts_with("unknown command `reboot`")
+        );
     }
 }

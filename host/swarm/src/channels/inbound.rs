@@ -6,9 +6,9 @@
 //! and channel. Tasks filed from a channel are followed: their outcome goes back to the
 //! person, in the task's thread.
 
+use super::ChannelsConfig;
 use super::commands::{self, Command, HELP};
 use super::inbox::{Follow, Inbox, InboxError, Item};
-use super::ChannelsConfig;
 use crate::audit::{Audit, AuditKind};
 use crate::outbox::{NewMessage, Outbox};
 use crate::people::Person;
@@ -132,7 +132,10 @@ impl Channels {
         };
         match channels.inner.inbox.pending() {
             Ok(pending) if !pending.is_empty() => {
-                tracing::info!(commands = pending.len(), "handling the commands received before the restart");
+                tracing::info!(
+                    commands = pending.len(),
+                    "handling the commands received before the restart"
+                );
                 let this = channels.clone();
                 tokio::spawn(async move { this.handle_all(pending).await });
             }
@@ -188,7 +191,10 @@ impl Channels {
     pub async fn list(&self) -> Vec<ChannelView> {
         let mut out = Vec::new();
         for (name, plugin) in self.inner.registry.channels() {
-            let info: ChannelInfo = self.call::<ops::Describe>(&name, &()).await.unwrap_or_default();
+            let info: ChannelInfo = self
+                .call::<ops::Describe>(&name, &())
+                .await
+                .unwrap_or_default();
             out.push(ChannelView {
                 name,
                 plugin,
@@ -226,7 +232,9 @@ impl Channels {
         let this = self.clone();
         let channel = channel.to_owned();
         let fresh = tokio::task::spawn_blocking(move || {
-            this.inner.inbox.receive(&channel, commands, cursor.as_deref())
+            this.inner
+                .inbox
+                .receive(&channel, commands, cursor.as_deref())
         })
         .await??;
         if !fresh.is_empty() {
@@ -287,7 +295,12 @@ impl Channels {
             .cloned()
         else {
             tracing::warn!(%channel, from = %command.from, text = %command.text, "a command from someone not allowed to command was refused");
-            self.audit(&format!("{channel}:{}", command.from), channel, command, "refused: not a configured person");
+            self.audit(
+                &format!("{channel}:{}", command.from),
+                channel,
+                command,
+                "refused: not a configured person",
+            );
             let answer = "You are not allowed to command this swarm.".to_owned();
             self.answer_raw(channel, command, &answer).await;
             return answer;
@@ -338,7 +351,12 @@ impl Channels {
     }
 
     /// Runs a parsed command for `person`.
-    async fn run(&self, person: &Person, channel: &str, command: &Command) -> Result<String, String> {
+    async fn run(
+        &self,
+        person: &Person,
+        channel: &str,
+        command: &Command,
+    ) -> Result<String, String> {
         let scheduler = &self.inner.scheduler;
         let e = |e: &dyn std::fmt::Display| e.to_string();
         match command {
@@ -351,7 +369,10 @@ impl Channels {
                     ..TaskSpec::default()
                 };
                 let id = self.file(person, channel, spec, None).await?;
-                Ok(format!("Filed {id}: \"{}\". Its result will follow here.", title(text)))
+                Ok(format!(
+                    "Filed {id}: \"{}\". Its result will follow here.",
+                    title(text)
+                ))
             }
             Command::Ask { worker, question } => {
                 let name = scheduler
@@ -373,11 +394,18 @@ impl Channels {
                 Ok(format!("Asked {name} ({id}); the answer will follow here."))
             }
             Command::Answer { task, text } => {
-                scheduler.answer(*task, text.clone()).await.map_err(|x| e(&x))?;
+                scheduler
+                    .answer(*task, text.clone())
+                    .await
+                    .map_err(|x| e(&x))?;
                 Ok(format!("{task} has your answer and is ready again."))
             }
             Command::Approve(id) => {
-                let a = scheduler.approvals().approve(*id, &person.name).await.map_err(|x| e(&x))?;
+                let a = scheduler
+                    .approvals()
+                    .approve(*id, &person.name)
+                    .await
+                    .map_err(|x| e(&x))?;
                 Ok(format!("{id} approved: {} runs for {}.", a.tool, a.task))
             }
             Command::Deny { id, reason } => {
@@ -496,11 +524,19 @@ impl Channels {
             Ok(Ok(Some(task))) => task,
             _ => return,
         };
-        let text = match task.result.as_ref().filter(|_| task.status.to_string() == "completed") {
+        let text = match task
+            .result
+            .as_ref()
+            .filter(|_| task.status.to_string() == "completed")
+        {
             Some(result) => result.text.clone(),
             None => format!("{id} \"{}\" ended {}.", task.title, task.status),
         };
-        let sender = follow.worker.clone().or(task.worker.clone()).unwrap_or_else(|| "host".into());
+        let sender = follow
+            .worker
+            .clone()
+            .or(task.worker.clone())
+            .unwrap_or_else(|| "host".into());
         let mut message = NewMessage::new(follow.person, sender, text);
         message.channel = follow.channel;
         message.thread = Some(id.to_owned());

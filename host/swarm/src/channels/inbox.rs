@@ -179,12 +179,14 @@ impl Inbox {
 
     fn read<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, InboxError> {
         match self.store.kv_get(NAMESPACE, key)? {
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|source| InboxError::Record {
-                    key: key.to_owned(),
-                    source,
-                }),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|source| InboxError::Record {
+                        key: key.to_owned(),
+                        source,
+                    })
+            }
             None => Ok(None),
         }
     }
@@ -214,12 +216,27 @@ mod tests {
         {
             let inbox = Inbox::new(Store::open(&path, &[]).unwrap());
             let new = inbox
-                .receive("telegram", vec![command("1"), command("2"), command("1")], Some("3"))
+                .receive(
+                    "telegram",
+                    vec![command("1"), command("2"), command("1")],
+                    Some("3"),
+                )
                 .unwrap();
             assert_eq!(new.len(), 2);
-            assert!(inbox.receive("telegram", vec![command("2")], Some("3")).unwrap().is_empty());
+            assert!(
+                inbox
+                    .receive("telegram", vec![command("2")], Some("3"))
+                    .unwrap()
+                    .is_empty()
+            );
             // The same id on another channel is another command.
-            assert_eq!(inbox.receive("discord", vec![command("2")], None).unwrap().len(), 1);
+            assert_eq!(
+                inbox
+                    .receive("discord", vec![command("2")], None)
+                    .unwrap()
+                    .len(),
+                1
+            );
             inbox.done(&new[0], "filed T-1").unwrap();
         }
         let inbox = Inbox::new(Store::open(&path, &[]).unwrap());

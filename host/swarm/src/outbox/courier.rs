@@ -111,7 +111,14 @@ impl Outbox {
             reply: message.reply.clone(),
         };
         let outcome = self
-            .send(executor, &message.id, index, d.parts_sent, &d.channel, &outbound)
+            .send(
+                executor,
+                &message.id,
+                index,
+                d.parts_sent,
+                &d.channel,
+                &outbound,
+            )
             .await;
         let config = self.config.clone();
         let this = self.clone();
@@ -141,7 +148,12 @@ impl Outbox {
                         }
                     }
                 };
-                let view = (d.status.clone(), d.channel.clone(), d.error.clone(), d.attempts);
+                let view = (
+                    d.status.clone(),
+                    d.channel.clone(),
+                    d.error.clone(),
+                    d.attempts,
+                );
                 m.settle(now);
                 (again, view, m.to.clone(), m.sender.clone())
             })

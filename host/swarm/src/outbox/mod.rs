@@ -107,11 +107,7 @@ impl Outbox {
         match outbox.all() {
             Ok(all) => {
                 let mut pending = outbox.pending.lock().expect("pending lock");
-                pending.extend(
-                    all.into_iter()
-                        .filter(|m| m.status == QUEUED)
-                        .map(|m| m.id),
-                );
+                pending.extend(all.into_iter().filter(|m| m.status == QUEUED).map(|m| m.id));
             }
             Err(e) => tracing::error!(error = %e, "cannot read the outbox"),
         }
@@ -130,6 +126,11 @@ impl Outbox {
             pending: self.pending.clone(),
             wake: self.wake.clone(),
         }
+    }
+
+    /// The outbox without a hold on the host, for a background task that must end with it.
+    pub fn downgrade(&self) -> WeakOutbox {
+        WeakOutbox(self.detached())
     }
 
     /// The people it writes to.
@@ -184,10 +185,15 @@ impl Outbox {
             .as_ref()
             .is_none_or(|r| matches!(r["state"].as_str(), Some("approved" | "released")));
         let id = format!("M-{next:06}");
-        let subject = new
-            .subject
-            .clone()
-            .unwrap_or_else(|| new.body.lines().next().unwrap_or_default().chars().take(80).collect());
+        let subject = new.subject.clone().unwrap_or_else(|| {
+            new.body
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(80)
+                .collect()
+        });
         let mut message = Message {
             id,
             to: new.to,
@@ -316,6 +322,18 @@ impl Outbox {
             self.pending.lock().expect("pending lock").remove(id);
         }
         Ok(Some(out))
+    }
+}
+
+/// An outbox held weakly ([`Outbox::downgrade`]): it gives the outbox back while the host
+/// runs.
+#[derive(Clone)]
+pub struct WeakOutbox(Detached);
+
+impl WeakOutbox {
+    /// The outbox, while the host runs.
+    pub fn upgrade(&self) -> Option<Outbox> {
+        self.0.upgrade()
     }
 }
 

@@ -59,8 +59,13 @@ pub(super) fn spawn(outbox: Detached) {
 /// The messages an event calls for (none for most events).
 pub fn messages(people: &People, kind: &str, payload: &Value) -> Vec<NewMessage> {
     let text = |key: &str| payload[key].as_str().unwrap_or_default().to_owned();
-    let (id, title, worker, filed_by) = (text("id"), text("title"), text("worker"), text("filed_by"));
-    let sender = if worker.is_empty() { "host".to_owned() } else { worker.clone() };
+    let (id, title, worker, filed_by) =
+        (text("id"), text("title"), text("worker"), text("filed_by"));
+    let sender = if worker.is_empty() {
+        "host".to_owned()
+    } else {
+        worker.clone()
+    };
     let (receives, body, tags, buttons) = match kind {
         "task.needs_input" => match payload["approval"].as_str() {
             Some(approval) => (
@@ -89,7 +94,10 @@ pub fn messages(people: &People, kind: &str, payload: &Value) -> Vec<NewMessage>
         },
         "task.failed" if payload["retry_at_ms"].is_null() => (
             Receives::Failures,
-            format!("{id} \"{title}\" failed for good: {}\nRetry with: retry {id}", text("error")),
+            format!(
+                "{id} \"{title}\" failed for good: {}\nRetry with: retry {id}",
+                text("error")
+            ),
             vec!["failure".to_owned()],
             vec![Button::new("Retry", format!("retry {id}")).style(ButtonStyle::Secondary)],
         ),
@@ -99,9 +107,16 @@ pub fn messages(people: &People, kind: &str, payload: &Value) -> Vec<NewMessage>
         if receives == Receives::Failures {
             return Vec::new();
         }
-        vec![if filed_by.is_empty() { "person".to_owned() } else { filed_by.clone() }]
+        vec![if filed_by.is_empty() {
+            "person".to_owned()
+        } else {
+            filed_by.clone()
+        }]
     } else {
-        match people.find(&filed_by).filter(|p| receives != Receives::Approvals && p.receives(receives)) {
+        match people
+            .find(&filed_by)
+            .filter(|p| receives != Receives::Approvals && p.receives(receives))
+        {
             Some(p) => vec![p.name.clone()],
             None => people.receiving(receives).map(|p| p.name.clone()).collect(),
         }
@@ -131,9 +146,12 @@ mod tests {
     fn person(name: &str, receives: &[Receives]) -> Person {
         Person {
             name: name.into(),
-            channels: [("telegram".to_owned(), format!("{name}-chat"))].into_iter().collect(),
+            channels: [("telegram".to_owned(), format!("{name}-chat"))]
+                .into_iter()
+                .collect(),
             receives: receives.to_vec(),
             commands: true,
+            alerts_off: Vec::new(),
         }
     }
 
@@ -142,7 +160,10 @@ mod tests {
         let none = People::default();
         let q = json!({"id": "T-3", "title": "Fix", "worker": "builder", "filed_by": "cli", "question": "Which branch?", "approval": null});
         let m = messages(&none, "task.needs_input", &q);
-        assert_eq!((m.len(), m[0].to.as_str(), m[0].channel.as_str()), (1, "cli", "log"));
+        assert_eq!(
+            (m.len(), m[0].to.as_str(), m[0].channel.as_str()),
+            (1, "cli", "log")
+        );
         assert!(m[0].body.contains("Which branch?") && m[0].body.contains("answer T-3"));
         assert_eq!(m[0].thread.as_deref(), Some("T-3"));
         let failed = json!({"id": "T-3", "title": "Fix", "error": "boom", "retry_at_ms": null});
@@ -168,7 +189,10 @@ mod tests {
         let failed = json!({"id": "T-5", "title": "X", "error": "boom", "retry_at_ms": null, "filed_by": "ada"});
         assert_eq!(messages(&people, "task.failed", &failed)[0].to, "ada");
         let failed = json!({"id": "T-5", "title": "X", "error": "boom", "retry_at_ms": null, "filed_by": "api"});
-        let to: Vec<_> = messages(&people, "task.failed", &failed).into_iter().map(|m| m.to).collect();
+        let to: Vec<_> = messages(&people, "task.failed", &failed)
+            .into_iter()
+            .map(|m| m.to)
+            .collect();
         assert_eq!(to, ["ada", "cy"]);
         // A failure that will be retried tells nobody.
         let retried = json!({"id": "T-5", "title": "X", "error": "boom", "retry_at_ms": 5});

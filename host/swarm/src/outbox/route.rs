@@ -56,6 +56,7 @@ mod tests {
                 .collect(),
             receives: crate::people::Receives::ALL.to_vec(),
             commands: true,
+            alerts_off: Vec::new(),
         };
         People::new(vec![ada])
     }
@@ -87,7 +88,10 @@ mod tests {
 
     #[test]
     fn a_named_channel_takes_the_persons_address_or_the_recipient_itself() {
-        assert_eq!(routes("ada", "telegram").unwrap(), pairs(&[("telegram", "42")]));
+        assert_eq!(
+            routes("ada", "telegram").unwrap(),
+            pairs(&[("telegram", "42")])
+        );
         assert_eq!(
             routes("ops@example.org", "email").unwrap(),
             pairs(&[("email", "ops@example.org")])
