@@ -18,7 +18,7 @@ use crate::scheduler::Scheduler;
 use hypernet_engine::Registry;
 use hypernet_model::clock::now_ms;
 use hypernet_store::Store;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::sync::Weak;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
@@ -161,7 +161,7 @@ impl Service {
 
     /// Collapses, logs and sends alerts.
     fn raise(&mut self, alerts: Vec<Alert>, now: u64) {
-        let mut out = Vec::new();
+        let (mut events, mut out) = (Vec::new(), Vec::new());
         for alert in alerts {
             let verdict = self.collapse.admit(alert.kind, &alert.subject, now);
             let Verdict::Send { more, .. } = verdict else {
@@ -169,12 +169,7 @@ impl Service {
                 continue;
             };
             tracing::warn!(kind = %alert.kind, subject = %alert.subject, more, "alert: {}", alert.text);
-            if let Some(registry) = self.registry.upgrade() {
-                registry.announce(
-                    "alert.raised",
-                    json!({ "kind": alert.kind, "subject": alert.subject, "text": alert.text, "more": more }),
-                );
-            }
+            events.push(json!({ "kind": alert.kind, "subject": alert.subject, "text": alert.text, "more": more }));
             out.extend(messages::for_alert(
                 &self.people,
                 &alert,
@@ -182,18 +177,26 @@ impl Service {
                 &self.settings().zone,
             ));
         }
-        self.send(out);
+        self.send(events, out);
     }
 
-    /// Files messages in order, on their own task (a slow herald does not hold this one).
-    fn send(&self, out: Vec<NewMessage>) {
-        if out.is_empty() {
+    /// Announces `alert.raised` events, then files messages in order, on their own task (a
+    /// slow herald or store does not hold this one).
+    fn send(&self, events: Vec<Value>, out: Vec<NewMessage>) {
+        if events.is_empty() && out.is_empty() {
             return;
         }
-        let Some(outbox) = self.outbox.upgrade() else {
+        let (Some(registry), Some(outbox)) = (self.registry.upgrade(), self.outbox.upgrade())
+        else {
             return;
         };
         tokio::spawn(async move {
+            blocking(move || {
+                for event in events {
+                    registry.announce("alert.raised", event);
+                }
+            })
+            .await;
             for message in out {
                 if let Err(e) = outbox.file(message).await {
                     tracing::error!(error = %e, "alerts: cannot file a message");
@@ -203,8 +206,10 @@ impl Service {
     }
 
     async fn check(&mut self, now: u64) {
-        let budget = self.scheduler.read_snapshot(|s| s.budget.clone());
-        let mut alerts = self.detectors.budget(&budget);
+        let detectors = &mut self.detectors;
+        let mut alerts = self
+            .scheduler
+            .read_snapshot(|s| detectors.budget(&s.budget));
         alerts.extend(self.detectors.stuck(&mut self.tracker, now));
         self.raise(alerts, now);
         for (i, brief) in Brief::ALL.into_iter().enumerate() {
@@ -293,12 +298,10 @@ impl Service {
         let (subject, body) = briefs::brief(brief, &figures, &self.settings().zone, now);
         tracing::info!(brief = brief.name(), "brief sent");
         let tag = format!("brief:{}", brief.name());
-        self.send(messages::for_briefs(
-            &self.people,
-            &["brief", &tag],
-            &subject,
-            &body,
-        ));
+        self.send(
+            Vec::new(),
+            messages::for_briefs(&self.people, &["brief", &tag], &subject, &body),
+        );
     }
 
     /// Stores a brief's record; whether it was stored.
@@ -337,7 +340,7 @@ impl Service {
             return;
         };
         match blocking(move || persist::set_reminder(&store, now)).await {
-            Some(Ok(())) => self.send(out),
+            Some(Ok(())) => self.send(Vec::new(), out),
             Some(Err(e)) => {
                 tracing::error!(error = %e, "alerts: cannot record the reminder; not sent")
             }
