@@ -85,7 +85,10 @@ fn a_forced_breaker_a_suspension_and_the_failure_rate_are_told_and_repeats_colla
 
     // The breaker: to ada (as the host log's message), not to bo who switched it off.
     let breaker = at_least(&env, "ada", "alert:breaker_opened", 1);
-    assert_eq!(breaker[0]["tags"], json!(["alert", "alert:breaker_opened"]));
+    assert_eq!(
+        breaker[0]["tags"],
+        json!(["notice", "alert", "alert:breaker_opened"])
+    );
     assert_eq!(breaker[0]["sender"], "host");
     assert_eq!(breaker[0]["deliveries"][0]["channel"], "log");
     assert_eq!(breaker[0]["status"], "sent");
@@ -248,7 +251,10 @@ fn a_brief_missed_while_down_is_sent_once_and_one_missed_by_hours_is_skipped() {
     let done = file(&env, "Something to report");
     wait_for(&env, &done, &["completed"]);
     let brief = at_least(&env, "cy", "brief:morning", 1);
-    assert_eq!(brief[0]["tags"], json!(["brief", "brief:morning"]));
+    assert_eq!(
+        brief[0]["tags"],
+        json!(["notice", "brief", "brief:morning"])
+    );
     let text = body(&brief[0]);
     assert!(
         text.starts_with("Morning brief, ") && text.contains("(UTC). Since "),

@@ -186,6 +186,9 @@ const OLD_TABLES: [&str; 9] = [
 /// The tables of the durable event log, added after release 0.1.
 const EVENT_LOG_TABLES: [&str; 3] = ["event_cursors", "event_meta", "events"];
 
+/// The bus between workers' table, new since 0.1 and empty here.
+const BUS_TABLES: [&str; 1] = ["worker_messages"];
+
 const TASKS: TableDefinition<u64, &[u8]> = TableDefinition::new("tasks");
 
 fn show(env: &Env, id: &str) -> Value {
@@ -526,8 +529,12 @@ fn a_data_directory_of_release_0_1_opens_unchanged() {
     assert_eq!(host.stop(), Some(0));
 
     // The new host wrote into the old tables, with the old key encoding; the only tables it
-    // added are the event log's.
-    let mut expected: Vec<&str> = OLD_TABLES.into_iter().chain(EVENT_LOG_TABLES).collect();
+    // added are the event log's and the bus's.
+    let mut expected: Vec<&str> = OLD_TABLES
+        .into_iter()
+        .chain(EVENT_LOG_TABLES)
+        .chain(BUS_TABLES)
+        .collect();
     expected.sort();
     assert_eq!(table_names(&db), expected);
     let file = redb::Database::open(&db).unwrap();

@@ -73,6 +73,32 @@ impl Swarm {
         swarm
     }
 
+    /// A host whose provider-openai talks to `mock`, without streaming or personal time,
+    /// with `workers` (and other `hypernet.toml` text after them), and the dashboard open
+    /// on it, loaded and live.
+    async fn open_on_openai_mock(mock: &MockLlm, workers: &str) -> Swarm {
+        let env = Env::new();
+        env.manifest(&format!(
+            "[[plugin]]\nname = \"provider-openai\"\ncapabilities = [\"log\"]\n[plugin.config]\nbase_url = \"{}\"\napi_key_env = \"HN_TEST_OPENAI_KEY\"\n",
+            mock.openai_base_url()
+        ));
+        env.config(&format!(
+            "standing = []\n[http]\nstream = false\n[personal_time]\nenabled = false\n{workers}"
+        ));
+        let host = env.start_with_env(&OPENAI_KEY);
+        let mut swarm = Swarm {
+            browser: None,
+            host,
+            env,
+        };
+        swarm.browse(&dashboard_url(&swarm.env)).await;
+        swarm
+            .page()
+            .expect(READY_AND_LIVE, LIVE, "the dashboard goes live")
+            .await;
+        swarm
+    }
+
     /// Launches the browser at `url`.
     async fn browse(&mut self, url: &str) {
         let browser = Browser::launch().await;
@@ -720,28 +746,13 @@ async fn held_shell_calls_are_approved_and_denied_from_the_page() {
         ],
     );
     // One worker at tier 3 with the `shell` grant: its shell calls wait for a person.
-    let env = Env::new();
-    env.manifest(&format!(
-        "[[plugin]]\nname = \"provider-openai\"\ncapabilities = [\"log\"]\n[plugin.config]\nbase_url = \"{}\"\napi_key_env = \"HN_TEST_OPENAI_KEY\"\n",
-        mock.openai_base_url()
-    ));
-    env.config(
-        "standing = []\n\
-         [http]\nstream = false\n\
-         [personal_time]\nenabled = false\n\
-         [tools]\nshell_allow = [\"echo\"]\n\
+    let swarm = Swarm::open_on_openai_mock(
+        &mock,
+        "[tools]\nshell_allow = [\"echo\"]\n\
          [[worker]]\nname = \"Coder\"\naccount = \"2.1\"\nmodel = \"openai/gpt-4o-mini\"\ntier = 3\ngrants = [\"shell\"]\n",
-    );
-    let host = env.start_with_env(&OPENAI_KEY);
-    let mut swarm = Swarm {
-        browser: None,
-        host,
-        env,
-    };
-    swarm.browse(&dashboard_url(&swarm.env)).await;
+    )
+    .await;
     let page = swarm.page();
-    page.expect(READY_AND_LIVE, LIVE, "the dashboard goes live")
-        .await;
     let empty = "document.querySelector('#approvals .empty')?.textContent === 'Nothing waits for approval.'";
     page.expect(empty, Duration::from_secs(5), "an empty queue")
         .await;
@@ -861,6 +872,74 @@ async fn held_shell_calls_are_approved_and_denied_from_the_page() {
     assert_eq!(task["status"], "completed", "{task}\n{}", swarm.host.log());
     page.expect(empty, Duration::from_secs(5), "nothing waits any more")
         .await;
+    assert_no_problems(page);
+    swarm.close().await;
+}
+
+/// The bus panel's row of message `id`, as `{who, status, body}` (null while absent).
+fn bus_row(id: &str) -> String {
+    format!(
+        "(() => {{ const r = document.querySelector('#bus [data-message=\"{id}\"]'); \
+         return r && {{ who: r.querySelector('.who').textContent, status: r.dataset.status, \
+         body: r.querySelector('.body').textContent }}; }})()"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_between_workers_show_live_in_their_panel() {
+    let _alone = alone();
+    let mock = MockLlm::start();
+    mock.script(
+        "/v1/chat/completions",
+        [
+            Reply::openai_tool_call(
+                "send_message",
+                json!({"to": "reviewer", "body": "Please review the parser."}),
+                10,
+                5,
+            ),
+            Reply::openai_text("Written.", 10, 5),
+            Reply::openai_text("Reviewed.", 10, 5),
+        ],
+    );
+    let swarm = Swarm::open_on_openai_mock(
+        &mock,
+        "[[worker]]\nname = \"Coder\"\naccount = \"2.1\"\nmodel = \"openai/gpt-4o-mini\"\ncapabilities = [\"code\"]\n\
+         [[worker]]\nname = \"Reviewer\"\naccount = \"2.1\"\nmodel = \"openai/gpt-4o-mini\"\ncapabilities = [\"review\"]\n",
+    )
+    .await;
+    let page = swarm.page();
+    let empty =
+        "document.querySelector('#bus .note')?.textContent === 'No messages between workers.'";
+    page.expect(empty, Duration::from_secs(5), "an empty panel")
+        .await;
+
+    swarm.file(json!({ "title": "Write the parser", "tags": ["code"] }));
+    let row = bus_row("WM-000001");
+    page.expect(
+        &format!("{row}?.status === 'delivered'"),
+        Duration::from_secs(10),
+        "the message in the panel",
+    )
+    .await;
+    let shown: Value = page.eval(&row).await.unwrap();
+    assert_eq!(shown["who"], "Coder → Reviewer", "{shown}");
+    assert_eq!(shown["body"], "Please review the parser.", "{shown}");
+
+    // Once the recipient's next prompt shows it, the panel says it was read.
+    swarm.file(json!({ "title": "Review the parser", "tags": ["review"] }));
+    page.expect(
+        &format!("{row}?.status === 'read'"),
+        Duration::from_secs(10),
+        "the message read",
+    )
+    .await;
+    assert_eq!(
+        page.eval::<String>("document.querySelector('#bus-note').textContent")
+            .await
+            .unwrap(),
+        "1"
+    );
     assert_no_problems(page);
     swarm.close().await;
 }

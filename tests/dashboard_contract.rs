@@ -1,6 +1,7 @@
 //! The dashboard against the API contract it is written for, served by a small loopback
 //! stand-in (the page's own files, as the host serves them): paged listings, the graph
-//! route, hourly worker figures, budget history, the approval queue, and a stream carrying
+//! route, hourly worker figures, budget history, the approval queue, the messages between
+//! workers, and a stream carrying
 //! `task.output`.
 //! The host grows into this contract; the page must use all of it without a fault.
 //! The test has the machine alone ([`alone`]): a browser is a dozen processes.
@@ -241,6 +242,49 @@ async fn list_approvals(
     Json(page(items, &q))
 }
 
+/// A page of messages between workers: a reply in the thread of a responded message, and
+/// one nobody answers to.
+fn worker_messages(q: &HashMap<String, String>) -> Value {
+    let now = now_ms();
+    let message = |id: &str, from: &str, to: &str, recipient: Value, thread: &str, status: &str| {
+        json!({
+            "id": id, "from": from, "to": to, "recipient": recipient, "thread": thread,
+            "reply_to": if id == thread { Value::Null } else { json!(thread) },
+            "body": format!("{id}: {}", "word ".repeat(60)), "status": status,
+            "created_ms": now - 90_000, "updated_ms": now - 60_000,
+        })
+    };
+    page(
+        vec![
+            message(
+                "WM-000003",
+                "Keystone",
+                "2.1.nobody",
+                Value::Null,
+                "WM-000003",
+                "sent",
+            ),
+            message(
+                "WM-000002",
+                "Trace",
+                "Keystone",
+                json!("Keystone"),
+                "WM-000001",
+                "read",
+            ),
+            message(
+                "WM-000001",
+                "Keystone",
+                "trace",
+                json!("Trace"),
+                "WM-000001",
+                "responded",
+            ),
+        ],
+        q,
+    )
+}
+
 /// Every decision is refused: the request was decided elsewhere meanwhile.
 async fn decide(Path((id, _action)): Path<(String, String)>) -> Response {
     (
@@ -317,6 +361,10 @@ fn stand_in(state: Shared) -> Router {
             }),
         )
         .route("/api/approvals", get(list_approvals))
+        .route(
+            "/api/bus",
+            get(|Query(q): Query<HashMap<String, String>>| async move { Json(worker_messages(&q)) }),
+        )
         .route("/api/approvals/{id}/{action}", post(decide))
         .route("/api/events", get(events))
         .with_state(state)
@@ -445,6 +493,18 @@ async fn the_page_uses_the_whole_contract_without_a_fault() {
              && document.querySelector('#approvals-note').textContent === '1 pending'",
             Duration::from_secs(5),
             "the approval queue",
+        )
+        .await;
+    // The bus panel: each message with its sender and recipient (or the address written),
+    // the thread of a reply, and the text cut short.
+    browser
+        .expect(
+            "document.querySelector('#bus [data-message=\"WM-000003\"] .who')?.textContent === 'Keystone → 2.1.nobody' \
+             && document.querySelector('#bus [data-message=\"WM-000002\"] .note')?.textContent.startsWith('thread WM-000001 · ') \
+             && document.querySelector('#bus [data-message=\"WM-000001\"] .body')?.textContent.endsWith('…') \
+             && document.querySelector('#bus-note').textContent === '3'",
+            Duration::from_secs(5),
+            "the worker messages",
         )
         .await;
     let problems = browser.problems();

@@ -28,6 +28,7 @@ mod manifest_errors;
 mod mock_llm;
 mod openapi;
 mod output;
+mod people;
 mod providers;
 mod scheduler;
 mod secrets;
@@ -38,5 +39,6 @@ mod third_party;
 mod tool_loop;
 mod tools;
 mod worker_behaviour;
+mod worker_bus;
 
 mod util;

@@ -66,7 +66,7 @@ fn a_question_waits_for_a_persons_answer_across_a_restart() {
         list["items"]
             .as_array()?
             .iter()
-            .find(|m| m["tags"] == json!(["clarification"]))
+            .find(|m| m["tags"] == json!(["notice", "clarification"]))
             .cloned()
     });
     assert_eq!(message["to"], "person");

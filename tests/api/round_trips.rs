@@ -124,8 +124,16 @@ fn messages_are_sent_at_once_and_listed(api: &Api) {
     );
     assert_eq!(
         (&sent["channel"], &sent["sender"], &sent["status"]),
-        (&json!("log"), &json!("host"), &json!("sent")),
+        (&json!("auto"), &json!("host"), &json!("sent")),
         "defaults, and no herald to hold it: {sent}"
+    );
+    assert_eq!(
+        (
+            &sent["deliveries"][0]["channel"],
+            &sent["deliveries"][0]["status"]
+        ),
+        (&json!("log"), &json!("sent")),
+        "`ops` is no configured person: the log is the one channel: {sent}"
     );
     assert!(
         sent["sent_ms"].is_u64() && sent["review"].is_null(),

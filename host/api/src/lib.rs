@@ -6,6 +6,7 @@ mod approvals;
 mod audit;
 mod body;
 mod budget;
+mod bus;
 mod channels;
 mod coordinator;
 mod dashboard;
@@ -136,6 +137,8 @@ fn routes() -> Vec<Route> {
         ),
         ("/api/messages", Read, route!(list_messages)),
         ("/api/messages", Mutate, route!(send_message)),
+        ("/api/bus", Read, route!(bus::list)),
+        ("/api/bus/{id}", Read, route!(bus::show)),
         // The event stream checks the token itself: browsers cannot set headers on a
         // WebSocket, so it also takes `?token=`.
         ("/api/events", Open, route!(events::stream)),
@@ -375,7 +378,7 @@ async fn disable_plugin(
     operation_id = "send_message",
     request_body = hypernet_swarm::outbox::NewMessage,
     responses(
-        (status = 200, description = "The message, `held` or `sent`", body = hypernet_swarm::outbox::Message),
+        (status = 200, description = "The message, stored: `held` for the herald, `queued` for its channels, or `sent`", body = hypernet_swarm::outbox::Message),
         (status = 400, description = "`invalid`: a bad or unknown field, or the message could not be filed", body = ErrorBody),
     ),
 )]

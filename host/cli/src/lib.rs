@@ -18,11 +18,13 @@ mod approvals;
 mod audit;
 pub mod bench;
 mod budget;
+mod channels;
 mod client;
 pub mod compose;
 mod dashboard;
 pub mod datadir;
 pub(crate) mod format;
+mod messages;
 mod plugins;
 pub mod run;
 mod status;
@@ -31,6 +33,7 @@ mod table;
 pub use address::AddressCommand;
 pub use approvals::ApprovalsCommand;
 pub use audit::{AuditCommand, KeysCommand};
+pub use messages::MessagesArgs;
 pub use output::ClosedOutput;
 pub use table::render as render_table;
 mod tasks;
@@ -136,9 +139,14 @@ pub enum Command {
     /// Actions waiting for a person's approval: list, show, approve, deny.
     #[command(subcommand, visible_alias = "approval")]
     Approvals(ApprovalsCommand),
+    /// Messages between workers, newest first: id, from, to, thread, status, age, body.
+    Messages(MessagesArgs),
     /// The signed audit log: list its entries, verify its chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Channels to people (Discord, Telegram, email, webhooks): list them, set one up.
+    #[command(subcommand, visible_alias = "channel")]
+    Channels(channels::ChannelsCommand),
     /// The host's signing keys: list, rotate, revoke.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -315,7 +323,9 @@ impl Cli {
             Command::Dashboard { json } => dashboard::show(&self.data_dir, json).await,
             Command::Address(cmd) => address::run(cmd),
             Command::Approvals(cmd) => approvals::run(&self.data_dir, cmd).await,
+            Command::Messages(args) => messages::list(&self.data_dir, args).await,
             Command::Audit(cmd) => audit::audit(&self.data_dir, cmd).await,
+            Command::Channels(cmd) => channels::run(&self.data_dir, cmd).await,
             Command::Keys(cmd) => audit::keys(&self.data_dir, cmd).await,
             Command::Failures { limit, json } => tasks::failures(&self.data_dir, limit, json).await,
             Command::History { limit, json } => tasks::history(&self.data_dir, limit, json).await,

@@ -20,6 +20,7 @@ pub mod journal;
 pub mod loader;
 pub mod manifest;
 pub mod registry;
+pub mod subscription;
 
 pub use manifest::{Manifest, ManifestError, PluginSpec};
 pub use registry::{PluginState, PluginStatus, Registry, RegistryOptions, StartError};

@@ -160,6 +160,12 @@ impl Manifest {
                     spec.name
                 )));
             }
+            if spec.name == crate::registry::HOST_SOURCE {
+                return Err(invalid(
+                    "plugin name `host` is reserved: it is the source of the host's own events"
+                        .to_owned(),
+                ));
+            }
             if !seen.insert(spec.name.as_str()) {
                 return Err(invalid(format!("plugin `{}` is listed twice", spec.name)));
             }
@@ -336,6 +342,11 @@ mod tests {
         assert_eq!(
             cycle.to_string(),
             "plugins.toml: cyclic requires: a -> b -> c -> a"
+        );
+        let reserved = parse("[[plugin]]\nname = \"host\"\n").unwrap_err();
+        assert!(
+            reserved.to_string().contains("`host` is reserved"),
+            "{reserved}"
         );
         let twice = parse("[[plugin]]\nname = \"a\"\n[[plugin]]\nname = \"a\"\n").unwrap_err();
         assert!(twice.to_string().contains("listed twice"));

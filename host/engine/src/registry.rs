@@ -151,6 +151,9 @@ pub trait TaskSink: Send + Sync {
     fn command_blocking(&self, plugin: &str, name: &str, args: Value) -> Result<Value, SinkError>;
 }
 
+/// The source of the host's own events, and the plugin part of its subscriptions' addresses.
+pub const HOST_SOURCE: &str = "host";
+
 /// Tunables of the registry, and where plugins' tasks and commands go.
 #[derive(Clone)]
 pub struct RegistryOptions {
@@ -256,7 +259,13 @@ impl Registry {
             })
             .collect();
         let journal = Arc::new(Journal::open(store.clone())?);
-        let names: BTreeSet<String> = manifest.plugins.iter().map(|p| p.name.clone()).collect();
+        // `host` keeps the cursors of the host's own subscriptions (`host:<service>`).
+        let names: BTreeSet<String> = manifest
+            .plugins
+            .iter()
+            .map(|p| p.name.clone())
+            .chain([HOST_SOURCE.to_owned()])
+            .collect();
         let deliveries = Deliveries::open(journal.clone(), &names, options.event_retention)?;
         let registry = Arc::new_cyclic(|me| Registry {
             me: me.clone(),
@@ -422,7 +431,7 @@ impl Registry {
         tracing::info!(plugin = name, version = %library.info.version, path = %library.path.display(), services = running.len(), "plugin loaded");
         let replaced = self.set_state(name, PluginState::Loaded, Some(library), running);
         stop_all(&replaced);
-        self.publish("host", "plugin.enabled", json!({ "plugin": name }));
+        self.publish(HOST_SOURCE, "plugin.enabled", json!({ "plugin": name }));
         Ok(())
     }
 
@@ -462,7 +471,7 @@ impl Registry {
         };
         stop_all(&old);
         self.publish(
-            "host",
+            HOST_SOURCE,
             "plugin.failed",
             json!({ "plugin": name, "reason": reason }),
         );
@@ -488,7 +497,7 @@ impl Registry {
         if !old.is_empty() {
             stop_all(&old);
             tracing::info!(plugin = name, "plugin disabled");
-            self.publish("host", "plugin.disabled", json!({ "plugin": name }));
+            self.publish(HOST_SOURCE, "plugin.disabled", json!({ "plugin": name }));
         }
         self.status(name)
     }
@@ -814,7 +823,21 @@ impl Registry {
 
     /// Publishes a host event with `host` as its source.
     pub fn announce(&self, kind: &str, payload: Value) -> u64 {
-        self.publish("host", kind, payload)
+        self.publish(HOST_SOURCE, kind, payload)
+    }
+
+    /// A durable subscription for the host service `name` (its cursor is `host:<name>`):
+    /// every logged event from where it last acknowledged (from the newest event the first
+    /// time), at least once across crashes.
+    pub fn subscribe_durably(&self, name: &str) -> crate::subscription::Subscription {
+        let wake = self.bus.subscribe();
+        let feed = self.deliveries.feed(&format!("{HOST_SOURCE}:{name}"));
+        feed.attach();
+        crate::subscription::Subscription {
+            feed,
+            journal: self.journal.clone(),
+            wake,
+        }
     }
 
     /// Follows events from now on.

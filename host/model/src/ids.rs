@@ -71,3 +71,13 @@ prefixed_id!(
     pattern = "^AQ-[0-9]{4,}$",
     example = "AQ-0001"
 );
+
+prefixed_id!(
+    /// A message between workers: `WM-<n>`, six digits at least.
+    WorkerMessageId,
+    prefix = "WM-",
+    width = 6,
+    what = "a worker message id",
+    pattern = "^WM-[0-9]{6,}$",
+    example = "WM-000001"
+);

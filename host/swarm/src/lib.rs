@@ -17,6 +17,7 @@
 //!   the herald, when it is loaded).
 //! - [`people`]: `[[person]]`: who is told what, and who may command.
 //! - [`channels`]: channel plugins: delivery, inbound commands, polling.
+//! - [`bus`]: messages between workers, read in their next prompts.
 //! - [`alerts`]: anomalies told to people as they happen; the morning brief, the evening
 //!   recap and reminders.
 //! - [`config`]: the host config file, `hypernet.toml`.
@@ -26,6 +27,7 @@ pub mod alerts;
 pub mod approvals;
 pub mod audit;
 pub mod budget;
+pub mod bus;
 pub mod channels;
 pub mod config;
 pub mod coordinator;

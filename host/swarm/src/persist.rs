@@ -9,12 +9,14 @@
 //! | [`crate::scheduler::ladder::persist`] | `ladder` | [`LadderTable`] |
 //! | [`crate::approvals::persist`] | `approvals` | [`ApprovalTables`] |
 //! | [`crate::audit::persist`] | `audit`, `audit_head` | [`AuditTables`] |
+//! | [`crate::bus::persist`] | `worker_messages` | [`BusTables`] |
 //!
 //! Plugin key-value namespaces (`plugin_kv`) belong to the store itself.
 
 pub use crate::approvals::persist::ApprovalTables;
 pub use crate::audit::persist::AuditTables;
 pub use crate::budget::persist::BudgetTable;
+pub use crate::bus::persist::BusTables;
 pub use crate::scheduler::ladder::persist::LadderTable;
 pub use crate::scheduler::persist::TaskTables;
 use hypernet_store::{CreateTables, Store, StoreResult};
@@ -27,6 +29,7 @@ pub const TABLES: &[CreateTables] = &[
     crate::scheduler::ladder::persist::create_tables,
     crate::approvals::persist::create_tables,
     crate::audit::persist::create_tables,
+    crate::bus::persist::create_tables,
 ];
 
 /// Opens (or creates) the host's database at `path` with every table of the swarm.

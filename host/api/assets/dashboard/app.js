@@ -253,7 +253,7 @@ const store = {
   lastEventId: 0,
   pid: null, // the host's process: a new one starts its event ids again
   selected: null,
-  routes: { graph: true, history: true, approvals: true },
+  routes: { graph: true, history: true, approvals: true, bus: true },
 };
 
 function setStatusIndex(id, from, to) {
@@ -454,6 +454,21 @@ async function loadApprovals() {
   approvals.render();
 }
 
+/** The newest messages between workers; a host without the bus is left be. */
+async function loadBus() {
+  if (!store.routes.bus) return;
+  try {
+    const page = await api(`/api/bus?limit=${BUS_LISTED}`);
+    bus.messages = itemsOf(page);
+    bus.total = (page && page.total) || bus.messages.length;
+    bus.error = null;
+  } catch (e) {
+    if (routeMissing(e)) store.routes.bus = false;
+    else bus.error = e.message;
+  }
+  bus.render();
+}
+
 const refresh = {
   status: throttle(loadStatus, 1000),
   workers: throttle(loadWorkers, 3000),
@@ -463,6 +478,7 @@ const refresh = {
   history: throttle(loadHistory, 60000),
   failures: throttle(() => failures.render(), 500),
   approvals: throttle(loadApprovals, 500),
+  bus: throttle(loadBus, 1000),
 };
 
 // ---------------------------------------------------------------- header
@@ -2048,6 +2064,55 @@ const filing = {
   },
 };
 
+// ---------------------------------------------------------------- worker messages
+
+/** Messages the bus panel lists, newest first. */
+const BUS_LISTED = 30;
+
+const bus = {
+  messages: [],
+  total: 0,
+  error: null,
+
+  render() {
+    const root = $('#bus');
+    const note = $('#bus-note');
+    if (!store.routes.bus) {
+      note.textContent = '';
+      fill(root, h('p', { class: 'note', text: 'This host has no bus between workers.' }));
+      return;
+    }
+    note.textContent = this.total
+      ? `${this.total}${this.total > this.messages.length ? `, newest ${this.messages.length} shown` : ''}`
+      : '';
+    fill(
+      root,
+      this.error ? h('p', { class: 'error', text: this.error }) : null,
+      this.messages.length ? null : h('p', { class: 'note', text: 'No messages between workers.' }),
+      ...this.messages.map((m) =>
+        h(
+          'div',
+          { class: 'bus-message', dataset: { message: m.id, status: m.status } },
+          h(
+            'div',
+            { class: 'line' },
+            h('span', { class: 'id', text: m.id }),
+            h('span', { class: 'who', text: `${m.from} → ${m.recipient || m.to}` }),
+            h('span', { class: `badge ms-${m.status}`, text: m.status }),
+          ),
+          h('div', {
+            class: 'note',
+            text: [m.thread === m.id ? null : `thread ${m.thread}`, fmt.ago(m.created_ms)]
+              .filter(Boolean)
+              .join(' · '),
+          }),
+          h('div', { class: 'body', text: m.body.length > 200 ? `${m.body.slice(0, 199)}…` : m.body }),
+        ),
+      ),
+    );
+  },
+};
+
 // ---------------------------------------------------------------- events
 
 /** Applies one event from /api/events to the store and the views. */
@@ -2059,6 +2124,8 @@ function apply(event) {
     applyTask(kind.slice(5), payload, at);
   } else if (kind.startsWith('budget.')) {
     refresh.budget();
+  } else if (kind.startsWith('message.worker_')) {
+    refresh.bus();
   } else if (kind.startsWith('plugin.')) {
     refresh.plugins();
     refresh.status();
@@ -2268,6 +2335,7 @@ async function resync(missed) {
   refresh.plugins();
   refresh.budget();
   refresh.approvals();
+  refresh.bus();
 }
 
 // ---------------------------------------------------------------- start
@@ -2296,6 +2364,7 @@ async function boot() {
     loadHistory(),
     loadFailures(),
     loadApprovals(),
+    loadBus(),
   ]);
   stream.flush();
   board.render();

@@ -30,7 +30,7 @@ use utoipa::{PartialSchema, ToSchema};
 const BEARER: &str = "bearer";
 
 /// The operation groups, in the order a reader meets them.
-const TAGS: [(&str, &str); 10] = [
+const TAGS: [(&str, &str); 11] = [
     ("host", "Health, status, totals and this document"),
     (
         "tasks",
@@ -53,6 +53,10 @@ const TAGS: [(&str, &str); 10] = [
     (
         "channels",
         "Channels to people: the running ones, their setup, the endpoint their services call",
+    ),
+    (
+        "bus",
+        "Messages between workers, with their threads and statuses",
     ),
     ("events", "The live event stream (WebSocket)"),
     (

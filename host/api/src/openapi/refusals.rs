@@ -15,6 +15,12 @@ pub struct BadPage(pub ErrorBody);
 #[response(status = 400)]
 pub struct BadTaskQuery(pub ErrorBody);
 
+/// `invalid`: an unknown parameter, a bad `thread` or `status`, or `offset` or `limit`
+/// out of range.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 400)]
+pub struct BadBusQuery(pub ErrorBody);
+
 /// Why a route about one task refused.
 #[derive(utoipa::IntoResponses)]
 pub enum TaskLookup {

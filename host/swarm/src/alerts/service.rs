@@ -218,7 +218,7 @@ impl Service {
         self.remind(now).await;
     }
 
-    /// Sends the brief when it is due, after recording it (so a restart does not send it
+    /// Sends the brief when it is due, then records it (so a restart does not send it
     /// again); records a missed one as handled.
     async fn brief(&mut self, i: usize, brief: Brief, now: u64) {
         let s = self.settings();
@@ -251,72 +251,80 @@ impl Service {
             .filter_map(|r| r.and_then(|r| r.sent_ms))
             .max()
             .unwrap_or(now.saturating_sub(FIRST_BRIEF_SPAN_MS));
-        if !self
-            .record_brief(
-                i,
-                brief,
-                BriefRecord {
-                    due_ms,
-                    sent_ms: Some(now),
-                },
-            )
-            .await
-        {
-            return;
+        if self.people.receiving(Receives::Briefs).next().is_some() {
+            let Some(figures) = self.figures(since_ms).await else {
+                return;
+            };
+            let (subject, body) = briefs::brief(brief, &figures, &self.settings().zone, now);
+            let tag = format!("brief:{}", brief.name());
+            let origin = format!("{tag}:{due_ms}");
+            let out =
+                messages::for_briefs(&self.people, &["brief", &tag], &origin, &subject, &body);
+            // Filed before it is recorded: after a crash in between it is filed again, and
+            // its origin keeps it from being sent twice.
+            if !self.file_all(out).await {
+                return;
+            }
+            tracing::info!(brief = brief.name(), "brief sent");
         }
-        if self.people.receiving(Receives::Briefs).next().is_none() {
-            return;
-        }
-        let Some(store) = self.store() else {
-            return;
+        let sent = BriefRecord {
+            due_ms,
+            sent_ms: Some(now),
         };
+        self.record_brief(i, brief, sent).await;
+    }
+
+    /// What a brief covering the time since `since_ms` tells.
+    async fn figures(&self, since_ms: u64) -> Option<Figures<'_>> {
+        let store = self.store()?;
         let finished = blocking(move || {
             let mut tasks = Vec::new();
             store
                 .for_each_task(|t| tasks.push(t))
                 .map(|()| Finished::since(tasks, since_ms))
         })
-        .await;
-        let finished = match finished {
-            Some(Ok(finished)) => finished,
-            Some(Err(e)) => {
-                tracing::error!(error = %e, "alerts: cannot read the tasks for the brief");
-                return;
-            }
-            None => return,
-        };
+        .await?;
+        let finished = finished
+            .inspect_err(
+                |e| tracing::error!(error = %e, "alerts: cannot read the tasks for the brief"),
+            )
+            .ok()?;
         let (queue, budget) = self
             .scheduler
             .read_snapshot(|s| (s.counts.by_status.clone(), s.budget.clone()));
-        let figures = Figures {
+        Some(Figures {
             since_ms,
             finished,
             waiting: self.tracker.waiting(),
             queue,
             budget,
-        };
-        let (subject, body) = briefs::brief(brief, &figures, &self.settings().zone, now);
-        tracing::info!(brief = brief.name(), "brief sent");
-        let tag = format!("brief:{}", brief.name());
-        self.send(
-            Vec::new(),
-            messages::for_briefs(&self.people, &["brief", &tag], &subject, &body),
-        );
+        })
     }
 
-    /// Stores a brief's record; whether it was stored.
-    async fn record_brief(&mut self, i: usize, brief: Brief, record: BriefRecord) -> bool {
-        self.briefs[i] = Some(record);
-        let Some(store) = self.store() else {
+    /// Files messages in order, now; whether every one was filed.
+    async fn file_all(&self, out: Vec<NewMessage>) -> bool {
+        let Some(outbox) = self.outbox.upgrade() else {
             return false;
         };
-        match blocking(move || persist::set_brief(&store, brief.name(), record)).await {
-            Some(Ok(())) => true,
-            Some(Err(e)) => {
-                tracing::error!(error = %e, brief = brief.name(), "alerts: cannot record the brief; not sent");
-                false
+        for message in out {
+            if let Err(e) = outbox.file(message).await {
+                tracing::error!(error = %e, "alerts: cannot file a message; trying again at the next check");
+                return false;
             }
-            None => false,
+        }
+        true
+    }
+
+    /// Stores a brief's record.
+    async fn record_brief(&mut self, i: usize, brief: Brief, record: BriefRecord) {
+        self.briefs[i] = Some(record);
+        let Some(store) = self.store() else {
+            return;
+        };
+        if let Some(Err(e)) =
+            blocking(move || persist::set_brief(&store, brief.name(), record)).await
+        {
+            tracing::error!(error = %e, brief = brief.name(), "alerts: cannot record the brief");
         }
     }
 
@@ -334,17 +342,17 @@ impl Service {
         }
         let body = briefs::reminder(&waiting, &self.settings().zone, now);
         let subject = format!("Reminder: {} waiting for you", waiting.len());
-        let out = messages::for_briefs(&self.people, &["reminder"], &subject, &body);
+        let origin = format!("reminder:{now}");
+        let out = messages::for_briefs(&self.people, &["reminder"], &origin, &subject, &body);
+        if !self.file_all(out).await {
+            return;
+        }
         self.reminded_ms = Some(now);
         let Some(store) = self.store() else {
             return;
         };
-        match blocking(move || persist::set_reminder(&store, now)).await {
-            Some(Ok(())) => self.send(Vec::new(), out),
-            Some(Err(e)) => {
-                tracing::error!(error = %e, "alerts: cannot record the reminder; not sent")
-            }
-            None => {}
+        if let Some(Err(e)) = blocking(move || persist::set_reminder(&store, now)).await {
+            tracing::error!(error = %e, "alerts: cannot record the reminder");
         }
     }
 }

@@ -50,7 +50,7 @@ fn alerts_go_to_who_receives_them_less_who_switched_the_kind_off() {
     let m = send(&mut d, &mut c, "breaker.opened", breaker.clone(), 0);
     let to: Vec<&str> = m.iter().map(|m| m.to.as_str()).collect();
     assert_eq!(to, ["ada"]);
-    assert_eq!(m[0].tags, ["alert", "alert:breaker_opened"]);
+    assert_eq!(m[0].tags, ["notice", "alert", "alert:breaker_opened"]);
     assert_eq!(
         m[0].subject.as_deref(),
         Some("Alert: breaker opened (breaker)")
@@ -118,12 +118,14 @@ fn nobody_receiving_means_no_message() {
     let briefs = messages::for_briefs(
         &people,
         &["brief", "brief:morning"],
+        "brief:morning:5",
         "Morning brief",
         "text",
     );
     assert_eq!(briefs.len(), 1);
     assert_eq!(
         (briefs[0].to.as_str(), briefs[0].tags.join(" ")),
-        ("cy", "brief brief:morning".into())
+        ("cy", "notice brief brief:morning".into())
     );
+    assert_eq!(briefs[0].origin.as_deref(), Some("brief:morning:5:cy"));
 }

@@ -208,8 +208,8 @@ mod tests {
             "`ask` needs a worker and a question: ask <worker> <question>"
         );
         assert_eq!(
-            parse("approve 12").unwrap_err(),
-            "`12` is not an approval id (AQ-0001)"
+            parse("approve soon").unwrap_err(),
+            "`soon` is not an approval id (AQ-0001)"
         );
         assert_eq!(
             parse("cancel AQ-0001").unwrap_err(),

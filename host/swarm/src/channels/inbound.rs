@@ -73,6 +73,17 @@ pub enum ChannelsError {
     Stopped(#[from] tokio::task::JoinError),
 }
 
+/// The channels service held weakly.
+#[derive(Clone)]
+pub(super) struct WeakChannels(std::sync::Weak<Inner>);
+
+impl WeakChannels {
+    /// The service, while the host runs.
+    pub(super) fn upgrade(&self) -> Option<Channels> {
+        self.0.upgrade().map(|inner| Channels { inner })
+    }
+}
+
 /// The channels service. Cheap to clone.
 #[derive(Clone)]
 pub struct Channels {
@@ -142,9 +153,14 @@ impl Channels {
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "cannot read the channels' inbox"),
         }
-        super::poller::spawn(channels.clone());
+        super::poller::spawn(&channels);
         channels.follow_outcomes();
         channels
+    }
+
+    /// The service held weakly, for background tasks that must end with the host.
+    pub(super) fn downgrade(&self) -> WeakChannels {
+        WeakChannels(Arc::downgrade(&self.inner))
     }
 
     pub(super) fn registry(&self) -> &Arc<Registry> {
@@ -479,41 +495,37 @@ impl Channels {
         })
     }
 
-    /// Sends each followed task's outcome to the person who filed it from a channel.
+    /// Sends each followed task's outcome to the person who filed it from a channel. The
+    /// subscription is durable (`host:channels`) and the message is filed once per task,
+    /// so an outcome is neither lost nor sent twice across a crash.
     fn follow_outcomes(&self) {
-        let mut events = self.inner.registry.subscribe();
-        let weak = Arc::downgrade(&self.inner);
+        let mut events = self.inner.registry.subscribe_durably("channels");
+        let weak = self.downgrade();
         tokio::spawn(async move {
-            loop {
-                let event = match events.recv().await {
-                    Ok(event) => event,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                };
-                let ended = match event.kind.as_str() {
-                    "task.completed" | "task.cancelled" => true,
-                    "task.failed" => event.payload["retry_at_ms"].is_null(),
-                    _ => false,
-                };
-                if !ended {
-                    continue;
+            while let Some(batch) = events.next().await {
+                for event in batch {
+                    let ended = match event.kind.as_str() {
+                        "task.completed" | "task.cancelled" => true,
+                        "task.failed" => event.payload["retry_at_ms"].is_null(),
+                        _ => false,
+                    };
+                    if let (true, Some(id)) = (ended, event.payload["id"].as_str()) {
+                        let Some(this) = weak.upgrade() else { return };
+                        this.tell_outcome(id).await;
+                    }
+                    events.ack(event.id);
                 }
-                let Some(inner) = weak.upgrade() else { return };
-                let this = Channels { inner };
-                let Some(id) = event.payload["id"].as_str().map(str::to_owned) else {
-                    continue;
-                };
-                tokio::spawn(async move { this.tell_outcome(&id).await });
             }
         });
     }
 
     async fn tell_outcome(&self, id: &str) {
-        let this = self.clone();
-        let key = id.to_owned();
-        let Ok(Ok(Some(follow))) =
-            tokio::task::spawn_blocking(move || this.inner.inbox.unfollow(&key)).await
-        else {
+        let inbox = |f: fn(&Inbox, &str) -> Result<Option<Follow>, InboxError>| {
+            let this = self.clone();
+            let key = id.to_owned();
+            tokio::task::spawn_blocking(move || f(&this.inner.inbox, &key))
+        };
+        let Ok(Ok(Some(follow))) = inbox(Inbox::following).await else {
             return;
         };
         let Ok(task_id) = id.parse::<TaskId>() else {
@@ -524,11 +536,8 @@ impl Channels {
             Ok(Ok(Some(task))) => task,
             _ => return,
         };
-        let text = match task
-            .result
-            .as_ref()
-            .filter(|_| task.status.to_string() == "completed")
-        {
+        let completed = task.status == hypernet_model::tasks::TaskStatus::Completed;
+        let text = match task.result.as_ref().filter(|_| completed) {
             Some(result) => result.text.clone(),
             None => format!("{id} \"{}\" ended {}.", task.title, task.status),
         };
@@ -541,9 +550,13 @@ impl Channels {
         message.channel = follow.channel;
         message.thread = Some(id.to_owned());
         message.subject = Some(format!("{id} {}", task.title));
-        message.tags = vec!["result".into()];
-        if let Err(e) = self.inner.outbox.file(message).await {
-            tracing::error!(task = %id, error = %e, "cannot send a task's outcome");
+        message.tags = vec![crate::outbox::record::NOTICE.into(), "result".into()];
+        message.origin = Some(format!("outcome:{id}"));
+        match self.inner.outbox.file(message).await {
+            Ok(_) => {
+                let _ = inbox(Inbox::unfollow).await;
+            }
+            Err(e) => tracing::error!(task = %id, error = %e, "cannot send a task's outcome"),
         }
     }
 }

@@ -153,6 +153,11 @@ impl Inbox {
         Ok(())
     }
 
+    /// Who follows task `task`, if anyone.
+    pub fn following(&self, task: &str) -> Result<Option<Follow>, InboxError> {
+        self.read(&format!("follow/{task}"))
+    }
+
     /// Who follows task `task`, forgetting them.
     pub fn unfollow(&self, task: &str) -> Result<Option<Follow>, InboxError> {
         let key = format!("follow/{task}");

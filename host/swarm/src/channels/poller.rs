@@ -4,60 +4,60 @@
 //! handled. A failed poll waits `channels.poll_error_backoff_ms` (or the service's
 //! `retry_after`). Channels loaded later are picked up within a second.
 
-use super::inbound::Channels;
+use super::inbound::{Channels, WeakChannels};
 use hypernet_plugin_api::channel::ChannelInfo;
 use hypernet_plugin_api::protocol::channel::{self as ops, PollArgs};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// Starts the supervisor that keeps one poll loop per polling channel.
-pub(super) fn spawn(channels: Channels) {
-    let weak = std::sync::Arc::downgrade(channels.registry());
-    let channels_weak = channels;
+pub(super) fn spawn(channels: &Channels) {
+    let weak = channels.downgrade();
     tokio::spawn(async move {
         let mut running = BTreeSet::new();
         loop {
-            if weak.upgrade().is_none() {
+            let Some(live) = weak.upgrade() else {
                 return;
-            }
-            for (name, _) in channels_weak.registry().channels() {
+            };
+            for (name, _) in live.registry().channels() {
                 if running.contains(&name) {
                     continue;
                 }
-                let info: ChannelInfo = channels_weak
+                let info: ChannelInfo = live
                     .call::<ops::Describe>(&name, &())
                     .await
                     .unwrap_or_default();
                 if info.polls {
                     running.insert(name.clone());
-                    let this = channels_weak.clone();
-                    tokio::spawn(async move { this.poll_loop(name).await });
+                    tokio::spawn(poll_loop(weak.clone(), name));
                 }
             }
+            drop(live);
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
 }
 
-impl Channels {
-    async fn poll_loop(&self, channel: String) {
-        tracing::info!(%channel, "polling the channel for commands");
-        loop {
-            if self.registry().channel(&channel).is_none() {
-                // Disabled or failed: wait for it to come back.
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-            let wait = match self.poll_once(&channel).await {
-                Ok(()) => None,
-                Err(wait) => Some(wait),
-            };
-            if let Some(wait) = wait {
-                tokio::time::sleep(wait).await;
-            }
+/// Polls `channel` until the host stops; waits while the channel is disabled or failed.
+async fn poll_loop(weak: WeakChannels, channel: String) {
+    tracing::info!(%channel, "polling the channel for commands");
+    loop {
+        let Some(live) = weak.upgrade() else {
+            return;
+        };
+        let wait = if live.registry().channel(&channel).is_none() {
+            Some(Duration::from_secs(1))
+        } else {
+            live.poll_once(&channel).await.err()
+        };
+        drop(live);
+        if let Some(wait) = wait {
+            tokio::time::sleep(wait).await;
         }
     }
+}
 
+impl Channels {
     /// One poll; an error is how long to wait before the next.
     async fn poll_once(&self, channel: &str) -> Result<(), Duration> {
         let backoff = Duration::from_millis(self.config().poll_error_backoff_ms);

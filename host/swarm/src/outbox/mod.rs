@@ -15,6 +15,8 @@ pub mod courier;
 pub mod notify;
 pub mod record;
 mod route;
+#[cfg(test)]
+mod tests;
 
 pub use record::{Delivery, Message, NewMessage};
 
@@ -145,8 +147,17 @@ impl Outbox {
     }
 
     /// Files a message: stored, then delivered now or held for the herald. A reply to a
-    /// person's command does not wait for the herald.
+    /// person's command does not wait for the herald. A message whose `origin` was filed
+    /// before is not filed again: the earlier one is returned.
     pub async fn file(&self, new: NewMessage) -> Result<Message> {
+        if let Some(origin) = new.origin.clone() {
+            let this = self.clone();
+            if let Some(earlier) =
+                tokio::task::spawn_blocking(move || this.by_origin(&origin)).await??
+            {
+                return Ok(earlier);
+            }
+        }
         let deliveries = route::deliveries(&self.people, &new).map_err(OutboxError::Route)?;
         let review = if self.herald_loaded() && new.reply.is_none() {
             let args = json!({
@@ -171,6 +182,17 @@ impl Outbox {
         Ok(message)
     }
 
+    /// The message filed with this origin, if any.
+    fn by_origin(&self, origin: &str) -> Result<Option<Message>> {
+        let store = self.registry.store();
+        match read::<String>(store, &format!("origin/{origin}"))? {
+            Some(id) => self.get(&id),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores a new message — with its id counter, its thread links and its origin — in one
+    /// commit.
     fn record(
         &self,
         new: NewMessage,
@@ -178,9 +200,17 @@ impl Outbox {
         review: Option<Value>,
     ) -> Result<Message> {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(earlier) = new
+            .origin
+            .as_deref()
+            .map(|o| self.by_origin(o))
+            .transpose()?
+            .flatten()
+        {
+            return Ok(earlier);
+        }
         let store = self.registry.store();
         let next: u64 = read(store, "next_id")?.unwrap_or(1);
-        store.kv_put(NAMESPACE, "next_id", &encode("next_id", &(next + 1))?)?;
         let approved = review
             .as_ref()
             .is_none_or(|r| matches!(r["state"].as_str(), Some("approved" | "released")));
@@ -211,7 +241,12 @@ impl Outbox {
             reply: new.reply,
             deliveries,
         };
-        self.thread(&mut message)?;
+        let mut writes = vec![("next_id".to_owned(), encode("next_id", &(next + 1))?)];
+        writes.extend(self.thread(&mut message)?);
+        if let Some(origin) = &new.origin {
+            let key = format!("origin/{origin}");
+            writes.push((key.clone(), encode(&key, &message.id)?));
+        }
         // An approval may have come between filing with the herald and getting here.
         let approved = approved
             || message
@@ -223,23 +258,26 @@ impl Outbox {
         } else {
             tracing::info!(message = %message.id, review = ?message.review, "message held for the herald");
         }
-        self.save(&message)?;
+        let key = format!("msg/{}", message.id);
+        writes.push((key.clone(), encode(&key, &message)?));
+        store.kv_put_all(NAMESPACE, &writes)?;
         Ok(message)
     }
 
     /// Links each delivery of a threaded message to the thread's previous message on its
-    /// channel.
-    fn thread(&self, message: &mut Message) -> Result<()> {
+    /// channel; returns the writes that make this message the thread's latest.
+    fn thread(&self, message: &mut Message) -> Result<Vec<(String, Vec<u8>)>> {
         let Some(thread) = message.thread.clone() else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let store = self.registry.store();
+        let mut writes = Vec::new();
         for d in &mut message.deliveries {
             let key = format!("thread/{}/{thread}", d.channel);
             d.in_reply_to = read(store, &key)?;
-            store.kv_put(NAMESPACE, &key, &encode(&key, &message.id)?)?;
+            writes.push((key.clone(), encode(&key, &message.id)?));
         }
-        Ok(())
+        Ok(writes)
     }
 
     fn approved_by_now(&self, review: &str) -> bool {

@@ -6,54 +6,58 @@
 //! | `task.needs_input` with an approval | approvals | everyone receiving approvals | approve, deny |
 //! | `task.failed` for good | failures | the person who filed the task, else everyone receiving failures | retry |
 //!
+//! Each carries the tag `notice` (the default herald config lets notices pass at once).
 //! With no `[[person]]` configured, questions and approvals go to the host log, addressed to
 //! whoever filed the task, as they always have. Every message is threaded by its task.
 //! The listener also lets go of messages the herald approved.
 
 use super::Detached;
+use super::record::NOTICE;
 use super::record::{LOG, NewMessage};
 use crate::people::{People, Receives};
 use hypernet_plugin_api::channel::{Button, ButtonStyle};
 use serde_json::Value;
 
-/// Starts the listener on the current runtime.
+/// Starts the listener on the current runtime: a durable subscription (`host:outbox`), so
+/// an event handled just before a crash comes again — and the message it calls for is
+/// filed once, under the event's id.
 pub(super) fn spawn(outbox: Detached) {
     let Some(live) = outbox.upgrade() else {
         return;
     };
-    let mut events = live.registry.subscribe();
+    let mut events = live.registry.subscribe_durably("outbox");
     drop(live);
     tokio::spawn(async move {
-        loop {
-            let event = events.recv().await;
-            let Some(live) = outbox.upgrade() else {
-                return;
-            };
-            match event {
-                Ok(event) if event.kind == "herald.outbound_approved" => {
-                    let review = event.payload["id"].as_str().unwrap_or_default().to_owned();
-                    let sent = tokio::task::spawn_blocking(move || live.release(&review)).await;
-                    if let Ok(Err(e)) = sent {
-                        tracing::error!(error = %e, "cannot send an approved message");
-                    }
-                }
-                Ok(event) => {
-                    for message in messages(&live.people, &event.kind, &event.payload) {
-                        let live = live.clone();
-                        tokio::spawn(async move {
-                            if let Err(e) = live.file(message).await {
-                                tracing::error!(error = %e, "cannot tell a person what needs them");
-                            }
-                        });
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "the outbox fell behind the event stream");
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        while let Some(batch) = events.next().await {
+            for event in batch {
+                let Some(live) = outbox.upgrade() else {
+                    return;
+                };
+                handle(&live, &event).await;
+                events.ack(event.id);
             }
         }
     });
+}
+
+/// Files what `event` calls for (once per event and recipient), or lets go of the message
+/// the herald approved.
+pub(super) async fn handle(outbox: &super::Outbox, event: &hypernet_plugin_api::Event) {
+    if event.kind == "herald.outbound_approved" {
+        let review = event.payload["id"].as_str().unwrap_or_default().to_owned();
+        let live = outbox.clone();
+        let sent = tokio::task::spawn_blocking(move || live.release(&review)).await;
+        if let Ok(Err(e)) = sent {
+            tracing::error!(error = %e, "cannot send an approved message");
+        }
+        return;
+    }
+    for mut message in messages(&outbox.people, &event.kind, &event.payload) {
+        message.origin = Some(format!("event:{}:{}", event.id, message.to));
+        if let Err(e) = outbox.file(message).await {
+            tracing::error!(error = %e, "cannot tell a person what needs them");
+        }
+    }
 }
 
 /// The messages an event calls for (none for most events).
@@ -75,7 +79,11 @@ pub fn messages(people: &People, kind: &str, payload: &Value) -> Vec<NewMessage>
                      Answer with: approve {approval} | deny {approval} <reason>",
                     text("question")
                 ),
-                vec!["approval".to_owned(), format!("approval:{approval}")],
+                vec![
+                    NOTICE.to_owned(),
+                    "approval".to_owned(),
+                    format!("approval:{approval}"),
+                ],
                 vec![
                     Button::new("Approve", format!("approve {approval}")),
                     Button::new("Deny", format!("deny {approval}")).style(ButtonStyle::Danger),
@@ -88,7 +96,7 @@ pub fn messages(people: &People, kind: &str, payload: &Value) -> Vec<NewMessage>
                      Answer with: answer {id} <your answer>  (or: hypernet task answer {id} \"<your answer>\")",
                     text("question")
                 ),
-                vec!["clarification".to_owned()],
+                vec![NOTICE.to_owned(), "clarification".to_owned()],
                 Vec::new(),
             ),
         },
@@ -98,7 +106,7 @@ pub fn messages(people: &People, kind: &str, payload: &Value) -> Vec<NewMessage>
                 "{id} \"{title}\" failed for good: {}\nRetry with: retry {id}",
                 text("error")
             ),
-            vec!["failure".to_owned()],
+            vec![NOTICE.to_owned(), "failure".to_owned()],
             vec![Button::new("Retry", format!("retry {id}")).style(ButtonStyle::Secondary)],
         ),
         _ => return Vec::new(),

@@ -9,6 +9,10 @@ pub const LOG: &str = "log";
 /// The channel `auto`: every channel the person has an address on (the log otherwise).
 pub const AUTO: &str = "auto";
 
+/// The tag of the host's own notices to people (questions, approvals, failures, outcomes,
+/// alerts, briefs): the default herald config lets them pass at once.
+pub const NOTICE: &str = "notice";
+
 /// Waiting for the herald.
 pub const HELD: &str = "held";
 /// Stored; some delivery is still to be made.
@@ -49,6 +53,10 @@ pub struct NewMessage {
     /// does not wait for the herald: the person asked).
     #[serde(skip)]
     pub reply: Option<Value>,
+    /// What the message comes from, when that may be handled twice (`event:<id>:<to>`): a
+    /// message of the same origin is filed once.
+    #[serde(skip)]
+    pub origin: Option<String>,
 }
 
 fn auto() -> String {

@@ -137,6 +137,7 @@ pub struct Scheduler {
     identities: Arc<RwLock<Arc<crate::identity::Identities>>>,
     workers: Arc<[crate::workers::WorkerConfig]>,
     approvals: crate::approvals::service::Approvals,
+    bus: crate::bus::Bus,
 }
 
 /// Why the scheduler could not start.
@@ -229,6 +230,7 @@ impl Scheduler {
         let identities = Arc::new(RwLock::new(Arc::new(loaded.clone())));
         core.set_identities(Arc::new(loaded.clone()));
         core.await_boot(to_boot.iter().map(|(w, _)| w.name.clone()));
+        let bus = crate::bus::Bus::start(registry.clone(), &config.workers)?;
         let Inbox { tx, rx, accepting } = inbox;
         let plugin_tools = if config.tools.enabled {
             crate::tools::plugin::discover(&registry).await
@@ -240,7 +242,7 @@ impl Scheduler {
             &store,
             plugin_tools,
             audit.clone(),
-            outbox,
+            crate::tools::send_message::SendMessage::new(outbox, Some(bus.clone())),
         ));
         let contexts = crate::tools::ToolContexts {
             permission: permissions,
@@ -288,6 +290,7 @@ impl Scheduler {
             aborts: Arc::default(),
             stop_after_write: Vec::new(),
             exec,
+            bus: bus.clone(),
         };
         let boot = boot_task::BootTask {
             config: config.identity.clone(),
@@ -311,6 +314,7 @@ impl Scheduler {
             identities,
             workers: Arc::from(config.workers.clone()),
             approvals: approvals.clone(),
+            bus,
         };
         if let Err(e) = approvals.recover(now_ms()).await {
             tracing::error!(error = %e, "cannot recover the approval queue");
@@ -409,6 +413,11 @@ impl Scheduler {
         &self.approvals
     }
 
+    /// The bus between workers.
+    pub fn bus(&self) -> &crate::bus::Bus {
+        &self.bus
+    }
+
     /// The latest counts and worker views.
     pub fn snapshot(&self) -> Snapshot {
         self.read_snapshot(Snapshot::clone)
@@ -457,6 +466,8 @@ struct Loop {
     stop_after_write: Vec<TaskId>,
     /// Tools, tool-loop and conversation settings, the budget gate.
     exec: Arc<exec::Exec>,
+    /// Unread worker messages go into their recipient's next prompt.
+    bus: crate::bus::Bus,
 }
 
 /// The tools offered to workers (when `[tools] enabled`: the host's, then the plugins'),
@@ -466,13 +477,12 @@ fn tool_registry(
     store: &Store,
     plugin_tools: Vec<crate::tools::plugin::PluginTool>,
     audit: Option<crate::audit::Audit>,
-    outbox: Option<crate::outbox::Outbox>,
+    messages: crate::tools::send_message::SendMessage,
 ) -> crate::tools::ToolRegistry {
     let extra = plugin_tools
         .into_iter()
         .map(|t| Arc::new(t) as Arc<dyn crate::tools::Tool>)
         .collect();
-    let messages = crate::tools::send_message::SendMessage::new(outbox);
     let mut tools = crate::tools::setup::registry(&config.tools, store, messages, extra);
     if let Some(audit) = audit {
         tools.set_observer(Arc::new(crate::audit::tools::ToolTrail::new(audit)));
@@ -834,7 +844,7 @@ impl Loop {
             cfg: self.core.memory_config(),
             memory: self.core.worker_memory(d.worker_index).1,
         };
-        let system = crate::prompts::system_prompt(
+        let mut system = crate::prompts::system_prompt(
             self.core.limits(),
             self.core.identities(),
             w,
@@ -842,6 +852,10 @@ impl Loop {
             task,
             &d.model,
         );
+        // After the stable prefix, so the cached part stays the same.
+        system
+            .text
+            .push_str(&crate::bus::prompt::take_section(&self.bus, &w.name));
         let mut spec = CallSpec {
             model: d.model.clone(),
             system: system.text,

@@ -11,7 +11,8 @@
 //! worker the table does not know (an ephemeral worker, say), is refused — the check fails
 //! closed. A call within the worker's rights that `[tools] approval_required` lists (by tool
 //! name, or `destructive` for every tier-4 call) needs a person's approval instead of
-//! running. [`TierPermission`] applies the rule to the shared table.
+//! running; a call may name another word to be listed by instead of its tool's
+//! ([`Requirement::listed_as`]: `send_message` to a worker is `worker_message`). [`TierPermission`] applies the rule to the shared table.
 
 use super::{Permission, ToolContext};
 use crate::workers::WorkerConfig;
@@ -31,6 +32,10 @@ pub struct Requirement {
     pub grant: bool,
     /// What makes this call need more than the tool usually does (`git stash drop`).
     pub because: Option<String>,
+    /// The word `[tools] approval_required` is checked for (none: the tool's name). A
+    /// message to another worker is `worker_message`, so listing `send_message` holds only
+    /// messages to people.
+    pub listed_as: Option<&'static str>,
 }
 
 impl Requirement {
@@ -40,6 +45,16 @@ impl Requirement {
             tier,
             grant: false,
             because: None,
+            listed_as: None,
+        }
+    }
+
+    /// The same, held for approval when `approval_required` lists `word` (rather than the
+    /// tool's name).
+    pub fn listed_as(self, word: &'static str) -> Requirement {
+        Requirement {
+            listed_as: Some(word),
+            ..self
         }
     }
 
@@ -116,10 +131,18 @@ pub fn decide(
         ));
     }
     let listed = |word: &str| approval.iter().any(|a| a == word);
-    if listed(tool) {
-        return Decision::NeedsApproval(format!(
-            "calls of `{tool}` wait for approval ([tools] approval_required); it was not run"
-        ));
+    match needs.listed_as {
+        Some(word) if listed(word) => {
+            return Decision::NeedsApproval(format!(
+                "`{tool}` calls of the kind `{word}` wait for approval ([tools] approval_required); it was not run"
+            ));
+        }
+        None if listed(tool) => {
+            return Decision::NeedsApproval(format!(
+                "calls of `{tool}` wait for approval ([tools] approval_required); it was not run"
+            ));
+        }
+        _ => {}
     }
     if needs.tier == Tier::Destructive && listed(DESTRUCTIVE) {
         return Decision::NeedsApproval(format!(

@@ -115,6 +115,49 @@ fn destructive_calls_need_tier_four_then_an_approval() {
 }
 
 #[test]
+fn a_call_listed_under_another_word_is_held_only_by_that_word() {
+    let worker = Requirement::at(Tier::Shared).listed_as("worker_message");
+    let a = access(Tier::Shared, &[]);
+    let listed = vec!["send_message".to_owned()];
+    assert_eq!(
+        decide("Trace", Some(&a), "send_message", Some(&worker), &listed),
+        Decision::Allow,
+        "listing the tool does not hold its calls listed under another word"
+    );
+    assert_eq!(
+        decide(
+            "Trace",
+            Some(&a),
+            "send_message",
+            Some(&Requirement::at(Tier::Shared)),
+            &listed
+        ),
+        Decision::NeedsApproval(
+            "calls of `send_message` wait for approval ([tools] approval_required); it was not run"
+                .into()
+        )
+    );
+    let d = decide(
+        "Trace",
+        Some(&a),
+        "send_message",
+        Some(&worker),
+        &["worker_message".into()],
+    );
+    assert_eq!(
+        d,
+        Decision::NeedsApproval(
+            "`send_message` calls of the kind `worker_message` wait for approval ([tools] approval_required); it was not run".into()
+        )
+    );
+    let low = access(Tier::OwnWorkspace, &[]);
+    assert!(matches!(
+        decide("Trace", Some(&low), "send_message", Some(&worker), &[]),
+        Decision::Deny(_)
+    ));
+}
+
+#[test]
 fn tiers_read_from_numbers_and_change_by_command() {
     let w: WorkerConfig =
         toml::from_str("name = \"Trace\"\ntier = 1\ngrants = [\"shell\"]\n").unwrap();
