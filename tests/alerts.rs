@@ -21,6 +21,18 @@ fn people(bo_off: &str) -> String {
     )
 }
 
+/// One worker, `Coder`, on a paid model at the mock; no personal time, no streaming, no
+/// retries by the HTTP client; `extra` lines of `hypernet.toml`.
+fn on_mock(mock: &MockLlm, extra: &str) -> Env {
+    Env::on_mock_providers(
+        mock,
+        "openai/gpt-4o-mini",
+        &format!(
+            "[personal_time]\nenabled = false\n[http]\nstream = false\nmax_retries = 0\n{extra}"
+        ),
+    )
+}
+
 /// Every message, oldest first.
 fn messages(env: &Env) -> Vec<Value> {
     let (code, body) = env.api("/api/messages?limit=1000", None);
@@ -66,12 +78,10 @@ fn a_forced_breaker_a_suspension_and_the_failure_rate_are_told_and_repeats_colla
         CHAT,
         (0..400).map(|_| Reply::openai_error(500, "server_error", "server_error", "boom")),
     );
-    let env = Env::on_mock_providers(
+    let env = on_mock(
         &mock,
-        "openai/gpt-4o-mini",
         &format!(
-            "[personal_time]\nenabled = false\n[http]\nstream = false\nmax_retries = 0\n\
-             [scheduler]\nmax_attempts = 1\nreserve = false\n\
+            "[scheduler]\nmax_attempts = 1\nreserve = false\n\
              [ladder]\nswarm_failures = 2\nworker_failures = 2\nbreaker_base_ms = 300\nbreaker_max_ms = 300\nworker_failure_ms = 300\n\
              [alerts]\ncollapse_mins = 0.05\nfailure_window = 2\n{}",
             people("\"breaker_opened\"")
@@ -200,12 +210,10 @@ fn a_task_running_too_long_is_reported_once() {
         CHAT,
         [Reply::openai_text("Done at last.", 10, 5).after(Duration::from_secs(5))],
     );
-    let env = Env::on_mock_providers(
+    let env = on_mock(
         &mock,
-        "openai/gpt-4o-mini",
         &format!(
-            "[personal_time]\nenabled = false\n[http]\nstream = false\n[scheduler]\nreserve = false\n\
-             [alerts]\nstuck_after_mins = 0.03\n{}",
+            "[scheduler]\nreserve = false\n[alerts]\nstuck_after_mins = 0.03\n{}",
             people("")
         ),
     );
@@ -300,12 +308,10 @@ fn reminders_of_a_waiting_question_stop_once_it_is_answered() {
             Reply::openai_text("Painted the north wall.", 10, 5),
         ],
     );
-    let env = Env::on_mock_providers(
+    let env = on_mock(
         &mock,
-        "openai/gpt-4o-mini",
         &format!(
-            "[personal_time]\nenabled = false\n[http]\nstream = false\n[tools]\nenabled = false\n\
-             [alerts]\nremind_every_hours = 0.0005\n{}",
+            "[tools]\nenabled = false\n[alerts]\nremind_every_hours = 0.0005\n{}",
             people("")
         ),
     );

@@ -219,21 +219,9 @@ pub fn reminder(waiting: &[(TaskId, &Tracked)], zone: &Zone, now_ms: u64) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hypernet_model::tasks::TaskSpec;
 
     fn task(id: u64, status: TaskStatus, finished_ms: Option<u64>) -> Task {
-        let mut t = Task::new(
-            TaskId(id),
-            TaskSpec {
-                title: format!("t{id}"),
-                ..TaskSpec::default()
-            },
-            vec![],
-            "person",
-            3,
-            0,
-        );
-        t.status = status;
+        let mut t = crate::alerts::tests::task(id, status);
         t.finished_ms = finished_ms;
         t.error = Some("boom".into());
         t

@@ -13,7 +13,7 @@
 //! - [`messages`]: who is told (`receives` `alerts` or `briefs`, less `alerts_off`).
 //! - [`persist`]: the briefs' records in the store, so a restart sends none twice.
 //!
-//! Everything above is plain logic over `now_ms`; one task ([`service`]) feeds it events
+//! Everything above is plain logic over `now_ms`; one task (`service.rs`) feeds it events
 //! and the clock and files its messages with the [`Outbox`]. Every alert sent is also
 //! logged (a warning) and announced as `alert.raised`, whoever receives it.
 

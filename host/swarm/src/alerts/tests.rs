@@ -5,7 +5,19 @@ use super::config::{AlertKind, AlertsConfig};
 use super::detectors::Detectors;
 use super::messages;
 use crate::people::{People, Person, Receives};
+use hypernet_model::tasks::{Task, TaskId, TaskSpec, TaskStatus};
 use serde_json::json;
+
+/// A stored task `T-<id>` titled `t<id>` with `status`.
+pub(super) fn task(id: u64, status: TaskStatus) -> Task {
+    let spec = TaskSpec {
+        title: format!("t{id}"),
+        ..TaskSpec::default()
+    };
+    let mut t = Task::new(TaskId(id), spec, vec![], "person", 3, 0);
+    t.status = status;
+    t
+}
 
 fn person(name: &str, receives: &[Receives], alerts_off: &[AlertKind]) -> Person {
     Person {

@@ -128,24 +128,9 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hypernet_model::tasks::{Clarification, TaskSpec};
+    use crate::alerts::tests::task;
+    use hypernet_model::tasks::Clarification;
     use serde_json::json;
-
-    fn task(id: u64, status: TaskStatus) -> Task {
-        let mut t = Task::new(
-            TaskId(id),
-            TaskSpec {
-                title: format!("t{id}"),
-                ..TaskSpec::default()
-            },
-            vec![],
-            "person",
-            3,
-            0,
-        );
-        t.status = status;
-        t
-    }
 
     #[test]
     fn seeded_from_the_store_then_followed_by_events() {
