@@ -14,6 +14,8 @@ mod bench;
 mod budget;
 mod call_errors;
 mod capabilities;
+mod channels_email;
+mod channels_telegram;
 mod compat;
 mod coordinator;
 mod dashboard;

@@ -35,3 +35,19 @@ pub fn wait_for(env: &Env, id: &str, statuses: &[&str]) -> Value {
             .then_some(t)
     })
 }
+
+/// Waits until the message `id` is `sent` or `failed` (every delivery made or given up);
+/// the message.
+pub fn settled(env: &Env, id: &str) -> Value {
+    eventually(&format!("message {id} to settle"), || {
+        let page = env.api("/api/messages?limit=1000", None).1;
+        page["items"]
+            .as_array()?
+            .iter()
+            .find(|m| {
+                m["id"] == id
+                    && ["sent", "failed"].contains(&m["status"].as_str().unwrap_or_default())
+            })
+            .cloned()
+    })
+}

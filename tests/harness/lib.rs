@@ -4,6 +4,8 @@
 pub mod browser;
 pub mod mock_llm;
 pub mod relay;
+pub mod smtp;
+pub mod telegram;
 pub mod turn;
 
 use serde_json::Value;
@@ -60,6 +62,8 @@ const FIRST_PARTY_PLUGINS: &[&str] = &[
     "hypernet-plugin-governance",
     "hypernet-plugin-economy",
     "hypernet-plugin-herald",
+    "hypernet-plugin-channel-telegram",
+    "hypernet-plugin-channel-email",
     "hypernet-plugin-faulty",
 ];
 

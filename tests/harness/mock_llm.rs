@@ -452,10 +452,15 @@ fn openai_end(finish_reason: &str, prompt_tokens: u64, completion_tokens: u64) -
     ]
 }
 
+/// The answer to a request no script covers.
+type DefaultReply = Box<dyn Fn(&Recorded) -> Reply + Send + Sync>;
+
 #[derive(Default)]
 struct State {
     scripts: Mutex<HashMap<String, VecDeque<Reply>>>,
     requests: Mutex<Vec<Recorded>>,
+    /// Replaces the LLM answers for another service's wire format.
+    default: Option<DefaultReply>,
 }
 
 /// The running mock; stops when dropped.
@@ -468,12 +473,25 @@ pub struct MockLlm {
 impl MockLlm {
     /// Starts the mock on a free loopback port, on its own thread and runtime.
     pub fn start() -> MockLlm {
+        MockLlm::serve(State::default())
+    }
+
+    /// Starts a mock of another service: requests no script covers are answered by
+    /// `default` (which may keep state of its own, e.g. a queue of updates to hand out).
+    pub fn start_with(default: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> MockLlm {
+        MockLlm::serve(State {
+            default: Some(Box::new(default)),
+            ..State::default()
+        })
+    }
+
+    fn serve(state: State) -> MockLlm {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         listener
             .set_nonblocking(true)
             .expect("non-blocking listener");
         let addr = listener.local_addr().expect("local address");
-        let state = Arc::new(State::default());
+        let state = Arc::new(state);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app_state = state.clone();
         std::thread::Builder::new()
@@ -605,7 +623,10 @@ async fn handle(
         .unwrap()
         .get_mut(&recorded.path)
         .and_then(VecDeque::pop_front);
-    let reply = scripted.unwrap_or_else(|| default_reply(&recorded));
+    let reply = scripted.unwrap_or_else(|| match &state.default {
+        Some(default) => default(&recorded),
+        None => default_reply(&recorded),
+    });
     respond(reply).await
 }
 

@@ -70,6 +70,11 @@ pub struct TaskSpec {
     /// Only this worker (by name, any case) may take it; personal time is filed so.
     #[serde(default)]
     pub for_worker: Option<String>,
+    /// What the filing comes from, when it may be made twice (an idempotency key: a retried
+    /// request, a command a channel delivered again): a task filed with the origin of an
+    /// earlier one is that task, whatever became of it.
+    #[serde(default)]
+    pub origin: Option<String>,
 }
 
 impl From<hypernet_plugin_api::NewTask> for TaskSpec {
@@ -176,6 +181,9 @@ pub struct Task {
     /// Only this worker may take it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub for_worker: Option<String>,
+    /// What its filing came from (see [`TaskSpec::origin`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     /// Questions asked about it and their answers, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clarifications: Vec<Clarification>,
@@ -241,6 +249,7 @@ impl Task {
             depends_on,
             parent: spec.parent,
             for_worker: spec.for_worker,
+            origin: spec.origin,
             clarifications: Vec::new(),
             rejected_by: Vec::new(),
             status: TaskStatus::Pending,

@@ -323,7 +323,7 @@ impl Channels {
         };
         let answer = match commands::parse(&command.text) {
             Err(e) => e,
-            Ok(parsed) => match self.run(&person, channel, &parsed).await {
+            Ok(parsed) => match self.run(&person, item, &parsed).await {
                 Ok(answer) => answer,
                 Err(e) => format!("{} failed: {e}", parsed.name()),
             },
@@ -349,6 +349,7 @@ impl Channels {
         let mut reply = NewMessage::new(person.name.clone(), "host", text);
         reply.channel = channel.to_owned();
         reply.tags = vec!["reply".into()];
+        reply.origin = Some(format!("reply:{channel}:{}", command.id));
         reply.reply = Some(command.reply.clone().unwrap_or(serde_json::Value::Null));
         if let Err(e) = self.inner.outbox.file(reply).await {
             tracing::error!(%channel, error = %e, "cannot answer a command");
@@ -360,20 +361,19 @@ impl Channels {
         let mut reply = NewMessage::new(command.from.clone(), "host", text);
         reply.channel = channel.to_owned();
         reply.tags = vec!["reply".into()];
+        reply.origin = Some(format!("reply:{channel}:{}", command.id));
         reply.reply = Some(command.reply.clone().unwrap_or(serde_json::Value::Null));
         if let Err(e) = self.inner.outbox.file(reply).await {
             tracing::error!(%channel, error = %e, "cannot answer a refused command");
         }
     }
 
-    /// Runs a parsed command for `person`.
-    async fn run(
-        &self,
-        person: &Person,
-        channel: &str,
-        command: &Command,
-    ) -> Result<String, String> {
+    /// Runs a parsed command for `person`. A task it files has the command as its origin,
+    /// so a command handled again after a crash files no second task.
+    async fn run(&self, person: &Person, item: &Item, command: &Command) -> Result<String, String> {
         let scheduler = &self.inner.scheduler;
+        let channel = item.channel.as_str();
+        let origin = Some(format!("channel:{channel}:{}", item.command.id));
         let e = |e: &dyn std::fmt::Display| e.to_string();
         match command {
             Command::Help => Ok(HELP.to_owned()),
@@ -382,6 +382,7 @@ impl Channels {
                 let spec = TaskSpec {
                     title: title(text),
                     description: text.clone(),
+                    origin,
                     ..TaskSpec::default()
                 };
                 let id = self.file(person, channel, spec, None).await?;
@@ -404,6 +405,7 @@ impl Channels {
                     description: question.clone(),
                     tags: vec!["question".into()],
                     for_worker: Some(name.clone()),
+                    origin,
                     ..TaskSpec::default()
                 };
                 let id = self.file(person, channel, spec, Some(name.clone())).await?;

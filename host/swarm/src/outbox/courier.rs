@@ -2,7 +2,8 @@
 //! the message into HTTP requests (or delivers it itself, for SMTP); the courier sends them
 //! with the host's HTTP client, one part at a time, saving after each part so a retry
 //! resumes after the parts already delivered. A transient failure (`rate_limited`,
-//! `unavailable`, a channel not loaded) is retried after [`ChannelsConfig::backoff_ms`]; a
+//! `unavailable`, a channel not loaded) is retried after
+//! [`ChannelsConfig::backoff_ms`](crate::channels::ChannelsConfig::backoff_ms); a
 //! permanent one, or `max_attempts` transient ones, marks the delivery failed.
 //!
 //! What holds across a crash: a part is sent again only if the host died after the service
@@ -130,6 +131,11 @@ impl Outbox {
                 d.attempts += 1;
                 let again = match outcome {
                     Attempt::Sent(receipt) => {
+                        if let Some(handle) = receipt.handle
+                            && !d.handles.contains(&handle)
+                        {
+                            d.handles.push(handle);
+                        }
                         d.status = SENT.into();
                         d.done_ms = Some(now);
                         d.detail = receipt.detail;
@@ -252,13 +258,6 @@ impl Outbox {
                         message: "cannot record a delivered part".into(),
                     });
                 }
-            } else if let Some(handle) = &receipt.handle {
-                let this = self.clone();
-                let (id, handle) = (id.to_owned(), handle.clone());
-                let _ = tokio::task::spawn_blocking(move || {
-                    this.update(&id, |m| m.deliveries[index].handles.push(handle))
-                })
-                .await;
             }
             last = receipt;
         }

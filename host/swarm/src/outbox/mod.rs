@@ -3,7 +3,7 @@
 //! A message is stored before anything is sent. With the `herald` plugin loaded, it is
 //! filed with it (`submit_outbound`) and leaves only once the herald announces it approved
 //! (`herald.outbound_approved`); a held message is never sent. Then each of its deliveries
-//! — one per channel it goes to ([`route`]) — is made by the [`courier`] through the
+//! — one per channel it goes to (see `route.rs`) — is made by the [`courier`] through the
 //! channel plugin, retried with backoff on transient errors, and marked sent or failed with
 //! the channel's answer. The channel `log` is the host log, sent at once.
 //!

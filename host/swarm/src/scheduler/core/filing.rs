@@ -2,7 +2,7 @@
 //! keys, the workers it is filed for, every dependency) and ordered so dependencies come
 //! first; a cycle is refused along its path. A task with the content of an unfinished one
 //! is not filed again: the existing one is returned (except personal time, which is
-//! always filed). Each new task then waits, is blocked
+//! always filed); nor is a task whose `origin` an earlier task has, finished or not. Each new task then waits, is blocked
 //! with a reason, or is ready, and is evaluated again whenever a task it depends on
 //! changes.
 
@@ -40,6 +40,16 @@ impl Core {
             if let Some(name) = &spec.for_worker {
                 spec.for_worker = Some(self.live_worker_name(name)?);
             }
+            if let Some(&earlier) = spec.origin.as_ref().and_then(|o| self.origins.get(o)) {
+                if let Some(k) = &planned.key {
+                    ids.insert(k.clone(), earlier);
+                }
+                out[i] = Some(Filed {
+                    id: earlier,
+                    created: false,
+                });
+                continue;
+            }
             let key = content_key(&spec.title, &spec.description);
             // Personal time is earned per work task: a new one is never merged into one
             // still waiting, or the worker would lose what it earned.
@@ -69,6 +79,9 @@ impl Core {
                 json!({ "id": id, "title": task.title, "priority": task.priority, "tags": task.tags, "depends_on": task.depends_on, "filed_by": filed_by }),
             ));
             self.dedup.insert(key, id);
+            if let Some(origin) = &task.origin {
+                self.origins.insert(origin.clone(), id);
+            }
             self.fx.dirty.insert(id);
             let deps = task.depends_on.clone();
             self.held_by_status[TaskStatus::Pending as usize] += 1;

@@ -120,6 +120,9 @@ pub struct Core {
     ready: BTreeSet<(Reverse<Priority>, TaskId)>,
     waiting_on: HashMap<TaskId, Vec<TaskId>>,
     dedup: HashMap<u64, TaskId>,
+    /// Every task filed with an `origin`, by origin (finished ones too: an origin files one
+    /// task, ever).
+    origins: HashMap<String, TaskId>,
     retries: BTreeSet<(u64, TaskId)>,
     workers: Vec<Worker>,
     free: VecDeque<usize>,
@@ -209,6 +212,7 @@ impl Core {
             ready: BTreeSet::new(),
             waiting_on: HashMap::new(),
             dedup: HashMap::new(),
+            origins: HashMap::new(),
             retries: BTreeSet::new(),
             cooldowns: BTreeMap::new(),
             completed_since_start: 0,

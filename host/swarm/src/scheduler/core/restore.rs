@@ -32,6 +32,9 @@ impl Core {
     pub fn restore_task(&mut self, task: Task) {
         self.next_id = self.next_id.max(task.id.0 + 1);
         self.remember_restored(&task);
+        if let Some(origin) = &task.origin {
+            self.origins.insert(origin.clone(), task.id);
+        }
         let keep = task.status.is_unfinished()
             || (task.status == TaskStatus::Failed && task.retry_at_ms.is_some());
         if keep {

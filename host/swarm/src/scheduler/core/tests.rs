@@ -317,6 +317,59 @@ fn duplicates_of_unfinished_tasks_return_the_existing_one() {
 }
 
 #[test]
+fn an_origin_files_one_task_ever_across_a_restore() {
+    let mut c = core(1, 3);
+    let from = |title: &str| with(title, |s| s.origin = Some("channel:telegram:77".into()));
+    let first = c.file(vec![from("Paint the wall")], "ada", 0).unwrap()[0].clone();
+    assert!(first.created);
+    dispatched(&mut c, 1);
+    c.complete(first.id, 1, ok("painted"), 2);
+    // Finished, and even with other content: the same origin is the same task.
+    let again = c.file(vec![from("Paint the fence")], "ada", 3).unwrap()[0].clone();
+    assert_eq!(
+        again,
+        Filed {
+            id: first.id,
+            created: false
+        }
+    );
+    let other = c
+        .file(
+            vec![with("Paint the fence", |s| {
+                s.origin = Some("channel:telegram:78".into())
+            })],
+            "ada",
+            3,
+        )
+        .unwrap()[0]
+        .clone();
+    assert!(other.created);
+    // A core restored from the stored tasks knows the origins too.
+    let mut restored = core(1, 3);
+    let mut stored = hypernet_model::tasks::Task::new(
+        first.id,
+        from("Paint the wall").spec,
+        vec![],
+        "ada",
+        3,
+        0,
+    );
+    stored.status = TaskStatus::Completed;
+    restored.restore_task(stored);
+    let after = restored
+        .file(vec![from("Paint the wall")], "ada", 4)
+        .unwrap()[0]
+        .clone();
+    assert_eq!(
+        after,
+        Filed {
+            id: first.id,
+            created: false
+        }
+    );
+}
+
+#[test]
 fn failures_retry_with_doubling_backoff_up_to_max_attempts() {
     let mut c = core(1, 3);
     let a = file(&mut c, spec("a"));
