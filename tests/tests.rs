@@ -6,6 +6,7 @@
 //! any part of a test's path), e.g. `-- scheduler::`.
 
 mod address;
+mod alerts;
 mod api;
 mod approvals;
 mod audit;

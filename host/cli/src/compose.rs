@@ -7,13 +7,15 @@
 //! 5. the outbox, over the registry, with the people it writes to,
 //! 6. the scheduler, given all of the above: it builds the tools and the approval queue
 //!    and starts its thread,
-//! 7. the channels service, over the scheduler and the outbox: commands from people.
+//! 7. the channels service, over the scheduler and the outbox: commands from people,
+//! 8. the alerts and briefs, over the registry's events, the scheduler and the outbox.
 //!
 //! Nothing is connected after construction, and no service holds one built after it.
 
 use anyhow::{Result, anyhow};
 use hypernet_engine::{Manifest, Registry, RegistryOptions};
 use hypernet_store::Store;
+use hypernet_swarm::alerts::AlertsParts;
 use hypernet_swarm::audit::Audit;
 use hypernet_swarm::channels::{Channels, ChannelsParts};
 use hypernet_swarm::config::HostConfig;
@@ -104,6 +106,12 @@ pub async fn compose(inputs: Inputs<'_>) -> Result<Host> {
         audit,
         executor,
         config: config.channels.clone(),
+    });
+    hypernet_swarm::alerts::start(AlertsParts {
+        registry: registry.clone(),
+        outbox: outbox.clone(),
+        scheduler: scheduler.clone(),
+        settings: config.alerts.settings().map_err(|e| anyhow!(e))?,
     });
     Ok(Host {
         registry,

@@ -72,7 +72,8 @@
 //! `[memory]`, `[personal_time]` and `[approvals]` are documented in [`crate::router`],
 //! [`crate::budget`], [`crate::prompts`], [`crate::tools::config`],
 //! [`crate::scheduler::conversation`], [`crate::identity`], [`crate::workers::memory`],
-//! [`crate::workers::personal`] and [`crate::approvals::service`].
+//! [`crate::workers::personal`] and [`crate::approvals::service`]; `[alerts]` in
+//! [`crate::alerts::config`].
 
 use crate::workers::WorkerConfig;
 pub use hypernet_llm::HttpConfig;
@@ -144,6 +145,9 @@ pub struct HostConfig {
     /// `[channels]`: how messages to people are delivered.
     #[serde(default)]
     pub channels: crate::channels::ChannelsConfig,
+    /// `[alerts]`: anomalies told to people, and the briefs.
+    #[serde(default)]
+    pub alerts: crate::alerts::AlertsConfig,
 }
 
 impl Default for HostConfig {
@@ -169,6 +173,7 @@ impl Default for HostConfig {
             approvals: Default::default(),
             people: Vec::new(),
             channels: Default::default(),
+            alerts: Default::default(),
         }
     }
 }
@@ -412,6 +417,7 @@ impl HostConfig {
         self.approvals.validate()?;
         crate::people::validate(&self.people)?;
         self.channels.validate()?;
+        self.alerts.validate()?;
         crate::coordinator::autoscale::validate(&self.autoscale, &self.swarm_limits)?;
         Ok(())
     }

@@ -18,9 +18,12 @@
 //! - [`people`]: `[[person]]`: who is told what, and who may command.
 //! - [`channels`]: channel plugins: delivery, inbound commands, polling.
 //! - [`bus`]: messages between workers, read in their next prompts.
+//! - [`alerts`]: anomalies told to people as they happen; the morning brief, the evening
+//!   recap and reminders.
 //! - [`config`]: the host config file, `hypernet.toml`.
 //! - [`persist`]: the swarm's tables in the redb file.
 
+pub mod alerts;
 pub mod approvals;
 pub mod audit;
 pub mod budget;

@@ -7,6 +7,7 @@
 //! name = "ada"
 //! channels = { telegram = "4242", email = "ada@example.org" }
 //! receives = ["questions", "approvals", "failures", "alerts", "briefs"]   # the default
+//! alerts_off = ["budget_warning"]   # alert kinds this person is not told (default: none)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -65,6 +66,10 @@ pub struct Person {
     /// Whether they may command the swarm from their channels (default true).
     #[serde(default = "yes")]
     pub commands: bool,
+    /// Alert kinds they are not told, though they receive `alerts` (default: none).
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub alerts_off: Vec<crate::alerts::AlertKind>,
 }
 
 impl Person {

@@ -130,6 +130,11 @@ impl Outbox {
         }
     }
 
+    /// The outbox without a hold on the host, for a background task that must end with it.
+    pub fn downgrade(&self) -> WeakOutbox {
+        WeakOutbox(self.detached())
+    }
+
     /// The people it writes to.
     pub fn people(&self) -> &People {
         &self.people
@@ -355,6 +360,18 @@ impl Outbox {
             self.pending.lock().expect("pending lock").remove(id);
         }
         Ok(Some(out))
+    }
+}
+
+/// An outbox held weakly ([`Outbox::downgrade`]): it gives the outbox back while the host
+/// runs.
+#[derive(Clone)]
+pub struct WeakOutbox(Detached);
+
+impl WeakOutbox {
+    /// The outbox, while the host runs.
+    pub fn upgrade(&self) -> Option<Outbox> {
+        self.0.upgrade()
     }
 }
 

@@ -159,6 +159,7 @@ mod tests {
                 .collect(),
             receives: receives.to_vec(),
             commands: true,
+            alerts_off: Vec::new(),
         }
     }
 

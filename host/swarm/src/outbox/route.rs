@@ -56,6 +56,7 @@ mod tests {
                 .collect(),
             receives: crate::people::Receives::ALL.to_vec(),
             commands: true,
+            alerts_off: Vec::new(),
         };
         People::new(vec![ada])
     }

@@ -27,6 +27,7 @@ fn ada() -> Person {
             .collect(),
         receives: Receives::ALL.to_vec(),
         commands: true,
+        alerts_off: Vec::new(),
     }
 }
 
