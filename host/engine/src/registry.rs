@@ -654,27 +654,7 @@ impl Registry {
     /// Every running channel service: its service name (the channel's name: `telegram`)
     /// and its address.
     pub fn channels(&self) -> Vec<(String, String)> {
-        let entries = self.entries.read().expect("registry lock");
-        let mut out = Vec::new();
-        for (name, entry) in entries.iter() {
-            if entry.state != PluginState::Loaded {
-                continue;
-            }
-            let several = entry.services.len() > 1;
-            for s in entry
-                .services
-                .iter()
-                .filter(|s| s.info.kind == ServiceKind::Channel)
-            {
-                let address = if several {
-                    format!("{name}:{}", s.info.name)
-                } else {
-                    name.clone()
-                };
-                out.push((s.info.name.clone(), address));
-            }
-        }
-        out
+        self.services(ServiceKind::Channel)
     }
 
     /// The address of the running channel service named `channel`, if any.
@@ -686,6 +666,15 @@ impl Registry {
     }
 
     fn addresses(&self, kind: ServiceKind) -> Vec<String> {
+        self.services(kind)
+            .into_iter()
+            .map(|(_, address)| address)
+            .collect()
+    }
+
+    /// The running services of `kind`: (service name, address — `plugin`, or
+    /// `plugin:service` when the plugin has several).
+    fn services(&self, kind: ServiceKind) -> Vec<(String, String)> {
         let entries = self.entries.read().expect("registry lock");
         let mut out = Vec::new();
         for (name, entry) in entries.iter() {
@@ -693,14 +682,13 @@ impl Registry {
                 continue;
             }
             let several = entry.services.len() > 1;
-            for s in &entry.services {
-                if s.info.kind == kind {
-                    out.push(if several {
-                        format!("{name}:{}", s.info.name)
-                    } else {
-                        name.clone()
-                    });
-                }
+            for s in entry.services.iter().filter(|s| s.info.kind == kind) {
+                let address = if several {
+                    format!("{name}:{}", s.info.name)
+                } else {
+                    name.clone()
+                };
+                out.push((s.info.name.clone(), address));
             }
         }
         out

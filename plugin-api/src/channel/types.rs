@@ -166,10 +166,7 @@ pub struct InboundRequest {
 impl InboundRequest {
     /// The first header of that name, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        crate::provider::types::first_header(&self.headers, name)
     }
 }
 

@@ -5,7 +5,7 @@
 
 mod error;
 mod stream;
-mod types;
+pub(crate) mod types;
 
 pub use error::{ProviderError, retry_after_ms};
 pub use stream::{CompletionBuilder, StreamDelta};
