@@ -87,6 +87,7 @@ pub(super) async fn setup(
     request_body(content = String, description = "The service's request, exactly as sent", content_type = "application/json"),
     responses(
         (status = 200, description = "The channel's answer, in the service's format"),
+        (status = 400, description = "`invalid`: the body is not UTF-8 text", body = ErrorBody),
         (status = 401, description = "The channel refused the request's signature or secret"),
         (status = 404, description = "`not_found`: no channel of that name is loaded", body = ErrorBody),
         (status = 502, description = "`plugin`: the channel plugin failed", body = ErrorBody),
