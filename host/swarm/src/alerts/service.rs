@@ -1,5 +1,7 @@
 //! The one task that moves data between the host and the pure parts: it follows the
-//! host's events, checks the budget, the watched tasks and the briefs' times once a
+//! host's events through a durable subscription (`host:alerts`: an event handled just
+//! before a crash comes again, and the alert it raised is filed once, under the event's
+//! id), checks the budget, the watched tasks and the briefs' times once a
 //! [`TICK`], and files what is due with the outbox. It holds the registry and the outbox
 //! weakly and ends once the host drops them.
 
@@ -21,7 +23,6 @@ use hypernet_store::Store;
 use serde_json::{Value, json};
 use std::sync::Weak;
 use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
 
 /// How often the budget, the watched tasks and the briefs' times are checked.
 pub const TICK: Duration = Duration::from_secs(1);
@@ -77,7 +78,7 @@ impl Service {
         let Some(registry) = self.registry.upgrade() else {
             return;
         };
-        let mut events = registry.subscribe();
+        let mut events = registry.subscribe_durably("alerts");
         drop(registry);
         if let Err(e) = self.load().await {
             tracing::error!(error = %e, "alerts: cannot read the briefs' records; briefs may repeat");
@@ -88,19 +89,21 @@ impl Service {
         let mut first = true;
         loop {
             tokio::select! {
-                event = events.recv() => match event {
-                    Ok(event) => {
+                batch = events.next() => {
+                    let Some(batch) = batch else { return };
+                    for event in batch {
                         let now = now_ms();
                         self.tracker.event(&event.kind, &event.payload, now);
                         let alerts = self.detectors.event(&event.kind, &event.payload);
-                        self.raise(alerts, now);
+                        let filing = self.raise(alerts, now, Some(event.id));
+                        // Acknowledged once its messages are filed: a crash before
+                        // brings the event back, and the origin files them once.
+                        if let Some(filing) = filing {
+                            let _ = filing.await;
+                        }
+                        events.ack(event.id);
                     }
-                    Err(RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "alerts fell behind the event stream; reading the tasks again");
-                        self.seed().await;
-                    }
-                    Err(RecvError::Closed) => return,
-                },
+                }
                 _ = tick.tick() => {
                     if self.registry.upgrade().is_none() {
                         return;
@@ -160,7 +163,15 @@ impl Service {
     }
 
     /// Collapses, logs and sends alerts.
-    fn raise(&mut self, alerts: Vec<Alert>, now: u64) {
+    /// Collapses and announces `alerts` and files their messages; for alerts an event
+    /// raised, each message's origin is that event (`alert:<event id>:<kind>:<person>`).
+    /// Returns the filing task, if any.
+    fn raise(
+        &mut self,
+        alerts: Vec<Alert>,
+        now: u64,
+        event: Option<u64>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
         let (mut events, mut out) = (Vec::new(), Vec::new());
         for alert in alerts {
             let verdict = self.collapse.admit(alert.kind, &alert.subject, now);
@@ -170,27 +181,33 @@ impl Service {
             };
             tracing::warn!(kind = %alert.kind, subject = %alert.subject, more, "alert: {}", alert.text);
             events.push(json!({ "kind": alert.kind, "subject": alert.subject, "text": alert.text, "more": more }));
-            out.extend(messages::for_alert(
-                &self.people,
-                &alert,
-                verdict,
-                &self.settings().zone,
-            ));
+            let mut messages =
+                messages::for_alert(&self.people, &alert, verdict, &self.settings().zone);
+            if let Some(id) = event {
+                for m in &mut messages {
+                    m.origin = Some(format!("alert:{id}:{}:{}", alert.kind, m.to));
+                }
+            }
+            out.extend(messages);
         }
-        self.send(events, out);
+        self.send(events, out)
     }
 
     /// Announces `alert.raised` events, then files messages in order, on their own task (a
     /// slow herald or store does not hold this one).
-    fn send(&self, events: Vec<Value>, out: Vec<NewMessage>) {
+    fn send(
+        &self,
+        events: Vec<Value>,
+        out: Vec<NewMessage>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
         if events.is_empty() && out.is_empty() {
-            return;
+            return None;
         }
         let (Some(registry), Some(outbox)) = (self.registry.upgrade(), self.outbox.upgrade())
         else {
-            return;
+            return None;
         };
-        tokio::spawn(async move {
+        Some(tokio::spawn(async move {
             blocking(move || {
                 for event in events {
                     registry.announce("alert.raised", event);
@@ -202,7 +219,7 @@ impl Service {
                     tracing::error!(error = %e, "alerts: cannot file a message");
                 }
             }
-        });
+        }))
     }
 
     async fn check(&mut self, now: u64) {
@@ -211,7 +228,7 @@ impl Service {
             .scheduler
             .read_snapshot(|s| detectors.budget(&s.budget));
         alerts.extend(self.detectors.stuck(&mut self.tracker, now));
-        self.raise(alerts, now);
+        self.raise(alerts, now, None);
         for (i, brief) in Brief::ALL.into_iter().enumerate() {
             self.brief(i, brief, now).await;
         }
