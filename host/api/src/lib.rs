@@ -13,6 +13,7 @@ mod dashboard;
 mod error;
 mod events;
 mod extract;
+mod federation;
 mod graph;
 mod keys;
 pub mod openapi;
@@ -137,6 +138,7 @@ fn routes() -> Vec<Route> {
         ),
         ("/api/messages", Read, route!(list_messages)),
         ("/api/messages", Mutate, route!(send_message)),
+        ("/api/federation", Read, route!(federation::show)),
         ("/api/bus", Read, route!(bus::list)),
         ("/api/bus/{id}", Read, route!(bus::show)),
         // The event stream checks the token itself: browsers cannot set headers on a

@@ -8,7 +8,10 @@
 //! 6. the scheduler, given all of the above: it builds the tools and the approval queue
 //!    and starts its thread,
 //! 7. the channels service, over the scheduler and the outbox: commands from people,
-//! 8. the alerts and briefs, over the registry's events, the scheduler and the outbox.
+//! 8. the alerts and briefs, over the registry's events, the scheduler and the outbox,
+//! 9. federation, when `[federation]` is on: its place in the event log is taken before
+//!    the scheduler starts (so nothing the scheduler commits is missed), the service
+//!    itself after.
 //!
 //! Nothing is connected after construction, and no service holds one built after it.
 
@@ -83,6 +86,11 @@ pub async fn compose(inputs: Inputs<'_>) -> Result<Host> {
         config.channels.clone(),
         executor.clone(),
     );
+    let federation_events = config
+        .federation
+        .enabled
+        .then(|| registry.subscribe_durably(hypernet_federation::SUBSCRIPTION));
+    let federation_store = store.clone();
     let parts = Parts {
         store,
         registry: registry.clone(),
@@ -99,6 +107,7 @@ pub async fn compose(inputs: Inputs<'_>) -> Result<Host> {
             return Err(e.into());
         }
     };
+    let audit_for_key = audit.clone();
     let channels = Channels::start(ChannelsParts {
         registry: registry.clone(),
         outbox: outbox.clone(),
@@ -113,10 +122,35 @@ pub async fn compose(inputs: Inputs<'_>) -> Result<Host> {
         scheduler: scheduler.clone(),
         settings: config.alerts.settings().map_err(|e| anyhow!(e))?,
     });
+    if let Some(events) = federation_events {
+        hypernet_federation::start(hypernet_federation::Parts {
+            config: config.federation.clone(),
+            scheduler: scheduler.clone(),
+            registry: registry.clone(),
+            store: federation_store,
+            events,
+            key: host_key(audit_for_key.as_ref())?,
+        });
+    }
     Ok(Host {
         registry,
         scheduler,
         outbox,
         channels,
     })
+}
+
+/// The key federation signs answers with: derived from the audit keyring's active host key
+/// (it rotates with it); a random one for a host without a keyring (benchmarks).
+fn host_key(audit: Option<&Audit>) -> Result<hypernet_federation::HostKey> {
+    let seed = audit.and_then(|a| {
+        a.with_keyring(|k| {
+            k.active(hypernet_swarm::security::HOST_ENTITY)
+                .map(|key| key.mac_hex(hypernet_federation::keys::SEED_LABEL))
+        })
+    });
+    match seed {
+        Some(seed) => hypernet_federation::HostKey::from_seed_hex(&seed).map_err(|e| anyhow!(e)),
+        None => Ok(hypernet_federation::HostKey::random()),
+    }
 }

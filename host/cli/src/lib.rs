@@ -23,6 +23,7 @@ mod client;
 pub mod compose;
 mod dashboard;
 pub mod datadir;
+mod federation;
 pub(crate) mod format;
 mod messages;
 mod plugins;
@@ -147,6 +148,9 @@ pub enum Command {
     /// Channels to people (Discord, Telegram, email, webhooks): list them, set one up.
     #[command(subcommand, visible_alias = "channel")]
     Channels(channels::ChannelsCommand),
+    /// Other swarms (federation): the peers, their load, the tasks delegated in and out.
+    #[command(subcommand)]
+    Federation(federation::FederationCommand),
     /// The host's signing keys: list, rotate, revoke.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -192,6 +196,9 @@ pub enum TaskCommand {
         /// simple, moderate or complex [default: estimated by the host].
         #[arg(long, value_parser = tasks::serde_word::<Complexity>)]
         complexity: Option<Complexity>,
+        /// Run it at this swarm (federation): it is delegated there.
+        #[arg(long)]
+        swarm: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -199,7 +206,7 @@ pub enum TaskCommand {
     /// List tasks, newest first: id, status, priority, worker, attempts, title.
     List {
         /// Only this status: pending, blocked, ready, assigned, running, needs_input,
-        /// completed, failed or cancelled.
+        /// delegated, completed, failed or cancelled.
         #[arg(long)]
         status: Option<TaskStatus>,
         /// At most this many [host default: 200].
@@ -326,6 +333,7 @@ impl Cli {
             Command::Messages(args) => messages::list(&self.data_dir, args).await,
             Command::Audit(cmd) => audit::audit(&self.data_dir, cmd).await,
             Command::Channels(cmd) => channels::run(&self.data_dir, cmd).await,
+            Command::Federation(cmd) => federation::run(&self.data_dir, cmd).await,
             Command::Keys(cmd) => audit::keys(&self.data_dir, cmd).await,
             Command::Failures { limit, json } => tasks::failures(&self.data_dir, limit, json).await,
             Command::History { limit, json } => tasks::history(&self.data_dir, limit, json).await,

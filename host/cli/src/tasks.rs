@@ -26,6 +26,7 @@ pub(super) async fn execute(data_dir: &Path, cmd: TaskCommand) -> Result<()> {
             tags,
             depends_on,
             complexity,
+            swarm,
             json,
         } => {
             let tags: Vec<&str> = tags
@@ -41,6 +42,7 @@ pub(super) async fn execute(data_dir: &Path, cmd: TaskCommand) -> Result<()> {
                 "tags": tags,
                 "depends_on": depends_on,
                 "complexity": complexity,
+                "swarm": swarm,
             });
             let filed = Client::connect(data_dir)?
                 .post("/api/tasks", Some(&body))

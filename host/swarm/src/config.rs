@@ -73,7 +73,7 @@
 //! [`crate::budget`], [`crate::prompts`], [`crate::tools::config`],
 //! [`crate::scheduler::conversation`], [`crate::identity`], [`crate::workers::memory`],
 //! [`crate::workers::personal`] and [`crate::approvals::service`]; `[alerts]` in
-//! [`crate::alerts::config`].
+//! [`crate::alerts::config`]; `[federation]` in [`crate::federation`].
 
 use crate::workers::WorkerConfig;
 pub use hypernet_llm::HttpConfig;
@@ -148,6 +148,9 @@ pub struct HostConfig {
     /// `[alerts]`: anomalies told to people, and the briefs.
     #[serde(default)]
     pub alerts: crate::alerts::AlertsConfig,
+    /// `[federation]`: other swarms this one shares work with.
+    #[serde(default)]
+    pub federation: crate::federation::FederationConfig,
 }
 
 impl Default for HostConfig {
@@ -174,6 +177,7 @@ impl Default for HostConfig {
             people: Vec::new(),
             channels: Default::default(),
             alerts: Default::default(),
+            federation: Default::default(),
         }
     }
 }
@@ -418,6 +422,7 @@ impl HostConfig {
         crate::people::validate(&self.people)?;
         self.channels.validate()?;
         self.alerts.validate()?;
+        self.federation.validate()?;
         crate::coordinator::autoscale::validate(&self.autoscale, &self.swarm_limits)?;
         Ok(())
     }

@@ -20,6 +20,8 @@
 //! - [`bus`]: messages between workers, read in their next prompts.
 //! - [`alerts`]: anomalies told to people as they happen; the morning brief, the evening
 //!   recap and reminders.
+//! - [`federation`]: `[federation]`, peers and their answers, as the scheduler sees them
+//!   (the NATS transport is the `hypernet-federation` crate).
 //! - [`config`]: the host config file, `hypernet.toml`.
 //! - [`persist`]: the swarm's tables in the redb file.
 
@@ -31,6 +33,7 @@ pub mod bus;
 pub mod channels;
 pub mod config;
 pub mod coordinator;
+pub mod federation;
 pub mod identity;
 pub mod outbox;
 pub mod people;

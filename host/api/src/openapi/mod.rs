@@ -30,7 +30,7 @@ use utoipa::{PartialSchema, ToSchema};
 const BEARER: &str = "bearer";
 
 /// The operation groups, in the order a reader meets them.
-const TAGS: [(&str, &str); 11] = [
+const TAGS: [(&str, &str); 12] = [
     ("host", "Health, status, totals and this document"),
     (
         "tasks",
@@ -57,6 +57,10 @@ const TAGS: [(&str, &str); 11] = [
     (
         "bus",
         "Messages between workers, with their threads and statuses",
+    ),
+    (
+        "federation",
+        "Other swarms: peers, their load, and the tasks delegated in and out",
     ),
     ("events", "The live event stream (WebSocket)"),
     (

@@ -6,12 +6,14 @@
 
 pub mod blocks;
 pub mod dedup;
+pub mod federation;
 pub mod output;
 pub mod state;
 
 use hypernet_plugin_api::Priority;
 use serde::{Deserialize, Serialize};
 
+pub use federation::{Delegation, RemoteOrigin};
 pub use state::{IllegalTransition, TaskStatus};
 
 crate::ids::prefixed_id!(
@@ -75,6 +77,9 @@ pub struct TaskSpec {
     /// earlier one is that task, whatever became of it.
     #[serde(default)]
     pub origin: Option<String>,
+    /// Run it at this swarm (by name), when federation is on: it is delegated there.
+    #[serde(default)]
+    pub swarm: Option<String>,
 }
 
 impl From<hypernet_plugin_api::NewTask> for TaskSpec {
@@ -184,6 +189,15 @@ pub struct Task {
     /// What its filing came from (see [`TaskSpec::origin`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+    /// The swarm it was filed for (see [`TaskSpec::swarm`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<String>,
+    /// While another swarm runs it, or after one ran it: who, and its answer's signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegation: Option<Delegation>,
+    /// Set when another swarm delegated it here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteOrigin>,
     /// Questions asked about it and their answers, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clarifications: Vec<Clarification>,
@@ -250,6 +264,9 @@ impl Task {
             parent: spec.parent,
             for_worker: spec.for_worker,
             origin: spec.origin,
+            swarm: spec.swarm,
+            delegation: None,
+            remote: None,
             clarifications: Vec::new(),
             rejected_by: Vec::new(),
             status: TaskStatus::Pending,

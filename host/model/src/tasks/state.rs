@@ -6,7 +6,11 @@
 //!    └──────────┴─▶ ready │  └───────┴──────────┘ └──▶ needs_input ─▶ ready (answered)
 //!                         └─────────── (re-queued after a crash or shutdown)
 //! any unfinished status ─▶ cancelled
+//! ready ─▶ delegated ─▶ completed | failed | ready (taken back)
 //! ```
+//!
+//! `delegated`: another swarm runs the task (see `hypernet_federation`); its answer
+//! completes or fails it here, and a peer that stops answering gives it back (ready).
 
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +42,8 @@ pub enum TaskStatus {
     Running,
     /// The worker asked a person a question; the task waits for the answer.
     NeedsInput,
+    /// Another swarm runs it; its answer is applied here.
+    Delegated,
     /// Done, with a result.
     Completed,
     /// The last attempt failed (it may be retried).
@@ -58,13 +64,14 @@ pub struct IllegalTransition {
 
 impl TaskStatus {
     /// Every status.
-    pub const ALL: [TaskStatus; 9] = [
+    pub const ALL: [TaskStatus; 10] = [
         TaskStatus::Pending,
         TaskStatus::Blocked,
         TaskStatus::Ready,
         TaskStatus::Assigned,
         TaskStatus::Running,
         TaskStatus::NeedsInput,
+        TaskStatus::Delegated,
         TaskStatus::Completed,
         TaskStatus::Failed,
         TaskStatus::Cancelled,
@@ -79,6 +86,7 @@ impl TaskStatus {
             TaskStatus::Assigned => "assigned",
             TaskStatus::Running => "running",
             TaskStatus::NeedsInput => "needs_input",
+            TaskStatus::Delegated => "delegated",
             TaskStatus::Completed => "completed",
             TaskStatus::Failed => "failed",
             TaskStatus::Cancelled => "cancelled",
@@ -105,7 +113,9 @@ impl TaskStatus {
             (Pending, Blocked | Ready) => true,
             (Blocked, Ready) => true,
             // A ready task that gains a dependency (split into subtasks) waits again.
-            (Ready, Assigned | Blocked) => true,
+            (Ready, Assigned | Blocked | Delegated) => true,
+            // The peer's answer, or the task taken back from a peer that stopped answering.
+            (Delegated, Completed | Failed | Ready) => true,
             // Interrupted (a crash, a shutdown) on its last attempt: it fails, not runs again.
             (Ready | Assigned, Failed) => true,
             (Assigned, Running | Ready) => true,
@@ -157,6 +167,11 @@ mod tests {
         (Ready, Blocked),
         (Ready, Cancelled),
         (Ready, Failed),
+        (Ready, Delegated),
+        (Delegated, Completed),
+        (Delegated, Failed),
+        (Delegated, Ready),
+        (Delegated, Cancelled),
         (Assigned, Running),
         (Assigned, Failed),
         (Assigned, Ready),

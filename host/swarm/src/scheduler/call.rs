@@ -84,6 +84,14 @@ impl ProviderMap {
         })
     }
 
+    /// The model names and prefixes the providers serve.
+    pub fn prefixes(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.entries.iter().map(|(p, _, _)| p.clone()).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// The model ids `provider`'s server listed at discovery, if it was asked and answered.
     pub fn listed_models(&self, provider: &str) -> Option<&[String]> {
         self.listed.get(provider).map(Vec::as_slice)

@@ -32,6 +32,9 @@ pub struct ExecSpec {
     pub fenced: bool,
     /// The model's price, for worst cases and caps.
     pub price: Price,
+    /// The highest tier its tool calls may use whatever the worker's (a task another swarm
+    /// delegated here: `[federation] remote_tier`).
+    pub ceiling: Option<hypernet_model::tier::Tier>,
 }
 
 /// One step's money, asked of the scheduler: settle the last call's tokens, reserve the
@@ -219,7 +222,10 @@ pub async fn run_task(
         origin,
         attempt,
         prepared,
-        ctx: env.exec.tool_context(origin.task, origin.worker.clone()),
+        ctx: env
+            .exec
+            .tool_context(origin.task, origin.worker.clone())
+            .with_ceiling(exec.ceiling),
         flags: Vec::new(),
     };
     let cfg = &env.exec;

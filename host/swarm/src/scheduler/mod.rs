@@ -26,13 +26,14 @@ use self::call::{CallSpec, ProviderMap};
 use self::core::{Core, CoreError, Counts, Filed, PlannedTask};
 use self::reserve::{Reserved, Slots};
 use crate::config::HostConfig;
+use crate::federation::{Applied, PeerStatus, RemoteUpdate};
 use crate::persist::{BudgetTable, LadderTable, TaskTables};
 use crate::scheduler::persist::Batch;
 use crate::workers::WorkerView;
 pub use host_commands::{HostCommands, Inbox};
 use hypernet_engine::Registry;
 use hypernet_model::clock::now_ms;
-use hypernet_model::tasks::{TaskId, TaskResult};
+use hypernet_model::tasks::{RemoteOrigin, TaskId, TaskResult, TaskSpec};
 use hypernet_store::Store;
 use std::sync::mpsc;
 use std::sync::{Arc, RwLock};
@@ -98,7 +99,25 @@ enum Command {
     },
     Step(exec::StepCharge),
     Boot(crate::identity::startup::Request),
+    FileRemote {
+        batch: Vec<(TaskSpec, RemoteOrigin)>,
+        reply: oneshot::Sender<Vec<Result<Filed, CoreError>>>,
+    },
+    CancelRemote {
+        keys: Vec<String>,
+        reply: Reply<()>,
+    },
+    ApplyRemote {
+        updates: Vec<RemoteUpdate>,
+        reply: Reply<Vec<Applied>>,
+    },
+    Peers(Option<Vec<PeerStatus>>),
+    Federation(oneshot::Sender<core::delegation::FederationView>),
 }
+
+/// The store's namespace of delegations withdrawn before they came (see
+/// [`Scheduler::cancel_remote`]).
+const WITHDRAWN: &str = "federation.withdrawn";
 
 /// How often pending approval requests are checked for expiry.
 const APPROVAL_EXPIRY_EVERY: Duration = Duration::from_secs(30);
@@ -138,6 +157,8 @@ pub struct Scheduler {
     workers: Arc<[crate::workers::WorkerConfig]>,
     approvals: crate::approvals::service::Approvals,
     bus: crate::bus::Bus,
+    /// The model names and prefixes the loaded providers serve.
+    models: Arc<[String]>,
 }
 
 /// Why the scheduler could not start.
@@ -225,6 +246,14 @@ impl Scheduler {
         let http = hypernet_llm::HttpExecutor::new(&config.http)
             .map_err(|e| StartError::Http(e.to_string()))?;
         let providers = Arc::new(ProviderMap::discover(&registry, &http).await);
+        let models: Arc<[String]> = providers.prefixes().into();
+        if config.federation.enabled {
+            core.configure_federation(&config.federation);
+            core.set_served_models(models.to_vec());
+            for key in store.kv_list(WITHDRAWN, "")? {
+                core.withdraw_remote(key);
+            }
+        }
         let loaded = crate::identity::startup::load(config).map_err(StartError::Identities)?;
         let to_boot = crate::identity::startup::awaiting_boot(config, &loaded);
         let identities = Arc::new(RwLock::new(Arc::new(loaded.clone())));
@@ -315,6 +344,7 @@ impl Scheduler {
             workers: Arc::from(config.workers.clone()),
             approvals: approvals.clone(),
             bus,
+            models,
         };
         if let Err(e) = approvals.recover(now_ms()).await {
             tracing::error!(error = %e, "cannot recover the approval queue");
@@ -406,6 +436,54 @@ impl Scheduler {
         let worker = name.to_owned();
         self.tx.send(Command::Memory { worker, reply }).ok()?;
         rx.await.ok().flatten()
+    }
+
+    /// Files tasks other swarms delegated here (each once, however often it comes).
+    pub async fn file_remote(
+        &self,
+        batch: Vec<(TaskSpec, RemoteOrigin)>,
+    ) -> Result<Vec<Result<Filed, CoreError>>, CoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::FileRemote { batch, reply })
+            .map_err(gone)?;
+        rx.await.map_err(gone)
+    }
+
+    /// Cancels the unfinished tasks filed under these [`RemoteOrigin::key`]s (the swarm
+    /// that delegated them withdrew them); a key with no such task is remembered, so the
+    /// delegation, should it come later, is not filed.
+    pub async fn cancel_remote(&self, keys: Vec<String>) -> Result<(), CoreError> {
+        self.ask(|reply| Command::CancelRemote { keys, reply })
+            .await
+    }
+
+    /// Applies peers' reports on tasks delegated from here (durable when this returns).
+    pub async fn apply_remote(
+        &self,
+        updates: Vec<RemoteUpdate>,
+    ) -> Result<Vec<Applied>, CoreError> {
+        self.ask(|reply| Command::ApplyRemote { updates, reply })
+            .await
+    }
+
+    /// Tells the scheduler the peers now live (`None`: they could not be read).
+    pub fn peers_seen(&self, peers: Option<Vec<PeerStatus>>) {
+        let _ = self.tx.send(Command::Peers(peers));
+    }
+
+    /// Federation now: the peers and the tasks crossing swarms.
+    pub async fn federation(&self) -> core::delegation::FederationView {
+        let (reply, rx) = oneshot::channel();
+        if self.tx.send(Command::Federation(reply)).is_err() {
+            return Default::default();
+        }
+        rx.await.unwrap_or_default()
+    }
+
+    /// The model names and prefixes the loaded providers serve.
+    pub fn served_models(&self) -> &[String] {
+        &self.models
     }
 
     /// The approval queue.
@@ -703,6 +781,34 @@ impl Loop {
                 let _ = charge.reply.send(result);
             }
             Command::Boot(request) => self.core.boot_request(request, now),
+            Command::FileRemote { batch, reply } => {
+                let results = self.core.file_remote(batch, now);
+                deferred.push(Box::new(move |written| {
+                    let results = match written {
+                        Ok(()) => results,
+                        Err(e) => results
+                            .into_iter()
+                            .map(|_| Err(CoreError::Invalid(format!("not saved: {e}"))))
+                            .collect(),
+                    };
+                    let _ = reply.send(results);
+                }));
+            }
+            Command::CancelRemote { keys, reply } => {
+                let result = self.cancel_remote(keys, now);
+                defer(deferred, reply, result);
+            }
+            Command::ApplyRemote { updates, reply } => {
+                let applied = updates
+                    .into_iter()
+                    .map(|u| self.core.apply_remote(u, now))
+                    .collect();
+                defer(deferred, reply, Ok(applied));
+            }
+            Command::Peers(peers) => self.core.peers_seen(peers, now),
+            Command::Federation(reply) => {
+                let _ = reply.send(self.core.federation_view());
+            }
             Command::Shutdown { grace, reply } => {
                 tracing::info!(
                     in_flight = self.core.in_flight(),
@@ -713,6 +819,28 @@ impl Loop {
                 *shutdown = Some((Instant::now() + grace, reply));
             }
         }
+    }
+
+    /// Cancels the unfinished tasks filed under `keys`; a key with no task yet is kept as
+    /// withdrawn (see [`Scheduler::cancel_remote`]).
+    fn cancel_remote(&mut self, keys: Vec<String>, now: u64) -> Result<(), CoreError> {
+        for key in keys {
+            match self.core.remote_task(&key) {
+                Some(id) => {
+                    if self.core.cancel(id, None, now).is_ok() {
+                        self.stop_after_write.push(id);
+                    }
+                }
+                None => {
+                    // Kept, so the delegation is not filed should it come after all.
+                    self.store
+                        .kv_put(WITHDRAWN, &key, b"")
+                        .map_err(|e| CoreError::Invalid(format!("keeping {key}: {e}")))?;
+                    self.core.withdraw_remote(key);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The stored copy of a task the core no longer holds (needed to cancel or retry it).
@@ -888,6 +1016,7 @@ impl Loop {
             conversation,
             fenced,
             price: self.core.budget().price(&spec.model),
+            ceiling: task.remote.as_ref().map(|r| r.tier),
         });
     }
 

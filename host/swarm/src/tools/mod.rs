@@ -128,6 +128,9 @@ pub struct ToolContext {
     pub workspace: Option<Workspace>,
     /// Consulted before each call.
     pub permission: Arc<dyn Permission>,
+    /// The highest tier any call may use, whatever the worker's own (a task another swarm
+    /// delegated here).
+    pub ceiling: Option<hypernet_model::tier::Tier>,
 }
 
 impl std::fmt::Debug for ToolContext {
@@ -153,7 +156,14 @@ impl ToolContext {
             worker: worker.into(),
             workspace: None,
             permission,
+            ceiling: None,
         }
+    }
+
+    /// The same, its calls capped at `ceiling` (`None`: the worker's tier alone).
+    pub fn with_ceiling(mut self, ceiling: Option<hypernet_model::tier::Tier>) -> ToolContext {
+        self.ceiling = ceiling;
+        self
     }
 
     /// The same, with the worker's folder under `root`.

@@ -32,6 +32,7 @@ impl Core {
         for probe in self.ladder.due_probes(now_ms) {
             self.fx.probes.push(probe);
         }
+        self.delegate_ready(now_ms);
         let stopped = self.stopped_workers();
         let mut outcome = BudgetOutcome::default();
         let mut skipped = Vec::new();
@@ -71,6 +72,7 @@ impl Core {
         if self.cfg.reserve {
             self.reserve(now_ms, &mut outcome, &stopped);
         }
+        self.delegate_ready(now_ms);
         self.update_pause(outcome, now_ms);
         started
     }
@@ -89,7 +91,9 @@ impl Core {
         let worker = &self.workers[w];
         let first = match self.pinned.get(&id) {
             Some(route) => route.clone(),
-            None => router::route(&self.router, task, &worker.model),
+            None => self
+                .asked_route(task)
+                .unwrap_or_else(|| router::route(&self.router, task, &worker.model)),
         };
         let max_tokens = u64::from(self.limits.max_tokens_for(&task.tags));
         let mut input_tokens = None;

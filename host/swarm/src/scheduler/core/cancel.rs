@@ -49,8 +49,16 @@ impl Core {
             self.unhold(id, was_held);
             return Err(CoreError::Illegal { id, source });
         }
+        // A delegated task: the peer running it is told to drop it.
+        let delegated = (status == TaskStatus::Delegated)
+            .then(|| task.delegation.as_ref())
+            .flatten()
+            .map(|d| json!({ "delegated_to": d.swarm, "round": d.round }))
+            .unwrap_or_else(|| json!({}));
+        let retry_at = task.retry_at_ms;
         self.ready.remove(&(Reverse(priority), id));
-        if let Some(at) = task.retry_at_ms {
+        self.unpark(id, priority);
+        if let Some(at) = retry_at {
             self.retries.remove(&(at, id));
         }
         if status == TaskStatus::Assigned
@@ -69,7 +77,8 @@ impl Core {
         let task = self.active.get_mut(&id).expect("held");
         task.finished_ms = Some(now_ms);
         task.retry_at_ms = None;
-        self.set_status(id, TaskStatus::Cancelled, json!({}))?;
+        self.forget_delegation(id);
+        self.set_status(id, TaskStatus::Cancelled, delegated)?;
         let result = self.reevaluate_dependents(id);
         self.evict(id);
         result

@@ -40,6 +40,9 @@ impl Core {
             if let Some(name) = &spec.for_worker {
                 spec.for_worker = Some(self.live_worker_name(name)?);
             }
+            spec.swarm = self
+                .check_swarm(spec.swarm.as_deref())
+                .map_err(CoreError::Invalid)?;
             if let Some(&earlier) = spec.origin.as_ref().and_then(|o| self.origins.get(o)) {
                 if let Some(k) = &planned.key {
                     ids.insert(k.clone(), earlier);
@@ -53,7 +56,12 @@ impl Core {
             let key = content_key(&spec.title, &spec.description);
             // Personal time is earned per work task: a new one is never merged into one
             // still waiting, or the worker would lose what it earned.
-            let merges = !personal::is_personal(&spec.tags);
+            // Nor is a task another swarm delegated: its answer must go back to it.
+            let merges = !personal::is_personal(&spec.tags)
+                && !spec
+                    .origin
+                    .as_deref()
+                    .is_some_and(hypernet_model::tasks::RemoteOrigin::is_key);
             if merges
                 && let Some(&existing) = self.dedup.get(&key)
                 && self.active.get(&existing).is_some_and(Self::is_open)
@@ -120,6 +128,8 @@ impl Core {
             if let Some(name) = &p.spec.for_worker {
                 self.live_worker_name(name)?;
             }
+            self.check_swarm(p.spec.swarm.as_deref())
+                .map_err(CoreError::Invalid)?;
             if let Some(k) = &p.key
                 && keys.insert(k.as_str(), i).is_some()
             {

@@ -53,10 +53,19 @@ impl Core {
         self.held_by_status[to as usize] += 1;
         self.fx.dirty.insert(id);
         let mut payload = json!({ "id": id, "from": from, "status": to, "title": task.title, "tags": task.tags, "worker": task.worker, "attempt": task.attempts });
-        if let (Some(p), Some(extra)) = (payload.as_object_mut(), extra.as_object()) {
-            p.extend(extra.clone());
+        if let Some(p) = payload.as_object_mut() {
+            if let Some(extra) = extra.as_object() {
+                p.extend(extra.clone());
+            }
+            // A task another swarm delegated: the federation service reports back to it.
+            if let Some(remote) = &task.remote {
+                p.insert("remote".into(), json!(remote));
+            }
         }
         self.fx.events.push((format!("task.{to}"), payload));
+        if to == TaskStatus::Ready {
+            self.note_ready(id);
+        }
         Ok(())
     }
 

@@ -174,6 +174,8 @@ pub struct Core {
     configured: usize,
     /// The latest `now_ms` seen (for calls that carry no time).
     clock_ms: u64,
+    /// Peers and delegations, when federation is on (see [`delegation`]).
+    fed: Option<Box<delegation::Federated>>,
     /// What the current batch has decided.
     pub fx: Effects,
 }
@@ -247,6 +249,7 @@ impl Core {
             decompose: CoordinatorConfig::default().decompose,
             retired: 0,
             clock_ms: 0,
+            fed: None,
             fx: Effects::default(),
         }
     }
@@ -341,6 +344,8 @@ mod reservations;
 mod outcome;
 // cancel and retry by hand
 mod cancel;
+
+pub mod delegation;
 // restore from the store; requeue after a restart or at shutdown
 mod restore;
 // standing priorities and the next timed wake-up

@@ -264,7 +264,10 @@ impl Permission for TierPermission {
         _args: &Value,
         needs: Option<&Requirement>,
     ) -> Decision {
-        let access = self.access(&ctx.worker);
+        let mut access = self.access(&ctx.worker);
+        if let (Some(a), Some(ceiling)) = (&mut access, ctx.ceiling) {
+            a.tier = a.tier.min(ceiling);
+        }
         decide(&ctx.worker, access.as_ref(), tool, needs, &self.approval)
     }
 }

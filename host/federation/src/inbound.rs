@@ -1,0 +1,267 @@
+//! Receiving: this swarm's durable pull consumer delivers every message sent to it, in
+//! the stream's order, in chunks of whatever has arrived. Each chunk is applied through
+//! the scheduler — filings, withdrawals, answers, each kind in one durable batch — and
+//! only then acknowledged; a message unacknowledged (a crash, a lost connection) comes
+//! again, and applying it again changes nothing.
+
+use crate::keys;
+use crate::outbound::{self, Outgoing};
+use crate::status::PeerKeys;
+use crate::wire::{self, Delegate, Message, Update};
+use async_nats::jetstream::{self, AckKind};
+use futures_util::StreamExt;
+use hypernet_model::tasks::{RemoteOrigin, TaskSpec, TaskStatus};
+use hypernet_model::tier::Tier;
+use hypernet_swarm::federation::RemoteUpdate;
+use hypernet_swarm::scheduler::Scheduler;
+use hypernet_swarm::scheduler::core::CoreError;
+use std::time::Duration;
+
+/// Messages applied per chunk at most.
+const CHUNK: usize = 512;
+
+/// What the receiver needs.
+pub struct Receiver {
+    /// This swarm's name.
+    pub me: String,
+    /// Whether it runs tasks others delegate.
+    pub accept: bool,
+    /// The scheduler.
+    pub scheduler: Scheduler,
+    /// The peers' published keys.
+    pub peer_keys: PeerKeys,
+    /// Where refusals are published.
+    pub js: jetstream::Context,
+}
+
+impl Receiver {
+    /// Applies one chunk; returns the messages to acknowledge and those to deliver again
+    /// later (`true`).
+    async fn apply(&self, chunk: Vec<(Message, usize)>) -> Vec<(usize, bool)> {
+        let mut done = Vec::with_capacity(chunk.len());
+        let mut delegates = Vec::new();
+        let mut withdrawn = Vec::new();
+        let mut updates = Vec::new();
+        for (message, at) in chunk {
+            match message {
+                Message::Delegate(d) => delegates.push((d, at)),
+                Message::Withdraw(w) => {
+                    let key = RemoteOrigin {
+                        swarm: w.from,
+                        task: w.task,
+                        round: w.round,
+                        tier: Tier::ReadOnly,
+                        model: None,
+                    }
+                    .key();
+                    withdrawn.push((key, at));
+                }
+                Message::Update(u) => match self.check(&u) {
+                    Ok(()) => updates.push((u, at)),
+                    Err(why) => {
+                        tracing::warn!(from = %u.from, task = %u.task, why = %why, "an answer from another swarm is refused");
+                        done.push((at, false));
+                    }
+                },
+            }
+        }
+        done.extend(self.file(delegates).await);
+        if !withdrawn.is_empty() {
+            let (keys, ats): (Vec<String>, Vec<usize>) = withdrawn.into_iter().unzip();
+            let again = self.scheduler.cancel_remote(keys).await.is_err();
+            done.extend(ats.into_iter().map(|at| (at, again)));
+        }
+        if !updates.is_empty() {
+            let (updates, ats): (Vec<Update>, Vec<usize>) = updates.into_iter().unzip();
+            let again = self
+                .scheduler
+                .apply_remote(updates.into_iter().map(remote_update).collect())
+                .await
+                .is_err();
+            done.extend(ats.into_iter().map(|at| (at, again)));
+        }
+        done
+    }
+
+    /// Whether an answer is for this swarm and signed by its sender's published key.
+    fn check(&self, u: &Update) -> Result<(), String> {
+        if u.to != self.me {
+            return Err(format!("it is addressed to swarm {}", u.to));
+        }
+        let keys = self.peer_keys.read().unwrap_or_else(|e| e.into_inner());
+        keys::verify(u, keys.get(&u.from).map(String::as_str))
+    }
+
+    /// Files delegated tasks. One refused for good is answered as failed, so its origin
+    /// does not wait for it; one refused for now (the queue is full) comes again later.
+    async fn file(&self, delegates: Vec<(Delegate, usize)>) -> Vec<(usize, bool)> {
+        if delegates.is_empty() {
+            return Vec::new();
+        }
+        if !self.accept {
+            let refusals: Vec<(Delegate, String)> = delegates
+                .iter()
+                .map(|(d, _)| {
+                    (
+                        d.clone(),
+                        format!("swarm {} does not accept delegated tasks", self.me),
+                    )
+                })
+                .collect();
+            let again = self.refuse(refusals).await;
+            return delegates.into_iter().map(|(_, at)| (at, again)).collect();
+        }
+        let batch = delegates
+            .iter()
+            .map(|(d, _)| (spec(d), origin(d)))
+            .collect();
+        let results = match self.scheduler.file_remote(batch).await {
+            Ok(results) => results,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot file delegated tasks; they come again");
+                return delegates.into_iter().map(|(_, at)| (at, true)).collect();
+            }
+        };
+        let mut done = Vec::new();
+        let mut refusals = Vec::new();
+        for ((d, at), result) in delegates.into_iter().zip(results) {
+            match result {
+                Ok(_) => done.push((at, false)),
+                Err(CoreError::LimitReached(why)) => {
+                    tracing::info!(from = %d.from, task = %d.task, why = %why, "a delegated task waits: the queue is full");
+                    done.push((at, true));
+                }
+                Err(e) => {
+                    tracing::warn!(from = %d.from, task = %d.task, error = %e, "a delegated task is refused");
+                    refusals.push(((d, e.to_string()), at));
+                }
+            }
+        }
+        if !refusals.is_empty() {
+            let (refusals, ats): (Vec<_>, Vec<usize>) = refusals.into_iter().unzip();
+            let again = self.refuse(refusals).await;
+            done.extend(ats.into_iter().map(|at| (at, again)));
+        }
+        done
+    }
+
+    /// Tells the origins of `refused` tasks that they failed here; true when that could
+    /// not be published (the messages then come again).
+    async fn refuse(&self, refused: Vec<(Delegate, String)>) -> bool {
+        let out: Vec<Outgoing> = refused
+            .into_iter()
+            .map(|(d, why)| {
+                let update = Update {
+                    from: self.me.clone(),
+                    to: d.from.clone(),
+                    task: d.task,
+                    round: d.round,
+                    remote_task: hypernet_model::tasks::TaskId(0),
+                    status: TaskStatus::Failed,
+                    last: true,
+                    worker: None,
+                    result: None,
+                    error: Some(why),
+                    event: 0,
+                    signature: None,
+                    signer: None,
+                };
+                Outgoing {
+                    subject: wire::subject(&d.from),
+                    id: format!("{}.refuse.{}.{}.{}", self.me, d.from, d.task, d.round),
+                    message: Message::Update(update),
+                }
+            })
+            .collect();
+        outbound::publish(&self.js, &out).await.is_err()
+    }
+}
+
+/// The filing of a delegated task.
+fn spec(d: &Delegate) -> TaskSpec {
+    TaskSpec {
+        title: d.title.clone(),
+        description: d.description.clone(),
+        priority: d.priority,
+        tags: d.tags.clone(),
+        complexity: d.complexity,
+        max_attempts: Some(d.max_attempts.max(1)),
+        ..TaskSpec::default()
+    }
+}
+
+/// Where a delegated task came from.
+fn origin(d: &Delegate) -> RemoteOrigin {
+    RemoteOrigin {
+        swarm: d.from.clone(),
+        task: d.task,
+        round: d.round,
+        tier: Tier::try_from(d.tier).unwrap_or(Tier::ReadOnly),
+        model: (!d.model.is_empty()).then(|| d.model.clone()),
+    }
+}
+
+fn remote_update(u: Update) -> RemoteUpdate {
+    RemoteUpdate {
+        signature: u.signature.zip(u.signer),
+        from: u.from,
+        task: u.task,
+        round: u.round,
+        remote_task: u.remote_task,
+        status: u.status,
+        last: u.last,
+        worker: u.worker,
+        result: u.result,
+        error: u.error,
+    }
+}
+
+/// Reads this swarm's messages for ever (re-opening the stream of them after an error).
+pub async fn run(
+    receiver: Receiver,
+    consumer: jetstream::consumer::Consumer<jetstream::consumer::pull::Config>,
+) {
+    loop {
+        let mut messages = match consumer.messages().await {
+            Ok(m) => m.ready_chunks(CHUNK),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read this swarm's messages; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        while let Some(chunk) = messages.next().await {
+            let mut received = Vec::with_capacity(chunk.len());
+            let mut parsed = Vec::with_capacity(chunk.len());
+            for item in chunk {
+                match item {
+                    Ok(m) => {
+                        match serde_json::from_slice::<Message>(&m.payload) {
+                            Ok(message) => parsed.push((message, received.len())),
+                            Err(e) => {
+                                tracing::warn!(subject = %m.subject, error = %e, "a message from another swarm does not decode; dropped");
+                                let _ = m.ack().await;
+                                continue;
+                            }
+                        }
+                        received.push(m);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "reading this swarm's messages"),
+                }
+            }
+            for (at, again) in receiver.apply(parsed).await {
+                let m = &received[at];
+                let acked = if again {
+                    m.ack_with(AckKind::Nak(Some(Duration::from_secs(2)))).await
+                } else {
+                    m.ack().await
+                };
+                if let Err(e) = acked {
+                    tracing::warn!(error = %e, "cannot acknowledge a message; it will come again");
+                }
+            }
+        }
+        tracing::warn!("this swarm's message stream ended; re-opening it");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
