@@ -383,3 +383,6 @@ mod signal_tests;
 
 #[cfg(test)]
 mod worker_tests;
+
+#[cfg(test)]
+mod delegation_tests;
