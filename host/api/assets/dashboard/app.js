@@ -8,7 +8,7 @@ const TOKEN_KEY = 'hypernet.token';
 const HOUR = 3600e3;
 const DAY = 24 * HOUR;
 
-const ACTIVE = ['pending', 'blocked', 'ready', 'assigned', 'running', 'needs_input'];
+const ACTIVE = ['pending', 'blocked', 'ready', 'assigned', 'running', 'needs_input', 'delegated'];
 const FINISHED = ['completed', 'failed', 'cancelled'];
 const STATUSES = [...ACTIVE, ...FINISHED];
 const PRIORITY_RANK = { critical: 3, high: 2, normal: 1, low: 0 };
@@ -494,7 +494,7 @@ const header = {
       const uptime = (s.uptime_ms || 0) + (Date.now() - store.statusAt);
       const items = [
         ['queued', sum(['pending', 'blocked', 'ready'])],
-        ['running', sum(['assigned', 'running'])],
+        ['running', sum(['assigned', 'running', 'delegated'])],
         ['input', sum(['needs_input'])],
         ['done', sum(['completed'])],
         ['failed', sum(['failed'])],
@@ -594,7 +594,7 @@ function byFinish(a, b) {
 const COLUMNS = [
   { key: 'waiting', title: 'Waiting', statuses: ['pending', 'blocked'], order: byQueue },
   { key: 'ready', title: 'Ready', statuses: ['ready'], order: byQueue },
-  { key: 'running', title: 'Running', statuses: ['assigned', 'running'], order: byStart },
+  { key: 'running', title: 'Running', statuses: ['assigned', 'running', 'delegated'], order: byStart },
   { key: 'input', title: 'Needs input', statuses: ['needs_input'], order: byQueue },
   { key: 'completed', title: 'Completed', statuses: ['completed'], order: byFinish },
   { key: 'failed', title: 'Failed', statuses: ['failed'], order: byFinish },
@@ -605,6 +605,7 @@ const COLUMNS = [
 function rowMeta(task) {
   const parts = [];
   if (task.worker) parts.push(task.worker);
+  else if (task.status === 'delegated' && task.delegation) parts.push(`at ${task.delegation.swarm}`);
   if (task.status === 'blocked' && task.blocked_reason) parts.push(task.blocked_reason);
   const asked = (task.clarifications || []).at(-1);
   if (task.status === 'needs_input' && asked) parts.push(`asks: ${asked.question}`);

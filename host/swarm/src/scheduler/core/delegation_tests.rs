@@ -143,14 +143,21 @@ fn a_model_no_provider_here_serves_goes_to_a_peer_that_serves_it() {
     let d = c.task(remote).unwrap().delegation.clone().unwrap();
     assert_eq!(d.swarm, "cloud");
     assert_eq!(d.why, "model cloud/big has no provider here");
-    assert_eq!(status(&c, local), TaskStatus::Running, "served here: it stays");
+    assert_eq!(
+        status(&c, local),
+        TaskStatus::Running,
+        "served here: it stays"
+    );
 }
 
 #[test]
 fn overflow_sends_only_what_no_free_worker_here_takes_and_only_to_peers_with_room() {
     let mut c = core(1, true);
     c.peers_seen(
-        Some(vec![peer("busy", &["sim/"], 8, 0), peer("idle", &["sim/"], 2, 2)]),
+        Some(vec![
+            peer("busy", &["sim/"], 8, 0),
+            peer("idle", &["sim/"], 2, 2),
+        ]),
         0,
     );
     let ids: Vec<TaskId> = (0..8)
@@ -172,9 +179,14 @@ fn overflow_sends_only_what_no_free_worker_here_takes_and_only_to_peers_with_roo
     // Without overflow nothing leaves.
     let mut plain = core(1, false);
     plain.peers_seen(Some(vec![peer("idle", &["sim/"], 2, 2)]), 0);
-    let ids: Vec<TaskId> = (0..4).map(|i| file(&mut plain, &format!("t{i}"), |_| {})).collect();
+    let ids: Vec<TaskId> = (0..4)
+        .map(|i| file(&mut plain, &format!("t{i}"), |_| {}))
+        .collect();
     plain.assign(0);
-    assert!(ids.iter().all(|&id| status(&plain, id) != TaskStatus::Delegated));
+    assert!(
+        ids.iter()
+            .all(|&id| status(&plain, id) != TaskStatus::Delegated)
+    );
 }
 
 #[test]
@@ -229,8 +241,16 @@ fn an_answer_is_applied_once_and_only_for_its_peer_and_round() {
         (d.signature.as_deref(), d.signer.as_deref()),
         (Some("sig"), Some("key"))
     );
-    assert_eq!(status(&c, after), TaskStatus::Ready, "its dependent goes on");
-    assert_eq!(c.apply_remote(done, 10), Applied::Stale, "a repeat changes nothing");
+    assert_eq!(
+        status(&c, after),
+        TaskStatus::Ready,
+        "its dependent goes on"
+    );
+    assert_eq!(
+        c.apply_remote(done, 10),
+        Applied::Stale,
+        "a repeat changes nothing"
+    );
 }
 
 #[test]
@@ -310,7 +330,10 @@ fn a_delegation_received_is_filed_once_capped_and_never_merged() {
     };
     let first = c.file_remote(vec![(spec.clone(), origin.clone())], 0);
     let id = first[0].as_ref().unwrap().id;
-    assert_ne!(id, local, "not merged with a local task of the same content");
+    assert_ne!(
+        id, local,
+        "not merged with a local task of the same content"
+    );
     let again = c.file_remote(vec![(spec.clone(), origin.clone())], 1);
     let again = again[0].as_ref().unwrap();
     assert_eq!((again.id, again.created), (id, false), "filed once");
