@@ -32,6 +32,17 @@ pub struct Receiver {
     pub peer_keys: PeerKeys,
     /// Where refusals are published.
     pub js: jetstream::Context,
+    /// The key refusals are signed with.
+    pub key: std::sync::Arc<crate::keys::HostKey>,
+}
+
+/// Why an answer is not applied.
+enum Unchecked {
+    /// Its sender's key is not known yet (no status seen since this host started, or not
+    /// since the key changed): it comes again later.
+    KeyUnknown,
+    /// It is refused for good.
+    Refused(String),
 }
 
 impl Receiver {
@@ -58,7 +69,11 @@ impl Receiver {
                 }
                 Message::Update(u) => match self.check(&u) {
                     Ok(()) => updates.push((u, at)),
-                    Err(why) => {
+                    Err(Unchecked::KeyUnknown) => {
+                        tracing::debug!(from = %u.from, task = %u.task, "an answer waits for its sender's status (its key)");
+                        done.push((at, true));
+                    }
+                    Err(Unchecked::Refused(why)) => {
                         tracing::warn!(from = %u.from, task = %u.task, why = %why, "an answer from another swarm is refused");
                         done.push((at, false));
                     }
@@ -83,13 +98,21 @@ impl Receiver {
         done
     }
 
-    /// Whether an answer is for this swarm and signed by its sender's published key.
-    fn check(&self, u: &Update) -> Result<(), String> {
+    /// Whether an answer is for this swarm and signed by the key its sender publishes.
+    fn check(&self, u: &Update) -> Result<(), Unchecked> {
         if u.to != self.me {
-            return Err(format!("it is addressed to swarm {}", u.to));
+            return Err(Unchecked::Refused(format!(
+                "it is addressed to swarm {}",
+                u.to
+            )));
         }
         let keys = self.peer_keys.read().unwrap_or_else(|e| e.into_inner());
-        keys::verify(u, keys.get(&u.from).map(String::as_str))
+        // Not known yet, or not the one it signed with (its key changed with a restart and
+        // its new status has not been read yet): asked again later.
+        let Some(expected) = keys.get(&u.from).filter(|k| u.signer.as_ref() == Some(*k)) else {
+            return Err(Unchecked::KeyUnknown);
+        };
+        keys::verify(u, Some(expected)).map_err(Unchecked::Refused)
     }
 
     /// Files delegated tasks. One refused for good is answered as failed, so its origin
@@ -151,7 +174,7 @@ impl Receiver {
         let out: Vec<Outgoing> = refused
             .into_iter()
             .map(|(d, why)| {
-                let update = Update {
+                let mut update = Update {
                     from: self.me.clone(),
                     to: d.from.clone(),
                     task: d.task,
@@ -166,6 +189,7 @@ impl Receiver {
                     signature: None,
                     signer: None,
                 };
+                self.key.sign(&mut update);
                 Outgoing {
                     subject: wire::subject(&d.from),
                     id: format!("{}.refuse.{}.{}.{}", self.me, d.from, d.task, d.round),

@@ -93,7 +93,7 @@ async fn run(parts: Parts) {
         outbound::Composer {
             me: config.swarm.clone(),
             store,
-            key,
+            key: key.clone(),
         },
         link.js.clone(),
     ));
@@ -104,6 +104,7 @@ async fn run(parts: Parts) {
             scheduler,
             peer_keys,
             js: link.js.clone(),
+            key: key.clone(),
         },
         link.consumer,
     )
