@@ -50,9 +50,10 @@ impl Core {
             return Err(CoreError::Illegal { id, source });
         }
         // A delegated task: the peer running it is told to drop it.
-        let delegated = (status == TaskStatus::Delegated)
-            .then(|| task.delegation.as_ref())
-            .flatten()
+        let delegated = task
+            .delegation
+            .as_ref()
+            .filter(|_| status == TaskStatus::Delegated)
             .map(|d| json!({ "delegated_to": d.swarm, "round": d.round }))
             .unwrap_or_else(|| json!({}));
         let retry_at = task.retry_at_ms;
