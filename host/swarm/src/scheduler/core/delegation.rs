@@ -40,9 +40,13 @@ pub(super) struct Federated {
     /// Whether the last look at the peers succeeded (while it fails, nothing is taken back:
     /// it is this swarm that cannot see, not the peers that are gone).
     reachable: bool,
+    /// Whether the peers were read at least once since this host started: until then a
+    /// task whose model no provider here serves waits, as a peer may serve it.
+    looked: bool,
     /// Tasks delegated and not yet answered, by peer.
     out: HashMap<String, BTreeSet<TaskId>>,
-    /// Ready tasks waiting for the swarm they were filed for to appear.
+    /// Ready tasks waiting for the swarm they were filed for to appear, or for room at a
+    /// peer serving a model no provider here serves.
     parked: BTreeSet<(Reverse<hypernet_plugin_api::Priority>, TaskId)>,
     /// Tasks that became ready since the last look (their place is decided then).
     fresh: Vec<TaskId>,
@@ -244,6 +248,7 @@ impl Core {
             return;
         };
         fed.reachable = true;
+        fed.looked = true;
         for p in peers {
             if p.swarm != fed.me {
                 fed.peers.insert(p.swarm.clone(), (p, now_ms));
@@ -359,14 +364,31 @@ impl Core {
             if crate::federation::serves(&fed.served, &model) {
                 continue;
             }
-            if let Some(peer) = self.roomiest_peer(|p| p.serves(&model)) {
+            let peer_serves = fed
+                .peers
+                .values()
+                .any(|(p, _)| p.accepts && p.serves(&model));
+            let roomiest = self.roomiest_peer(|p| p.serves(&model));
+            let fed = self.fed.as_mut().expect("on");
+            if let Some(peer) = roomiest {
                 self.ready.remove(&key);
+                fed.parked.remove(&key);
                 self.delegate(
                     id,
                     &peer,
                     format!("model {model} has no provider here"),
                     now_ms,
                 );
+            } else if peer_serves || !fed.looked {
+                // Only a peer can run it and none has room now (or the peers are not known
+                // yet, as after a restart): it waits (parked tasks are looked at again after
+                // every status exchange) instead of going to a worker here, whose call could
+                // only fail.
+                self.ready.remove(&key);
+                fed.parked.insert(key);
+            } else if fed.parked.remove(&key) {
+                // No peer serves it any more: it is a ready task here like any other.
+                self.ready.insert(key);
             }
         }
         self.overflow(now_ms);

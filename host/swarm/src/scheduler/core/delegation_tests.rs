@@ -150,6 +150,69 @@ fn a_model_no_provider_here_serves_goes_to_a_peer_that_serves_it() {
     );
 }
 
+/// A core whose router sends tasks tagged `cloud` to `cloud/big`, which no provider here
+/// serves.
+fn cloud_core(workers: usize) -> Core {
+    let mut c = core(workers, false);
+    c.router.rules = vec![crate::router::Rule {
+        if_tags_any: vec!["cloud".into()],
+        if_tags_all: Vec::new(),
+        min_priority: hypernet_plugin_api::Priority::Low,
+        model: "cloud/big".into(),
+    }];
+    c
+}
+
+#[test]
+fn a_task_only_a_peer_can_run_waits_for_the_peers_and_for_room_never_running_here() {
+    let mut c = cloud_core(2);
+    // Before the peers are known (a restart): it waits.
+    let early = file(&mut c, "cloud 0", |s| s.tags = vec!["cloud".into()]);
+    c.assign(0);
+    assert!(c.fx.dispatch.is_empty(), "no worker here takes it");
+    assert_eq!(status(&c, early), TaskStatus::Ready);
+    // The peer has room for two (twice its one worker): the others wait for room.
+    c.peers_seen(Some(vec![peer("cloud", &["cloud/"], 1, 1)]), 10);
+    let more: Vec<TaskId> = (1..4)
+        .map(|i| {
+            file(&mut c, &format!("cloud {i}"), |s| {
+                s.tags = vec!["cloud".into()]
+            })
+        })
+        .collect();
+    c.assign(10);
+    assert!(c.fx.dispatch.is_empty(), "no worker here takes one");
+    let all: Vec<TaskId> = std::iter::once(early).chain(more).collect();
+    let delegated = |c: &Core| {
+        all.iter()
+            .filter(|&&id| status(c, id) == TaskStatus::Delegated)
+            .count()
+    };
+    assert_eq!(delegated(&c), 2);
+    // One answered: the next goes at the next look at the peers.
+    let sent = *all
+        .iter()
+        .find(|&&id| status(&c, id) == TaskStatus::Delegated)
+        .unwrap();
+    let done = answer("cloud", sent, 1, TaskStatus::Completed, true);
+    assert_eq!(c.apply_remote(done, 20), Applied::Changed);
+    c.peers_seen(Some(vec![peer("cloud", &["cloud/"], 1, 0)]), 30);
+    c.assign(30);
+    assert_eq!(delegated(&c), 2, "two out again");
+    assert_eq!(status(&c, sent), TaskStatus::Completed);
+    assert!(c.fx.dispatch.is_empty(), "still none here");
+}
+
+#[test]
+fn a_task_no_peer_can_run_either_goes_to_a_worker_here() {
+    let mut c = cloud_core(1);
+    c.peers_seen(Some(vec![peer("other", &["sim/"], 4, 4)]), 0);
+    let id = file(&mut c, "nowhere", |s| s.tags = vec!["cloud".into()]);
+    c.assign(0);
+    // As without federation: it runs here (and its call fails for want of a provider).
+    assert_eq!(status(&c, id), TaskStatus::Running);
+}
+
 #[test]
 fn overflow_sends_only_what_no_free_worker_here_takes_and_only_to_peers_with_room() {
     let mut c = core(1, true);
