@@ -43,6 +43,10 @@ pub(super) struct Federated {
     /// Whether the peers were read at least once since this host started: until then a
     /// task whose model no provider here serves waits, as a peer may serve it.
     looked: bool,
+    /// When the current run of successful looks at the peers began (None while they fail):
+    /// a peer's silence counts from then at the earliest, so an outage of the NATS servers
+    /// is not taken for the peers' silence once they can be read again.
+    watching_since: Option<u64>,
     /// Tasks delegated and not yet answered, by peer.
     out: HashMap<String, BTreeSet<TaskId>>,
     /// Ready tasks waiting for the swarm they were filed for to appear, or for room at a
@@ -245,10 +249,12 @@ impl Core {
         let Some(fed) = &mut self.fed else { return };
         let Some(peers) = peers else {
             fed.reachable = false;
+            fed.watching_since = None;
             return;
         };
         fed.reachable = true;
         fed.looked = true;
+        let since = *fed.watching_since.get_or_insert(now_ms);
         for p in peers {
             if p.swarm != fed.me {
                 fed.peers.insert(p.swarm.clone(), (p, now_ms));
@@ -258,7 +264,7 @@ impl Core {
         let silent: Vec<String> = fed
             .peers
             .iter()
-            .filter(|(_, (_, seen))| now_ms.saturating_sub(*seen) > timeout)
+            .filter(|(_, (_, seen))| now_ms.saturating_sub((*seen).max(since)) > timeout)
             .map(|(name, _)| name.clone())
             .collect();
         // Tasks delegated to a swarm never seen since this host started are timed from
@@ -273,7 +279,7 @@ impl Core {
             fed.peers.remove(name);
         }
         for name in silent.into_iter().chain(unseen) {
-            self.take_back(&name, now_ms);
+            self.take_back(&name, since, now_ms);
         }
         // Parked tasks whose swarm appeared get their chance.
         let fed = self.fed.as_mut().expect("on");
@@ -282,8 +288,9 @@ impl Core {
     }
 
     /// Takes back the tasks delegated to `peer` (silent too long, or never seen) longer ago
-    /// than the timeout: ready again.
-    fn take_back(&mut self, peer: &str, now_ms: u64) {
+    /// than the timeout, counted from `since` at the earliest (when the peers could be read
+    /// again): ready again.
+    fn take_back(&mut self, peer: &str, since: u64, now_ms: u64) {
         let Some(fed) = &mut self.fed else { return };
         let timeout = fed.peer_timeout_ms;
         let ids: Vec<TaskId> = fed.out.get(peer).into_iter().flatten().copied().collect();
@@ -292,7 +299,7 @@ impl Core {
                 continue;
             };
             let Some(d) = &task.delegation else { continue };
-            if now_ms.saturating_sub(d.since_ms) <= timeout {
+            if now_ms.saturating_sub(d.since_ms.max(since)) <= timeout {
                 continue;
             }
             tracing::warn!(task = %id, peer, round = d.round, "peer silent too long: task taken back");
