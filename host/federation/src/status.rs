@@ -11,6 +11,7 @@ use hypernet_swarm::federation::{FederationConfig, PeerStatus};
 use hypernet_swarm::scheduler::Scheduler;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 /// The peers' published keys, by swarm (answers are checked against them).
 pub type PeerKeys = Arc<RwLock<HashMap<String, String>>>;
@@ -75,6 +76,13 @@ pub async fn exchange(
     Ok(peers)
 }
 
+/// The longest one exchange may take before it counts as failed: the status' time to live,
+/// and at least the JetStream requests' own 5 s. Reading the keys follows a consumer that
+/// a lost connection can leave waiting with no end; bounded, the next exchange starts anew.
+fn exchange_limit(cfg: &FederationConfig) -> Duration {
+    Duration::from_millis(cfg.status_ttl_ms).max(Duration::from_secs(5))
+}
+
 /// Runs the exchange every `status_every_ms` for ever.
 pub async fn run(
     cfg: FederationConfig,
@@ -84,13 +92,17 @@ pub async fn run(
     key: Arc<HostKey>,
     peer_keys: PeerKeys,
 ) {
-    let mut every = tokio::time::interval(std::time::Duration::from_millis(cfg.status_every_ms));
+    let mut every = tokio::time::interval(Duration::from_millis(cfg.status_every_ms));
+    let limit = exchange_limit(&cfg);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
     loop {
         every.tick().await;
         let own = own_status(&cfg, &scheduler, &registry, &key);
-        match exchange(&bucket, &own).await {
+        let exchanged = tokio::time::timeout(limit, exchange(&bucket, &own))
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {limit:?}").into()));
+        match exchanged {
             Ok(peers) => {
                 if failing {
                     tracing::info!("federation status exchange works again");
