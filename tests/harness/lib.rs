@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod mock_llm;
+pub mod nats;
 pub mod relay;
 pub mod smtp;
 pub mod telegram;
