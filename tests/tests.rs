@@ -24,6 +24,7 @@ mod dashboard;
 mod dashboard_contract;
 mod delivery;
 mod events;
+mod federation;
 mod identity;
 mod isolation;
 mod ladder;
