@@ -1,15 +1,15 @@
 //! The federation scenario: three swarms in this process (each its own scheduler, registry,
 //! provider-sim and redb file) joined over one NATS JetStream server.
 //!
-//! - Throughput: `--tasks` filed at swarm A with overflow on, served by the workers of all
-//!   three; wall time from the first filing to the last answer at A against the ideal
+//! - Throughput: `--tasks` filed at swarm `a` with overflow on, served by the workers of
+//!   all three; wall time from the first filing to the last answer at `a` against the ideal
 //!   `ceil(N / (3·W))·L`, and the tasks delegated per second of it.
-//! - Added latency: tasks filed at A one at a time at `--rate` for `--seconds`, a third for
-//!   A itself and a third each for B and C by name, while every worker is otherwise idle.
-//!   Each task's way there is timed from filing at A to its model call starting (at A, or
-//!   at the peer), its way back from that call starting to `task.completed` at A (the call
-//!   itself, `--latency-ms`, included on both sides); what a delegated task adds is its
-//!   quantile less the same quantile of the local tasks.
+//! - Added latency: tasks filed at `a` one at a time at `--rate` for `--seconds`, a third
+//!   for `a` itself and a third each for `b` and `c` by name, while every worker is
+//!   otherwise idle. Each task's way there is timed from filing at `a` to its model call
+//!   starting (at `a`, or at the peer), its way back from that call starting to
+//!   `task.completed` at `a` (the call itself, `--latency-ms`, included on both sides);
+//!   what a delegated task adds is its quantile less the same quantile of the local tasks.
 
 use super::BenchOptions;
 use super::nats::NatsServer;
@@ -28,8 +28,15 @@ use std::time::{Duration, Instant};
 /// How often the swarms publish their status in the bench (the smallest allowed is 100).
 const STATUS_EVERY_MS: u64 = 200;
 
-/// How long the swarms may take to see one another.
-const MEET_WITHIN: Duration = Duration::from_secs(30);
+/// How long a status lives without renewal: a stopped swarm's is gone this long after.
+const STATUS_TTL_MS: u64 = 5 * STATUS_EVERY_MS;
+
+/// How long a peer may be silent: also how long a swarm of an earlier run on the same
+/// server (stopped less than [`STATUS_TTL_MS`] before this run began) stays in the view.
+const PEER_TIMEOUT_MS: u64 = 10_000;
+
+/// How long the swarms may take to see one another, and only one another.
+const MEET_WITHIN: Duration = Duration::from_millis(PEER_TIMEOUT_MS + 20_000);
 
 type Row = (String, String, String);
 
@@ -65,14 +72,13 @@ struct Member {
 
 /// Runs the scenario; its rows for the results table.
 pub(super) async fn scenario(o: &BenchOptions) -> Result<Vec<Row>> {
-    let server = match &o.nats_url {
-        Some(_) => None,
-        None => Some(NatsServer::start()?),
-    };
-    let url = match (&o.nats_url, &server) {
-        (Some(url), _) => url.clone(),
-        (None, Some(s)) => s.url.clone(),
-        (None, None) => unreachable!("a server was started"),
+    let (server, url) = match &o.nats_url {
+        Some(url) => (None, url.clone()),
+        None => {
+            let server = NatsServer::start()?;
+            let url = server.url.clone();
+            (Some(server), url)
+        }
     };
     // Names of this run only: a server given by URL may hold an earlier run's messages.
     let run = format!("{:x}", hypernet_model::clock::now_ms() % 0xff_ffff);
@@ -92,7 +98,8 @@ pub(super) async fn scenario(o: &BenchOptions) -> Result<Vec<Row>> {
             urls: vec![url.clone()],
             overflow: true,
             status_every_ms: STATUS_EVERY_MS,
-            status_ttl_ms: 5 * STATUS_EVERY_MS,
+            status_ttl_ms: STATUS_TTL_MS,
+            peer_timeout_ms: PEER_TIMEOUT_MS,
             ..FederationConfig::default()
         };
         federation
@@ -112,7 +119,12 @@ pub(super) async fn scenario(o: &BenchOptions) -> Result<Vec<Row>> {
     for m in members {
         m.swarm.stop().await;
     }
-    drop(server);
+    match server {
+        Some(server) => drop(server),
+        // Their statuses expire before this returns, so a run that follows on the same
+        // server does not see these swarms.
+        None => tokio::time::sleep(Duration::from_millis(STATUS_TTL_MS)).await,
+    }
     outcome
 }
 
@@ -128,22 +140,48 @@ async fn measure(
     Ok(rows)
 }
 
-/// Waits until each swarm sees the other two.
+/// Waits until each swarm sees the other two and no other swarm (overflow would send
+/// tasks to any swarm it sees).
 async fn meet(members: &[Member], url: &str) -> Result<()> {
     let started = Instant::now();
     loop {
-        let mut seen = Vec::new();
+        let mut views = Vec::new();
         for m in members {
-            seen.push(m.swarm.scheduler.federation().await.peers.len());
+            let mut peers: Vec<String> = m
+                .swarm
+                .scheduler
+                .federation()
+                .await
+                .peers
+                .into_iter()
+                .map(|p| p.swarm)
+                .collect();
+            peers.sort();
+            views.push(peers);
         }
-        if seen.iter().all(|&n| n == members.len() - 1) {
+        let met = members.iter().zip(&views).all(|(m, peers)| {
+            let mut others: Vec<&str> = members
+                .iter()
+                .filter(|o| o.name != m.name)
+                .map(|o| o.name.as_str())
+                .collect();
+            others.sort();
+            *peers == others
+        });
+        if met {
             tracing::warn!(after = ?started.elapsed(), "bench: federation: the swarms see one another");
             return Ok(());
         }
         if started.elapsed() > MEET_WITHIN {
+            let seen: Vec<String> = members
+                .iter()
+                .zip(&views)
+                .map(|(m, peers)| format!("{} sees {peers:?}", m.name))
+                .collect();
             bail!(
-                "the three swarms did not see one another within {MEET_WITHIN:?} over NATS at {url} \
-                 (peers seen: {seen:?}); is JetStream enabled on that server?"
+                "the three swarms did not see one another, and only one another, within \
+                 {MEET_WITHIN:?} over NATS at {url} ({}); is JetStream enabled on that server?",
+                seen.join("; ")
             );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
