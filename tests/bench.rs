@@ -1,5 +1,6 @@
-//! `hypernet bench --scenario api` with tiny parameters, against the real binary and the
-//! real provider-sim library: every figure is produced and no request fails.
+//! `hypernet bench` scenarios with tiny parameters, against the real binary and the real
+//! provider-sim library: `api` produces every figure and no request fails; `federation`
+//! (with the `nats-server` it starts) delegates to both peers and times every task.
 
 use hypernet_integration::Env;
 
@@ -38,4 +39,62 @@ fn the_api_scenario_runs_end_to_end_without_errors() {
     let events = result(table, "api: /api/events");
     assert!(events.contains("per client 200-200 of 200"), "{events}");
     assert!(events.contains("lost 0, gaps 0, late starts 0"), "{events}");
+}
+
+/// The number before `after` in `text` (`"b 12, c 9"`, `"b "` gives 12).
+fn count_after(text: &str, after: &str) -> u64 {
+    let at = text
+        .find(after)
+        .unwrap_or_else(|| panic!("no `{after}` in {text}"))
+        + after.len();
+    text[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number after `{after}` in {text}"))
+}
+
+#[test]
+fn the_federation_scenario_delegates_to_both_peers_and_times_every_task() {
+    let env = Env::new();
+    let run = env.run(&[
+        "bench",
+        "--scenario",
+        "federation",
+        "--tasks",
+        "300",
+        "--workers",
+        "20",
+        "--runs",
+        "1",
+        "--latency-ms",
+        "5",
+        "--rate",
+        "150",
+        "--seconds",
+        "1",
+    ]);
+    let table = run.ok();
+    let wall = result(table, "federation: 300 tasks filed at a");
+    assert!(wall.contains("failed 0"), "{wall}");
+    // Every worker of a is busy after the first filings: overflow sends the rest to both.
+    let (a, b, c) = (
+        count_after(wall, "a ran "),
+        count_after(wall, ", b "),
+        count_after(wall, ", c "),
+    );
+    assert_eq!(a + b + c, 300, "{wall}");
+    assert!(b > 0 && c > 0, "{wall}");
+    let rate = result(table, "federation: tasks delegated per second");
+    assert!(rate.contains(&format!("{} delegated", b + c)), "{rate}");
+    // 150 tasks: every third stays at a, the others are filed for b and c by name; each is
+    // timed both ways.
+    for (way, samples) in [
+        ("on the way there", "100 delegated / 50 local samples"),
+        ("on the way back", "100 / 50 samples"),
+    ] {
+        let row = result(table, &format!("federation: added latency {way}"));
+        assert!(row.contains(samples), "{row}");
+        assert!(row.contains("added p50 "), "{row}");
+    }
 }

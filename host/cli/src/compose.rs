@@ -54,6 +54,8 @@ pub struct Host {
     pub outbox: Outbox,
     /// Commands from people.
     pub channels: Channels,
+    /// Federation, when `[federation]` is on.
+    pub federation: Option<hypernet_federation::Service>,
 }
 
 /// Builds and starts every service in order (see the module's documentation).
@@ -122,21 +124,23 @@ pub async fn compose(inputs: Inputs<'_>) -> Result<Host> {
         scheduler: scheduler.clone(),
         settings: config.alerts.settings().map_err(|e| anyhow!(e))?,
     });
-    if let Some(events) = federation_events {
-        hypernet_federation::start(hypernet_federation::Parts {
+    let federation = match federation_events {
+        Some(events) => Some(hypernet_federation::start(hypernet_federation::Parts {
             config: config.federation.clone(),
             scheduler: scheduler.clone(),
             registry: registry.clone(),
             store: federation_store,
             events,
             key: host_key(audit_for_key.as_ref())?,
-        });
-    }
+        })),
+        None => None,
+    };
     Ok(Host {
         registry,
         scheduler,
         outbox,
         channels,
+        federation,
     })
 }
 

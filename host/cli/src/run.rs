@@ -102,6 +102,7 @@ pub async fn run(options: RunOptions) -> Result<()> {
         scheduler,
         outbox,
         channels,
+        federation,
     } = compose(Inputs {
         config: &config,
         manifest,
@@ -140,6 +141,9 @@ pub async fn run(options: RunOptions) -> Result<()> {
     tracing::info!("shutting down");
     registry.announce("host.stopping", json!({}));
     scheduler.shutdown(SHUTDOWN_GRACE).await;
+    if let Some(federation) = federation {
+        federation.stop();
+    }
     registry.shutdown();
     data.remove_host_info();
     served.context("serving the API")

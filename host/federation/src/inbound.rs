@@ -1,15 +1,20 @@
 //! Receiving: this swarm's durable pull consumer delivers every message sent to it, in
 //! the stream's order, in chunks of whatever has arrived. Each chunk is applied through
-//! the scheduler — filings, withdrawals, answers, each kind in one durable batch — and
-//! only then acknowledged; a message unacknowledged (a crash, a lost connection) comes
-//! again, and applying it again changes nothing.
+//! the scheduler — filings, withdrawals, answers, each kind in one command, all durable in
+//! one batch — and only then acknowledged; a message unacknowledged (a crash, a lost
+//! connection) comes again, and applying it again changes nothing. Several chunks are
+//! applied at once (their commands sent in the stream's order), so messages arriving while
+//! the scheduler writes a batch join its next batch instead of waiting for this one.
 
 use crate::keys;
 use crate::outbound::{self, Outgoing};
 use crate::status::PeerKeys;
 use crate::wire::{self, Delegate, Message, Update};
+use async_nats::jetstream::consumer::pull::MessagesError;
 use async_nats::jetstream::{self, AckKind};
 use futures_util::StreamExt;
+use futures_util::future::join3;
+use futures_util::stream::FuturesOrdered;
 use hypernet_model::tasks::{RemoteOrigin, TaskSpec, TaskStatus};
 use hypernet_model::tier::Tier;
 use hypernet_swarm::federation::RemoteUpdate;
@@ -19,6 +24,10 @@ use std::time::Duration;
 
 /// Messages applied per chunk at most.
 const CHUNK: usize = 512;
+
+/// Chunks being applied at once: the next chunks' commands reach the scheduler while the
+/// batch holding the previous one's is being written, and share its next batch.
+const IN_FLIGHT: usize = 8;
 
 /// What the receiver needs.
 pub struct Receiver {
@@ -47,7 +56,8 @@ enum Unchecked {
 
 impl Receiver {
     /// Applies one chunk; returns the messages to acknowledge and those to deliver again
-    /// later (`true`).
+    /// later (`true`). Its filings, withdrawals and answers are sent to the scheduler
+    /// together, in that order, the moment this is first polled.
     async fn apply(&self, chunk: Vec<(Message, usize)>) -> Vec<(usize, bool)> {
         let mut done = Vec::with_capacity(chunk.len());
         let mut delegates = Vec::new();
@@ -80,21 +90,31 @@ impl Receiver {
                 },
             }
         }
-        done.extend(self.file(delegates).await);
-        if !withdrawn.is_empty() {
+        let withdraw = async {
+            if withdrawn.is_empty() {
+                return Vec::new();
+            }
             let (keys, ats): (Vec<String>, Vec<usize>) = withdrawn.into_iter().unzip();
             let again = self.scheduler.cancel_remote(keys).await.is_err();
-            done.extend(ats.into_iter().map(|at| (at, again)));
-        }
-        if !updates.is_empty() {
+            ats.into_iter().map(|at| (at, again)).collect()
+        };
+        let answer = async {
+            if updates.is_empty() {
+                return Vec::new();
+            }
             let (updates, ats): (Vec<Update>, Vec<usize>) = updates.into_iter().unzip();
             let again = self
                 .scheduler
                 .apply_remote(updates.into_iter().map(remote_update).collect())
                 .await
                 .is_err();
-            done.extend(ats.into_iter().map(|at| (at, again)));
-        }
+            ats.into_iter().map(|at| (at, again)).collect()
+        };
+        // Polled in this order, so the commands reach the scheduler in this order.
+        let (filed, withdrawn, answered) = join3(self.file(delegates), withdraw, answer).await;
+        done.extend(filed);
+        done.extend(withdrawn);
+        done.extend(answered);
         done
     }
 
@@ -246,46 +266,83 @@ pub async fn run(
     consumer: jetstream::consumer::Consumer<jetstream::consumer::pull::Config>,
 ) {
     loop {
-        let mut messages = match consumer.messages().await {
-            Ok(m) => m.ready_chunks(CHUNK),
+        match consumer.messages().await {
+            Ok(messages) => follow(&receiver, messages.ready_chunks(CHUNK)).await,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read this swarm's messages; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
-        };
-        while let Some(chunk) = messages.next().await {
-            let mut received = Vec::with_capacity(chunk.len());
-            let mut parsed = Vec::with_capacity(chunk.len());
-            for item in chunk {
-                match item {
-                    Ok(m) => {
-                        match serde_json::from_slice::<Message>(&m.payload) {
-                            Ok(message) => parsed.push((message, received.len())),
-                            Err(e) => {
-                                tracing::warn!(subject = %m.subject, error = %e, "a message from another swarm does not decode; dropped");
-                                let _ = m.ack().await;
-                                continue;
-                            }
-                        }
-                        received.push(m);
-                    }
-                    Err(e) => tracing::warn!(error = %e, "reading this swarm's messages"),
-                }
-            }
-            for (at, again) in receiver.apply(parsed).await {
-                let m = &received[at];
-                let acked = if again {
-                    m.ack_with(AckKind::Nak(Some(Duration::from_secs(2)))).await
-                } else {
-                    m.ack().await
-                };
-                if let Err(e) = acked {
-                    tracing::warn!(error = %e, "cannot acknowledge a message; it will come again");
-                }
-            }
         }
         tracing::warn!("this swarm's message stream ended; re-opening it");
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Applies the chunks as they come, up to [`IN_FLIGHT`] at a time, and acknowledges each
+/// chunk's messages once it is applied, chunk after chunk; returns when the stream ends.
+async fn follow(
+    receiver: &Receiver,
+    mut chunks: impl futures_util::Stream<Item = Vec<Result<jetstream::Message, MessagesError>>> + Unpin,
+) {
+    let mut applying = FuturesOrdered::new();
+    let mut open = true;
+    while open || !applying.is_empty() {
+        tokio::select! {
+            // Biased: a chunk pushed is first polled (its commands sent) before the next
+            // one is read, so the scheduler gets them in the stream's order.
+            biased;
+            Some((received, done)) = applying.next(), if !applying.is_empty() => {
+                acknowledge(received, done).await;
+            }
+            chunk = chunks.next(), if open && applying.len() < IN_FLIGHT => match chunk {
+                Some(chunk) => {
+                    let (received, parsed) = decode(chunk).await;
+                    applying.push_back(async move { (received, receiver.apply(parsed).await) });
+                }
+                None => open = false,
+            },
+        }
+    }
+}
+
+/// The chunk's messages and those of them that decode, each with its place among them;
+/// one that does not decode is dropped (acknowledged).
+async fn decode(
+    chunk: Vec<Result<jetstream::Message, MessagesError>>,
+) -> (Vec<jetstream::Message>, Vec<(Message, usize)>) {
+    let mut received = Vec::with_capacity(chunk.len());
+    let mut parsed = Vec::with_capacity(chunk.len());
+    for item in chunk {
+        match item {
+            Ok(m) => {
+                match serde_json::from_slice::<Message>(&m.payload) {
+                    Ok(message) => parsed.push((message, received.len())),
+                    Err(e) => {
+                        tracing::warn!(subject = %m.subject, error = %e, "a message from another swarm does not decode; dropped");
+                        let _ = m.ack().await;
+                        continue;
+                    }
+                }
+                received.push(m);
+            }
+            Err(e) => tracing::warn!(error = %e, "reading this swarm's messages"),
+        }
+    }
+    (received, parsed)
+}
+
+/// Acknowledges the messages applied, and asks for those to deliver again (`true`) later.
+async fn acknowledge(received: Vec<jetstream::Message>, done: Vec<(usize, bool)>) {
+    for (at, again) in done {
+        let m = &received[at];
+        let acked = if again {
+            m.ack_with(AckKind::Nak(Some(Duration::from_secs(2)))).await
+        } else {
+            m.ack().await
+        };
+        if let Err(e) = acked {
+            tracing::warn!(error = %e, "cannot acknowledge a message; it will come again");
+        }
     }
 }

@@ -46,11 +46,24 @@ pub struct Parts {
     pub key: HostKey,
 }
 
+/// The running federation service (see [`start`]).
+#[derive(Debug)]
+pub struct Service(tokio::task::AbortHandle);
+
+impl Service {
+    /// Stops it: status sharing, publishing and receiving end, and its connection closes.
+    /// What it had not yet published or acknowledged comes again at the next start.
+    pub fn stop(&self) {
+        self.0.abort();
+    }
+}
+
 /// Starts federation in the background: it connects (retrying until a NATS server
 /// answers), makes the stream, the bucket and the consumer, then shares status, publishes
-/// and receives until the host stops. Nothing here holds the host's start back.
-pub fn start(parts: Parts) {
-    tokio::spawn(run(parts));
+/// and receives until the host stops or [`Service::stop`]. Nothing here holds the host's
+/// start back.
+pub fn start(parts: Parts) -> Service {
+    Service(tokio::spawn(run(parts)).abort_handle())
 }
 
 async fn run(parts: Parts) {
@@ -80,7 +93,9 @@ async fn run(parts: Parts) {
     };
     tracing::info!(swarm = %config.swarm, "federation connected");
     let peer_keys = status::PeerKeys::default();
-    tokio::spawn(status::run(
+    // Held here, so that stopping this task stops them too.
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(status::run(
         config.clone(),
         link.bucket.clone(),
         scheduler.clone(),
@@ -88,7 +103,7 @@ async fn run(parts: Parts) {
         key.clone(),
         peer_keys.clone(),
     ));
-    tokio::spawn(outbound::run(
+    tasks.spawn(outbound::run(
         events,
         outbound::Composer {
             me: config.swarm.clone(),

@@ -18,10 +18,16 @@
 //!   WebSocket clients at a steady event rate (delivered events/s, loss, id gaps).
 //! - `subsystems`: the host CPU per task that the subsystem plugins add: the same run with
 //!   and without them, until every plugin has handled every event.
+//! - `federation` (not part of `all`: it needs a NATS server): three swarms in this
+//!   process joined over NATS JetStream; tasks filed at one overflow to the other two
+//!   (wall time against the ideal, tasks delegated per second), and the latency a
+//!   delegated task adds over a local one.
 
 mod api;
+mod federation;
 mod http;
 mod memory;
+mod nats;
 mod subsystems;
 mod swarm;
 
@@ -31,7 +37,7 @@ use clap::{Args, ValueEnum};
 /// Which figures to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Scenario {
-    /// Every scenario.
+    /// Every scenario but federation.
     All,
     /// Concurrent calls against the ideal wall time.
     Concurrency,
@@ -47,6 +53,8 @@ pub enum Scenario {
     Api,
     /// Host CPU per task added by the subsystem plugins.
     Subsystems,
+    /// Three swarms over NATS JetStream: delegated tasks per second, added latency.
+    Federation,
 }
 
 /// Options of `hypernet bench`.
@@ -55,19 +63,20 @@ pub struct BenchOptions {
     /// What to measure.
     #[arg(long, value_enum, default_value = "all")]
     pub scenario: Scenario,
-    /// Concurrency: tasks.
+    /// Concurrency, federation: tasks.
     #[arg(long, default_value_t = 10_000)]
     pub tasks: usize,
-    /// Concurrency: workers.
+    /// Concurrency: workers; federation: workers of each swarm.
     #[arg(long, default_value_t = 500)]
     pub workers: usize,
-    /// Concurrency: tasks per filing (one durable batch each; default: the worker count).
+    /// Concurrency, federation: tasks per filing (one durable batch each; default: the
+    /// worker count).
     #[arg(long)]
     pub filing_batch: Option<usize>,
     /// Concurrency: runs (the median is reported, with the range).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
-    /// Concurrency: provider latency in milliseconds.
+    /// Concurrency, federation: provider latency in milliseconds.
     #[arg(long, default_value_t = 50)]
     pub latency_ms: u64,
     /// Throughput: tasks.
@@ -76,10 +85,10 @@ pub struct BenchOptions {
     /// Subsystems: tasks per run.
     #[arg(long, default_value_t = 3_000)]
     pub subsystem_tasks: usize,
-    /// Latency: filing rate per second.
+    /// Latency, federation's added latency: filing rate per second.
     #[arg(long, default_value_t = 1_000)]
     pub rate: u64,
-    /// Latency: seconds of filing.
+    /// Latency, federation's added latency: seconds of filing.
     #[arg(long, default_value_t = 5)]
     pub seconds: u64,
     /// Memory: finished tasks stored.
@@ -101,6 +110,10 @@ pub struct BenchOptions {
     /// goes through the tool loop (default: single-turn calls, no tools offered).
     #[arg(long)]
     pub offer_tools: bool,
+    /// Federation: the NATS server (with JetStream) to use, e.g. `nats://127.0.0.1:4222`
+    /// (default: a `nats-server` started for the run on a free loopback port).
+    #[arg(long)]
+    pub nats_url: Option<String>,
 }
 
 /// Runs the chosen scenarios and prints their figures.
@@ -127,6 +140,9 @@ pub async fn run(options: BenchOptions) -> Result<()> {
     }
     if all || options.scenario == Scenario::Subsystems {
         rows.push(subsystems::scenario(&options).await?);
+    }
+    if options.scenario == Scenario::Federation {
+        rows.extend(federation::scenario(&options).await?);
     }
     let table: Vec<Vec<String>> = rows.into_iter().map(|(a, b, c)| vec![a, b, c]).collect();
     outln!(

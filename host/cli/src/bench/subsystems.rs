@@ -29,7 +29,7 @@ capabilities = ["kv", "events", "clock", "log"]
 "#;
 
 /// CPU time (user + system) of this process so far.
-fn process_cpu() -> Duration {
+pub(super) fn process_cpu() -> Duration {
     // SAFETY: getrusage writes into the struct it is given and reads nothing else.
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();

@@ -19,6 +19,9 @@ pub(super) struct Swarm {
     pub registry: Arc<Registry>,
     pub outbox: hypernet_swarm::outbox::Outbox,
     pub channels: hypernet_swarm::channels::Channels,
+    /// The store (the benchmarks read finished tasks from it).
+    pub store: hypernet_store::Store,
+    federation: Option<hypernet_federation::Service>,
     dir: tempfile::TempDir,
 }
 
@@ -39,6 +42,28 @@ impl Swarm {
         probe: Option<CallProbe>,
         offer_tools: bool,
         plugins: &str,
+    ) -> Result<Swarm> {
+        let federation = hypernet_swarm::federation::FederationConfig::default();
+        Self::launch(workers, latency_ms, probe, offer_tools, plugins, federation).await
+    }
+
+    /// [`Swarm::start`] joined to a federation by `federation` (enabled).
+    pub(super) async fn start_federated(
+        workers: usize,
+        latency_ms: u64,
+        probe: Option<CallProbe>,
+        federation: hypernet_swarm::federation::FederationConfig,
+    ) -> Result<Swarm> {
+        Self::launch(workers, latency_ms, probe, false, "", federation).await
+    }
+
+    async fn launch(
+        workers: usize,
+        latency_ms: u64,
+        probe: Option<CallProbe>,
+        offer_tools: bool,
+        plugins: &str,
+        federation: hypernet_swarm::federation::FederationConfig,
     ) -> Result<Swarm> {
         let dir = tempfile::tempdir().context("temporary data directory")?;
         let manifest = Manifest::parse(
@@ -74,6 +99,7 @@ impl Swarm {
                 enabled: false,
                 ..Default::default()
             },
+            federation,
             ..HostConfig::default()
         };
         let crate::compose::Host {
@@ -81,10 +107,11 @@ impl Swarm {
             scheduler,
             outbox,
             channels,
+            federation,
         } = crate::compose::compose(crate::compose::Inputs {
             config: &config,
             manifest,
-            store,
+            store: store.clone(),
             audit: None,
             registry: RegistryOptions::default(),
             probe,
@@ -95,6 +122,8 @@ impl Swarm {
             registry,
             outbox,
             channels,
+            store,
+            federation,
             dir,
         })
     }
@@ -118,6 +147,9 @@ impl Swarm {
     /// Stops the swarm; returns its data directory (removed when dropped).
     pub(super) async fn stop(self) -> tempfile::TempDir {
         self.scheduler.shutdown(Duration::from_secs(5)).await;
+        if let Some(federation) = &self.federation {
+            federation.stop();
+        }
         self.registry.shutdown();
         self.dir
     }
