@@ -2,10 +2,10 @@
 //! first-party plugins record each task outcome exactly once.
 
 use crate::util::SIM;
-use hypernet_integration::Env;
+use hypernet_integration::{Env, within};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const TASKS: usize = 240;
 const WORKERS: usize = 8;
@@ -51,18 +51,6 @@ fn finished(tasks: &[Value]) -> usize {
         .iter()
         .filter(|t| ["completed", "failed"].contains(&t["status"].as_str().unwrap_or_default()))
         .count()
-}
-
-/// Polls `f` for up to `secs` seconds.
-fn within<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// Every subscriber's `(behind, dropped)` summed, from `plugins list --json`.

@@ -4,8 +4,8 @@
 //! the NATS server; a vanished peer's tasks are taken back; a cancel and a dependency cross
 //! swarms; and federation off refuses a task filed for another swarm.
 
-use hypernet_integration::Env;
 use hypernet_integration::nats::NatsServer;
+use hypernet_integration::{Env, within};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -96,18 +96,6 @@ impl<'a> Swarm<'a> {
             self.extra
         ));
         env
-    }
-}
-
-/// Polls `f` every 50 ms until it returns `Some`, for up to `secs` seconds.
-fn within<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -580,8 +580,13 @@ impl Drop for Host {
 }
 
 /// Polls `f` until it returns `Some`, for up to 10 s.
-pub fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(10);
+pub fn eventually<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
+    within(10, what, f)
+}
+
+/// Polls `f` every 25 ms until it returns `Some`, for up to `secs` seconds.
+pub fn within<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         if let Some(v) = f() {
             return v;
