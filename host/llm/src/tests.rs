@@ -726,8 +726,35 @@ impl std::io::Write for Captured {
     }
 }
 
-#[tokio::test]
-async fn retries_are_logged_with_their_fields_and_never_the_key() {
+/// Whether a callsite logs is cached process-wide, and another test's thread can register
+/// a callsite as silent at the moment this test installs its subscriber. So the test runs
+/// alone, in a child process of this same test binary.
+#[test]
+fn retries_are_logged_with_their_fields_and_never_the_key() {
+    const ALONE: &str = "HYPERNET_LLM_LOG_TEST_ALONE";
+    let name = "tests::retries_are_logged_with_their_fields_and_never_the_key";
+    if std::env::var_os(ALONE).is_some() {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(retries_are_logged());
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--test-threads=1"])
+        .env(ALONE, "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn retries_are_logged() {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -736,9 +763,6 @@ async fn retries_are_logged_with_their_fields_and_never_the_key() {
         .with_max_level(tracing::Level::TRACE)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    // Other tests' threads may have cached "no interest" for the executor's log lines
-    // while no subscriber was set; recompute it now that one is.
-    tracing::callsite::rebuild_interest_cache();
     let (addr, _server) = serve(vec![
         Reply::Status(529, vec![("retry-after-ms", "10".into())], "overloaded"),
         ok_json(),
