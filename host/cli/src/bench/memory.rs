@@ -1,21 +1,10 @@
 //! Peak memory of a real `hypernet run` process over a store of finished tasks.
 
 use super::BenchOptions;
+use super::child::{ChildHost, mib};
 use super::swarm::Swarm;
-use anyhow::{Context, Result, bail};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// `VmHWM` (peak resident set) of a process, in KiB.
-fn peak_rss_kib(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .with_context(|| format!("reading /proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .context("no VmHWM line")
-}
+use anyhow::{Context, Result};
+use std::time::Duration;
 
 pub(super) async fn stored_tasks(o: &BenchOptions) -> Result<(String, String, String)> {
     tracing::warn!(tasks = o.stored, "bench: memory (filling the store)");
@@ -24,46 +13,26 @@ pub(super) async fn stored_tasks(o: &BenchOptions) -> Result<(String, String, St
     swarm.wait_finished(o.stored).await;
     let dir = swarm.stop().await;
 
-    std::fs::write(
-        dir.path().join("plugins.toml"),
-        "[[plugin]]\nname = \"provider-sim\"\n",
-    )?;
-    std::fs::write(dir.path().join("hypernet.toml"), "standing = []\n")?;
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data)?;
-    std::fs::rename(dir.path().join("hypernet.redb"), data.join("hypernet.redb"))?;
-    let mut child = Command::new(std::env::current_exe()?)
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["run", "--listen", "127.0.0.1:0", "--manifest"])
-        .arg(dir.path().join("plugins.toml"))
-        .arg("--config")
-        .arg(dir.path().join("hypernet.toml"))
-        .env("HYPERNET_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting hypernet run")?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !data.join("host.json").exists() {
-        if Instant::now() > deadline || child.try_wait()?.is_some() {
-            let _ = child.kill();
-            bail!("the host did not start on the filled store");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    std::fs::rename(dir.path().join("hypernet.redb"), data.join("hypernet.redb"))
+        .context("moving the filled store into the data directory")?;
+    let host = ChildHost::start(
+        dir.path(),
+        "[[plugin]]\nname = \"provider-sim\"\n",
+        "standing = []\n",
+    )
+    .await?;
     // Let it settle, then read its high-water mark.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let peak = peak_rss_kib(child.id());
-    let _ = child.kill();
-    let _ = child.wait();
-    let peak = peak?;
+    let peak = host.stats()?.peak_kib;
+    host.stop()?;
     Ok((
         format!(
             "peak RSS of `hypernet run` with {} finished tasks stored",
             o.stored
         ),
-        format!("{:.1} MiB", peak as f64 / 1024.0),
+        mib(peak),
         "<= 150 MiB".into(),
     ))
 }

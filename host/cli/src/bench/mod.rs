@@ -24,6 +24,7 @@
 //!   delegated task adds over a local one.
 
 mod api;
+mod child;
 mod federation;
 mod http;
 mod memory;
