@@ -1,5 +1,6 @@
 //! `hypernet bench` scenarios with tiny parameters, against the real binary and the real
-//! provider-sim library: `api` produces every figure and no request fails; `federation`
+//! provider-sim library: `api` produces every figure and no request fails; `peer` runs every
+//! task through a real host process with the real provider-lmstudio library; `federation`
 //! (with the `nats-server` it starts) delegates to both peers and times every task.
 
 use hypernet_integration::Env;
@@ -97,4 +98,55 @@ fn the_federation_scenario_delegates_to_both_peers_and_times_every_task() {
         assert!(row.contains(samples), "{row}");
         assert!(row.contains("added p50 "), "{row}");
     }
+}
+
+/// The figure before ` MiB` after `label` in `row`.
+fn mib_after(row: &str, label: &str) -> f64 {
+    let at = row
+        .find(label)
+        .unwrap_or_else(|| panic!("no `{label}` in {row}"))
+        + label.len();
+    row[at..]
+        .split(" MiB")
+        .next()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no MiB figure after `{label}` in {row}"))
+}
+
+#[test]
+fn the_peer_scenario_runs_every_task_through_a_real_host_process() {
+    let env = Env::new();
+    let run = env.run(&[
+        "bench",
+        "--scenario",
+        "peer",
+        "--peer-tasks",
+        "30",
+        "--peer-concurrency",
+        "5",
+        "--latency-ms",
+        "5",
+    ]);
+    // Each run checks that every task completed with exactly one call to the loopback
+    // server, and fails the bench otherwise.
+    let table = run.ok();
+    for what in [
+        "provider only, plain",
+        "provider only, streamed",
+        "with the four subsystems, plain",
+        "with the four subsystems, streamed",
+    ] {
+        let row = result(
+            table,
+            &format!("peer: 30 one-call tasks, 5 at a time, 5 ms, {what}"),
+        );
+        let (peak, ready) = (mib_after(row, "peak RSS "), mib_after(row, "at ready "));
+        assert!(ready > 1.0 && peak >= ready, "{row}");
+        assert!(row.contains(" ms a call; wall "), "{row}");
+    }
+    let added = result(
+        table,
+        "peer: host CPU a streamed call adds over a plain one, provider only",
+    );
+    assert!(added.contains(" ms"), "{added}");
 }

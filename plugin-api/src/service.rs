@@ -230,6 +230,10 @@ impl<T: Provider> DynService for ProviderService<T> {
                 let event = args::<ops::ParseStreamEvent>(payload)?;
                 answer::<ops::ParseStreamEvent>(&provider.parse_stream_event(&event))
             }
+            Op::ParseStreamEvents => {
+                let events = args::<ops::ParseStreamEvents>(payload)?;
+                answer::<ops::ParseStreamEvents>(&provider.parse_stream_events(&events))
+            }
             Op::ClassifyError => {
                 let response = args::<ops::ClassifyError>(payload)?;
                 answer::<ops::ClassifyError>(&provider.classify_error(&response))

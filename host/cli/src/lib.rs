@@ -25,6 +25,7 @@ mod dashboard;
 pub mod datadir;
 mod federation;
 pub(crate) mod format;
+pub mod memory;
 mod messages;
 mod plugins;
 pub mod run;

@@ -9,8 +9,33 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Sets the allocator up before anything allocates: the C library runs the functions of
+/// `.init_array` before `main` and before the Rust runtime's own set-up.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static CONFIGURE_ALLOCATOR: extern "C" fn() = {
+    extern "C" fn configure() {
+        hypernet::memory::configure_allocator();
+    }
+    configure
+};
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "error: starting the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run())
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     let default = if cli.is_host() { "info" } else { "warn" };
     tracing_subscriber::fmt()
@@ -20,6 +45,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    hypernet::memory::no_huge_pages();
     match cli.execute().await {
         Ok(()) => ExitCode::SUCCESS,
         // The reader stopped early (`| head`): it has what it wanted.

@@ -37,7 +37,7 @@ use stream::reborrow;
 
 use hypernet_plugin_api::provider::{
     Completion, CompletionRequest, HttpRequest, HttpResponse, Provider, ProviderError, SseEvent,
-    StreamDelta,
+    StreamBatch,
 };
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -53,11 +53,11 @@ pub trait ProviderOps: Sync {
         response: &HttpResponse,
     ) -> impl Future<Output = Result<Result<Completion, ProviderError>, String>> + Send;
 
-    /// Maps one server-sent event to deltas.
-    fn parse_stream_event(
+    /// Maps server-sent events read together to deltas, up to the first that fails.
+    fn parse_stream_events(
         &self,
-        event: &SseEvent,
-    ) -> impl Future<Output = Result<Result<Vec<StreamDelta>, ProviderError>, String>> + Send;
+        events: &[SseEvent],
+    ) -> impl Future<Output = Result<StreamBatch, String>> + Send;
 
     /// Classifies a non-2xx response.
     fn classify_error(
@@ -94,11 +94,8 @@ impl<P: Provider> ProviderOps for LocalProvider<P> {
         self.with(|p| p.parse_response(request, response))
     }
 
-    async fn parse_stream_event(
-        &self,
-        event: &SseEvent,
-    ) -> Result<Result<Vec<StreamDelta>, ProviderError>, String> {
-        self.with(|p| p.parse_stream_event(event))
+    async fn parse_stream_events(&self, events: &[SseEvent]) -> Result<StreamBatch, String> {
+        self.with(|p| p.parse_stream_events(events))
     }
 
     async fn classify_error(&self, response: &HttpResponse) -> Result<ProviderError, String> {

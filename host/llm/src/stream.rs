@@ -1,12 +1,12 @@
-//! Reading a streamed answer: the body's chunks are framed into server-sent events, each
-//! parsed by the provider into deltas and folded into the completion, while the answer's
-//! text also goes to the caller's [`TextSink`] as it arrives. The stream fails when it
+//! Reading a streamed answer: the body's chunks are framed into server-sent events, parsed
+//! by the provider into deltas in batches ([`PARSE_EVERY`]) and folded into the completion,
+//! while the answer's text also goes to the caller's [`TextSink`]. The stream fails when it
 //! stays silent longer than the idle limit.
 
 use super::{AttemptError, HttpExecutor, ProviderOps, SseFramer, describe, network};
 use futures_util::StreamExt;
 use hypernet_plugin_api::provider::{
-    Completion, CompletionBuilder, CompletionRequest, StreamDelta,
+    Completion, CompletionBuilder, CompletionRequest, SseEvent, StreamDelta,
 };
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,56 @@ pub(super) fn reborrow<'s>(
     }
 }
 
+/// After the first batch, events wait for the provider at most this long…
+const PARSE_EVERY: Duration = Duration::from_millis(20);
+
+/// …unless at least this many bytes of event data are waiting.
+const PARSE_MAX_PENDING: usize = 16 * 1024;
+
+/// Events read and not yet parsed. The provider parses them in batches — the first at once
+/// (the first text is not kept waiting), then at most every [`PARSE_EVERY`], sooner when
+/// [`PARSE_MAX_PENDING`] bytes wait, and at the end of the stream — so that a streamed call
+/// costs a few calls into the provider's thread rather than one per event. What people see
+/// is not delayed by it: [`TextSink`]s let text out at most every 50 ms anyway.
+#[derive(Debug, Default)]
+struct Pending {
+    events: Vec<SseEvent>,
+    bytes: usize,
+    /// When the oldest waiting event arrived.
+    since: Option<Instant>,
+    /// When the last batch was parsed (none yet: the first goes at once).
+    last: Option<Instant>,
+}
+
+impl Pending {
+    /// Adds `events`, which arrived at `now`.
+    fn push(&mut self, events: Vec<SseEvent>, now: Instant) {
+        if events.is_empty() {
+            return;
+        }
+        self.since.get_or_insert(now);
+        self.bytes += events.iter().map(|e| e.data.len()).sum::<usize>();
+        self.events.extend(events);
+    }
+
+    /// When the waiting events must be parsed, if any wait.
+    fn due(&self) -> Option<Instant> {
+        let since = self.since?;
+        match self.last {
+            Some(last) if self.bytes < PARSE_MAX_PENDING => Some(since.max(last + PARSE_EVERY)),
+            _ => Some(since),
+        }
+    }
+
+    /// The waiting events, to parse at `now`.
+    fn take(&mut self, now: Instant) -> Vec<SseEvent> {
+        self.last = Some(now);
+        self.bytes = 0;
+        self.since = None;
+        std::mem::take(&mut self.events)
+    }
+}
+
 impl HttpExecutor {
     /// Reads a 2xx event-stream response to a completion. Text `output` holds back when
     /// the stream ends is the caller's to let out (the stream may end in an error).
@@ -46,18 +96,29 @@ impl HttpExecutor {
         let mut body = response.bytes_stream();
         let mut framer = SseFramer::new();
         let mut builder = CompletionBuilder::new(request.model.clone());
+        let mut pending = Pending::default();
         let mut produced = false;
         let mut last_chunk = Instant::now();
         loop {
-            // Wake for held-back text when it is due before the stall limit.
+            // Wake for held-back text or waiting events when due before the stall limit.
             let stall = last_chunk + idle;
-            let due = output.as_deref().and_then(TextSink::due);
-            let wake = due.filter(|d| *d < stall).unwrap_or(stall);
-            let next = tokio::time::timeout_at(wake.into(), body.next()).await;
-            let (events, done) = match next {
-                Err(_) if wake < stall => {
-                    if let Some(output) = reborrow(&mut output) {
-                        output.flush(Instant::now());
+            let due = [output.as_deref().and_then(TextSink::due), pending.due()]
+                .into_iter()
+                .flatten()
+                .min()
+                .filter(|d| *d < stall);
+            let done = match tokio::time::timeout_at(due.unwrap_or(stall).into(), body.next()).await
+            {
+                Err(_) if due.is_some() => {
+                    let now = Instant::now();
+                    if pending.due().is_some_and(|d| d <= now) {
+                        let events = pending.take(now);
+                        parse(ops, &events, &mut builder, &mut produced, &mut output, now).await?;
+                    }
+                    if let Some(output) = reborrow(&mut output)
+                        && output.due().is_some_and(|d| d <= now)
+                    {
+                        output.flush(now);
                     }
                     continue;
                 }
@@ -70,34 +131,25 @@ impl HttpExecutor {
                 Ok(Some(Err(e))) => return Err(network(describe(e), produced)),
                 Ok(Some(Ok(chunk))) => {
                     last_chunk = Instant::now();
-                    (framer.push(&chunk), false)
+                    pending.push(framer.push(&chunk), last_chunk);
+                    false
                 }
-                Ok(None) => (framer.finish().into_iter().collect(), true),
+                Ok(None) => {
+                    pending.push(framer.finish().into_iter().collect(), Instant::now());
+                    true
+                }
             };
-            for event in events {
-                let deltas = ops
-                    .parse_stream_event(&event)
-                    .await
-                    .map_err(AttemptError::Host)?
-                    .map_err(|error| AttemptError::Provider {
-                        error,
-                        status: None,
-                        produced,
-                    })?;
-                for delta in deltas {
-                    // OpenAI opens with an empty text delta: that is not output yet.
-                    produced |= match &delta {
-                        StreamDelta::Text { text } if !text.is_empty() => {
-                            if let Some(output) = reborrow(&mut output) {
-                                output.text(text, last_chunk);
-                            }
-                            true
-                        }
-                        StreamDelta::ToolCallStart { .. } => true,
-                        _ => false,
-                    };
-                    builder.push(delta);
-                }
+            if done || pending.due().is_some_and(|d| d <= last_chunk) {
+                let events = pending.take(last_chunk);
+                parse(
+                    ops,
+                    &events,
+                    &mut builder,
+                    &mut produced,
+                    &mut output,
+                    last_chunk,
+                )
+                .await?;
             }
             if done {
                 return builder.finish().map_err(|error| AttemptError::Provider {
@@ -107,5 +159,46 @@ impl HttpExecutor {
                 });
             }
         }
+    }
+}
+
+/// Hands `events` to the provider and folds what it makes of them into `builder`, passing
+/// text to `output`.
+async fn parse<P: ProviderOps>(
+    ops: &P,
+    events: &[SseEvent],
+    builder: &mut CompletionBuilder,
+    produced: &mut bool,
+    output: &mut Option<&mut dyn TextSink>,
+    now: Instant,
+) -> Result<(), AttemptError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let batch = ops
+        .parse_stream_events(events)
+        .await
+        .map_err(AttemptError::Host)?;
+    for delta in batch.deltas {
+        // OpenAI opens with an empty text delta: that is not output yet.
+        *produced |= match &delta {
+            StreamDelta::Text { text } if !text.is_empty() => {
+                if let Some(output) = reborrow(output) {
+                    output.text(text, now);
+                }
+                true
+            }
+            StreamDelta::ToolCallStart { .. } => true,
+            _ => false,
+        };
+        builder.push(delta);
+    }
+    match batch.error {
+        Some(error) => Err(AttemptError::Provider {
+            error,
+            status: None,
+            produced: *produced,
+        }),
+        None => Ok(()),
     }
 }

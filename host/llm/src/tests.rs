@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use futures_util::StreamExt;
 use hypernet_plugin_api::PluginError;
-use hypernet_plugin_api::provider::{CompletionBuilder, Message, Prepared, ProviderInfo, Usage};
+use hypernet_plugin_api::provider::{
+    CompletionBuilder, Message, Prepared, ProviderInfo, StreamBatch, StreamDelta, Usage,
+};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -776,4 +778,73 @@ async fn retries_are_logged() {
     }
     assert!(!log.contains("sk-test"), "the key was logged: {log}");
     assert!(!log.contains("authorization"), "a header was logged: {log}");
+}
+
+/// [`LocalProvider`] that records the size of every batch of events it is handed.
+struct Counting {
+    inner: LocalProvider<MiniOpenAi>,
+    batches: Mutex<Vec<usize>>,
+}
+
+impl ProviderOps for Counting {
+    async fn parse_response(
+        &self,
+        request: &CompletionRequest,
+        response: &HttpResponse,
+    ) -> Result<Result<Completion, ProviderError>, String> {
+        self.inner.parse_response(request, response).await
+    }
+
+    async fn parse_stream_events(&self, events: &[SseEvent]) -> Result<StreamBatch, String> {
+        self.batches.lock().unwrap().push(events.len());
+        self.inner.parse_stream_events(events).await
+    }
+
+    async fn classify_error(&self, response: &HttpResponse) -> Result<ProviderError, String> {
+        self.inner.classify_error(response).await
+    }
+}
+
+#[tokio::test]
+async fn stream_events_reach_the_provider_in_few_batches_the_first_at_once() {
+    // 40 words, each event written on its own a few milliseconds apart (Reply::Sse).
+    let words: Vec<String> = (0..40).map(|i| format!("w{i} ")).collect();
+    let mut chunks: Vec<&'static str> = words
+        .iter()
+        .map(|w| {
+            let event = format!(
+                "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{w}\"}}}}]}}\n\n"
+            );
+            &*Box::leak(event.into_boxed_str())
+        })
+        .collect();
+    chunks.push("data: [DONE]\n\n");
+    let (addr, _server) = serve(vec![Reply::Sse(chunks)]).await;
+    let exec = HttpExecutor::new(&config()).unwrap();
+    let ops = Counting {
+        inner: LocalProvider::new(MiniOpenAi),
+        batches: Mutex::new(Vec::new()),
+    };
+    let mut sink = Holding::new(Duration::from_millis(1));
+    let c = exec
+        .complete("mini", &ops, &request(true), &http(addr), Some(&mut sink))
+        .await
+        .unwrap();
+    assert_eq!(c.text, words.concat());
+    let batches = ops.batches.into_inner().unwrap();
+    assert_eq!(
+        batches.iter().sum::<usize>(),
+        41,
+        "every event parsed once: {batches:?}"
+    );
+    let shown: String = sink.out.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(
+        shown + &sink.held,
+        c.text,
+        "the sink saw all the text, in order"
+    );
+    assert!(
+        batches.len() <= 41 / 4,
+        "one provider call per event or close to it: {batches:?}"
+    );
 }

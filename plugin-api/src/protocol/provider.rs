@@ -9,6 +9,7 @@
 //! | `prepare` | [`CompletionRequest`] | `Result<`[`Prepared`]`, `[`ProviderError`]`>` |
 //! | `parse_response` | [`ParseResponseArgs`] | `Result<`[`Completion`]`, ProviderError>` |
 //! | `parse_stream_event` | [`SseEvent`] | `Result<Vec<`[`StreamDelta`]`>, ProviderError>` |
+//! | `parse_stream_events` | `[`[`SseEvent`]`]` | [`StreamBatch`] |
 //! | `classify_error` | [`HttpResponse`] | [`ProviderError`] |
 //! | `list_models` | none | `Option<`[`HttpRequest`]`>` |
 //! | `parse_models` | [`HttpResponse`] | `Result<Vec<String>, ProviderError>` |
@@ -30,7 +31,7 @@ use super::sealed::Sealed;
 use crate::PluginError;
 use crate::provider::{
     Completion, CompletionRequest, HttpRequest, HttpResponse, Prepared, ProviderError,
-    ProviderInfo, SseEvent, StreamDelta,
+    ProviderInfo, SseEvent, StreamBatch, StreamDelta,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::borrow::Cow;
@@ -56,6 +57,8 @@ pub enum Op {
     ParseResponse,
     /// `parse_stream_event`: one server-sent event read.
     ParseStreamEvent,
+    /// `parse_stream_events`: the server-sent events read since the last batch.
+    ParseStreamEvents,
     /// `classify_error`: a non-2xx response classified.
     ClassifyError,
     /// `list_models`: the request that lists the server's models, if any.
@@ -71,11 +74,12 @@ impl Op {
     /// use hypernet_plugin_api::protocol::provider::Op;
     /// assert!(Op::ALL.iter().all(|op| Op::from_name(op.name()) == Some(*op)));
     /// ```
-    pub const ALL: [Op; 7] = [
+    pub const ALL: [Op; 8] = [
         Op::Describe,
         Op::Prepare,
         Op::ParseResponse,
         Op::ParseStreamEvent,
+        Op::ParseStreamEvents,
         Op::ClassifyError,
         Op::ListModels,
         Op::ParseModels,
@@ -93,6 +97,7 @@ impl Op {
             Op::Prepare => "prepare",
             Op::ParseResponse => "parse_response",
             Op::ParseStreamEvent => "parse_stream_event",
+            Op::ParseStreamEvents => "parse_stream_events",
             Op::ClassifyError => "classify_error",
             Op::ListModels => "list_models",
             Op::ParseModels => "parse_models",
@@ -186,6 +191,23 @@ pub struct ParseResponse;
 #[derive(Debug, Clone, Copy)]
 pub struct ParseStreamEvent;
 
+/// `parse_stream_events`: a list of [`SseEvent`]s (borrowed by the host); answers a
+/// [`StreamBatch`]. A plugin built before this operation existed answers
+/// [`ErrorCode::NotFound`](crate::ErrorCode::NotFound), and the host then sends the events
+/// one `parse_stream_event` at a time.
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::{Op, Operation, ParseStreamEvents};
+/// use hypernet_plugin_api::provider::SseEvent;
+/// use std::borrow::Cow;
+/// assert_eq!(ParseStreamEvents::OP, Op::ParseStreamEvents);
+/// let events = [SseEvent { event: None, data: "{}".into() }];
+/// let args: <ParseStreamEvents as Operation>::Args<'_> = Cow::Borrowed(&events[..]);
+/// assert_eq!(serde_json::to_string(&args).unwrap(), r#"[{"event":null,"data":"{}"}]"#);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ParseStreamEvents;
+
 /// `classify_error`: an [`HttpResponse`]; answers a [`ProviderError`].
 ///
 /// ```
@@ -268,6 +290,7 @@ operations! {
     Prepare: Prepare, CompletionRequest => Result<Prepared, ProviderError>;
     ParseResponse: ParseResponse, ParseResponseArgs<'a> => Result<Completion, ProviderError>;
     ParseStreamEvent: ParseStreamEvent, SseEvent => Result<Vec<StreamDelta>, ProviderError>;
+    ParseStreamEvents: ParseStreamEvents, Cow<'a, [SseEvent]> => StreamBatch;
     ClassifyError: ClassifyError, HttpResponse => ProviderError;
     ListModels: ListModels, () => Option<HttpRequest>;
     ParseModels: ParseModels, HttpResponse => Result<Vec<String>, ProviderError>;

@@ -367,6 +367,7 @@ fn provider_ops_are_named_once() {
             "prepare",
             "parse_response",
             "parse_stream_event",
+            "parse_stream_events",
             "classify_error",
             "list_models",
             "parse_models"
@@ -384,6 +385,7 @@ fn provider_ops_are_named_once() {
             ops::Prepare::OP,
             ops::ParseResponse::OP,
             ops::ParseStreamEvent::OP,
+            ops::ParseStreamEvents::OP,
             ops::ClassifyError::OP,
             ops::ListModels::OP,
             ops::ParseModels::OP,
@@ -427,6 +429,11 @@ impl Provider for Echo {
         })
     }
     fn parse_stream_event(&mut self, event: &SseEvent) -> Result<Vec<StreamDelta>, ProviderError> {
+        if event.data == "boom" {
+            return Err(ProviderError::Malformed {
+                message: "boom".into(),
+            });
+        }
         Ok(vec![StreamDelta::Text {
             text: event.data.clone(),
         }])
@@ -472,6 +479,29 @@ fn the_provider_dispatcher_speaks_the_typed_operations() {
     };
     let deltas = call::<ops::ParseStreamEvent>(&event).unwrap().unwrap();
     assert_eq!(deltas, [StreamDelta::Text { text: "x".into() }]);
+    // A batch: the deltas of the events before the first failure, then that failure; the
+    // events after it are not parsed.
+    let events: Vec<SseEvent> = ["a", "b", "boom", "c"]
+        .into_iter()
+        .map(|data| SseEvent {
+            event: None,
+            data: data.into(),
+        })
+        .collect();
+    let batch = call::<ops::ParseStreamEvents>(&std::borrow::Cow::Borrowed(&events[..])).unwrap();
+    assert_eq!(
+        batch.deltas,
+        [
+            StreamDelta::Text { text: "a".into() },
+            StreamDelta::Text { text: "b".into() }
+        ]
+    );
+    assert_eq!(
+        batch.error,
+        Some(ProviderError::Malformed {
+            message: "boom".into()
+        })
+    );
     let err = call::<ops::ClassifyError>(&HttpResponse {
         status: 401,
         ..response.clone()

@@ -8,7 +8,7 @@ mod stream;
 pub(crate) mod types;
 
 pub use error::{ProviderError, retry_after_ms};
-pub use stream::{CompletionBuilder, StreamDelta};
+pub use stream::{CompletionBuilder, StreamBatch, StreamDelta};
 pub use types::{
     Completion, CompletionRequest, ContentBlock, HttpRequest, HttpResponse, Message, Prepared,
     ProviderInfo, Role, SseEvent, StopReason, ToolCall, ToolSpec, Usage,
@@ -85,6 +85,25 @@ pub trait Provider: Sized + Send + 'static {
         Err(ProviderError::Malformed {
             message: "this provider does not stream".into(),
         })
+    }
+
+    /// Parses the events of a streamed response read together, in order, up to the first
+    /// that fails. The host hands events over in batches (what arrived since the last
+    /// batch), so a provider pays one call per batch, not one per event. The default calls
+    /// [`Provider::parse_stream_event`] for each; override it only to share work across
+    /// the events of a batch.
+    fn parse_stream_events(&mut self, events: &[SseEvent]) -> StreamBatch {
+        let mut batch = StreamBatch::default();
+        for event in events {
+            match self.parse_stream_event(event) {
+                Ok(deltas) => batch.deltas.extend(deltas),
+                Err(error) => {
+                    batch.error = Some(error);
+                    break;
+                }
+            }
+        }
+        batch
     }
 
     /// The request that lists the models the server offers (e.g. `GET /v1/models`), for

@@ -4,6 +4,27 @@ use super::{Completion, StopReason, ToolCall, Usage};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// What several server-sent events of one streamed answer parse to: the deltas of every
+/// event up to the first that failed, in order, and that failure.
+///
+/// ```
+/// use hypernet_plugin_api::provider::{ProviderError, StreamBatch, StreamDelta};
+/// let batch = StreamBatch {
+///     deltas: vec![StreamDelta::Text { text: "Hi".into() }],
+///     error: Some(ProviderError::Overloaded { message: "busy".into(), retry_after_ms: None }),
+/// };
+/// let json = serde_json::to_string(&batch).unwrap();
+/// assert_eq!(serde_json::from_str::<StreamBatch>(&json).unwrap(), batch);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StreamBatch {
+    /// The deltas, in the order of their events.
+    pub deltas: Vec<StreamDelta>,
+    /// The failure of the first event that failed (the events after it are not parsed).
+    #[serde(default)]
+    pub error: Option<super::ProviderError>,
+}
+
 /// One step of a streamed answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

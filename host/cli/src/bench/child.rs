@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -53,6 +53,65 @@ impl ProcStats {
     }
 }
 
+/// Where a process's resident memory is, from `/proc/<pid>/smaps`: KiB by kind of mapping.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct MemoryMap {
+    /// Anonymous memory: the heap, thread stacks, the allocator's arenas.
+    pub anonymous_kib: u64,
+    /// The `hypernet` executable's pages.
+    pub binary_kib: u64,
+    /// The plugin libraries' pages.
+    pub plugins_kib: u64,
+    /// Everything else file-backed: the C library, the loader, the store file if mapped.
+    pub other_files_kib: u64,
+}
+
+impl MemoryMap {
+    /// Reads the map of process `pid`.
+    pub(super) fn of(pid: u32) -> Result<MemoryMap> {
+        let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps"))
+            .with_context(|| format!("reading /proc/{pid}/smaps"))?;
+        let mut map = MemoryMap::default();
+        let mut path = String::new();
+        for line in smaps.lines() {
+            if let Some(rss) = line.strip_prefix("Rss:") {
+                let kib: u64 = rss
+                    .split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                let slot = if path.is_empty() || path.starts_with('[') {
+                    &mut map.anonymous_kib
+                } else if path.contains("libhypernet_plugin_") {
+                    &mut map.plugins_kib
+                } else if path.ends_with("/hypernet") {
+                    &mut map.binary_kib
+                } else {
+                    &mut map.other_files_kib
+                };
+                *slot += kib;
+            } else if line.split_whitespace().next().is_some_and(|range| {
+                range.contains('-') && range.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+            }) {
+                // A mapping's header: range, permissions, offset, device, inode, path.
+                path = line.split_whitespace().nth(5).unwrap_or("").to_string();
+            }
+        }
+        Ok(map)
+    }
+
+    /// One line: each kind in MiB.
+    pub(super) fn summary(&self) -> String {
+        format!(
+            "heap and stacks {}, hypernet {}, plugins {}, other files {}",
+            mib(self.anonymous_kib),
+            mib(self.binary_kib),
+            mib(self.plugins_kib),
+            mib(self.other_files_kib)
+        )
+    }
+}
+
 /// KiB as MiB with one decimal.
 pub(super) fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
@@ -65,7 +124,6 @@ pub(super) struct ChildHost {
     url: String,
     token: String,
     client: reqwest::Client,
-    data: PathBuf,
 }
 
 impl ChildHost {
@@ -115,12 +173,12 @@ impl ChildHost {
             .context("reading the host's api-token")?
             .trim()
             .to_string();
+        hypernet_llm::tls::install();
         let host = ChildHost {
             child,
             url,
             token,
             client: reqwest::Client::new(),
-            data,
         };
         host.status().await.context("the host's first status")?;
         Ok(host)
@@ -131,14 +189,14 @@ impl ChildHost {
         self.child.id()
     }
 
-    /// The data directory.
-    pub(super) fn data(&self) -> &Path {
-        &self.data
-    }
-
     /// Its `/proc` figures now.
     pub(super) fn stats(&self) -> Result<ProcStats> {
         ProcStats::of(self.pid())
+    }
+
+    /// Where its resident memory is now.
+    pub(super) fn memory_map(&self) -> Result<MemoryMap> {
+        MemoryMap::of(self.pid())
     }
 
     /// `GET /api/status`.
@@ -158,17 +216,39 @@ impl ChildHost {
         answer.json().await.context("GET /api/status: the body")
     }
 
-    /// Files `n` distinct one-call tasks through `POST /api/tasks`, `batch` to a request.
+    /// How many tasks have `status` (`GET /api/tasks?status=`).
+    pub(super) async fn count(&self, status: &str) -> Result<usize> {
+        let answer = self
+            .client
+            .get(format!("{}/api/tasks?status={status}&limit=1", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .context("GET /api/tasks")?;
+        ensure!(
+            answer.status().is_success(),
+            "GET /api/tasks: {}",
+            answer.status()
+        );
+        let page: Value = answer.json().await.context("GET /api/tasks: the body")?;
+        page["total"]
+            .as_u64()
+            .map(|n| n as usize)
+            .context("GET /api/tasks: no total")
+    }
+
+    /// Files `n` distinct one-call tasks (titled `<tag> <i>`) through `POST /api/tasks`, `batch` to a request.
     pub(super) async fn file(&self, n: usize, tag: &str, batch: usize) -> Result<()> {
         let mut filed = 0;
         while filed < n {
             let count = batch.min(n - filed);
             let tasks: Vec<Value> = (filed..filed + count)
                 .map(|i| {
+                    // Untagged: running tasks that share a tag are reported as
+                    // contending for it, which is not the work measured.
                     json!({
                         "title": format!("{tag} {i}"),
                         "description": "Answer in one sentence.",
-                        "tags": [tag],
                     })
                 })
                 .collect();

@@ -49,12 +49,18 @@ async fn answer(body: Bytes) -> Response {
 }
 
 async fn serve() -> Result<SocketAddr> {
+    serve_openai(axum::routing::post(answer)).await
+}
+
+/// Serves an OpenAI-compatible API on a free loopback port: `chat` answers
+/// `/v1/chat/completions`, and `/v1/models` lists `bench-model`.
+pub(super) async fn serve_openai(chat: axum::routing::MethodRouter) -> Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .context("binding the loopback server")?;
     let addr = listener.local_addr()?;
     let app = axum::Router::new()
-        .route("/v1/chat/completions", axum::routing::post(answer))
+        .route("/v1/chat/completions", chat)
         .route(
             "/v1/models",
             axum::routing::get(|| async {

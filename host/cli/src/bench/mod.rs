@@ -18,6 +18,11 @@
 //!   WebSocket clients at a steady event rate (delivered events/s, loss, id gaps).
 //! - `subsystems`: the host CPU per task that the subsystem plugins add: the same run with
 //!   and without them, until every plugin has handled every event.
+//! - `peer`: the workload the Python agent frameworks are measured on (one-call tasks, 50
+//!   at a time, 50 ms, against a loopback OpenAI-compatible server through the real
+//!   `provider-lmstudio` plugin) run by a `hypernet run` process, with the provider alone and
+//!   with the four subsystem plugins, plain and streamed: peak RSS, RSS at ready, host CPU
+//!   a call, wall time.
 //! - `federation` (not part of `all`: it needs a NATS server): three swarms in this
 //!   process joined over NATS JetStream; tasks filed at one overflow to the other two
 //!   (wall time against the ideal, tasks delegated per second), and the latency a
@@ -29,6 +34,7 @@ mod federation;
 mod http;
 mod memory;
 mod nats;
+mod peer;
 mod subsystems;
 mod swarm;
 
@@ -54,6 +60,9 @@ pub enum Scenario {
     Api,
     /// Host CPU per task added by the subsystem plugins.
     Subsystems,
+    /// The workload the Python frameworks are measured on, by a `hypernet run` process:
+    /// peak RSS, RSS at ready, host CPU a call, wall time.
+    Peer,
     /// Three swarms over NATS JetStream: delegated tasks per second, added latency.
     Federation,
 }
@@ -77,7 +86,7 @@ pub struct BenchOptions {
     /// Concurrency: runs (the median is reported, with the range).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
-    /// Concurrency, federation: provider latency in milliseconds.
+    /// Concurrency, federation, peer: provider latency in milliseconds.
     #[arg(long, default_value_t = 50)]
     pub latency_ms: u64,
     /// Throughput: tasks.
@@ -111,6 +120,12 @@ pub struct BenchOptions {
     /// goes through the tool loop (default: single-turn calls, no tools offered).
     #[arg(long)]
     pub offer_tools: bool,
+    /// Peer: one-call tasks filed (all at once).
+    #[arg(long, default_value_t = 1_000)]
+    pub peer_tasks: usize,
+    /// Peer: workers, and calls in flight at a time.
+    #[arg(long, default_value_t = 50)]
+    pub peer_concurrency: usize,
     /// Federation: the NATS server (with JetStream) to use, e.g. `nats://127.0.0.1:4222`
     /// (default: a `nats-server` started for the run on a free loopback port).
     #[arg(long)]
@@ -141,6 +156,9 @@ pub async fn run(options: BenchOptions) -> Result<()> {
     }
     if all || options.scenario == Scenario::Subsystems {
         rows.push(subsystems::scenario(&options).await?);
+    }
+    if all || options.scenario == Scenario::Peer {
+        rows.extend(peer::scenario(&options).await?);
     }
     if options.scenario == Scenario::Federation {
         rows.extend(federation::scenario(&options).await?);

@@ -8,11 +8,8 @@ use super::swarm::Swarm;
 use anyhow::Result;
 use std::time::{Duration, Instant};
 
-/// The subsystems as the default manifest loads them.
-const SUBSYSTEMS: &str = r#"
-[[plugin]]
-name = "example"
-capabilities = ["kv", "events", "log"]
+/// The four subsystems as the default manifest loads them.
+pub(super) const SUBSYSTEMS: &str = r#"
 [[plugin]]
 name = "reputation"
 capabilities = ["kv", "events", "clock", "log"]
@@ -26,6 +23,13 @@ capabilities = ["kv", "events", "clock", "log"]
 [[plugin]]
 name = "herald"
 capabilities = ["kv", "events", "clock", "log"]
+"#;
+
+/// The example plugin, the template for plugin authors, loaded by the default manifest too.
+const EXAMPLE: &str = r#"
+[[plugin]]
+name = "example"
+capabilities = ["kv", "events", "log"]
 "#;
 
 /// CPU time (user + system) of this process so far.
@@ -65,7 +69,7 @@ pub(super) async fn scenario(o: &BenchOptions) -> Result<(String, String, String
     let n = o.subsystem_tasks;
     tracing::warn!(tasks = n, "bench: subsystems");
     let (bare, bare_wall) = run_once(n, "").await?;
-    let (with, with_wall) = run_once(n, SUBSYSTEMS).await?;
+    let (with, with_wall) = run_once(n, &format!("{SUBSYSTEMS}{EXAMPLE}")).await?;
     let added = with.saturating_sub(bare);
     Ok((
         format!("subsystems: host CPU per task, {n} tasks, zero-latency provider, durable"),

@@ -3,10 +3,12 @@
 
 use hypernet_engine::Registry;
 use hypernet_llm::ProviderOps;
+use hypernet_plugin_api::ErrorCode;
 use hypernet_plugin_api::protocol::provider::{self as ops, Operation, ParseResponseArgs};
 use hypernet_plugin_api::provider::{
-    Completion, CompletionRequest, HttpResponse, ProviderError, SseEvent, StreamDelta,
+    Completion, CompletionRequest, HttpResponse, ProviderError, SseEvent, StreamBatch,
 };
+use std::borrow::Cow;
 
 /// A provider plugin running in the registry, by address.
 #[derive(Debug, Clone, Copy)]
@@ -36,11 +38,33 @@ impl ProviderOps for RegistryProvider<'_> {
             .await
     }
 
-    async fn parse_stream_event(
-        &self,
-        event: &SseEvent,
-    ) -> Result<Result<Vec<StreamDelta>, ProviderError>, String> {
-        self.op::<ops::ParseStreamEvent>(event).await
+    async fn parse_stream_events(&self, events: &[SseEvent]) -> Result<StreamBatch, String> {
+        let batch = self
+            .registry
+            .provider_call::<ops::ParseStreamEvents>(self.address, &Cow::Borrowed(events))
+            .await;
+        match batch {
+            Ok(batch) => Ok(batch),
+            // Built before batches: one event at a time.
+            Err(e) if e.code() == ErrorCode::NotFound => {
+                let mut batch = StreamBatch::default();
+                for event in events {
+                    match self.op::<ops::ParseStreamEvent>(event).await? {
+                        Ok(deltas) => batch.deltas.extend(deltas),
+                        Err(error) => {
+                            batch.error = Some(error);
+                            break;
+                        }
+                    }
+                }
+                Ok(batch)
+            }
+            Err(e) => Err(format!(
+                "provider `{}` {}: {e}",
+                self.address,
+                ops::ParseStreamEvents::OP
+            )),
+        }
     }
 
     async fn classify_error(&self, response: &HttpResponse) -> Result<ProviderError, String> {
