@@ -33,6 +33,7 @@ mod manifest_errors;
 mod mock_llm;
 mod openapi;
 mod output;
+mod package;
 mod people;
 mod providers;
 mod scheduler;

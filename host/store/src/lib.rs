@@ -38,8 +38,12 @@ pub fn deferred<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
-/// redb's page cache.
-const CACHE_BYTES: usize = 32 << 20;
+/// redb's page cache (read cache and write buffer together). Small, so that memory stays
+/// flat however large the file grows: pages not cached are read from the kernel's page
+/// cache, and the hot data (unfinished tasks) lives in the scheduler's memory anyway. At
+/// 32 MiB the resident set grew with the file until the cache was full, with no durable
+/// throughput gained over 4 MiB (docs/benchmarks.md, "Where the memory goes").
+const CACHE_BYTES: usize = 4 << 20;
 
 /// A store failure, naming the file. Its message includes redb's, which is therefore not
 /// also given as its source (an error chain would print it twice).
