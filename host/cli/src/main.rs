@@ -23,6 +23,7 @@ static CONFIGURE_ALLOCATOR: extern "C" fn() = {
 
 fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(hypernet::memory::runtime_workers())
         .enable_all()
         .build()
     {

@@ -24,6 +24,22 @@ pub fn configure_allocator() {
     }
 }
 
+/// Most worker threads of the async runtime.
+///
+/// The runtime's threads carry the API, the HTTP calls and the plugins' replies; the
+/// scheduler, the event log and every plugin have threads of their own. Four keep up with
+/// every benchmark, and each more thread costs its stack and the allocator's per-thread pages
+/// (tokio's default is one per core: 64 on a 64-core machine).
+const MAX_RUNTIME_WORKERS: usize = 4;
+
+/// How many worker threads the async runtime gets: one per core, at most
+/// [`MAX_RUNTIME_WORKERS`].
+pub fn runtime_workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, MAX_RUNTIME_WORKERS)
+}
+
 /// Turns transparent huge pages off for this process and its children.
 ///
 /// The allocator asks for huge pages on its arenas (`madvise(MADV_HUGEPAGE)`), and where the
