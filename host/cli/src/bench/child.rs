@@ -115,6 +115,9 @@ impl ChildHost {
             .context("reading the host's api-token")?
             .trim()
             .to_string();
+        // A client is built only once a TLS crypto provider is installed, even for plain
+        // HTTP; a scenario that starts no in-process swarm first has none yet.
+        hypernet_llm::tls::install();
         let host = ChildHost {
             child,
             url,
@@ -160,9 +163,22 @@ impl ChildHost {
 
     /// Files `n` distinct one-call tasks through `POST /api/tasks`, `batch` to a request.
     pub(super) async fn file(&self, n: usize, tag: &str, batch: usize) -> Result<()> {
-        let mut filed = 0;
-        while filed < n {
-            let count = batch.min(n - filed);
+        self.file_numbered(0, n, tag, batch).await
+    }
+
+    /// [`ChildHost::file`] with titles numbered from `first` (`<tag> <first>`, ...), so
+    /// that successive filings with the same tag stay distinct.
+    pub(super) async fn file_numbered(
+        &self,
+        first: usize,
+        n: usize,
+        tag: &str,
+        batch: usize,
+    ) -> Result<()> {
+        let end = first + n;
+        let mut filed = first;
+        while filed < end {
+            let count = batch.min(end - filed);
             let tasks: Vec<Value> = (filed..filed + count)
                 .map(|i| {
                     json!({
@@ -189,6 +205,15 @@ impl ChildHost {
             filed += count;
         }
         Ok(())
+    }
+
+    /// How many tasks the host holds unfinished (the sum of `GET /api/status` counts).
+    pub(super) async fn unfinished(&self) -> Result<u64> {
+        let status = self.status().await?;
+        let counts = status["tasks"]
+            .as_object()
+            .with_context(|| format!("GET /api/status: no `tasks` object in {status}"))?;
+        Ok(counts.values().filter_map(Value::as_u64).sum())
     }
 
     /// Waits until no task is unfinished (the status counts only unfinished ones), at most
