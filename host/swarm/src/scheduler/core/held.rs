@@ -28,7 +28,7 @@ impl Core {
         self.active
             .get(&id)
             .map(|t| t.status)
-            .or_else(|| self.finished.get(&id).copied())
+            .or_else(|| self.finished.get(id))
     }
 
     /// Unfinished, or failed with an automatic retry coming: a duplicate of it is not filed.

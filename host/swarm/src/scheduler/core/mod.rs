@@ -116,7 +116,8 @@ pub struct Core {
     cfg: SchedulerConfig,
     next_id: u64,
     active: HashMap<TaskId, Task>,
-    finished: HashMap<TaskId, TaskStatus>,
+    /// The final status of every task no longer held (see [`finished`]).
+    finished: finished::Finished,
     ready: BTreeSet<(Reverse<Priority>, TaskId)>,
     waiting_on: HashMap<TaskId, Vec<TaskId>>,
     dedup: HashMap<u64, TaskId>,
@@ -210,7 +211,7 @@ impl Core {
             cfg,
             next_id: 1,
             active: HashMap::new(),
-            finished: HashMap::new(),
+            finished: finished::Finished::default(),
             ready: BTreeSet::new(),
             waiting_on: HashMap::new(),
             dedup: HashMap::new(),
@@ -334,6 +335,8 @@ impl Core {
 // `Core`'s methods, by responsibility:
 // the held tasks: lookups, status changes, eviction
 mod held;
+// the statuses of finished tasks, as runs of ids
+mod finished;
 // filing a batch: checks, duplicates, dependency order and cycles, readiness
 mod filing;
 // handing ready tasks to free workers: pick, route, budget, dispatch

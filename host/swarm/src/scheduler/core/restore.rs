@@ -80,12 +80,12 @@ impl Core {
         }
         if matches!(task.status, TaskStatus::Pending | TaskStatus::Blocked) {
             for dep in &task.depends_on {
-                if self.finished.get(dep) != Some(&TaskStatus::Completed) {
+                if self.finished.get(*dep) != Some(TaskStatus::Completed) {
                     self.waiting_on.entry(*dep).or_default().push(id);
                 }
             }
         }
-        self.finished.remove(&id);
+        self.finished.remove(id);
         self.held_by_status[task.status as usize] += 1;
         self.active.insert(id, task);
     }

@@ -858,3 +858,73 @@ fn reservations_can_be_turned_off() {
     c.complete(a, 1, ok("done well"), 1);
     assert_eq!(dispatched(&mut c, 2), [b]);
 }
+
+/// Files and completes `n` tasks, `workers` at a time; returns every task that left memory
+/// (what the loop writes), in order.
+fn work_through(c: &mut Core, n: usize, now: u64) -> Vec<Task> {
+    let mut left = Vec::new();
+    let mut filed = 0;
+    while filed < n {
+        let batch: Vec<PlannedTask> = (filed..(filed + 8).min(n))
+            .map(|i| spec(&format!("routine {i}")))
+            .collect();
+        filed += batch.len();
+        c.file(batch, "person", now).unwrap();
+        for id in dispatched(c, now) {
+            c.complete(id, 1, ok("done"), now);
+        }
+        left.append(&mut std::mem::take(&mut c.fx).finished);
+    }
+    left
+}
+
+#[test]
+fn a_dependency_on_a_task_finished_long_ago_resolves_in_memory_and_after_a_restore() {
+    let mut c = core(8, 1);
+    let done = file(&mut c, spec("done long ago"));
+    let failed = file(&mut c, spec("failed long ago"));
+    let cancelled = file(&mut c, spec("cancelled long ago"));
+    c.cancel(cancelled, None, 1).unwrap();
+    let running = dispatched(&mut c, 1);
+    assert_eq!(running, [done, failed]);
+    c.complete(done, 1, ok("done"), 2);
+    c.fail(failed, 1, "boom".into(), 2);
+    let mut stored = std::mem::take(&mut c.fx).finished;
+    stored.extend(work_through(&mut c, 5_000, 3));
+    assert_eq!(stored.len(), 5_003);
+    // T-1 completed, T-2 failed, T-3 cancelled, T-4 to T-5003 completed: four runs.
+    assert_eq!(c.finished.runs(), 4);
+    assert_eq!(c.finished.len(), 5_003);
+
+    let check = |c: &mut Core| {
+        let on = |dep: TaskId| with(&format!("after {dep}"), |s| s.depends_on = vec![dep.to_string()]);
+        let after_done = file(c, on(done));
+        let after_failed = file(c, on(failed));
+        let after_cancelled = file(c, on(cancelled));
+        let after_recent = file(c, on(TaskId(5_003)));
+        assert_eq!(status(c, after_done), TaskStatus::Ready);
+        assert_eq!(status(c, after_recent), TaskStatus::Ready);
+        assert_eq!(status(c, after_failed), TaskStatus::Blocked);
+        assert_eq!(
+            c.task(after_failed).unwrap().blocked_reason.as_deref(),
+            Some("dependency T-2 failed")
+        );
+        assert_eq!(
+            c.task(after_cancelled).unwrap().blocked_reason.as_deref(),
+            Some("dependency T-3 was cancelled")
+        );
+        assert!(c.knows(TaskId(2_500)));
+        assert!(!c.knows(TaskId(5_004 + 4)), "not filed yet");
+    };
+    check(&mut c);
+
+    // A restart restores the same from the stored tasks.
+    let mut restored = core(8, 1);
+    for task in stored {
+        restored.restore_task(task);
+    }
+    restored.requeue_interrupted(10);
+    assert_eq!(restored.finished.runs(), 4);
+    assert_eq!(restored.finished.len(), 5_003);
+    check(&mut restored);
+}
