@@ -39,7 +39,7 @@ pub fn deferred<T>(f: impl FnOnce() -> T) -> T {
 }
 
 /// redb's page cache.
-const CACHE_BYTES: usize = 32 << 20;
+const CACHE_BYTES: usize = 4 << 20;
 
 /// A store failure, naming the file. Its message includes redb's, which is therefore not
 /// also given as its source (an error chain would print it twice).

@@ -86,6 +86,18 @@ fn curve_config(workers: usize) -> String {
     config
 }
 
+/// The resident set of an idle host: the least of a few readings over two seconds, once
+/// the allocator has had time to return what the last tasks freed (a single reading varies
+/// by a few MiB with what the last requests left behind).
+async fn resting_rss(host: &ChildHost) -> Result<u64> {
+    let mut least = u64::MAX;
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        least = least.min(host.stats()?.rss_kib);
+    }
+    Ok(least)
+}
+
 /// `1,000`-style thousands.
 fn grouped(n: usize) -> String {
     let digits = n.to_string();
@@ -114,9 +126,7 @@ pub(super) async fn curve(o: &BenchOptions) -> Result<Vec<(String, String, Strin
     for point in points {
         work_through(&host, done, point).await?;
         done = point;
-        // Let the allocator return what the last tasks freed.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let rss = host.stats()?.rss_kib;
+        let rss = resting_rss(&host).await?;
         tracing::warn!(tasks = point, rss = %mib(rss), "bench: memory curve");
         curve.push((point, rss));
         rows.push((

@@ -910,6 +910,7 @@ impl Loop {
         for p in fx.probes {
             self.start_probe(p);
         }
+        self.core.shrink_spare();
         self.snapshot_stale = true;
         if self.last_refresh.elapsed() >= SNAPSHOT_EVERY {
             self.refresh_snapshot(false);

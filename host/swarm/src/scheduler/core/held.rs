@@ -7,6 +7,11 @@ use super::{Core, CoreError};
 use hypernet_model::tasks::dedup::content_key;
 use hypernet_model::tasks::{Task, TaskId, TaskStatus};
 use serde_json::json;
+use std::collections::HashMap;
+use std::hash::Hash;
+
+/// Below this many slots a map is left as it is (see [`Core::shrink_spare`]).
+const SPARE_SLOTS: usize = 1024;
 
 impl Core {
     /// A held task.
@@ -67,6 +72,26 @@ impl Core {
             self.note_ready(id);
         }
         Ok(())
+    }
+
+    /// Gives back the room a burst left in the task indexes: a map using less than a
+    /// quarter of its capacity (of more than [`SPARE_SLOTS`] entries) shrinks to twice what
+    /// it holds. Cheap when there is nothing to give back; the loop calls it after every
+    /// batch.
+    pub fn shrink_spare(&mut self) {
+        fn shrink<K: Eq + Hash, V>(map: &mut HashMap<K, V>) {
+            if map.capacity() > SPARE_SLOTS && map.capacity() > 4 * map.len() {
+                map.shrink_to(2 * map.len());
+            }
+        }
+        shrink(&mut self.active);
+        shrink(&mut self.dedup);
+        shrink(&mut self.waiting_on);
+        shrink(&mut self.origins);
+        shrink(&mut self.pinned);
+        shrink(&mut self.fallback_pos);
+        shrink(&mut self.step_spend);
+        shrink(&mut self.early_outcomes);
     }
 
     /// Moves a held task that reached a final state out of memory.

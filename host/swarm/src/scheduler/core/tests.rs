@@ -928,3 +928,24 @@ fn a_dependency_on_a_task_finished_long_ago_resolves_in_memory_and_after_a_resto
     assert_eq!(restored.finished.len(), 5_003);
     check(&mut restored);
 }
+
+#[test]
+fn the_indexes_give_back_the_room_a_burst_took() {
+    let mut c = core(8, 1);
+    let burst: Vec<PlannedTask> = (0..20_000).map(|i| spec(&format!("burst {i}"))).collect();
+    c.file(burst, "person", 0).unwrap();
+    assert!(c.active.capacity() >= 20_000);
+    c.shrink_spare();
+    assert!(c.active.capacity() >= 20_000, "nothing to give back while they are held");
+    for id in 1..=20_000 {
+        c.cancel(TaskId(id), None, 1).unwrap();
+    }
+    std::mem::take(&mut c.fx);
+    assert!(c.active.is_empty());
+    c.shrink_spare();
+    assert!(c.active.capacity() <= 1_024, "{} slots kept", c.active.capacity());
+    assert!(c.dedup.capacity() <= 1_024, "{} slots kept", c.dedup.capacity());
+    // Work goes on as before.
+    let after = file(&mut c, spec("after the burst"));
+    assert_eq!(dispatched(&mut c, 2), [after]);
+}
