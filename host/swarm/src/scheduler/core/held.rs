@@ -37,7 +37,7 @@ impl Core {
     }
 
     /// Unfinished, or failed with an automatic retry coming: a duplicate of it is not filed.
-    pub(super) fn is_open(task: &Task) -> bool {
+    pub(crate) fn is_open(task: &Task) -> bool {
         task.status.is_unfinished()
             || (task.status == TaskStatus::Failed && task.retry_at_ms.is_some())
     }
@@ -101,6 +101,13 @@ impl Core {
             let key = content_key(&task.title, &task.description);
             if self.dedup.get(&key) == Some(&id) {
                 self.dedup.remove(&key);
+            }
+            // The store has it from this batch on; until then `origin_of` finds it among
+            // the batch's finished tasks.
+            if let Some(origin) = &task.origin
+                && self.origins.get(origin) == Some(&id)
+            {
+                self.origins.remove(origin);
             }
             self.fx.dirty.remove(&id);
             self.finished.insert(id, task.status);

@@ -121,8 +121,9 @@ pub struct Core {
     ready: BTreeSet<(Reverse<Priority>, TaskId)>,
     waiting_on: HashMap<TaskId, Vec<TaskId>>,
     dedup: HashMap<u64, TaskId>,
-    /// Every task filed with an `origin`, by origin (finished ones too: an origin files one
-    /// task, ever).
+    /// The tasks held in memory that were filed with an `origin`, by origin. An origin files
+    /// one task, ever: those of finished tasks are in the store (`task_origins`), which the
+    /// loop reads for a filing that names one (see [`Core::origin_of`]).
     origins: HashMap<String, TaskId>,
     retries: BTreeSet<(u64, TaskId)>,
     workers: Vec<Worker>,

@@ -317,22 +317,23 @@ fn duplicates_of_unfinished_tasks_return_the_existing_one() {
 }
 
 #[test]
-fn an_origin_files_one_task_ever_across_a_restore() {
+fn an_origin_files_one_task_ever_held_finished_or_stored() {
     let mut c = core(1, 3);
-    let from = |title: &str| with(title, |s| s.origin = Some("channel:telegram:77".into()));
+    let origin = "channel:telegram:77";
+    let from = |title: &str| with(title, |s| s.origin = Some(origin.into()));
     let first = c.file(vec![from("Paint the wall")], "ada", 0).unwrap()[0].clone();
     assert!(first.created);
+    assert_eq!(c.origin_of(origin), Some(first.id), "held");
     dispatched(&mut c, 1);
     c.complete(first.id, 1, ok("painted"), 2);
-    // Finished, and even with other content: the same origin is the same task.
+    // Finished in this batch, not written yet, and even with other content: the same
+    // origin is the same task.
+    let same = Filed {
+        id: first.id,
+        created: false,
+    };
     let again = c.file(vec![from("Paint the fence")], "ada", 3).unwrap()[0].clone();
-    assert_eq!(
-        again,
-        Filed {
-            id: first.id,
-            created: false
-        }
-    );
+    assert_eq!(again, same);
     let other = c
         .file(
             vec![with("Paint the fence", |s| {
@@ -344,29 +345,36 @@ fn an_origin_files_one_task_ever_across_a_restore() {
         .unwrap()[0]
         .clone();
     assert!(other.created);
-    // A core restored from the stored tasks knows the origins too.
+    // Once the batch is written the core keeps no finished task's origin: the loop finds
+    // it in the store and tells the core, for the batch that files it.
+    std::mem::take(&mut c.fx);
+    assert_eq!(c.origin_of(origin), None, "not kept in memory");
+    assert!(c.origins.len() == 1, "only the held task's origin");
+    c.note_stored_origin(origin, first.id);
+    let later = c.file(vec![from("Paint the gate")], "ada", 4).unwrap()[0].clone();
+    assert_eq!(later, same);
+    std::mem::take(&mut c.fx);
+    assert_eq!(c.origin_of(origin), None, "told for one batch only");
+
+    // A restored core keeps the origins of the tasks it holds, not of finished ones.
     let mut restored = core(1, 3);
-    let mut stored = hypernet_model::tasks::Task::new(
-        first.id,
-        from("Paint the wall").spec,
+    let mut done = Task::new(first.id, from("Paint the wall").spec, vec![], "ada", 3, 0);
+    done.status = TaskStatus::Completed;
+    restored.restore_task(done);
+    let open = Task::new(
+        other.id,
+        with("Paint the fence", |s| {
+            s.origin = Some("channel:telegram:78".into())
+        })
+        .spec,
         vec![],
         "ada",
         3,
         0,
     );
-    stored.status = TaskStatus::Completed;
-    restored.restore_task(stored);
-    let after = restored
-        .file(vec![from("Paint the wall")], "ada", 4)
-        .unwrap()[0]
-        .clone();
-    assert_eq!(
-        after,
-        Filed {
-            id: first.id,
-            created: false
-        }
-    );
+    restored.restore_task(open);
+    assert_eq!(restored.origin_of(origin), None);
+    assert_eq!(restored.origin_of("channel:telegram:78"), Some(other.id));
 }
 
 #[test]
