@@ -326,7 +326,10 @@ fn bad_host_config_is_refused_with_the_key_named() {
 fn an_origin_files_one_task_ever_long_after_it_finished_and_across_a_restart() {
     let env = Env::new();
     sim_manifest(&env, "latency_ms = 0");
-    env.config(&format!("standing = []\n{}", workers(2)));
+    env.config(&format!(
+        "standing = []\n[personal_time]\nenabled = false\n{}",
+        workers(2)
+    ));
     let from = |title: &str, origin: &str| json!([{ "title": title, "origin": origin }]);
     let host = env.start();
     let first = file(&env, from("Paint the wall", "channel:test:1"))["tasks"][0].clone();
