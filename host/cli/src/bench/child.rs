@@ -216,6 +216,26 @@ impl ChildHost {
         Ok(counts.values().filter_map(Value::as_u64).sum())
     }
 
+    /// Connects to `GET /api/events?after=0` and reads what it replays (the retained
+    /// events) until no frame has come for `quiet`: (events, bytes of their JSON).
+    pub(super) async fn replay(&self, quiet: Duration) -> Result<(usize, usize)> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let ws = self.url.replacen("http", "ws", 1);
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async(format!("{ws}/api/events?after=0&token={}", self.token))
+                .await
+                .context("connecting to /api/events")?;
+        let (mut events, mut bytes) = (0, 0);
+        while let Ok(Some(frame)) = tokio::time::timeout(quiet, socket.next()).await {
+            if let Message::Text(text) = frame.context("reading /api/events")? {
+                events += 1;
+                bytes += text.len();
+            }
+        }
+        Ok((events, bytes))
+    }
+
     /// Waits until no task is unfinished (the status counts only unfinished ones), at most
     /// `limit`.
     pub(super) async fn wait_idle(&self, limit: Duration) -> Result<()> {

@@ -98,6 +98,20 @@ async fn resting_rss(host: &ChildHost) -> Result<u64> {
     Ok(least)
 }
 
+/// How much of a process's anonymous memory is in transparent huge pages
+/// (`AnonHugePages` of `/proc/<pid>/smaps_rollup`), KiB: a page counts whole in the
+/// resident set however little of it is used.
+fn anon_huge_pages(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("AnonHugePages:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// `1,000`-style thousands.
 fn grouped(n: usize) -> String {
     let digits = n.to_string();
@@ -127,7 +141,12 @@ pub(super) async fn curve(o: &BenchOptions) -> Result<Vec<(String, String, Strin
         work_through(&host, done, point).await?;
         done = point;
         let rss = resting_rss(&host).await?;
-        tracing::warn!(tasks = point, rss = %mib(rss), "bench: memory curve");
+        tracing::warn!(
+            tasks = point,
+            rss = %mib(rss),
+            huge_pages = %anon_huge_pages(host.pid()).map_or_else(|| "?".into(), mib),
+            "bench: memory curve"
+        );
         curve.push((point, rss));
         rows.push((
             format!(
@@ -138,6 +157,7 @@ pub(super) async fn curve(o: &BenchOptions) -> Result<Vec<(String, String, Strin
             "—".into(),
         ));
     }
+    let (replayed, replay_bytes) = host.replay(Duration::from_millis(500)).await?;
     let stats = host.stats()?;
     let database = host.data().join("hypernet.redb");
     let on_disk = std::fs::metadata(&database)
@@ -160,6 +180,18 @@ pub(super) async fn curve(o: &BenchOptions) -> Result<Vec<(String, String, Strin
             mib(on_disk / 1024)
         ),
         "<= 5 MiB".into(),
+    ));
+    rows.push((
+        format!(
+            "events replayed by `/api/events?after=0` after {} tasks",
+            grouped(last.0)
+        ),
+        format!(
+            "{} events, {:.1} KiB of JSON",
+            grouped(replayed),
+            replay_bytes as f64 / 1024.0
+        ),
+        "<= 1 MiB (the bus's bound)".into(),
     ));
     Ok(rows)
 }
