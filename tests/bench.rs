@@ -1,7 +1,9 @@
 //! `hypernet bench` scenarios with tiny parameters, against the real binary and the real
-//! provider-sim library: `api` produces every figure and no request fails; `peer` runs every
-//! task through a real host process with the real provider-lmstudio library; `federation`
-//! (with the `nats-server` it starts) delegates to both peers and times every task.
+//! provider-sim library: `api` produces every figure and no request fails; `memory` reads
+//! its curve at every point and what the event stream replays stays within its bound; `peer`
+//! runs every task through a real host process with the real provider-lmstudio library;
+//! `federation` (with the `nats-server` it starts) delegates to both peers and times every
+//! task.
 
 use hypernet_integration::Env;
 
@@ -40,6 +42,49 @@ fn the_api_scenario_runs_end_to_end_without_errors() {
     let events = result(table, "api: /api/events");
     assert!(events.contains("per client 200-200 of 200"), "{events}");
     assert!(events.contains("lost 0, gaps 0, late starts 0"), "{events}");
+}
+
+#[test]
+fn the_memory_scenario_reads_the_curve_at_each_point_and_the_replay_is_bounded() {
+    let env = Env::new();
+    let run = env.run(&[
+        "bench",
+        "--scenario",
+        "memory",
+        "--stored",
+        "300",
+        "--memory-tasks",
+        "2500",
+    ]);
+    let table = run.ok();
+    assert!(
+        result(
+            table,
+            "peak RSS of `hypernet run` with 300 finished tasks stored"
+        )
+        .contains(" MiB"),
+        "{table}"
+    );
+    for point in ["1,000", "2,000", "2,500"] {
+        let row = result(
+            table,
+            &format!("RSS of `hypernet run` after {point} tasks processed"),
+        );
+        assert!(row.contains(" MiB"), "{row}");
+    }
+    let grown = result(table, "RSS after 2,500 tasks minus RSS after 1,000");
+    assert!(grown.contains("<= 5 MiB"), "{grown}");
+    let replay = result(
+        table,
+        "events replayed by `/api/events?after=0` after 2,500 tasks",
+    );
+    let kib: f64 = replay
+        .split(" events, ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no KiB in {replay}"));
+    assert!(kib > 0.0 && kib <= 1024.0, "{replay}");
 }
 
 /// The number before `after` in `text` (`"b 12, c 9"`, `"b "` gives 12).

@@ -321,3 +321,37 @@ fn bad_host_config_is_refused_with_the_key_named() {
         "{err}"
     );
 }
+
+#[test]
+fn an_origin_files_one_task_ever_long_after_it_finished_and_across_a_restart() {
+    let env = Env::new();
+    sim_manifest(&env, "latency_ms = 0");
+    env.config(&format!(
+        "standing = []\n[personal_time]\nenabled = false\n{}",
+        workers(2)
+    ));
+    let from = |title: &str, origin: &str| json!([{ "title": title, "origin": origin }]);
+    let host = env.start();
+    let first = file(&env, from("Paint the wall", "channel:test:1"))["tasks"][0].clone();
+    assert_eq!(first["created"], true, "{first}");
+    // Many tasks after it, so it is long finished and out of the scheduler's memory.
+    let routine: Vec<Value> = (0..40)
+        .map(|i| json!({ "title": format!("routine {i}") }))
+        .collect();
+    file(&env, Value::Array(routine));
+    eventually("every task to complete", || {
+        (count(&env, "completed") == 41).then_some(())
+    });
+    let again = file(&env, from("Paint the fence", "channel:test:1"))["tasks"][0].clone();
+    assert_eq!(again["id"], first["id"], "{again}");
+    assert_eq!(again["created"], false);
+    assert_eq!(host.stop(), Some(0));
+
+    let host = env.start();
+    let after = file(&env, from("Paint the gate", "channel:test:1"))["tasks"][0].clone();
+    assert_eq!(after["id"], first["id"], "after a restart: {after}");
+    assert_eq!(after["created"], false);
+    let other = file(&env, from("Paint the gate", "channel:test:2"))["tasks"][0].clone();
+    assert_eq!(other["created"], true, "another origin: {other}");
+    drop(host);
+}

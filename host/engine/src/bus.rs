@@ -2,6 +2,10 @@
 //! API's stream, tests) follow along. It stamps the events only watchers see (streamed model
 //! output) from the log's id sequence; delivery to plugins is the log's job
 //! ([`crate::journal`], [`crate::delivery`]).
+//!
+//! The replay buffer is bounded by bytes: it keeps the newest events whose JSON adds up to
+//! at most [`RETAINED_BYTES`], as that JSON (a logged event's is shared with the log's
+//! in-memory tail), and turns them back into events only for a replay.
 
 use hypernet_model::clock::now_ms;
 use hypernet_plugin_api::Event;
@@ -11,15 +15,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
-/// How many of the latest events the bus retains for `?after=` replay.
-pub const RETAINED_EVENTS: usize = 10_000;
+/// How many bytes of the latest events (their JSON, as the event stream sends them) the bus
+/// retains for `?after=` replay.
+pub const RETAINED_BYTES: usize = 1 << 20;
 
 /// Sequence numbers, the replay buffer and the watcher channel.
 #[derive(Debug)]
 pub struct Bus {
     /// The id sequence, shared with the event log.
     seq: Arc<AtomicU64>,
-    /// The latest events in announce order, at most `capacity` of them. Pushing and
+    /// The latest events in announce order, at most `capacity` bytes of them. Pushing and
     /// broadcasting happen under this lock, so a new follower's snapshot and its live
     /// receiver neither overlap nor leave a gap.
     retained: Mutex<Retained>,
@@ -37,38 +42,56 @@ pub struct Following {
     pub newest: u64,
 }
 
-/// A bounded ring of the latest events.
+/// The latest events as JSON, bounded by bytes: always a gap-free run of the newest ones.
 #[derive(Debug)]
 struct Retained {
-    events: VecDeque<Arc<Event>>,
+    /// (id, JSON), oldest first.
+    events: VecDeque<(u64, Arc<str>)>,
+    /// The length of their JSON, summed.
+    bytes: usize,
+    /// The most `bytes` may be.
     capacity: usize,
 }
 
 impl Retained {
-    fn push(&mut self, event: Arc<Event>) {
-        if self.events.len() == self.capacity {
-            self.events.pop_front();
+    fn push(&mut self, id: u64, json: Arc<str>) {
+        if json.len() > self.capacity {
+            // Too large to keep: the older ones go too, so what is kept has no gap.
+            self.events.clear();
+            self.bytes = 0;
+            return;
         }
-        self.events.push_back(event);
+        self.bytes += json.len();
+        self.events.push_back((id, json));
+        while self.bytes > self.capacity
+            && let Some((_, old)) = self.events.pop_front()
+        {
+            self.bytes -= old.len();
+        }
+        // A burst of small events may have grown the ring far beyond what it holds now.
+        if self.events.capacity() > 64 && self.events.capacity() > 4 * self.events.len() {
+            self.events.shrink_to(2 * self.events.len());
+        }
     }
 }
 
 impl Default for Bus {
     /// A bus with a sequence of its own, starting at 1.
     fn default() -> Self {
-        Bus::new(Arc::new(AtomicU64::new(1)), RETAINED_EVENTS)
+        Bus::new(Arc::new(AtomicU64::new(1)), RETAINED_BYTES)
     }
 }
 
 impl Bus {
-    /// A bus that retains the latest `capacity` events for replay and stamps ids from `seq`
-    /// (the next id to hand out).
+    /// A bus that retains the latest `capacity` bytes of events (their JSON) for replay and
+    /// stamps ids from `seq` (the next id to hand out).
     pub fn new(seq: Arc<AtomicU64>, capacity: usize) -> Self {
         Bus {
             seq,
             retained: Mutex::new(Retained {
-                events: VecDeque::with_capacity(capacity.min(1024)),
-                capacity: capacity.max(1),
+                events: VecDeque::new(),
+                bytes: 0,
+                capacity,
             }),
             watchers: broadcast::channel(4096).0,
         }
@@ -85,8 +108,17 @@ impl Bus {
     /// Retains the event for replay and hands it to watchers (a watcher that fell behind
     /// misses events, never blocks).
     pub fn announce(&self, event: Arc<Event>) {
+        let json: Arc<str> = serde_json::to_string(&*event)
+            .expect("events serialize")
+            .into();
+        self.announce_json(event, json);
+    }
+
+    /// [`Bus::announce`] for an event whose JSON is at hand (`json` must be `event`
+    /// serialized: it is what a replay sends).
+    pub fn announce_json(&self, event: Arc<Event>, json: Arc<str>) {
         let mut retained = self.retained.lock().expect("bus lock");
-        retained.push(event.clone());
+        retained.push(event.id, json);
         let _ = self.watchers.send(event);
     }
 
@@ -108,18 +140,34 @@ impl Bus {
     /// first, and a receiver of every event announced after them (nothing missed, nothing
     /// twice).
     pub fn follow(&self, after: Option<u64>) -> Following {
-        let retained = self.retained.lock().expect("bus lock");
-        let live = self.watchers.subscribe();
-        let newest = retained.events.back().map_or(0, |e| e.id);
-        let replay = match after {
-            Some(after) => retained
-                .events
-                .iter()
-                .filter(|e| e.id > after)
-                .cloned()
-                .collect(),
-            None => Vec::new(),
+        let (jsons, live, newest) = {
+            let retained = self.retained.lock().expect("bus lock");
+            let live = self.watchers.subscribe();
+            let newest = retained.events.back().map_or(0, |(id, _)| *id);
+            let jsons: Vec<Arc<str>> = match after {
+                Some(after) => {
+                    let start = retained.events.partition_point(|(id, _)| *id <= after);
+                    retained
+                        .events
+                        .range(start..)
+                        .map(|(_, json)| json.clone())
+                        .collect()
+                }
+                None => Vec::new(),
+            };
+            (jsons, live, newest)
         };
+        // Parsed outside the lock: announcing does not wait for a replay.
+        let replay = jsons
+            .iter()
+            .filter_map(|json| match serde_json::from_str::<Event>(json) {
+                Ok(event) => Some(Arc::new(event)),
+                Err(e) => {
+                    tracing::error!(error = %e, "a retained event could not be read back; left out of the replay");
+                    None
+                }
+            })
+            .collect();
         Following {
             replay,
             live,
@@ -130,6 +178,11 @@ impl Bus {
     /// How many events are retained for replay.
     pub fn retained_len(&self) -> usize {
         self.retained.lock().expect("bus lock").events.len()
+    }
+
+    /// How many bytes of JSON are retained for replay (at most the bus's capacity).
+    pub fn retained_bytes(&self) -> usize {
+        self.retained.lock().expect("bus lock").bytes
     }
 }
 
@@ -144,27 +197,78 @@ mod tests {
         }
     }
 
+    /// The length of a `test.tick` event's JSON (ids of three digits).
+    fn tick_bytes() -> usize {
+        let mut event = Event::new("test.tick", "host", json!({}));
+        event.id = 100;
+        event.at_ms = now_ms();
+        serde_json::to_string(&event).unwrap().len()
+    }
+
     #[test]
     fn the_replay_buffer_keeps_only_the_latest_events() {
-        let bus = Bus::new(Arc::new(AtomicU64::new(1)), 5);
+        let bus = Bus::new(Arc::new(AtomicU64::new(100)), 5 * tick_bytes());
         publish(&bus, 3);
         assert_eq!(bus.retained_len(), 3);
         publish(&bus, 9);
         assert_eq!(bus.retained_len(), 5, "bounded");
         let following = bus.follow(Some(0));
         let ids: Vec<u64> = following.replay.iter().map(|e| e.id).collect();
-        assert_eq!(ids, [8, 9, 10, 11, 12], "the newest, oldest first");
-        assert_eq!(following.newest, 12);
+        assert_eq!(ids, [107, 108, 109, 110, 111], "the newest, oldest first");
+        assert_eq!(following.newest, 111);
         assert!(bus.follow(None).replay.is_empty(), "no replay unless asked");
     }
 
     #[test]
-    fn the_default_bound_is_ten_thousand() {
+    fn the_default_bound_is_a_mebibyte_of_json_whatever_the_events_size() {
         let bus = Bus::default();
-        publish(&bus, RETAINED_EVENTS + 25);
-        assert_eq!(bus.retained_len(), RETAINED_EVENTS);
+        let mut announced = Vec::new();
+        // Small events, then large ones, then small again: 3 MiB in all.
+        for (n, size) in [(8_000, 30), (1_500, 1_000), (8_000, 30)] {
+            for _ in 0..n {
+                let event = bus.stamp("test.tick", "host", json!({ "text": "x".repeat(size) }));
+                announced.push(event.clone());
+                bus.announce(Arc::new(event));
+                let bytes = bus.retained_bytes();
+                assert!(bytes <= RETAINED_BYTES, "{bytes} bytes retained");
+            }
+        }
+        assert!(
+            bus.retained_bytes() > RETAINED_BYTES - 2_000,
+            "filled to the bound"
+        );
         let replay = bus.follow(Some(0)).replay;
-        assert_eq!(replay.first().map(|e| e.id), Some(26));
+        assert_eq!(replay.len(), bus.retained_len());
+        // A gap-free run of the newest events, read back as they were announced.
+        let newest = &announced[announced.len() - replay.len()..];
+        assert_eq!(
+            replay.iter().map(|e| (**e).clone()).collect::<Vec<_>>(),
+            newest
+        );
+        let retained = bus.retained.lock().unwrap();
+        assert!(
+            retained.events.capacity() <= 4 * retained.events.len().max(64),
+            "{} slots for {} events",
+            retained.events.capacity(),
+            retained.events.len()
+        );
+    }
+
+    #[test]
+    fn an_event_larger_than_the_bound_is_not_retained_and_leaves_no_gap() {
+        let bus = Bus::new(Arc::new(AtomicU64::new(100)), 4 * tick_bytes());
+        publish(&bus, 3);
+        let mut live = bus.subscribe();
+        bus.publish("test.big", "host", json!({ "text": "x".repeat(1_000) }));
+        assert_eq!(bus.retained_len(), 0, "the older ones went with it");
+        assert_eq!(
+            live.try_recv().unwrap().kind,
+            "test.big",
+            "watchers still get it"
+        );
+        publish(&bus, 1);
+        let ids: Vec<u64> = bus.follow(Some(0)).replay.iter().map(|e| e.id).collect();
+        assert_eq!(ids, [104]);
     }
 
     #[tokio::test]

@@ -1,8 +1,8 @@
 //! The durable event log: every event plugins receive is written to the redb file in the
 //! same transaction as the change it announces, under an id that never repeats (it goes on
 //! across restarts). Subscribers read it from their cursor (see [`crate::delivery`]); the
-//! newest events are also kept in memory so that a subscriber keeping up never reads the
-//! file.
+//! newest events (up to [`TAIL_BYTES`] of their JSON) are also kept in memory so that a
+//! subscriber keeping up never reads the file.
 //!
 //! Ids are handed out in commit order — appends are serialized — so a reader that has seen
 //! id `n` has seen every logged event below it. Events only watchers see (streamed model
@@ -23,8 +23,9 @@ const EVENTS: TableDefinition<u64, (&str, &str)> = TableDefinition::new("events"
 /// trimmed empty.
 const META: TableDefinition<&str, u64> = TableDefinition::new("event_meta");
 
-/// How many of the newest logged events are kept in memory for subscribers.
-const TAIL: usize = 8192;
+/// How many bytes of the newest logged events (their JSON) are kept in memory for
+/// subscribers; older ones are read from the file.
+pub const TAIL_BYTES: usize = 1 << 20;
 
 /// One logged event as subscribers read it.
 #[derive(Debug, Clone)]
@@ -40,12 +41,37 @@ pub struct Logged {
 /// An event to log: (kind, payload).
 pub type Pending = (String, Value);
 
-/// The newest logged events, in id order.
+/// An event the log has just stamped and written.
+#[derive(Debug, Clone)]
+pub struct Stamped {
+    /// The event, with its id and time.
+    pub event: Event,
+    /// Its JSON as subscribers and watchers receive it (shared with the in-memory tail).
+    pub json: Arc<str>,
+}
+
+/// The newest logged events, in id order, at most [`TAIL_BYTES`] of JSON.
 #[derive(Debug, Default)]
 struct Tail {
     events: VecDeque<Logged>,
+    /// The length of their JSON, summed.
+    bytes: usize,
     /// Every logged event with an id up to this one is on file only.
     floor: u64,
+}
+
+impl Tail {
+    /// Appends `event`, dropping the oldest ones while the bound is exceeded.
+    fn push(&mut self, event: Logged) {
+        self.bytes += event.json.len();
+        self.events.push_back(event);
+        while self.bytes > TAIL_BYTES
+            && let Some(old) = self.events.pop_front()
+        {
+            self.bytes -= old.json.len();
+            self.floor = old.id;
+        }
+    }
 }
 
 /// The log, its id sequence and its in-memory tail. Shared as `Arc<Journal>`.
@@ -77,7 +103,8 @@ impl Journal {
             head: AtomicU64::new(head),
             append: Mutex::new(()),
             tail: RwLock::new(Tail {
-                events: VecDeque::with_capacity(TAIL),
+                events: VecDeque::new(),
+                bytes: 0,
                 floor: head,
             }),
         })
@@ -106,7 +133,7 @@ impl Journal {
         source: &str,
         events: Vec<Pending>,
         write: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>,
-    ) -> StoreResult<(T, Vec<Event>)> {
+    ) -> StoreResult<(T, Vec<Stamped>)> {
         if events.is_empty() {
             return Ok((self.store.write(write)?, Vec::new()));
         }
@@ -143,15 +170,18 @@ impl Journal {
             Ok(out)
         })?;
         let last = logged.last().map_or(0, |e| e.id);
+        let stamped = stamped
+            .into_iter()
+            .zip(&logged)
+            .map(|(event, logged)| Stamped {
+                event,
+                json: logged.json.clone(),
+            })
+            .collect();
         {
             let mut tail = self.tail.write().expect("journal tail lock");
             for e in logged {
-                if tail.events.len() == TAIL
-                    && let Some(old) = tail.events.pop_front()
-                {
-                    tail.floor = old.id;
-                }
-                tail.events.push_back(e);
+                tail.push(e);
             }
         }
         self.head.store(last, Ordering::SeqCst);

@@ -6,7 +6,7 @@ use super::actor::{self, ActorHandle};
 use super::host_api::PluginHost;
 use super::loader::{self, Library, LoadError};
 use super::manifest::{Manifest, PluginSpec};
-use crate::bus::{Bus, RETAINED_EVENTS};
+use crate::bus::{Bus, RETAINED_BYTES};
 use crate::delivery::{DEFAULT_RETENTION, Deliveries, DeliveryView, Feed};
 use crate::journal::{Journal, Pending};
 use abi_stable::sabi_trait::TD_Opaque;
@@ -271,7 +271,7 @@ impl Registry {
             me: me.clone(),
             store,
             manifest,
-            bus: Bus::new(journal.sequence(), RETAINED_EVENTS),
+            bus: Bus::new(journal.sequence(), RETAINED_BYTES),
             journal,
             deliveries,
             options,
@@ -592,9 +592,10 @@ impl Registry {
             return Ok((out, Vec::new()));
         }
         self.wake_subscribers();
-        let ids = events.iter().map(|e| e.id).collect();
-        for event in events {
-            self.bus.announce(Arc::new(event));
+        let ids = events.iter().map(|e| e.event.id).collect();
+        for stamped in events {
+            self.bus
+                .announce_json(Arc::new(stamped.event), stamped.json);
         }
         Ok((out, ids))
     }

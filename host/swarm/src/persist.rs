@@ -4,7 +4,7 @@
 //!
 //! | domain | tables | extension |
 //! |---|---|---|
-//! | [`crate::scheduler::persist`] | `tasks`, `worker_stats`, `standing_cooldowns` | [`TaskTables`] |
+//! | [`crate::scheduler::persist`] | `tasks`, `task_origins`, `worker_stats`, `standing_cooldowns` | [`TaskTables`] |
 //! | [`crate::budget::persist`] | `budget` | [`BudgetTable`] |
 //! | [`crate::scheduler::ladder::persist`] | `ladder` | [`LadderTable`] |
 //! | [`crate::approvals::persist`] | `approvals` | [`ApprovalTables`] |

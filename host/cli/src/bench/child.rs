@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -124,6 +124,7 @@ pub(super) struct ChildHost {
     url: String,
     token: String,
     client: reqwest::Client,
+    data: PathBuf,
 }
 
 impl ChildHost {
@@ -173,12 +174,15 @@ impl ChildHost {
             .context("reading the host's api-token")?
             .trim()
             .to_string();
+        // A client is built only once a TLS crypto provider is installed, even for plain
+        // HTTP; a scenario that starts no in-process swarm first has none yet.
         hypernet_llm::tls::install();
         let host = ChildHost {
             child,
             url,
             token,
             client: reqwest::Client::new(),
+            data,
         };
         host.status().await.context("the host's first status")?;
         Ok(host)
@@ -187,6 +191,11 @@ impl ChildHost {
     /// The process id.
     pub(super) fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The data directory.
+    pub(super) fn data(&self) -> &Path {
+        &self.data
     }
 
     /// Its `/proc` figures now.
@@ -239,9 +248,22 @@ impl ChildHost {
 
     /// Files `n` distinct one-call tasks (titled `<tag> <i>`) through `POST /api/tasks`, `batch` to a request.
     pub(super) async fn file(&self, n: usize, tag: &str, batch: usize) -> Result<()> {
-        let mut filed = 0;
-        while filed < n {
-            let count = batch.min(n - filed);
+        self.file_numbered(0, n, tag, batch).await
+    }
+
+    /// [`ChildHost::file`] with titles numbered from `first` (`<tag> <first>`, ...), so
+    /// that successive filings with the same tag stay distinct.
+    pub(super) async fn file_numbered(
+        &self,
+        first: usize,
+        n: usize,
+        tag: &str,
+        batch: usize,
+    ) -> Result<()> {
+        let end = first + n;
+        let mut filed = first;
+        while filed < end {
+            let count = batch.min(end - filed);
             let tasks: Vec<Value> = (filed..filed + count)
                 .map(|i| {
                     // Untagged: running tasks that share a tag are reported as
@@ -269,6 +291,37 @@ impl ChildHost {
             filed += count;
         }
         Ok(())
+    }
+
+    /// How many tasks the host holds unfinished (the sum of `GET /api/status` counts).
+    pub(super) async fn unfinished(&self) -> Result<u64> {
+        let status = self.status().await?;
+        let counts = status["tasks"]
+            .as_object()
+            .with_context(|| format!("GET /api/status: no `tasks` object in {status}"))?;
+        Ok(counts.values().filter_map(Value::as_u64).sum())
+    }
+
+    /// Connects to `GET /api/events?after=0` and reads what it replays (the retained
+    /// events) until no frame has come for `quiet`: (events, bytes of their JSON).
+    pub(super) async fn replay(&self, quiet: Duration) -> Result<(usize, usize)> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let ws = self.url.replacen("http", "ws", 1);
+        let (mut socket, _) = tokio_tungstenite::connect_async(format!(
+            "{ws}/api/events?after=0&token={}",
+            self.token
+        ))
+        .await
+        .context("connecting to /api/events")?;
+        let (mut events, mut bytes) = (0, 0);
+        while let Ok(Some(frame)) = tokio::time::timeout(quiet, socket.next()).await {
+            if let Message::Text(text) = frame.context("reading /api/events")? {
+                events += 1;
+                bytes += text.len();
+            }
+        }
+        Ok((events, bytes))
     }
 
     /// Waits until no task is unfinished (the status counts only unfinished ones), at most

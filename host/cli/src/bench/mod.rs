@@ -9,7 +9,8 @@
 //! - `latency`: tasks filed at a steady rate; time from filing (the task is ready at once)
 //!   to its model call starting, p50/p99.
 //! - `memory`: the peak resident memory of a `hypernet run` process whose store holds N
-//!   finished tasks.
+//!   finished tasks, and the curve of a `hypernet run` process's resident memory as it
+//!   works through 1,000 ... 100,000 tasks filed through its API (it should stay flat).
 //! - `http`: the host's HTTP call path against an in-process loopback server: overhead over
 //!   a raw `reqwest` round trip, and 1,000 concurrent streamed calls.
 //! - `api`: the host's HTTP API served on a loopback port and driven by a load generator on
@@ -52,7 +53,7 @@ pub enum Scenario {
     Throughput,
     /// Scheduling latency at a steady filing rate.
     Latency,
-    /// Peak RSS of a host with many finished tasks stored.
+    /// Peak RSS of a host with many finished tasks stored; RSS as a host works.
     Memory,
     /// Host HTTP call path: overhead over raw reqwest, concurrent streamed calls.
     Http,
@@ -104,6 +105,9 @@ pub struct BenchOptions {
     /// Memory: finished tasks stored.
     #[arg(long, default_value_t = 100_000)]
     pub stored: usize,
+    /// Memory: tasks processed at the end of the resident-memory curve.
+    #[arg(long, default_value_t = 100_000)]
+    pub memory_tasks: usize,
     /// Api: seconds measured per figure (after a warm-up of a fifth of that, at most 1 s).
     #[arg(long, default_value_t = 5.0)]
     pub api_seconds: f64,
@@ -147,6 +151,7 @@ pub async fn run(options: BenchOptions) -> Result<()> {
     }
     if all || options.scenario == Scenario::Memory {
         rows.push(memory::stored_tasks(&options).await?);
+        rows.extend(memory::curve(&options).await?);
     }
     if all || options.scenario == Scenario::Http {
         rows.extend(http::scenario().await?);

@@ -9,7 +9,7 @@ fn open(dir: &tempfile::TempDir) -> Journal {
 fn log(journal: &Journal, kinds: &[&str]) -> Vec<u64> {
     let events = kinds.iter().map(|k| (k.to_string(), json!({}))).collect();
     let ((), stamped) = journal.commit("host", events, |_| Ok(())).unwrap();
-    stamped.iter().map(|e| e.id).collect()
+    stamped.iter().map(|e| e.event.id).collect()
 }
 
 #[test]
@@ -93,4 +93,27 @@ fn watcher_ids_leave_gaps_that_readers_pass_over() {
         .collect();
     assert_eq!(ids, [a, b]);
     assert_eq!(journal.count_between(0, b).unwrap(), 2);
+}
+
+#[test]
+fn the_tail_in_memory_is_bounded_by_bytes_and_older_events_come_from_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = open(&dir);
+    let big = "x".repeat(10_000);
+    let mut ids = Vec::new();
+    for _ in 0..300 {
+        let events = vec![("big".to_string(), json!({ "text": big }))];
+        let ((), stamped) = journal.commit("host", events, |_| Ok(())).unwrap();
+        ids.push(stamped[0].event.id);
+        let tail = journal.tail.read().unwrap();
+        assert!(tail.bytes <= TAIL_BYTES, "{} bytes in memory", tail.bytes);
+        assert_eq!(
+            tail.bytes,
+            tail.events.iter().map(|e| e.json.len()).sum::<usize>()
+        );
+    }
+    let kept = journal.tail.read().unwrap().events.len();
+    assert!(kept > 50 && kept < 300, "{kept} of 300 in memory");
+    let all = journal.read_after(0, 1_000).unwrap();
+    assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), ids);
 }

@@ -50,6 +50,9 @@ pub struct Effects {
     /// What workers wrote in their personal time, to copy into the archive once the batch
     /// (which holds the tasks themselves) is durable.
     pub personal: Vec<crate::workers::personal::PersonalEntry>,
+    /// Origins of tasks no longer held, as the loop found them in the store for this
+    /// batch's filings (see [`super::core::Core::origin_of`]).
+    pub stored_origins: std::collections::HashMap<String, hypernet_model::tasks::TaskId>,
 }
 
 impl Effects {

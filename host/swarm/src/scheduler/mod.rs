@@ -241,7 +241,19 @@ impl Scheduler {
             core.restore_budget(spent);
         }
         core.configure_ladder(config.ladder.clone(), store.ladder()?);
-        store.for_each_task(|t| core.restore_task(t))?;
+        // Finished tasks' origins are looked up in the store; a store written before the
+        // origins were indexed gets them indexed now.
+        let mut finished_origins = Vec::new();
+        store.for_each_task(|t| {
+            if let Some(origin) = &t.origin
+                && !Core::is_open(&t)
+            {
+                finished_origins.push((origin.clone(), t.id));
+            }
+            core.restore_task(t)
+        })?;
+        store.index_origins(&finished_origins)?;
+        drop(finished_origins);
         core.requeue_interrupted(now_ms());
         let http = hypernet_llm::HttpExecutor::new(&config.http)
             .map_err(|e| StartError::Http(e.to_string()))?;
@@ -715,7 +727,10 @@ impl Loop {
                 filed_by,
                 reply,
             } => {
-                let result = self.core.file(batch, &filed_by, now);
+                let origins = batch.iter().filter_map(|p| p.spec.origin.clone());
+                let result = self
+                    .look_up_origins(origins)
+                    .and_then(|()| self.core.file(batch, &filed_by, now));
                 defer(deferred, reply, result);
             }
             Command::Cancel { id, reply } => {
@@ -782,7 +797,11 @@ impl Loop {
             }
             Command::Boot(request) => self.core.boot_request(request, now),
             Command::FileRemote { batch, reply } => {
-                let results = self.core.file_remote(batch, now);
+                let origins = batch.iter().map(|(_, remote)| remote.key());
+                let results = match self.look_up_origins(origins) {
+                    Ok(()) => self.core.file_remote(batch, now),
+                    Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
+                };
                 deferred.push(Box::new(move |written| {
                     let results = match written {
                         Ok(()) => results,
@@ -838,6 +857,23 @@ impl Loop {
                         .map_err(|e| CoreError::Invalid(format!("keeping {key}: {e}")))?;
                     self.core.withdraw_remote(key);
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Finds in the store the tasks filed with `origins` that the core does not know of
+    /// (it keeps only its held tasks' origins), for this batch's filings.
+    fn look_up_origins(&mut self, origins: impl Iterator<Item = String>) -> Result<(), CoreError> {
+        for origin in origins {
+            if self.core.origin_of(&origin).is_some() {
+                continue;
+            }
+            let stored = self.store.task_by_origin(&origin).map_err(|e| {
+                CoreError::Invalid(format!("looking up the task of origin `{origin}`: {e}"))
+            })?;
+            if let Some(id) = stored {
+                self.core.note_stored_origin(&origin, id);
             }
         }
         Ok(())
@@ -910,6 +946,7 @@ impl Loop {
         for p in fx.probes {
             self.start_probe(p);
         }
+        self.core.shrink_spare();
         self.snapshot_stale = true;
         if self.last_refresh.elapsed() >= SNAPSHOT_EVERY {
             self.refresh_snapshot(false);

@@ -10,12 +10,16 @@ use std::collections::{BTreeMap, HashMap};
 pub(crate) const TABLE: TableDefinition<u64, &[u8]> = TableDefinition::new("tasks");
 pub(crate) const WORKERS: TableDefinition<&str, &[u8]> = TableDefinition::new("worker_stats");
 pub(crate) const COOLDOWNS: TableDefinition<&str, u64> = TableDefinition::new("standing_cooldowns");
+/// Every task filed with an `origin`, by origin: an origin files one task, ever, and the
+/// scheduler keeps only the origins of the tasks it holds in memory.
+pub(crate) const ORIGINS: TableDefinition<&str, u64> = TableDefinition::new("task_origins");
 
 /// Creates this domain's tables when the store opens (a [`hypernet_store::CreateTables`]).
 pub fn create_tables(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(TABLE)?;
     txn.open_table(WORKERS)?;
     txn.open_table(COOLDOWNS)?;
+    txn.open_table(ORIGINS)?;
     Ok(())
 }
 
@@ -96,8 +100,12 @@ pub struct TaskPage {
 pub fn write_batch(txn: &redb::WriteTransaction, batch: &Batch<'_>) -> Result<(), redb::Error> {
     {
         let mut tasks = txn.open_table(TABLE)?;
+        let mut origins = txn.open_table(ORIGINS)?;
         for task in &batch.tasks {
             tasks.insert(task.id.0, encode(task).as_slice())?;
+            if let Some(origin) = &task.origin {
+                origins.insert(origin.as_str(), task.id.0)?;
+            }
         }
     }
     {
@@ -132,6 +140,11 @@ pub trait TaskTables {
     /// The tasks matching `filter`, newest first, skipping `offset` and keeping at most
     /// `limit`, with the count of all that match.
     fn tasks(&self, filter: &TaskFilter, offset: usize, limit: usize) -> StoreResult<TaskPage>;
+    /// The task filed with `origin`, if any.
+    fn task_by_origin(&self, origin: &str) -> StoreResult<Option<TaskId>>;
+    /// Indexes the origins of tasks stored before the index existed (those already indexed
+    /// are left as they are).
+    fn index_origins(&self, origins: &[(String, TaskId)]) -> StoreResult<()>;
     /// Stored worker stats by worker name.
     fn worker_stats(&self) -> StoreResult<HashMap<String, WorkerStats>>;
     /// Standing-priority cooldowns: title → when last filed.
@@ -178,6 +191,36 @@ impl TaskTables for Store {
                 }
             }
             Ok(page)
+        })
+    }
+
+    fn task_by_origin(&self, origin: &str) -> StoreResult<Option<TaskId>> {
+        self.read(|txn| {
+            let table = txn.open_table(ORIGINS)?;
+            Ok(table.get(origin)?.map(|v| TaskId(v.value())))
+        })
+    }
+
+    fn index_origins(&self, origins: &[(String, TaskId)]) -> StoreResult<()> {
+        let missing = self.read(|txn| {
+            let table = txn.open_table(ORIGINS)?;
+            let mut missing = Vec::new();
+            for (origin, id) in origins {
+                if table.get(origin.as_str())?.is_none() {
+                    missing.push((origin.as_str(), *id));
+                }
+            }
+            Ok(missing)
+        })?;
+        if missing.is_empty() {
+            return Ok(());
+        }
+        self.write(|txn| {
+            let mut table = txn.open_table(ORIGINS)?;
+            for (origin, id) in &missing {
+                table.insert(*origin, id.0)?;
+            }
+            Ok(())
         })
     }
 
@@ -282,5 +325,40 @@ mod tests {
         assert_eq!(store.worker_stats().unwrap()["Trace"].tasks_done, 4);
         assert_eq!(store.cooldowns().unwrap()["Review"], 99);
         assert_eq!(store.task(TaskId(2)).unwrap().unwrap().title, "t2");
+    }
+
+    #[test]
+    fn a_written_task_s_origin_is_found_and_older_stores_are_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::persist::open_store(&dir.path().join("h.redb")).unwrap();
+        let mut with_origin = task(1, TaskStatus::Completed);
+        with_origin.origin = Some("channel:telegram:77".into());
+        let without = task(2, TaskStatus::Completed);
+        store
+            .save_batch(&Batch {
+                tasks: vec![&with_origin, &without],
+                ..Batch::default()
+            })
+            .unwrap();
+        assert_eq!(
+            store.task_by_origin("channel:telegram:77").unwrap(),
+            Some(TaskId(1))
+        );
+        assert_eq!(store.task_by_origin("channel:telegram:78").unwrap(), None);
+        // Indexing adds what is missing and leaves what is there.
+        store
+            .index_origins(&[
+                ("channel:telegram:77".into(), TaskId(9)),
+                ("channel:telegram:78".into(), TaskId(3)),
+            ])
+            .unwrap();
+        assert_eq!(
+            store.task_by_origin("channel:telegram:77").unwrap(),
+            Some(TaskId(1))
+        );
+        assert_eq!(
+            store.task_by_origin("channel:telegram:78").unwrap(),
+            Some(TaskId(3))
+        );
     }
 }

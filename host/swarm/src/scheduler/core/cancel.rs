@@ -107,7 +107,7 @@ impl Core {
             )));
         }
         // A finished task joins no index: it is only here to be changed.
-        self.finished.remove(&id);
+        self.finished.remove(id);
         self.held_by_status[task.status as usize] += 1;
         self.active.insert(id, task);
         Ok(false)

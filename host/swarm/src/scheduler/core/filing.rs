@@ -43,7 +43,7 @@ impl Core {
             spec.swarm = self
                 .check_swarm(spec.swarm.as_deref())
                 .map_err(CoreError::Invalid)?;
-            if let Some(&earlier) = spec.origin.as_ref().and_then(|o| self.origins.get(o)) {
+            if let Some(earlier) = spec.origin.as_deref().and_then(|o| self.origin_of(o)) {
                 if let Some(k) = &planned.key {
                     ids.insert(k.clone(), earlier);
                 }
@@ -114,6 +114,30 @@ impl Core {
             .into_iter()
             .map(|f| f.expect("every member filed"))
             .collect())
+    }
+
+    /// The task filed with `origin`, as far as memory knows: a held task's, one that
+    /// finished in this batch (not written yet), or one the loop found in the store for
+    /// this batch ([`Core::note_stored_origin`]).
+    pub fn origin_of(&self, origin: &str) -> Option<TaskId> {
+        self.origins
+            .get(origin)
+            .copied()
+            .or_else(|| {
+                self.fx
+                    .finished
+                    .iter()
+                    .rev()
+                    .find(|t| t.origin.as_deref() == Some(origin))
+                    .map(|t| t.id)
+            })
+            .or_else(|| self.fx.stored_origins.get(origin).copied())
+    }
+
+    /// Tells the core that the store has `origin` filed as `id` (a task no longer held),
+    /// for the filings of this batch.
+    pub fn note_stored_origin(&mut self, origin: &str, id: TaskId) {
+        self.fx.stored_origins.insert(origin.to_owned(), id);
     }
 
     /// Checks a whole batch before anything changes — titles, keys, every dependency — and

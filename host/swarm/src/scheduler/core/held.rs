@@ -7,6 +7,11 @@ use super::{Core, CoreError};
 use hypernet_model::tasks::dedup::content_key;
 use hypernet_model::tasks::{Task, TaskId, TaskStatus};
 use serde_json::json;
+use std::collections::HashMap;
+use std::hash::Hash;
+
+/// Below this many slots a map is left as it is (see [`Core::shrink_spare`]).
+const SPARE_SLOTS: usize = 1024;
 
 impl Core {
     /// A held task.
@@ -28,11 +33,11 @@ impl Core {
         self.active
             .get(&id)
             .map(|t| t.status)
-            .or_else(|| self.finished.get(&id).copied())
+            .or_else(|| self.finished.get(id))
     }
 
     /// Unfinished, or failed with an automatic retry coming: a duplicate of it is not filed.
-    pub(super) fn is_open(task: &Task) -> bool {
+    pub(crate) fn is_open(task: &Task) -> bool {
         task.status.is_unfinished()
             || (task.status == TaskStatus::Failed && task.retry_at_ms.is_some())
     }
@@ -69,6 +74,26 @@ impl Core {
         Ok(())
     }
 
+    /// Gives back the room a burst left in the task indexes: a map using less than a
+    /// quarter of its capacity (of more than [`SPARE_SLOTS`] entries) shrinks to twice what
+    /// it holds. Cheap when there is nothing to give back; the loop calls it after every
+    /// batch.
+    pub fn shrink_spare(&mut self) {
+        fn shrink<K: Eq + Hash, V>(map: &mut HashMap<K, V>) {
+            if map.capacity() > SPARE_SLOTS && map.capacity() > 4 * map.len() {
+                map.shrink_to(2 * map.len());
+            }
+        }
+        shrink(&mut self.active);
+        shrink(&mut self.dedup);
+        shrink(&mut self.waiting_on);
+        shrink(&mut self.origins);
+        shrink(&mut self.pinned);
+        shrink(&mut self.fallback_pos);
+        shrink(&mut self.step_spend);
+        shrink(&mut self.early_outcomes);
+    }
+
     /// Moves a held task that reached a final state out of memory.
     pub(super) fn evict(&mut self, id: TaskId) {
         if let Some(task) = self.active.remove(&id) {
@@ -76,6 +101,13 @@ impl Core {
             let key = content_key(&task.title, &task.description);
             if self.dedup.get(&key) == Some(&id) {
                 self.dedup.remove(&key);
+            }
+            // The store has it from this batch on; until then `origin_of` finds it among
+            // the batch's finished tasks.
+            if let Some(origin) = &task.origin
+                && self.origins.get(origin) == Some(&id)
+            {
+                self.origins.remove(origin);
             }
             self.fx.dirty.remove(&id);
             self.finished.insert(id, task.status);

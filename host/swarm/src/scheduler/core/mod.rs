@@ -116,12 +116,14 @@ pub struct Core {
     cfg: SchedulerConfig,
     next_id: u64,
     active: HashMap<TaskId, Task>,
-    finished: HashMap<TaskId, TaskStatus>,
+    /// The final status of every task no longer held (see [`finished`]).
+    finished: finished::Finished,
     ready: BTreeSet<(Reverse<Priority>, TaskId)>,
     waiting_on: HashMap<TaskId, Vec<TaskId>>,
     dedup: HashMap<u64, TaskId>,
-    /// Every task filed with an `origin`, by origin (finished ones too: an origin files one
-    /// task, ever).
+    /// The tasks held in memory that were filed with an `origin`, by origin. An origin files
+    /// one task, ever: those of finished tasks are in the store (`task_origins`), which the
+    /// loop reads for a filing that names one (see [`Core::origin_of`]).
     origins: HashMap<String, TaskId>,
     retries: BTreeSet<(u64, TaskId)>,
     workers: Vec<Worker>,
@@ -210,7 +212,7 @@ impl Core {
             cfg,
             next_id: 1,
             active: HashMap::new(),
-            finished: HashMap::new(),
+            finished: finished::Finished::default(),
             ready: BTreeSet::new(),
             waiting_on: HashMap::new(),
             dedup: HashMap::new(),
@@ -334,6 +336,8 @@ impl Core {
 // `Core`'s methods, by responsibility:
 // the held tasks: lookups, status changes, eviction
 mod held;
+// the statuses of finished tasks, as runs of ids
+mod finished;
 // filing a batch: checks, duplicates, dependency order and cycles, readiness
 mod filing;
 // handing ready tasks to free workers: pick, route, budget, dispatch

@@ -28,16 +28,17 @@ impl Core {
     }
 
     /// Restores one stored task (call for every task, oldest first, then
-    /// [`Core::requeue_interrupted`]). Finished tasks keep only their status in memory.
+    /// [`Core::requeue_interrupted`]). Finished tasks keep only their status in memory (their
+    /// origins are looked up in the store).
     pub fn restore_task(&mut self, task: Task) {
         self.next_id = self.next_id.max(task.id.0 + 1);
         self.remember_restored(&task);
-        if let Some(origin) = &task.origin {
-            self.origins.insert(origin.clone(), task.id);
-        }
         let keep = task.status.is_unfinished()
             || (task.status == TaskStatus::Failed && task.retry_at_ms.is_some());
         if keep {
+            if let Some(origin) = &task.origin {
+                self.origins.insert(origin.clone(), task.id);
+            }
             self.admit(task);
         } else {
             self.finished.insert(task.id, task.status);
@@ -80,12 +81,12 @@ impl Core {
         }
         if matches!(task.status, TaskStatus::Pending | TaskStatus::Blocked) {
             for dep in &task.depends_on {
-                if self.finished.get(dep) != Some(&TaskStatus::Completed) {
+                if self.finished.get(*dep) != Some(TaskStatus::Completed) {
                     self.waiting_on.entry(*dep).or_default().push(id);
                 }
             }
         }
-        self.finished.remove(&id);
+        self.finished.remove(id);
         self.held_by_status[task.status as usize] += 1;
         self.active.insert(id, task);
     }

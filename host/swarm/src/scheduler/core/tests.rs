@@ -317,22 +317,23 @@ fn duplicates_of_unfinished_tasks_return_the_existing_one() {
 }
 
 #[test]
-fn an_origin_files_one_task_ever_across_a_restore() {
+fn an_origin_files_one_task_ever_held_finished_or_stored() {
     let mut c = core(1, 3);
-    let from = |title: &str| with(title, |s| s.origin = Some("channel:telegram:77".into()));
+    let origin = "channel:telegram:77";
+    let from = |title: &str| with(title, |s| s.origin = Some(origin.into()));
     let first = c.file(vec![from("Paint the wall")], "ada", 0).unwrap()[0].clone();
     assert!(first.created);
+    assert_eq!(c.origin_of(origin), Some(first.id), "held");
     dispatched(&mut c, 1);
     c.complete(first.id, 1, ok("painted"), 2);
-    // Finished, and even with other content: the same origin is the same task.
+    // Finished in this batch, not written yet, and even with other content: the same
+    // origin is the same task.
+    let same = Filed {
+        id: first.id,
+        created: false,
+    };
     let again = c.file(vec![from("Paint the fence")], "ada", 3).unwrap()[0].clone();
-    assert_eq!(
-        again,
-        Filed {
-            id: first.id,
-            created: false
-        }
-    );
+    assert_eq!(again, same);
     let other = c
         .file(
             vec![with("Paint the fence", |s| {
@@ -344,29 +345,36 @@ fn an_origin_files_one_task_ever_across_a_restore() {
         .unwrap()[0]
         .clone();
     assert!(other.created);
-    // A core restored from the stored tasks knows the origins too.
+    // Once the batch is written the core keeps no finished task's origin: the loop finds
+    // it in the store and tells the core, for the batch that files it.
+    std::mem::take(&mut c.fx);
+    assert_eq!(c.origin_of(origin), None, "not kept in memory");
+    assert!(c.origins.len() == 1, "only the held task's origin");
+    c.note_stored_origin(origin, first.id);
+    let later = c.file(vec![from("Paint the gate")], "ada", 4).unwrap()[0].clone();
+    assert_eq!(later, same);
+    std::mem::take(&mut c.fx);
+    assert_eq!(c.origin_of(origin), None, "told for one batch only");
+
+    // A restored core keeps the origins of the tasks it holds, not of finished ones.
     let mut restored = core(1, 3);
-    let mut stored = hypernet_model::tasks::Task::new(
-        first.id,
-        from("Paint the wall").spec,
+    let mut done = Task::new(first.id, from("Paint the wall").spec, vec![], "ada", 3, 0);
+    done.status = TaskStatus::Completed;
+    restored.restore_task(done);
+    let open = Task::new(
+        other.id,
+        with("Paint the fence", |s| {
+            s.origin = Some("channel:telegram:78".into())
+        })
+        .spec,
         vec![],
         "ada",
         3,
         0,
     );
-    stored.status = TaskStatus::Completed;
-    restored.restore_task(stored);
-    let after = restored
-        .file(vec![from("Paint the wall")], "ada", 4)
-        .unwrap()[0]
-        .clone();
-    assert_eq!(
-        after,
-        Filed {
-            id: first.id,
-            created: false
-        }
-    );
+    restored.restore_task(open);
+    assert_eq!(restored.origin_of(origin), None);
+    assert_eq!(restored.origin_of("channel:telegram:78"), Some(other.id));
 }
 
 #[test]
@@ -857,4 +865,110 @@ fn reservations_can_be_turned_off() {
     assert_eq!(status(&c, b), TaskStatus::Ready);
     c.complete(a, 1, ok("done well"), 1);
     assert_eq!(dispatched(&mut c, 2), [b]);
+}
+
+/// Files and completes `n` tasks, `workers` at a time; returns every task that left memory
+/// (what the loop writes), in order.
+fn work_through(c: &mut Core, n: usize, now: u64) -> Vec<Task> {
+    let mut left = Vec::new();
+    let mut filed = 0;
+    while filed < n {
+        let batch: Vec<PlannedTask> = (filed..(filed + 8).min(n))
+            .map(|i| spec(&format!("routine {i}")))
+            .collect();
+        filed += batch.len();
+        c.file(batch, "person", now).unwrap();
+        for id in dispatched(c, now) {
+            c.complete(id, 1, ok("done"), now);
+        }
+        left.append(&mut std::mem::take(&mut c.fx).finished);
+    }
+    left
+}
+
+#[test]
+fn a_dependency_on_a_task_finished_long_ago_resolves_in_memory_and_after_a_restore() {
+    let mut c = core(8, 1);
+    let done = file(&mut c, spec("done long ago"));
+    let failed = file(&mut c, spec("failed long ago"));
+    let cancelled = file(&mut c, spec("cancelled long ago"));
+    c.cancel(cancelled, None, 1).unwrap();
+    let running = dispatched(&mut c, 1);
+    assert_eq!(running, [done, failed]);
+    c.complete(done, 1, ok("done"), 2);
+    c.fail(failed, 1, "boom".into(), 2);
+    let mut stored = std::mem::take(&mut c.fx).finished;
+    stored.extend(work_through(&mut c, 5_000, 3));
+    assert_eq!(stored.len(), 5_003);
+    // T-1 completed, T-2 failed, T-3 cancelled, T-4 to T-5003 completed: four runs.
+    assert_eq!(c.finished.runs(), 4);
+    assert_eq!(c.finished.len(), 5_003);
+
+    let check = |c: &mut Core| {
+        let on = |dep: TaskId| {
+            with(&format!("after {dep}"), |s| {
+                s.depends_on = vec![dep.to_string()]
+            })
+        };
+        let after_done = file(c, on(done));
+        let after_failed = file(c, on(failed));
+        let after_cancelled = file(c, on(cancelled));
+        let after_recent = file(c, on(TaskId(5_003)));
+        assert_eq!(status(c, after_done), TaskStatus::Ready);
+        assert_eq!(status(c, after_recent), TaskStatus::Ready);
+        assert_eq!(status(c, after_failed), TaskStatus::Blocked);
+        assert_eq!(
+            c.task(after_failed).unwrap().blocked_reason.as_deref(),
+            Some("dependency T-2 failed")
+        );
+        assert_eq!(
+            c.task(after_cancelled).unwrap().blocked_reason.as_deref(),
+            Some("dependency T-3 was cancelled")
+        );
+        assert!(c.knows(TaskId(2_500)));
+        assert!(!c.knows(TaskId(5_004 + 4)), "not filed yet");
+    };
+    check(&mut c);
+
+    // A restart restores the same from the stored tasks.
+    let mut restored = core(8, 1);
+    for task in stored {
+        restored.restore_task(task);
+    }
+    restored.requeue_interrupted(10);
+    assert_eq!(restored.finished.runs(), 4);
+    assert_eq!(restored.finished.len(), 5_003);
+    check(&mut restored);
+}
+
+#[test]
+fn the_indexes_give_back_the_room_a_burst_took() {
+    let mut c = core(8, 1);
+    let burst: Vec<PlannedTask> = (0..20_000).map(|i| spec(&format!("burst {i}"))).collect();
+    c.file(burst, "person", 0).unwrap();
+    assert!(c.active.capacity() >= 20_000);
+    c.shrink_spare();
+    assert!(
+        c.active.capacity() >= 20_000,
+        "nothing to give back while they are held"
+    );
+    for id in 1..=20_000 {
+        c.cancel(TaskId(id), None, 1).unwrap();
+    }
+    std::mem::take(&mut c.fx);
+    assert!(c.active.is_empty());
+    c.shrink_spare();
+    assert!(
+        c.active.capacity() <= 1_024,
+        "{} slots kept",
+        c.active.capacity()
+    );
+    assert!(
+        c.dedup.capacity() <= 1_024,
+        "{} slots kept",
+        c.dedup.capacity()
+    );
+    // Work goes on as before.
+    let after = file(&mut c, spec("after the burst"));
+    assert_eq!(dispatched(&mut c, 2), [after]);
 }
