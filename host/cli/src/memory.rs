@@ -32,8 +32,8 @@ pub fn configure_allocator() {
 /// (tokio's default is one per core: 64 on a 64-core machine).
 const MAX_RUNTIME_WORKERS: usize = 4;
 
-/// How many worker threads the async runtime gets: one per core, at most
-/// [`MAX_RUNTIME_WORKERS`].
+/// How many worker threads the async runtime gets: one per core, at most four (see
+/// `MAX_RUNTIME_WORKERS`).
 pub fn runtime_workers() -> usize {
     std::thread::available_parallelism()
         .map_or(1, usize::from)

@@ -1,5 +1,5 @@
 //! Reading a streamed answer: the body's chunks are framed into server-sent events, parsed
-//! by the provider into deltas in batches ([`PARSE_EVERY`]) and folded into the completion,
+//! by the provider into deltas in batches (`PARSE_EVERY`) and folded into the completion,
 //! while the answer's text also goes to the caller's [`TextSink`]. The stream fails when it
 //! stays silent longer than the idle limit.
 

@@ -75,7 +75,7 @@ impl Core {
     }
 
     /// Gives back the room a burst left in the task indexes: a map using less than a
-    /// quarter of its capacity (of more than [`SPARE_SLOTS`] entries) shrinks to twice what
+    /// quarter of its capacity (of more than `SPARE_SLOTS` entries) shrinks to twice what
     /// it holds. Cheap when there is nothing to give back; the loop calls it after every
     /// batch.
     pub fn shrink_spare(&mut self) {
