@@ -57,16 +57,26 @@ fn the_memory_scenario_reads_the_curve_at_each_point_and_the_replay_is_bounded()
     ]);
     let table = run.ok();
     assert!(
-        result(table, "peak RSS of `hypernet run` with 300 finished tasks stored").contains(" MiB"),
+        result(
+            table,
+            "peak RSS of `hypernet run` with 300 finished tasks stored"
+        )
+        .contains(" MiB"),
         "{table}"
     );
     for point in ["1,000", "2,000", "2,500"] {
-        let row = result(table, &format!("RSS of `hypernet run` after {point} tasks processed"));
+        let row = result(
+            table,
+            &format!("RSS of `hypernet run` after {point} tasks processed"),
+        );
         assert!(row.contains(" MiB"), "{row}");
     }
     let grown = result(table, "RSS after 2,500 tasks minus RSS after 1,000");
     assert!(grown.contains("<= 5 MiB"), "{grown}");
-    let replay = result(table, "events replayed by `/api/events?after=0` after 2,500 tasks");
+    let replay = result(
+        table,
+        "events replayed by `/api/events?after=0` after 2,500 tasks",
+    );
     let kib: f64 = replay
         .split(" events, ")
         .nth(1)

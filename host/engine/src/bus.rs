@@ -233,7 +233,10 @@ mod tests {
                 assert!(bytes <= RETAINED_BYTES, "{bytes} bytes retained");
             }
         }
-        assert!(bus.retained_bytes() > RETAINED_BYTES - 2_000, "filled to the bound");
+        assert!(
+            bus.retained_bytes() > RETAINED_BYTES - 2_000,
+            "filled to the bound"
+        );
         let replay = bus.follow(Some(0)).replay;
         assert_eq!(replay.len(), bus.retained_len());
         // A gap-free run of the newest events, read back as they were announced.
@@ -258,7 +261,11 @@ mod tests {
         let mut live = bus.subscribe();
         bus.publish("test.big", "host", json!({ "text": "x".repeat(1_000) }));
         assert_eq!(bus.retained_len(), 0, "the older ones went with it");
-        assert_eq!(live.try_recv().unwrap().kind, "test.big", "watchers still get it");
+        assert_eq!(
+            live.try_recv().unwrap().kind,
+            "test.big",
+            "watchers still get it"
+        );
         publish(&bus, 1);
         let ids: Vec<u64> = bus.follow(Some(0)).replay.iter().map(|e| e.id).collect();
         assert_eq!(ids, [104]);

@@ -594,7 +594,8 @@ impl Registry {
         self.wake_subscribers();
         let ids = events.iter().map(|e| e.event.id).collect();
         for stamped in events {
-            self.bus.announce_json(Arc::new(stamped.event), stamped.json);
+            self.bus
+                .announce_json(Arc::new(stamped.event), stamped.json);
         }
         Ok((out, ids))
     }

@@ -5,6 +5,7 @@ use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// What `/proc/<pid>` says of a process.
@@ -66,6 +67,8 @@ pub(super) struct ChildHost {
     token: String,
     client: reqwest::Client,
     data: PathBuf,
+    /// The number of the next task title, so that every filing is distinct.
+    titles: AtomicUsize,
 }
 
 impl ChildHost {
@@ -124,6 +127,7 @@ impl ChildHost {
             token,
             client: reqwest::Client::new(),
             data,
+            titles: AtomicUsize::new(0),
         };
         host.status().await.context("the host's first status")?;
         Ok(host)
@@ -161,20 +165,11 @@ impl ChildHost {
         answer.json().await.context("GET /api/status: the body")
     }
 
-    /// Files `n` distinct one-call tasks through `POST /api/tasks`, `batch` to a request.
+    /// Files `n` one-call tasks through `POST /api/tasks`, `batch` to a request, distinct
+    /// from every other task filed through this host: titles `<tag> <number>`, numbered on
+    /// from the last filing.
     pub(super) async fn file(&self, n: usize, tag: &str, batch: usize) -> Result<()> {
-        self.file_numbered(0, n, tag, batch).await
-    }
-
-    /// [`ChildHost::file`] with titles numbered from `first` (`<tag> <first>`, ...), so
-    /// that successive filings with the same tag stay distinct.
-    pub(super) async fn file_numbered(
-        &self,
-        first: usize,
-        n: usize,
-        tag: &str,
-        batch: usize,
-    ) -> Result<()> {
+        let first = self.titles.fetch_add(n, Ordering::Relaxed);
         let end = first + n;
         let mut filed = first;
         while filed < end {
@@ -222,10 +217,12 @@ impl ChildHost {
         use futures_util::StreamExt;
         use tokio_tungstenite::tungstenite::Message;
         let ws = self.url.replacen("http", "ws", 1);
-        let (mut socket, _) =
-            tokio_tungstenite::connect_async(format!("{ws}/api/events?after=0&token={}", self.token))
-                .await
-                .context("connecting to /api/events")?;
+        let (mut socket, _) = tokio_tungstenite::connect_async(format!(
+            "{ws}/api/events?after=0&token={}",
+            self.token
+        ))
+        .await
+        .context("connecting to /api/events")?;
         let (mut events, mut bytes) = (0, 0);
         while let Ok(Some(frame)) = tokio::time::timeout(quiet, socket.next()).await {
             if let Message::Text(text) = frame.context("reading /api/events")? {

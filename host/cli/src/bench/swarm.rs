@@ -128,11 +128,6 @@ impl Swarm {
         })
     }
 
-    /// Files `n` distinct tasks in batches of `batch` (each batch one durable commit).
-    pub(super) async fn file(&self, n: usize, tag: &str, batch: usize) -> Result<()> {
-        file_tasks(&self.scheduler, n, tag, batch).await
-    }
-
     /// Waits until `n` calls have finished (completed or failed) since the start.
     pub(super) async fn wait_finished(&self, n: usize) {
         loop {

@@ -66,7 +66,10 @@ impl Finished {
     /// How many ids are recorded.
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.runs.iter().map(|(first, (last, _))| (last - first + 1) as usize).sum()
+        self.runs
+            .iter()
+            .map(|(first, (last, _))| (last - first + 1) as usize)
+            .sum()
     }
 
     /// How many runs hold them (what the memory they take grows with).

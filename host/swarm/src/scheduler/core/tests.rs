@@ -905,7 +905,11 @@ fn a_dependency_on_a_task_finished_long_ago_resolves_in_memory_and_after_a_resto
     assert_eq!(c.finished.len(), 5_003);
 
     let check = |c: &mut Core| {
-        let on = |dep: TaskId| with(&format!("after {dep}"), |s| s.depends_on = vec![dep.to_string()]);
+        let on = |dep: TaskId| {
+            with(&format!("after {dep}"), |s| {
+                s.depends_on = vec![dep.to_string()]
+            })
+        };
         let after_done = file(c, on(done));
         let after_failed = file(c, on(failed));
         let after_cancelled = file(c, on(cancelled));
@@ -944,15 +948,26 @@ fn the_indexes_give_back_the_room_a_burst_took() {
     c.file(burst, "person", 0).unwrap();
     assert!(c.active.capacity() >= 20_000);
     c.shrink_spare();
-    assert!(c.active.capacity() >= 20_000, "nothing to give back while they are held");
+    assert!(
+        c.active.capacity() >= 20_000,
+        "nothing to give back while they are held"
+    );
     for id in 1..=20_000 {
         c.cancel(TaskId(id), None, 1).unwrap();
     }
     std::mem::take(&mut c.fx);
     assert!(c.active.is_empty());
     c.shrink_spare();
-    assert!(c.active.capacity() <= 1_024, "{} slots kept", c.active.capacity());
-    assert!(c.dedup.capacity() <= 1_024, "{} slots kept", c.dedup.capacity());
+    assert!(
+        c.active.capacity() <= 1_024,
+        "{} slots kept",
+        c.active.capacity()
+    );
+    assert!(
+        c.dedup.capacity() <= 1_024,
+        "{} slots kept",
+        c.dedup.capacity()
+    );
     // Work goes on as before.
     let after = file(&mut c, spec("after the burst"));
     assert_eq!(dispatched(&mut c, 2), [after]);
