@@ -5,6 +5,7 @@ use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// What `/proc/<pid>` says of a process.
@@ -125,6 +126,8 @@ pub(super) struct ChildHost {
     token: String,
     client: reqwest::Client,
     data: PathBuf,
+    /// The number of the next task title, so that every filing is distinct.
+    titles: AtomicUsize,
 }
 
 impl ChildHost {
@@ -183,6 +186,7 @@ impl ChildHost {
             token,
             client: reqwest::Client::new(),
             data,
+            titles: AtomicUsize::new(0),
         };
         host.status().await.context("the host's first status")?;
         Ok(host)
@@ -246,20 +250,11 @@ impl ChildHost {
             .context("GET /api/tasks: no total")
     }
 
-    /// Files `n` distinct one-call tasks (titled `<tag> <i>`) through `POST /api/tasks`, `batch` to a request.
+    /// Files `n` one-call tasks through `POST /api/tasks`, `batch` to a request, distinct
+    /// from every other task filed through this host: titles `<tag> <number>`, numbered on
+    /// from the last filing.
     pub(super) async fn file(&self, n: usize, tag: &str, batch: usize) -> Result<()> {
-        self.file_numbered(0, n, tag, batch).await
-    }
-
-    /// [`ChildHost::file`] with titles numbered from `first` (`<tag> <first>`, ...), so
-    /// that successive filings with the same tag stay distinct.
-    pub(super) async fn file_numbered(
-        &self,
-        first: usize,
-        n: usize,
-        tag: &str,
-        batch: usize,
-    ) -> Result<()> {
+        let first = self.titles.fetch_add(n, Ordering::Relaxed);
         let end = first + n;
         let mut filed = first;
         while filed < end {

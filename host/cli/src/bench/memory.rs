@@ -42,7 +42,7 @@ async fn work_through(host: &ChildHost, from: usize, to: usize) -> Result<()> {
     let mut filed = from;
     while filed < to {
         let n = CURVE_BATCH.min(to - filed);
-        host.file_numbered(filed, n, "memory", n).await?;
+        host.file(n, "memory", n).await?;
         filed += n;
         while host.unfinished().await? > CURVE_OUTSTANDING {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -135,25 +135,22 @@ pub(super) async fn curve(o: &BenchOptions) -> Result<Vec<(String, String, Strin
     let dir = tempfile::tempdir().context("temporary data directory")?;
     let host = ChildHost::start(dir.path(), SIM_MANIFEST, &curve_config(CURVE_WORKERS)).await?;
     let mut rows = Vec::new();
-    let mut curve: Vec<(usize, u64)> = Vec::new();
+    // (tasks, RSS, of it in transparent huge pages), KiB.
+    let mut curve: Vec<(usize, u64, u64)> = Vec::new();
     let mut done = 0;
     for point in points {
         work_through(&host, done, point).await?;
         done = point;
         let rss = resting_rss(&host).await?;
-        tracing::warn!(
-            tasks = point,
-            rss = %mib(rss),
-            huge_pages = %anon_huge_pages(host.pid()).map_or_else(|| "?".into(), mib),
-            "bench: memory curve"
-        );
-        curve.push((point, rss));
+        let huge = anon_huge_pages(host.pid()).unwrap_or(0);
+        tracing::warn!(tasks = point, rss = %mib(rss), huge_pages = %mib(huge), "bench: memory curve");
+        curve.push((point, rss, huge));
         rows.push((
             format!(
                 "RSS of `hypernet run` after {} tasks processed ({CURVE_WORKERS} workers, zero-latency provider, filed through the API)",
                 grouped(point)
             ),
-            mib(rss),
+            format!("{} ({} of it in huge pages)", mib(rss), mib(huge)),
             "—".into(),
         ));
     }
@@ -166,6 +163,8 @@ pub(super) async fn curve(o: &BenchOptions) -> Result<Vec<(String, String, Strin
     host.stop()?;
     let (first, last) = (curve[0], curve[curve.len() - 1]);
     let grown = last.1 as f64 - first.1 as f64;
+    let grown_small =
+        (last.1 - last.2.min(last.1)) as f64 - (first.1 - first.2.min(first.1)) as f64;
     let cpu_per_task = stats.cpu.as_secs_f64() * 1e6 / last.0 as f64;
     rows.push((
         format!(
@@ -174,8 +173,9 @@ pub(super) async fn curve(o: &BenchOptions) -> Result<Vec<(String, String, Strin
             grouped(first.0)
         ),
         format!(
-            "{:+.1} MiB (peak {}; host CPU {cpu_per_task:.0} µs a task; store file {})",
+            "{:+.1} MiB ({:+.1} MiB outside huge pages; peak {}; host CPU {cpu_per_task:.0} µs a task; store file {})",
             grown / 1024.0,
+            grown_small / 1024.0,
             mib(stats.peak_kib),
             mib(on_disk / 1024)
         ),
