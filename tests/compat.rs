@@ -189,6 +189,10 @@ const EVENT_LOG_TABLES: [&str; 3] = ["event_cursors", "event_meta", "events"];
 /// The bus between workers' table, new since 0.1 and empty here.
 const BUS_TABLES: [&str; 1] = ["worker_messages"];
 
+/// The table of finished tasks' origins (their filings' idempotency keys), indexed from the
+/// old tasks at the first start.
+const ORIGIN_TABLES: [&str; 1] = ["task_origins"];
+
 const TASKS: TableDefinition<u64, &[u8]> = TableDefinition::new("tasks");
 
 fn show(env: &Env, id: &str) -> Value {
@@ -529,11 +533,12 @@ fn a_data_directory_of_release_0_1_opens_unchanged() {
     assert_eq!(host.stop(), Some(0));
 
     // The new host wrote into the old tables, with the old key encoding; the only tables it
-    // added are the event log's and the bus's.
+    // added are the event log's, the bus's and the origins'.
     let mut expected: Vec<&str> = OLD_TABLES
         .into_iter()
         .chain(EVENT_LOG_TABLES)
         .chain(BUS_TABLES)
+        .chain(ORIGIN_TABLES)
         .collect();
     expected.sort();
     assert_eq!(table_names(&db), expected);
