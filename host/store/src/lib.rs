@@ -38,7 +38,9 @@ pub fn deferred<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
-/// redb's page cache.
+/// redb's page cache. It fills as the file grows, up to this: 4 MiB holds the B-trees' upper
+/// levels and the newest pages, where a swarm's writes go; the rest is read through the
+/// operating system's file cache, which is not the host's resident memory.
 const CACHE_BYTES: usize = 4 << 20;
 
 /// A store failure, naming the file. Its message includes redb's, which is therefore not
