@@ -458,6 +458,12 @@ async fn added_latency(o: &BenchOptions, members: &[Member]) -> Result<Vec<Row>>
         f.await??;
     }
     wait_answered(members, before, n as u64, "added latency").await;
+    // The completions reach the follower through the bus after the scheduler has counted
+    // them: let it catch up (a failed task never completes, hence the limit).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while completed.lock().expect("lock").len() < n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     for m in members {
         m.starts.on.store(false, Ordering::Relaxed);
     }
