@@ -204,7 +204,18 @@ async fn run_once(
     // The subsystems handle the last events after the last task: let them, then take the
     // high-water mark.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let end = host.stats()?;
+    let mut end = host.stats()?;
+    // The kernel updates the high-water mark lazily: it can read below an earlier reading
+    // of the resident set. The peak is the highest of everything read.
+    end.peak_kib = [
+        ready.rss_kib,
+        ready.peak_kib,
+        after.rss_kib,
+        after.peak_kib,
+        end.rss_kib,
+    ]
+    .into_iter()
+    .fold(end.peak_kib, u64::max);
     let end_map = host.memory_map()?;
     host.stop()?;
     Ok(Run {
