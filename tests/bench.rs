@@ -84,7 +84,7 @@ fn the_memory_scenario_reads_the_curve_at_each_point_and_the_replay_is_bounded()
         .and_then(|r| r.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no KiB in {replay}"));
-    assert!(kib > 0.0 && kib <= 1024.0, "{replay}");
+    assert!(kib > 0.0 && kib <= 256.0, "{replay}");
 }
 
 /// The number before `after` in `text` (`"b 12, c 9"`, `"b "` gives 12).

@@ -70,7 +70,7 @@ impl KindFilter {
 /// is `host` or the publishing plugin, `at_ms` is ms since the Unix epoch and `payload` is
 /// kind-specific. While a call streams, `task.output` events carry the model's text as it
 /// arrives (payload `{"task", "worker", "model", "delta", "seq"}`; a call's deltas in `seq`
-/// order add up to its answer). With `after`, the retained events (the newest 1 MiB of
+/// order add up to its answer). With `after`, the retained events (the newest 256 KiB of
 /// them, as JSON) with a larger id come first, then live ones. A client too slow to keep up receives one frame
 /// `{"error": "too slow: N events missed; reconnect with ?after=<id>"}` and is closed;
 /// reconnecting with that `after` resumes without a gap while the events are retained.

@@ -40,7 +40,18 @@ use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
 use utoipa_axum::router::UtoipaMethodRouter;
-use utoipa_axum::routes as route;
+
+/// A route's handler with its documentation, made when asked for: the documentation of every
+/// route at once (its schemas, collected per route) is megabytes, and the router needs it
+/// only one route at a time while it is built.
+macro_rules! route {
+    ($handler:path) => {
+        (|| utoipa_axum::routes!($handler)) as MakeRoute
+    };
+}
+
+/// Makes a route's handler with its `#[utoipa::path]` documentation.
+type MakeRoute = fn() -> UtoipaMethodRouter<AppState>;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -59,9 +70,9 @@ pub struct AppState {
     pub audit: hypernet_swarm::audit::Audit,
 }
 
-/// One served route: its path, who may call it, and its handler with the handler's
-/// `#[utoipa::path]` documentation (which also gives the method).
-type Route = (&'static str, Access, UtoipaMethodRouter<AppState>);
+/// One served route: its path, who may call it, and what makes its handler with the
+/// handler's `#[utoipa::path]` documentation (which also gives the method).
+type Route = (&'static str, Access, MakeRoute);
 
 /// Every route the API serves. The router and the OpenAPI document are both built from this
 /// one list; a handler without documentation cannot be listed.
@@ -162,7 +173,8 @@ enum Access {
 pub fn router(state: AppState, config: &ApiConfig) -> Router {
     let mut open = Router::new();
     let mut guarded = Router::new();
-    for (path, access, (_, paths, handler)) in routes() {
+    for (path, access, make) in routes() {
+        let (_, paths, handler) = make();
         let needs_token = match access {
             Access::Open => false,
             Access::Read => config.read_requires_token,

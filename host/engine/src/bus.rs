@@ -13,11 +13,11 @@ use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// How many bytes of the latest events (their JSON, as the event stream sends them) the bus
 /// retains for `?after=` replay.
-pub const RETAINED_BYTES: usize = 1 << 20;
+pub const RETAINED_BYTES: usize = 256 << 10;
 
 /// Sequence numbers, the replay buffer and the watcher channel.
 #[derive(Debug)]
@@ -29,6 +29,10 @@ pub struct Bus {
     /// receiver neither overlap nor leave a gap.
     retained: Mutex<Retained>,
     watchers: broadcast::Sender<Arc<Event>>,
+    /// The id of the newest event announced: wakes the host's durable subscriptions, which
+    /// read the events themselves from the log (a value, not a queue: nothing piles up
+    /// while they are busy).
+    newest: watch::Sender<u64>,
 }
 
 /// What a new follower gets: a replay, then live events.
@@ -94,6 +98,7 @@ impl Bus {
                 capacity,
             }),
             watchers: broadcast::channel(4096).0,
+            newest: watch::Sender::new(0),
         }
     }
 
@@ -119,6 +124,7 @@ impl Bus {
     pub fn announce_json(&self, event: Arc<Event>, json: Arc<str>) {
         let mut retained = self.retained.lock().expect("bus lock");
         retained.push(event.id, json);
+        self.newest.send_replace(event.id);
         let _ = self.watchers.send(event);
     }
 
@@ -129,6 +135,12 @@ impl Bus {
         let id = event.id;
         self.announce(Arc::new(event));
         id
+    }
+
+    /// The id of the newest event announced, changing with every announcement: for a waiter
+    /// that reads the events elsewhere. It reports the bus gone when the bus is dropped.
+    pub fn announcements(&self) -> watch::Receiver<u64> {
+        self.newest.subscribe()
     }
 
     /// Follows every event announced from now on.

@@ -25,7 +25,7 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("event_meta");
 
 /// How many bytes of the newest logged events (their JSON) are kept in memory for
 /// subscribers; older ones are read from the file.
-pub const TAIL_BYTES: usize = 1 << 20;
+pub const TAIL_BYTES: usize = 256 << 10;
 
 /// One logged event as subscribers read it.
 #[derive(Debug, Clone)]

@@ -819,7 +819,7 @@ impl Registry {
     /// every logged event from where it last acknowledged (from the newest event the first
     /// time), at least once across crashes.
     pub fn subscribe_durably(&self, name: &str) -> crate::subscription::Subscription {
-        let wake = self.bus.subscribe();
+        let wake = self.bus.announcements();
         let feed = self.deliveries.feed(&format!("{HOST_SOURCE}:{name}"));
         feed.attach();
         crate::subscription::Subscription {

@@ -20,7 +20,7 @@ const BATCH: usize = 256;
 pub struct Subscription {
     pub(crate) feed: Arc<Feed>,
     pub(crate) journal: Arc<Journal>,
-    pub(crate) wake: tokio::sync::broadcast::Receiver<Arc<Event>>,
+    pub(crate) wake: tokio::sync::watch::Receiver<u64>,
 }
 
 impl Subscription {
@@ -51,8 +51,8 @@ impl Subscription {
                 Err(e) => tracing::error!(error = %e, "cannot read the event log"),
             }
             // Woken by the next announcement, or after a second whatever happens.
-            let woken = tokio::time::timeout(Duration::from_secs(1), self.wake.recv()).await;
-            if let Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) = woken {
+            let woken = tokio::time::timeout(Duration::from_secs(1), self.wake.changed()).await;
+            if let Ok(Err(_)) = woken {
                 return None;
             }
         }
@@ -104,5 +104,36 @@ mod tests {
         let got = sub.next().await.unwrap();
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(got[0].kind, "a.two", "the unacknowledged event comes again");
+    }
+
+    #[tokio::test]
+    async fn a_busy_host_service_keeps_no_announced_event_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = registry(dir.path());
+        let _sub = registry.subscribe_durably("outbox");
+        let event = std::sync::Arc::new(registry.bus().stamp("a.one", "host", json!({})));
+        registry.bus().announce(event.clone());
+        assert_eq!(
+            std::sync::Arc::strong_count(&event),
+            1,
+            "the subscription reads the log; it must not hold the event itself"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_waiting_host_service_wakes_at_the_next_announcement() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = registry(dir.path());
+        let mut sub = registry.subscribe_durably("outbox");
+        let waiting = tokio::spawn(async move { sub.next().await });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let id = registry.announce("a.one", json!({}));
+        // Well before the once-a-second look it takes without a wake-up.
+        let got = tokio::time::timeout(std::time::Duration::from_millis(500), waiting)
+            .await
+            .expect("woken by the announcement")
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.iter().map(|e| e.id).collect::<Vec<_>>(), [id]);
     }
 }

@@ -112,7 +112,8 @@ fn build(routes: Vec<Route>) -> OpenApi {
     // The 401s added below refer to the error shape whichever routes are listed.
     let mut schemas = vec![(ErrorBody::name().into_owned(), ErrorBody::schema())];
     ErrorBody::schemas(&mut schemas);
-    for (_, access, (route_schemas, mut route_paths, _)) in routes {
+    for (_, access, make) in routes {
+        let (route_schemas, mut route_paths, _) = make();
         for item in route_paths.paths.values_mut() {
             for operation in operations(item) {
                 require(operation, access);

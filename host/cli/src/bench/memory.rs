@@ -191,7 +191,10 @@ pub(super) async fn curve(o: &BenchOptions) -> Result<Vec<(String, String, Strin
             grouped(replayed),
             replay_bytes as f64 / 1024.0
         ),
-        "<= 1 MiB (the bus's bound)".into(),
+        format!(
+            "<= {} KiB (the bus's bound)",
+            hypernet_engine::bus::RETAINED_BYTES / 1024
+        ),
     ));
     Ok(rows)
 }

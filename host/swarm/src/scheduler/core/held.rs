@@ -10,8 +10,10 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::hash::Hash;
 
-/// Below this many slots a map is left as it is (see [`Core::shrink_spare`]).
-const SPARE_SLOTS: usize = 1024;
+/// A map whose slots take less room than this is left as it is (see
+/// [`Core::shrink_spare`]): a held task's slot is about a kilobyte, so a thousand spare
+/// slots of `active` would keep a megabyte resident after a burst.
+const SPARE_BYTES: usize = 16 * 1024;
 
 impl Core {
     /// A held task.
@@ -75,12 +77,13 @@ impl Core {
     }
 
     /// Gives back the room a burst left in the task indexes: a map using less than a
-    /// quarter of its capacity (of more than `SPARE_SLOTS` entries) shrinks to twice what
-    /// it holds. Cheap when there is nothing to give back; the loop calls it after every
-    /// batch.
+    /// quarter of its capacity (whose slots take more than `SPARE_BYTES`) shrinks to twice
+    /// what it holds. Cheap when there is nothing to give back; the loop calls it after
+    /// every batch.
     pub fn shrink_spare(&mut self) {
         fn shrink<K: Eq + Hash, V>(map: &mut HashMap<K, V>) {
-            if map.capacity() > SPARE_SLOTS && map.capacity() > 4 * map.len() {
+            let slot = std::mem::size_of::<(K, V)>().max(1);
+            if map.capacity() * slot > SPARE_BYTES && map.capacity() > 4 * map.len() {
                 map.shrink_to(2 * map.len());
             }
         }
