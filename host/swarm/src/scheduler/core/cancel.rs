@@ -109,7 +109,7 @@ impl Core {
         // A finished task joins no index: it is only here to be changed.
         self.finished.remove(id);
         self.held_by_status[task.status as usize] += 1;
-        self.active.insert(id, task);
+        self.active.insert(id, Box::new(task));
         Ok(false)
     }
 
@@ -119,7 +119,7 @@ impl Core {
         if !was_held && let Some(task) = self.active.remove(&id) {
             self.held_by_status[task.status as usize] -= 1;
             self.finished.insert(id, task.status);
-            self.fx.finished.push(task);
+            self.fx.finished.push(*task);
         }
     }
 }

@@ -587,7 +587,7 @@ impl Core {
             peers: fed.peers.values().map(|(p, _)| p.clone()).collect(),
             ..FederationView::default()
         };
-        let mut held: Vec<&Task> = self.active.values().collect();
+        let mut held: Vec<&Task> = self.active.values().map(|t| &**t).collect();
         held.sort_by_key(|t| t.id);
         for t in held {
             if let (TaskStatus::Delegated, Some(d)) = (t.status, &t.delegation) {

@@ -64,7 +64,7 @@ impl Core {
                     .is_some_and(hypernet_model::tasks::RemoteOrigin::is_key);
             if merges
                 && let Some(&existing) = self.dedup.get(&key)
-                && self.active.get(&existing).is_some_and(Self::is_open)
+                && self.active.get(&existing).is_some_and(|t| Self::is_open(t))
             {
                 if let Some(k) = &planned.key {
                     ids.insert(k.clone(), existing);
@@ -93,7 +93,7 @@ impl Core {
             self.fx.dirty.insert(id);
             let deps = task.depends_on.clone();
             self.held_by_status[TaskStatus::Pending as usize] += 1;
-            self.active.insert(id, task);
+            self.active.insert(id, Box::new(task));
             for dep in deps {
                 if self.status_of(dep) != Some(TaskStatus::Completed) {
                     self.waiting_on.entry(dep).or_default().push(id);

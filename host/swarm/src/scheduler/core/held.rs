@@ -11,14 +11,13 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 /// A map whose slots take less room than this is left as it is (see
-/// [`Core::shrink_spare`]): a held task's slot is about a kilobyte, so a thousand spare
-/// slots of `active` would keep a megabyte resident after a burst.
+/// [`Core::shrink_spare`]); bigger spare room, left by a burst, is given back.
 const SPARE_BYTES: usize = 16 * 1024;
 
 impl Core {
     /// A held task.
     pub fn task(&self, id: TaskId) -> Option<&Task> {
-        self.active.get(&id)
+        self.active.get(&id).map(|task| &**task)
     }
 
     /// Whether `id` is held in memory (else the caller must load it to retry/cancel).
@@ -114,7 +113,7 @@ impl Core {
             }
             self.fx.dirty.remove(&id);
             self.finished.insert(id, task.status);
-            self.fx.finished.push(task);
+            self.fx.finished.push(*task);
         }
     }
 }

@@ -115,7 +115,9 @@ pub struct Counts {
 pub struct Core {
     cfg: SchedulerConfig,
     next_id: u64,
-    active: HashMap<TaskId, Task>,
+    /// Boxed: a queued task's slot would be about 800 bytes, and a burst's spare slots
+    /// with it.
+    active: HashMap<TaskId, Box<Task>>,
     /// The final status of every task no longer held (see [`finished`]).
     finished: finished::Finished,
     ready: BTreeSet<(Reverse<Priority>, TaskId)>,

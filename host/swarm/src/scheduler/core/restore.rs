@@ -88,7 +88,7 @@ impl Core {
         }
         self.finished.remove(id);
         self.held_by_status[task.status as usize] += 1;
-        self.active.insert(id, task);
+        self.active.insert(id, Box::new(task));
     }
 
     /// Re-queues every running task (at shutdown, when calls did not finish in time).
