@@ -42,8 +42,9 @@ pub fn deferred<T>(f: impl FnOnce() -> T) -> T {
 /// flat however large the file grows: pages not cached are read from the kernel's page
 /// cache, and the hot data (unfinished tasks) lives in the scheduler's memory anyway. At
 /// 32 MiB the resident set grew with the file until the cache was full, with no durable
-/// throughput gained over 4 MiB (docs/benchmarks.md, "Where the memory goes").
-const CACHE_BYTES: usize = 4 << 20;
+/// throughput gained over 4 MiB; at 4 MiB it still grew by as much between a thousand tasks
+/// and a hundred thousand (docs/benchmarks.md, "Where the memory goes").
+const CACHE_BYTES: usize = 1 << 20;
 
 /// A store failure, naming the file. Its message includes redb's, which is therefore not
 /// also given as its source (an error chain would print it twice).
