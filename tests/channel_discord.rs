@@ -52,7 +52,7 @@ fn start(mock: &MockLlm, channels: &str) -> (Env, Host) {
     ));
     env.config(&format!(
         "standing = []\n{channels}\n[[worker]]\nname = \"Coder\"\naccount = \"2.1\"\nmodel = \"sim/default\"\n\n\
-         [[person]]\nname = \"ada\"\nchannels = {{ discord = \"42\" }}\n"
+         [[person]]\nname = \"ada\"\nchannels = {{ discord = \"42\" }}\nreceives = [\"questions\", \"approvals\", \"failures\", \"alerts\"]\n"
     ));
     let host = env.start_with_env(&[
         ("HN_TEST_DISCORD_SCOUT", SCOUT_HOOK),

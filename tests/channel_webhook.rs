@@ -34,7 +34,7 @@ fn start(mock: &MockLlm, channels: &str) -> (Env, Host) {
         mock.url(),
     ));
     env.config(&format!(
-        "standing = []\n{channels}\n[[person]]\nname = \"ada\"\nchannels = {{ webhook = \"ada-ops\" }}\n"
+        "standing = []\n{channels}\n[[person]]\nname = \"ada\"\nchannels = {{ webhook = \"ada-ops\" }}\nreceives = [\"questions\", \"approvals\", \"failures\", \"alerts\"]\n"
     ));
     let host = env.start_with_env(&[("HN_TEST_WEBHOOK_SECRET", SECRET)]);
     (env, host)

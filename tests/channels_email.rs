@@ -21,7 +21,7 @@ fn world(env: &Env, server: &SmtpServer) {
         server.ca_file.display()
     ));
     env.config(
-        "standing = []\n[[person]]\nname = \"ada\"\nchannels = { email = \"ada@example.org\" }\n",
+        "standing = []\n[[person]]\nname = \"ada\"\nchannels = { email = \"ada@example.org\" }\nreceives = [\"questions\", \"approvals\", \"failures\", \"alerts\"]\n",
     );
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 const TOKEN_ENV: (&str, &str) = ("HN_TEST_TELEGRAM_TOKEN", TOKEN);
 const SECRET: &str = "hook-SECRET_42";
-const PERSON: &str = "[[person]]\nname = \"ada\"\nchannels = { telegram = \"42\" }\n";
+const PERSON: &str = "[[person]]\nname = \"ada\"\nchannels = { telegram = \"42\" }\nreceives = [\"questions\", \"approvals\", \"failures\", \"alerts\"]\n";
 
 /// The channel-telegram entry of plugins.toml, talking to `api`, with `extra` config lines.
 fn channel(api: &BotApi, extra: &str) -> String {
