@@ -110,35 +110,41 @@ impl Bus {
         event
     }
 
-    /// Retains the event for replay and hands it to watchers (a watcher that fell behind
-    /// misses events, never blocks).
+    /// Retains a logged event for replay, hands it to watchers (a watcher that fell behind
+    /// misses events, never blocks) and wakes the waiters on [`Bus::announcements`].
     pub fn announce(&self, event: Arc<Event>) {
-        let json: Arc<str> = serde_json::to_string(&*event)
-            .expect("events serialize")
-            .into();
+        let json = to_json(&event);
         self.announce_json(event, json);
     }
 
     /// [`Bus::announce`] for an event whose JSON is at hand (`json` must be `event`
     /// serialized: it is what a replay sends).
     pub fn announce_json(&self, event: Arc<Event>, json: Arc<str>) {
-        let mut retained = self.retained.lock().expect("bus lock");
-        retained.push(event.id, json);
-        self.newest.send_replace(event.id);
-        let _ = self.watchers.send(event);
+        let id = event.id;
+        self.retain_and_send(event, json);
+        self.newest.send_replace(id);
     }
 
-    /// Stamps and announces an event to watchers only (plugins never see it, and it is not
-    /// logged); returns its id.
+    /// Stamps and announces an event to watchers only (plugins never see it, it is not
+    /// logged, and the waiters on [`Bus::announcements`], who read the log, are not woken
+    /// for it); returns its id.
     pub fn publish(&self, kind: &str, source: &str, payload: Value) -> u64 {
-        let event = self.stamp(kind, source, payload);
+        let event = Arc::new(self.stamp(kind, source, payload));
         let id = event.id;
-        self.announce(Arc::new(event));
+        let json = to_json(&event);
+        self.retain_and_send(event, json);
         id
     }
 
-    /// The id of the newest event announced, changing with every announcement: for a waiter
-    /// that reads the events elsewhere. It reports the bus gone when the bus is dropped.
+    fn retain_and_send(&self, event: Arc<Event>, json: Arc<str>) {
+        let mut retained = self.retained.lock().expect("bus lock");
+        retained.push(event.id, json);
+        let _ = self.watchers.send(event);
+    }
+
+    /// The id of the newest logged event announced, changing with each: for a waiter that
+    /// reads the events from the log (events only watchers see do not change it). It reports
+    /// the bus gone when the bus is dropped.
     pub fn announcements(&self) -> watch::Receiver<u64> {
         self.newest.subscribe()
     }
@@ -196,6 +202,13 @@ impl Bus {
     pub fn retained_bytes(&self) -> usize {
         self.retained.lock().expect("bus lock").bytes
     }
+}
+
+/// An event as its JSON.
+fn to_json(event: &Event) -> Arc<str> {
+    serde_json::to_string(event)
+        .expect("events serialize")
+        .into()
 }
 
 #[cfg(test)]
@@ -292,5 +305,21 @@ mod tests {
         assert_eq!(ids, [3, 4]);
         publish(&bus, 1);
         assert_eq!(following.live.recv().await.expect("live event").id, 5);
+    }
+
+    #[test]
+    fn only_logged_events_wake_the_log_readers() {
+        let bus = Bus::default();
+        let waiter = bus.announcements();
+        bus.publish("task.output", "host", json!({ "delta": "a" }));
+        assert!(
+            !waiter.has_changed().unwrap(),
+            "an event only watchers see does not wake a reader of the log"
+        );
+        let logged = Arc::new(bus.stamp("task.created", "host", json!({})));
+        let id = logged.id;
+        bus.announce(logged);
+        assert!(waiter.has_changed().unwrap());
+        assert_eq!(*waiter.borrow(), id);
     }
 }
