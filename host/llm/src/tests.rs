@@ -806,7 +806,7 @@ impl ProviderOps for Counting {
 }
 
 #[tokio::test]
-async fn stream_events_reach_the_provider_in_few_batches_the_first_at_once() {
+async fn stream_events_reach_the_provider_in_few_batches() {
     // 40 words, each event written on its own a few milliseconds apart (Reply::Sse).
     let words: Vec<String> = (0..40).map(|i| format!("w{i} ")).collect();
     let mut chunks: Vec<&'static str> = words
