@@ -193,8 +193,7 @@ struct ProviderService<T>(T);
 
 /// Reads the arguments of a provider operation.
 fn args<O: Operation>(payload: &str) -> Result<O::Args<'static>, PluginError> {
-    serde_json::from_str(payload)
-        .map_err(|e| PluginError::invalid(format!("arguments of `{}`: {e}", O::OP)))
+    O::decode(payload)
 }
 
 /// Writes the answer of a provider operation.
@@ -233,6 +232,11 @@ impl<T: Provider> DynService for ProviderService<T> {
             Op::ParseStreamEvents => {
                 let events = args::<ops::ParseStreamEvents>(payload)?;
                 answer::<ops::ParseStreamEvents>(&provider.parse_stream_events(&events))
+            }
+            Op::ParseStreamText => {
+                let text = args::<ops::ParseStreamText>(payload)?;
+                let events = crate::provider::sse::events(&text);
+                answer::<ops::ParseStreamText>(&provider.parse_stream_events(&events))
             }
             Op::ClassifyError => {
                 let response = args::<ops::ClassifyError>(payload)?;

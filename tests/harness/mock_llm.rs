@@ -506,6 +506,11 @@ impl MockLlm {
                     .expect("mock runtime");
                 runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                    // As the real APIs do: each streamed event is sent when written, not
+                    // held until the one before is acknowledged.
+                    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                        let _ = tcp.set_nodelay(true);
+                    });
                     let app = axum::Router::new().fallback(
                         move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                             handle(app_state.clone(), method, uri, headers, body)

@@ -16,6 +16,7 @@ mod extract;
 mod federation;
 mod graph;
 mod keys;
+mod listen;
 pub mod openapi;
 pub mod page;
 mod status;
@@ -23,6 +24,7 @@ mod tasks;
 mod workers;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use listen::no_delay;
 pub use page::{Page, PageQuery};
 
 use axum::extract::{DefaultBodyLimit, Path, Request, State};

@@ -135,7 +135,7 @@ pub async fn run(options: RunOptions) -> Result<()> {
         },
         &config.api,
     );
-    let served = axum::serve(listener, app)
+    let served = axum::serve(hypernet_api::no_delay(listener), app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
     tracing::info!("shutting down");

@@ -757,7 +757,8 @@ impl Registry {
         address: &str,
         args: &O::Args<'_>,
     ) -> Result<O::Answer, PluginError> {
-        self.call_typed(address, O::OP.name(), args).await
+        self.call_payload(address, O::OP.name(), O::encode(args)?)
+            .await
     }
 
     /// Calls a named operation with any serializable argument and decodes the answer into
@@ -768,8 +769,18 @@ impl Registry {
         op: &str,
         args: &A,
     ) -> Result<R, PluginError> {
+        self.call_payload(address, op, serde_json::to_string(args)?)
+            .await
+    }
+
+    /// Calls a named operation with `payload` as it is and decodes the answer.
+    async fn call_payload<R: serde::de::DeserializeOwned>(
+        &self,
+        address: &str,
+        op: &str,
+        payload: String,
+    ) -> Result<R, PluginError> {
         let actor = self.resolve(address)?;
-        let payload = serde_json::to_string(args)?;
         let out = actor.call(op, payload, self.options.call_timeout).await?;
         serde_json::from_str(&out).map_err(|e| {
             PluginError::invalid(format!(

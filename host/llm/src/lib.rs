@@ -3,14 +3,13 @@
 //! retries with exponential backoff and full jitter, and server-sent-event streaming.
 //!
 //! Providers stay sans-IO: the executor asks them (through [`ProviderOps`]) to parse a
-//! response, an event or an error, and decides everything about the network itself.
+//! response, a stream's events or an error, and decides everything about the network itself.
 //!
 //! - [`config`]: the `[http]` settings.
 //! - [`error`]: why a call failed, as the scheduler sees it.
 //! - [`limits`]: one semaphore per provider; permits are guards, so cancellation frees them.
 //! - [`retry`]: which failures are retried and how long to wait (pure).
 //! - [`scrub`]: credentials a response quotes back are blanked before a plugin reads it.
-//! - [`sse`]: framing of `text/event-stream` bodies (pure).
 //! - [`tls`]: HTTPS through rustls.
 //! - [`stream`]: reading a streamed answer; its text also goes, as it arrives, to the
 //!   caller's [`TextSink`] (the scheduler announces it to watchers).
@@ -20,7 +19,6 @@ pub mod error;
 pub mod limits;
 pub mod retry;
 pub mod scrub;
-pub mod sse;
 pub mod stream;
 pub mod tls;
 
@@ -31,13 +29,12 @@ pub use config::HttpConfig;
 pub use error::CallError;
 pub use limits::Limits;
 pub use retry::{Decision, GiveUpReason, RetryPolicy};
-pub use sse::SseFramer;
 pub use stream::TextSink;
 use stream::reborrow;
 
 use hypernet_plugin_api::provider::{
-    Completion, CompletionRequest, HttpRequest, HttpResponse, Provider, ProviderError, SseEvent,
-    StreamBatch,
+    Completion, CompletionRequest, HttpRequest, HttpResponse, Provider, ProviderError, StreamBatch,
+    sse,
 };
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -53,10 +50,11 @@ pub trait ProviderOps: Sync {
         response: &HttpResponse,
     ) -> impl Future<Output = Result<Result<Completion, ProviderError>, String>> + Send;
 
-    /// Maps server-sent events read together to deltas, up to the first that fails.
-    fn parse_stream_events(
+    /// Maps the text of whole server-sent events read together to deltas, up to the first
+    /// event that fails.
+    fn parse_stream_text(
         &self,
-        events: &[SseEvent],
+        text: &str,
     ) -> impl Future<Output = Result<StreamBatch, String>> + Send;
 
     /// Classifies a non-2xx response.
@@ -94,8 +92,8 @@ impl<P: Provider> ProviderOps for LocalProvider<P> {
         self.with(|p| p.parse_response(request, response))
     }
 
-    async fn parse_stream_events(&self, events: &[SseEvent]) -> Result<StreamBatch, String> {
-        self.with(|p| p.parse_stream_events(events))
+    async fn parse_stream_text(&self, text: &str) -> Result<StreamBatch, String> {
+        self.with(|p| p.parse_stream_events(&sse::events(text)))
     }
 
     async fn classify_error(&self, response: &HttpResponse) -> Result<ProviderError, String> {

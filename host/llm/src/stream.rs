@@ -1,12 +1,12 @@
-//! Reading a streamed answer: the body's chunks are framed into server-sent events, parsed
-//! by the provider into deltas in batches (`PARSE_EVERY`) and folded into the completion,
+//! Reading a streamed answer: the body's bytes are cut at event boundaries and handed to
+//! the provider as text in batches (`PARSE_EVERY`), its deltas folded into the completion,
 //! while the answer's text also goes to the caller's [`TextSink`]. The stream fails when it
 //! stays silent longer than the idle limit.
 
-use super::{AttemptError, HttpExecutor, ProviderOps, SseFramer, describe, network};
+use super::{AttemptError, HttpExecutor, ProviderOps, describe, network};
 use futures_util::StreamExt;
 use hypernet_plugin_api::provider::{
-    Completion, CompletionBuilder, CompletionRequest, SseEvent, StreamDelta,
+    Completion, CompletionBuilder, CompletionRequest, StreamDelta, sse,
 };
 use std::time::{Duration, Instant};
 
@@ -35,40 +35,47 @@ pub(super) fn reborrow<'s>(
 /// Events wait for the provider at most this long…
 const PARSE_EVERY: Duration = Duration::from_millis(20);
 
-/// …unless at least this many bytes of event data are waiting.
-const PARSE_MAX_PENDING: usize = 16 * 1024;
+/// …unless at least this many bytes of whole events are waiting: what a stream holds
+/// stays small (a 16 KiB bound left the streamed runs of the peer benchmark 0.7 MiB above
+/// the plain ones), while a batch still carries a few dozen events.
+const PARSE_MAX_PENDING: usize = 4 * 1024;
 
-/// Events read and not yet parsed. The provider parses them in batches — at most every
-/// [`PARSE_EVERY`] from the first event, sooner when [`PARSE_MAX_PENDING`] bytes wait, at the
-/// end of the stream and before its error — so that a streamed call costs one call into the
-/// provider's thread for each [`PARSE_EVERY`] it lasts (one for a short answer, as a plain
-/// call) rather than one per event. People see the first text at most that much later, and
-/// the rest as before: [`TextSink`]s let text out at most every 50 ms anyway.
+/// The body read and not yet handed to the provider. Whole events go over in batches — at
+/// most every [`PARSE_EVERY`] from the first, sooner when [`PARSE_MAX_PENDING`] bytes wait,
+/// at the end of the stream and before its error — as their text, which the provider's
+/// side frames (`parse_stream_text`): a streamed call costs one call into the provider's
+/// thread for each [`PARSE_EVERY`] it lasts (one for a short answer, as a plain call)
+/// rather than one per event, and the events' data is never escaped into JSON on the way.
+/// People see the first text at most that much later, and the rest as before:
+/// [`TextSink`]s let text out at most every 50 ms anyway.
 #[derive(Debug, Default)]
 struct Pending {
-    events: Vec<SseEvent>,
-    bytes: usize,
-    /// When the oldest waiting event arrived.
+    /// The bytes read and not handed over, from the start of an event.
+    bytes: Vec<u8>,
+    /// How many of them make whole events.
+    whole: usize,
+    /// When the oldest waiting whole event was complete.
     since: Option<Instant>,
-    /// When the last batch was parsed.
+    /// When the last batch was handed over.
     last: Option<Instant>,
 }
 
 impl Pending {
-    /// Adds `events`, which arrived at `now`.
-    fn push(&mut self, events: Vec<SseEvent>, now: Instant) {
-        if events.is_empty() {
-            return;
+    /// Adds a chunk of the body, read at `now`.
+    fn push(&mut self, chunk: &[u8], now: Instant) {
+        self.bytes.extend_from_slice(chunk);
+        // Scanned from the end: back to the last blank line, seldom further than the chunk.
+        let whole = sse::whole_events_len(&self.bytes);
+        if whole > self.whole {
+            self.whole = whole;
+            self.since.get_or_insert(now);
         }
-        self.since.get_or_insert(now);
-        self.bytes += events.iter().map(|e| e.data.len()).sum::<usize>();
-        self.events.extend(events);
     }
 
-    /// When the waiting events must be parsed, if any wait.
+    /// When the waiting events must be handed over, if any wait.
     fn due(&self) -> Option<Instant> {
         let since = self.since?;
-        if self.bytes >= PARSE_MAX_PENDING {
+        if self.whole >= PARSE_MAX_PENDING {
             return Some(since);
         }
         Some(match self.last {
@@ -77,60 +84,17 @@ impl Pending {
         })
     }
 
-    /// The waiting events, to parse at `now`.
-    fn take(&mut self, now: Instant) -> Vec<SseEvent> {
-        self.last = Some(now);
-        self.bytes = 0;
+    /// The text of the whole events waiting — of everything read, `at_end` of the body —
+    /// to hand over at `now`. Bytes that are not UTF-8 are replaced.
+    fn take(&mut self, now: Instant, at_end: bool) -> String {
+        let end = if at_end { self.bytes.len() } else { self.whole };
+        let rest = self.bytes.split_off(end);
+        let taken = std::mem::replace(&mut self.bytes, rest);
+        self.whole = 0;
         self.since = None;
-        std::mem::take(&mut self.events)
-    }
-}
-
-/// The body is read at most this often once a stream is under way: what the server writes
-/// meanwhile waits in the socket and is read in one go.
-const READ_EVERY: Duration = Duration::from_millis(10);
-
-/// A chunk that comes sooner than this after the one before (or after reading resumed) was
-/// already waiting; a later one came from the network.
-const WAITING: Duration = Duration::from_micros(250);
-
-/// When to read the body. Each network write of the server would otherwise wake the host —
-/// the runtime, the HTTP connection's task reading and decoding a chunk, the call's task
-/// framing it — twenty times a call for a typical answer. After a chunk that came from the
-/// network (not one already waiting), reading pauses for [`READ_EVERY`]; the chunks that
-/// gathered meanwhile are then read one after another without a pause. The first chunk is
-/// read at once; the end of a stream is seen at most [`READ_EVERY`] late.
-#[derive(Debug, Default)]
-struct Pace {
-    /// When the last chunk came, or reading last resumed, whichever is later.
-    last: Option<Instant>,
-    /// Reading is paused until then.
-    paused_until: Option<Instant>,
-}
-
-impl Pace {
-    /// A chunk came at `now`.
-    fn chunk(&mut self, now: Instant) {
-        let from_network = self
-            .last
-            .is_some_and(|last| now.duration_since(last) > WAITING);
-        if self.last.is_none() || from_network {
-            self.paused_until = Some(now + READ_EVERY);
-        }
         self.last = Some(now);
-    }
-
-    /// Until when reading is paused, if it is.
-    fn paused_until(&self) -> Option<Instant> {
-        self.paused_until
-    }
-
-    /// Reading goes on at `now` if its pause is over.
-    fn resume(&mut self, now: Instant) {
-        if self.paused_until.is_some_and(|until| until <= now) {
-            self.paused_until = None;
-            self.last = Some(now);
-        }
+        String::from_utf8(taken)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 }
 
@@ -146,41 +110,25 @@ impl HttpExecutor {
         mut output: Option<&mut dyn TextSink>,
     ) -> Result<Completion, AttemptError> {
         let mut body = response.bytes_stream();
-        let mut framer = SseFramer::new();
         let mut builder = CompletionBuilder::new(request.model.clone());
         let mut pending = Pending::default();
-        let mut pace = Pace::default();
         let mut produced = false;
         let mut last_chunk = Instant::now();
         loop {
-            // Wake for held-back text, waiting events or the end of a pause when due before
-            // the stall limit; while paused, the body is not read.
+            // Wake for held-back text or waiting events when due before the stall limit.
             let stall = last_chunk + idle;
-            let due = [
-                output.as_deref().and_then(TextSink::due),
-                pending.due(),
-                pace.paused_until(),
-            ]
-            .into_iter()
-            .flatten()
-            .min()
-            .filter(|d| *d < stall);
-            let read = match (pace.paused_until(), due) {
-                (Some(_), Some(due)) => {
-                    tokio::time::sleep_until(due.into()).await;
-                    Err(())
-                }
-                _ => tokio::time::timeout_at(due.unwrap_or(stall).into(), body.next())
-                    .await
-                    .map_err(|_| ()),
-            };
+            let due = [output.as_deref().and_then(TextSink::due), pending.due()]
+                .into_iter()
+                .flatten()
+                .min()
+                .filter(|d| *d < stall);
+            let read = tokio::time::timeout_at(due.unwrap_or(stall).into(), body.next()).await;
             let done = match read {
-                Err(()) if due.is_some() => {
+                Err(_) if due.is_some() => {
                     let now = Instant::now();
-                    pace.resume(now);
                     if pending.due().is_some_and(|d| d <= now) {
-                        let events = pending.take(now);
-                        parse(ops, &events, &mut builder, &mut produced, &mut output, now).await?;
+                        let text = pending.take(now, false);
+                        parse(ops, &text, &mut builder, &mut produced, &mut output, now).await?;
                     }
                     if let Some(output) = reborrow(&mut output)
                         && output.due().is_some_and(|d| d <= now)
@@ -189,7 +137,7 @@ impl HttpExecutor {
                     }
                     continue;
                 }
-                Err(()) => {
+                Err(_) => {
                     return Err(network(
                         format!("the event stream stalled for {idle:?}"),
                         produced,
@@ -198,26 +146,22 @@ impl HttpExecutor {
                 Ok(Some(Err(e))) => {
                     // What came before the break counts: text already received is output.
                     let now = Instant::now();
-                    let events = pending.take(now);
-                    parse(ops, &events, &mut builder, &mut produced, &mut output, now).await?;
+                    let text = pending.take(now, false);
+                    parse(ops, &text, &mut builder, &mut produced, &mut output, now).await?;
                     return Err(network(describe(e), produced));
                 }
                 Ok(Some(Ok(chunk))) => {
                     last_chunk = Instant::now();
-                    pending.push(framer.push(&chunk), last_chunk);
-                    pace.chunk(last_chunk);
+                    pending.push(&chunk, last_chunk);
                     false
                 }
-                Ok(None) => {
-                    pending.push(framer.finish().into_iter().collect(), Instant::now());
-                    true
-                }
+                Ok(None) => true,
             };
             if done || pending.due().is_some_and(|d| d <= last_chunk) {
-                let events = pending.take(last_chunk);
+                let text = pending.take(last_chunk, done);
                 parse(
                     ops,
-                    &events,
+                    &text,
                     &mut builder,
                     &mut produced,
                     &mut output,
@@ -236,21 +180,21 @@ impl HttpExecutor {
     }
 }
 
-/// Hands `events` to the provider and folds what it makes of them into `builder`, passing
-/// text to `output`.
+/// Hands the events' `text` to the provider and folds what it makes of them into
+/// `builder`, passing text to `output`.
 async fn parse<P: ProviderOps>(
     ops: &P,
-    events: &[SseEvent],
+    text: &str,
     builder: &mut CompletionBuilder,
     produced: &mut bool,
     output: &mut Option<&mut dyn TextSink>,
     now: Instant,
 ) -> Result<(), AttemptError> {
-    if events.is_empty() {
+    if text.is_empty() {
         return Ok(());
     }
     let batch = ops
-        .parse_stream_events(events)
+        .parse_stream_text(text)
         .await
         .map_err(AttemptError::Host)?;
     for delta in batch.deltas {
@@ -282,63 +226,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reading_pauses_after_a_chunk_from_the_network() {
+    fn events_go_over_every_interval_from_the_first_or_when_many_wait() {
         let t0 = Instant::now();
-        let mut pace = Pace::default();
-        pace.chunk(t0);
-        assert_eq!(
-            pace.paused_until(),
-            Some(t0 + READ_EVERY),
-            "after the first chunk"
-        );
-        pace.resume(t0 + READ_EVERY / 2);
-        assert_eq!(pace.paused_until(), Some(t0 + READ_EVERY), "still paused");
-
-        let t1 = t0 + READ_EVERY;
-        pace.resume(t1);
-        assert_eq!(pace.paused_until(), None);
-        // What gathered meanwhile comes one chunk after another: read on without a pause.
-        for i in 1..=5 {
-            pace.chunk(t1 + Duration::from_micros(20 * i));
-            assert_eq!(pace.paused_until(), None, "chunk {i} was waiting");
-        }
-        // The next one from the network pauses reading again.
-        let t2 = t1 + Duration::from_millis(1);
-        pace.chunk(t2);
-        assert_eq!(pace.paused_until(), Some(t2 + READ_EVERY));
-    }
-
-    #[test]
-    fn events_are_parsed_every_interval_from_the_first_or_when_many_wait() {
-        let t0 = Instant::now();
-        let event = |n: usize| SseEvent {
-            event: None,
-            data: "x".repeat(n),
-        };
         let mut pending = Pending::default();
         assert_eq!(pending.due(), None, "nothing waits");
-        pending.push(vec![event(10)], t0);
+        pending.push(b"data: one", t0);
+        assert_eq!(pending.due(), None, "no whole event yet");
+        pending.push(b"\n\ndata: tw", t0 + Duration::from_millis(1));
+        let first = t0 + Duration::from_millis(1);
         assert_eq!(
             pending.due(),
-            Some(t0 + PARSE_EVERY),
+            Some(first + PARSE_EVERY),
             "the first batch waits too"
         );
-        pending.push(vec![event(10)], t0 + Duration::from_millis(5));
+        pending.push(b"o\n\n", t0 + Duration::from_millis(5));
         assert_eq!(
             pending.due(),
-            Some(t0 + PARSE_EVERY),
-            "from the first event"
+            Some(first + PARSE_EVERY),
+            "from the first whole event"
         );
-        let t1 = t0 + PARSE_EVERY;
-        assert_eq!(pending.take(t1).len(), 2);
-        pending.push(
-            vec![event(PARSE_MAX_PENDING)],
-            t1 + Duration::from_millis(1),
+        let t1 = first + PARSE_EVERY;
+        pending.push(b"data: thr", t1);
+        assert_eq!(
+            pending.take(t1, false),
+            "data: one\n\ndata: two\n\n",
+            "whole events only"
         );
+        assert_eq!(pending.due(), None, "a part of an event does not wait");
+        let big = format!("ee\n\ndata: {}\n\n", "x".repeat(PARSE_MAX_PENDING));
+        pending.push(big.as_bytes(), t1 + Duration::from_millis(1));
         assert_eq!(
             pending.due(),
             Some(t1 + Duration::from_millis(1)),
             "many bytes waiting go at once"
         );
+        pending.push(b"data: four", t1 + Duration::from_millis(2));
+        let end = pending.take(t1 + Duration::from_millis(2), true);
+        assert!(
+            end.starts_with("data: three\n\n") && end.ends_with("\n\ndata: four"),
+            "at the end, everything: {end:?}"
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_replaced() {
+        let mut pending = Pending::default();
+        let now = Instant::now();
+        pending.push(b"data: caf\xe9\n\n", now);
+        assert_eq!(pending.take(now, false), "data: caf\u{fffd}\n\n");
     }
 }

@@ -8,7 +8,7 @@ use axum::response::Response;
 use futures_util::StreamExt;
 use hypernet_plugin_api::PluginError;
 use hypernet_plugin_api::provider::{
-    CompletionBuilder, Message, Prepared, ProviderInfo, StreamBatch, StreamDelta, Usage,
+    CompletionBuilder, Message, Prepared, ProviderInfo, SseEvent, StreamBatch, StreamDelta, Usage,
 };
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -795,9 +795,9 @@ impl ProviderOps for Counting {
         self.inner.parse_response(request, response).await
     }
 
-    async fn parse_stream_events(&self, events: &[SseEvent]) -> Result<StreamBatch, String> {
-        self.batches.lock().unwrap().push(events.len());
-        self.inner.parse_stream_events(events).await
+    async fn parse_stream_text(&self, text: &str) -> Result<StreamBatch, String> {
+        self.batches.lock().unwrap().push(sse::events(text).len());
+        self.inner.parse_stream_text(text).await
     }
 
     async fn classify_error(&self, response: &HttpResponse) -> Result<ProviderError, String> {

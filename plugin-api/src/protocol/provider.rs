@@ -1,5 +1,5 @@
 //! The operations the host calls on a provider service, each a name on the wire with JSON
-//! arguments and a JSON answer. [`Op`] lists them; each has a type implementing
+//! arguments (or, for `parse_stream_text`, the text itself) and a JSON answer. [`Op`] lists them; each has a type implementing
 //! [`Operation`] that fixes its arguments and its answer, so the host's caller and the
 //! plugin's dispatcher cannot disagree on either.
 //!
@@ -10,6 +10,7 @@
 //! | `parse_response` | [`ParseResponseArgs`] | `Result<`[`Completion`]`, ProviderError>` |
 //! | `parse_stream_event` | [`SseEvent`] | `Result<Vec<`[`StreamDelta`]`>, ProviderError>` |
 //! | `parse_stream_events` | `[`[`SseEvent`]`]` | [`StreamBatch`] |
+//! | `parse_stream_text` | the events' text, not JSON | [`StreamBatch`] |
 //! | `classify_error` | [`HttpResponse`] | [`ProviderError`] |
 //! | `list_models` | none | `Option<`[`HttpRequest`]`>` |
 //! | `parse_models` | [`HttpResponse`] | `Result<Vec<String>, ProviderError>` |
@@ -59,6 +60,8 @@ pub enum Op {
     ParseStreamEvent,
     /// `parse_stream_events`: the server-sent events read since the last batch.
     ParseStreamEvents,
+    /// `parse_stream_text`: the text of the server-sent events read since the last batch.
+    ParseStreamText,
     /// `classify_error`: a non-2xx response classified.
     ClassifyError,
     /// `list_models`: the request that lists the server's models, if any.
@@ -74,12 +77,13 @@ impl Op {
     /// use hypernet_plugin_api::protocol::provider::Op;
     /// assert!(Op::ALL.iter().all(|op| Op::from_name(op.name()) == Some(*op)));
     /// ```
-    pub const ALL: [Op; 8] = [
+    pub const ALL: [Op; 9] = [
         Op::Describe,
         Op::Prepare,
         Op::ParseResponse,
         Op::ParseStreamEvent,
         Op::ParseStreamEvents,
+        Op::ParseStreamText,
         Op::ClassifyError,
         Op::ListModels,
         Op::ParseModels,
@@ -98,6 +102,7 @@ impl Op {
             Op::ParseResponse => "parse_response",
             Op::ParseStreamEvent => "parse_stream_event",
             Op::ParseStreamEvents => "parse_stream_events",
+            Op::ParseStreamText => "parse_stream_text",
             Op::ClassifyError => "classify_error",
             Op::ListModels => "list_models",
             Op::ParseModels => "parse_models",
@@ -153,6 +158,37 @@ pub trait Operation: Sealed {
     type Args<'a>: Serialize + DeserializeOwned;
     /// Its answer.
     type Answer: Serialize + DeserializeOwned;
+
+    /// The payload that carries `args`: their JSON, unless the operation says otherwise.
+    ///
+    /// ```
+    /// use hypernet_plugin_api::protocol::provider::{Operation, ParseStreamText, Prepare};
+    /// use hypernet_plugin_api::provider::CompletionRequest;
+    /// use std::borrow::Cow;
+    /// let request = CompletionRequest::new("sim/echo", vec![]);
+    /// assert!(Prepare::encode(&request).unwrap().starts_with('{'));
+    /// assert_eq!(ParseStreamText::encode(&Cow::Borrowed("data: 1\n\n")).unwrap(), "data: 1\n\n");
+    /// ```
+    fn encode(args: &Self::Args<'_>) -> Result<String, PluginError> {
+        serde_json::to_string(args)
+            .map_err(|e| PluginError::invalid(format!("arguments of `{}`: {e}", Self::OP)))
+    }
+
+    /// The arguments a payload carries (the inverse of [`Operation::encode`]); an error
+    /// names the operation.
+    ///
+    /// ```
+    /// use hypernet_plugin_api::protocol::provider::{Operation, ParseStreamText, Prepare};
+    /// assert_eq!(ParseStreamText::decode("data: 1\n\n").unwrap(), "data: 1\n\n");
+    /// assert_eq!(
+    ///     Prepare::decode("{").unwrap_err().message(),
+    ///     "arguments of `prepare`: EOF while parsing an object at line 1 column 1",
+    /// );
+    /// ```
+    fn decode(payload: &str) -> Result<Self::Args<'static>, PluginError> {
+        serde_json::from_str(payload)
+            .map_err(|e| PluginError::invalid(format!("arguments of `{}`: {e}", Self::OP)))
+    }
 }
 
 /// `describe`: no arguments (the payload is ignored); answers [`ProviderInfo`].
@@ -207,6 +243,22 @@ pub struct ParseStreamEvent;
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct ParseStreamEvents;
+
+/// `parse_stream_text`: the text of whole server-sent events (`data: …` lines, blank lines
+/// between events) as the payload itself, not as JSON, so that the events' data is neither
+/// escaped by the host nor unescaped by the plugin; answers a [`StreamBatch`]. The plugin's
+/// side frames the text ([`sse::events`](crate::provider::sse::events)) and parses the
+/// events with [`Provider::parse_stream_events`](crate::provider::Provider::parse_stream_events).
+/// A plugin built before this operation existed answers
+/// [`ErrorCode::NotFound`](crate::ErrorCode::NotFound), and the host then frames the text
+/// itself and sends the events one `parse_stream_event` at a time.
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::{Op, Operation, ParseStreamText};
+/// assert_eq!(ParseStreamText::OP, Op::ParseStreamText);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ParseStreamText;
 
 /// `classify_error`: an [`HttpResponse`]; answers a [`ProviderError`].
 ///
@@ -271,6 +323,21 @@ impl<'a> ParseResponseArgs<'a> {
             request: Cow::Borrowed(request),
             response: Cow::Borrowed(response),
         }
+    }
+}
+
+impl Sealed for ParseStreamText {}
+impl Operation for ParseStreamText {
+    const OP: Op = Op::ParseStreamText;
+    type Args<'a> = Cow<'a, str>;
+    type Answer = StreamBatch;
+
+    fn encode(args: &Cow<'_, str>) -> Result<String, PluginError> {
+        Ok(args.clone().into_owned())
+    }
+
+    fn decode(payload: &str) -> Result<Cow<'static, str>, PluginError> {
+        Ok(Cow::Owned(payload.to_owned()))
     }
 }
 

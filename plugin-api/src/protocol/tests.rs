@@ -368,6 +368,7 @@ fn provider_ops_are_named_once() {
             "parse_response",
             "parse_stream_event",
             "parse_stream_events",
+            "parse_stream_text",
             "classify_error",
             "list_models",
             "parse_models"
@@ -386,6 +387,7 @@ fn provider_ops_are_named_once() {
             ops::ParseResponse::OP,
             ops::ParseStreamEvent::OP,
             ops::ParseStreamEvents::OP,
+            ops::ParseStreamText::OP,
             ops::ClassifyError::OP,
             ops::ListModels::OP,
             ops::ParseModels::OP,
@@ -445,8 +447,7 @@ fn call<O: Operation>(args: &O::Args<'_>) -> Result<O::Answer, PluginError> {
     let test = TestHost::new("echo");
     let decl = crate::service::ServiceDecl::provider::<Echo>("echo");
     let mut service = (decl.start)("", test.host())?;
-    let payload = serde_json::to_string(args).unwrap();
-    let out = service.call(O::OP.name(), &payload)?;
+    let out = service.call(O::OP.name(), &O::encode(args)?)?;
     Ok(serde_json::from_str(&out).unwrap())
 }
 
@@ -489,19 +490,22 @@ fn the_provider_dispatcher_speaks_the_typed_operations() {
         })
         .collect();
     let batch = call::<ops::ParseStreamEvents>(&std::borrow::Cow::Borrowed(&events[..])).unwrap();
+    let boom = Some(ProviderError::Malformed {
+        message: "boom".into(),
+    });
+    // Text after text goes back as one piece.
+    assert_eq!(batch.deltas, [StreamDelta::Text { text: "ab".into() }]);
+    assert_eq!(batch.error, boom);
+    // The same events as their text, sent as it is (no JSON): framed on the plugin's side.
+    let text = "data: a\n\n: a comment\ndata: b\r\n\r\ndata: boom\n\ndata: c\n\n";
     assert_eq!(
-        batch.deltas,
-        [
-            StreamDelta::Text { text: "a".into() },
-            StreamDelta::Text { text: "b".into() }
-        ]
+        ops::ParseStreamText::encode(&text.into()).unwrap(),
+        text,
+        "the payload is the text"
     );
-    assert_eq!(
-        batch.error,
-        Some(ProviderError::Malformed {
-            message: "boom".into()
-        })
-    );
+    let batch = call::<ops::ParseStreamText>(&text.into()).unwrap();
+    assert_eq!(batch.deltas, [StreamDelta::Text { text: "ab".into() }]);
+    assert_eq!(batch.error, boom);
     let err = call::<ops::ClassifyError>(&HttpResponse {
         status: 401,
         ..response.clone()

@@ -4,6 +4,7 @@
 //! because a plugin library cannot share the host's async runtime.
 
 mod error;
+pub mod sse;
 mod stream;
 pub(crate) mod types;
 
@@ -96,7 +97,7 @@ pub trait Provider: Sized + Send + 'static {
         let mut batch = StreamBatch::default();
         for event in events {
             match self.parse_stream_event(event) {
-                Ok(deltas) => batch.deltas.extend(deltas),
+                Ok(deltas) => deltas.into_iter().for_each(|d| batch.push(d)),
                 Err(error) => {
                     batch.error = Some(error);
                     break;

@@ -25,6 +25,34 @@ pub struct StreamBatch {
     pub error: Option<super::ProviderError>,
 }
 
+impl StreamBatch {
+    /// Adds `delta`; text right after text joins it, so that a batch of many small
+    /// pieces of text goes back to the host as one.
+    ///
+    /// ```
+    /// use hypernet_plugin_api::provider::{StreamBatch, StreamDelta, Usage};
+    /// let text = |t: &str| StreamDelta::Text { text: t.into() };
+    /// let mut batch = StreamBatch::default();
+    /// batch.push(text("Hel"));
+    /// batch.push(text("lo"));
+    /// batch.push(StreamDelta::Usage { usage: Usage::default() });
+    /// batch.push(text("!"));
+    /// assert_eq!(
+    ///     batch.deltas,
+    ///     [text("Hello"), StreamDelta::Usage { usage: Usage::default() }, text("!")]
+    /// );
+    /// ```
+    pub fn push(&mut self, delta: StreamDelta) {
+        if let (Some(StreamDelta::Text { text }), StreamDelta::Text { text: more }) =
+            (self.deltas.last_mut(), &delta)
+        {
+            text.push_str(more);
+            return;
+        }
+        self.deltas.push(delta);
+    }
+}
+
 /// One step of a streamed answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -274,7 +274,7 @@ pub(crate) fn first_header<'a>(headers: &'a [(String, String)], name: &str) -> O
         .map(|(_, v)| v.as_str())
 }
 
-/// One server-sent event, framed by the host.
+/// One server-sent event of a streamed response (framed by [`sse::events`](super::sse::events)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SseEvent {
     /// The `event:` field, if any.

@@ -68,7 +68,7 @@ pub(super) async fn serve_openai(chat: axum::routing::MethodRouter) -> Result<So
             }),
         );
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = axum::serve(hypernet_api::no_delay(listener), app).await {
             tracing::error!(error = %e, "benchmark server stopped");
         }
     });

@@ -84,7 +84,7 @@ pub struct BenchOptions {
     /// worker count).
     #[arg(long)]
     pub filing_batch: Option<usize>,
-    /// Concurrency: runs (the median is reported, with the range).
+    /// Concurrency, peer: runs (the median is reported, with the range).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
     /// Concurrency, federation, peer: provider latency in milliseconds.

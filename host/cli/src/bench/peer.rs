@@ -5,7 +5,7 @@
 //! four subsystem plugins, each with plain and with streamed answers.
 
 use super::BenchOptions;
-use super::child::{ChildHost, MemoryMap, ProcStats, mib};
+use super::child::{ChildHost, MemoryMap, ProcStats};
 use super::subsystems::SUBSYSTEMS;
 use anyhow::{Context, Result, ensure};
 use axum::body::{Body, Bytes};
@@ -228,49 +228,103 @@ async fn run_once(
     })
 }
 
-/// Runs the scenario; rows of (measure, result, target).
+/// The median, lowest and highest of `values` (not empty).
+fn spread(values: &[f64]) -> (f64, f64, f64) {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+/// `median` alone for one run, else with the range of the runs.
+fn with_range(values: &[f64], unit: &str, decimals: usize) -> String {
+    let (median, low, high) = spread(values);
+    if values.len() == 1 {
+        format!("{median:.decimals$} {unit}")
+    } else {
+        format!("{median:.decimals$} {unit} ({low:.decimals$}-{high:.decimals$})")
+    }
+}
+
+/// The four kinds of run: (with the subsystems, streamed).
+const KINDS: [(bool, bool); 4] = [(false, false), (false, true), (true, false), (true, true)];
+
+fn describe(subsystems: bool, stream: bool) -> String {
+    format!(
+        "{}, {}",
+        if subsystems {
+            "with the four subsystems"
+        } else {
+            "provider only"
+        },
+        if stream { "streamed" } else { "plain" }
+    )
+}
+
+/// Runs the scenario; rows of (measure, result, target). Each round runs the four kinds one
+/// after another, so that a plain and a streamed run share the machine's conditions; with
+/// `--runs` rounds the medians are reported, with the range (the peak: the highest).
 pub(super) async fn scenario(o: &BenchOptions) -> Result<Vec<(String, String, String)>> {
     let latency = Duration::from_millis(o.latency_ms);
     let (addr, server) = serve(latency).await?;
     let ideal = latency.as_secs_f64() * o.peer_tasks.div_ceil(o.peer_concurrency) as f64;
-    let mut rows = Vec::new();
-    let mut cpu_per_call = [[0.0f64; 2]; 2];
-    for subsystems in [false, true] {
-        for stream in [false, true] {
-            let what = format!(
-                "{}, {}",
-                if subsystems {
-                    "with the four subsystems"
-                } else {
-                    "provider only"
-                },
-                if stream { "streamed" } else { "plain" }
-            );
-            tracing::warn!(run = %what, tasks = o.peer_tasks, "bench: peer");
+    let rounds = o.runs.max(1);
+    // By kind: (peak MiB, ready MiB, CPU ms a call, wall s) of each round.
+    let mut figures: [Vec<[f64; 4]>; 4] = Default::default();
+    for round in 1..=rounds {
+        for (kind, &(subsystems, stream)) in KINDS.iter().enumerate() {
+            let what = describe(subsystems, stream);
+            tracing::warn!(run = %what, round, of = rounds, tasks = o.peer_tasks, "bench: peer");
             let r = run_once(o, addr, &server, subsystems, stream).await?;
             tracing::warn!(at_ready = %r.ready_map.summary(), after = %r.end_map.summary(), "bench: peer memory");
-            let per_call = r.cpu.as_secs_f64() * 1e3 / o.peer_tasks as f64;
-            cpu_per_call[subsystems as usize][stream as usize] = per_call;
-            rows.push((
-                format!(
-                    "peer: {} one-call tasks, {} at a time, {} ms, {what}",
-                    o.peer_tasks, o.peer_concurrency, o.latency_ms
-                ),
-                format!(
-                    "peak RSS {}, at ready {}; host CPU {per_call:.3} ms a call; wall {:.2} s (ideal {ideal:.2} s)",
-                    mib(r.end.peak_kib),
-                    mib(r.ready.rss_kib),
-                    r.wall.as_secs_f64(),
-                ),
-                if subsystems { "peak <= 30 MiB" } else { "peak <= 23 MiB" }.into(),
-            ));
+            figures[kind].push([
+                r.end.peak_kib as f64 / 1024.0,
+                r.ready.rss_kib as f64 / 1024.0,
+                r.cpu.as_secs_f64() * 1e3 / o.peer_tasks as f64,
+                r.wall.as_secs_f64(),
+            ]);
         }
     }
-    for (subsystems, what) in [(0, "provider only"), (1, "with the four subsystems")] {
-        let [plain, streamed] = cpu_per_call[subsystems];
+    let column = |kind: usize, i: usize| figures[kind].iter().map(|f| f[i]).collect::<Vec<_>>();
+    let runs = if rounds == 1 {
+        String::new()
+    } else {
+        format!(", median of {rounds}")
+    };
+    let mut rows = Vec::new();
+    for (kind, &(subsystems, stream)) in KINDS.iter().enumerate() {
+        let peak = spread(&column(kind, 0)).2;
         rows.push((
-            format!("peer: host CPU a streamed call adds over a plain one, {what}"),
-            format!("{:+.3} ms", streamed - plain),
+            format!(
+                "peer: {} one-call tasks, {} at a time, {} ms, {}{runs}",
+                o.peer_tasks,
+                o.peer_concurrency,
+                o.latency_ms,
+                describe(subsystems, stream)
+            ),
+            format!(
+                "peak RSS {peak:.1} MiB, at ready {}; host CPU a call {}; wall {}, ideal {ideal:.2} s",
+                with_range(&column(kind, 1), "MiB", 1),
+                with_range(&column(kind, 2), "ms", 3),
+                with_range(&column(kind, 3), "s", 2),
+            ),
+            if subsystems { "peak <= 30 MiB" } else { "peak <= 23 MiB" }.into(),
+        ));
+    }
+    for (plain, what) in [(0, "provider only"), (2, "with the four subsystems")] {
+        // Each round's difference, so that a round's conditions cancel out.
+        let added: Vec<f64> = column(plain + 1, 2)
+            .iter()
+            .zip(column(plain, 2))
+            .map(|(streamed, plain)| streamed - plain)
+            .collect();
+        let (median, low, high) = spread(&added);
+        rows.push((
+            format!("peer: host CPU a streamed call adds over a plain one, {what}{runs}"),
+            if rounds == 1 {
+                format!("{median:+.3} ms")
+            } else {
+                format!("{median:+.3} ms ({low:+.3} to {high:+.3})")
+            },
             "<= 0.2 ms".into(),
         ));
     }

@@ -66,7 +66,7 @@ impl Host {
             .context("binding the API to a loopback port")?;
         let addr = listener.local_addr()?;
         let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            if let Err(e) = axum::serve(hypernet_api::no_delay(listener), app).await {
                 tracing::error!(error = %e, "benchmark API server stopped");
             }
         });
