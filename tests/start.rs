@@ -223,3 +223,21 @@ fn a_damaged_database_is_refused_naming_it_once() {
         "a missing file starts fresh"
     );
 }
+
+#[test]
+fn a_host_without_a_model_provider_says_so_at_start() {
+    let env = Env::new();
+    env.manifest("[[plugin]]\nname = \"example\"\n");
+    let host = env.start();
+    let log = host.log();
+    assert!(
+        log.contains("every task will fail until one is") && log.contains("provider-sim"),
+        "{log}"
+    );
+    // With a provider, no such warning: it would be logged before the host tells where it
+    // listens.
+    let env = Env::new();
+    env.manifest("[[plugin]]\nname = \"provider-sim\"\n");
+    let host = env.start();
+    assert!(!host.log().contains("no model provider"), "{}", host.log());
+}

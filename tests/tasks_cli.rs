@@ -112,10 +112,23 @@ fn a_filed_task_completes_and_shows_up_everywhere() {
             "docs,cli",
             "--complexity",
             "simple",
+            "--max-attempts",
+            "4",
         ],
     );
 
     let task = wait_for(&env, &id, "completed");
+    assert_eq!(task["max_attempts"], 4);
+    let zero = env.run(&["task", "add", "Never even once", "--max-attempts", "0"]);
+    // A usage error (exit 2), before anything reaches the host.
+    assert_eq!(zero.code, Some(2), "{}", zero.stderr);
+    assert!(
+        zero.stderr.contains("'--max-attempts <N>'") && zero.stderr.contains("0 is not in 1.."),
+        "{}",
+        zero.stderr
+    );
+    // Nothing has failed: the list says so rather than printing its header alone.
+    assert_eq!(env.run(&["failures"]).ok().trim(), "no failed tasks");
     assert_eq!(task["title"], "Document the task commands");
     assert_eq!(task["description"], "Cover both output modes.");
     assert_eq!(task["priority"], "high");
@@ -141,7 +154,7 @@ fn a_filed_task_completes_and_shows_up_everywhere() {
     assert_eq!(field(text, "tags"), "docs, cli");
     assert_eq!(field(text, "depends_on"), "-");
     assert_eq!(field(text, "worker"), worker);
-    assert_eq!(field(text, "attempts"), "1/3");
+    assert_eq!(field(text, "attempts"), "1/4");
     assert_eq!(field(text, "model"), "sim/default (simulated)");
     assert!(!text.contains("blocked_reason:") && !text.contains("error:"));
     for (key, ms) in [
@@ -196,7 +209,7 @@ fn a_filed_task_completes_and_shows_up_everywhere() {
             "completed",
             "high",
             &worker,
-            "1/3",
+            "1/4",
             "Document",
             "the",
             "task",
@@ -283,7 +296,7 @@ fn a_filed_task_completes_and_shows_up_everywhere() {
         field(status_text, "workers").ends_with(" busy of 4"),
         "{status_text}"
     );
-    assert_eq!(field(status_text, "plugins"), "1 loaded of 1");
+    assert_eq!(field(status_text, "plugins"), "1 loaded");
 }
 
 #[test]
@@ -537,16 +550,22 @@ fn failures_duplicates_cancel_and_retry() {
         format!("{waiting} already exists (duplicate of an unfinished task)")
     );
 
-    // Cancel the blocked task; it is finished and cannot be retried.
+    // Cancel the blocked task: it waits for nothing any more. Retried by hand, it waits for
+    // its dependency again, and says so; then it is cancelled for good.
     let out = env.run(&["task", "cancel", &waiting]);
     assert_eq!(out.ok().trim(), format!("{waiting}: cancelled"));
-    assert_eq!(show(&env, &waiting)["status"], "cancelled");
-    let err = env.run(&["task", "retry", &waiting]);
-    assert!(
-        err.fails().contains("a cancelled task cannot become ready"),
-        "{}",
-        err.stderr
+    let cancelled = show(&env, &waiting);
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["blocked_reason"], serde_json::Value::Null);
+    let out = env.run(&["task", "retry", &waiting]);
+    assert_eq!(
+        out.ok().trim(),
+        format!(
+            "{waiting}: blocked ({})",
+            blocked["blocked_reason"].as_str().unwrap()
+        )
     );
+    env.run(&["task", "cancel", &waiting]).ok();
     let history = env.run(&["history", "--json"]).json();
     let entry = history["items"]
         .as_array()
@@ -669,7 +688,7 @@ fn status_watch_refreshes_outlives_its_host_and_stops_on_ctrl_c() {
     for view in [&first, &second] {
         assert!(!view.contains('\x1b'), "{view:?}");
         assert!(field(view, "workers").ends_with(" busy of 4"), "{view}");
-        assert_eq!(field(view, "plugins"), "1 loaded of 1");
+        assert_eq!(field(view, "plugins"), "1 loaded");
         for shown in ["busy", "uptime"] {
             assert!(!field(view, shown).is_empty(), "{view}");
         }

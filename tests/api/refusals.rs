@@ -63,6 +63,10 @@ fn bodies_are_checked_field_by_field(api: &Api) {
         (r#"{"tasks": []}"#, &["`tasks` is empty"]),
         ("[1, 2]", &["expected a JSON object, not an array"]),
         (r#"{"title": "x", "depends_on": ["nowhere"]}"#, &["nowhere"]),
+        (
+            r#"{"title": "x", "max_attempts": 0}"#,
+            &["`max_attempts` must be at least 1, not 0"],
+        ),
     ] {
         api.invalid("/api/tasks", Some(body)).mentions(words);
     }

@@ -84,7 +84,7 @@ fn plugins_are_listed_toggled_and_queried(api: &Api) {
     assert_eq!(api.get("/api/plugins/example")["state"], "disabled");
     assert_eq!(
         api.get("/api/status")["plugins"],
-        json!({ "total": 2, "loaded": 1 })
+        json!({ "total": 2, "loaded": 1, "disabled": 1, "failed": 0 })
     );
     api.refused("POST", &query("counts"), Auth::Token, "", (409, "disabled"))
         .mentions(&["plugin `example` is disabled; enable it first"]);

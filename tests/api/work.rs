@@ -98,13 +98,18 @@ fn totals_agree_with_what_was_filed(api: &Api, summary: &Value) {
     let status = api.get("/api/status");
     assert_eq!(status["tasks"], json!({ "blocked": 1 }), "{status}");
     assert_eq!(
+        status["finished"],
+        json!({ "completed": 32, "failed": 1 }),
+        "{status}"
+    );
+    assert_eq!(
         status["workers"],
         json!({ "total": 4, "busy": 0 }),
         "{status}"
     );
     assert_eq!(
         status["plugins"],
-        json!({ "total": 1, "loaded": 1 }),
+        json!({ "total": 1, "loaded": 1, "disabled": 0, "failed": 0 }),
         "{status}"
     );
     assert!(status["uptime_ms"].is_u64() && status["batches_written"].is_u64());
@@ -139,7 +144,23 @@ fn cancel_and_retry_follow_the_state_machine(api: &Api, design: &str, doomed: &s
         stuck,
         &["a cancelled task cannot become cancelled"],
     );
-    conflict("retry", stuck, &["a cancelled task cannot become ready"]);
+    assert_eq!(
+        cancelled["blocked_reason"],
+        Value::Null,
+        "it waits for nothing now"
+    );
+    // Filed again by hand, it waits for its failed dependency again; withdrawn once more.
+    let again = api.act(&format!("/api/tasks/{stuck}/retry"));
+    assert_eq!(
+        (&again["status"], &again["finished_ms"]),
+        (&json!("blocked"), &Value::Null),
+        "{again}"
+    );
+    assert_mentions(
+        again["blocked_reason"].as_str().unwrap(),
+        &[&format!("dependency {doomed} failed")],
+    );
+    api.act(&format!("/api/tasks/{stuck}/cancel"));
 
     let retried = api.act(&format!("/api/tasks/{doomed}/retry"));
     assert_eq!(retried["id"], doomed);

@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 pub struct Status {
     /// Tasks the scheduler holds (unfinished, plus failed ones awaiting retry) by status.
     pub tasks: BTreeMap<String, u64>,
+    /// Finished tasks by status (`completed`, `failed`, `cancelled`), every one stored.
+    pub finished: BTreeMap<String, u64>,
     /// Workers, and how many hold a task.
     pub workers: WorkerCounts,
     /// Plugins, and how many are loaded.
@@ -45,6 +47,10 @@ pub struct PluginCounts {
     pub total: usize,
     /// Plugins running.
     pub loaded: usize,
+    /// Plugins not running, by configuration or by request.
+    pub disabled: usize,
+    /// Plugins not running because they panicked or failed to start.
+    pub failed: usize,
 }
 
 /// Show what the swarm is doing now: held tasks by status, busy workers, loaded plugins.
@@ -66,15 +72,19 @@ pub(super) async fn status(State(state): State<AppState>) -> Json<Status> {
             s.boot.clone(),
         )
     });
+    let plugins = state.registry.state_counts();
     Json(Status {
         tasks: counts.by_status,
+        finished: counts.finished,
         workers: WorkerCounts {
             total: counts.workers,
             busy: counts.busy_workers,
         },
         plugins: PluginCounts {
             total: state.registry.manifest().plugins.len(),
-            loaded: state.registry.loaded_count(),
+            loaded: plugins.loaded,
+            disabled: plugins.disabled,
+            failed: plugins.failed,
         },
         batches_written: batches,
         uptime_ms: hypernet_model::clock::now_ms().saturating_sub(started_ms),

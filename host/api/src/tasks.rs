@@ -319,7 +319,8 @@ pub(super) async fn cancel(
     stored(state, id).await
 }
 
-/// Give a failed task one more attempt.
+/// Give a failed or cancelled task one more attempt; a cancelled one waits for its
+/// unfinished dependencies again.
 #[utoipa::path(
     post,
     path = "/api/tasks/{id}/retry",
@@ -327,9 +328,9 @@ pub(super) async fn cancel(
     operation_id = "retry_task",
     params(TaskPath),
     responses(
-        (status = 200, description = "The task, ready again", body = Task),
+        (status = 200, description = "The task, ready again (or blocked, waiting for its dependencies)", body = Task),
         TaskLookup,
-        (status = 409, description = "`illegal_transition`: the task has not failed", body = ErrorBody),
+        (status = 409, description = "`illegal_transition`: the task has neither failed nor been cancelled", body = ErrorBody),
         StoreFailed,
     ),
 )]

@@ -124,6 +124,7 @@ fn args_text(args: &Value) -> String {
 
 fn table(page: &Listed<Approval>) -> String {
     page.table(
+        "no approval requests",
         &["ID", "STATUS", "TASK", "WORKER", "TOOL", "ARGS", "EXPIRES"],
         |a| {
             vec![

@@ -227,33 +227,41 @@ fn judge(report: &VerifyReport, json: bool) -> Result<()> {
 }
 
 fn entries_table(page: &Listed<AuditEntry>) -> String {
-    page.table(&["SEQ", "AT", "KIND", "ACTOR", "KEY", "DETAIL"], |e| {
-        vec![
-            e.seq.to_string(),
-            rfc3339_ms(e.at_ms),
-            e.kind.as_str().to_owned(),
-            e.actor.clone(),
-            e.key_id.to_string(),
-            cell(&e.detail.to_string(), 60),
-        ]
-    })
+    page.table(
+        "no audit entries",
+        &["SEQ", "AT", "KIND", "ACTOR", "KEY", "DETAIL"],
+        |e| {
+            vec![
+                e.seq.to_string(),
+                rfc3339_ms(e.at_ms),
+                e.kind.as_str().to_owned(),
+                e.actor.clone(),
+                e.key_id.to_string(),
+                cell(&e.detail.to_string(), 60),
+            ]
+        },
+    )
 }
 
 fn keys_table(page: &Listed<KeyRecord>) -> String {
-    page.table(&["ID", "OWNER", "STATUS", "CREATED", "PREDECESSOR"], |k| {
-        vec![
-            k.id.to_string(),
-            k.owner.clone(),
-            serde_json::to_value(k.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            time_or_dash(Some(k.created_ms)),
-            k.predecessor
-                .as_ref()
-                .map_or_else(|| "-".to_owned(), ToString::to_string),
-        ]
-    })
+    page.table(
+        "no keys",
+        &["ID", "OWNER", "STATUS", "CREATED", "PREDECESSOR"],
+        |k| {
+            vec![
+                k.id.to_string(),
+                k.owner.clone(),
+                serde_json::to_value(k.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                time_or_dash(Some(k.created_ms)),
+                k.predecessor
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), ToString::to_string),
+            ]
+        },
+    )
 }
 
 #[cfg(test)]

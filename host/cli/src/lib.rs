@@ -200,6 +200,9 @@ pub enum TaskCommand {
         /// Run it at this swarm (federation): it is delegated there.
         #[arg(long)]
         swarm: Option<String>,
+        /// Attempts allowed before it stays failed [default: the host's `max_attempts`].
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        max_attempts: Option<u32>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -233,7 +236,8 @@ pub enum TaskCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Queue a failed task again (allowing it one more attempt).
+    /// Queue a failed or cancelled task again (allowing it one more attempt); a cancelled
+    /// one waits for its unfinished dependencies again.
     Retry {
         /// Task id (`T-5`).
         id: TaskId,

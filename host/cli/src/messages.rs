@@ -64,6 +64,7 @@ pub(super) async fn list(data_dir: &Path, args: MessagesArgs) -> Result<()> {
 /// One row per message: its recipient when delivered, else the `to` as written.
 fn table(page: &Listed<WorkerMessage>, now: u64) -> String {
     page.table(
+        "no messages",
         &["ID", "FROM", "TO", "THREAD", "STATUS", "AGE", "BODY"],
         |m| {
             vec![

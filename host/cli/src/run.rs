@@ -97,6 +97,7 @@ pub async fn run(options: RunOptions) -> Result<()> {
         .with_context(|| format!("binding the API to {}", options.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(manifest = %manifest.origin, data = %data.root().display(), api = %addr, "starting host");
+    let manifest_origin = manifest.origin.to_string();
     let Host {
         registry,
         scheduler,
@@ -112,6 +113,14 @@ pub async fn run(options: RunOptions) -> Result<()> {
         probe: None,
     })
     .await?;
+    if registry.provider_addresses().is_empty() {
+        tracing::warn!(
+            manifest = %manifest_origin,
+            "no model provider is loaded: every task will fail until one is; add one to the \
+             manifest (provider-sim answers without a model or key: see PLUGINS.md) or enable \
+             a disabled one"
+        );
+    }
     let token = data.ensure_token()?;
     data.write_host_info(&HostInfo {
         url: format!("http://{addr}"),

@@ -26,9 +26,11 @@ const BUSY_SHOWN: usize = 8;
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 /// What `GET /api/status` answers.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 struct Status {
     tasks: BTreeMap<String, u64>,
+    #[serde(default)]
+    finished: BTreeMap<String, u64>,
     workers: Workers,
     plugins: Plugins,
     batches_written: u64,
@@ -39,16 +41,19 @@ struct Status {
     boot: Option<BootView>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 struct Workers {
     total: u64,
     busy: u64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 struct Plugins {
-    total: u64,
     loaded: u64,
+    #[serde(default)]
+    disabled: u64,
+    #[serde(default)]
+    failed: u64,
 }
 
 /// Parses `--interval`: seconds, fractions allowed, at least [`MIN_INTERVAL`].
@@ -119,13 +124,16 @@ async fn view(client: &Client) -> Result<String> {
 }
 
 fn text(s: &Status, workers: &[WorkerView]) -> String {
-    let tasks = if s.tasks.is_empty() {
-        "none".to_owned()
-    } else {
-        counts(&s.tasks)
+    let or = |map: &BTreeMap<String, u64>, none: &str| {
+        if map.is_empty() {
+            none.to_owned()
+        } else {
+            counts(map)
+        }
     };
     let mut lines = vec![
-        ("tasks", tasks),
+        ("tasks", or(&s.tasks, "none open")),
+        ("finished", or(&s.finished, "none yet")),
         (
             "workers",
             format!("{} busy of {}", s.workers.busy, s.workers.total),
@@ -144,14 +152,29 @@ fn text(s: &Status, workers: &[WorkerView]) -> String {
         lines.push(("boot", boot(b)));
     }
     lines.extend([
-        (
-            "plugins",
-            format!("{} loaded of {}", s.plugins.loaded, s.plugins.total),
-        ),
-        ("batches_written", s.batches_written.to_string()),
+        ("plugins", plugins(&s.plugins)),
+        ("store commits", s.batches_written.to_string()),
         ("uptime", duration_ms(s.uptime_ms)),
     ]);
     fields(&lines)
+}
+
+/// `6 loaded, 3 disabled, 1 failed` (the states no plugin is in left out), or `none`.
+fn plugins(p: &Plugins) -> String {
+    let states: Vec<String> = [
+        (p.loaded, "loaded"),
+        (p.disabled, "disabled"),
+        (p.failed, "failed (see `hypernet plugins`)"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, state)| format!("{n} {state}"))
+    .collect();
+    if states.is_empty() {
+        "none".to_owned()
+    } else {
+        states.join(", ")
+    }
 }
 
 /// `Trace T-4, Keystone T-7 (+3 more)`, or `-`.
@@ -252,11 +275,13 @@ mod tests {
     #[test]
     fn the_view_names_busy_workers_and_their_tasks() {
         let status = Status {
-            tasks: [("completed".into(), 4), ("running".into(), 2)].into(),
+            tasks: [("ready".into(), 4), ("running".into(), 2)].into(),
+            finished: [("completed".into(), 53), ("cancelled".into(), 2)].into(),
             workers: Workers { total: 3, busy: 2 },
             plugins: Plugins {
-                total: 2,
                 loaded: 1,
+                disabled: 2,
+                failed: 0,
             },
             batches_written: 9,
             uptime_ms: 187_000,
@@ -270,14 +295,40 @@ mod tests {
         ];
         assert_eq!(
             text(&status, &workers),
-            "tasks:           completed 4, running 2\n\
-             workers:         2 busy of 3\n\
-             busy:            Trace T-4, Keystone T-7\n\
-             plugins:         1 loaded of 2\n\
-             batches_written: 9\n\
-             uptime:          3m 07s"
+            "tasks:         ready 4, running 2\n\
+             finished:      cancelled 2, completed 53\n\
+             workers:       2 busy of 3\n\
+             busy:          Trace T-4, Keystone T-7\n\
+             plugins:       1 loaded, 2 disabled\n\
+             store commits: 9\n\
+             uptime:        3m 07s"
         );
         assert_eq!(busy(&workers[1..2]), "-");
+        let broken = Plugins {
+            loaded: 0,
+            disabled: 1,
+            failed: 1,
+        };
+        assert_eq!(
+            plugins(&broken),
+            "1 disabled, 1 failed (see `hypernet plugins`)"
+        );
+        let empty = Status {
+            tasks: BTreeMap::new(),
+            finished: BTreeMap::new(),
+            plugins: Plugins {
+                loaded: 0,
+                disabled: 0,
+                failed: 0,
+            },
+            ..status.clone()
+        };
+        let view = text(&empty, &[]);
+        assert!(
+            view.starts_with("tasks:         none open\nfinished:      none yet\n")
+                && view.contains("plugins:       none\n"),
+            "{view}"
+        );
         let booting = Status {
             boot: Some(BootView {
                 worker: Some("Trace".into()),
@@ -289,7 +340,7 @@ mod tests {
         };
         assert!(
             text(&booting, &workers)
-                .contains("boot:            Trace turn 3 of 11; waiting: Idle, Trace\n"),
+                .contains("boot:          Trace turn 3 of 11; waiting: Idle, Trace\n"),
             "{}",
             text(&booting, &workers)
         );

@@ -27,6 +27,7 @@ pub(super) async fn execute(data_dir: &Path, cmd: TaskCommand) -> Result<()> {
             depends_on,
             complexity,
             swarm,
+            max_attempts,
             json,
         } => {
             let tags: Vec<&str> = tags
@@ -43,6 +44,7 @@ pub(super) async fn execute(data_dir: &Path, cmd: TaskCommand) -> Result<()> {
                 "depends_on": depends_on,
                 "complexity": complexity,
                 "swarm": swarm,
+                "max_attempts": max_attempts,
             });
             let filed = Client::connect(data_dir)?
                 .post("/api/tasks", Some(&body))
@@ -66,6 +68,7 @@ pub(super) async fn execute(data_dir: &Path, cmd: TaskCommand) -> Result<()> {
                 .await?;
             print(&list, json, |l| {
                 Ok(parse::<Listed<Task>>(l, "a task list")?.table(
+                    "no tasks",
                     &["ID", "STATUS", "PRIORITY", "WORKER", "ATTEMPTS", "TITLE"],
                     |t| {
                         vec![
@@ -114,10 +117,11 @@ async fn change(
         .await?;
     print(&task, json, |t| {
         let task: Task = parse(t, "a task")?;
-        Ok(if task.status == target {
-            format!("{}: {target}", task.id)
-        } else {
-            format!("{}: {target} (now {})", task.id, task.status)
+        Ok(match (&task.blocked_reason, task.status) {
+            (_, status) if status == target => format!("{}: {target}", task.id),
+            // A cancelled task retried waits for its dependencies again.
+            (Some(reason), TaskStatus::Blocked) => format!("{}: blocked ({reason})", task.id),
+            (_, status) => format!("{}: {target} (now {status})", task.id),
         })
     })
 }
@@ -153,6 +157,7 @@ pub(super) async fn workers(data_dir: &Path, json: bool) -> Result<()> {
     let answer = Client::connect(data_dir)?.get("/api/workers").await?;
     print(&answer, json, |a| {
         Ok(parse::<Listed<WorkerView>>(a, "a worker list")?.table(
+            "no workers",
             &[
                 "NAME", "ADDRESS", "ROLE", "MODEL", "CURRENT", "DONE", "FAILED", "TOKENS",
             ],
@@ -245,6 +250,7 @@ pub(super) async fn failures(data_dir: &Path, limit: Option<usize>, json: bool) 
         .await?;
     print(&answer, json, |a| {
         Ok(parse::<Listed<Task>>(a, "a task list")?.table(
+            "no failed tasks",
             &["ID", "ATTEMPTS", "ERROR", "TITLE"],
             |t| {
                 vec![
@@ -265,6 +271,7 @@ pub(super) async fn history(data_dir: &Path, limit: Option<usize>, json: bool) -
         .await?;
     print(&answer, json, |a| {
         Ok(parse::<Listed<Task>>(a, "a task list")?.table(
+            "no finished tasks",
             &["ID", "STATUS", "WORKER", "FINISHED", "TITLE"],
             |t| {
                 vec![
@@ -309,8 +316,12 @@ pub(super) struct Listed<T> {
 }
 
 impl<T> Listed<T> {
-    /// A table of the page, with a closing line when the list goes on beyond it.
-    pub fn table(&self, headers: &[&str], row: impl Fn(&T) -> Vec<String>) -> String {
+    /// A table of the page, with a closing line when the list goes on beyond it; `none`
+    /// (`no failed tasks`) when the list is empty.
+    pub fn table(&self, none: &str, headers: &[&str], row: impl Fn(&T) -> Vec<String>) -> String {
+        if self.total == 0 {
+            return none.to_owned();
+        }
         let rows: Vec<Vec<String>> = self.items.iter().map(row).collect();
         let mut out = table::render(headers, &rows);
         let shown = (self.offset + self.items.len()) as u64;

@@ -23,4 +23,4 @@ pub mod registry;
 pub mod subscription;
 
 pub use manifest::{Manifest, ManifestError, PluginSpec};
-pub use registry::{PluginState, PluginStatus, Registry, RegistryOptions, StartError};
+pub use registry::{PluginState, PluginStatus, Registry, RegistryOptions, StartError, StateCounts};

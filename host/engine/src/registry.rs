@@ -35,6 +35,17 @@ pub enum PluginState {
     Failed(String),
 }
 
+/// How many plugins are in each [`PluginState`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateCounts {
+    /// Running.
+    pub loaded: usize,
+    /// Not running, by configuration or by request.
+    pub disabled: usize,
+    /// Not running because they panicked or failed to start.
+    pub failed: usize,
+}
+
 impl PluginState {
     /// `loaded`, `disabled` or `failed`.
     pub fn label(&self) -> &'static str {
@@ -527,11 +538,21 @@ impl Registry {
 
     /// How many plugins are loaded, without building their statuses.
     pub fn loaded_count(&self) -> usize {
+        self.state_counts().loaded
+    }
+
+    /// How many plugins are in each state, without building their statuses.
+    pub fn state_counts(&self) -> StateCounts {
         let entries = self.entries.read().expect("registry lock");
-        entries
-            .values()
-            .filter(|e| e.state == PluginState::Loaded)
-            .count()
+        let mut counts = StateCounts::default();
+        for entry in entries.values() {
+            match entry.state {
+                PluginState::Loaded => counts.loaded += 1,
+                PluginState::Disabled => counts.disabled += 1,
+                PluginState::Failed(_) => counts.failed += 1,
+            }
+        }
+        counts
     }
 
     /// One plugin's status.

@@ -122,6 +122,8 @@ impl TaskStatus {
             (Running, Completed | Failed | Ready | NeedsInput) => true,
             (NeedsInput, Ready) => true,
             (Failed, Ready) => true,
+            // A cancelled task filed again by hand: it waits for its dependencies again.
+            (Cancelled, Ready | Blocked) => true,
             (from, Cancelled) => from.is_unfinished() || from == Failed,
             _ => false,
         };
@@ -185,6 +187,8 @@ mod tests {
         (NeedsInput, Cancelled),
         (Failed, Ready),
         (Failed, Cancelled),
+        (Cancelled, Ready),
+        (Cancelled, Blocked),
     ];
 
     #[test]

@@ -5,16 +5,21 @@
 //! [`super::signal_hooks`].)
 
 use super::{Core, CoreError};
+use hypernet_model::tasks::dedup::content_key;
 use hypernet_model::tasks::{IllegalTransition, Task, TaskId, TaskStatus};
 use serde_json::json;
 use std::cmp::Reverse;
 
 impl Core {
-    /// Retries a failed task by hand (even when its attempts are used up). `stored` is the
-    /// task as stored, needed when it is no longer held in memory.
+    /// Retries a failed or cancelled task by hand (even when its attempts are used up): a
+    /// failed one is ready at once, a cancelled one waits for its unfinished dependencies
+    /// again. `stored` is the task as stored, needed when it is no longer held in memory.
     pub fn retry(&mut self, id: TaskId, stored: Option<Task>) -> Result<(), CoreError> {
         let was_held = self.hold(id, stored)?;
         let from = self.active[&id].status;
+        if from == TaskStatus::Cancelled {
+            return self.requeue_cancelled(id);
+        }
         if from != TaskStatus::Failed {
             self.unhold(id, was_held);
             return Err(CoreError::Illegal {
@@ -32,6 +37,29 @@ impl Core {
         }
         self.requeue_failed(id, "retried by hand");
         Ok(())
+    }
+
+    /// Files a held cancelled task again: it waits on its unfinished dependencies (after a
+    /// restart nothing records that it did) and is weighed like a new one.
+    fn requeue_cancelled(&mut self, id: TaskId) -> Result<(), CoreError> {
+        let task = self.active.get_mut(&id).expect("held");
+        task.finished_ms = None;
+        task.retry_at_ms = None;
+        task.blocked_reason = None;
+        task.max_attempts = task.max_attempts.max(task.attempts + 1);
+        let key = content_key(&task.title, &task.description);
+        let deps = task.depends_on.clone();
+        for dep in deps {
+            if self.status_of(dep) != Some(TaskStatus::Completed) {
+                let waiting = self.waiting_on.entry(dep).or_default();
+                if !waiting.contains(&id) {
+                    waiting.push(id);
+                }
+            }
+        }
+        self.dedup.entry(key).or_insert(id);
+        self.evaluate(id)?;
+        self.reevaluate_dependents(id)
     }
 
     /// Cancels a task that is not completed or already cancelled. A running call's answer
@@ -78,6 +106,8 @@ impl Core {
         let task = self.active.get_mut(&id).expect("held");
         task.finished_ms = Some(now_ms);
         task.retry_at_ms = None;
+        // It waits for nothing any more.
+        task.blocked_reason = None;
         self.forget_delegation(id);
         self.set_status(id, TaskStatus::Cancelled, delegated)?;
         let result = self.reevaluate_dependents(id);

@@ -149,6 +149,11 @@ impl Core {
             if p.spec.title.trim().is_empty() {
                 return Err(CoreError::Invalid("`title` must not be empty".into()));
             }
+            if p.spec.max_attempts == Some(0) {
+                return Err(CoreError::Invalid(
+                    "`max_attempts` must be at least 1, not 0".into(),
+                ));
+            }
             if let Some(name) = &p.spec.for_worker {
                 self.live_worker_name(name)?;
             }
@@ -248,10 +253,14 @@ impl Core {
         Ok(deps)
     }
 
-    /// Decides whether a pending or blocked task is ready, or why it is blocked.
+    /// Decides whether a pending or blocked task — or a cancelled one being retried — is
+    /// ready, or why it is blocked.
     pub(super) fn evaluate(&mut self, id: TaskId) -> Result<(), CoreError> {
         let task = &self.active[&id];
-        if !matches!(task.status, TaskStatus::Pending | TaskStatus::Blocked) {
+        if !matches!(
+            task.status,
+            TaskStatus::Pending | TaskStatus::Blocked | TaskStatus::Cancelled
+        ) {
             return Ok(());
         }
         let mut waiting = Vec::new();
@@ -296,7 +305,7 @@ impl Core {
                     return Ok(());
                 }
                 task.blocked_reason = Some(reason.clone());
-                if status == TaskStatus::Pending {
+                if status != TaskStatus::Blocked {
                     self.set_status(id, TaskStatus::Blocked, json!({ "reason": reason }))?;
                 } else {
                     self.fx.dirty.insert(id);

@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 pub(super) struct Finished {
     /// First id of each run → (last id of the run, the status of every id in it).
     runs: BTreeMap<u64, (u64, TaskStatus)>,
+    /// How many ids are recorded with each status (indexed like `TaskStatus::ALL`).
+    by_status: [u64; TaskStatus::ALL.len()],
 }
 
 impl Finished {
@@ -24,6 +26,7 @@ impl Finished {
     /// Records `id` with `status`, replacing what was recorded for it.
     pub(super) fn insert(&mut self, id: TaskId, status: TaskStatus) {
         self.remove(id);
+        self.by_status[status as usize] += 1;
         let id = id.0;
         let mut first = id;
         let mut last = id;
@@ -54,6 +57,7 @@ impl Finished {
             return None;
         }
         self.runs.remove(&start);
+        self.by_status[status as usize] -= 1;
         if start < id {
             self.runs.insert(start, (id - 1, status));
         }
@@ -61,6 +65,14 @@ impl Finished {
             self.runs.insert(id + 1, (end, status));
         }
         Some(status)
+    }
+
+    /// How many ids are recorded with each status, for the statuses that have any.
+    pub(super) fn counts(&self) -> impl Iterator<Item = (TaskStatus, u64)> + '_ {
+        TaskStatus::ALL
+            .into_iter()
+            .zip(self.by_status)
+            .filter(|(_, n)| *n > 0)
     }
 
     /// How many ids are recorded.
@@ -175,6 +187,17 @@ mod tests {
         f.insert(TaskId(2), Cancelled);
         assert_eq!((f.runs(), f.len()), (3, 3));
         assert_eq!(f.get(TaskId(2)), Some(Cancelled));
+        assert_eq!(
+            f.counts().collect::<Vec<_>>(),
+            [(Completed, 2), (Cancelled, 1)],
+            "counted by status, each id once"
+        );
+        f.remove(TaskId(1));
+        f.remove(TaskId(1));
+        assert_eq!(
+            f.counts().collect::<Vec<_>>(),
+            [(Completed, 1), (Cancelled, 1)]
+        );
     }
 
     #[test]

@@ -101,6 +101,8 @@ struct BudgetOutcome {
 pub struct Counts {
     /// Unfinished tasks by status, plus failed ones awaiting retry.
     pub by_status: BTreeMap<String, u64>,
+    /// Finished tasks by status (completed, failed, cancelled), every one stored.
+    pub finished: BTreeMap<String, u64>,
     /// Workers holding a task.
     pub busy_workers: usize,
     /// All workers.

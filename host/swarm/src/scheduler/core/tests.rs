@@ -219,6 +219,56 @@ fn a_cancelled_dependency_blocks_with_a_reason() {
 }
 
 #[test]
+fn a_cancelled_task_retried_by_hand_waits_for_its_dependencies_again() {
+    let mut c = core(1, 3);
+    let a = file(&mut c, spec("a"));
+    let b = file(&mut c, with("b", |s| s.depends_on = vec![a.to_string()]));
+    let d = file(&mut c, with("d", |s| s.depends_on = vec![b.to_string()]));
+    c.cancel(b, None, 1).unwrap();
+    assert_eq!(
+        c.task(d).unwrap().blocked_reason.as_deref(),
+        Some("dependency T-2 was cancelled")
+    );
+    // Written, and the host restarted: the cancelled task is known only from the store, and
+    // nothing records any more that it waited for `a`.
+    let mut stored =
+        c.fx.finished
+            .iter()
+            .rev()
+            .find(|t| t.id == b)
+            .unwrap()
+            .clone();
+    assert_eq!(stored.status, TaskStatus::Cancelled);
+    assert_eq!(
+        stored.blocked_reason, None,
+        "a cancelled task waits for nothing"
+    );
+    std::mem::take(&mut c.fx);
+    c.waiting_on.get_mut(&a).unwrap().retain(|t| *t != b);
+    stored.attempts = 0;
+    c.retry(b, Some(stored)).unwrap();
+    assert_eq!(status(&c, b), TaskStatus::Blocked);
+    assert_eq!(
+        c.task(b).unwrap().blocked_reason.as_deref(),
+        Some("waiting for T-1")
+    );
+    assert_eq!(
+        c.task(d).unwrap().blocked_reason.as_deref(),
+        Some("waiting for T-2"),
+        "its dependents wait for it again"
+    );
+    assert_eq!(dispatched(&mut c, 2), [a]);
+    c.complete(a, 1, ok("a done"), 3);
+    assert_eq!(status(&c, b), TaskStatus::Ready, "woken by its dependency");
+    assert_eq!(dispatched(&mut c, 4), [b]);
+    c.complete(b, 1, ok("b done"), 5);
+    assert_eq!(status(&c, d), TaskStatus::Ready);
+    // Completed tasks are not retried.
+    let err = c.retry(b, None).unwrap_err();
+    assert_eq!(err.to_string(), "T-2: a completed task cannot become ready");
+}
+
+#[test]
 fn cycles_and_unknown_dependencies_are_refused() {
     let mut c = core(1, 3);
     let member = |key: &str, deps: &[&str]| PlannedTask {
@@ -567,20 +617,19 @@ fn workers_are_chosen_by_capability_match() {
 
 #[test]
 fn commands_on_one_task_in_one_batch_see_each_other() {
-    // Cancel, then retry, before anything is written: the retry must see the cancel.
+    // Cancel, then retry, before anything is written: the retry sees the cancel (the task
+    // is found among the batch's finished ones) and files the task again, once.
     let mut c = core(1, 3);
     let busy = file(&mut c, spec("busy"));
     let a = file(&mut c, spec("a"));
     dispatched(&mut c, 0);
     c.cancel(a, None, 1).unwrap();
-    let err = c.retry(a, None).unwrap_err();
-    assert_eq!(err.to_string(), "T-2: a cancelled task cannot become ready");
+    c.retry(a, None).unwrap();
+    assert_eq!(status(&c, a), TaskStatus::Ready);
     c.complete(busy, 1, ok("done"), 2);
-    assert_eq!(
-        dispatched(&mut c, 3),
-        Vec::<TaskId>::new(),
-        "nothing stale left to run"
-    );
+    assert_eq!(dispatched(&mut c, 3), [a], "run once, not twice");
+    c.complete(a, attempt(&c, a), ok("a done"), 3);
+    assert_eq!(status(&c, a), TaskStatus::Completed);
 
     // An answer, then a cancel, in one batch: the result stays and the cancel is refused.
     let b = file(&mut c, spec("b"));

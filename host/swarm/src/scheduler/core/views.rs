@@ -78,6 +78,11 @@ impl Core {
             .collect();
         Counts {
             by_status,
+            finished: self
+                .finished
+                .counts()
+                .map(|(s, n)| (s.to_string(), n))
+                .collect(),
             busy_workers: self.in_flight(),
             workers: self.alive(),
             completed_since_start: self.completed_since_start,
