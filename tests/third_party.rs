@@ -1,5 +1,6 @@
 //! Plugins built outside the workspace: a third-party crate loads; one built against an
-//! incompatible plugin-api is refused with both versions named.
+//! incompatible plugin-api (another major, another 0.x minor) is refused with both versions
+//! named, and one whose plugin-api types were changed with its first difference named.
 //!
 //! Each test has the machine alone ([`alone`]): its cargo builds keep every core busy.
 
@@ -81,6 +82,35 @@ fn api_with_version(work: &Path, version: &str) -> PathBuf {
     dir
 }
 
+/// A copy of this checkout's plugin-api, same version, where the error crossing the
+/// boundary has its two fields the other way round.
+fn api_with_other_layout(work: &Path) -> PathBuf {
+    let dir = work.join("plugin-api-modified");
+    copy_dir(&workspace_root().join("plugin-api"), &dir);
+    let abi = dir.join("src/abi.rs");
+    let text = std::fs::read_to_string(&abi).unwrap();
+    let fields = "    pub code: u32,\n    /// Human-readable text.\n    pub message: RString,";
+    assert!(
+        text.contains(fields),
+        "the fixture's edit no longer applies"
+    );
+    let swapped = "    pub message: RString,\n    /// The code.\n    pub code: u32,";
+    std::fs::write(&abi, text.replacen(fields, swapped, 1)).unwrap();
+    dir
+}
+
+/// What `hypernet plugins check` and `hypernet run` say of the plugin `name` at `lib`.
+fn refusals(env: &Env, name: &str, lib: &Path) -> (String, String) {
+    env.manifest(&format!(
+        "[[plugin]]\nname = \"{name}\"\npath = {:?}\n[plugin.config]\ngreeting = \"Hi\"\n",
+        lib.display().to_string()
+    ));
+    let check = env.check();
+    check.fails();
+    let run = env.try_start().err().expect("the host refuses the plugin");
+    (check.stdout.clone(), run)
+}
+
 #[test]
 fn a_plugin_built_outside_the_workspace_loads_with_both_its_services() {
     let _alone = alone();
@@ -90,10 +120,21 @@ fn a_plugin_built_outside_the_workspace_loads_with_both_its_services() {
         "hypernet-plugin-external",
         &workspace_root().join("plugin-api"),
     );
-    env.manifest(&format!(
-        "[[plugin]]\nname = \"external\"\npath = {:?}\ncapabilities = [\"kv\"]\n[plugin.config]\ngreeting = \"Hello\"\n",
-        lib.display().to_string()
-    ));
+    // The manifest of PLUGINS.md, as a reader copies it, with this plugin in place of its
+    // `hello`: its model provider answers the tasks.
+    let doc = std::fs::read_to_string(workspace_root().join("PLUGINS.md")).unwrap();
+    let example = doc
+        .split("```toml\n# plugins.toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("PLUGINS.md has a plugins.toml example");
+    let hello = "/path/to/hello/target/release/libhypernet_plugin_hello.so";
+    assert!(example.contains(hello), "{example}");
+    env.manifest(
+        &example
+            .replace("name = \"hello\"", "name = \"external\"")
+            .replace(hello, &lib.display().to_string()),
+    );
     let check = env.check();
     assert!(
         check.ok().contains("echo (provider), greeter (subsystem)"),
@@ -122,6 +163,15 @@ fn a_plugin_built_outside_the_workspace_loads_with_both_its_services() {
     );
     let echo = env.call("external:echo", "describe", "").json();
     assert_eq!(echo["models"], serde_json::json!(["echo/"]));
+    let filed = env.run(&["task", "add", "Say hello", "--json"]).json();
+    let id = filed["id"].as_str().unwrap().to_owned();
+    let done = hypernet_integration::eventually("the task to finish", || {
+        let task = env.run(&["task", "show", &id, "--json"]).json();
+        ["completed", "failed"]
+            .contains(&task["status"].as_str().unwrap())
+            .then_some(task)
+    });
+    assert_eq!(done["status"], "completed", "{done}");
 }
 
 #[test]
@@ -162,4 +212,28 @@ fn plugin_api_versions_decide_compatibility() {
         run.contains("plugin `mismatch`") && run.contains(expected),
         "{run}"
     );
+
+    // Another 0.x minor is another major: refused the same way, both versions named.
+    let minor = api_with_version(env.path(), "0.2.0");
+    let lib = build_fixture(env.path(), "hypernet-plugin-minor", &minor);
+    let expected = "was built against hypernet-plugin-api 0.2.0, but this host provides hypernet-plugin-api 0.1.0";
+    let (check, run) = refusals(&env, "minor", &lib);
+    assert!(check.contains(expected), "{check}");
+    assert!(run.contains(expected), "{run}");
+
+    // The same version with its types changed: the first difference, not a layout dump.
+    let modified = api_with_other_layout(env.path());
+    let lib = build_fixture(env.path(), "hypernet-plugin-modified", &modified);
+    let (check, run) = refusals(&env, "modified", &lib);
+    for text in [&check, &run] {
+        assert!(
+            text.contains("plugin `modified`")
+                && text.contains("whose types differ from this host's")
+                && text.contains(
+                    "The first difference: unexpected field (expected field_name:code, found field_name:message)"
+                ),
+            "{text}"
+        );
+        assert!(!text.contains("--- Type Layout ---"), "{text}");
+    }
 }

@@ -62,7 +62,7 @@ pub enum LoadError {
     },
     /// Same version, different type layout (built with a modified API crate).
     #[error(
-        "plugin `{plugin}` ({}) has a plugin-api layout incompatible with this host (hypernet-plugin-api {host_api}); rebuild it: {details}",
+        "plugin `{plugin}` ({}) was built against a hypernet-plugin-api {host_api} whose types differ from this host's (a modified copy?); rebuild it against the host's plugin-api. The first difference: {details}",
         path.display()
     )]
     AbiMismatch {
@@ -158,9 +158,21 @@ pub fn locate(spec: &PluginSpec, manifest: &Manifest) -> Result<PathBuf, LoadErr
 /// Loads the library at `path` for plugin `plugin`, checking its ABI.
 pub fn load(plugin: &str, path: &Path) -> Result<Library, LoadError> {
     let header = lib_header_from_path(path).map_err(|e| map_error(plugin, path, e))?;
-    let module = header
-        .init_root_module::<PluginModRef>()
-        .map_err(|e| map_error(plugin, path, e))?;
+    let module = header.init_root_module::<PluginModRef>().map_err(|e| {
+        // Built against another version: that is what to say, whatever check failed first
+        // (a 0.x release may change the types' layout as well as the number).
+        let plugin_api = header.version_strings().version.as_str().to_owned();
+        let host_api = host_api_version();
+        if plugin_api != host_api && !matches!(e, LibraryError::OpenError { .. }) {
+            return LoadError::IncompatibleApi {
+                plugin: plugin.to_owned(),
+                path: path.to_owned(),
+                plugin_api,
+                host_api,
+            };
+        }
+        map_error(plugin, path, e)
+    })?;
     let info: PluginInfo =
         serde_json::from_str(&(module.describe())()).map_err(|e| LoadError::Init {
             plugin: plugin.to_owned(),
@@ -196,7 +208,7 @@ fn map_error(plugin: &str, path: &Path, err: LibraryError) -> LoadError {
             plugin,
             path,
             host_api: host_api_version(),
-            details: details.to_string().chars().take(600).collect(),
+            details: first_difference(&details.to_string()),
         },
         other => LoadError::Init {
             plugin,
@@ -206,8 +218,56 @@ fn map_error(plugin: &str, path: &Path, err: LibraryError) -> LoadError {
     }
 }
 
+/// The layout checker's report (hundreds of lines of type dumps) reduced to its first
+/// difference: `incompatible type size (expected 16, found 24)`. The whole report is logged
+/// at debug level.
+fn first_difference(report: &str) -> String {
+    tracing::debug!(report, "the plugin's types differ from the host's");
+    let lines: Vec<&str> = report.lines().map(str::trim).collect();
+    let after = |from: usize, label: &str| {
+        let at = from + lines[from..].iter().position(|l| *l == label)?;
+        lines[at + 1..].iter().find(|l| !l.is_empty()).copied()
+    };
+    let found = lines.iter().enumerate().find_map(|(i, l)| {
+        let what = l.strip_prefix("Error:")?.trim();
+        Some(match (after(i, "Expected:"), after(i, "Found:")) {
+            (Some(expected), Some(found)) => format!("{what} (expected {expected}, found {found})"),
+            _ => what.to_owned(),
+        })
+    });
+    let text = found.unwrap_or_else(|| {
+        lines
+            .iter()
+            .find(|l| !l.is_empty())
+            .map_or("no details".to_owned(), |l| (*l).to_owned())
+    });
+    text.chars().take(300).collect()
+}
+
 fn host_api_version() -> String {
     let declared = PluginModRef::VERSION_STRINGS.version;
     debug_assert_eq!(declared, API_VERSION);
     declared.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_layout_report_comes_down_to_its_first_difference() {
+        // The shape of abi_stable's report: both types dumped, then each error.
+        let report = "Compared <this>:\n    --- Type Layout ---\n    type:PluginMod\n    size:24\n\
+            To <other>:\n    --- Type Layout ---\n    type:PluginMod\n\
+            1 error(s)inside:\n    <other>\n\n    field:error\n\n\
+            Layout of expected type:\n    size:16\n\nLayout of found type:\n    size:24\n\n\
+            \nError:incompatible type size\nExpected:\n    16\nFound:\n    24\n\
+            \nError:too many fields\nExpected:\n    2\nFound:\n    3\n";
+        assert_eq!(
+            first_difference(report),
+            "incompatible type size (expected 16, found 24)"
+        );
+        assert_eq!(first_difference("\n  something else\n"), "something else");
+        assert_eq!(first_difference(""), "no details");
+    }
 }
