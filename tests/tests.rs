@@ -30,6 +30,7 @@ mod isolation;
 mod ladder;
 mod loading;
 mod manifest_errors;
+mod metrics;
 mod mock_llm;
 mod openapi;
 mod output;

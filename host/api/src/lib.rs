@@ -17,6 +17,7 @@ mod federation;
 mod graph;
 mod keys;
 mod listen;
+mod metrics;
 pub mod openapi;
 pub mod page;
 mod status;
@@ -84,6 +85,7 @@ fn routes() -> Vec<Route> {
         ("/api/health", Open, route!(health)),
         ("/api/openapi.json", Open, route!(openapi::serve)),
         ("/api/status", Read, route!(status::status)),
+        ("/metrics", Read, route!(metrics::metrics)),
         ("/api/summary", Read, route!(status::summary)),
         ("/api/tasks", Read, route!(tasks::list)),
         ("/api/tasks", Mutate, route!(tasks::file)),

@@ -8,6 +8,7 @@
 //! Cancelling the task drops the future, which stops the loop between or within calls.
 
 use super::call::{self, CallSpec, PreparedCall, ProviderMap};
+use super::call_metrics::Outcome;
 use super::conversation::{self, ConversationConfig};
 use super::output::Origin;
 use super::tool_loop::{Caps, Halt, Held, Runner, Steps, ToolsConfig};
@@ -71,6 +72,8 @@ pub struct Exec {
     pub contexts: crate::tools::ToolContexts,
     /// Where held tool calls wait for a person.
     pub approvals: Option<crate::approvals::service::Approvals>,
+    /// How long calls take, for `GET /metrics`.
+    pub call_metrics: super::call_metrics::CallMetrics,
 }
 
 impl Exec {
@@ -122,13 +125,22 @@ impl Steps for Live<'_> {
             };
             call::complete(&env.registry, &env.http, prepared, Some(self.origin)).await
         };
-        match tokio::time::timeout(env.timeout, call).await {
+        let started = std::time::Instant::now();
+        let result = match tokio::time::timeout(env.timeout, call).await {
             Ok(result) => result,
             Err(_) => Err(CallError::Host(format!(
                 "the call to {} took longer than {:?}",
                 request.model, env.timeout
             ))),
-        }
+        };
+        let outcome = match &result {
+            Ok(_) => Outcome::Ok,
+            Err(_) => Outcome::Error,
+        };
+        env.exec
+            .call_metrics
+            .observe(&request.model, outcome, started.elapsed());
+        result
     }
 
     async fn reserve(&mut self, settle: Option<(u64, u64)>, micros: u64) -> Result<(), String> {

@@ -9,6 +9,7 @@
 pub mod abort;
 mod boot_task;
 pub mod call;
+pub mod call_metrics;
 pub mod conversation;
 pub mod core;
 pub mod effects;
@@ -159,6 +160,8 @@ pub struct Scheduler {
     bus: crate::bus::Bus,
     /// The model names and prefixes the loaded providers serve.
     models: Arc<[String]>,
+    /// How long model calls take.
+    call_metrics: call_metrics::CallMetrics,
 }
 
 /// Why the scheduler could not start.
@@ -303,6 +306,7 @@ impl Scheduler {
             audit,
         );
         let exec = Arc::new(exec_settings(config, tools, contexts, &approvals, &tx));
+        let call_metrics = exec.call_metrics.clone();
         core.set_tool_prompt_chars(tool_prompt_chars(&exec));
         // The boot sequences to come show from the first status on, not from the first
         // refresh.
@@ -357,12 +361,18 @@ impl Scheduler {
             approvals: approvals.clone(),
             bus,
             models,
+            call_metrics,
         };
         if let Err(e) = approvals.recover(now_ms()).await {
             tracing::error!(error = %e, "cannot recover the approval queue");
         }
         approvals.spawn_expiry(APPROVAL_EXPIRY_EVERY);
         Ok(scheduler)
+    }
+
+    /// How long model calls have taken since the host started.
+    pub fn call_metrics(&self) -> &call_metrics::CallMetrics {
+        &self.call_metrics
     }
 
     /// The sizes of the full and compact identity prompts of the configured worker `name`
@@ -600,6 +610,7 @@ fn exec_settings(
         }),
         contexts,
         approvals: Some(approvals.clone()),
+        call_metrics: call_metrics::CallMetrics::default(),
     }
 }
 
