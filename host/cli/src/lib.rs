@@ -23,6 +23,7 @@ mod client;
 pub mod compose;
 mod dashboard;
 pub mod datadir;
+mod doctor;
 mod federation;
 pub(crate) mod format;
 pub mod memory;
@@ -82,6 +83,19 @@ pub enum Command {
         /// Host config [default: ./hypernet.toml if present, else built-in defaults].
         #[arg(long)]
         config: Option<PathBuf>,
+    },
+    /// Check a configuration before a run — config, manifest and plugins, a model
+    /// provider, API keys, the servers plugins talk to, disk, port — and say what to fix.
+    Doctor {
+        /// Plugin manifest [default: ./plugins.toml if present, else the built-in one].
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Host config [default: ./hypernet.toml if present, else built-in defaults].
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The address the API will listen on.
+        #[arg(long, default_value = "127.0.0.1:7477")]
+        listen: SocketAddr,
     },
     /// Inspect, check, toggle and call plugins.
     #[command(subcommand, visible_alias = "plugin")]
@@ -320,6 +334,16 @@ impl Cli {
                 })
                 .await
             }
+            Command::Doctor {
+                manifest,
+                config,
+                listen,
+            } => doctor::run(doctor::Options {
+                data_dir: &self.data_dir,
+                manifest: manifest.as_deref(),
+                config: config.as_deref(),
+                listen,
+            }),
             Command::Plugins(cmd) => plugins::execute(&self.data_dir, cmd).await,
             Command::Bench(options) => crate::bench::run(options).await,
             Command::Task(cmd) => tasks::execute(&self.data_dir, cmd).await,
