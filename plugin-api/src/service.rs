@@ -191,11 +191,6 @@ impl<T: Subsystem> DynService for SubsystemService<T> {
 
 struct ProviderService<T>(T);
 
-/// Reads the arguments of a provider operation.
-fn args<O: Operation>(payload: &str) -> Result<O::Args<'static>, PluginError> {
-    O::decode(payload)
-}
-
 /// Writes the answer of a provider operation.
 fn answer<O: Operation>(answer: &O::Answer) -> Result<String, PluginError> {
     json(answer)
@@ -216,35 +211,35 @@ impl<T: Provider> DynService for ProviderService<T> {
         match op.parse::<Op>()? {
             Op::Describe => answer::<ops::Describe>(&provider.describe()),
             Op::Prepare => {
-                let request = args::<ops::Prepare>(payload)?;
+                let request = ops::Prepare::decode(payload)?;
                 answer::<ops::Prepare>(&provider.prepare(&request))
             }
             Op::ParseResponse => {
-                let args = args::<ops::ParseResponse>(payload)?;
+                let args = ops::ParseResponse::decode(payload)?;
                 answer::<ops::ParseResponse>(
                     &provider.parse_response(&args.request, &args.response),
                 )
             }
             Op::ParseStreamEvent => {
-                let event = args::<ops::ParseStreamEvent>(payload)?;
+                let event = ops::ParseStreamEvent::decode(payload)?;
                 answer::<ops::ParseStreamEvent>(&provider.parse_stream_event(&event))
             }
             Op::ParseStreamEvents => {
-                let events = args::<ops::ParseStreamEvents>(payload)?;
+                let events = ops::ParseStreamEvents::decode(payload)?;
                 answer::<ops::ParseStreamEvents>(&provider.parse_stream_events(&events))
             }
             Op::ParseStreamText => {
-                let text = args::<ops::ParseStreamText>(payload)?;
+                let text = ops::ParseStreamText::decode(payload)?;
                 let events = crate::provider::sse::events(&text);
                 answer::<ops::ParseStreamText>(&provider.parse_stream_events(&events))
             }
             Op::ClassifyError => {
-                let response = args::<ops::ClassifyError>(payload)?;
+                let response = ops::ClassifyError::decode(payload)?;
                 answer::<ops::ClassifyError>(&provider.classify_error(&response))
             }
             Op::ListModels => answer::<ops::ListModels>(&provider.list_models()),
             Op::ParseModels => {
-                let response = args::<ops::ParseModels>(payload)?;
+                let response = ops::ParseModels::decode(payload)?;
                 answer::<ops::ParseModels>(&provider.parse_models(&response))
             }
         }
