@@ -133,7 +133,7 @@ fn a_failed_dependency_leaves_dependents_blocked_and_visible() {
     let env = Env::new();
     sim_manifest(&env, "latency_ms = 10\nfailure_rate = 1.0");
     env.config(&format!(
-        "standing = []\n[scheduler]\nmax_attempts = 2\nretry_backoff_ms = 100\n{}",
+        "standing = []\n[scheduler]\nmax_attempts = 2\nretry_backoff_ms = 100\n[http]\nmax_retries = 0\n{}",
         workers(2)
     ));
     let _host = env.start();

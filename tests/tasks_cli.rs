@@ -19,13 +19,13 @@ fn succeeding() -> Env {
     env
 }
 
-/// A host whose every model call fails, and whose tasks get one attempt.
+/// A host whose every model call fails (not retried), and whose tasks get one attempt.
 fn failing() -> Env {
     let env = Env::new();
     env.manifest(&format!("{SIM}failure_rate = 1.0\n"));
     std::fs::write(
         env.path().join("hypernet.toml"),
-        "[scheduler]\nmax_attempts = 1\n",
+        "[scheduler]\nmax_attempts = 1\n[http]\nmax_retries = 0\n",
     )
     .unwrap();
     env

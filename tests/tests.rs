@@ -23,6 +23,7 @@ mod coordinator;
 mod dashboard;
 mod dashboard_contract;
 mod delivery;
+mod demo;
 mod doctor;
 mod events;
 mod federation;

@@ -21,7 +21,8 @@ pub struct HttpConfig {
     pub retry_base_ms: u64,
     /// Largest wait between attempts; a server asking for longer is not retried.
     pub retry_max_ms: u64,
-    /// Whether real (not simulated) providers are asked for server-sent events.
+    /// Whether providers are asked for server-sent events (a simulated one then hands its
+    /// text out piece by piece when it streams).
     pub stream: bool,
     /// Longest wait for a provider's model list at start-up.
     pub list_models_timeout_ms: u64,

@@ -181,6 +181,11 @@ impl HttpExecutor {
         &self.inner.config
     }
 
+    /// The retry rules.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.inner.policy
+    }
+
     /// The concurrency limits.
     pub fn limits(&self) -> &Limits {
         &self.inner.limits

@@ -144,7 +144,8 @@ pub struct CompletionRequest {
     /// Sampling temperature.
     #[serde(default)]
     pub temperature: Option<f32>,
-    /// Whether to ask for a server-sent-event stream.
+    /// Whether to ask for a server-sent-event stream (a simulator may answer with
+    /// [`Prepared::SimulatedStream`]).
     #[serde(default)]
     pub stream: bool,
 }
@@ -299,6 +300,16 @@ pub enum Prepared {
         /// Simulated latency.
         delay_ms: u64,
         /// The completion or error after the delay.
+        outcome: Result<Completion, super::ProviderError>,
+    },
+    /// No network, streamed: as [`Prepared::Simulated`], but the completion's text reaches
+    /// the host's watchers piece by piece over `delay_ms`, as a streamed answer's would
+    /// (tool calls and usage come with the end). Used when the request asks to stream
+    /// ([`CompletionRequest::stream`]); the host treats it as `Simulated` otherwise.
+    SimulatedStream {
+        /// Simulated latency, over which the text is handed out.
+        delay_ms: u64,
+        /// The completion or error at the end.
         outcome: Result<Completion, super::ProviderError>,
     },
 }

@@ -205,7 +205,7 @@ mod tests {
     fn http(prepared: Prepared) -> HttpRequest {
         match prepared {
             Prepared::Http { request } => request,
-            Prepared::Simulated { .. } => panic!("expected an HTTP request"),
+            _ => panic!("expected an HTTP request"),
         }
     }
 

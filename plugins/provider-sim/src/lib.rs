@@ -4,7 +4,12 @@
 //! `simulated: true`. Latency, token counts and failure rate are configurable, and a seed
 //! makes a run repeatable: the n-th call of a run with the same seed always gets the same
 //! latency and outcome. The latency is returned to the host as a delay to wait
-//! asynchronously, so thousands of simulated calls can be in flight at once.
+//! asynchronously, so thousands of simulated calls can be in flight at once; a simulated
+//! failure is a transient 503 the host retries as it would a real one.
+//!
+//! With a `[script]`, task calls act as a real model would make the swarm act: tool calls
+//! against the host's real tools, questions to a person, a message held for approval,
+//! signals, refusals, and streamed text ([`script`]). Without one, every answer is plain.
 //!
 //! ```toml
 //! [[plugin]]
@@ -15,13 +20,24 @@
 //! output_tokens = 64    # tokens reported for each answer
 //! failure_rate = 0.05   # share of calls that fail with a simulated 503
 //! seed = 42
+//! [plugin.config.script]  # each round of task calls: how many of each scenario
+//! refusal = 1
+//! tools = 2
+//! question = 1
+//! approval = 1
+//! signal = 1
+//! plain = 4
+//! stream = 0.7          # share of answers streamed when the host streams
 //! ```
+
+pub mod script;
 
 use hypernet_plugin_api::provider::{
     Completion, CompletionRequest, Prepared, Provider, ProviderError, ProviderInfo, StopReason,
-    Usage,
+    ToolCall, Usage,
 };
 use hypernet_plugin_api::{Host, PluginError};
+use script::{Move, Script, excerpt};
 use serde::Deserialize;
 
 /// The `[config]` table; every key is optional.
@@ -44,6 +60,8 @@ struct Config {
     models: Vec<String>,
     /// Whether its models count as local (free, never charged to the session budget).
     local: bool,
+    /// What task calls do; the default answers every call plainly.
+    script: Script,
 }
 
 impl Default for Config {
@@ -57,6 +75,7 @@ impl Default for Config {
             seed: 42,
             models: vec!["sim/".to_owned()],
             local: true,
+            script: Script::default(),
         }
     }
 }
@@ -64,6 +83,8 @@ impl Default for Config {
 struct Sim {
     config: Config,
     calls: u64,
+    /// Task calls dealt a scenario so far.
+    dealt: u64,
 }
 
 /// SplitMix64: a tiny, well-mixed generator, enough for repeatable simulations.
@@ -76,14 +97,6 @@ fn splitmix64(mut x: u64) -> u64 {
 
 fn unit_interval(x: u64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
-}
-
-fn excerpt(text: &str, max: usize) -> String {
-    let mut out: String = text.chars().take(max).collect();
-    if text.chars().count() > max {
-        out.push('…');
-    }
-    out
 }
 
 impl Provider for Sim {
@@ -101,7 +114,7 @@ impl Provider for Sim {
                 "`models` must name at least one model",
             ));
         }
-        Ok(())
+        config.script.validate().map_err(PluginError::invalid)
     }
 
     fn start(config: Config, _host: Host) -> Result<Self, PluginError> {
@@ -111,7 +124,11 @@ impl Provider for Sim {
             seed = config.seed,
             "simulated provider ready (no real model is called)"
         );
-        Ok(Sim { config, calls: 0 })
+        Ok(Sim {
+            config,
+            calls: 0,
+            dealt: 0,
+        })
     }
 
     fn describe(&self) -> ProviderInfo {
@@ -140,11 +157,6 @@ impl Provider for Sim {
                 }),
             });
         }
-        let prompt = request
-            .messages
-            .last()
-            .map(|m| m.text())
-            .unwrap_or_default();
         let input_tokens = self.config.input_tokens.unwrap_or_else(|| {
             let chars = request.system.as_deref().map_or(0, str::len)
                 + request
@@ -155,25 +167,75 @@ impl Provider for Sim {
             (chars as u64).div_ceil(4)
         });
         let output_tokens = self.config.output_tokens.min(u64::from(request.max_tokens));
-        Ok(Prepared::Simulated {
-            delay_ms,
-            outcome: Ok(Completion {
-                model: request.model.clone(),
-                text: format!(
-                    "SIMULATED answer by provider-sim (model {}, call {n}; no real model was used) to: {}",
-                    request.model,
-                    excerpt(&prompt, 120)
-                ),
-                tool_calls: Vec::new(),
-                stop_reason: StopReason::EndTurn,
-                usage: Usage {
-                    input_tokens,
-                    output_tokens,
-                    ..Usage::default()
-                },
-                simulated: true,
-            }),
+        let said = format!(
+            "SIMULATED answer by provider-sim (model {}, call {n}; no real model was used)",
+            request.model
+        );
+        let (text, tool_calls) = match self.next_move(request) {
+            Move::Plain => {
+                let prompt = request
+                    .messages
+                    .last()
+                    .map(|m| m.text())
+                    .unwrap_or_default();
+                (format!("{said} to: {}", excerpt(&prompt, 120)), Vec::new())
+            }
+            Move::Answer(text) => (format!("{said}.\n\n{text}"), Vec::new()),
+            Move::Call(name, arguments) => {
+                let call = ToolCall {
+                    id: format!("sim-{n}"),
+                    name: name.to_owned(),
+                    arguments,
+                };
+                (String::new(), vec![call])
+            }
+        };
+        let stop_reason = if tool_calls.is_empty() {
+            StopReason::EndTurn
+        } else {
+            StopReason::ToolUse
+        };
+        let streamed = request.stream
+            && tool_calls.is_empty()
+            && unit_interval(splitmix64(draw)) < self.config.script.stream;
+        let outcome = Ok(Completion {
+            model: request.model.clone(),
+            text,
+            tool_calls,
+            stop_reason,
+            usage: Usage {
+                input_tokens,
+                output_tokens,
+                ..Usage::default()
+            },
+            simulated: true,
+        });
+        Ok(if streamed {
+            Prepared::SimulatedStream { delay_ms, outcome }
+        } else {
+            Prepared::Simulated { delay_ms, outcome }
         })
+    }
+}
+
+impl Sim {
+    /// What the model does on this call: a task call follows the script, anything else
+    /// answers plainly.
+    fn next_move(&mut self, request: &CompletionRequest) -> Move {
+        if !script::is_task_call(request) {
+            return Move::Plain;
+        }
+        let prompt = request
+            .messages
+            .first()
+            .map(|m| m.text())
+            .unwrap_or_default();
+        let title = prompt.lines().next().unwrap_or_default();
+        let deal = || {
+            self.dealt += 1;
+            self.config.script.deal(self.config.seed, self.dealt - 1)
+        };
+        script::next_move(request, deal, title)
     }
 }
 
@@ -183,7 +245,7 @@ hypernet_plugin_api::export_plugin!();
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hypernet_plugin_api::provider::Message;
+    use hypernet_plugin_api::provider::{Message, ToolSpec};
     use hypernet_plugin_api::testing::TestHost;
 
     fn sim(config: serde_json::Value) -> Sim {
@@ -197,7 +259,7 @@ mod tests {
         (0..n)
             .map(|_| match s.prepare(&req).unwrap() {
                 Prepared::Simulated { delay_ms, outcome } => (delay_ms, outcome.is_ok()),
-                Prepared::Http { .. } => panic!("sim made an HTTP request"),
+                other => panic!("expected a plain simulation, got {other:?}"),
             })
             .collect()
     }
@@ -242,6 +304,88 @@ mod tests {
         assert!(c.text.starts_with("SIMULATED"));
         assert!(c.text.ends_with("hello"));
         assert_eq!((c.usage.input_tokens, c.usage.output_tokens), (9, 100));
+    }
+
+    fn scripted() -> Sim {
+        sim(serde_json::json!({"script": {
+            "refusal": 1, "tools": 1, "question": 1, "approval": 1, "signal": 1, "plain": 1,
+            "stream": 1.0
+        }}))
+    }
+
+    fn task_request(title: &str) -> CompletionRequest {
+        let mut req = CompletionRequest::new("sim/x", vec![Message::user(title)]);
+        req.tools = ["list_files", "write_file", "send_message"]
+            .map(|name| ToolSpec {
+                name: name.into(),
+                description: String::new(),
+                input_schema: serde_json::json!({}),
+            })
+            .to_vec();
+        req.stream = true;
+        req
+    }
+
+    fn completion(prepared: Prepared) -> (bool, Completion) {
+        match prepared {
+            Prepared::Simulated { outcome, .. } => (false, outcome.unwrap()),
+            Prepared::SimulatedStream { outcome, .. } => (true, outcome.unwrap()),
+            Prepared::Http { .. } => panic!("sim made an HTTP request"),
+        }
+    }
+
+    #[test]
+    fn task_calls_follow_the_script_and_stream_their_answers() {
+        let mut s = scripted();
+        let mut seen = Vec::new();
+        for n in 0..6 {
+            let (streamed, c) = completion(s.prepare(&task_request(&format!("Task {n}"))).unwrap());
+            assert!(c.simulated && (c.text.is_empty() || c.text.starts_with("SIMULATED")));
+            let what = match c.tool_calls.first() {
+                Some(call) => {
+                    assert!(!streamed, "a tool call is not streamed");
+                    assert_eq!(c.stop_reason, StopReason::ToolUse);
+                    call.name.clone()
+                }
+                None => {
+                    assert!(streamed, "every answer streams at stream = 1.0");
+                    let kind = c
+                        .text
+                        .split("\"type\":\"")
+                        .nth(1)
+                        .map(|k| k.split('"').next().unwrap());
+                    kind.unwrap_or("plain").to_owned()
+                }
+            };
+            seen.push(what);
+        }
+        assert_eq!(
+            seen,
+            [
+                "task_rejection",
+                "list_files",
+                "clarification_needed",
+                "send_message",
+                "low_confidence",
+                "plain"
+            ]
+        );
+    }
+
+    #[test]
+    fn calls_without_tools_and_unstreamed_requests_stay_plain() {
+        let mut s = scripted();
+        let mut req = CompletionRequest::new("sim/x", vec![Message::user("boot turn")]);
+        req.stream = true;
+        for _ in 0..6 {
+            let (streamed, c) = completion(s.prepare(&req).unwrap());
+            assert!(c.tool_calls.is_empty() && !c.text.contains("```signal"));
+            assert!(streamed);
+        }
+        let mut req = task_request("Task");
+        req.stream = false;
+        let (streamed, _) = completion(s.prepare(&req).unwrap());
+        assert!(!streamed, "the host did not ask for a stream");
     }
 
     #[test]

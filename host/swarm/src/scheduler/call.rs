@@ -5,6 +5,7 @@
 
 use super::output::{Origin, TaskOutput};
 use super::plugin_provider::RegistryProvider;
+use super::simulated::{self, Simulation};
 use hypernet_engine::Registry;
 use hypernet_llm::{CallError, HttpExecutor, TextSink};
 use hypernet_model::tasks::TaskResult;
@@ -201,8 +202,17 @@ pub async fn run(
     }
 }
 
-fn plugin_failed(provider: &str, op: &str, e: hypernet_plugin_api::PluginError) -> String {
-    format!("provider `{provider}` {op}: {e}")
+/// Asks `provider` to turn `request` into what to send (or simulate).
+pub(super) async fn ask_provider(
+    registry: &Registry,
+    provider: &str,
+    request: &CompletionRequest,
+) -> Result<Prepared, CallError> {
+    let prepared: Result<Prepared, ProviderError> = registry
+        .provider_call::<ops::Prepare>(provider, request)
+        .await
+        .map_err(|e| format!("provider `{provider}` {}: {e}", Op::Prepare.name()))?;
+    Ok(prepared?)
 }
 
 /// The task's first request: system prompt, the task as the user message, its tools.
@@ -232,21 +242,18 @@ pub async fn prepare_request(
     providers: &ProviderMap,
     mut request: CompletionRequest,
 ) -> Result<PreparedCall, CallError> {
-    let (_, provider, info) =
+    let (_, provider, _) =
         providers
             .entry_for(&request.model)
             .ok_or_else(|| CallError::NoProvider {
                 model: request.model.clone(),
             })?;
-    request.stream = providers.stream && !info.simulated;
-    let prepared: Result<Prepared, ProviderError> = registry
-        .provider_call::<ops::Prepare>(provider, &request)
-        .await
-        .map_err(|e| plugin_failed(provider, Op::Prepare.name(), e))?;
+    request.stream = providers.stream;
+    let prepared = ask_provider(registry, provider, &request).await?;
     Ok(PreparedCall {
         provider: provider.to_owned(),
         request,
-        prepared: prepared?,
+        prepared,
     })
 }
 
@@ -288,14 +295,11 @@ pub async fn turn(
         let mut request = CompletionRequest::new(model.clone(), messages);
         request.system = Some(system);
         request.max_tokens = max_tokens;
-        let prepared: Result<Prepared, ProviderError> = registry
-            .provider_call::<ops::Prepare>(provider, &request)
-            .await
-            .map_err(|e| plugin_failed(provider, Op::Prepare.name(), e))?;
+        let prepared = ask_provider(registry, provider, &request).await?;
         let call = PreparedCall {
             provider: provider.to_owned(),
             request,
-            prepared: prepared?,
+            prepared,
         };
         execute(registry, http, call, None).await
     };
@@ -350,22 +354,29 @@ pub async fn complete(
         request,
         prepared,
     } = call;
-    let completion = match prepared {
-        Prepared::Simulated { delay_ms, outcome } => {
-            super::precise_sleep::sleep(Duration::from_millis(delay_ms)).await;
-            outcome?
-        }
+    let mut output = origin.map(|o| TaskOutput::new(registry.bus(), o, &request.model));
+    let sink = output.as_mut().map(|o| o as &mut dyn TextSink);
+    match prepared {
         Prepared::Http { request: req } => {
             let ops = RegistryProvider {
                 registry,
                 address: &provider,
             };
-            let mut output = origin.map(|o| TaskOutput::new(registry.bus(), o, &request.model));
-            let sink = output.as_mut().map(|o| o as &mut dyn TextSink);
-            http.complete(&provider, &ops, &request, &req, sink).await?
+            http.complete(&provider, &ops, &request, &req, sink).await
         }
-    };
-    Ok(completion)
+        simulated => {
+            let simulation = Simulation::of(simulated).expect("not an HTTP request");
+            simulated::play(
+                registry,
+                http.policy(),
+                &provider,
+                &request,
+                simulation,
+                sink,
+            )
+            .await
+        }
+    }
 }
 
 #[cfg(test)]

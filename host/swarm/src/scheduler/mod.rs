@@ -21,6 +21,7 @@ pub mod persist;
 pub mod plugin_provider;
 pub mod precise_sleep;
 pub mod reserve;
+pub mod simulated;
 pub mod tool_loop;
 
 use self::call::{CallSpec, ProviderMap};

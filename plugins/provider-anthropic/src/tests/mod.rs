@@ -23,7 +23,7 @@ fn provider(value: Value) -> Anthropic {
 fn http(prepared: Prepared) -> HttpRequest {
     match prepared {
         Prepared::Http { request } => request,
-        Prepared::Simulated { .. } => panic!("the Anthropic provider simulated a call"),
+        _ => panic!("the Anthropic provider simulated a call"),
     }
 }
 
