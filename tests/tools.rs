@@ -1,7 +1,8 @@
 //! The workspace tools through the real binary, the real provider plugin and the loopback
 //! mock LLM: a worker writes and reads a file in its own workspace, an escape is refused in
 //! the result fed back to the model, a plugin's tool answers through the plugin registry,
-//! and a worker below a tool's tier is refused.
+//! a worker below a tool's tier is refused, and a plugin enabled or disabled at run time
+//! has its tools offered or withdrawn.
 
 use crate::util::{CHAT, OPENAI_KEY};
 use hypernet_integration::mock_llm::{MockLlm, Reply};
@@ -125,6 +126,82 @@ fn a_plugin_tool_answers_and_a_tier_below_the_tool_is_refused() {
         "Error: `write_file` is not permitted: `write_file` needs tier 1 (own workspace); Reader has tier 0 (read-only)"
     );
     assert!(!env.data_dir().join("workspaces/reader/x").exists());
+}
+
+/// The names of the tools offered with the model's `n`th request (0-based).
+fn offered(mock: &MockLlm, n: usize) -> Vec<String> {
+    let calls = mock.requests_to(CHAT);
+    calls[n].json()["tools"]
+        .as_array()
+        .map(|tools| {
+            tools
+                .iter()
+                .map(|t| t["function"]["name"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_plugin_enabled_at_run_time_offers_its_tools_and_withdraws_them_when_disabled() {
+    let mock = MockLlm::start();
+    mock.script(
+        CHAT,
+        [
+            Reply::openai_text("Nothing to count with.", 10, 10),
+            Reply::openai_tool_call("example_event_count", json!({}), 10, 10),
+            Reply::openai_text("Counted.", 10, 10),
+            Reply::openai_text("Nothing to count with again.", 10, 10),
+        ],
+    );
+    let env = Env::new();
+    env.manifest(&format!(
+        "[[plugin]]\nname = \"provider-openai\"\ncapabilities = [\"log\"]\n[plugin.config]\nbase_url = \"{}\"\napi_key_env = \"HN_TEST_OPENAI_KEY\"\n\n\
+         [[plugin]]\nname = \"example\"\nenabled = false\ncapabilities = [\"kv\", \"events\", \"log\"]\n",
+        mock.openai_base_url(),
+    ));
+    env.config(
+        "standing = []\n[http]\nstream = false\n\
+         [[worker]]\nname = \"Reader\"\nmodel = \"openai/gpt-4o-mini\"\n",
+    );
+    let host = env.start_with_env(&[OPENAI_KEY[0], ("HYPERNET_LOG", "info")]);
+    const TOOL: &str = "example_event_count";
+
+    let before = run_task(&env, "Count before");
+    assert_eq!(before["status"], "completed", "{before}");
+    assert!(
+        !offered(&mock, 0).iter().any(|t| t == TOOL),
+        "{:?}",
+        offered(&mock, 0)
+    );
+
+    env.run(&["plugins", "enable", "example"]).ok();
+    host.wait_for_log(&format!("tool offered: its plugin started tool=\"{TOOL}\""));
+    let counted = run_task(&env, "Count now");
+    assert_eq!(counted["status"], "completed", "{counted}\n{}", host.log());
+    assert!(
+        offered(&mock, 1).iter().any(|t| t == TOOL),
+        "{:?}",
+        offered(&mock, 1)
+    );
+    assert!(
+        tool_result(&mock, 2).contains("\nall kinds: "),
+        "{}",
+        tool_result(&mock, 2)
+    );
+
+    env.run(&["plugins", "disable", "example"]).ok();
+    host.wait_for_log(&format!(
+        "tool withdrawn: its plugin stopped tool=\"{TOOL}\""
+    ));
+    let after = run_task(&env, "Count after");
+    assert_eq!(after["status"], "completed", "{after}");
+    let last = offered(&mock, 3);
+    assert!(!last.iter().any(|t| t == TOOL), "{last:?}");
+    assert!(
+        last.iter().any(|t| t == "read_file"),
+        "the host's own stay: {last:?}"
+    );
 }
 
 #[test]

@@ -15,7 +15,7 @@
 use super::{Approval, ApprovalError, ApprovalId, ApprovalStatus, Execution};
 use crate::approvals::persist::ApprovalPage;
 use crate::persist::ApprovalTables;
-use crate::tools::{Decision, Permission, Requirement, ToolContext, ToolRegistry};
+use crate::tools::{Decision, Permission, Requirement, ToolContext};
 use hypernet_model::tasks::TaskId;
 use hypernet_store::Store;
 use serde::Deserialize;
@@ -67,7 +67,7 @@ pub type Contexts = Arc<dyn Fn(TaskId, &str) -> ToolContext + Send + Sync>;
 #[derive(Clone)]
 pub struct Runner {
     /// The tools offered to workers.
-    pub tools: Arc<ToolRegistry>,
+    pub tools: crate::tools::SharedTools,
     /// The context of a worker's calls.
     pub contexts: Contexts,
 }
@@ -287,6 +287,7 @@ impl Approvals {
         ctx.permission = Arc::new(Approved(ctx.permission));
         let output = runner
             .tools
+            .current()
             .call(&ctx, &approval.tool, approval.args.clone())
             .await
             .map_err(|e| e.to_string());
@@ -436,14 +437,14 @@ mod tests {
     fn queue(dir: &std::path::Path) -> (Approvals, Arc<AtomicUsize>, Arc<Told>) {
         let store = crate::persist::open_store(&dir.join("h.redb")).unwrap();
         let runs = Arc::new(AtomicUsize::new(0));
-        let mut tools = ToolRegistry::new();
+        let mut tools = crate::tools::ToolRegistry::new();
         tools.register(Echo(runs.clone()));
         let told = Arc::new(Told::default());
         let contexts: Contexts = Arc::new(|task, worker: &str| {
             ToolContext::new(task, worker, Arc::new(crate::tools::AllowAll))
         });
         let runner = Runner {
-            tools: Arc::new(tools),
+            tools: crate::tools::SharedTools::new(tools),
             contexts,
         };
         let approvals = Approvals::new(

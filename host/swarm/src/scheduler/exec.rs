@@ -13,7 +13,7 @@ use super::conversation::{self, ConversationConfig};
 use super::output::Origin;
 use super::tool_loop::{Caps, Halt, Held, Runner, Steps, ToolsConfig};
 use crate::budget::Price;
-use crate::tools::{ToolContext, ToolError, ToolRegistry};
+use crate::tools::{ToolContext, ToolError};
 use hypernet_engine::Registry;
 use hypernet_llm::CallError;
 use hypernet_llm::HttpExecutor;
@@ -61,7 +61,7 @@ pub type Gate = Arc<dyn Fn(StepCharge) + Send + Sync>;
 #[derive(Clone)]
 pub struct Exec {
     /// The tools offered.
-    pub tools: Arc<ToolRegistry>,
+    pub tools: crate::tools::SharedTools,
     /// `[tools]`.
     pub tools_cfg: ToolsConfig,
     /// `[conversation]`.
@@ -158,7 +158,7 @@ impl Steps for Live<'_> {
 
     async fn tool(&mut self, name: &str, args: Value) -> Result<String, ToolError> {
         tracing::info!(task = %self.ctx.task, tool = name, "tool called");
-        let tools = &self.env.exec.tools;
+        let tools = self.env.exec.tools.current();
         let out = tools.call(&self.ctx, name, args).await?;
         if !tools.is_outside(name) {
             return Ok(out);

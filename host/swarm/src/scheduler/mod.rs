@@ -100,6 +100,8 @@ enum Command {
         reply: Reply<serde_json::Value>,
     },
     Step(exec::StepCharge),
+    /// The offered tools changed: this many characters they add to a prompt at most.
+    ToolPromptChars(usize),
     Boot(crate::identity::startup::Request),
     FileRemote {
         batch: Vec<(TaskSpec, RemoteOrigin)>,
@@ -282,13 +284,30 @@ impl Scheduler {
         } else {
             Vec::new()
         };
-        let tools = Arc::new(tool_registry(
-            config,
-            &store,
-            plugin_tools,
-            audit.clone(),
-            crate::tools::send_message::SendMessage::new(outbox, Some(bus.clone())),
-        ));
+        let build = {
+            let (config, store, audit) = (config.clone(), store.clone(), audit.clone());
+            let messages = crate::tools::send_message::SendMessage::new(outbox, Some(bus.clone()));
+            move |plugin_tools| {
+                tool_registry(
+                    &config,
+                    &store,
+                    plugin_tools,
+                    audit.clone(),
+                    messages.clone(),
+                )
+            }
+        };
+        let first = build(plugin_tools);
+        crate::tools::setup::warn_unknown_grants(&config.workers, &first);
+        let tools = crate::tools::SharedTools::new(first);
+        if config.tools.enabled {
+            let tx = tx.clone();
+            crate::tools::plugin::follow(registry.clone(), tools.clone(), move |found| {
+                let fresh = build(found);
+                let _ = tx.send(Command::ToolPromptChars(tool_prompt_chars(&fresh)));
+                fresh
+            });
+        }
         let contexts = crate::tools::ToolContexts {
             permission: permissions,
             workspace_root: config.tools.workspace_root.clone(),
@@ -308,7 +327,7 @@ impl Scheduler {
         );
         let exec = Arc::new(exec_settings(config, tools, contexts, &approvals, &tx));
         let call_metrics = exec.call_metrics.clone();
-        core.set_tool_prompt_chars(tool_prompt_chars(&exec));
+        core.set_tool_prompt_chars(tool_prompt_chars(&exec.tools.current()));
         // The boot sequences to come show from the first status on, not from the first
         // refresh.
         let snapshot = Arc::new(RwLock::new(Snapshot {
@@ -588,14 +607,13 @@ fn tool_registry(
     if let Some(audit) = audit {
         tools.set_observer(Arc::new(crate::audit::tools::ToolTrail::new(audit)));
     }
-    crate::tools::setup::warn_unknown_grants(&config.workers, &tools);
     tools
 }
 
 /// The tool-loop settings; step charges go to the scheduler thread through `tx`.
 fn exec_settings(
     config: &HostConfig,
-    tools: Arc<crate::tools::ToolRegistry>,
+    tools: crate::tools::SharedTools,
     contexts: crate::tools::ToolContexts,
     approvals: &crate::approvals::service::Approvals,
     tx: &mpsc::Sender<Command>,
@@ -616,8 +634,8 @@ fn exec_settings(
 }
 
 /// The most characters the offered tools add to a prompt (natively or described).
-fn tool_prompt_chars(exec: &exec::Exec) -> usize {
-    let specs = exec.tools.specs();
+fn tool_prompt_chars(tools: &crate::tools::ToolRegistry) -> usize {
+    let specs = tools.specs();
     if specs.is_empty() {
         return 0;
     }
@@ -797,6 +815,7 @@ impl Loop {
                 let result = self.core.set_limit(&name, limit);
                 defer(deferred, reply, result);
             }
+            Command::ToolPromptChars(chars) => self.core.set_tool_prompt_chars(chars),
             Command::Step(charge) => {
                 let result = self.core.step(
                     charge.task,
@@ -1050,7 +1069,7 @@ impl Loop {
     fn exec_spec(&self, spec: &mut CallSpec, task: &hypernet_model::tasks::Task) {
         let conversation = self.exec.conversation.enabled
             && crate::router::complexity_of(task) == hypernet_model::tasks::Complexity::Complex;
-        let tools = self.exec.tools.specs();
+        let tools = self.exec.tools.current().specs();
         if tools.is_empty() && !conversation {
             return;
         }

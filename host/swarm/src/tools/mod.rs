@@ -277,6 +277,29 @@ impl ToolObserver for NoObserver {
     fn observe(&self, _: &CallRecord<'_>) {}
 }
 
+/// The offered tools as they are now: the host's own and the running plugins'. The set is
+/// replaced whole when a plugin is enabled, disabled or fails at run time
+/// ([`plugin::follow`]); a call reads it once, when it starts. Cheap to clone.
+#[derive(Clone, Default, Debug)]
+pub struct SharedTools(Arc<std::sync::RwLock<Arc<ToolRegistry>>>);
+
+impl SharedTools {
+    /// Offers `tools`.
+    pub fn new(tools: ToolRegistry) -> SharedTools {
+        SharedTools(Arc::new(std::sync::RwLock::new(Arc::new(tools))))
+    }
+
+    /// The tools offered now.
+    pub fn current(&self) -> Arc<ToolRegistry> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Offers `tools` from now on; calls already started keep the set they read.
+    pub fn replace(&self, tools: ToolRegistry) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(tools);
+    }
+}
+
 /// The registered tools, by name, and the observer of their calls.
 #[derive(Clone)]
 pub struct ToolRegistry {
@@ -332,6 +355,11 @@ impl ToolRegistry {
     /// Whether a tool of that name is registered.
     pub fn contains(&self, name: &str) -> bool {
         self.tools.contains_key(name)
+    }
+
+    /// The names of the registered tools, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tools.keys().map(String::as_str)
     }
 
     /// Sets who is told of every call.

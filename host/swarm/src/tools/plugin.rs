@@ -4,8 +4,12 @@
 //! host's permission check at the tool's declared tier, then goes to the plugin as a
 //! `tools.call` query. A declaration without a valid tier is not registered (fail closed),
 //! and neither is one whose name another tool already has.
+//!
+//! When a plugin is enabled, disabled or fails at run time, [`follow`] asks the running
+//! subsystems again and offers the new set from the next call on: an enabled plugin's tools
+//! appear, a stopped plugin's are withdrawn.
 
-use super::{Requirement, Tier, Tool, ToolContext, ToolError};
+use super::{Requirement, SharedTools, Tier, Tool, ToolContext, ToolError, ToolRegistry};
 use futures_util::future::BoxFuture;
 use hypernet_engine::Registry;
 use hypernet_plugin_api::ErrorCode;
@@ -100,6 +104,41 @@ pub async fn discover(registry: &Arc<Registry>) -> Vec<PluginTool> {
         }
     }
     tools
+}
+
+/// The plugin events after which the offered tools are asked for again.
+const CHANGES: [&str; 3] = ["plugin.enabled", "plugin.disabled", "plugin.failed"];
+
+/// Keeps `tools` in step with the running plugins: after each plugin state change, asks
+/// them for their tools again and offers what `build` makes of them, logging each tool
+/// added or withdrawn. Ends when the registry's bus closes.
+pub fn follow(
+    registry: Arc<Registry>,
+    tools: SharedTools,
+    build: impl Fn(Vec<PluginTool>) -> ToolRegistry + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let mut events = registry.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) if CHANGES.contains(&event.kind.as_str()) => {}
+                Ok(_) => continue,
+                // Missed events may have been changes: ask again.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+            let found = discover(&registry).await;
+            let fresh = build(found);
+            let before = tools.current();
+            for name in before.names().filter(|n| !fresh.contains(n)) {
+                tracing::info!(tool = name, "tool withdrawn: its plugin stopped");
+            }
+            for name in fresh.names().filter(|n| !before.contains(n)) {
+                tracing::info!(tool = name, "tool offered: its plugin started");
+            }
+            tools.replace(fresh);
+        }
+    })
 }
 
 impl Tool for PluginTool {
