@@ -1,4 +1,5 @@
-//! Loading every first-party plugin, toggling plugins, and durable plugin storage.
+//! Loading every first-party plugin, toggling plugins, what a plugin says it offers, and
+//! durable plugin storage.
 
 use hypernet_integration::{Env, eventually, workspace_root};
 use serde_json::Value;
@@ -168,6 +169,61 @@ fn plugins_are_disabled_and_enabled_without_restart() {
     let row = list.lines().find(|l| l.starts_with("example")).unwrap();
     assert!(row.contains("up to date"), "{list}");
     assert!(host.log().contains("plugin disabled"));
+}
+
+#[test]
+fn a_plugin_says_what_it_offers_and_an_unknown_query_names_the_known_ones() {
+    let env = Env::new();
+    env.manifest(ALL);
+    let _host = env.start();
+
+    let text = env.run(&["plugins", "describe", "example"]).ok().to_owned();
+    assert!(
+        text.starts_with("counter (subsystem, at `example`)"),
+        "{text}"
+    );
+    for line in [
+        "    count  The count of one event kind.",
+        "      args: {\"kind\":\"string\"}",
+        "    example.milestone  Every `milestone_every` events counted.",
+        "    example_event_count (tier 0)",
+    ] {
+        assert!(text.contains(line), "{line:?} in:\n{text}");
+    }
+    let json = env
+        .run(&["plugins", "describe", "example", "--json"])
+        .json();
+    let service = &json["services"][0];
+    assert_eq!(service["declared"], true);
+    let queries: Vec<&str> = service["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(queries, ["counts", "count", "add", "reset"]);
+    assert_eq!(service["tools"][0]["name"], "example_event_count");
+
+    let sim = env
+        .run(&["plugins", "describe", "provider-sim"])
+        .ok()
+        .to_owned();
+    assert!(
+        sim.contains("(provider, at `provider-sim`)") && sim.contains("  models: sim/"),
+        "{sim}"
+    );
+
+    let wrong = env.call("example", "cuont", "");
+    assert!(
+        wrong
+            .fails()
+            .contains("unknown query `cuont`; it answers: counts, count, add, reset"),
+        "{}",
+        wrong.stderr
+    );
+    env.run(&["plugins", "disable", "example"]).ok();
+    let stopped = env.run(&["plugins", "describe", "example"]);
+    assert!(stopped.fails().contains("disabled"), "{}", stopped.stderr);
 }
 
 #[test]

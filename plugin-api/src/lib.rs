@@ -52,6 +52,7 @@
 pub mod abi;
 pub mod address;
 pub mod channel;
+pub mod describe;
 mod error;
 mod event;
 #[doc(hidden)]

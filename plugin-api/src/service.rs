@@ -181,7 +181,13 @@ impl<T: Subsystem> DynService for SubsystemService<T> {
         } else {
             serde_json::from_str(payload)?
         };
-        Ok(self.0.query(op, args)?.to_string())
+        if op == crate::describe::QUERY {
+            return json(&self.0.describe());
+        }
+        match self.0.query(op, args) {
+            Ok(answer) => Ok(answer.to_string()),
+            Err(e) => Err(crate::describe::name_known_queries(e, &self.0.describe())),
+        }
     }
 
     fn stop(&mut self) {

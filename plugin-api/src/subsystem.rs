@@ -1,5 +1,6 @@
 //! Subsystems: plugins that react to host events and answer named queries.
 
+use crate::describe::Description;
 use crate::{Event, Host, PluginError};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -57,8 +58,18 @@ pub trait Subsystem: Sized + Send + 'static {
         Ok(())
     }
 
-    /// Answers a named query with JSON in and out.
+    /// Answers a named query with JSON in and out. Refuse a name you do not answer with
+    /// [`PluginError::unknown_query`]; the refusal then names the queries [`describe`]
+    /// declares.
+    ///
+    /// [`describe`]: Subsystem::describe
     fn query(&mut self, name: &str, args: Value) -> Result<Value, PluginError>;
+
+    /// What it offers: its queries with their arguments and answers, and the events it
+    /// publishes, for `hypernet plugins describe` and the API. Declares nothing by default.
+    fn describe(&self) -> Description {
+        Description::default()
+    }
 
     /// Called once when the host disables the plugin or shuts down.
     fn stop(&mut self) {}

@@ -10,6 +10,7 @@ mod bus;
 mod channels;
 mod coordinator;
 mod dashboard;
+mod describe;
 mod error;
 mod events;
 mod extract;
@@ -114,6 +115,7 @@ fn routes() -> Vec<Route> {
         ("/api/budget/history", Read, route!(budget::history)),
         ("/api/plugins", Read, route!(list_plugins)),
         ("/api/plugins/{name}", Read, route!(show_plugin)),
+        ("/api/plugins/{name}/describe", Read, route!(describe::show)),
         ("/api/plugins/{name}/enable", Mutate, route!(enable_plugin)),
         (
             "/api/plugins/{name}/disable",
@@ -473,7 +475,7 @@ async fn query_plugin(
 
 /// Refuses a call to a plugin that is not running (409, its state as the code): the caller's
 /// to change by enabling it. An unknown plugin is left to the call, which names it.
-fn running(registry: &Registry, address: &str) -> Result<(), ApiError> {
+pub(crate) fn running(registry: &Registry, address: &str) -> Result<(), ApiError> {
     let plugin = address
         .split_once(':')
         .map_or(address, |(plugin, _)| plugin);

@@ -306,6 +306,15 @@ pub enum PluginsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// What a running plugin offers: each service's queries (with their arguments and
+    /// answers), the events it publishes, its tools, a provider's models.
+    Describe {
+        /// Plugin name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Call a plugin's named query with JSON arguments and print the JSON answer.
     Call {
         /// Plugin name (or `plugin:service`).

@@ -1,4 +1,4 @@
-//! `hypernet plugins list|check|enable|disable|call`.
+//! `hypernet plugins list|check|enable|disable|describe|call`.
 
 use super::PluginsCommand;
 use super::client::Client;
@@ -33,6 +33,12 @@ pub(super) async fn execute(data_dir: &Path, cmd: PluginsCommand) -> Result<()> 
                 .await?;
             print(&status, json, |s| format!("{}: {}", name, state_text(s)))
         }
+        PluginsCommand::Describe { name, json } => {
+            let description = Client::connect(data_dir)?
+                .get(&format!("/api/plugins/{name}/describe"))
+                .await?;
+            print(&description, json, description_text)
+        }
         PluginsCommand::Call { name, query, args } => {
             let args: Value = match args {
                 Some(text) => serde_json::from_str(&text)
@@ -55,6 +61,77 @@ fn print(value: &Value, json: bool, human: impl Fn(&Value) -> String) -> Result<
         outln!("{}", human(value))?;
     }
     Ok(())
+}
+
+/// A plugin's description for people: per service, its queries, events, tools, models.
+fn description_text(d: &Value) -> String {
+    let items = |v: &Value| v.as_array().cloned().unwrap_or_default();
+    let shape = |label: &str, v: &Value| match v {
+        Value::Null => String::new(),
+        v => format!("\n      {label}: {v}"),
+    };
+    let mut out = Vec::new();
+    for s in items(&d["services"]) {
+        let text = |k: &str| s[k].as_str().unwrap_or_default().to_owned();
+        out.push(format!(
+            "{} ({}, at `{}`)",
+            text("name"),
+            text("kind"),
+            text("address")
+        ));
+        let queries = items(&s["queries"]);
+        if queries.is_empty() && s["kind"] == "subsystem" {
+            out.push(if s["declared"] == true {
+                "  queries: none".into()
+            } else {
+                "  queries: not described by the plugin".into()
+            });
+        } else if !queries.is_empty() {
+            out.push("  queries:".into());
+        }
+        for q in &queries {
+            out.push(format!(
+                "    {}  {}{}{}",
+                q["name"].as_str().unwrap_or("?"),
+                q["description"].as_str().unwrap_or_default(),
+                shape("args", &q["args"]),
+                shape("answer", &q["answer"])
+            ));
+        }
+        let events = items(&s["events"]);
+        if !events.is_empty() {
+            out.push("  events:".into());
+        }
+        for e in &events {
+            out.push(format!(
+                "    {}  {}{}",
+                e["kind"].as_str().unwrap_or("?"),
+                e["description"].as_str().unwrap_or_default(),
+                shape("payload", &e["payload"])
+            ));
+        }
+        let tools = items(&s["tools"]);
+        if !tools.is_empty() {
+            out.push("  tools:".into());
+        }
+        for t in &tools {
+            out.push(format!(
+                "    {} (tier {})  {}",
+                t["name"].as_str().unwrap_or("?"),
+                t["tier"],
+                t["description"].as_str().unwrap_or_default()
+            ));
+        }
+        let models = items(&s["models"]);
+        if !models.is_empty() {
+            let names: Vec<&str> = models.iter().filter_map(Value::as_str).collect();
+            out.push(format!("  models: {}", names.join(", ")));
+        }
+    }
+    if out.is_empty() {
+        return format!("{}: no services", d["plugin"].as_str().unwrap_or("?"));
+    }
+    out.join("\n")
 }
 
 fn state_text(status: &Value) -> String {

@@ -18,6 +18,7 @@
 
 mod tool;
 
+use hypernet_plugin_api::describe::{Description, EventDecl, QueryDecl};
 use hypernet_plugin_api::{Event, Host, PluginError, Subsystem};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -145,8 +146,37 @@ impl Subsystem for Counter {
             // The tools this plugin offers the models, and a call of one (see `tool.rs`).
             hypernet_plugin_api::tool::LIST => tool::list(),
             hypernet_plugin_api::tool::CALL => tool::call(&self.counts, self.total, args),
+            // Refused with the names `describe` declares.
             other => Err(PluginError::unknown_query(other)),
         }
+    }
+
+    // What it offers, for `hypernet plugins describe example` and the API: every query
+    // answered above (tools are declared by `tools.list`) and the event it publishes.
+    fn describe(&self) -> Description {
+        Description::default()
+            .query(
+                QueryDecl::new("counts", "Every count so far.")
+                    .answer(json!({"total": "integer", "by_kind": {"<kind>": "integer"}})),
+            )
+            .query(
+                QueryDecl::new("count", "The count of one event kind.")
+                    .args(json!({"kind": "string"}))
+                    .answer(json!({"kind": "string", "count": "integer"})),
+            )
+            .query(
+                QueryDecl::new("add", "Adds to a kind's count by hand.")
+                    .args(json!({"kind": "string, default \"manual\"", "by": "integer, default 1"}))
+                    .answer(json!({"kind": "string", "count": "integer"})),
+            )
+            .query(QueryDecl::new("reset", "Forgets every count.").answer(json!({"total": 0})))
+            .event(
+                EventDecl::new(
+                    "example.milestone",
+                    "Every `milestone_every` events counted.",
+                )
+                .payload(json!({"total": "integer"})),
+            )
     }
 }
 
@@ -163,6 +193,23 @@ mod tests {
 
     fn start(test: &TestHost, config: Value) -> Counter {
         Counter::start(serde_json::from_value(config).unwrap(), test.host()).unwrap()
+    }
+
+    #[test]
+    fn every_declared_query_is_answered() {
+        let test = TestHost::new("example");
+        let mut counter = start(&test, json!({}));
+        let described = counter.describe();
+        for q in &described.queries {
+            let args = json!({"kind": "task.created"});
+            let answer = counter.query(&q.name, args);
+            assert!(
+                answer.is_ok(),
+                "`{}` declared but refused: {answer:?}",
+                q.name
+            );
+        }
+        assert_eq!(described.query_names(), ["counts", "count", "add", "reset"]);
     }
 
     #[test]

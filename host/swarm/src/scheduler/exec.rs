@@ -2,7 +2,7 @@
 //! ([`super::tool_loop`]) when tools are offered, or plan and steps
 //! ([`super::conversation`]) for complex tasks. Here the loop meets the world: model calls
 //! through the provider plugin and the HTTP executor (each under the call timeout), tools
-//! from the [`ToolRegistry`] — called for the task's worker, in its workspace, under the
+//! from the [`ToolRegistry`](crate::tools::ToolRegistry) — called for the task's worker, in its workspace, under the
 //! tier check ([`crate::tools::TierPermission`]) — and the budget through the scheduler
 //! thread ([`Gate`]).
 //! Cancelling the task drops the future, which stops the loop between or within calls.
