@@ -56,6 +56,7 @@
 //! `entry/<id>` one ledger entry each, `wallets` all balances (one key, so a transfer is one
 //! write), `next_id` the id counter.
 
+mod describe;
 mod distribution;
 mod fixed;
 mod ledger;
@@ -63,6 +64,7 @@ mod wallets;
 
 use distribution::{Period, Pools};
 use fixed::Fixed;
+use hypernet_plugin_api::describe::Description;
 use hypernet_plugin_api::{Event, Host, PluginError, Subsystem, check_fields};
 use ledger::{Contribution, ContributionId, DEFAULT_QUALITY, Entry, Kind, Ledger, clamp_quality};
 use serde::Deserialize;
@@ -408,6 +410,11 @@ impl Subsystem for Economy {
             }
             other => Err(PluginError::unknown_query(other)),
         }
+    }
+
+    /// Every query answered above and the events published (see `describe.rs`).
+    fn describe(&self) -> Description {
+        describe::description()
     }
 }
 

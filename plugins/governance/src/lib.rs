@@ -73,11 +73,12 @@
 //! # Events
 //!
 //! `governance.submitted {id, type, title, author}`, `governance.voting_opened {id,
-//! voting_ends_at_ms}`, `governance.voted {id, voter, choice, weight, weight_source}`,
-//! `governance.decided {id, passed, reason}`, `governance.enacted {id, enactment}`,
-//! `governance.withdrawn {id, author}`.
+//! voting_ends_at_ms}`, `governance.voted {id, voter, choice, weight, weight_milli,
+//! weight_source}`, `governance.decided {id, passed, reason}`, `governance.enacted {id,
+//! enactment}`, `governance.withdrawn {id, author}`.
 
 mod config;
+mod describe;
 mod kind;
 mod limits;
 mod proposal;
@@ -89,8 +90,9 @@ pub mod weight;
 mod tests;
 
 use config::Config;
+use hypernet_plugin_api::describe::Description;
 use hypernet_plugin_api::protocol::{HostCommand, PermissionsSet};
-use hypernet_plugin_api::{ErrorCode, Host, PluginError, Subsystem, check_fields};
+use hypernet_plugin_api::{Host, PluginError, Subsystem, check_fields};
 use kind::ProposalType;
 use limits::Limits;
 use proposal::{BudgetChange, Comment, Proposal, Status, TierChange, Vote};
@@ -566,11 +568,13 @@ impl Subsystem for Governance {
             "tally" => Ok(tally_json(&self.proposal_ref(&args, "tally")?.tally())),
             "limits" => Ok(json!({ "limits": self.limits })),
             "check_limit" => self.check_limit(&args),
-            other => Err(PluginError::new(
-                ErrorCode::NotFound,
-                format!("unknown query `{other}`"),
-            )),
+            other => Err(PluginError::unknown_query(other)),
         }
+    }
+
+    /// Every query answered above and the events published (see `describe.rs`).
+    fn describe(&self) -> Description {
+        describe::description()
     }
 }
 

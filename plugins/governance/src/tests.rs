@@ -1,6 +1,7 @@
 //! Plugin-level tests against the in-memory test host.
 
 use super::*;
+use hypernet_plugin_api::ErrorCode;
 use hypernet_plugin_api::protocol::{BudgetSet, HostCommand, PermissionsSet};
 use hypernet_plugin_api::testing::TestHost;
 

@@ -59,6 +59,7 @@
 //! Each entry is stored under `entry/<id>` and the last issued id number under `counter`,
 //! both before the call returns; `start` reloads them, so a restart loses nothing.
 
+mod describe;
 mod entry;
 mod events;
 mod ledger;
@@ -66,6 +67,7 @@ mod queries;
 mod score;
 
 use entry::{ENTRY_PREFIX, Entry, EntryId, Judgement};
+use hypernet_plugin_api::describe::Description;
 use hypernet_plugin_api::{Event, Host, PluginError, Subsystem};
 use ledger::Ledger;
 use queries::{EntityArgs, EntriesArgs, LeadersArgs, RecordArgs, ReviewArgs, args};
@@ -245,6 +247,11 @@ impl Subsystem for Reputation {
             }
             other => Err(PluginError::unknown_query(other)),
         }
+    }
+
+    /// Every query answered above and the event published (see `describe.rs`).
+    fn describe(&self) -> Description {
+        describe::description()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `herald` subsystem: reviews, the outbound gate and the moderation log, behind the
 //! queries listed in the crate documentation.
 
+mod describe;
 mod queries;
 #[cfg(test)]
 mod tests;
@@ -9,6 +10,7 @@ use crate::modlog::{Action, LogEntry, ModerationLog};
 use crate::review::{OutboundMessage, Review, ReviewId, Subject};
 use crate::state::ReviewState;
 use crate::store;
+use hypernet_plugin_api::describe::Description;
 use hypernet_plugin_api::{Host, PluginError, Subsystem};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -193,5 +195,11 @@ impl Subsystem for Herald {
 
     fn query(&mut self, name: &str, args: Value) -> Result<Value, PluginError> {
         queries::dispatch(self, name, args)
+    }
+
+    /// Every query `queries::dispatch` answers and the events published (see
+    /// `describe.rs`).
+    fn describe(&self) -> Description {
+        describe::description()
     }
 }
