@@ -39,6 +39,7 @@ mod output;
 mod package;
 mod people;
 mod providers;
+mod roster;
 mod scheduler;
 mod secrets;
 mod start;

@@ -76,7 +76,9 @@ impl From<hypernet_swarm::scheduler::core::CoreError> for ApiError {
     fn from(err: hypernet_swarm::scheduler::core::CoreError) -> Self {
         use hypernet_swarm::scheduler::core::CoreError;
         let (status, code) = match &err {
-            CoreError::NoSuchTask(_) => (StatusCode::NOT_FOUND, "not_found"),
+            CoreError::NoSuchTask(_) | CoreError::NoSuchWorker(_) => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
             CoreError::Illegal { .. } | CoreError::NotWaiting { .. } => {
                 (StatusCode::CONFLICT, "illegal_transition")
             }

@@ -104,7 +104,19 @@ fn routes() -> Vec<Route> {
         ("/api/failures", Read, route!(tasks::failures)),
         ("/api/history", Read, route!(tasks::history)),
         ("/api/workers", Read, route!(workers::list)),
+        ("/api/workers", Mutate, route!(workers::add)),
         ("/api/workers/{name}", Read, route!(workers::show)),
+        ("/api/workers/{name}/pause", Mutate, route!(workers::pause)),
+        (
+            "/api/workers/{name}/resume",
+            Mutate,
+            route!(workers::resume),
+        ),
+        (
+            "/api/workers/{name}/remove",
+            Mutate,
+            route!(workers::remove),
+        ),
         (
             "/api/workers/{name}/personal",
             Read,

@@ -1,16 +1,19 @@
-//! Worker routes: the list with stats, and one worker with its hour-by-hour activity.
+//! Worker routes: the list with stats, one worker with its hour-by-hour activity, and
+//! workers paused, resumed, added and removed while the host runs.
 
-use super::extract::Query;
+use super::extract::{self, Query};
 use super::openapi::refusals::{BadPage, StoreFailed};
 use super::page::{Page, PageQuery};
 use super::{ApiError, AppState, ErrorBody, blocking};
 use axum::Json;
 use axum::extract::{Path, State};
 use hypernet_swarm::persist::TaskTables;
+use hypernet_swarm::scheduler::core::roster::RosterChange;
+use hypernet_swarm::workers::WorkerConfig;
 use hypernet_swarm::workers::WorkerView;
 use hypernet_swarm::workers::memory::MemoryEntry;
 use hypernet_swarm::workers::personal::PersonalEntry;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Hours of activity `GET /api/workers/{name}` reports.
 const HOURS: u64 = 24;
@@ -235,4 +238,121 @@ mod tests {
         assert_eq!(hours[HOURS as usize - 2].failed, 1);
         assert_eq!(hours.iter().map(|h| h.failed).sum::<u64>(), 1);
     }
+}
+
+/// A worker to add.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWorker {
+    /// Its name: one word, not taken by a live worker (a configured worker removed
+    /// earlier comes back as configured).
+    pub name: String,
+    /// The model it calls (default: the scheduler's `default_model`); a loaded provider
+    /// must serve it.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// What it does.
+    #[serde(default)]
+    pub role: String,
+    /// Capability tags matched against task tags.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// Its tool permission tier, 0 (read-only) to 4 (destructive); default 2.
+    #[serde(default)]
+    #[schema(value_type = u8, minimum = 0, maximum = 4)]
+    pub tier: hypernet_model::tier::Tier,
+}
+
+/// Add a worker while the host runs; it is kept across restarts until removed.
+#[utoipa::path(
+    post,
+    path = "/api/workers",
+    tag = "workers",
+    operation_id = "add_worker",
+    request_body = NewWorker,
+    responses(
+        (status = 200, description = "The worker, added", body = WorkerView),
+        (status = 400, description = "`invalid`: a bad or taken name, an unknown field, or a model no loaded provider serves", body = ErrorBody),
+        (status = 429, description = "`limit_reached`: the swarm's worker limit, or this host's room for workers", body = ErrorBody),
+    ),
+)]
+pub(super) async fn add(
+    State(state): State<AppState>,
+    extract::Json(new): extract::Json<NewWorker>,
+) -> Result<Json<WorkerView>, ApiError> {
+    let config = WorkerConfig {
+        name: new.name,
+        account: "2.1".into(),
+        address: String::new(),
+        role: new.role,
+        capabilities: new.capabilities,
+        model: new.model,
+        tier: new.tier,
+        grants: Vec::new(),
+    };
+    roster(&state, RosterChange::Add(config)).await
+}
+
+/// Pause a worker: it finishes the call it is making and takes no new task (its
+/// reserved one goes back to ready) until resumed; kept across restarts.
+#[utoipa::path(
+    post,
+    path = "/api/workers/{name}/pause",
+    tag = "workers",
+    operation_id = "pause_worker",
+    params(("name" = String, Path, description = "The worker's name (any case)")),
+    responses(
+        (status = 200, description = "The worker, paused", body = WorkerView),
+        (status = 404, description = "`not_found`: no such worker (the message names those there are)", body = ErrorBody),
+    ),
+)]
+pub(super) async fn pause(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<WorkerView>, ApiError> {
+    roster(&state, RosterChange::Pause(name)).await
+}
+
+/// Resume a paused worker.
+#[utoipa::path(
+    post,
+    path = "/api/workers/{name}/resume",
+    tag = "workers",
+    operation_id = "resume_worker",
+    params(("name" = String, Path, description = "The worker's name (any case)")),
+    responses(
+        (status = 200, description = "The worker, taking tasks again", body = WorkerView),
+        (status = 404, description = "`not_found`: no such worker (the message names those there are)", body = ErrorBody),
+    ),
+)]
+pub(super) async fn resume(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<WorkerView>, ApiError> {
+    roster(&state, RosterChange::Resume(name)).await
+}
+
+/// Remove a worker: at once when idle, else when its call ends (taking nothing new
+/// meanwhile). A configured worker stays removed across restarts until added again.
+#[utoipa::path(
+    post,
+    path = "/api/workers/{name}/remove",
+    tag = "workers",
+    operation_id = "remove_worker",
+    params(("name" = String, Path, description = "The worker's name (any case)")),
+    responses(
+        (status = 200, description = "The worker as it was (`leaving` while its call ends)", body = WorkerView),
+        (status = 400, description = "`invalid`: it is the last worker", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such worker (the message names those there are)", body = ErrorBody),
+    ),
+)]
+pub(super) async fn remove(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<WorkerView>, ApiError> {
+    roster(&state, RosterChange::Remove(name)).await
+}
+
+async fn roster(state: &AppState, change: RosterChange) -> Result<Json<WorkerView>, ApiError> {
+    Ok(Json(state.scheduler.change_roster(change).await?))
 }

@@ -122,8 +122,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The workers: address, role, model, current task and counters.
+    /// The workers: address, role, model, state, current task and counters; or pause,
+    /// resume, add or remove one while the host runs.
     Workers {
+        /// Change a worker instead of listing them.
+        #[command(subcommand)]
+        action: Option<WorkersCommand>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -272,6 +276,56 @@ pub enum TaskCommand {
     },
 }
 
+/// `hypernet workers pause|resume|add|remove ...`: workers managed while the host runs;
+/// every change is kept across restarts.
+#[derive(Debug, Subcommand)]
+pub enum WorkersCommand {
+    /// Stop giving a worker new tasks; its call in progress finishes.
+    Pause {
+        /// Worker name (any case).
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give a paused worker tasks again.
+    Resume {
+        /// Worker name (any case).
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a worker (a configured one removed earlier comes back as configured).
+    Add {
+        /// Its name: one word, not taken.
+        name: String,
+        /// The model it calls [default: the scheduler's default model].
+        #[arg(long)]
+        model: Option<String>,
+        /// What it does.
+        #[arg(long, default_value = "")]
+        role: String,
+        /// Capability tags matched against task tags, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        capabilities: Vec<String>,
+        /// Tool permission tier, 0 (read-only) to 4 (destructive).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=4))]
+        tier: u8,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a worker: at once when idle, else when its call ends.
+    Remove {
+        /// Worker name (any case).
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 /// `hypernet plugins ...`
 #[derive(Debug, Subcommand)]
 pub enum PluginsCommand {
@@ -362,7 +416,11 @@ impl Cli {
                 interval,
             } => status::show(&self.data_dir, json, watch.then_some(interval)).await,
             Command::Summary { json } => tasks::summary(&self.data_dir, json).await,
-            Command::Workers { json } => tasks::workers(&self.data_dir, json).await,
+            Command::Workers { action: None, json } => tasks::workers(&self.data_dir, json).await,
+            Command::Workers {
+                action: Some(action),
+                ..
+            } => tasks::change_worker(&self.data_dir, action).await,
             Command::Worker { name, json } => tasks::worker(&self.data_dir, &name, json).await,
             Command::Budget { json } => budget::show(&self.data_dir, json).await,
             Command::Dashboard { json } => dashboard::show(&self.data_dir, json).await,

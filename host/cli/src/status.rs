@@ -269,6 +269,9 @@ mod tests {
             suspension_reason: None,
             stats: WorkerStats::default(),
             ephemeral: false,
+            paused: false,
+            leaving: false,
+            added: false,
         }
     }
 

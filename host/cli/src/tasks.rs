@@ -1,10 +1,10 @@
 //! `hypernet task add|list|show|cancel|retry`, `summary`, `workers`, `worker`, `failures`
 //! and `history`: the task side of a running host, through its API.
 
-use super::TaskCommand;
 use super::client::Client;
 use super::format::{cell, dollars, fields, list_or_dash, time_or_dash, url_part};
 use super::table;
+use super::{TaskCommand, WorkersCommand};
 use anyhow::{Context, Result};
 use hypernet_model::tasks::{Task, TaskId, TaskStatus};
 use hypernet_swarm::workers::WorkerView;
@@ -159,7 +159,7 @@ pub(super) async fn workers(data_dir: &Path, json: bool) -> Result<()> {
         Ok(parse::<Listed<WorkerView>>(a, "a worker list")?.table(
             "no workers",
             &[
-                "NAME", "ADDRESS", "ROLE", "MODEL", "CURRENT", "DONE", "FAILED", "TOKENS",
+                "NAME", "ADDRESS", "ROLE", "MODEL", "STATE", "CURRENT", "DONE", "FAILED", "TOKENS",
             ],
             |w| {
                 vec![
@@ -167,6 +167,7 @@ pub(super) async fn workers(data_dir: &Path, json: bool) -> Result<()> {
                     w.address.clone(),
                     or_dash(&w.role),
                     w.model.clone(),
+                    worker_state(w).into(),
                     w.current_task.clone().unwrap_or_else(|| "-".into()),
                     w.stats.tasks_done.to_string(),
                     w.stats.tasks_failed.to_string(),
@@ -177,6 +178,65 @@ pub(super) async fn workers(data_dir: &Path, json: bool) -> Result<()> {
     })
 }
 
+/// What a worker is doing, in a word: `leaving`, `paused`, `suspended`, `busy` or `idle`.
+fn worker_state(w: &WorkerView) -> &'static str {
+    if w.leaving {
+        "leaving"
+    } else if w.paused {
+        "paused"
+    } else if w.suspended_until_ms.is_some() {
+        "suspended"
+    } else if w.current_task.is_some() {
+        "busy"
+    } else {
+        "idle"
+    }
+}
+
+/// `hypernet workers pause|resume|add|remove`.
+pub(super) async fn change_worker(data_dir: &Path, action: WorkersCommand) -> Result<()> {
+    let client = Client::connect(data_dir)?;
+    let post = |name: &str, what: &str| format!("/api/workers/{}/{what}", url_part(name));
+    let (answer, json, done): (Value, bool, fn(&WorkerView) -> String) = match action {
+        WorkersCommand::Pause { name, json } => {
+            let answer = client.post(&post(&name, "pause"), None).await?;
+            (answer, json, |w| match &w.current_task {
+                Some(task) => format!("{}: paused; {task} finishes, nothing new starts", w.name),
+                None => format!("{}: paused", w.name),
+            })
+        }
+        WorkersCommand::Resume { name, json } => {
+            let answer = client.post(&post(&name, "resume"), None).await?;
+            (answer, json, |w| format!("{}: taking tasks", w.name))
+        }
+        WorkersCommand::Remove { name, json } => {
+            let answer = client.post(&post(&name, "remove"), None).await?;
+            (answer, json, |w| match (&w.current_task, w.leaving) {
+                (Some(task), true) => format!("{}: leaving when {task} ends", w.name),
+                _ => format!("{}: removed", w.name),
+            })
+        }
+        WorkersCommand::Add {
+            name,
+            model,
+            role,
+            capabilities,
+            tier,
+            json,
+        } => {
+            let body = serde_json::json!({
+                "name": name, "model": model, "role": role,
+                "capabilities": capabilities, "tier": tier,
+            });
+            let answer = client.post("/api/workers", Some(&body)).await?;
+            (answer, json, |w| {
+                format!("{}: added (model {})", w.name, w.model)
+            })
+        }
+    };
+    print(&answer, json, |a| Ok(done(&parse(a, "a worker")?)))
+}
+
 /// `hypernet worker NAME`.
 pub(super) async fn worker(data_dir: &Path, name: &str, json: bool) -> Result<()> {
     let answer = Client::connect(data_dir)?
@@ -184,6 +244,7 @@ pub(super) async fn worker(data_dir: &Path, name: &str, json: bool) -> Result<()
         .await?;
     print(&answer, json, |a| {
         let w: WorkerView = parse(a, "a worker")?;
+        let state = worker_state(&w);
         let prompt: Option<hypernet_swarm::identity::PromptSizes> = a
             .get("prompt")
             .and_then(|p| serde_json::from_value(p.clone()).ok());
@@ -201,6 +262,7 @@ pub(super) async fn worker(data_dir: &Path, name: &str, json: bool) -> Result<()
             ("account", w.account),
             ("role", or_dash(&w.role)),
             ("capabilities", list_or_dash(&w.capabilities)),
+            ("state", state.into()),
             ("model", w.model),
             ("current_task", w.current_task.unwrap_or_else(|| "-".into())),
             ("tasks_done", w.stats.tasks_done.to_string()),

@@ -200,7 +200,12 @@ impl Autoscaler {
     }
 
     fn worker_room(&self, pool: &Pool, extra: usize) -> bool {
-        ((pool.alive + extra) as u64) < self.limits.max_concurrent_workers.hard
+        self.room_for(pool.alive + extra)
+    }
+
+    /// Whether the `max_concurrent_workers` limit lets one more worker join `alive` ones.
+    pub fn room_for(&self, alive: usize) -> bool {
+        (alive as u64) < self.limits.max_concurrent_workers.hard
     }
 
     /// The automatic decisions at `now_ms`: at most one spawn, and every despawn due.

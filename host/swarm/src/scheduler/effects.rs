@@ -35,6 +35,8 @@ pub struct Effects {
     pub workers: BTreeSet<usize>,
     /// Standing-priority cooldowns changed.
     pub cooldowns: bool,
+    /// What people changed of the workers changed (see [`super::core::roster`]).
+    pub roster: bool,
     /// The budget's persisted spend changed.
     pub budget: bool,
     /// Events to announce after the batch is durable: (kind, payload).
@@ -62,6 +64,7 @@ impl Effects {
             || !self.finished.is_empty()
             || !self.workers.is_empty()
             || self.cooldowns
+            || self.roster
             || self.budget
             || self.ladder
     }

@@ -99,6 +99,10 @@ enum Command {
         limit: crate::coordinator::autoscale::Limit,
         reply: Reply<serde_json::Value>,
     },
+    Roster {
+        change: core::roster::RosterChange,
+        reply: Reply<crate::workers::WorkerView>,
+    },
     Step(exec::StepCharge),
     /// The offered tools changed: this many characters they add to a prompt at most.
     ToolPromptChars(usize),
@@ -165,6 +169,8 @@ pub struct Scheduler {
     models: Arc<[String]>,
     /// How long model calls take.
     call_metrics: call_metrics::CallMetrics,
+    /// Workers' tool rights (an added worker gets its own).
+    permissions: Arc<crate::tools::TierPermission>,
 }
 
 /// Why the scheduler could not start.
@@ -246,6 +252,11 @@ impl Scheduler {
         if let Some(spent) = store.budget()? {
             core.restore_budget(spent);
         }
+        let roster = store.roster()?;
+        for added in &roster.added {
+            permissions.admit(added);
+        }
+        core.restore_roster(roster);
         core.configure_ladder(config.ladder.clone(), store.ladder()?);
         // Finished tasks' origins are looked up in the store; a store written before the
         // origins were indexed gets them indexed now.
@@ -308,6 +319,7 @@ impl Scheduler {
                 fresh
             });
         }
+        let permissions_handle = permissions.clone();
         let contexts = crate::tools::ToolContexts {
             permission: permissions,
             workspace_root: config.tools.workspace_root.clone(),
@@ -382,6 +394,7 @@ impl Scheduler {
             bus,
             models,
             call_metrics,
+            permissions: permissions_handle,
         };
         if let Err(e) = approvals.recover(now_ms()).await {
             tracing::error!(error = %e, "cannot recover the approval queue");
@@ -425,6 +438,23 @@ impl Scheduler {
             reply,
         })
         .await
+    }
+
+    /// Pauses, resumes, adds or removes a worker (see [`core::roster`]); the worker as it
+    /// is now (a removed one as it was).
+    pub async fn change_roster(
+        &self,
+        change: core::roster::RosterChange,
+    ) -> Result<crate::workers::WorkerView, CoreError> {
+        let added = match &change {
+            core::roster::RosterChange::Add(config) => Some(config.clone()),
+            _ => None,
+        };
+        let view = self.ask(|reply| Command::Roster { change, reply }).await?;
+        if let Some(config) = added.filter(|_| view.added) {
+            self.permissions.admit(&config);
+        }
+        Ok(view)
     }
 
     /// Cancels a task.
@@ -656,6 +686,21 @@ const SNAPSHOT_EVERY: Duration = Duration::from_millis(100);
 const WORKERS_EVERY: Duration = Duration::from_secs(1);
 
 impl Loop {
+    /// Why an added worker's model cannot be used, if it cannot: no loaded provider
+    /// serves it.
+    fn unserved_model(&self, change: &core::roster::RosterChange) -> Option<CoreError> {
+        let core::roster::RosterChange::Add(config) = change else {
+            return None;
+        };
+        let model = config.model.as_deref()?;
+        self.providers.provider_for(model).is_none().then(|| {
+            CoreError::Invalid(format!(
+                "`model`: no loaded provider serves `{model}` (served: {})",
+                self.providers.prefixes().join(", ")
+            ))
+        })
+    }
+
     fn run(mut self, rx: mpsc::Receiver<Command>) {
         let mut shutdown: Option<(Instant, oneshot::Sender<()>)> = None;
         // The first batch writes what restoring changed (re-queued tasks).
@@ -816,6 +861,13 @@ impl Loop {
                 defer(deferred, reply, result);
             }
             Command::ToolPromptChars(chars) => self.core.set_tool_prompt_chars(chars),
+            Command::Roster { change, reply } => {
+                let result = match self.unserved_model(&change) {
+                    Some(refusal) => Err(refusal),
+                    None => self.core.change_roster(change, now),
+                };
+                defer(deferred, reply, result);
+            }
             Command::Step(charge) => {
                 let result = self.core.step(
                     charge.task,
@@ -944,6 +996,7 @@ impl Loop {
                 tasks,
                 workers,
                 cooldowns: fx.cooldowns.then(|| self.core.cooldowns()),
+                roster: fx.roster.then(|| self.core.roster()),
                 budget: fx.budget.then(|| self.core.budget().persisted()),
                 ladder: fx.ladder.then(|| self.core.ladder().persisted()),
             };

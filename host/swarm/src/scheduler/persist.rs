@@ -10,6 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 pub(crate) const TABLE: TableDefinition<u64, &[u8]> = TableDefinition::new("tasks");
 pub(crate) const WORKERS: TableDefinition<&str, &[u8]> = TableDefinition::new("worker_stats");
 pub(crate) const COOLDOWNS: TableDefinition<&str, u64> = TableDefinition::new("standing_cooldowns");
+/// What people changed of the workers at run time: one record under [`ROSTER_KEY`].
+pub(crate) const ROSTER: TableDefinition<&str, &[u8]> = TableDefinition::new("worker_roster");
+const ROSTER_KEY: &str = "roster";
 /// Every task filed with an `origin`, by origin: an origin files one task, ever, and the
 /// scheduler keeps only the origins of the tasks it holds in memory.
 pub(crate) const ORIGINS: TableDefinition<&str, u64> = TableDefinition::new("task_origins");
@@ -20,6 +23,7 @@ pub fn create_tables(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(WORKERS)?;
     txn.open_table(COOLDOWNS)?;
     txn.open_table(ORIGINS)?;
+    txn.open_table(ROSTER)?;
     Ok(())
 }
 
@@ -41,6 +45,8 @@ pub struct Batch<'a> {
     pub workers: Vec<(&'a str, &'a WorkerStats)>,
     /// The full cooldown table, when it changed.
     pub cooldowns: Option<&'a BTreeMap<String, u64>>,
+    /// What people changed of the workers, when it changed.
+    pub roster: Option<&'a crate::scheduler::core::roster::Roster>,
     /// The budget's persisted spend, when it changed.
     pub budget: Option<&'a crate::budget::Persisted>,
     /// The failure ladder's state, when it changed.
@@ -120,6 +126,10 @@ pub fn write_batch(txn: &redb::WriteTransaction, batch: &Batch<'_>) -> Result<()
             table.insert(title.as_str(), *at)?;
         }
     }
+    if let Some(roster) = batch.roster {
+        txn.open_table(ROSTER)?
+            .insert(ROSTER_KEY, encode(roster).as_slice())?;
+    }
     if let Some(budget) = batch.budget {
         crate::budget::persist::write(txn, budget)?;
     }
@@ -149,6 +159,8 @@ pub trait TaskTables {
     fn worker_stats(&self) -> StoreResult<HashMap<String, WorkerStats>>;
     /// Standing-priority cooldowns: title → when last filed.
     fn cooldowns(&self) -> StoreResult<BTreeMap<String, u64>>;
+    /// What people changed of the workers (nothing when never changed).
+    fn roster(&self) -> StoreResult<crate::scheduler::core::roster::Roster>;
 }
 
 impl TaskTables for Store {
@@ -236,6 +248,18 @@ impl TaskTables for Store {
                 out.insert(k.value().to_owned(), stats);
             }
             Ok(out)
+        })
+    }
+
+    fn roster(&self) -> StoreResult<crate::scheduler::core::roster::Roster> {
+        self.read(|txn| {
+            let table = txn.open_table(ROSTER)?;
+            let Some(record) = table.get(ROSTER_KEY)? else {
+                return Ok(Default::default());
+            };
+            serde_json::from_slice(record.value()).map_err(|e| {
+                redb::Error::Corrupted(format!("the worker roster does not decode: {e}"))
+            })
         })
     }
 

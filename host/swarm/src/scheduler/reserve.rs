@@ -34,6 +34,11 @@ impl Slots {
         Slots((0..workers).map(|_| Mutex::new(None)).collect())
     }
 
+    /// How many workers it has slots for.
+    pub fn capacity(&self) -> usize {
+        self.0.len()
+    }
+
     fn slot(&self, worker: usize) -> std::sync::MutexGuard<'_, Option<(u64, Reserved)>> {
         self.0[worker].lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -160,6 +160,15 @@ pub struct WorkerView {
     /// Spawned by autoscaling or a directive; despawned when idle.
     #[serde(default)]
     pub ephemeral: bool,
+    /// Paused by a person: it takes no new task until resumed.
+    #[serde(default)]
+    pub paused: bool,
+    /// Removed by a person while making a call: it leaves when the call ends.
+    #[serde(default)]
+    pub leaving: bool,
+    /// Added by a person while the host runs (kept across restarts until removed).
+    #[serde(default)]
+    pub added: bool,
 }
 
 #[cfg(test)]

@@ -123,8 +123,7 @@ impl Core {
             .workers
             .iter()
             .enumerate()
-            .skip(self.configured)
-            .filter(|(_, w)| !w.retired)
+            .filter(|(_, w)| w.ephemeral && !w.retired)
             .map(|(index, w)| Ephemeral {
                 index,
                 idle_since_ms: (w.current.is_none() && w.reserved.is_none()).then(|| {
@@ -199,38 +198,22 @@ impl Core {
     fn spawn(&mut self, model: Option<String>, reason: &str, now_ms: u64) {
         let name = self.scaler.next_name();
         let model = model.unwrap_or_else(|| self.cfg.default_model.clone());
+        let config = crate::workers::WorkerConfig {
+            name: name.clone(),
+            account: "2.1".into(),
+            address: String::new(),
+            role: "ephemeral".into(),
+            capabilities: Vec::new(),
+            model: Some(model.clone()),
+            tier: Default::default(),
+            grants: Vec::new(),
+        };
         let worker = super::Worker {
-            config: crate::workers::WorkerConfig {
-                name: name.clone(),
-                account: "2.1".into(),
-                address: String::new(),
-                role: "ephemeral".into(),
-                capabilities: Vec::new(),
-                model: Some(model.clone()),
-                tier: Default::default(),
-                grants: Vec::new(),
-            },
-            model: model.clone(),
-            stats: Default::default(),
-            current: None,
-            reserved: None,
-            lane: 0,
             ephemeral: true,
-            retired: false,
             spawned_ms: now_ms,
-            memory: Default::default(),
+            ..super::Worker::new(config)
         };
-        let index = match self.workers.iter().position(|w| w.retired) {
-            Some(i) => {
-                self.workers[i] = worker;
-                self.retired -= 1;
-                i
-            }
-            None => {
-                self.workers.push(worker);
-                self.workers.len() - 1
-            }
-        };
+        let index = self.place(worker);
         self.free.push_back(index);
         self.workers_changed = true;
         tracing::info!(worker = %name, model = %model, reason, "ephemeral worker spawned");
@@ -247,10 +230,7 @@ impl Core {
             return;
         }
         let name = w.config.name.clone();
-        self.free.retain(|&i| i != index);
-        self.workers[index].retired = true;
-        self.retired += 1;
-        self.workers_changed = true;
+        self.retire(index);
         tracing::info!(worker = %name, "ephemeral worker despawned");
         self.fx
             .events

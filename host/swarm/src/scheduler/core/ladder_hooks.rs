@@ -9,17 +9,23 @@ use hypernet_model::tasks::TaskId;
 
 impl Core {
     /// Workers that may not start a call now, by index: suspended ones, ones waiting for
-    /// their boot sequence, and every worker on a paid model while the breaker is open.
-    /// Empty when nobody is stopped.
+    /// their boot sequence, paused or leaving ones, and every worker on a paid model while
+    /// the breaker is open. Empty when nobody is stopped.
     pub(super) fn stopped_workers(&self) -> Vec<bool> {
         let breaker = self.ladder.breaker_open();
-        if !breaker && !self.ladder.any_suspended() && !self.any_booting() {
+        let held = |w: &super::Worker| w.paused || w.leaving;
+        if !breaker
+            && !self.ladder.any_suspended()
+            && !self.any_booting()
+            && !self.workers.iter().any(held)
+        {
             return Vec::new();
         }
         self.workers
             .iter()
             .map(|w| {
-                self.ladder.is_suspended(&w.config.name)
+                held(w)
+                    || self.ladder.is_suspended(&w.config.name)
                     || self.is_booting(&w.config.name)
                     || (breaker && !budget::is_local(&w.model))
             })

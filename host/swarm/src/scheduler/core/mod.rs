@@ -54,6 +54,9 @@ pub enum CoreError {
     /// A hard limit of `[swarm_limits]` refuses it (the message names the limit).
     #[error("{0}")]
     LimitReached(String),
+    /// No live worker has that name (the message names those there are).
+    #[error("{0}")]
+    NoSuchWorker(String),
 }
 
 /// The result of filing one task.
@@ -83,6 +86,33 @@ struct Worker {
     spawned_ms: u64,
     /// Its recent tasks, for its prompts (see [`crate::workers::memory`]).
     memory: WorkerMemory,
+    /// Paused by a person: takes no new task (see [`roster`]).
+    paused: bool,
+    /// Removed by a person while making a call: leaves when the call ends.
+    leaving: bool,
+    /// Added by a person at run time.
+    added: bool,
+}
+
+impl Worker {
+    /// An idle worker as `config` says, on its model (none: fill `model` in).
+    fn new(config: WorkerConfig) -> Worker {
+        Worker {
+            model: config.model.clone().unwrap_or_default(),
+            config,
+            stats: WorkerStats::default(),
+            current: None,
+            reserved: None,
+            lane: 0,
+            ephemeral: false,
+            retired: false,
+            spawned_ms: 0,
+            memory: WorkerMemory::default(),
+            paused: false,
+            leaving: false,
+            added: false,
+        }
+    }
 }
 
 /// What one assignment learned about the budget.
@@ -182,6 +212,8 @@ pub struct Core {
     clock_ms: u64,
     /// Peers and delegations, when federation is on (see [`delegation`]).
     fed: Option<Box<delegation::Federated>>,
+    /// What people changed of the workers (see [`roster`]).
+    roster: roster::Roster,
     /// What the current batch has decided.
     pub fx: Effects,
 }
@@ -196,15 +228,7 @@ impl Core {
                     .model
                     .clone()
                     .unwrap_or_else(|| cfg.default_model.clone()),
-                config,
-                stats: WorkerStats::default(),
-                current: None,
-                reserved: None,
-                lane: 0,
-                ephemeral: false,
-                retired: false,
-                spawned_ms: 0,
-                memory: WorkerMemory::default(),
+                ..Worker::new(config)
             })
             .collect();
         Core {
@@ -256,6 +280,7 @@ impl Core {
             retired: 0,
             clock_ms: 0,
             fed: None,
+            roster: roster::Roster::default(),
             fx: Effects::default(),
         }
     }
@@ -371,6 +396,8 @@ mod ladder_hooks;
 mod signal_hooks;
 // worker memory, personal time, tasks filed for one worker
 mod worker_hooks;
+
+pub mod roster;
 // tasks waiting on the approval queue
 mod approval_hooks;
 
@@ -391,6 +418,9 @@ mod signal_tests;
 
 #[cfg(test)]
 mod worker_tests;
+
+#[cfg(test)]
+mod roster_tests;
 
 #[cfg(test)]
 mod delegation_tests;

@@ -36,6 +36,11 @@ impl Core {
         let w = self.workers.iter().position(|w| w.current == Some(id))?;
         self.workers[w].current = None;
         self.workers_changed = true;
+        if self.workers[w].leaving {
+            self.withdraw(w, "its worker was removed");
+            self.retire(w);
+            return Some(w);
+        }
         match self.workers[w].reserved.take() {
             Some(next) => {
                 let dispatch = self.slots.withdraw(w).is_some();

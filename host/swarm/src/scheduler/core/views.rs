@@ -29,27 +29,35 @@ impl Core {
 
     /// Every worker with its stats.
     pub fn worker_views(&self) -> Vec<WorkerView> {
-        self.workers
-            .iter()
-            .filter(|w| !w.retired)
-            .map(|w| WorkerView {
-                name: w.config.name.clone(),
-                address: w.config.address(),
-                account: w.config.account.clone(),
-                role: w.config.role.clone(),
-                capabilities: w.config.capabilities.clone(),
-                model: w.model.clone(),
-                current_task: w.current.map(|t| t.to_string()),
-                next_task: w.reserved.map(|t| t.to_string()),
-                suspended_until_ms: self.ladder.suspension(&w.config.name).map(|s| s.until_ms),
-                suspension_reason: self
-                    .ladder
-                    .suspension(&w.config.name)
-                    .map(|s| s.reason.clone()),
-                stats: w.stats.clone(),
-                ephemeral: w.ephemeral,
-            })
+        (0..self.workers.len())
+            .filter(|&w| !self.workers[w].retired)
+            .map(|w| self.worker_view(w))
             .collect()
+    }
+
+    /// The worker at index `w` as shown.
+    pub(super) fn worker_view(&self, w: usize) -> WorkerView {
+        let w = &self.workers[w];
+        WorkerView {
+            name: w.config.name.clone(),
+            address: w.config.address(),
+            account: w.config.account.clone(),
+            role: w.config.role.clone(),
+            capabilities: w.config.capabilities.clone(),
+            model: w.model.clone(),
+            current_task: w.current.map(|t| t.to_string()),
+            next_task: w.reserved.map(|t| t.to_string()),
+            suspended_until_ms: self.ladder.suspension(&w.config.name).map(|s| s.until_ms),
+            suspension_reason: self
+                .ladder
+                .suspension(&w.config.name)
+                .map(|s| s.reason.clone()),
+            stats: w.stats.clone(),
+            ephemeral: w.ephemeral,
+            paused: w.paused,
+            leaving: w.leaving,
+            added: w.added,
+        }
     }
 
     /// Name and stats of the worker at `index`.

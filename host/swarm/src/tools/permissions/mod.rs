@@ -214,6 +214,22 @@ impl TierPermission {
         Ok(self)
     }
 
+    /// Gives a worker added at run time its rights as `worker` says, or as changed since
+    /// (a tier kept in the store for its name).
+    pub fn admit(&self, worker: &WorkerConfig) {
+        let key = worker.name.to_lowercase();
+        let stored = self.store.as_ref().and_then(|store| {
+            let bytes = store.kv_get(NAMESPACE, &key).ok()??;
+            serde_json::from_slice::<Tier>(&bytes).ok()
+        });
+        let access = Access {
+            tier: stored.unwrap_or(worker.tier),
+            grants: worker.grants.iter().cloned().collect(),
+        };
+        let mut table = self.table.write().unwrap_or_else(|e| e.into_inner());
+        table.insert(key, (worker.name.clone(), access));
+    }
+
     /// A worker's rights (any case), if it has any.
     pub fn access(&self, worker: &str) -> Option<Access> {
         let table = self.table.read().unwrap_or_else(|e| e.into_inner());
