@@ -1,4 +1,4 @@
-//! `hypernet plugins list|check|enable|disable|call`.
+//! `hypernet plugins list|check|enable|disable|call|new` (`new` is [`crate::plugin_new`]).
 
 use super::PluginsCommand;
 use super::client::Client;
@@ -45,6 +45,7 @@ pub(super) async fn execute(data_dir: &Path, cmd: PluginsCommand) -> Result<()> 
             outln!("{}", serde_json::to_string_pretty(&answer)?)?;
             Ok(())
         }
+        PluginsCommand::New(args) => crate::plugin_new::run(args),
     }
 }
 
