@@ -38,6 +38,7 @@ mod openapi;
 mod output;
 mod package;
 mod people;
+mod plugin_new;
 mod providers;
 mod roster;
 mod scheduler;

@@ -28,6 +28,7 @@ mod federation;
 pub(crate) mod format;
 pub mod memory;
 mod messages;
+mod plugin_new;
 mod plugins;
 pub mod run;
 mod status;
@@ -38,6 +39,7 @@ pub use approvals::ApprovalsCommand;
 pub use audit::{AuditCommand, KeysCommand};
 pub use messages::MessagesArgs;
 pub use output::ClosedOutput;
+pub use plugin_new::{NewPluginArgs, PluginKind};
 pub use table::render as render_table;
 mod tasks;
 
@@ -378,6 +380,9 @@ pub enum PluginsCommand {
         /// Arguments as JSON [default: null].
         args: Option<String>,
     },
+    /// Write a new plugin crate, ready to build and load: Cargo.toml, a commented
+    /// src/lib.rs with its tests, its plugins.toml entry, a README.
+    New(NewPluginArgs),
 }
 
 impl Cli {

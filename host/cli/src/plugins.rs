@@ -1,4 +1,5 @@
-//! `hypernet plugins list|check|enable|disable|describe|call`.
+//! `hypernet plugins list|check|enable|disable|describe|call|new` (`new` is
+//! [`crate::plugin_new`]).
 
 use super::PluginsCommand;
 use super::client::Client;
@@ -51,6 +52,7 @@ pub(super) async fn execute(data_dir: &Path, cmd: PluginsCommand) -> Result<()> 
             outln!("{}", serde_json::to_string_pretty(&answer)?)?;
             Ok(())
         }
+        PluginsCommand::New(args) => crate::plugin_new::run(args),
     }
 }
 

@@ -103,6 +103,32 @@ impl PluginSpec {
     }
 }
 
+/// Checks a plugin name: lower-case ASCII letters, digits and `-`, not empty, and not
+/// `host` (the source of the host's own events). The error names the value.
+///
+/// ```
+/// use hypernet_engine::manifest::check_name;
+/// assert!(check_name("provider-sim").is_ok());
+/// assert_eq!(
+///     check_name("Hello").unwrap_err(),
+///     "plugin name `Hello` must be lower-case letters, digits and `-`"
+/// );
+/// ```
+pub fn check_name(name: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+    if name.is_empty() || !name.chars().all(allowed) {
+        return Err(format!(
+            "plugin name `{name}` must be lower-case letters, digits and `-`"
+        ));
+    }
+    if name == crate::registry::HOST_SOURCE {
+        return Err(
+            "plugin name `host` is reserved: it is the source of the host's own events".to_owned(),
+        );
+    }
+    Ok(())
+}
+
 /// A parsed, validated manifest.
 #[derive(Debug, Clone)]
 pub struct Manifest {
@@ -149,23 +175,7 @@ impl Manifest {
         };
         let mut seen = BTreeSet::new();
         for spec in &raw.plugins {
-            if spec.name.is_empty()
-                || !spec
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            {
-                return Err(invalid(format!(
-                    "plugin name `{}` must be lower-case letters, digits and `-`",
-                    spec.name
-                )));
-            }
-            if spec.name == crate::registry::HOST_SOURCE {
-                return Err(invalid(
-                    "plugin name `host` is reserved: it is the source of the host's own events"
-                        .to_owned(),
-                ));
-            }
+            check_name(&spec.name).map_err(invalid)?;
             if !seen.insert(spec.name.as_str()) {
                 return Err(invalid(format!("plugin `{}` is listed twice", spec.name)));
             }
