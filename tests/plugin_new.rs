@@ -127,6 +127,17 @@ fn each_kind_builds_passes_its_tests_and_works_in_the_host() {
     // The subsystem answers its query...
     let count = env.call("tally", "count", "").json();
     assert_eq!(count, json!({ "kind": "task.created", "count": 0 }));
+    let described = env.run(&["plugins", "describe", "tally"]).ok().to_owned();
+    assert!(
+        described.contains("    count  How many events"),
+        "{described}"
+    );
+    let unknown = env.call("tally", "cuont", "");
+    assert!(
+        unknown.fails().contains("it answers: count"),
+        "{}",
+        unknown.stderr
+    );
 
     // ...the provider answers a task routed to its model...
     let filed = env.run(&["task", "add", "Say hello", "--json"]).json();

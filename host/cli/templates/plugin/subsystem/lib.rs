@@ -11,6 +11,7 @@
 //! library is exported with `export_plugin!`; PLUGINS.md in the Hypernet repository
 //! describes the rest of the API (publishing events, filing tasks, offering tools).
 
+use hypernet_plugin_api::describe::{Description, QueryDecl};
 use hypernet_plugin_api::{Event, Host, PluginError, Subsystem};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -93,8 +94,18 @@ impl Subsystem for Counter {
                 hypernet_plugin_api::check_fields(name, &args, &[])?;
                 Ok(json!({ "kind": self.kind, "count": self.state.count }))
             }
+            // Refused with the names `describe` declares.
             other => Err(PluginError::unknown_query(other)),
         }
+    }
+
+    /// What it offers, for `hypernet plugins describe {{name}}`: every query above with
+    /// the shapes of its arguments and answer, and the events it publishes (none).
+    fn describe(&self) -> Description {
+        Description::default().query(
+            QueryDecl::new("count", "How many events of the configured kind were seen.")
+                .answer(json!({"kind": "string", "count": "integer"})),
+        )
     }
 }
 
@@ -174,6 +185,16 @@ mod tests {
         let unknown = counter.query("nope", Value::Null).unwrap_err();
         assert_eq!(unknown.to_string(), "unknown query `nope`");
         assert!(counter.query("count", json!({ "kind": "x" })).is_err());
+    }
+
+    #[test]
+    fn answers_every_query_it_declares() {
+        let test = TestHost::new("{{name}}");
+        let mut counter = start(&test, json!({}));
+        for query in counter.describe().queries {
+            let answer = counter.query(&query.name, Value::Null);
+            assert!(answer.is_ok(), "`{}`: {answer:?}", query.name);
+        }
     }
 
     #[test]
