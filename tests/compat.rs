@@ -193,6 +193,9 @@ const BUS_TABLES: [&str; 1] = ["worker_messages"];
 /// old tasks at the first start.
 const ORIGIN_TABLES: [&str; 1] = ["task_origins"];
 
+/// The table of what people changed of the workers at run time, new and empty here.
+const ROSTER_TABLES: [&str; 1] = ["worker_roster"];
+
 const TASKS: TableDefinition<u64, &[u8]> = TableDefinition::new("tasks");
 
 fn show(env: &Env, id: &str) -> Value {
@@ -533,12 +536,13 @@ fn a_data_directory_of_release_0_1_opens_unchanged() {
     assert_eq!(host.stop(), Some(0));
 
     // The new host wrote into the old tables, with the old key encoding; the only tables it
-    // added are the event log's, the bus's and the origins'.
+    // added are the event log's, the bus's, the origins' and the roster's.
     let mut expected: Vec<&str> = OLD_TABLES
         .into_iter()
         .chain(EVENT_LOG_TABLES)
         .chain(BUS_TABLES)
         .chain(ORIGIN_TABLES)
+        .chain(ROSTER_TABLES)
         .collect();
     expected.sort();
     assert_eq!(table_names(&db), expected);
