@@ -99,6 +99,11 @@ const fmt = {
   time(ms) {
     return ms ? new Date(ms).toLocaleString() : '—';
   },
+  /** The time of day, `HH:MM:SS` in local time. */
+  clock(ms) {
+    const d = new Date(ms);
+    return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+  },
   pct(x) {
     return `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)}%`;
   },
@@ -492,21 +497,34 @@ const header = {
       const t = store.counts || {};
       const sum = (keys) => keys.reduce((n, k) => n + (t[k] || 0), 0);
       const uptime = (s.uptime_ms || 0) + (Date.now() - store.statusAt);
+      const delegated = sum(['delegated']);
+      // Each figure counts one thing: a task reserved for a worker (`assigned`) is not
+      // running until its call starts.
       const items = [
-        ['queued', sum(['pending', 'blocked', 'ready'])],
-        ['running', sum(['assigned', 'running', 'delegated'])],
-        ['input', sum(['needs_input'])],
-        ['done', sum(['completed'])],
-        ['failed', sum(['failed'])],
-        ['workers', `${s.workers ? s.workers.busy : 0}/${s.workers ? s.workers.total : 0} busy`],
-        ['plugins', `${s.plugins ? s.plugins.loaded : 0}/${s.plugins ? s.plugins.total : 0}`],
-        ['up', fmt.span(uptime)],
+        ['queued', sum(['pending', 'blocked', 'ready']), 'Tasks waiting: just filed, on dependencies, or for a worker'],
+        ['reserved', sum(['assigned']), 'Tasks reserved for a worker (assigned), not started yet'],
+        ['running', sum(['running']), 'Tasks whose model call is in flight here'],
+        delegated ? ['delegated', delegated, 'Tasks run by another swarm'] : null,
+        ['input', sum(['needs_input']), 'Tasks waiting for a person: a question or an approval'],
+        ['done', sum(['completed']), 'Tasks completed'],
+        ['failed', sum(['failed']), 'Tasks failed (some wait for an automatic retry)'],
+        [
+          'workers',
+          `${s.workers ? s.workers.busy : 0}/${s.workers ? s.workers.total : 0} busy`,
+          'Workers holding a task, of all workers',
+        ],
+        [
+          'plugins',
+          `${s.plugins ? s.plugins.loaded : 0}/${s.plugins ? s.plugins.total : 0}`,
+          'Plugins loaded, of those in the manifest',
+        ],
+        ['up', fmt.span(uptime), 'Time since the host started'],
       ];
-      for (const [label, value] of items) {
+      for (const [label, value, hint] of items.filter(Boolean)) {
         dl.append(
           h(
             'div',
-            { dataset: { stat: label } },
+            { dataset: { stat: label }, title: hint },
             h('dt', { text: label }),
             h('dd', { text: fmt.count(value) }),
           ),
@@ -579,6 +597,11 @@ function byQueue(a, b) {
   return (PRIORITY_RANK[b.priority] || 0) - (PRIORITY_RANK[a.priority] || 0) || taskNum(a.id) - taskNum(b.id);
 }
 
+/** Reserved tasks first (they start next), then the queue's order. */
+function byReady(a, b) {
+  return (b.status === 'assigned') - (a.status === 'assigned') || byQueue(a, b);
+}
+
 function byStart(a, b) {
   return (
     (a.status === 'running' ? 0 : 1) - (b.status === 'running' ? 0 : 1) ||
@@ -593,24 +616,34 @@ function byFinish(a, b) {
 
 const COLUMNS = [
   { key: 'waiting', title: 'Waiting', statuses: ['pending', 'blocked'], order: byQueue },
-  { key: 'ready', title: 'Ready', statuses: ['ready'], order: byQueue },
-  { key: 'running', title: 'Running', statuses: ['assigned', 'running', 'delegated'], order: byStart },
+  { key: 'ready', title: 'Ready', statuses: ['assigned', 'ready'], order: byReady },
+  { key: 'running', title: 'Running', statuses: ['running', 'delegated'], order: byStart },
   { key: 'input', title: 'Needs input', statuses: ['needs_input'], order: byQueue },
   { key: 'completed', title: 'Completed', statuses: ['completed'], order: byFinish },
   { key: 'failed', title: 'Failed', statuses: ['failed'], order: byFinish },
   { key: 'cancelled', title: 'Cancelled', statuses: ['cancelled'], order: byFinish },
 ];
 
+/** A failed task waiting for its automatic retry: when, as `retrying at 12:04:31 · in 9m`. */
+function retryNote(task) {
+  if (task.status !== 'failed' || !task.retry_at_ms) return null;
+  const left = task.retry_at_ms - Date.now();
+  return `retrying at ${fmt.clock(task.retry_at_ms)}${left > 1000 ? ` · in ${fmt.span(left)}` : ''}`;
+}
+
 /** What a row shows under its title. */
 function rowMeta(task) {
   const parts = [];
-  if (task.worker) parts.push(task.worker);
+  if (task.status === 'assigned' && task.worker) parts.push(`next for ${task.worker}`);
+  else if (task.worker) parts.push(task.worker);
   else if (task.status === 'delegated' && task.delegation) parts.push(`at ${task.delegation.swarm}`);
   if (task.status === 'blocked' && task.blocked_reason) parts.push(task.blocked_reason);
   const asked = (task.clarifications || []).at(-1);
   if (task.status === 'needs_input' && asked) parts.push(`asks: ${asked.question}`);
   if (task.attempts > 1 || task.status === 'failed')
     parts.push(`try ${task.attempts}/${task.max_attempts || '?'}`);
+  const retrying = retryNote(task);
+  if (retrying) parts.push(retrying);
   const when = task.finished_ms || task.started_ms || task.created_ms;
   if (when) parts.push(fmt.ago(when));
   return parts.join(' · ');
@@ -936,6 +969,7 @@ const detail = {
     const live = store.output.get(task.id);
     const open = !FINISHED.includes(task.status);
     const scrolled = [graph.el.scrollLeft, graph.el.scrollTop];
+    const retrying = retryNote(task);
     this.outputEl = live !== undefined && open ? h('pre', { class: 'output live', text: live }) : null;
     fill(
       root,
@@ -951,7 +985,10 @@ const detail = {
         'div',
         { class: 'actions' },
         task.status !== 'completed' && task.status !== 'cancelled' ? this.button('cancel', 'Cancel') : null,
-        task.status === 'failed' ? this.button('retry', 'Retry') : null,
+        // A failed task with a retry scheduled is retried by the host; the button is
+        // for those that failed for good.
+        task.status === 'failed' && !retrying ? this.button('retry', 'Retry') : null,
+        retrying ? h('span', { class: 'retrying note', text: retrying }) : null,
       ),
       this.error ? h('p', { class: 'error', text: this.error }) : null,
       h('h3', { text: 'Dependencies' }),
@@ -976,7 +1013,7 @@ const detail = {
         field('filed', task.created_ms ? `${fmt.ago(task.created_ms)} by ${task.filed_by || '?'}` : null),
         field('started', task.started_ms ? fmt.ago(task.started_ms) : null),
         field('finished', task.finished_ms ? fmt.ago(task.finished_ms) : null),
-        field('retry', task.retry_at_ms && task.status === 'failed' ? fmt.ago(task.retry_at_ms) : null),
+        field('retry', retrying),
         field(
           'tokens',
           tokens !== null
@@ -1765,43 +1802,62 @@ const failures = {
     failed.sort(byFinish);
     const counts = store.counts;
     const total = Math.max(counts ? counts.failed || 0 : 0, failed.length);
+    const retrying = failed.filter((t) => retryNote(t)).length;
     $('#failures-note').textContent = total
-      ? `${total}${total > this.shown ? `, newest ${Math.min(this.shown, failed.length)} shown` : ''}`
+      ? [
+          String(total),
+          retrying ? `${retrying} retrying` : null,
+          total > this.shown ? `newest ${Math.min(this.shown, failed.length)} shown` : null,
+        ]
+          .filter(Boolean)
+          .join(' · ')
       : '';
     fill(
       root,
       this.error ? h('p', { class: 'error', text: this.error }) : null,
       failed.length ? null : h('p', { class: 'note', text: 'No failed tasks.' }),
-      ...failed.slice(0, this.shown).map((task) =>
-        h(
-          'div',
-          { class: 'failure', dataset: { task: task.id } },
-          h(
-            'div',
-            { class: 'line' },
-            taskLink(task.id),
-            h('span', { class: 'title', text: task.title }),
-            h('button', {
+      ...failed.slice(0, this.shown).map((task) => this.row(task)),
+    );
+  },
+
+  /** A failed task: Retry when it failed for good, else when the host retries it. */
+  row(task) {
+    const retrying = retryNote(task);
+    return h(
+      'div',
+      { class: 'failure', dataset: { task: task.id, retrying: retrying ? '1' : '0' } },
+      h(
+        'div',
+        { class: 'line' },
+        taskLink(task.id),
+        h('span', { class: 'title', title: task.title, text: task.title }),
+        retrying
+          ? h('span', {
+              class: 'retrying note',
+              title: 'The host retries it automatically then',
+              text: retrying,
+            })
+          : h('button', {
               type: 'button',
               class: 'quiet',
+              dataset: { action: 'retry' },
+              title: 'Failed for good: try it again',
               text: 'Retry',
               onclick: () => this.retry(task.id),
             }),
-          ),
-          h('div', {
-            class: 'note',
-            text: [
-              task.worker,
-              task.model,
-              `try ${task.attempts}/${task.max_attempts || '?'}`,
-              fmt.ago(task.finished_ms),
-            ]
-              .filter(Boolean)
-              .join(' · '),
-          }),
-          h('pre', { class: 'error-box', text: task.error || '(no error recorded)' }),
-        ),
       ),
+      h('div', {
+        class: 'note',
+        text: [
+          task.worker,
+          task.model,
+          `try ${task.attempts}/${task.max_attempts || '?'}`,
+          fmt.ago(task.finished_ms),
+        ]
+          .filter(Boolean)
+          .join(' · '),
+      }),
+      h('pre', { class: 'error-box', text: task.error || '(no error recorded)' }),
     );
   },
 };
@@ -2180,10 +2236,9 @@ function applyTask(sub, p, at) {
       { question: p.question, asked_by: p.worker, asked_ms: at, approval: p.approval || null },
     ];
   }
-  if (status === 'failed') {
-    patch.error = p.error;
-    patch.retry_at_ms = p.retry_at_ms;
-  }
+  // Set while a failed task waits for its automatic retry, cleared by any other status.
+  patch.retry_at_ms = status === 'failed' ? (p.retry_at_ms ?? null) : null;
+  if (status === 'failed') patch.error = p.error;
   if (status === 'completed') {
     const result = (known && known.result) || {};
     patch.result = {
@@ -2368,6 +2423,8 @@ async function boot() {
     loadBus(),
   ]);
   stream.flush();
+  // The counts may have come after the status that drew the header.
+  header.render();
   board.render();
   failures.render();
   document.body.dataset.ready = '1';
