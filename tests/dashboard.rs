@@ -4,10 +4,10 @@
 //! dropped connection), files tasks through its form, toggles plugins, and keeps a long
 //! queue cheap by rendering only the rows in view.
 //!
-//! `HYPERNET_SCREENSHOT_DIR=dir cargo test -p hypernet-integration -- --ignored dashboard::`
-//! writes `dir/dashboard.png` (the first screen) and `dir/dashboard-panels.png`
-//! (scrolled to the workers, budget, approvals, plugins and failures) of a busy swarm for
-//! people to look at, and `dir/dashboard-dark.png` in the dark color scheme.
+//! A busy swarm on a 1366×768 screen shows whole, without scrolling
+//! ([`a_busy_swarm_fits_a_laptop_screen`]); that test writes `dashboard.png` and
+//! `dashboard-dark.png` (the dark color scheme) to `HYPERNET_SCREENSHOT_DIR`, by default
+//! `target/screenshots`, for people to look at (`docs/images` holds copies).
 //!
 //! A test with a browser has the machine alone ([`alone`], taken before its `Env`).
 
@@ -259,6 +259,15 @@ async fn the_form_files_a_task_and_shows_the_hosts_refusal() {
     let _alone = alone();
     let swarm = Swarm::open().await;
     let page = swarm.page();
+    // The form opens over the board, its title ready for typing.
+    page.click("#file-toggle").await.unwrap();
+    page.expect(
+        "!document.querySelector('#file-card').hidden \
+         && document.activeElement === document.querySelector('#file-title')",
+        Duration::from_secs(2),
+        "the filing form is open",
+    )
+    .await;
     for (field, text) in [
         ("#file-title", "Write the onboarding guide"),
         ("#file-description", "For new workers."),
@@ -555,98 +564,6 @@ async fn after_a_dropped_connection_the_page_catches_up_on_what_it_missed() {
     swarm.close().await;
 }
 
-/// Pictures of a busy swarm for people: about fifty tasks, some chained, some failing,
-/// calls of a few seconds, and one task selected.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "writes screenshots for people to look at; set HYPERNET_SCREENSHOT_DIR"]
-async fn screenshot_of_a_busy_swarm() {
-    let _alone = alone();
-    let dir = std::env::var_os("HYPERNET_SCREENSHOT_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| hypernet_integration::target_dir().join("screenshots"));
-    let busy = MANIFEST.replace(
-        "latency_ms = 0",
-        "latency_ms = 2500\njitter_ms = 4000\nfailure_rate = 0.2\nseed = 7",
-    );
-    let config = "standing = []\n[scheduler]\nmax_attempts = 1\n";
-    let mut swarm = Swarm::start(&busy, Some(config));
-    let (code, answer) = swarm
-        .env
-        .api("/api/tasks", Some(&json!({ "tasks": busy_tasks() })));
-    assert_eq!(code, 200, "{answer}");
-    swarm.browse(&dashboard_url(&swarm.env)).await;
-    let page = swarm.page();
-    page.expect(READY_AND_LIVE, LIVE, "the dashboard goes live")
-        .await;
-    tokio::time::sleep(Duration::from_secs(12)).await;
-    let chained = answer["tasks"][11]["id"].as_str().unwrap();
-    let _ = page
-        .click(&format!(".task-row[data-task=\"{chained}\"]"))
-        .await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let panels = "document.querySelector('.panels').offsetTop - 8";
-    for (name, scroll, scheme) in [
-        ("dashboard.png", "0", "light"),
-        ("dashboard-panels.png", panels, "light"),
-        ("dashboard-dark.png", "0", "dark"),
-    ] {
-        let feature = MediaFeature {
-            name: "prefers-color-scheme".into(),
-            value: scheme.into(),
-        };
-        page.page()
-            .emulate_media_features(vec![feature])
-            .await
-            .expect("a color scheme");
-        page.eval::<f64>(&format!("(window.scrollTo(0, {scroll}), 0)"))
-            .await
-            .expect("scroll");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let path = page.screenshot(dir.join(name)).await.expect("screenshot");
-        eprintln!("wrote {}", path.display());
-    }
-    swarm.close().await;
-}
-
-/// Fifty tasks of mixed priority and tags; every fourth depends on two earlier ones.
-fn busy_tasks() -> Vec<Value> {
-    let verbs = [
-        "Review",
-        "Draft",
-        "Summarize",
-        "Audit",
-        "Refactor",
-        "Triage",
-        "Plan",
-    ];
-    let objects = [
-        "the release notes",
-        "reputation scores for March",
-        "governance proposal GOV-0003",
-        "the weekly budget report",
-        "the HTTP API reference",
-        "scheduler latency figures",
-        "the onboarding guide",
-    ];
-    let priorities = ["low", "normal", "normal", "high", "critical"];
-    let tags = ["docs", "code", "review", "governance"];
-    (0..50)
-        .map(|n| {
-            let mut task = json!({
-                "key": format!("k{n}"),
-                "title": format!("{} {} ({n})", verbs[n % 7], objects[(n * 3) % 7]),
-                "description": "Filed for a look at the dashboard.",
-                "priority": priorities[n % 5],
-                "tags": [tags[n % 4]],
-            });
-            if n % 4 == 3 {
-                task["depends_on"] = json!([format!("k{}", n - 2), format!("k{}", n / 3)]);
-            }
-            task
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_question_shows_in_its_column_and_is_answered_from_the_page() {
     let _alone = alone();
@@ -700,7 +617,7 @@ async fn a_question_shows_in_its_column_and_is_answered_from_the_page() {
         .unwrap();
     page.click("#detail .answer-form button").await.unwrap();
     page.expect(
-        &format!("document.querySelector('.col-completed .task-row[data-task=\"{id}\"]') !== null"),
+        &format!("document.querySelector('.col-finished .task-row[data-task=\"{id}\"][data-status=\"completed\"]') !== null"),
         Duration::from_secs(10),
         "the answered task completes",
     )
@@ -823,7 +740,7 @@ async fn held_shell_calls_are_approved_and_denied_from_the_page() {
     assert_eq!(record["execution"]["ok"], true, "{record}");
     page.expect(
         &format!(
-            "document.querySelector('.col-completed .task-row[data-task=\"{first}\"]') !== null"
+            "document.querySelector('.col-finished .task-row[data-task=\"{first}\"][data-status=\"completed\"]') !== null"
         ),
         Duration::from_secs(5),
         "the task completed on the board",
@@ -938,6 +855,474 @@ async fn messages_between_workers_show_live_in_their_panel() {
             .unwrap(),
         "1"
     );
+    assert_no_problems(page);
+    swarm.close().await;
+}
+
+const CHAT: &str = "/v1/chat/completions";
+
+/// Four workers on the OpenAI mock whose shell calls wait for a person, a daily limit, one
+/// automatic retry ten minutes after a failure, calls that may take minutes, and the
+/// example plugin beside the provider.
+const LAPTOP_CONFIG: &str = "\
+standing = []
+[http]
+stream = false
+max_retries = 0
+request_timeout_ms = 600000
+[scheduler]
+retry_backoff_ms = 600000
+retry_backoff_max_ms = 600000
+[budget]
+daily_limit_usd = 5.0
+[personal_time]
+enabled = false
+[tools]
+shell_allow = [\"echo\"]
+";
+
+/// The host's status of task `id`, once `done` says it has reached the wanted state.
+async fn settled(swarm: &Swarm, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    until(what, || {
+        let task = swarm.env.api(&format!("/api/tasks/{id}"), None).1;
+        done(&task).then_some(task)
+    })
+    .await
+}
+
+/// A swarm with work in every state: completed, failed for good (with a task blocked on
+/// it), failed and waiting for its automatic retry, waiting on an approval, asking a
+/// question, cancelled, four calls running with four more tasks reserved behind them, a
+/// queue, a chain of four, and a plugin disabled. Each task's answer is scripted before it
+/// is filed, and the host reports each state before the next task is filed.
+async fn busy_swarm(mock: &MockLlm) -> (Swarm, BusyIds) {
+    let env = Env::new();
+    env.manifest(&format!(
+        "[[plugin]]\nname = \"provider-openai\"\ncapabilities = [\"log\"]\n[plugin.config]\n\
+         base_url = \"{}\"\napi_key_env = \"HN_TEST_OPENAI_KEY\"\n\n\
+         [[plugin]]\nname = \"example\"\ncapabilities = [\"kv\", \"events\", \"log\"]\n",
+        mock.openai_base_url()
+    ));
+    let workers: String = ["Keystone", "Trace", "Herald", "Librarian"]
+        .iter()
+        .map(|name| {
+            format!(
+                "[[worker]]\nname = \"{name}\"\naccount = \"2.1\"\nmodel = \"openai/gpt-4o-mini\"\n\
+                 tier = 3\ngrants = [\"shell\"]\n"
+            )
+        })
+        .collect();
+    env.config(&format!("{LAPTOP_CONFIG}{workers}"));
+    let host = env.start_with_env(&OPENAI_KEY);
+    let swarm = Swarm {
+        browser: None,
+        host,
+        env,
+    };
+    let status = |s: &'static str| move |t: &Value| t["status"] == s;
+
+    mock.script(
+        CHAT,
+        [Reply::openai_text(
+            "The changelog is written.",
+            200_000,
+            40_000,
+        )],
+    );
+    let completed = swarm.file(json!({ "title": "Write the changelog for release 0.4" }));
+    settled(&swarm, &completed, "completed", status("completed")).await;
+
+    // A refused request cannot succeed on another attempt: failed for good.
+    mock.script(
+        CHAT,
+        [Reply::openai_error(
+            400,
+            "invalid_request_error",
+            "invalid_value",
+            "The request names an unknown parameter",
+        )],
+    );
+    let failed =
+        swarm.file(json!({ "title": "Convert the legacy configuration", "max_attempts": 3 }));
+    settled(&swarm, &failed, "failed for good", |t| {
+        t["status"] == "failed" && t["retry_at_ms"].is_null()
+    })
+    .await;
+
+    // A server error with attempts left: retried in ten minutes.
+    mock.script(
+        CHAT,
+        [Reply::openai_error(
+            503,
+            "server_error",
+            "overloaded",
+            "The server is overloaded",
+        )],
+    );
+    let retrying =
+        swarm.file(json!({ "title": "Fetch the partner price feed", "max_attempts": 3 }));
+    settled(&swarm, &retrying, "failed, retry scheduled", |t| {
+        t["status"] == "failed" && t["retry_at_ms"].is_u64()
+    })
+    .await;
+
+    mock.script(
+        CHAT,
+        [Reply::openai_tool_call(
+            "shell",
+            json!({"argv": ["echo", "deploying the docs"]}),
+            10,
+            10,
+        )],
+    );
+    let approval =
+        swarm.file(json!({ "title": "Deploy the documentation site", "priority": "high" }));
+    settled(
+        &swarm,
+        &approval,
+        "waiting on an approval",
+        status("needs_input"),
+    )
+    .await;
+
+    let asks = "I need one thing.\n```signal\n{\"type\": \"clarification_needed\", \"question\": \"Which colour for the north wall?\"}\n```";
+    mock.script(CHAT, [Reply::openai_text(asks, 10, 5)]);
+    let question = swarm.file(json!({ "title": "Paint the north wall" }));
+    settled(
+        &swarm,
+        &question,
+        "asking a question",
+        status("needs_input"),
+    )
+    .await;
+
+    // Calls that outlast the test: four run, four are reserved behind them, the rest wait.
+    mock.script(
+        CHAT,
+        (0..12).map(|_| Reply::openai_text("Done.", 10, 5).after(Duration::from_secs(300))),
+    );
+    let queue = [
+        ("Review the HTTP API reference", "high", "docs"),
+        ("Summarize scheduler latency figures", "normal", "code"),
+        (
+            "Audit governance proposal GOV-0003",
+            "critical",
+            "governance",
+        ),
+        ("Draft the weekly budget report", "normal", "docs"),
+        ("Triage reputation scores for March", "low", "review"),
+        ("Refactor the outbox courier", "normal", "code"),
+        ("Plan the onboarding guide", "low", "docs"),
+        ("Review the release notes", "high", "review"),
+        ("Translate the README into French", "low", "docs"),
+        ("Benchmark the event log on 100k tasks", "normal", "code"),
+    ];
+    let mut tasks: Vec<Value> = vec![
+        json!({ "key": "c1", "title": "Gather the usage figures", "priority": "critical", "tags": ["data"] }),
+        json!({ "key": "c2", "title": "Chart the usage figures", "depends_on": ["c1"], "tags": ["data"] }),
+        json!({ "key": "c3", "title": "Write the usage report", "depends_on": ["c2"], "tags": ["data"] }),
+        json!({ "key": "c4", "title": "Send the usage report to the board", "depends_on": ["c3"], "tags": ["data"] }),
+        json!({ "title": "Migrate the legacy configuration", "depends_on": [failed], "tags": ["code"] }),
+        json!({ "title": "Announce the documentation site", "priority": "low" }),
+    ];
+    tasks.extend(queue.iter().map(
+        |(title, priority, tag)| json!({ "title": title, "priority": priority, "tags": [tag] }),
+    ));
+    let (code, answer) = swarm
+        .env
+        .api("/api/tasks", Some(&json!({ "tasks": tasks })));
+    assert_eq!(code, 200, "{answer}");
+    let id = |n: usize| answer["tasks"][n]["id"].as_str().unwrap().to_owned();
+    let chain = [id(0), id(1), id(2), id(3)];
+    let cancelled = id(5);
+    let (code, answer) = swarm.env.act(&format!("/api/tasks/{cancelled}/cancel"));
+    assert_eq!(code, 200, "{answer}");
+    let (code, answer) = swarm.env.act("/api/plugins/example/disable");
+    assert_eq!(code, 200, "{answer}");
+    until("four running and four reserved", || {
+        let status = swarm.env.api("/api/status", None).1;
+        (status["tasks"]["running"] == 4 && status["tasks"]["assigned"] == 4).then_some(status)
+    })
+    .await;
+    let ids = BusyIds {
+        completed,
+        failed,
+        retrying,
+        approval,
+        question,
+        chain,
+    };
+    (swarm, ids)
+}
+
+/// The tasks of [`busy_swarm`] that the checks look at.
+struct BusyIds {
+    completed: String,
+    failed: String,
+    retrying: String,
+    approval: String,
+    question: String,
+    chain: [String; 4],
+}
+
+/// Where the page's parts are at 1366×768, measured in the page: the viewport, the
+/// document's size, whether the board and each summary panel (its header and first row)
+/// lie inside the viewport, headers cut short, and board columns too narrow for titles.
+const LAYOUT: &str = "(() => {
+  const vw = innerWidth, vh = innerHeight;
+  const inView = (el) => {
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= vh && r.right <= vw;
+  };
+  const panels = {};
+  for (const name of ['workers', 'budget', 'approvals', 'plugins', 'failures']) {
+    const panel = document.querySelector(`#${name}-panel`);
+    const body = panel.querySelector('.panel-body');
+    const first = body.firstElementChild;
+    const b = body.getBoundingClientRect();
+    const f = first && first.getBoundingClientRect();
+    panels[name] = {
+      panel: inView(panel),
+      header: inView(panel.querySelector('h2')),
+      first_row: Boolean(f) && f.height > 0 && f.top >= b.top && f.top + 14 <= b.bottom && f.top + 14 <= vh,
+    };
+  }
+  const cut = (el) => el.scrollWidth > el.clientWidth;
+  return {
+    viewport: [vw, vh],
+    document: [document.documentElement.scrollWidth, document.documentElement.scrollHeight],
+    board: inView(document.querySelector('#board')),
+    columns: [...document.querySelectorAll('.col h3')].map((h) => h.textContent),
+    panels,
+    cut_headers: [...document.querySelectorAll('.col > header, .col h3, .panel > h2, #summary')]
+      .filter(cut)
+      .map((el) => el.textContent),
+    narrow_columns: [...document.querySelectorAll('.col')]
+      .filter((c) => c.querySelector('.task-row') && c.getBoundingClientRect().width < 170)
+      .map((c) => c.dataset.column),
+    unexplained_markers: [...document.querySelectorAll('.prio, .dot, .chip')]
+      .filter((m) => !m.title)
+      .map((m) => m.outerHTML),
+  };
+})()";
+
+/// Fails unless the page fills exactly the 1366×768 viewport without scrolling, with the
+/// board and each summary panel (and its header) inside it and no header cut short.
+fn assert_fits(layout: &Value) {
+    assert_eq!(layout["viewport"], json!([1366, 768]), "{layout}");
+    assert_eq!(
+        layout["document"],
+        json!([1366, 768]),
+        "the page itself does not scroll: {layout}"
+    );
+    assert_eq!(layout["board"], true, "{layout}");
+    for (name, panel) in layout["panels"].as_object().unwrap() {
+        assert_eq!(panel["panel"], true, "the {name} panel in view: {layout}");
+        assert_eq!(panel["header"], true, "the {name} panel's header: {layout}");
+    }
+    assert_eq!(layout["cut_headers"], json!([]), "{layout}");
+}
+
+/// The text of the header's figure `stat`.
+fn stat(name: &str) -> String {
+    format!("document.querySelector('#summary [data-stat=\"{name}\"] dd')?.textContent")
+}
+
+/// Whether every node of the selected task's graph is drawn inside the graph's panel,
+/// in view without scrolling it: `n` nodes.
+fn whole_graph(n: usize) -> String {
+    format!(
+        "(() => {{ const g = document.querySelector('#detail .graph')?.getBoundingClientRect(); \
+         const nodes = [...document.querySelectorAll('#detail .graph [data-node]')]; \
+         return Boolean(g) && nodes.length === {n} && nodes.every((node) => {{ \
+           const r = node.getBoundingClientRect(); \
+           return r.left >= g.left - 1 && r.right <= g.right + 1 && r.top >= g.top - 1 \
+             && r.bottom <= g.bottom + 1 && r.bottom <= innerHeight; }}); }})()"
+    )
+}
+
+/// A busy swarm on a 1366×768 laptop screen: the board and every summary panel in view
+/// without scrolling, headers whole, the figures right, and pictures of it (light and
+/// dark) written to `HYPERNET_SCREENSHOT_DIR` (default `target/screenshots`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_swarm_fits_a_laptop_screen() {
+    let _alone = alone();
+    let mock = MockLlm::start();
+    let (mut swarm, ids) = busy_swarm(&mock).await;
+    swarm.browse(&dashboard_url(&swarm.env)).await;
+    let page = swarm.page();
+    page.expect(READY_AND_LIVE, LIVE, "the dashboard goes live")
+        .await;
+    let summary = swarm.env.api("/api/summary", None).1;
+    let count = |s: &str| summary["by_status"][s].as_u64().unwrap_or(0);
+    let (running, reserved) = (count("running"), count("assigned"));
+    assert!(running > 0 && reserved > 0, "{summary}");
+    let (done, failed) = (count("completed"), count("failed"));
+
+    // Everything the checks read is on the page.
+    let loaded = format!(
+        "{} === '{running}' && {} === '{reserved}' && {} === '{done}' && {} === '{failed}' \
+         && document.querySelectorAll('#workers .worker').length === 4 \
+         && document.querySelector('#budget .big') !== null \
+         && document.querySelector('#approvals .pending .approval') !== null \
+         && document.querySelector('[data-plugin=\"example\"]')?.dataset.state === 'disabled' \
+         && document.querySelectorAll('#failures .failure').length === 2 \
+         && {} && {}",
+        stat("running"),
+        stat("reserved"),
+        stat("done"),
+        stat("failed"),
+        row_of(&ids.question),
+        row_of(&ids.completed),
+    );
+    page.expect(
+        &loaded,
+        Duration::from_secs(10),
+        "the busy swarm on the page",
+    )
+    .await;
+
+    // The board and a compact view of every panel, each with its first row, are on the
+    // screen without scrolling; headers are whole, columns wide enough for titles, and
+    // every colour marker says what it means.
+    let layout: Value = page.eval(LAYOUT).await.unwrap();
+    assert_fits(&layout);
+    for (name, panel) in layout["panels"].as_object().unwrap() {
+        assert_eq!(
+            panel["first_row"], true,
+            "the {name} panel's first row: {layout}"
+        );
+    }
+    assert_eq!(
+        layout["columns"],
+        json!(["Waiting", "Ready", "Running", "Needs input", "Finished"]),
+        "{layout}"
+    );
+    assert_eq!(layout["narrow_columns"], json!([]), "{layout}");
+    assert_eq!(layout["unexplained_markers"], json!([]), "{layout}");
+    let legend: String = page
+        .eval("[...document.querySelectorAll('#legend .prio')].map((p) => p.title).join(', ')")
+        .await
+        .unwrap();
+    assert_eq!(
+        legend,
+        "critical priority, high priority, normal priority, low priority"
+    );
+
+    // Running counts only the calls in flight; a task reserved for a busy worker is not.
+    let column: String = page
+        .eval("document.querySelector('.col-running .count').textContent")
+        .await
+        .unwrap();
+    assert_eq!(column, running.to_string(), "the Running column's count");
+    for id in [&ids.approval, &ids.question] {
+        let waits =
+            format!("document.querySelector('.col-input .task-row[data-task=\"{id}\"]') !== null");
+        assert!(
+            page.wait_until(&waits, Duration::from_secs(1)).await,
+            "{id} needs input"
+        );
+    }
+
+    // The task waiting for its automatic retry says when, with nothing to press; the one
+    // that failed for good has its Retry button.
+    let failure = |id: &str| format!("document.querySelector('#failures [data-task=\"{id}\"]')");
+    let retrying: Value = page
+        .eval(&format!(
+            "(() => {{ const r = {}; return {{ button: [...r.querySelectorAll('button')].some((b) => b.textContent === 'Retry'), \
+             note: r.querySelector('.retrying')?.textContent || '' }}; }})()",
+            failure(&ids.retrying)
+        ))
+        .await
+        .unwrap();
+    assert_eq!(retrying["button"], false, "{retrying}");
+    let note = retrying["note"].as_str().unwrap_or_default();
+    assert!(
+        note.starts_with("retrying at ") && note.contains(" · in "),
+        "{retrying}"
+    );
+    let retry_button = format!(
+        "{}.querySelector('button[data-action=\"retry\"]')?.textContent",
+        failure(&ids.failed)
+    );
+    let button: String = page.eval(&retry_button).await.unwrap();
+    assert_eq!(button, "Retry");
+    // The selected task's view agrees.
+    page.click(&format!(
+        "#failures [data-task=\"{}\"] button.link",
+        ids.retrying
+    ))
+    .await
+    .unwrap();
+    page.expect(
+        &format!(
+            "document.querySelector('#detail .tid')?.textContent === '{}' \
+             && document.querySelector('#detail .retrying')?.textContent.startsWith('retrying at ') \
+             && document.querySelector('#detail [data-action=\"retry\"]') === null",
+            ids.retrying
+        ),
+        Duration::from_secs(5),
+        "the retrying task's view, without Retry",
+    )
+    .await;
+    page.click(&format!(
+        "#failures [data-task=\"{}\"] button.link",
+        ids.failed
+    ))
+    .await
+    .unwrap();
+    page.expect(
+        &format!(
+            "document.querySelector('#detail .tid')?.textContent === '{}' \
+             && document.querySelector('#detail [data-action=\"retry\"]') !== null",
+            ids.failed
+        ),
+        Duration::from_secs(5),
+        "the failed task's view, with Retry",
+    )
+    .await;
+
+    // The graph of a task in the middle of a chain of four shows all four, in view.
+    page.click(&format!(".task-row[data-task=\"{}\"]", ids.chain[2]))
+        .await
+        .unwrap();
+    page.expect(
+        &whole_graph(4),
+        Duration::from_secs(5),
+        "the whole chain in the selected task's graph",
+    )
+    .await;
+    for id in &ids.chain {
+        let node = format!("document.querySelector('#detail [data-node=\"{id}\"]') !== null");
+        assert!(page.wait_until(&node, Duration::from_secs(1)).await, "{id}");
+    }
+
+    // With a task open, everything still fits the screen.
+    let layout: Value = page.eval(LAYOUT).await.unwrap();
+    assert_fits(&layout);
+
+    let dir = std::env::var_os("HYPERNET_SCREENSHOT_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| hypernet_integration::target_dir().join("screenshots"));
+    for (name, scheme) in [("dashboard.png", "light"), ("dashboard-dark.png", "dark")] {
+        let feature = MediaFeature {
+            name: "prefers-color-scheme".into(),
+            value: scheme.into(),
+        };
+        page.page()
+            .emulate_media_features(vec![feature])
+            .await
+            .expect("a color scheme");
+        let dark = format!(
+            "matchMedia('(prefers-color-scheme: dark)').matches === {}",
+            scheme == "dark"
+        );
+        page.expect(&dark, Duration::from_secs(2), scheme).await;
+        let path = page.screenshot(dir.join(name)).await.expect("screenshot");
+        let png = std::fs::read(&path).expect("the screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "{}", path.display());
+        eprintln!("wrote {}", path.display());
+    }
     assert_no_problems(page);
     swarm.close().await;
 }

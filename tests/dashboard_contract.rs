@@ -396,14 +396,15 @@ async fn the_page_uses_the_whole_contract_without_a_fault() {
         )
         .await;
 
-    // Counts come from the host's figures, beyond what is loaded.
+    // Counts come from the host's figures, beyond what is loaded: the finished column
+    // counts 500 completed, 20 failed and 20 cancelled tasks.
     let count =
         |column: &str| format!("document.querySelector('.col-{column} .count').textContent");
     browser
         .expect(
-            &format!("{} === '500'", count("completed")),
+            &format!("{} === '540'", count("finished")),
             Duration::from_secs(5),
-            "500 completed",
+            "540 finished",
         )
         .await;
     browser
@@ -466,14 +467,16 @@ async fn the_page_uses_the_whole_contract_without_a_fault() {
             "streamed output in the detail",
         )
         .await;
-    // Scrolling the completed column to its end asks for the next page of that status.
+    // Scrolling the finished column to its end asks for the next page of its statuses.
     browser
-        .eval::<f64>("document.querySelector('.col-completed .col-body').scrollTop = 1e9")
+        .eval::<f64>("document.querySelector('.col-finished .col-body').scrollTop = 1e9")
         .await
         .unwrap();
     let paged = || {
         state.lock().unwrap().requests.iter().any(|r| {
-            r.contains("status=completed") && r.contains("offset=") && !r.contains("offset=0")
+            r.contains("status=completed,failed,cancelled")
+                && r.contains("offset=")
+                && !r.contains("offset=0")
         })
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(5);

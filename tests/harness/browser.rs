@@ -15,6 +15,7 @@ use chromiumoxide::cdp::js_protocol::runtime::{
     ConsoleApiCalledType, EventConsoleApiCalled, EventExceptionThrown,
 };
 use chromiumoxide::element::Element;
+use chromiumoxide::handler::viewport::Viewport;
 use chromiumoxide::page::{Page, ScreenshotParams};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
@@ -26,7 +27,8 @@ use tokio::task::JoinHandle;
 /// Where Debian's `chromium` package puts the browser.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// The window every test sees: a common laptop screen.
+/// What every test's page sees: the viewport of a common laptop screen, exactly (the
+/// window around it is larger by the browser's own frame).
 pub const WINDOW: (u32, u32) = (1366, 768);
 
 /// Something that went wrong inside the page.
@@ -88,7 +90,12 @@ impl Browser {
             .no_sandbox()
             .user_data_dir(profile.path())
             .window_size(WINDOW.0, WINDOW.1)
-            .viewport(None)
+            .viewport(Viewport {
+                width: WINDOW.0,
+                height: WINDOW.1,
+                device_scale_factor: Some(1.0),
+                ..Viewport::default()
+            })
             .args([
                 "--disable-gpu",
                 "--disable-quic",
@@ -219,7 +226,7 @@ impl Browser {
         Ok(element)
     }
 
-    /// Writes a PNG of what the window shows (a person's view, 1366×768) to `path`.
+    /// Writes a PNG of what the viewport shows (a person's view, 1366×768) to `path`.
     pub async fn screenshot(&self, path: impl AsRef<Path>) -> Result<PathBuf> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent() {

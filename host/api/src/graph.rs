@@ -186,6 +186,17 @@ mod tests {
     }
 
     #[test]
+    fn the_middle_of_a_chain_sees_the_whole_chain() {
+        // 1 → 2 → 3 → 4: from 3, two ancestors and one descendant, every link kept.
+        let all: HashMap<_, _> = [n(1, &[]), n(2, &[1]), n(3, &[2]), n(4, &[3])]
+            .into_iter()
+            .collect();
+        let g = build(TaskId(3), all).unwrap();
+        assert_eq!(ids(&g), vec![1, 2, 3, 4]);
+        assert_eq!(g.edges.len(), 3);
+    }
+
+    #[test]
     fn a_huge_neighbourhood_is_cut_and_says_so() {
         let all: HashMap<_, _> = (1..=(MAX_NODES as u64 + 10))
             .map(|i| n(i, if i == 1 { &[][..] } else { &[1][..] }))

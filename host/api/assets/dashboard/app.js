@@ -18,7 +18,7 @@ const KIND_STATUS = { started: 'running', retried: 'ready', blocked: 'blocked' }
 const ROW_HEIGHT = 46;
 const OVERSCAN = 6;
 const PAGE = 500;
-const FINISHED_KEPT = 3000; // per finished column; older ones are let go
+const FINISHED_KEPT = 3000; // finished tasks held in memory; older ones are let go
 const OUTPUT_KEPT = 20000; // characters of streamed output per task
 const WORKER_CARDS = 48;
 const WORKER_DETAILS = 24;
@@ -98,6 +98,11 @@ const fmt = {
   },
   time(ms) {
     return ms ? new Date(ms).toLocaleString() : '—';
+  },
+  /** The time of day, `HH:MM:SS` in local time. */
+  clock(ms) {
+    const d = new Date(ms);
+    return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
   },
   pct(x) {
     return `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)}%`;
@@ -492,21 +497,34 @@ const header = {
       const t = store.counts || {};
       const sum = (keys) => keys.reduce((n, k) => n + (t[k] || 0), 0);
       const uptime = (s.uptime_ms || 0) + (Date.now() - store.statusAt);
+      const delegated = sum(['delegated']);
+      // Each figure counts one thing: a task reserved for a worker (`assigned`) is not
+      // running until its call starts.
       const items = [
-        ['queued', sum(['pending', 'blocked', 'ready'])],
-        ['running', sum(['assigned', 'running', 'delegated'])],
-        ['input', sum(['needs_input'])],
-        ['done', sum(['completed'])],
-        ['failed', sum(['failed'])],
-        ['workers', `${s.workers ? s.workers.busy : 0}/${s.workers ? s.workers.total : 0} busy`],
-        ['plugins', `${s.plugins ? s.plugins.loaded : 0}/${s.plugins ? s.plugins.total : 0}`],
-        ['up', fmt.span(uptime)],
+        ['queued', sum(['pending', 'blocked', 'ready']), 'Tasks waiting: just filed, on dependencies, or for a worker'],
+        ['reserved', sum(['assigned']), 'Tasks reserved for a worker (assigned), not started yet'],
+        ['running', sum(['running']), 'Tasks whose model call is in flight here'],
+        delegated ? ['delegated', delegated, 'Tasks run by another swarm'] : null,
+        ['input', sum(['needs_input']), 'Tasks waiting for a person: a question or an approval'],
+        ['done', sum(['completed']), 'Tasks completed'],
+        ['failed', sum(['failed']), 'Tasks failed (some wait for an automatic retry)'],
+        [
+          'workers',
+          `${s.workers ? s.workers.busy : 0}/${s.workers ? s.workers.total : 0} busy`,
+          'Workers holding a task, of all workers',
+        ],
+        [
+          'plugins',
+          `${s.plugins ? s.plugins.loaded : 0}/${s.plugins ? s.plugins.total : 0}`,
+          'Plugins loaded, of those in the manifest',
+        ],
+        ['up', fmt.span(uptime), 'Time since the host started'],
       ];
-      for (const [label, value] of items) {
+      for (const [label, value, hint] of items.filter(Boolean)) {
         dl.append(
           h(
             'div',
-            { dataset: { stat: label } },
+            { dataset: { stat: label }, title: hint },
             h('dt', { text: label }),
             h('dd', { text: fmt.count(value) }),
           ),
@@ -579,6 +597,11 @@ function byQueue(a, b) {
   return (PRIORITY_RANK[b.priority] || 0) - (PRIORITY_RANK[a.priority] || 0) || taskNum(a.id) - taskNum(b.id);
 }
 
+/** Reserved tasks first (they start next), then the queue's order. */
+function byReady(a, b) {
+  return (b.status === 'assigned') - (a.status === 'assigned') || byQueue(a, b);
+}
+
 function byStart(a, b) {
   return (
     (a.status === 'running' ? 0 : 1) - (b.status === 'running' ? 0 : 1) ||
@@ -591,26 +614,79 @@ function byFinish(a, b) {
   return (b.finished_ms || 0) - (a.finished_ms || 0) || taskNum(b.id) - taskNum(a.id);
 }
 
+// Five columns, so that titles have room at 1366 pixels; each row's chip names its status.
 const COLUMNS = [
-  { key: 'waiting', title: 'Waiting', statuses: ['pending', 'blocked'], order: byQueue },
-  { key: 'ready', title: 'Ready', statuses: ['ready'], order: byQueue },
-  { key: 'running', title: 'Running', statuses: ['assigned', 'running', 'delegated'], order: byStart },
-  { key: 'input', title: 'Needs input', statuses: ['needs_input'], order: byQueue },
-  { key: 'completed', title: 'Completed', statuses: ['completed'], order: byFinish },
-  { key: 'failed', title: 'Failed', statuses: ['failed'], order: byFinish },
-  { key: 'cancelled', title: 'Cancelled', statuses: ['cancelled'], order: byFinish },
+  {
+    key: 'waiting',
+    title: 'Waiting',
+    statuses: ['pending', 'blocked'],
+    order: byQueue,
+    hint: 'Just filed (pending), or waiting on dependencies (blocked)',
+  },
+  {
+    key: 'ready',
+    title: 'Ready',
+    statuses: ['assigned', 'ready'],
+    order: byReady,
+    hint: 'Waiting for a worker (ready); reserved for a worker that is busy (assigned) on top',
+  },
+  {
+    key: 'running',
+    title: 'Running',
+    statuses: ['running', 'delegated'],
+    order: byStart,
+    hint: 'Model call in flight (running), or run by another swarm (delegated)',
+  },
+  {
+    key: 'input',
+    title: 'Needs input',
+    statuses: ['needs_input'],
+    order: byQueue,
+    hint: 'Waiting for a person: an answer to a question, or an approval',
+  },
+  {
+    key: 'finished',
+    title: 'Finished',
+    statuses: ['completed', 'failed', 'cancelled'],
+    order: byFinish,
+    hint: 'Completed, failed or cancelled, newest first',
+  },
 ];
+
+/** What a status chip's colour means, for its tooltip. */
+const STATUS_HINT = {
+  pending: 'just filed',
+  blocked: 'waits on its dependencies',
+  ready: 'waits for a worker',
+  assigned: 'reserved for a worker, not started yet',
+  running: 'its model call is in flight',
+  needs_input: 'waits for a person',
+  delegated: 'run by another swarm',
+  completed: 'done',
+  failed: 'failed',
+  cancelled: 'withdrawn',
+};
+
+/** A failed task waiting for its automatic retry: when, as `retrying at 12:04:31 · in 9m`. */
+function retryNote(task) {
+  if (task.status !== 'failed' || !task.retry_at_ms) return null;
+  const left = task.retry_at_ms - Date.now();
+  return `retrying at ${fmt.clock(task.retry_at_ms)}${left > 1000 ? ` · in ${fmt.span(left)}` : ''}`;
+}
 
 /** What a row shows under its title. */
 function rowMeta(task) {
   const parts = [];
-  if (task.worker) parts.push(task.worker);
+  if (task.status === 'assigned' && task.worker) parts.push(`next for ${task.worker}`);
+  else if (task.worker) parts.push(task.worker);
   else if (task.status === 'delegated' && task.delegation) parts.push(`at ${task.delegation.swarm}`);
   if (task.status === 'blocked' && task.blocked_reason) parts.push(task.blocked_reason);
   const asked = (task.clarifications || []).at(-1);
   if (task.status === 'needs_input' && asked) parts.push(`asks: ${asked.question}`);
   if (task.attempts > 1 || task.status === 'failed')
     parts.push(`try ${task.attempts}/${task.max_attempts || '?'}`);
+  const retrying = retryNote(task);
+  if (retrying) parts.push(retrying);
   const when = task.finished_ms || task.started_ms || task.created_ms;
   if (when) parts.push(fmt.ago(when));
   return parts.join(' · ');
@@ -631,7 +707,7 @@ class Column {
     this.el = h(
       'section',
       { class: `col col-${def.key}`, dataset: { column: def.key } },
-      h('header', {}, h('h3', { text: def.title }), this.count),
+      h('header', { title: def.hint }, h('h3', { text: def.title }), this.count),
       this.viewport,
     );
     this.viewport.addEventListener('scroll', () => board.schedule(), { passive: true });
@@ -769,6 +845,7 @@ function fillRow(row, task, selected) {
   row.el.title = task.title || '';
   parts.chip.className = `chip s-${task.status}`;
   parts.chip.textContent = task.status;
+  parts.chip.title = STATUS_HINT[task.status] || task.status;
   parts.meta.textContent = rowMeta(task);
   row.id = task.id;
   row.rev = task._rev;
@@ -848,9 +925,9 @@ const board = {
     for (const column of this.columns) {
       if (column.dirty) column.rebuild((t) => this.matches(t));
     }
-    // Empty columns give their width to the others, so titles have room.
+    // Empty columns shrink to their header, giving their width to the others.
     const any = this.columns.some((c) => c.ids.length);
-    const widths = this.columns.map((c) => (c.ids.length || !any ? 'minmax(0, 1fr)' : '92px')).join(' ');
+    const widths = this.columns.map((c) => (c.ids.length || !any ? 'minmax(0, 1fr)' : 'max-content')).join(' ');
     if (this.widths !== widths) {
       this.widths = widths;
       $('#board').style.gridTemplateColumns = widths;
@@ -905,6 +982,15 @@ const detail = {
     this.schedule();
   },
 
+  /** Closes the task's view, giving the board its height back. */
+  close() {
+    store.selected = null;
+    this.error = null;
+    graph.data = null;
+    board.schedule();
+    this.render();
+  },
+
   async act(action, body) {
     const id = store.selected;
     try {
@@ -920,6 +1006,7 @@ const detail = {
     const root = $('#detail');
     const id = store.selected;
     const task = id && store.tasks.get(id);
+    root.dataset.open = id ? '1' : '0';
     if (!task) {
       fill(
         root,
@@ -936,30 +1023,44 @@ const detail = {
     const live = store.output.get(task.id);
     const open = !FINISHED.includes(task.status);
     const scrolled = [graph.el.scrollLeft, graph.el.scrollTop];
+    const retrying = retryNote(task);
     this.outputEl = live !== undefined && open ? h('pre', { class: 'output live', text: live }) : null;
-    fill(
-      root,
+    const info = h(
+      'div',
+      { class: 'detail-info' },
       h(
         'header',
         { class: 'detail-head' },
         h('span', { class: 'tid', text: task.id }),
-        h('span', { class: `chip s-${task.status}`, text: task.status }),
+        h('span', {
+          class: `chip s-${task.status}`,
+          title: STATUS_HINT[task.status] || task.status,
+          text: task.status,
+        }),
         h('span', { class: `prio p-${task.priority}`, title: `${task.priority} priority` }),
+        h(
+          'span',
+          { class: 'actions' },
+          task.status !== 'completed' && task.status !== 'cancelled' ? this.button('cancel', 'Cancel') : null,
+          // A failed task with a retry scheduled is retried by the host; the button is
+          // for those that failed for good.
+          task.status === 'failed' && !retrying ? this.button('retry', 'Retry') : null,
+          retrying ? h('span', { class: 'retrying note', text: retrying }) : null,
+        ),
+        h('button', {
+          type: 'button',
+          class: 'quiet close',
+          title: 'Close',
+          'aria-label': 'Close the task',
+          text: '×',
+          onclick: () => this.close(),
+        }),
         h('h2', { text: task.title || '(untitled)' }),
       ),
-      h(
-        'div',
-        { class: 'actions' },
-        task.status !== 'completed' && task.status !== 'cancelled' ? this.button('cancel', 'Cancel') : null,
-        task.status === 'failed' ? this.button('retry', 'Retry') : null,
-      ),
       this.error ? h('p', { class: 'error', text: this.error }) : null,
-      h('h3', { text: 'Dependencies' }),
-      graph.el,
       h(
         'dl',
         { class: 'fields' },
-        field('priority', task.priority),
         field('worker', task.worker),
         field('model', task.model || (result && result.model)),
         field('route', task.route_reason),
@@ -976,7 +1077,7 @@ const detail = {
         field('filed', task.created_ms ? `${fmt.ago(task.created_ms)} by ${task.filed_by || '?'}` : null),
         field('started', task.started_ms ? fmt.ago(task.started_ms) : null),
         field('finished', task.finished_ms ? fmt.ago(task.finished_ms) : null),
-        field('retry', task.retry_at_ms && task.status === 'failed' ? fmt.ago(task.retry_at_ms) : null),
+        field('retry', retrying),
         field(
           'tokens',
           tokens !== null
@@ -993,6 +1094,18 @@ const detail = {
         ? [h('h3', { text: 'Answer' }), h('pre', { class: 'output', text: result.text })]
         : null,
     );
+    const deps = h(
+      'div',
+      { class: 'detail-graph' },
+      h(
+        'h3',
+        {},
+        'Dependencies ',
+        h('span', { class: 'note', text: 'what it waits on, left; what waits on it, right' }),
+      ),
+      graph.el,
+    );
+    fill(root, info, deps);
     [graph.el.scrollLeft, graph.el.scrollTop] = scrolled;
   },
 
@@ -1051,11 +1164,14 @@ detail.schedule = throttle(async () => detail.render(), 200);
 
 // ---------------------------------------------------------------- dependency graph
 
-const NODE_W = 124;
+const NODE_W = 132;
 const NODE_H = 34;
-const GAP_X = 30;
+const GAP_X = 28;
 const GAP_Y = 10;
 const GRAPH_NODES = 80;
+// The whole graph is shrunk to the panel's width, down to this share of its size; a
+// larger one scrolls.
+const GRAPH_MIN_SCALE = 0.6;
 
 /** The graph of `id` built from the tasks in memory (used when the host has no graph route). */
 function localGraph(id) {
@@ -1259,7 +1375,7 @@ const graph = {
         svg('title', {}, `${node.id} ${node.title || ''} (${node.status})`),
         svg('rect', { width: NODE_W, height: NODE_H, rx: 5 }),
         svg('text', { x: 7, y: 14, class: 'nid' }, `${node.id} · ${node.status}`),
-        svg('text', { x: 7, y: 27, class: 'ntitle' }, shorten(node.title || '', 18)),
+        svg('text', { x: 7, y: 27, class: 'ntitle' }, shorten(node.title || '', 20)),
       );
       g.addEventListener('click', () => detail.select(node.id));
       g.addEventListener('keydown', (e) => {
@@ -1267,13 +1383,17 @@ const graph = {
       });
       root.append(g);
     }
+    // CSS shrinks it to the panel's width (keeping its proportions), no further than this.
+    root.style.minWidth = `${Math.ceil(width * GRAPH_MIN_SCALE)}px`;
     this.el.append(root);
-    // The first time a task's graph is drawn, show it with the column of its dependencies.
+    // The first time a task's graph is drawn, show it with the column of its dependencies
+    // (when the whole graph does not fit).
     const focus = at.get(data.task);
     if (focus && this.centered !== data.task) {
       this.centered = data.task;
-      this.el.scrollLeft = Math.max(0, focus.x - NODE_W - GAP_X);
-      this.el.scrollTop = Math.max(0, focus.y - (this.el.clientHeight - NODE_H) / 2);
+      const scale = root.getBoundingClientRect().width / width || 1;
+      this.el.scrollLeft = Math.max(0, (focus.x - NODE_W - GAP_X) * scale);
+      this.el.scrollTop = Math.max(0, focus.y * scale - (this.el.clientHeight - NODE_H * scale) / 2);
     }
   },
 };
@@ -1404,6 +1524,7 @@ function hourlyOf(name) {
 const workers = {
   error: null,
   live: new Map(), // worker -> task whose output streams
+  opened: new Set(), // workers whose charts are shown
 
   /** Keeps the cards right between two refreshes. */
   onTaskEvent(status, payload, at) {
@@ -1450,29 +1571,43 @@ const workers = {
     hour.cost_micros += payload.cost_micros || 0;
   },
 
+  /** One worker as a row: what it runs, and its tasks per hour; opened, every chart. */
   card(worker) {
     const stats = worker.stats || {};
     const hours = hourlyOf(worker.name);
     const done = hours.map((b) => b.completed);
     const failed = hours.map((b) => b.failed);
-    const finished = (stats.tasks_done || 0) + (stats.tasks_failed || 0);
-    const failRate = finished ? (stats.tasks_failed || 0) / finished : 0;
-    const hourlyRate = hours.map((b) => (b.completed + b.failed ? b.failed / (b.completed + b.failed) : 0));
     const lastHour = hours[23];
     const current = worker.current_task;
     const currentTask = current && store.tasks.get(current);
     const liveId = this.live.get(worker.name);
     const liveText = liveId ? (store.output.get(liveId) || '').slice(-60).replace(/\s+/g, ' ') : '';
+    const opened = this.opened.has(worker.name);
     return h(
       'article',
-      { class: `worker ${current ? 'busy' : 'idle'}`, dataset: { worker: worker.name } },
+      { class: `worker ${current ? 'busy' : 'idle'}${opened ? ' opened' : ''}`, dataset: { worker: worker.name } },
       h(
         'header',
         {},
-        h('span', { class: 'dot', title: current ? 'busy' : 'idle' }),
-        h('b', { text: worker.name }),
+        h('span', {
+          class: 'dot',
+          title: current ? 'busy: holds a task' : 'idle: holds no task',
+        }),
+        h('button', {
+          type: 'button',
+          class: 'name link',
+          'aria-expanded': opened ? 'true' : 'false',
+          title: opened ? 'Hide the charts' : 'Show the charts of the last 24 hours',
+          text: worker.name,
+          onclick: () => this.toggle(worker.name),
+        }),
         h('span', { class: 'role', text: worker.role || '' }),
         h('span', { class: 'model', text: worker.model || '' }),
+        barChart(done, failed, {
+          width: 72,
+          height: 18,
+          label: `${worker.name}: tasks per hour, last 24 h (failed in red); ${lastHour.completed + lastHour.failed} this hour`,
+        }),
       ),
       h(
         'div',
@@ -1488,14 +1623,30 @@ const workers = {
           ? [h('span', { class: 'note', text: ' · next ' }), taskLink(worker.next_task)]
           : null,
       ),
-      liveText ? h('div', { class: 'live', text: liveText }) : null,
+      liveText ? h('div', { class: 'live', title: 'Model output as it streams', text: liveText }) : null,
+      opened ? this.charts(worker, hours) : null,
+    );
+  },
+
+  /** A worker's four charts of the last 24 hours and its totals. */
+  charts(worker, hours) {
+    const stats = worker.stats || {};
+    const finished = (stats.tasks_done || 0) + (stats.tasks_failed || 0);
+    const failRate = finished ? (stats.tasks_failed || 0) / finished : 0;
+    const hourlyRate = hours.map((b) => (b.completed + b.failed ? b.failed / (b.completed + b.failed) : 0));
+    const lastHour = hours[23];
+    return [
       h(
         'div',
         { class: 'charts' },
         chartBox(
           'tasks/h',
           `${lastHour.completed + lastHour.failed}`,
-          barChart(done, failed, { label: `${worker.name}: tasks per hour, last 24 h (failed in red)` }),
+          barChart(
+            hours.map((b) => b.completed),
+            hours.map((b) => b.failed),
+            { label: `${worker.name}: tasks per hour, last 24 h (failed in red)` },
+          ),
         ),
         [
           ['tokens/h', fmt.count(lastHour.tokens), hours.map((b) => b.tokens), 'tokens'],
@@ -1513,7 +1664,13 @@ const workers = {
         field('tokens', fmt.count(stats.tokens || 0)),
         field('cost', fmt.usd(stats.cost_micros || 0)),
       ),
-    );
+    ];
+  },
+
+  toggle(name) {
+    if (this.opened.has(name)) this.opened.delete(name);
+    else this.opened.add(name);
+    this.render();
   },
 
   render() {
@@ -1524,7 +1681,7 @@ const workers = {
     if (this.error) root.prepend(h('p', { class: 'error', text: this.error }));
     const busy = all.filter((w) => w.current_task).length;
     $('#workers-note').textContent = all.length
-      ? `${busy} of ${all.length} busy · charts: last 24 h${all.length > shown.length ? ` · first ${shown.length} shown` : ''}`
+      ? `${busy} of ${all.length} busy${all.length > shown.length ? ` · first ${shown.length} shown` : ''}`
       : '';
   },
 };
@@ -1543,17 +1700,18 @@ const budget = {
     return { rate, projected: b.spent_today_micros + (rate * left) / HOUR, left };
   },
 
+  /** Bars of the spend per day, scaled to the largest; a day over the limit in red. */
   history(days, limit) {
     const width = 300;
-    const height = 56;
+    const height = 24;
     const costs = days.map((d) => d.cost_micros || 0);
-    const top = Math.max(1, limit || 0, ...costs);
+    const top = Math.max(1, ...costs);
     const w = width / days.length;
     const root = chartFrame(width, height, `Spend per day, last ${days.length} days`, 'history');
     // Bars may stretch to the card's width.
     root.setAttribute('preserveAspectRatio', 'none');
     days.forEach((day, i) => {
-      const v = (costs[i] / top) * (height - 4);
+      const v = (costs[i] / top) * (height - 2);
       root.append(
         svg(
           'rect',
@@ -1572,16 +1730,6 @@ const budget = {
         ),
       );
     });
-    if (limit) {
-      const y = height - (limit / top) * (height - 4);
-      root.append(
-        svg(
-          'line',
-          { class: 'limit', x1: 0, y1: y, x2: width, y2: y },
-          svg('title', {}, `daily limit ${fmt.usd(limit)}`),
-        ),
-      );
-    }
     return root;
   },
 
@@ -1596,7 +1744,7 @@ const budget = {
     const { rate, projected, left } = this.burn(b);
     const meter = h(
       'div',
-      { class: 'meter' },
+      { class: 'meter', title: 'Spent today (solid) and reserved for calls in flight (pale), against the daily limit' },
       h('span', { class: 'spent' }),
       h('span', { class: 'reserved' }),
     );
@@ -1615,6 +1763,7 @@ const budget = {
       const until = ((limit - b.spent_today_micros) / rate) * HOUR;
       if (until < left) overIn = until;
     }
+    const line = (...parts) => h('p', { class: 'line note' }, parts.filter(Boolean).join(' · '));
     fill(
       root,
       h(
@@ -1623,66 +1772,43 @@ const budget = {
         h('b', { text: fmt.usd(b.spent_today_micros) }),
         limit ? ` of ${fmt.usd(limit)} today` : ' spent today · no daily limit',
         limit ? h('span', { class: 'note', text: ` (${fmt.pct(b.spent_today_micros / limit)})` }) : null,
+        b.paused ? h('span', { class: 'badge bad', text: 'paid work paused: limit reached' }) : null,
       ),
       limit ? meter : null,
-      b.paused ? h('p', { class: 'badge bad', text: 'paid work paused: limit reached' }) : null,
-      h(
-        'dl',
-        { class: 'fields' },
-        field('burn rate', `${fmt.usd(rate)}/h`),
-        field('by reset', `${fmt.usd(projected)} projected (reset ${fmt.ago(b.next_reset_ms)})`),
-        field('limit in', overIn !== null ? `~${fmt.span(overIn)} at this rate` : null),
-        field('reserved', b.reserved_micros ? fmt.usd(b.reserved_micros) : null),
-        field(
-          'session',
-          `${fmt.usd(b.spent_session_micros)}${b.session_limit_micros ? ` of ${fmt.usd(b.session_limit_micros)}` : ''}`,
-        ),
+      line(
+        `burn ${fmt.usd(rate)}/h`,
+        `${fmt.usd(projected)} by the reset (${fmt.ago(b.next_reset_ms)})`,
+        overIn !== null ? `limit in ~${fmt.span(overIn)}` : null,
+      ),
+      line(
+        `session ${fmt.usd(b.spent_session_micros)}${b.session_limit_micros ? ` of ${fmt.usd(b.session_limit_micros)}` : ''}`,
+        b.reserved_micros ? `reserved ${fmt.usd(b.reserved_micros)}` : null,
       ),
       days && days.length
-        ? [
-            h('h3', { text: `Spend, last ${days.length} days` }),
+        ? h(
+            'div',
+            { class: 'days' },
+            h('span', {
+              class: 'note',
+              title: `${days[0].day} to ${days[days.length - 1].day}; a day over the limit in red`,
+              text: `spend, ${days.length} days`,
+            }),
             days.some((d) => d.cost_micros > 0)
               ? this.history(days, limit)
-              : h('p', { class: 'note', text: 'Nothing spent on paid models.' }),
-            h(
-              'div',
-              { class: 'axis note' },
-              h('span', { text: days[0].day }),
-              h('span', { text: days[days.length - 1].day }),
-            ),
-          ]
+              : h('span', { class: 'note', text: 'nothing spent on paid models' }),
+          )
         : null,
       perModel.length
-        ? h(
-            'table',
-            { class: 'models' },
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                h('th', { text: 'model' }),
-                h('th', { text: 'calls' }),
-                h('th', { text: 'tokens' }),
-                h('th', { text: 'cost' }),
-              ),
-            ),
-            h(
-              'tbody',
-              {},
-              perModel.map(([model, u]) =>
-                h(
-                  'tr',
-                  {},
-                  h('td', { text: model }),
-                  h('td', { text: fmt.count(u.calls || 0) }),
-                  h('td', { text: fmt.count((u.input_tokens || 0) + (u.output_tokens || 0)) }),
-                  h('td', { text: fmt.usd(u.cost_micros || 0) }),
-                ),
-              ),
-            ),
-          )
+        ? h('p', {
+            class: 'line note models',
+            title: perModel
+              .map(
+                ([model, u]) =>
+                  `${model}: ${fmt.usd(u.cost_micros || 0)}, ${fmt.count(u.calls || 0)} calls, ${fmt.count((u.input_tokens || 0) + (u.output_tokens || 0))} tokens`,
+              )
+              .join('\n'),
+            text: `by model: ${perModel.map(([model, u]) => `${model} ${fmt.usd(u.cost_micros || 0)}`).join(' · ')}`,
+          })
         : null,
     );
   },
@@ -1713,28 +1839,35 @@ const plugins = {
 
   render() {
     const root = $('#plugins');
+    const loaded = store.plugins.filter((p) => p.state === 'loaded').length;
+    $('#plugins-note').textContent = store.plugins.length ? `${loaded} of ${store.plugins.length} loaded` : '';
     fill(
       root,
       this.error ? h('p', { class: 'error', text: this.error }) : null,
       ...store.plugins.map((p) => {
-        const loaded = p.state === 'loaded';
-        const action = loaded ? 'disable' : 'enable';
+        const on = p.state === 'loaded';
+        const action = on ? 'disable' : 'enable';
         return h(
           'div',
           { class: 'plugin', dataset: { plugin: p.name, state: p.state } },
-          h('span', { class: 'name', text: p.name }),
-          h('span', { class: 'version note', text: p.version ? `v${p.version}` : '' }),
+          h('span', {
+            class: 'name',
+            title: [p.name, p.version ? `v${p.version}` : null, (p.kinds || []).join(', ')]
+              .filter(Boolean)
+              .join(' · '),
+            text: p.name,
+          }),
+          h('span', { class: 'kinds note', text: (p.kinds || []).join(', ') }),
           h('span', { class: `badge st-${p.state}`, text: p.state }),
           h('button', {
             type: 'button',
-            class: 'quiet',
+            class: 'quiet small',
             dataset: { action },
             disabled: this.busy.has(p.name),
-            text: loaded ? 'Disable' : 'Enable',
+            text: on ? 'Disable' : 'Enable',
             onclick: () => this.toggle(p.name, action),
           }),
-          h('span', { class: 'kinds note', text: (p.kinds || []).join(', ') }),
-          p.reason ? h('span', { class: 'reason error', text: p.reason }) : null,
+          p.reason ? h('span', { class: 'reason error', title: p.reason, text: p.reason }) : null,
           this.errors.has(p.name)
             ? h('span', { class: 'reason error', text: this.errors.get(p.name) })
             : null,
@@ -1765,42 +1898,63 @@ const failures = {
     failed.sort(byFinish);
     const counts = store.counts;
     const total = Math.max(counts ? counts.failed || 0 : 0, failed.length);
+    const retrying = failed.filter((t) => retryNote(t)).length;
     $('#failures-note').textContent = total
-      ? `${total}${total > this.shown ? `, newest ${Math.min(this.shown, failed.length)} shown` : ''}`
+      ? [
+          String(total),
+          retrying ? `${retrying} retrying` : null,
+          total > this.shown ? `newest ${Math.min(this.shown, failed.length)} shown` : null,
+        ]
+          .filter(Boolean)
+          .join(' · ')
       : '';
     fill(
       root,
       this.error ? h('p', { class: 'error', text: this.error }) : null,
       failed.length ? null : h('p', { class: 'note', text: 'No failed tasks.' }),
-      ...failed.slice(0, this.shown).map((task) =>
-        h(
-          'div',
-          { class: 'failure', dataset: { task: task.id } },
-          h(
-            'div',
-            { class: 'line' },
-            taskLink(task.id),
-            h('span', { class: 'title', text: task.title }),
-            h('button', {
+      ...failed.slice(0, this.shown).map((task) => this.row(task)),
+    );
+  },
+
+  /** A failed task: Retry when it failed for good, else when the host retries it. */
+  row(task) {
+    const retrying = retryNote(task);
+    return h(
+      'div',
+      { class: 'failure', dataset: { task: task.id, retrying: retrying ? '1' : '0' } },
+      h(
+        'div',
+        { class: 'line' },
+        taskLink(task.id),
+        h('span', { class: 'title', title: task.title, text: task.title }),
+        retrying
+          ? h('span', {
+              class: 'retrying note',
+              title: 'The host retries it automatically then',
+              text: retrying,
+            })
+          : h('button', {
               type: 'button',
-              class: 'quiet',
+              class: 'quiet small',
+              dataset: { action: 'retry' },
+              title: 'Failed for good: try it again',
               text: 'Retry',
               onclick: () => this.retry(task.id),
             }),
-          ),
-          h('div', {
-            class: 'note',
-            text: [
-              task.worker,
-              task.model,
-              `try ${task.attempts}/${task.max_attempts || '?'}`,
-              fmt.ago(task.finished_ms),
-            ]
-              .filter(Boolean)
-              .join(' · '),
-          }),
-          h('pre', { class: 'error-box', text: task.error || '(no error recorded)' }),
-        ),
+      ),
+      h(
+        'div',
+        { class: 'line' },
+        h('span', {
+          class: 'note',
+          title: [task.worker, task.model].filter(Boolean).join(' · '),
+          text: `try ${task.attempts}/${task.max_attempts || '?'} · ${fmt.ago(task.finished_ms)}`,
+        }),
+        h('span', {
+          class: 'error-line',
+          title: task.error || '',
+          text: task.error || '(no error recorded)',
+        }),
       ),
     );
   },
@@ -1910,8 +2064,11 @@ const approvals = {
           text: left > 0 ? `expires in ${fmt.span(left)}` : 'expiring',
         }),
       ),
-      h('code', { class: 'args', title: shorten(args, 2000), text: shorten(args, ARGS_SHOWN) }),
-      a.reason ? h('div', { class: 'reason note', text: a.reason }) : null,
+      h('code', {
+        class: 'args',
+        title: [a.reason, shorten(args, 2000)].filter(Boolean).join('\n'),
+        text: shorten(args, ARGS_SHOWN),
+      }),
       h(
         'form',
         {
@@ -2018,6 +2175,19 @@ const filing = {
       e.preventDefault();
       this.submit();
     });
+    $('#file-toggle').addEventListener('click', () => this.show($('#file-card').hidden));
+    $('#file-close').addEventListener('click', () => this.show(false));
+    $('#file-card').addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') this.show(false);
+    });
+  },
+
+  /** Opens the form over the board (focusing its title), or closes it. */
+  show(open) {
+    $('#file-card').hidden = !open;
+    $('#file-toggle').setAttribute('aria-expanded', open ? 'true' : 'false');
+    if (open) $('#file-title').focus();
+    else $('#file-toggle').focus();
   },
 
   message(text, kind) {
@@ -2107,7 +2277,11 @@ const bus = {
               .filter(Boolean)
               .join(' · '),
           }),
-          h('div', { class: 'body', text: m.body.length > 200 ? `${m.body.slice(0, 199)}…` : m.body }),
+          h('div', {
+            class: 'body',
+            title: shorten(m.body, 2000),
+            text: m.body.length > 200 ? `${m.body.slice(0, 199)}…` : m.body,
+          }),
         ),
       ),
     );
@@ -2180,10 +2354,9 @@ function applyTask(sub, p, at) {
       { question: p.question, asked_by: p.worker, asked_ms: at, approval: p.approval || null },
     ];
   }
-  if (status === 'failed') {
-    patch.error = p.error;
-    patch.retry_at_ms = p.retry_at_ms;
-  }
+  // Set while a failed task waits for its automatic retry, cleared by any other status.
+  patch.retry_at_ms = status === 'failed' ? (p.retry_at_ms ?? null) : null;
+  if (status === 'failed') patch.error = p.error;
   if (status === 'completed') {
     const result = (known && known.result) || {};
     patch.result = {
@@ -2368,6 +2541,8 @@ async function boot() {
     loadBus(),
   ]);
   stream.flush();
+  // The counts may have come after the status that drew the header.
+  header.render();
   board.render();
   failures.render();
   document.body.dataset.ready = '1';
