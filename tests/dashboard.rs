@@ -465,6 +465,28 @@ async fn plugins_are_switched_off_and_on_from_the_page() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_paused_or_removed_from_the_command_line_show_at_once() {
+    let _alone = alone();
+    let swarm = Swarm::open().await;
+    let page = swarm.page();
+    let badge = "document.querySelector('[data-worker=\"Trace\"] .state.paused') !== null";
+    swarm.env.run(&["workers", "pause", "Trace"]).ok();
+    page.expect(badge, Duration::from_secs(5), "Trace shown paused")
+        .await;
+    swarm.env.run(&["workers", "remove", "Keystone"]).ok();
+    let gone = "document.querySelector('[data-worker=\"Keystone\"]') === null";
+    page.expect(gone, Duration::from_secs(5), "Keystone gone")
+        .await;
+    swarm.env.run(&["workers", "resume", "Trace"]).ok();
+    let resumed = "document.querySelector('[data-worker=\"Trace\"]') !== null \
+         && document.querySelector('[data-worker=\"Trace\"] .state') === null";
+    page.expect(resumed, Duration::from_secs(5), "Trace shown working")
+        .await;
+    assert_no_problems(page);
+    swarm.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_queue_keeps_only_the_visible_rows_in_the_page() {
     let _alone = alone();
     // Calls that take a minute: four run, the rest wait in the ready column.

@@ -1583,6 +1583,14 @@ const workers = {
     const liveId = this.live.get(worker.name);
     const liveText = liveId ? (store.output.get(liveId) || '').slice(-60).replace(/\s+/g, ' ') : '';
     const opened = this.opened.has(worker.name);
+    // What a person or the failure ladder did to it, if anything.
+    const held = worker.leaving
+      ? ['leaving', 'removed: leaves when its call ends']
+      : worker.paused
+        ? ['paused', 'paused: takes no new task until resumed']
+        : worker.suspended_until_ms
+          ? ['suspended', `suspended by the failure ladder: ${worker.suspension_reason || ''}`]
+          : null;
     return h(
       'article',
       { class: `worker ${current ? 'busy' : 'idle'}${opened ? ' opened' : ''}`, dataset: { worker: worker.name } },
@@ -1601,6 +1609,7 @@ const workers = {
           text: worker.name,
           onclick: () => this.toggle(worker.name),
         }),
+        held ? h('span', { class: `state ${held[0]}`, title: held[1], text: held[0] }) : null,
         h('span', { class: 'role', text: worker.role || '' }),
         h('span', { class: 'model', text: worker.model || '' }),
         barChart(done, failed, {
@@ -2303,6 +2312,10 @@ function apply(event) {
     refresh.bus();
   } else if (kind.startsWith('plugin.')) {
     refresh.plugins();
+    refresh.status();
+  } else if (kind.startsWith('worker.')) {
+    // Paused, resumed, added, removed, suspended, spawned: the list as it is now.
+    refresh.workers();
     refresh.status();
   }
 }
