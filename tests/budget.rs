@@ -118,3 +118,87 @@ fn a_free_model_keeps_working_while_the_paid_budget_is_exhausted() {
     assert_eq!(b["per_model"]["paid/x"], Value::Null, "{b}");
     assert_eq!(b["spent_today_micros"], 0, "{b}");
 }
+
+#[test]
+fn a_call_is_priced_before_it_is_made_with_its_models_tier() {
+    let env = Env::new();
+    setup(&env, "sim/default", 1.0);
+    let _host = env.start();
+
+    let mini = env.run(&[
+        "cost",
+        "estimate",
+        "--model",
+        "openai/gpt-4o-mini",
+        "--tokens",
+        "10000",
+        "--output-tokens",
+        "1000",
+    ]);
+    assert_eq!(
+        mini.ok(),
+        "model:  openai/gpt-4o-mini (budget tier; priced as `openai/gpt-4o-mini`)\n\
+         price:  $0.15 in, $0.6 out per million tokens\n\
+         tokens: 10000 in, 1000 out\n\
+         cost:   $0.002100\n"
+    );
+    let configured = env
+        .run(&[
+            "cost",
+            "estimate",
+            "--model",
+            "paid/x",
+            "--tokens",
+            "0",
+            "--output-tokens",
+            "64",
+            "--json",
+        ])
+        .json();
+    assert_eq!(configured["priced_as"], "paid/", "{configured}");
+    assert_eq!(configured["tier"], "premium");
+    assert_eq!(
+        configured["cost_micros"], 64_000,
+        "what the budget charges for it"
+    );
+    let local = env
+        .run(&[
+            "cost",
+            "estimate",
+            "--model",
+            "sim/default",
+            "--tokens",
+            "5000",
+            "--json",
+        ])
+        .json();
+    assert_eq!(
+        (local["tier"].as_str(), local["cost_micros"].as_u64()),
+        (Some("local"), Some(0))
+    );
+    let unknown = env.run(&[
+        "cost",
+        "estimate",
+        "--model",
+        "mystery/x",
+        "--tokens",
+        "1000",
+    ]);
+    assert!(
+        unknown
+            .ok()
+            .contains("premium tier; no price known: charged at the highest built-in price"),
+        "{}",
+        unknown.stdout
+    );
+
+    let (code, refused) = env.api("/api/cost/estimate?input_tokens=5", None);
+    assert_eq!(code, 400, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("model"),
+        "{refused}"
+    );
+}

@@ -1,6 +1,9 @@
-//! `hypernet budget`: the running host's limits and spend.
+//! `hypernet budget`: the running host's limits and spend; `hypernet cost estimate`: what a
+//! call would cost.
 
+use super::CostCommand;
 use super::client::Client;
+use super::format::url_part;
 use super::format::{dollars, fields, rfc3339_ms};
 use super::table::render;
 use anyhow::{Context, Result};
@@ -66,6 +69,52 @@ fn text(v: &BudgetView) -> String {
         usage_table("MODEL", &v.per_model),
         usage_table("WORKER", &v.per_worker)
     )
+}
+
+/// `hypernet cost estimate`.
+pub(super) async fn cost(data_dir: &Path, cmd: CostCommand) -> Result<()> {
+    let CostCommand::Estimate {
+        model,
+        tokens,
+        output_tokens,
+        json,
+    } = cmd;
+    let path = format!(
+        "/api/cost/estimate?model={}&input_tokens={tokens}&output_tokens={output_tokens}",
+        url_part(&model)
+    );
+    let e = Client::connect(data_dir)?.get(&path).await?;
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&e)?)?;
+        return Ok(());
+    }
+    let text = |k: &str| e[k].as_str().unwrap_or("?").to_owned();
+    let per_million = |k: &str| format!("${}", e[k].as_f64().unwrap_or(0.0));
+    let priced_as = match text("priced_as").as_str() {
+        "local" => "a local model: free".to_owned(),
+        "unknown" => "no price known: charged at the highest built-in price".to_owned(),
+        prefix => format!("priced as `{prefix}`"),
+    };
+    outln!(
+        "{}",
+        fields(&[
+            (
+                "model",
+                format!("{} ({} tier; {priced_as})", text("model"), text("tier"))
+            ),
+            (
+                "price",
+                format!(
+                    "{} in, {} out per million tokens",
+                    per_million("input_per_mtok"),
+                    per_million("output_per_mtok")
+                )
+            ),
+            ("tokens", format!("{tokens} in, {output_tokens} out")),
+            ("cost", dollars(e["cost_micros"].as_u64().unwrap_or(0))),
+        ])
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

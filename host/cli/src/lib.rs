@@ -155,6 +155,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What calls cost: `hypernet cost estimate --model M --tokens N`.
+    #[command(subcommand)]
+    Cost(CostCommand),
     /// Hypernet addresses: check what one parses to, or why it does not.
     #[command(subcommand)]
     Address(AddressCommand),
@@ -272,6 +275,27 @@ pub enum TaskCommand {
         id: TaskId,
         /// The answer.
         answer: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `hypernet cost ...`
+#[derive(Debug, Subcommand)]
+pub enum CostCommand {
+    /// The price of a call before it is made: the model's tier, its price per million
+    /// tokens and where that comes from, and the cost of the tokens given.
+    Estimate {
+        /// The model (`anthropic/claude-sonnet-4-5`).
+        #[arg(long)]
+        model: String,
+        /// Input tokens of the call.
+        #[arg(long)]
+        tokens: u64,
+        /// Output tokens of the call.
+        #[arg(long, default_value_t = 0)]
+        output_tokens: u64,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -428,6 +452,7 @@ impl Cli {
             } => tasks::change_worker(&self.data_dir, action).await,
             Command::Worker { name, json } => tasks::worker(&self.data_dir, &name, json).await,
             Command::Budget { json } => budget::show(&self.data_dir, json).await,
+            Command::Cost(cmd) => budget::cost(&self.data_dir, cmd).await,
             Command::Dashboard { json } => dashboard::show(&self.data_dir, json).await,
             Command::Address(cmd) => address::run(cmd),
             Command::Approvals(cmd) => approvals::run(&self.data_dir, cmd).await,

@@ -18,6 +18,7 @@
 //! past a limit.
 
 pub mod persist;
+pub mod prices;
 
 use hypernet_model::tasks::TaskId;
 use serde::{Deserialize, Serialize};
@@ -180,7 +181,7 @@ pub struct OverBudget {
 /// The budget: limits, prices, reservations and spend.
 #[derive(Debug, Clone)]
 pub struct Budget {
-    prices: Vec<(String, Price)>,
+    prices: prices::PriceTable,
     reset_hour: u32,
     daily_limit: Option<u64>,
     session_limit: Option<u64>,
@@ -226,14 +227,8 @@ pub struct BudgetView {
 impl Budget {
     /// A budget with no spend.
     pub fn new(cfg: &BudgetConfig) -> Budget {
-        let mut prices: Vec<(String, Price)> = default_prices().into_iter().collect();
-        for (k, v) in &cfg.prices {
-            prices.retain(|(p, _)| p != k);
-            prices.push((k.clone(), *v));
-        }
-        prices.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
         Budget {
-            prices,
+            prices: prices::PriceTable::new(&cfg.prices),
             reset_hour: cfg.reset_hour_utc.min(23),
             daily_limit: cfg.daily_limit_usd.map(usd_to_micros),
             session_limit: cfg.session_limit_usd.map(usd_to_micros),
@@ -255,26 +250,14 @@ impl Budget {
         &self.state
     }
 
-    /// The price of `model`: configured or built-in by longest prefix; zero for local
-    /// models; the highest built-in price for an unknown paid model.
+    /// The price of `model` (see [`prices::PriceTable::lookup`]).
     pub fn price(&self, model: &str) -> Price {
-        if let Some((_, p)) = self
-            .prices
-            .iter()
-            .find(|(k, _)| model.starts_with(k.as_str()))
-        {
-            return *p;
-        }
-        if is_local(model) {
-            return Price {
-                input_per_mtok: 0.0,
-                output_per_mtok: 0.0,
-            };
-        }
-        default_prices()
-            .into_values()
-            .max_by(|a, b| a.output_per_mtok.total_cmp(&b.output_per_mtok))
-            .expect("built-in prices exist")
+        self.prices.price(model)
+    }
+
+    /// The price table.
+    pub fn prices(&self) -> &prices::PriceTable {
+        &self.prices
     }
 
     /// The budget day of `now_ms`.

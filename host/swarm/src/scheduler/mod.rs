@@ -171,6 +171,8 @@ pub struct Scheduler {
     call_metrics: call_metrics::CallMetrics,
     /// Workers' tool rights (an added worker gets its own).
     permissions: Arc<crate::tools::TierPermission>,
+    /// What models cost, for estimates.
+    prices: Arc<crate::budget::prices::PriceTable>,
 }
 
 /// Why the scheduler could not start.
@@ -395,12 +397,25 @@ impl Scheduler {
             models,
             call_metrics,
             permissions: permissions_handle,
+            prices: Arc::new(crate::budget::prices::PriceTable::new(
+                &config.budget.prices,
+            )),
         };
         if let Err(e) = approvals.recover(now_ms()).await {
             tracing::error!(error = %e, "cannot recover the approval queue");
         }
         approvals.spawn_expiry(APPROVAL_EXPIRY_EVERY);
         Ok(scheduler)
+    }
+
+    /// What a call to `model` with `input_tokens` in and `output_tokens` out would cost.
+    pub fn estimate(
+        &self,
+        model: &str,
+        input_tokens: u64,
+        output_tokens: u64,
+    ) -> crate::budget::prices::Estimate {
+        self.prices.estimate(model, input_tokens, output_tokens)
     }
 
     /// How long model calls have taken since the host started.
