@@ -408,7 +408,7 @@ fn workers_show_their_work() {
     assert_eq!(
         header,
         [
-            "NAME", "ADDRESS", "ROLE", "MODEL", "CURRENT", "DONE", "FAILED", "TOKENS"
+            "NAME", "ADDRESS", "ROLE", "MODEL", "STATE", "CURRENT", "DONE", "FAILED", "TOKENS"
         ]
     );
     for w in list {
@@ -426,6 +426,7 @@ fn workers_show_their_work() {
                 w["address"].as_str().unwrap().to_owned(),
                 w["role"].as_str().unwrap().to_owned(),
                 "sim/default".to_owned(),
+                "idle".to_owned(),
                 "-".to_owned(),
                 stats["tasks_done"].to_string(),
                 stats["tasks_failed"].to_string(),
