@@ -19,6 +19,7 @@ mod channel_webhook;
 mod channels_email;
 mod channels_telegram;
 mod compat;
+mod console;
 mod coordinator;
 mod dashboard;
 mod dashboard_contract;

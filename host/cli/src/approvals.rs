@@ -103,7 +103,7 @@ pub(super) async fn run(data_dir: &Path, cmd: ApprovalsCommand) -> Result<()> {
 }
 
 /// `AQ-0001: approved (ran: ok)`.
-fn decided(a: &Approval) -> String {
+pub(super) fn decided(a: &Approval) -> String {
     match &a.execution {
         Some(Execution::Done { ok: true, .. }) => format!("{}: {} (ran: ok)", a.id, a.status),
         Some(Execution::Done { ok: false, output }) => {

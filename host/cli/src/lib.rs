@@ -21,6 +21,7 @@ mod budget;
 mod channels;
 mod client;
 pub mod compose;
+mod console;
 mod dashboard;
 pub mod datadir;
 mod doctor;
@@ -117,6 +118,15 @@ pub enum Command {
         /// Seconds between refreshes when watching (fractions allowed, at least 0.1).
         #[arg(long, value_name = "SECS", default_value = "1", value_parser = status::interval, requires = "watch")]
         interval: Duration,
+    },
+    /// A full-screen view of the running host to work from: the task board, the selected
+    /// task's answer as it streams, workers, budget, approvals and questions, plugins, with
+    /// keys to act on each (? lists them).
+    Console {
+        /// Seconds between reads of the host (fractions allowed, at least 0.1); streamed
+        /// output and changes the host announces show sooner.
+        #[arg(long, value_name = "SECS", default_value = "1", value_parser = status::interval)]
+        refresh: Duration,
     },
     /// Totals over every stored task: by status, by model, tokens and cost.
     Summary {
@@ -444,6 +454,7 @@ impl Cli {
                 watch,
                 interval,
             } => status::show(&self.data_dir, json, watch.then_some(interval)).await,
+            Command::Console { refresh } => console::run(&self.data_dir, refresh).await,
             Command::Summary { json } => tasks::summary(&self.data_dir, json).await,
             Command::Workers { action: None, json } => tasks::workers(&self.data_dir, json).await,
             Command::Workers {
@@ -469,5 +480,11 @@ impl Cli {
     /// Whether this command is the long-running host (which logs at info by default).
     pub fn is_host(&self) -> bool {
         matches!(self.command, Command::Run { .. })
+    }
+
+    /// Whether this command draws on the terminal, where log lines would tear its picture
+    /// (its log then goes to standard error only when that is not the terminal).
+    pub fn draws_on_terminal(&self) -> bool {
+        matches!(self.command, Command::Console { .. })
     }
 }

@@ -136,7 +136,8 @@ fn description_text(d: &Value) -> String {
     out.join("\n")
 }
 
-fn state_text(status: &Value) -> String {
+/// `loaded`, `disabled`, or `failed (why)`.
+pub(super) fn state_text(status: &Value) -> String {
     let state = status["state"].as_str().unwrap_or("?");
     match status["reason"].as_str() {
         Some(reason) => format!("{state} ({reason})"),

@@ -115,15 +115,18 @@ async fn change(
     let task = Client::connect(data_dir)?
         .post(&format!("/api/tasks/{id}/{action}"), body)
         .await?;
-    print(&task, json, |t| {
-        let task: Task = parse(t, "a task")?;
-        Ok(match (&task.blocked_reason, task.status) {
-            (_, status) if status == target => format!("{}: {target}", task.id),
-            // A cancelled task retried waits for its dependencies again.
-            (Some(reason), TaskStatus::Blocked) => format!("{}: blocked ({reason})", task.id),
-            (_, status) => format!("{}: {target} (now {status})", task.id),
-        })
-    })
+    print(&task, json, |t| Ok(moved(&parse(t, "a task")?, target)))
+}
+
+/// What became of a task sent towards `target`: `T-5: cancelled`, or where it is now when
+/// it has already moved on.
+pub(super) fn moved(task: &Task, target: TaskStatus) -> String {
+    match (&task.blocked_reason, task.status) {
+        (_, status) if status == target => format!("{}: {target}", task.id),
+        // A cancelled task retried waits for its dependencies again.
+        (Some(reason), TaskStatus::Blocked) => format!("{}: blocked ({reason})", task.id),
+        (_, status) => format!("{}: {target} (now {status})", task.id),
+    }
 }
 
 /// `hypernet summary`.
@@ -179,7 +182,7 @@ pub(super) async fn workers(data_dir: &Path, json: bool) -> Result<()> {
 }
 
 /// What a worker is doing, in a word: `leaving`, `paused`, `suspended`, `busy` or `idle`.
-fn worker_state(w: &WorkerView) -> &'static str {
+pub(super) fn worker_state(w: &WorkerView) -> &'static str {
     if w.leaving {
         "leaving"
     } else if w.paused {
@@ -200,21 +203,15 @@ pub(super) async fn change_worker(data_dir: &Path, action: WorkersCommand) -> Re
     let (answer, json, done): (Value, bool, fn(&WorkerView) -> String) = match action {
         WorkersCommand::Pause { name, json } => {
             let answer = client.post(&post(&name, "pause"), None).await?;
-            (answer, json, |w| match &w.current_task {
-                Some(task) => format!("{}: paused; {task} finishes, nothing new starts", w.name),
-                None => format!("{}: paused", w.name),
-            })
+            (answer, json, paused)
         }
         WorkersCommand::Resume { name, json } => {
             let answer = client.post(&post(&name, "resume"), None).await?;
-            (answer, json, |w| format!("{}: taking tasks", w.name))
+            (answer, json, resumed)
         }
         WorkersCommand::Remove { name, json } => {
             let answer = client.post(&post(&name, "remove"), None).await?;
-            (answer, json, |w| match (&w.current_task, w.leaving) {
-                (Some(task), true) => format!("{}: leaving when {task} ends", w.name),
-                _ => format!("{}: removed", w.name),
-            })
+            (answer, json, removed)
         }
         WorkersCommand::Add {
             name,
@@ -229,12 +226,36 @@ pub(super) async fn change_worker(data_dir: &Path, action: WorkersCommand) -> Re
                 "capabilities": capabilities, "tier": tier,
             });
             let answer = client.post("/api/workers", Some(&body)).await?;
-            (answer, json, |w| {
-                format!("{}: added (model {})", w.name, w.model)
-            })
+            (answer, json, added)
         }
     };
     print(&answer, json, |a| Ok(done(&parse(a, "a worker")?)))
+}
+
+/// `Trace: paused`, and what becomes of its call in progress.
+pub(super) fn paused(w: &WorkerView) -> String {
+    match &w.current_task {
+        Some(task) => format!("{}: paused; {task} finishes, nothing new starts", w.name),
+        None => format!("{}: paused", w.name),
+    }
+}
+
+/// `Trace: taking tasks`.
+pub(super) fn resumed(w: &WorkerView) -> String {
+    format!("{}: taking tasks", w.name)
+}
+
+/// `Scout: removed`, or when it leaves.
+pub(super) fn removed(w: &WorkerView) -> String {
+    match (&w.current_task, w.leaving) {
+        (Some(task), true) => format!("{}: leaving when {task} ends", w.name),
+        _ => format!("{}: removed", w.name),
+    }
+}
+
+/// `Scout: added (model sim/default)`.
+pub(super) fn added(w: &WorkerView) -> String {
+    format!("{}: added (model {})", w.name, w.model)
 }
 
 /// `hypernet worker NAME`.
@@ -416,7 +437,7 @@ fn listing_path(route: &str, status: Option<TaskStatus>, limit: Option<usize>) -
 }
 
 /// The lower-case name a serde enum serializes to (`high`, `moderate`).
-fn word<T: Serialize>(value: &T) -> String {
+pub(super) fn word<T: Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(Value::String(s)) => s,
         Ok(other) => other.to_string(),
