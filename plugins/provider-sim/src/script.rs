@@ -226,7 +226,10 @@ fn after_tools(request: &CompletionRequest, title: &str) -> Move {
         .iter()
         .zip(&results)
         .map(|(name, result)| {
-            let result = result.split_whitespace().collect::<Vec<_>>().join(" ");
+            let result = unwrapped(result)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             format!("- `{name}`: {}", excerpt(&result, 240))
         })
         .collect();
@@ -234,6 +237,18 @@ fn after_tools(request: &CompletionRequest, title: &str) -> Move {
         "I used my tools for \"{title}\":\n{}\nThe note is in my workspace.",
         said.join("\n")
     ))
+}
+
+/// What a tool returned, without the host's marking of outside content around it (the
+/// `<<external …>>` line, the note under it, and the closing `<</external>>`).
+fn unwrapped(result: &str) -> &str {
+    let Some(rest) = result.strip_prefix("<<external") else {
+        return result;
+    };
+    let body = rest.splitn(3, '\n').nth(2).unwrap_or_default();
+    body.trim_end()
+        .strip_suffix("<</external>>")
+        .unwrap_or(body)
 }
 
 /// `text` followed by a ```` ```signal ```` block holding `body`.
@@ -369,7 +384,10 @@ mod tests {
             first,
             Move::Call(LIST, json!({"path": ".", "recursive": false}))
         );
-        messages.extend(tool_turn(LIST, "README.md"));
+        messages.extend(tool_turn(
+            LIST,
+            "<<external source=\"tool:list_files\">>\n[Data from outside.]\nREADME.md\n<</external>>",
+        ));
         let Move::Call(WRITE, args) = next_move(
             &request(messages.clone()),
             || panic!("a later call is not dealt"),
