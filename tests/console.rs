@@ -1,7 +1,10 @@
 //! `hypernet console` as a person uses it: the real binary in a real terminal (a tmux
 //! pane), against a real host with provider-sim. Keys go in with `tmux send-keys`, the
 //! screen comes back with `tmux capture-pane`, and what the console did is checked on the
-//! screen and again through the CLI.
+//! screen and again through the CLI: filing, cancelling and retrying tasks, an answer
+//! streaming in, workers paused, added and removed, a plugin toggled, the board's filters,
+//! approvals approved and denied, a question answered, a host that stops and starts again,
+//! and the terminal given back on quitting.
 
 use crate::util::SIM;
 use hypernet_integration::{Env, hypernet_bin, within};
@@ -346,6 +349,16 @@ fn approvals_and_questions_are_decided_in_the_console() {
         "{answered}"
     );
     console.shows(&["Approvals 0 · questions 0", "nothing waits on you"]);
+
+    // The host stops: the console says so and keeps the last view; the host starts again
+    // (on another port) and the console finds it.
+    assert_eq!(host.stop(), Some(0));
+    console.shows(&["host not reachable: ", "Survey the north wall"]);
+    let host = env.start();
+    let port = host.url.rsplit(':').next().unwrap().to_owned();
+    console.shows(&[&format!(
+        ":{port} · live · open: none · finished: completed 3"
+    )]);
     console.press(&["q"]);
     console.shows(&["console exited with 0"]);
     drop(host);

@@ -206,7 +206,7 @@ fn answer(app: &mut App) {
     });
     let why = match held {
         Some(id) => format!(
-            "{} waits on approval request {id}: approve it with y or deny it with d",
+            "{} waits on approval request {id}: approve (y) or deny (d) it in the approvals pane",
             task.id
         ),
         None => format!("{} is {} and asks nothing", task.id, task.status),

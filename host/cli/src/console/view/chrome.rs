@@ -22,22 +22,22 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App) {
             .add_modifier(Modifier::BOLD),
     );
     let host = app.host.strip_prefix("http://").unwrap_or(&app.host);
-    let (stream, color) = match &app.stream {
-        Stream::Live => ("live".to_owned(), Color::Green),
-        Stream::Connecting => ("connecting".to_owned(), Color::Yellow),
-        Stream::Down(why) => (format!("events lost: {why}"), Color::Red),
-    };
-    let mut spans = vec![
-        title,
-        Span::raw(format!(" {host} · ")),
-        Span::styled(stream, Style::new().fg(color)),
-    ];
+    let mut spans = vec![title, Span::raw(format!(" {host} · "))];
+    // A host that does not answer says why; its event stream is lost with it.
     if let Some(why) = &app.unreachable {
-        spans.push(Span::styled(
-            format!(" · host not reachable: {why}"),
-            Style::new().fg(Color::Red),
-        ));
-    } else if let Some(s) = &app.snapshot {
+        let red = Style::new().fg(Color::Red);
+        spans.push(Span::styled(format!("host not reachable: {why}"), red));
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
+    spans.push(match &app.stream {
+        Stream::Live => Span::styled("live", Style::new().fg(Color::Green)),
+        Stream::Connecting => Span::styled("connecting", Style::new().fg(Color::Yellow)),
+        Stream::Down(why) => {
+            Span::styled(format!("events lost: {why}"), Style::new().fg(Color::Red))
+        }
+    });
+    if let Some(s) = &app.snapshot {
         let or_none = |text: String| if text.is_empty() { "none".into() } else { text };
         spans.push(Span::raw(format!(
             " · open: {} · finished: {}",

@@ -196,17 +196,22 @@ fn the_header_tells_when_the_host_is_away_and_before_it_answers() {
         &["127.0.0.1:7477 · connecting", "reading the host…"],
     );
     app.refreshed(Snapshot::parse(&answers()).unwrap());
-    app.unreachable("no hypernet host is answering".into());
     app.stream = super::super::app::Stream::Down("connection refused".into());
+    assert_shows(
+        &screen(&app, 120, 40),
+        &["127.0.0.1:7477 · events lost: connection refused · open: needs_input 2"],
+    );
+    app.unreachable("no hypernet host is answering".into());
     let s = screen(&app, 120, 40);
     assert_shows(
         &s,
         &[
-            "events lost: connection refused · host not reachable: no hypernet host is answering",
+            "127.0.0.1:7477 · host not reachable: no hypernet host is answering",
             // The last view stays.
             "Paint the gate",
         ],
     );
+    assert!(!s.contains("events lost"), "{s}");
 }
 
 #[test]
@@ -220,4 +225,18 @@ fn a_budget_without_a_limit_says_so() {
         &screen(&app, 80, 24),
         &["budget today $1.2500 (no daily limit) · paid work paused"],
     );
+}
+
+#[test]
+fn a_tiny_terminal_is_drawn_without_failing() {
+    let mut app = app();
+    app.help = true;
+    app.prompt = Some(Prompt {
+        kind: PromptKind::NewTask,
+        text: "Survey".into(),
+    });
+    for (width, height) in [(1, 1), (20, 5), (40, 12), (79, 23)] {
+        let s = screen(&app, width, height);
+        assert_eq!(s.lines().count(), height as usize);
+    }
 }
