@@ -59,7 +59,7 @@ fn shipped_files_are_stripped_and_keep_their_line_tables_beside_them() {
         String::from_utf8_lossy(&run.stderr)
     );
 
-    let mut shipped = vec!["hypernet".to_owned()];
+    let mut shipped = vec!["hypernet".to_owned(), "hypernet-console".to_owned()];
     shipped.extend(
         plugins
             .iter()

@@ -21,7 +21,7 @@ mod budget;
 mod channels;
 mod client;
 pub mod compose;
-mod console;
+pub mod console;
 mod dashboard;
 pub mod datadir;
 mod doctor;
@@ -32,7 +32,7 @@ mod messages;
 mod plugin_new;
 mod plugins;
 pub mod run;
-mod status;
+pub mod status;
 mod table;
 
 pub use address::AddressCommand;
@@ -454,7 +454,7 @@ impl Cli {
                 watch,
                 interval,
             } => status::show(&self.data_dir, json, watch.then_some(interval)).await,
-            Command::Console { refresh } => console::run(&self.data_dir, refresh).await,
+            Command::Console { refresh } => console::launch(&self.data_dir, refresh),
             Command::Summary { json } => tasks::summary(&self.data_dir, json).await,
             Command::Workers { action: None, json } => tasks::workers(&self.data_dir, json).await,
             Command::Workers {
@@ -480,11 +480,5 @@ impl Cli {
     /// Whether this command is the long-running host (which logs at info by default).
     pub fn is_host(&self) -> bool {
         matches!(self.command, Command::Run { .. })
-    }
-
-    /// Whether this command draws on the terminal, where log lines would tear its picture
-    /// (its log then goes to standard error only when that is not the terminal).
-    pub fn draws_on_terminal(&self) -> bool {
-        matches!(self.command, Command::Console { .. })
     }
 }

@@ -39,12 +39,8 @@ fn main() -> ExitCode {
 async fn run() -> ExitCode {
     let cli = Cli::parse();
     let default = if cli.is_host() { "info" } else { "warn" };
-    let filter = if cli.draws_on_terminal() && std::io::stderr().is_terminal() {
-        // Nothing may write over the console's screen.
-        EnvFilter::new("off")
-    } else {
-        EnvFilter::try_from_env("HYPERNET_LOG").unwrap_or_else(|_| EnvFilter::new(default))
-    };
+    let filter =
+        EnvFilter::try_from_env("HYPERNET_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -57,7 +57,7 @@ struct Plugins {
 }
 
 /// Parses `--interval`: seconds, fractions allowed, at least [`MIN_INTERVAL`].
-pub(super) fn interval(text: &str) -> Result<Duration, String> {
+pub fn interval(text: &str) -> Result<Duration, String> {
     let secs: f64 = text
         .trim()
         .parse()

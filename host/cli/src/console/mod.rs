@@ -14,6 +14,10 @@
 //! The loop below only moves data between them: keys, events and finished API calls
 //! come in, the state changes, the screen is drawn. API calls run as tasks of their own,
 //! so a slow host never freezes the keys.
+//!
+//! The console is its own program, `hypernet-console` (`src/bin/hypernet-console.rs`),
+//! which `hypernet console` starts in its place ([`launch`]): the drawing code and its
+//! crates stay out of the host binary, which stays small.
 
 mod api;
 mod app;
@@ -44,8 +48,33 @@ use tokio::task::{JoinHandle, JoinSet};
 /// The longest wait for a change a person asked for (approving runs the held action).
 const ACTION_PATIENCE: Duration = Duration::from_secs(60);
 
+/// The program beside this one that draws the console.
+pub const PROGRAM: &str = "hypernet-console";
+
+/// `hypernet console`: replaces this process with [`PROGRAM`] from the same folder, on the
+/// host of `data_dir`, reading it every `every`. Returns only when it cannot be started.
+pub fn launch(data_dir: &Path, every: Duration) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let me = std::env::current_exe().context("finding this program's folder")?;
+    let program = me.with_file_name(PROGRAM);
+    if !program.is_file() {
+        bail!(
+            "`hypernet console` runs `{PROGRAM}`, which is not beside this program ({} is \
+             missing); it is built with the host: cargo build --release --workspace",
+            program.display()
+        );
+    }
+    let error = std::process::Command::new(&program)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--refresh")
+        .arg(every.as_secs_f64().to_string())
+        .exec();
+    Err(error).with_context(|| format!("starting {}", program.display()))
+}
+
 /// Runs the console on the host of `data_dir`, reading it every `every`, until `q`.
-pub(super) async fn run(data_dir: &Path, every: Duration) -> Result<()> {
+pub async fn run(data_dir: &Path, every: Duration) -> Result<()> {
     let client = Client::connect(data_dir)?;
     terminal::require_terminal()?;
     let mut app = App::new(client.base());
