@@ -363,3 +363,25 @@ fn approvals_and_questions_are_decided_in_the_console() {
     console.shows(&["console exited with 0"]);
     drop(host);
 }
+
+#[test]
+fn without_its_program_beside_it_the_console_says_what_is_missing() {
+    let env = Env::new();
+    // `hypernet` alone in a folder, as if `hypernet-console` had not been shipped with it.
+    let alone = env.path().join("bin");
+    std::fs::create_dir_all(&alone).unwrap();
+    std::fs::copy(hypernet_bin(), alone.join("hypernet")).unwrap();
+    let run = Command::new(alone.join("hypernet"))
+        .args(["--data-dir", "data", "console"])
+        .current_dir(env.path())
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(
+            "`hypernet console` runs `hypernet-console`, which is not beside this program"
+        ),
+        "{stderr}"
+    );
+}
