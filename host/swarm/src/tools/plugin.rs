@@ -106,27 +106,21 @@ pub async fn discover(registry: &Arc<Registry>) -> Vec<PluginTool> {
     tools
 }
 
-/// The plugin events after which the offered tools are asked for again.
-const CHANGES: [&str; 3] = ["plugin.enabled", "plugin.disabled", "plugin.failed"];
-
-/// Keeps `tools` in step with the running plugins: after each plugin state change, asks
-/// them for their tools again and offers what `build` makes of them, logging each tool
-/// added or withdrawn. Ends when the registry's bus closes.
+/// Keeps `tools` in step with the running plugins: after each change of a plugin's state
+/// (enabled, disabled, failed), asks them for their tools again and offers what `build`
+/// makes of them, logging each tool added or withdrawn. Ends when the registry is gone.
 pub fn follow(
     registry: Arc<Registry>,
     tools: SharedTools,
     build: impl Fn(Vec<PluginTool>) -> ToolRegistry + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
-    let mut events = registry.subscribe();
+    let mut changes = registry.watch_states();
+    let registry = Arc::downgrade(&registry);
     tokio::spawn(async move {
-        loop {
-            match events.recv().await {
-                Ok(event) if CHANGES.contains(&event.kind.as_str()) => {}
-                Ok(_) => continue,
-                // Missed events may have been changes: ask again.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            }
+        while changes.changed().await.is_ok() {
+            let Some(registry) = registry.upgrade() else {
+                return;
+            };
             let found = discover(&registry).await;
             let fresh = build(found);
             let before = tools.current();
