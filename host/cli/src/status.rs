@@ -56,7 +56,7 @@ struct Plugins {
     failed: u64,
 }
 
-/// Parses `--interval`: seconds, fractions allowed, at least [`MIN_INTERVAL`].
+/// Parses `--interval`: seconds, fractions allowed, at least a tenth of a second (`MIN_INTERVAL`).
 pub fn interval(text: &str) -> Result<Duration, String> {
     let secs: f64 = text
         .trim()

@@ -2,14 +2,14 @@
 //! the task board, the selected task with its answer streaming in, the workers, the
 //! budget, what waits on a person, the plugins — with keys to act on each.
 //!
-//! - [`app`]: the state, and how refreshes, events and outcomes change it.
-//! - [`keys`]: what each key does.
-//! - [`view`]: drawing the state.
-//! - [`filter`], [`output`], [`snapshot`]: the board's filters, streamed answers, what
+//! - `app`: the state, and how refreshes, events and outcomes change it.
+//! - `keys`: what each key does.
+//! - `view`: drawing the state.
+//! - `filter`, `output`, `snapshot`: the board's filters, streamed answers, what
 //!   one refresh read.
-//! - [`api`]: the reads and the changes, over the host's API; [`events`]: its event
-//!   stream; [`refresh`]: when to read again.
-//! - [`terminal`]: taking the terminal over and giving it back.
+//! - `api`: the reads and the changes, over the host's API; `events`: its event
+//!   stream; `refresh`: when to read again.
+//! - `terminal`: taking the terminal over and giving it back.
 //!
 //! The loop below only moves data between them: keys, events and finished API calls
 //! come in, the state changes, the screen is drawn. API calls run as tasks of their own,
