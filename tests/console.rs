@@ -371,11 +371,18 @@ fn without_its_program_beside_it_the_console_says_what_is_missing() {
     let alone = env.path().join("bin");
     std::fs::create_dir_all(&alone).unwrap();
     std::fs::copy(hypernet_bin(), alone.join("hypernet")).unwrap();
-    let run = Command::new(alone.join("hypernet"))
-        .args(["--data-dir", "data", "console"])
-        .current_dir(env.path())
-        .output()
-        .unwrap();
+    // A child another test forks meanwhile may still hold the copy's file open for writing
+    // (ETXTBSY) for a moment: try again.
+    let run = within(10, "the copied binary to start", || {
+        match Command::new(alone.join("hypernet"))
+            .args(["--data-dir", "data", "console"])
+            .current_dir(env.path())
+            .output()
+        {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => None,
+            other => Some(other.unwrap()),
+        }
+    });
     assert!(!run.status.success());
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
