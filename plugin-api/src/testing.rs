@@ -283,3 +283,30 @@ impl HostFfi for TestHost {
         self.lock().logs.push((level, message.to_string()));
     }
 }
+
+/// Asserts that `actual` (an answer or an event payload) has the top-level fields its
+/// declared shape `declared` names: none undeclared, and none declared missing unless its
+/// shape says "optional". A map (`{"<name>": ...}`) or a non-object is not checked. For a
+/// plugin's tests of its [`Description`](crate::describe::Description).
+pub fn assert_declared_fields(
+    what: &str,
+    declared: &serde_json::Value,
+    actual: &serde_json::Value,
+) {
+    let (Some(declared), Some(actual)) = (declared.as_object(), actual.as_object()) else {
+        return;
+    };
+    if declared.keys().any(|k| k.starts_with('<')) {
+        return;
+    }
+    for key in actual.keys() {
+        assert!(
+            declared.contains_key(key),
+            "{what}: `{key}` is not declared"
+        );
+    }
+    for (key, shape) in declared {
+        let optional = shape.as_str().is_some_and(|s| s.contains("optional"));
+        assert!(optional || actual.contains_key(key), "{what}: no `{key}`");
+    }
+}

@@ -214,28 +214,6 @@ mod tests {
     use serde_json::{Value, json};
     use std::collections::BTreeSet;
 
-    /// Checks that `actual` has the top-level fields `declared` names: none undeclared, and
-    /// none declared missing unless declared optional. A map (`{"<name>": ...}`) is not
-    /// checked.
-    fn same_fields(what: &str, declared: &Value, actual: &Value) {
-        let (Some(declared), Some(actual)) = (declared.as_object(), actual.as_object()) else {
-            return;
-        };
-        if declared.keys().any(|k| k.starts_with('<')) {
-            return;
-        }
-        for key in actual.keys() {
-            assert!(
-                declared.contains_key(key),
-                "{what}: `{key}` is not declared"
-            );
-        }
-        for (key, shape) in declared {
-            let optional = shape.as_str().is_some_and(|s| s.contains("optional"));
-            assert!(optional || actual.contains_key(key), "{what}: no `{key}`");
-        }
-    }
-
     #[test]
     fn every_declared_query_is_answered() {
         let test = TestHost::new("economy");
@@ -308,17 +286,29 @@ mod tests {
                 );
             }
             let answer = answer.unwrap_or_else(|e| panic!("`{name}` refused: {e}"));
-            same_fields(&format!("`{name}` answer"), &decl.answer, &answer);
+            hypernet_plugin_api::testing::assert_declared_fields(
+                &format!("`{name}` answer"),
+                &decl.answer,
+                &answer,
+            );
             for (field, nested) in decl.answer.as_object().into_iter().flatten() {
                 let what = format!("`{name}` answer's `{field}`");
-                same_fields(&what, nested, &answer[field]);
+                hypernet_plugin_api::testing::assert_declared_fields(&what, nested, &answer[field]);
             }
             for entry in answer["entries"].as_array().into_iter().flatten() {
-                same_fields("a ledger entry", &super::entry("any"), entry);
+                hypernet_plugin_api::testing::assert_declared_fields(
+                    "a ledger entry",
+                    &super::entry("any"),
+                    entry,
+                );
             }
             for pool in ["gpu", "human", "ai"] {
                 let pool = &answer["pools"][pool];
-                same_fields(&format!("`{name}` pool"), &super::pool(), pool);
+                hypernet_plugin_api::testing::assert_declared_fields(
+                    &format!("`{name}` pool"),
+                    &super::pool(),
+                    pool,
+                );
             }
         }
         assert_eq!(called, answered.into_iter().collect());
@@ -329,8 +319,16 @@ mod tests {
         for event in test.events() {
             let decl = described.events.iter().find(|e| e.kind == event.kind);
             let decl = decl.unwrap_or_else(|| panic!("`{}` is not declared", event.kind));
-            same_fields(&event.kind, &decl.payload, &event.payload);
-            same_fields(&event.kind, &decl.payload["pools"], &event.payload["pools"]);
+            hypernet_plugin_api::testing::assert_declared_fields(
+                &event.kind,
+                &decl.payload,
+                &event.payload,
+            );
+            hypernet_plugin_api::testing::assert_declared_fields(
+                &event.kind,
+                &decl.payload["pools"],
+                &event.payload["pools"],
+            );
             published.insert(event.kind);
         }
         assert_eq!(published.len(), declared.len());

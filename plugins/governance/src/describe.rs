@@ -266,28 +266,6 @@ mod tests {
     use serde_json::{Value, json};
     use std::collections::BTreeSet;
 
-    /// Checks that `actual` has the top-level fields `declared` names: none undeclared, and
-    /// none declared missing unless declared optional. A map (`{"<name>": ...}`) is not
-    /// checked.
-    fn same_fields(what: &str, declared: &Value, actual: &Value) {
-        let (Some(declared), Some(actual)) = (declared.as_object(), actual.as_object()) else {
-            return;
-        };
-        if declared.keys().any(|k| k.starts_with('<')) {
-            return;
-        }
-        for key in actual.keys() {
-            assert!(
-                declared.contains_key(key),
-                "{what}: `{key}` is not declared"
-            );
-        }
-        for (key, shape) in declared {
-            let optional = shape.as_str().is_some_and(|s| s.contains("optional"));
-            assert!(optional || actual.contains_key(key), "{what}: no `{key}`");
-        }
-    }
-
     #[test]
     fn every_declared_query_is_answered() {
         let test = TestHost::new("governance");
@@ -363,7 +341,11 @@ mod tests {
                 );
             }
             let answer = answer.unwrap_or_else(|e| panic!("`{name}` refused: {e}"));
-            same_fields(&format!("`{name}` answer"), &decl.answer, &answer);
+            hypernet_plugin_api::testing::assert_declared_fields(
+                &format!("`{name}` answer"),
+                &decl.answer,
+                &answer,
+            );
         }
         assert_eq!(called, answered.into_iter().collect());
 
@@ -383,7 +365,11 @@ mod tests {
         for event in test.events() {
             let decl = described.events.iter().find(|e| e.kind == event.kind);
             let decl = decl.unwrap_or_else(|| panic!("`{}` is not declared", event.kind));
-            same_fields(&event.kind, &decl.payload, &event.payload);
+            hypernet_plugin_api::testing::assert_declared_fields(
+                &event.kind,
+                &decl.payload,
+                &event.payload,
+            );
             published.insert(event.kind);
         }
         assert_eq!(published.len(), declared.len());

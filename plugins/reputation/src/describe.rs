@@ -118,30 +118,8 @@ mod tests {
     use crate::Reputation;
     use hypernet_plugin_api::testing::TestHost;
     use hypernet_plugin_api::{ErrorCode, Event, Subsystem};
-    use serde_json::{Value, json};
+    use serde_json::json;
     use std::collections::BTreeSet;
-
-    /// Checks that `actual` has the top-level fields `declared` names: none undeclared, and
-    /// none declared missing unless declared optional. A map (`{"<name>": ...}`) is not
-    /// checked.
-    fn same_fields(what: &str, declared: &Value, actual: &Value) {
-        let (Some(declared), Some(actual)) = (declared.as_object(), actual.as_object()) else {
-            return;
-        };
-        if declared.keys().any(|k| k.starts_with('<')) {
-            return;
-        }
-        for key in actual.keys() {
-            assert!(
-                declared.contains_key(key),
-                "{what}: `{key}` is not declared"
-            );
-        }
-        for (key, shape) in declared {
-            let optional = shape.as_str().is_some_and(|s| s.contains("optional"));
-            assert!(optional || actual.contains_key(key), "{what}: no `{key}`");
-        }
-    }
 
     #[test]
     fn every_declared_query_is_answered() {
@@ -172,7 +150,11 @@ mod tests {
         for (name, args) in calls {
             called.insert(name);
             let decl = described.queries.iter().find(|q| q.name == name).unwrap();
-            same_fields(&format!("`{name}` arguments"), &decl.args, &args);
+            hypernet_plugin_api::testing::assert_declared_fields(
+                &format!("`{name}` arguments"),
+                &decl.args,
+                &args,
+            );
             let answer = rep.query(name, args);
             if let Err(e) = &answer {
                 assert!(
@@ -181,7 +163,11 @@ mod tests {
                 );
             }
             let answer = answer.unwrap_or_else(|e| panic!("`{name}` refused: {e}"));
-            same_fields(&format!("`{name}` answer"), &decl.answer, &answer);
+            hypernet_plugin_api::testing::assert_declared_fields(
+                &format!("`{name}` answer"),
+                &decl.answer,
+                &answer,
+            );
         }
         assert_eq!(called, answered.into_iter().collect());
         // A task outcome records an entry too.
@@ -191,7 +177,11 @@ mod tests {
         rep.on_event(&event).unwrap();
         let entries = rep.query("entries", json!({"entity": "Trace"})).unwrap();
         assert_eq!(entries["entries"][0]["event"], 7);
-        same_fields("an entry", &super::entry(), &entries["entries"][0]);
+        hypernet_plugin_api::testing::assert_declared_fields(
+            "an entry",
+            &super::entry(),
+            &entries["entries"][0],
+        );
 
         let declared: Vec<_> = described.events.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(declared, ["reputation.recorded"]);
@@ -200,7 +190,11 @@ mod tests {
         for event in events {
             let decl = described.events.iter().find(|e| e.kind == event.kind);
             let decl = decl.unwrap_or_else(|| panic!("`{}` is not declared", event.kind));
-            same_fields(&event.kind, &decl.payload, &event.payload);
+            hypernet_plugin_api::testing::assert_declared_fields(
+                &event.kind,
+                &decl.payload,
+                &event.payload,
+            );
         }
     }
 }

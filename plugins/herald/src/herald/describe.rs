@@ -186,28 +186,6 @@ mod tests {
     use serde_json::{Value, json};
     use std::collections::BTreeSet;
 
-    /// Checks that `actual` has the top-level fields `declared` names: none undeclared, and
-    /// none declared missing unless declared optional. A map (`{"<name>": ...}`) is not
-    /// checked.
-    fn same_fields(what: &str, declared: &Value, actual: &Value) {
-        let (Some(declared), Some(actual)) = (declared.as_object(), actual.as_object()) else {
-            return;
-        };
-        if declared.keys().any(|k| k.starts_with('<')) {
-            return;
-        }
-        for key in actual.keys() {
-            assert!(
-                declared.contains_key(key),
-                "{what}: `{key}` is not declared"
-            );
-        }
-        for (key, shape) in declared {
-            let optional = shape.as_str().is_some_and(|s| s.contains("optional"));
-            assert!(optional || actual.contains_key(key), "{what}: no `{key}`");
-        }
-    }
-
     fn outbound(tags: &[&str]) -> Value {
         json!({"to": "ana", "channel": "discord", "body": "hello", "sender": "Trace",
                "tags": tags})
@@ -270,7 +248,11 @@ mod tests {
         for (name, args) in calls {
             called.insert(name);
             let decl = described.queries.iter().find(|q| q.name == name).unwrap();
-            same_fields(&format!("`{name}` arguments"), &decl.args, &args);
+            hypernet_plugin_api::testing::assert_declared_fields(
+                &format!("`{name}` arguments"),
+                &decl.args,
+                &args,
+            );
             let answer = herald.query(name, args);
             if let Err(e) = &answer {
                 assert!(
@@ -279,12 +261,24 @@ mod tests {
                 );
             }
             let answer = answer.unwrap_or_else(|e| panic!("`{name}` refused: {e}"));
-            same_fields(&format!("`{name}` answer"), &decl.answer, &answer);
+            hypernet_plugin_api::testing::assert_declared_fields(
+                &format!("`{name}` answer"),
+                &decl.answer,
+                &answer,
+            );
             for review in answer["reviews"].as_array().into_iter().flatten() {
-                same_fields("a pending review", &super::review(), review);
+                hypernet_plugin_api::testing::assert_declared_fields(
+                    "a pending review",
+                    &super::review(),
+                    review,
+                );
             }
             for entry in answer["entries"].as_array().into_iter().flatten() {
-                same_fields("a log entry", &super::log_entry(), entry);
+                hypernet_plugin_api::testing::assert_declared_fields(
+                    "a log entry",
+                    &super::log_entry(),
+                    entry,
+                );
             }
         }
         assert_eq!(called, answered.into_iter().collect());
@@ -302,8 +296,12 @@ mod tests {
         for event in test.events() {
             let decl = described.events.iter().find(|e| e.kind == event.kind);
             let decl = decl.unwrap_or_else(|| panic!("`{}` is not declared", event.kind));
-            same_fields(&event.kind, &decl.payload, &event.payload);
-            same_fields(
+            hypernet_plugin_api::testing::assert_declared_fields(
+                &event.kind,
+                &decl.payload,
+                &event.payload,
+            );
+            hypernet_plugin_api::testing::assert_declared_fields(
                 &event.kind,
                 &decl.payload["message"],
                 &event.payload["message"],
