@@ -134,6 +134,7 @@ mod tests {
                     input_tokens: 10,
                     output_tokens: 20,
                     cost_micros: 1_500_000,
+                    ..Usage::default()
                 },
             )]),
             ..BudgetView::default()

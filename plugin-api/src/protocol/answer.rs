@@ -46,7 +46,7 @@ pub struct BudgetView {
 ///
 /// ```
 /// use hypernet_plugin_api::protocol::Spend;
-/// let spend = Spend { calls: 2, input_tokens: 100, output_tokens: 40, cost_micros: 900 };
+/// let spend = Spend { calls: 2, input_tokens: 100, output_tokens: 40, cost_micros: 900, ..Spend::default() };
 /// assert_eq!(serde_json::to_value(spend).unwrap()["cost_micros"], 900);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +57,12 @@ pub struct Spend {
     pub input_tokens: u64,
     /// Output tokens.
     pub output_tokens: u64,
+    /// The input tokens read from a prompt cache.
+    #[serde(default)]
+    pub cache_read_tokens: u64,
+    /// The input tokens written to a prompt cache.
+    #[serde(default)]
+    pub cache_write_tokens: u64,
     /// Spend in micro-dollars.
     pub cost_micros: u64,
 }

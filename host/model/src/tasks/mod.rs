@@ -113,10 +113,16 @@ pub struct TaskResult {
     pub text: String,
     /// The model that answered.
     pub model: String,
-    /// Input tokens of this task's calls.
+    /// Input tokens of this task's calls (cached or not).
     pub input_tokens: u64,
     /// Output tokens of this task's calls.
     pub output_tokens: u64,
+    /// The part of `input_tokens` read from a provider's prompt cache.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_read_tokens: u64,
+    /// The part of `input_tokens` written to a provider's prompt cache.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_tokens: u64,
     /// Cost in micro-dollars.
     pub cost_micros: u64,
     /// Signals the worker raised in its answer (```` ```signal ```` blocks).
@@ -319,4 +325,9 @@ pub struct PlannedTask {
     /// The task.
     #[serde(flatten)]
     pub spec: TaskSpec,
+}
+
+/// Whether a count is zero (left out of the JSON).
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -17,8 +17,11 @@
 //! reserved and charged at the highest built-in price, so an unknown model cannot slip
 //! past a limit.
 
+pub mod ledger;
 pub mod persist;
 pub mod prices;
+
+pub use ledger::{CallShape, Category, Charge, DaySpend, Saving, Tokens, Usage};
 
 use hypernet_model::tasks::TaskId;
 use serde::{Deserialize, Serialize};
@@ -38,13 +41,66 @@ pub struct Price {
     pub input_per_mtok: f64,
     /// USD per million output tokens.
     pub output_per_mtok: f64,
+    /// USD per million input tokens read from the prompt cache (default: the input price).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read_per_mtok: Option<f64>,
+    /// USD per million input tokens written to the prompt cache (default: the input price).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_per_mtok: Option<f64>,
 }
 
 impl Price {
-    /// Cost in micro-dollars of `input` and `output` tokens, rounded up.
+    /// A price without cache rates (cached tokens cost as much as others).
+    pub const fn new(input_per_mtok: f64, output_per_mtok: f64) -> Price {
+        Price {
+            input_per_mtok,
+            output_per_mtok,
+            cache_read_per_mtok: None,
+            cache_write_per_mtok: None,
+        }
+    }
+
+    /// The same price with cache reads and writes at `read` and `write` times the input
+    /// price.
+    pub fn with_cache(self, read: f64, write: f64) -> Price {
+        Price {
+            cache_read_per_mtok: Some(self.input_per_mtok * read),
+            cache_write_per_mtok: Some(self.input_per_mtok * write),
+            ..self
+        }
+    }
+
+    /// USD per million tokens read from the cache.
+    pub fn cache_read_rate(&self) -> f64 {
+        self.cache_read_per_mtok.unwrap_or(self.input_per_mtok)
+    }
+
+    /// USD per million tokens written to the cache.
+    pub fn cache_write_rate(&self) -> f64 {
+        self.cache_write_per_mtok.unwrap_or(self.input_per_mtok)
+    }
+
+    /// Whether every token of it is free.
+    pub fn is_free(&self) -> bool {
+        self.input_per_mtok <= 0.0
+            && self.output_per_mtok <= 0.0
+            && self.cache_read_rate() <= 0.0
+            && self.cache_write_rate() <= 0.0
+    }
+
+    /// Cost in micro-dollars of `input` and `output` tokens, none cached, rounded up.
     pub fn cost_micros(&self, input: u64, output: u64) -> u64 {
+        self.cost_of(&Tokens::plain(input, output))
+    }
+
+    /// Cost in micro-dollars of a call's tokens, cache reads and writes at their rates,
+    /// rounded up.
+    pub fn cost_of(&self, t: &Tokens) -> u64 {
         // USD per Mtok is micro-dollars per token.
-        let micros = input as f64 * self.input_per_mtok + output as f64 * self.output_per_mtok;
+        let micros = t.uncached() as f64 * self.input_per_mtok
+            + t.cache_read as f64 * self.cache_read_rate()
+            + t.cache_write as f64 * self.cache_write_rate()
+            + t.output as f64 * self.output_per_mtok;
         micros.max(0.0).ceil() as u64
     }
 }
@@ -85,7 +141,13 @@ impl BudgetConfig {
             }
         }
         for (model, p) in &self.prices {
-            if !(p.input_per_mtok >= 0.0 && p.output_per_mtok >= 0.0) {
+            let rates = [
+                p.input_per_mtok,
+                p.output_per_mtok,
+                p.cache_read_rate(),
+                p.cache_write_rate(),
+            ];
+            if !rates.iter().all(|r| *r >= 0.0 && r.is_finite()) {
                 return Err(format!("`budget.prices.\"{model}\"` has a negative price"));
             }
         }
@@ -93,25 +155,26 @@ impl BudgetConfig {
     }
 }
 
-/// Built-in prices (USD per million tokens, input / output).
+/// Built-in prices (USD per million tokens, input / output, with cache rates):
+/// Anthropic reads its cache at 0.1× and writes it (five-minute entries) at 1.25× the
+/// input price; OpenAI reads it at 0.5× (GPT-4o family) or 0.25× (GPT-4.1, o-series)
+/// and charges nothing extra to write it.
 pub fn default_prices() -> BTreeMap<String, Price> {
-    let p = |i, o| Price {
-        input_per_mtok: i,
-        output_per_mtok: o,
-    };
+    let anthropic = |i, o| Price::new(i, o).with_cache(0.1, 1.25);
+    let openai = |i, o, read| Price::new(i, o).with_cache(read, 1.0);
     [
-        ("anthropic/claude-opus-4", p(15.0, 75.0)),
-        ("anthropic/claude-sonnet-4", p(3.0, 15.0)),
-        ("anthropic/claude-3-5-sonnet", p(3.0, 15.0)),
-        ("anthropic/claude-haiku-4", p(1.0, 5.0)),
-        ("anthropic/claude-3-5-haiku", p(0.8, 4.0)),
-        ("openai/gpt-4o", p(2.5, 10.0)),
-        ("openai/gpt-4o-mini", p(0.15, 0.6)),
-        ("openai/gpt-4.1", p(2.0, 8.0)),
-        ("openai/gpt-4.1-mini", p(0.4, 1.6)),
-        ("openai/gpt-4.1-nano", p(0.1, 0.4)),
-        ("openai/o3", p(2.0, 8.0)),
-        ("openai/o4-mini", p(1.1, 4.4)),
+        ("anthropic/claude-opus-4", anthropic(15.0, 75.0)),
+        ("anthropic/claude-sonnet-4", anthropic(3.0, 15.0)),
+        ("anthropic/claude-3-5-sonnet", anthropic(3.0, 15.0)),
+        ("anthropic/claude-haiku-4", anthropic(1.0, 5.0)),
+        ("anthropic/claude-3-5-haiku", anthropic(0.8, 4.0)),
+        ("openai/gpt-4o", openai(2.5, 10.0, 0.5)),
+        ("openai/gpt-4o-mini", openai(0.15, 0.6, 0.5)),
+        ("openai/gpt-4.1", openai(2.0, 8.0, 0.25)),
+        ("openai/gpt-4.1-mini", openai(0.4, 1.6, 0.25)),
+        ("openai/gpt-4.1-nano", openai(0.1, 0.4, 0.25)),
+        ("openai/o3", openai(2.0, 8.0, 0.25)),
+        ("openai/o4-mini", openai(1.1, 4.4, 0.25)),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -121,28 +184,6 @@ pub fn default_prices() -> BTreeMap<String, Price> {
 /// Micro-dollars from a USD amount.
 pub fn usd_to_micros(usd: f64) -> u64 {
     (usd * 1e6).round().max(0.0) as u64
-}
-
-/// Tokens and spend of one model or worker.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Usage {
-    /// Calls settled.
-    pub calls: u64,
-    /// Input tokens.
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
-    /// Spend in micro-dollars.
-    pub cost_micros: u64,
-}
-
-impl Usage {
-    fn add(&mut self, input: u64, output: u64, cost: u64) {
-        self.calls += 1;
-        self.input_tokens += input;
-        self.output_tokens += output;
-        self.cost_micros += cost;
-    }
 }
 
 /// What survives a restart: today's spend and the all-time totals.
@@ -186,6 +227,7 @@ pub struct Budget {
     daily_limit: Option<u64>,
     session_limit: Option<u64>,
     state: Persisted,
+    today: DaySpend,
     session_spent: u64,
     holds: BTreeMap<TaskId, Hold>,
     reserved: u64,
@@ -233,6 +275,7 @@ impl Budget {
             daily_limit: cfg.daily_limit_usd.map(usd_to_micros),
             session_limit: cfg.session_limit_usd.map(usd_to_micros),
             state: Persisted::default(),
+            today: DaySpend::default(),
             session_spent: 0,
             holds: BTreeMap::new(),
             reserved: 0,
@@ -240,14 +283,24 @@ impl Budget {
         }
     }
 
-    /// Restores the persisted spend (the session starts at zero).
-    pub fn restore(&mut self, state: Persisted) {
+    /// Restores the persisted spend and the stored record of its day, if any (the
+    /// session starts at zero).
+    pub fn restore(&mut self, state: Persisted, today: Option<DaySpend>) {
+        self.today = today
+            .filter(|d| d.day == state.day)
+            .unwrap_or_else(|| DaySpend::new(state.day));
         self.state = state;
     }
 
     /// What to persist.
     pub fn persisted(&self) -> &Persisted {
         &self.state
+    }
+
+    /// The spend of the current budget day by model, worker and category, and its
+    /// savings (stored beside [`Budget::persisted`]).
+    pub fn today(&self) -> &DaySpend {
+        &self.today
     }
 
     /// The price of `model` (see [`prices::PriceTable::lookup`]).
@@ -278,6 +331,7 @@ impl Budget {
         }
         self.state.day = day;
         self.state.daily_spent_micros = 0;
+        self.today = DaySpend::new(day);
         true
     }
 
@@ -326,27 +380,89 @@ impl Budget {
         }
     }
 
-    /// Settles the call of `task`: releases its reservation, charges the actual cost and
-    /// returns it in micro-dollars.
-    pub fn settle(
-        &mut self,
-        task: TaskId,
-        model: &str,
-        worker: &str,
-        input_tokens: u64,
-        output_tokens: u64,
-        now_ms: u64,
-    ) -> u64 {
+    /// Settles the call of `task`: releases its reservation, charges the actual cost
+    /// (cache reads and writes at their rates, half price through a batch API), books it
+    /// by model, worker and category with what it saved, and returns it in micro-dollars.
+    pub fn settle(&mut self, task: TaskId, charge: &Charge<'_>, now_ms: u64) -> u64 {
         self.release(task);
         self.roll(now_ms);
-        let cost = self.price(model).cost_micros(input_tokens, output_tokens);
+        let price = self.price(charge.model);
+        let t = &charge.tokens;
+        let full = price.cost_of(t);
+        let cost = if charge.batch_api {
+            full.div_ceil(2)
+        } else {
+            full
+        };
         self.state.daily_spent_micros += cost;
         self.session_spent += cost;
-        let model_usage = self.state.per_model.entry(model.to_owned()).or_default();
-        model_usage.add(input_tokens, output_tokens, cost);
-        let worker_usage = self.state.per_worker.entry(worker.to_owned()).or_default();
-        worker_usage.add(input_tokens, output_tokens, cost);
+        self.today.spent_micros += cost;
+        for usage in [
+            self.state
+                .per_model
+                .entry(charge.model.to_owned())
+                .or_default(),
+            self.state
+                .per_worker
+                .entry(charge.worker.to_owned())
+                .or_default(),
+            self.today
+                .per_model
+                .entry(charge.model.to_owned())
+                .or_default(),
+            self.today
+                .per_worker
+                .entry(charge.worker.to_owned())
+                .or_default(),
+        ] {
+            usage.add(t, cost);
+        }
+        // The identity prompt leads the prompt, so it is what a cache read covers first.
+        let scale = |micros: f64| {
+            let m = if charge.batch_api {
+                micros / 2.0
+            } else {
+                micros
+            };
+            m.max(0.0).ceil() as u64
+        };
+        let identity = match charge.category {
+            Category::Work | Category::Personal => {
+                let tokens = charge.shape.identity_tokens.min(t.input);
+                let read = tokens.min(t.cache_read);
+                scale(
+                    read as f64 * price.cache_read_rate()
+                        + (tokens - read) as f64 * price.input_per_mtok,
+                )
+                .min(cost)
+            }
+            Category::Identity | Category::Boot => 0,
+        };
+        self.today.spend(Category::Identity, identity);
+        self.today.spend(charge.category, cost - identity);
+        let compact = scale(charge.shape.compact_saved_tokens as f64 * price.input_per_mtok);
+        self.today.save(Saving::CompactPrompts, compact);
+        let caching = t.cache_read as f64 * (price.input_per_mtok - price.cache_read_rate())
+            - t.cache_write as f64 * (price.cache_write_rate() - price.input_per_mtok);
+        self.today
+            .save_signed(Saving::Caching, caching, charge.batch_api);
+        if let Some(paid) = charge.instead_of
+            && price.is_free()
+        {
+            self.today
+                .save(Saving::LocalRouting, self.price(paid).cost_of(t));
+        }
+        if charge.batch_api {
+            self.today.save(Saving::BatchApi, full - cost);
+        }
         cost
+    }
+
+    /// Books `micros` saved by `kind` today (a saving the scheduler measures itself, such
+    /// as batching several tasks into one call).
+    pub fn record_saving(&mut self, kind: Saving, micros: u64, now_ms: u64) {
+        self.roll(now_ms);
+        self.today.save(kind, micros);
     }
 
     /// Settled spend of the day plus every reservation: what a limit is compared with.
@@ -403,6 +519,8 @@ mod tests {
             calls: 2,
             input_tokens: 100,
             output_tokens: 40,
+            cache_read_tokens: 30,
+            cache_write_tokens: 20,
             cost_micros: 900,
         };
         let view = BudgetView {
@@ -455,7 +573,14 @@ mod tests {
         assert_eq!(err.which, "daily");
         assert!(b.reserve(TaskId(4), 0, 0).is_ok(), "free calls always go");
         // Settling for less than reserved frees room.
-        assert_eq!(b.settle(TaskId(1), "paid/x", "w", 1000, 1000, 0), 3000);
+        assert_eq!(
+            b.settle(
+                TaskId(1),
+                &Charge::work("paid/x", "w", Tokens::plain(1000, 1000)),
+                0
+            ),
+            3000
+        );
         assert_eq!(b.committed_today(), 7_000);
         assert!(b.reserve(TaskId(3), 3_000, 0).is_ok());
         b.release(TaskId(2));
@@ -478,18 +603,16 @@ mod tests {
         let mut b = Budget::new(&BudgetConfig {
             daily_limit_usd: Some(0.001),
             reset_hour_utc: 6,
-            prices: BTreeMap::from([(
-                "paid/".to_owned(),
-                Price {
-                    input_per_mtok: 0.0,
-                    output_per_mtok: 1.0,
-                },
-            )]),
+            prices: BTreeMap::from([("paid/".to_owned(), Price::new(0.0, 1.0))]),
             ..BudgetConfig::default()
         });
         let day = 10 * DAY_MS;
         let morning = day + 5 * HOUR_MS;
-        b.settle(TaskId(1), "paid/x", "w", 0, 1000, morning);
+        b.settle(
+            TaskId(1),
+            &Charge::work("paid/x", "w", Tokens::plain(0, 1000)),
+            morning,
+        );
         assert!(b.reserve(TaskId(2), 1, morning).is_err());
         assert_eq!(b.next_reset_ms(morning), day + 6 * HOUR_MS);
         assert!(b.reserve(TaskId(2), 1, day + 6 * HOUR_MS).is_ok());
@@ -500,13 +623,154 @@ mod tests {
     fn daily_spend_survives_a_restart_within_the_day_but_session_does_not() {
         let mut b = budget(Some(1.0), Some(1.0));
         b.roll(1000);
-        b.settle(TaskId(1), "paid/x", "w", 0, 1000, 1000);
+        b.settle(
+            TaskId(1),
+            &Charge::work("paid/x", "w", Tokens::plain(0, 1000)),
+            1000,
+        );
         let saved = serde_json::to_vec(b.persisted()).unwrap();
         let mut again = budget(Some(1.0), Some(1.0));
-        again.restore(serde_json::from_slice(&saved).unwrap());
+        again.restore(serde_json::from_slice(&saved).unwrap(), None);
         let v = again.view(2000);
         assert_eq!((v.spent_today_micros, v.spent_session_micros), (2000, 0));
         assert_eq!(again.view(DAY_MS + 1).spent_today_micros, 0);
+    }
+
+    #[test]
+    fn cache_reads_and_writes_are_priced_at_their_rates() {
+        let b = budget(None, None);
+        // Claude Sonnet: $3 in, $15 out, reads at $0.30, writes at $3.75 per million.
+        let sonnet = b.price("anthropic/claude-sonnet-4-5");
+        let t = Tokens {
+            input: 10_000,
+            output: 1_000,
+            cache_read: 8_000,
+            cache_write: 1_000,
+        };
+        assert_eq!(
+            sonnet.cost_of(&t),
+            1_000 * 3 + 8_000 * 3 / 10 + 1_000 * 375 / 100 + 1_000 * 15
+        );
+        // gpt-4.1 reads at a quarter of its input price and writes at the input price.
+        let gpt = b.price("openai/gpt-4.1");
+        assert_eq!(
+            gpt.cost_of(&t),
+            1_000 * 2 + 8_000 / 2 + 1_000 * 2 + 1_000 * 8
+        );
+        // A configured price without cache rates charges cached tokens as input.
+        let paid = b.price("paid/x");
+        assert_eq!(paid.cost_of(&t), paid.cost_micros(10_000, 1_000));
+        let cfg: BudgetConfig = toml::from_str(
+            "[prices]\n\"x/\" = { input_per_mtok = 1.0, output_per_mtok = 1.0, cache_read_per_mtok = -1.0 }\n",
+        )
+        .unwrap();
+        assert!(cfg.validate().unwrap_err().contains("\"x/\""));
+    }
+
+    #[test]
+    fn a_charge_is_booked_by_category_with_its_savings() {
+        let mut b = budget(None, None);
+        let tokens = Tokens {
+            input: 10_000,
+            output: 1_000,
+            cache_read: 8_000,
+            cache_write: 0,
+        };
+        let charge = Charge {
+            shape: CallShape {
+                identity_tokens: 9_000,
+                compact_saved_tokens: 2_000,
+            },
+            ..Charge::work("anthropic/claude-sonnet-4-5", "w", tokens)
+        };
+        let cost = b.settle(TaskId(1), &charge, 0);
+        let day = b.today().clone();
+        assert_eq!(day.spent_micros, cost);
+        // The identity prompt: 8,000 tokens read from the cache, 1,000 sent plain.
+        assert_eq!(day.category(Category::Identity), 8_000 * 3 / 10 + 1_000 * 3);
+        assert_eq!(
+            day.category(Category::Work),
+            cost - day.category(Category::Identity)
+        );
+        assert_eq!(day.saved(Saving::CompactPrompts), 2_000 * 3);
+        assert_eq!(day.saved(Saving::Caching), 8_000 * 3 - 8_000 * 3 / 10);
+        assert_eq!(
+            day.per_model["anthropic/claude-sonnet-4-5"].cache_read_tokens,
+            8_000
+        );
+
+        // Writing the cache costs more than plain input until it is read.
+        let write = Tokens {
+            cache_read: 0,
+            cache_write: 4_000,
+            ..tokens
+        };
+        b.settle(
+            TaskId(2),
+            &Charge::work("anthropic/claude-sonnet-4-5", "w", write),
+            0,
+        );
+        assert_eq!(
+            b.today().saved(Saving::Caching),
+            8_000 * 3 - 8_000 * 3 / 10 - 4_000 * 3 / 4
+        );
+
+        // Through a batch API: half price, the other half booked as saved.
+        let full = b.price("paid/x").cost_micros(1_000, 1_000);
+        let batched = Charge {
+            category: Category::Personal,
+            batch_api: true,
+            ..Charge::work("paid/x", "w", Tokens::plain(1_000, 1_000))
+        };
+        assert_eq!(b.settle(TaskId(3), &batched, 0), full / 2);
+        assert_eq!(b.today().saved(Saving::BatchApi), (full / 2) as i64);
+        assert_eq!(b.today().category(Category::Personal), full / 2);
+
+        // A free local call that stood in for a paid model saves that model's price.
+        let local = Charge {
+            instead_of: Some("paid/x"),
+            ..Charge::work("lmstudio/qwen", "w", Tokens::plain(1_000, 1_000))
+        };
+        assert_eq!(b.settle(TaskId(4), &local, 0), 0);
+        assert_eq!(b.today().saved(Saving::LocalRouting), full as i64);
+
+        // A boot is booked as boot, whatever its identity prompt.
+        let boot = Charge {
+            category: Category::Boot,
+            shape: CallShape {
+                identity_tokens: 500,
+                compact_saved_tokens: 0,
+            },
+            ..Charge::work("paid/x", "w", Tokens::plain(1_000, 0))
+        };
+        let before = b.today().category(Category::Identity);
+        let boot_cost = b.settle(TaskId(5), &boot, 0);
+        assert_eq!(b.today().category(Category::Boot), boot_cost);
+        assert_eq!(b.today().category(Category::Identity), before);
+
+        b.record_saving(Saving::Batching, 42, 0);
+        assert_eq!(b.today().saved(Saving::Batching), 42);
+        // A new budget day starts a new record.
+        b.roll(DAY_MS);
+        assert_eq!(b.today().day, 1);
+        assert_eq!(b.today().spent_micros, 0);
+    }
+
+    #[test]
+    fn the_day_record_is_restored_only_for_its_own_day() {
+        let mut b = budget(None, None);
+        b.settle(
+            TaskId(1),
+            &Charge::work("paid/x", "w", Tokens::plain(1_000, 0)),
+            5,
+        );
+        let (state, day) = (b.persisted().clone(), b.today().clone());
+        let mut again = budget(None, None);
+        again.restore(state.clone(), Some(day.clone()));
+        assert_eq!(again.today(), &day);
+        let mut stale = budget(None, None);
+        stale.restore(state, Some(DaySpend::new(day.day + 1)));
+        assert_eq!(stale.today(), &DaySpend::new(day.day));
     }
 
     #[test]

@@ -92,10 +92,7 @@ impl PriceTable {
             return (*p, prefix.clone());
         }
         if is_local(model) {
-            let free = Price {
-                input_per_mtok: 0.0,
-                output_per_mtok: 0.0,
-            };
+            let free = Price::new(0.0, 0.0);
             return (free, "local".into());
         }
         let highest = default_prices()
@@ -136,13 +133,7 @@ mod tests {
     use super::*;
 
     fn table() -> PriceTable {
-        let configured = BTreeMap::from([(
-            "paid/".to_owned(),
-            Price {
-                input_per_mtok: 1.0,
-                output_per_mtok: 4.0,
-            },
-        )]);
+        let configured = BTreeMap::from([("paid/".to_owned(), Price::new(1.0, 4.0))]);
         PriceTable::new(&configured)
     }
 

@@ -260,8 +260,12 @@ pub async fn boot_worker(
                 Ok(r) if !r.simulated => ledger(Request::Settle {
                     model: model.to_owned(),
                     worker: worker.clone(),
-                    input_tokens: r.input_tokens,
-                    output_tokens: r.output_tokens,
+                    tokens: crate::budget::Tokens {
+                        input: r.input_tokens,
+                        output: r.output_tokens,
+                        cache_read: r.cache_read_tokens,
+                        cache_write: r.cache_write_tokens,
+                    },
                 }),
                 _ => ledger(Request::Release),
             }

@@ -37,10 +37,8 @@ pub enum Request {
         model: String,
         /// The worker booting.
         worker: String,
-        /// Tokens sent.
-        input_tokens: u64,
-        /// Tokens received.
-        output_tokens: u64,
+        /// The turn's tokens.
+        tokens: crate::budget::Tokens,
     },
     /// End a turn's reservation without a charge (the turn failed, or was simulated).
     Release,

@@ -320,13 +320,14 @@ async fn execute(
     origin: Option<&Origin>,
 ) -> Result<TaskResult, CallError> {
     let completion = complete(registry, http, call, origin).await?;
+    let tokens = crate::budget::Tokens::of_call(&completion.usage);
     Ok(TaskResult {
         text: completion.text,
         model: completion.model,
-        input_tokens: completion.usage.input_tokens
-            + completion.usage.cache_read_tokens
-            + completion.usage.cache_write_tokens,
-        output_tokens: completion.usage.output_tokens,
+        input_tokens: tokens.input,
+        output_tokens: tokens.output,
+        cache_read_tokens: tokens.cache_read,
+        cache_write_tokens: tokens.cache_write,
         cost_micros: 0,
         signals: Vec::new(),
         simulated: completion.simulated,

@@ -202,10 +202,7 @@ mod tests {
         r
     }
 
-    const PRICE: Price = Price {
-        input_per_mtok: 1.0,
-        output_per_mtok: 1.0,
-    };
+    const PRICE: Price = Price::new(1.0, 1.0);
 
     #[tokio::test]
     async fn each_step_sees_the_plan_and_the_earlier_results() {

@@ -46,8 +46,8 @@ pub struct StepCharge {
     pub task: TaskId,
     /// Its attempt.
     pub attempt: u32,
-    /// The last call's input and output tokens, to charge.
-    pub settle: Option<(u64, u64)>,
+    /// The last call's tokens, to charge.
+    pub settle: Option<crate::budget::Tokens>,
     /// To reserve for the next call, micro-dollars.
     pub reserve_micros: u64,
     /// `Err` with the reason when the reservation is refused.
@@ -143,7 +143,11 @@ impl Steps for Live<'_> {
         result
     }
 
-    async fn reserve(&mut self, settle: Option<(u64, u64)>, micros: u64) -> Result<(), String> {
+    async fn reserve(
+        &mut self,
+        settle: Option<crate::budget::Tokens>,
+        micros: u64,
+    ) -> Result<(), String> {
         let (reply, rx) = oneshot::channel();
         (self.env.exec.gate)(StepCharge {
             task: self.origin.task,
@@ -266,8 +270,10 @@ pub async fn run_task(
     let result = |runner: &Runner<Live<'_>>, text, signals, awaiting_approval| TaskResult {
         text,
         model: runner.model.clone(),
-        input_tokens: runner.spent.input_tokens,
-        output_tokens: runner.spent.output_tokens,
+        input_tokens: runner.spent.tokens.input,
+        output_tokens: runner.spent.tokens.output,
+        cache_read_tokens: runner.spent.tokens.cache_read,
+        cache_write_tokens: runner.spent.tokens.cache_write,
         cost_micros: 0,
         signals,
         simulated: runner.simulated,

@@ -252,7 +252,8 @@ impl Scheduler {
             config.swarm_limits,
         );
         if let Some(spent) = store.budget()? {
-            core.restore_budget(spent);
+            let today = store.spend_days(spent.day, spent.day)?.pop();
+            core.restore_budget(spent, today);
         }
         let roster = store.roster()?;
         for added in &roster.added {
@@ -1012,7 +1013,10 @@ impl Loop {
                 workers,
                 cooldowns: fx.cooldowns.then(|| self.core.cooldowns()),
                 roster: fx.roster.then(|| self.core.roster()),
-                budget: fx.budget.then(|| self.core.budget().persisted()),
+                budget: fx.budget.then(|| {
+                    let b = self.core.budget();
+                    (b.persisted(), b.today())
+                }),
                 ladder: fx.ladder.then(|| self.core.ladder().persisted()),
             };
             let started = Instant::now();

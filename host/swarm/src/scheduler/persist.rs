@@ -48,7 +48,7 @@ pub struct Batch<'a> {
     /// What people changed of the workers, when it changed.
     pub roster: Option<&'a crate::scheduler::core::roster::Roster>,
     /// The budget's persisted spend, when it changed.
-    pub budget: Option<&'a crate::budget::Persisted>,
+    pub budget: Option<(&'a crate::budget::Persisted, &'a crate::budget::DaySpend)>,
     /// The failure ladder's state, when it changed.
     pub ladder: Option<&'a crate::scheduler::ladder::Persisted>,
 }
@@ -130,8 +130,8 @@ pub fn write_batch(txn: &redb::WriteTransaction, batch: &Batch<'_>) -> Result<()
         txn.open_table(ROSTER)?
             .insert(ROSTER_KEY, encode(roster).as_slice())?;
     }
-    if let Some(budget) = batch.budget {
-        crate::budget::persist::write(txn, budget)?;
+    if let Some((budget, day)) = batch.budget {
+        crate::budget::persist::write(txn, budget, day)?;
     }
     if let Some(ladder) = batch.ladder {
         crate::scheduler::ladder::persist::write(txn, ladder)?;

@@ -90,17 +90,13 @@ impl Core {
             Request::Settle {
                 model,
                 worker,
-                input_tokens,
-                output_tokens,
+                tokens,
             } => {
-                self.budget.settle(
-                    BOOT_HOLD,
-                    &model,
-                    &worker,
-                    input_tokens,
-                    output_tokens,
-                    now_ms,
-                );
+                let charge = crate::budget::Charge {
+                    category: crate::budget::Category::Boot,
+                    ..crate::budget::Charge::work(&model, &worker, tokens)
+                };
+                self.budget.settle(BOOT_HOLD, &charge, now_ms);
                 self.fx.budget = true;
             }
             Request::Release => self.budget.release(BOOT_HOLD),

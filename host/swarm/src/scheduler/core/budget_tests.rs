@@ -39,14 +39,7 @@ fn core_of(models: &[&str], daily_usd: f64, router: RouterConfig) -> Core {
     );
     let budget = Budget::new(&BudgetConfig {
         daily_limit_usd: Some(daily_usd),
-        prices: [(
-            "paid/".to_owned(),
-            Price {
-                input_per_mtok: 1.0,
-                output_per_mtok: 100.0,
-            },
-        )]
-        .into(),
+        prices: [("paid/".to_owned(), Price::new(1.0, 100.0))].into(),
         ..BudgetConfig::default()
     });
     let limits = LimitsConfig {

@@ -323,8 +323,8 @@ impl Core {
     }
 
     /// Restores the persisted spend (today's and the totals).
-    pub fn restore_budget(&mut self, state: budget::Persisted) {
-        self.budget.restore(state);
+    pub fn restore_budget(&mut self, state: budget::Persisted, today: Option<budget::DaySpend>) {
+        self.budget.restore(state, today);
     }
 
     /// Answer lengths and compact prompts.
@@ -386,6 +386,7 @@ mod standing;
 // what the loop and the API read: idleness, workers, counts
 mod views;
 // the calls of a multi-call task and their budget
+mod charges;
 pub mod steps;
 // the coordinator: splitting, conflicts, autoscaling, the swarm's limits
 mod coordination;

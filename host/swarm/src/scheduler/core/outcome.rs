@@ -74,14 +74,8 @@ impl Core {
         // Tokens were spent whatever the answer says; earlier calls of a loop were
         // charged as it went, so only the last one is settled here.
         let earlier = self.take_step_spend(id, attempt);
-        result.cost_micros = self.budget.settle(
-            id,
-            &model,
-            &worker,
-            result.input_tokens.saturating_sub(earlier.input_tokens),
-            result.output_tokens.saturating_sub(earlier.output_tokens),
-            now_ms,
-        ) + earlier.cost_micros;
+        let last = super::charges::tokens_of(&result).minus(&earlier.tokens);
+        result.cost_micros = self.charge(id, &model, &worker, last, now_ms) + earlier.cost_micros;
         self.fx.budget = true;
         self.pinned.remove(&id);
         self.fallback_pos.remove(&id);

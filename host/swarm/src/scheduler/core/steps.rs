@@ -4,6 +4,7 @@
 //! ([`Core::complete`]), less what the earlier calls were charged.
 
 use super::Core;
+use crate::budget::Tokens;
 use hypernet_model::tasks::TaskId;
 
 /// What a task's earlier calls were charged, for one attempt.
@@ -11,10 +12,8 @@ use hypernet_model::tasks::TaskId;
 pub struct StepSpend {
     /// The attempt the calls belong to.
     pub attempt: u32,
-    /// Input tokens charged.
-    pub input_tokens: u64,
-    /// Output tokens charged.
-    pub output_tokens: u64,
+    /// Tokens charged.
+    pub tokens: Tokens,
     /// Micro-dollars charged.
     pub cost_micros: u64,
 }
@@ -26,7 +25,7 @@ impl Core {
         self.tool_chars = chars;
     }
 
-    /// Charges `settle` (input, output tokens of the call just made) to task `id`, then
+    /// Charges `settle` (the tokens of the call just made) to task `id`, then
     /// reserves `micros` for its next call; `Err` with the reason when the reservation
     /// would cross a limit or the attempt is no longer running (the tokens are charged
     /// anyway: they were spent).
@@ -34,18 +33,16 @@ impl Core {
         &mut self,
         id: TaskId,
         attempt: u32,
-        settle: Option<(u64, u64)>,
+        settle: Option<Tokens>,
         micros: u64,
         now_ms: u64,
     ) -> Result<(), String> {
         let current = self.is_current(id, attempt);
-        if let Some((input, output)) = settle
+        if let Some(tokens) = settle
             && let Some(task) = self.active.get(&id)
         {
             let (model, worker) = (task.model.clone(), task.worker.clone().unwrap_or_default());
-            let cost = self
-                .budget
-                .settle(id, &model, &worker, input, output, now_ms);
+            let cost = self.charge(id, &model, &worker, tokens, now_ms);
             self.fx.budget = true;
             if current {
                 let spend = self.step_spend.entry(id).or_default();
@@ -55,8 +52,7 @@ impl Core {
                         ..StepSpend::default()
                     };
                 }
-                spend.input_tokens += input;
-                spend.output_tokens += output;
+                spend.tokens.add(&tokens);
                 spend.cost_micros += cost;
             }
         }

@@ -285,8 +285,7 @@ fn a_worker_waiting_for_its_boot_gets_no_task_until_it_ends() {
         Request::Settle {
             model: "openai/gpt-4o".into(),
             worker: "w0".into(),
-            input_tokens: 1_000,
-            output_tokens: 100,
+            tokens: crate::budget::Tokens::plain(1_000, 100),
         },
         4,
     );

@@ -21,7 +21,7 @@
 //! The logic is written against the [`Steps`] trait (model, budget, tools), so tests drive
 //! it with scripted answers.
 
-use crate::budget::{Price, estimate_tokens};
+use crate::budget::{Price, Tokens, estimate_tokens};
 use crate::tools::ToolError;
 pub use crate::tools::ToolsConfig;
 use hypernet_llm::CallError;
@@ -61,10 +61,8 @@ pub struct Caps {
 /// Tokens and cost of the calls made so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Spent {
-    /// Input tokens (cache reads and writes included).
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
+    /// Tokens (input counting cache reads and writes).
+    pub tokens: Tokens,
     /// Cost at the model's price, micro-dollars.
     pub cost_micros: u64,
 }
@@ -80,7 +78,7 @@ pub trait Steps: Send {
     /// the next; `Err` with the reason when the budget refuses.
     fn reserve(
         &mut self,
-        settle: Option<(u64, u64)>,
+        settle: Option<Tokens>,
         micros: u64,
     ) -> impl Future<Output = Result<(), String>> + Send;
     /// Runs a tool.
@@ -146,7 +144,7 @@ pub struct Runner<S> {
     /// Tokens and cost of every call so far.
     pub spent: Spent,
     /// The last call's tokens, not yet settled.
-    unsettled: Option<(u64, u64)>,
+    unsettled: Option<Tokens>,
     calls: HashMap<String, u32>,
     errors: HashMap<String, u32>,
     /// The model id the provider last reported.
@@ -211,7 +209,7 @@ impl<S: Steps> Runner<S> {
         let input = estimate_tokens(chars);
         let output = u64::from(request.max_tokens);
         let worst = self.price.cost_micros(input, output);
-        let used_tokens = self.spent.input_tokens + self.spent.output_tokens;
+        let used_tokens = self.spent.tokens.input + self.spent.tokens.output;
         if let Some(cap) = self.caps.max_tokens
             && used_tokens + input + output > cap
         {
@@ -240,12 +238,10 @@ impl<S: Steps> Runner<S> {
                 .map_err(|e| host(format!("budget: {e}")))?;
         }
         let completion = self.steps.complete(request).await?;
-        let u = completion.usage;
-        let input = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens;
-        self.unsettled = Some((input, u.output_tokens));
-        self.spent.input_tokens += input;
-        self.spent.output_tokens += u.output_tokens;
-        self.spent.cost_micros += self.price.cost_micros(input, u.output_tokens);
+        let tokens = Tokens::of_call(&completion.usage);
+        self.unsettled = Some(tokens);
+        self.spent.tokens.add(&tokens);
+        self.spent.cost_micros += self.price.cost_of(&tokens);
         self.model.clone_from(&completion.model);
         self.simulated |= completion.simulated;
         Ok(completion)

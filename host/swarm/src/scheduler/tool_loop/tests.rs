@@ -11,7 +11,7 @@ pub(crate) struct Fake {
     pub answers: VecDeque<Completion>,
     pub requests: Vec<CompletionRequest>,
     /// (settled tokens, reserved micros)
-    pub budget: Vec<(Option<(u64, u64)>, u64)>,
+    pub budget: Vec<(Option<Tokens>, u64)>,
     /// Refuse reservations above this.
     pub refuse_above: Option<u64>,
     pub tools: Vec<(String, Value)>,
@@ -25,7 +25,7 @@ impl Steps for Fake {
             .ok_or_else(|| CallError::Host("no scripted answer left".into()))
     }
 
-    async fn reserve(&mut self, settle: Option<(u64, u64)>, micros: u64) -> Result<(), String> {
+    async fn reserve(&mut self, settle: Option<Tokens>, micros: u64) -> Result<(), String> {
         self.budget.push((settle, micros));
         match self.refuse_above {
             Some(max) if micros > max => Err(format!("daily limit reached ({micros} > {max})")),
@@ -82,10 +82,7 @@ fn calls(calls: &[(&str, &str, Value)]) -> Completion {
     }
 }
 
-const PRICE: Price = Price {
-    input_per_mtok: 1.0,
-    output_per_mtok: 2.0,
-};
+const PRICE: Price = Price::new(1.0, 2.0);
 
 fn runner(answers: Vec<Completion>, fenced: bool) -> Runner<Fake> {
     let fake = Fake {
@@ -147,7 +144,7 @@ async fn tool_results_go_back_with_their_call_ids_and_every_step_is_paid_for() {
     // and reserved its own worst case first.
     assert_eq!(r.steps.budget.len(), 1);
     let (settled, reserved) = r.steps.budget[0];
-    assert_eq!(settled, Some((10, 5)));
+    assert_eq!(settled, Some(Tokens::plain(10, 5)));
     assert!(
         reserved >= 200,
         "at least max_tokens at 2 µ$ each: {reserved}"
@@ -155,8 +152,7 @@ async fn tool_results_go_back_with_their_call_ids_and_every_step_is_paid_for() {
     assert_eq!(
         r.spent,
         Spent {
-            input_tokens: 30,
-            output_tokens: 12,
+            tokens: Tokens::plain(30, 12),
             cost_micros: PRICE.cost_micros(10, 5) + PRICE.cost_micros(20, 7)
         }
     );
@@ -193,7 +189,7 @@ async fn the_same_call_three_times_is_a_loop() {
     r.settle_last().await;
     assert_eq!(
         r.steps.budget.last(),
-        Some(&(Some((10, 5)), 0)),
+        Some(&(Some(Tokens::plain(10, 5)), 0)),
         "the last call is still charged"
     );
 }
@@ -289,7 +285,7 @@ async fn a_cap_stops_before_a_call_that_could_cross_it() {
         "{why}"
     );
     assert_eq!(r.steps.requests.len(), 1);
-    assert!(r.spent.input_tokens + r.spent.output_tokens <= 110);
+    assert!(r.spent.tokens.input + r.spent.tokens.output <= 110);
 }
 
 #[test]
