@@ -21,6 +21,7 @@ mod channels_telegram;
 mod compat;
 mod console;
 mod coordinator;
+mod cost;
 mod dashboard;
 mod dashboard_contract;
 mod delivery;

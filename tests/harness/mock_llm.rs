@@ -180,6 +180,19 @@ impl Reply {
 
     /// A Messages response with one text block.
     pub fn anthropic_text(text: &str, input_tokens: u64, output_tokens: u64) -> Reply {
+        Reply::anthropic_cached_text(text, input_tokens, output_tokens, 0, 0)
+    }
+
+    /// A Messages response with one text block whose prompt was partly read from
+    /// (`cache_read`) or written to (`cache_write`) the prompt cache; `input_tokens` are
+    /// the uncached rest, as Anthropic counts them.
+    pub fn anthropic_cached_text(
+        text: &str,
+        input_tokens: u64,
+        output_tokens: u64,
+        cache_read: u64,
+        cache_write: u64,
+    ) -> Reply {
         Reply::json(
             200,
             json!({
@@ -188,7 +201,8 @@ impl Reply {
                 "content": [{ "type": "text", "text": text }],
                 "stop_reason": "end_turn", "stop_sequence": null,
                 "usage": { "input_tokens": input_tokens, "output_tokens": output_tokens,
-                           "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0 }
+                           "cache_creation_input_tokens": cache_write,
+                           "cache_read_input_tokens": cache_read }
             }),
         )
         .with_header("request-id", "req_mock")
@@ -295,6 +309,17 @@ impl Reply {
 
     /// A chat completion with text.
     pub fn openai_text(text: &str, prompt_tokens: u64, completion_tokens: u64) -> Reply {
+        Reply::openai_cached_text(text, prompt_tokens, completion_tokens, 0)
+    }
+
+    /// A chat completion with text whose prompt had `cached_tokens` read from the prompt
+    /// cache; `prompt_tokens` counts them too, as OpenAI does.
+    pub fn openai_cached_text(
+        text: &str,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+        cached_tokens: u64,
+    ) -> Reply {
         Reply::json(
             200,
             json!({
@@ -304,7 +329,7 @@ impl Reply {
                     "refusal": null, "annotations": [] }, "logprobs": null, "finish_reason": "stop" }],
                 "usage": { "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                     "total_tokens": prompt_tokens + completion_tokens,
-                    "prompt_tokens_details": { "cached_tokens": 0 },
+                    "prompt_tokens_details": { "cached_tokens": cached_tokens },
                     "completion_tokens_details": { "reasoning_tokens": 0 } },
                 "service_tier": "default", "system_fingerprint": "fp_mock"
             }),

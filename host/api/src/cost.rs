@@ -1,12 +1,55 @@
-//! Cost routes: `GET /api/cost/estimate` prices a call before it is made, with the model's
-//! tier and where its price comes from.
+//! Cost routes: `GET /api/cost` shows where the money went (by day, model, worker and
+//! category against the targets, the savings, a projection); `GET /api/cost/estimate`
+//! prices a call before it is made, with the model's tier and where its price comes from.
 
 use super::extract::Query;
-use super::{ApiError, AppState, ErrorBody};
+use super::openapi::refusals::StoreFailed;
+use super::{ApiError, AppState, ErrorBody, blocking};
 use axum::Json;
 use axum::extract::State;
 use hypernet_swarm::budget::prices::Estimate;
+use hypernet_swarm::budget::report::CostReport;
 use serde::Deserialize;
+
+/// `?days=`.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// Budget days to cover, today's included (1–366, default 7).
+    #[param(minimum = 1, maximum = 366)]
+    pub days: Option<u64>,
+}
+
+/// Where the money went over the last days: spend by day, model, worker and category
+/// (identity prompt, work, personal time, boot) against the targets of
+/// `[budget.targets]`, what compact prompts, caching, local routing, batching and batch
+/// APIs saved, and the spend projected to the end of the day and of the month.
+#[utoipa::path(
+    get,
+    path = "/api/cost",
+    tag = "budget",
+    operation_id = "cost_report",
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "The report", body = CostReport),
+        (status = 400, description = "`invalid`: an unknown parameter or `days` out of range", body = ErrorBody),
+        StoreFailed,
+    ),
+)]
+pub(super) async fn report(
+    State(state): State<AppState>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Json<CostReport>, ApiError> {
+    let days = q.days.unwrap_or(7);
+    if !(1..=366).contains(&days) {
+        return Err(ApiError::invalid(format!(
+            "`days` must be between 1 and 366, not {days}"
+        )));
+    }
+    let scheduler = state.scheduler.clone();
+    Ok(Json(blocking(move || scheduler.cost_report(days)).await?))
+}
 
 /// `?model=&input_tokens=&output_tokens=`.
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]

@@ -126,6 +126,7 @@ fn routes() -> Vec<Route> {
         ("/api/budget", Read, route!(budget::show)),
         ("/api/budget", Mutate, route!(budget::set)),
         ("/api/budget/history", Read, route!(budget::history)),
+        ("/api/cost", Read, route!(cost::report)),
         ("/api/cost/estimate", Read, route!(cost::estimate)),
         ("/api/plugins", Read, route!(list_plugins)),
         ("/api/plugins/{name}", Read, route!(show_plugin)),

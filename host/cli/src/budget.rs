@@ -1,9 +1,6 @@
-//! `hypernet budget`: the running host's limits and spend; `hypernet cost estimate`: what a
-//! call would cost.
+//! `hypernet budget`: the running host's limits and spend.
 
-use super::CostCommand;
 use super::client::Client;
-use super::format::url_part;
 use super::format::{dollars, fields, rfc3339_ms};
 use super::table::render;
 use anyhow::{Context, Result};
@@ -28,7 +25,7 @@ fn limit(micros: Option<u64>) -> String {
     micros.map_or_else(|| "unlimited".to_owned(), dollars)
 }
 
-fn usage_table(title: &str, usage: &BTreeMap<String, Usage>) -> String {
+pub(super) fn usage_table(title: &str, usage: &BTreeMap<String, Usage>) -> String {
     if usage.is_empty() {
         return format!("{title}: none");
     }
@@ -40,11 +37,12 @@ fn usage_table(title: &str, usage: &BTreeMap<String, Usage>) -> String {
                 u.calls.to_string(),
                 u.input_tokens.to_string(),
                 u.output_tokens.to_string(),
+                format!("{}/{}", u.cache_read_tokens, u.cache_write_tokens),
                 dollars(u.cost_micros),
             ]
         })
         .collect();
-    render(&[title, "CALLS", "IN", "OUT", "COST"], &rows)
+    render(&[title, "CALLS", "IN", "OUT", "CACHED R/W", "COST"], &rows)
 }
 
 fn text(v: &BudgetView) -> String {
@@ -69,52 +67,6 @@ fn text(v: &BudgetView) -> String {
         usage_table("MODEL", &v.per_model),
         usage_table("WORKER", &v.per_worker)
     )
-}
-
-/// `hypernet cost estimate`.
-pub(super) async fn cost(data_dir: &Path, cmd: CostCommand) -> Result<()> {
-    let CostCommand::Estimate {
-        model,
-        tokens,
-        output_tokens,
-        json,
-    } = cmd;
-    let path = format!(
-        "/api/cost/estimate?model={}&input_tokens={tokens}&output_tokens={output_tokens}",
-        url_part(&model)
-    );
-    let e = Client::connect(data_dir)?.get(&path).await?;
-    if json {
-        outln!("{}", serde_json::to_string_pretty(&e)?)?;
-        return Ok(());
-    }
-    let text = |k: &str| e[k].as_str().unwrap_or("?").to_owned();
-    let per_million = |k: &str| format!("${}", e[k].as_f64().unwrap_or(0.0));
-    let priced_as = match text("priced_as").as_str() {
-        "local" => "a local model: free".to_owned(),
-        "unknown" => "no price known: charged at the highest built-in price".to_owned(),
-        prefix => format!("priced as `{prefix}`"),
-    };
-    outln!(
-        "{}",
-        fields(&[
-            (
-                "model",
-                format!("{} ({} tier; {priced_as})", text("model"), text("tier"))
-            ),
-            (
-                "price",
-                format!(
-                    "{} in, {} out per million tokens",
-                    per_million("input_per_mtok"),
-                    per_million("output_per_mtok")
-                )
-            ),
-            ("tokens", format!("{tokens} in, {output_tokens} out")),
-            ("cost", dollars(e["cost_micros"].as_u64().unwrap_or(0))),
-        ])
-    )?;
-    Ok(())
 }
 
 #[cfg(test)]

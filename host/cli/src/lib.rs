@@ -22,6 +22,7 @@ mod channels;
 mod client;
 pub mod compose;
 pub mod console;
+mod cost;
 mod dashboard;
 pub mod datadir;
 mod doctor;
@@ -165,9 +166,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// What calls cost: `hypernet cost estimate --model M --tokens N`.
-    #[command(subcommand)]
-    Cost(CostCommand),
+    /// Where the money went: spend by day, model, worker and category against the
+    /// targets of `[budget.targets]`, what each saving saved, and the spend projected to
+    /// the end of the day and the month; `hypernet cost estimate --model M --tokens N`
+    /// prices a call before it is made.
+    Cost(CostArgs),
     /// Hypernet addresses: check what one parses to, or why it does not.
     #[command(subcommand)]
     Address(AddressCommand),
@@ -289,6 +292,20 @@ pub enum TaskCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `hypernet cost [--days N] [--json]`, or `hypernet cost estimate ...`.
+#[derive(Debug, clap::Args)]
+pub struct CostArgs {
+    /// What else to do than report.
+    #[command(subcommand)]
+    pub command: Option<CostCommand>,
+    /// Budget days to report, today's included (1–366).
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=366))]
+    pub days: u64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `hypernet cost ...`
@@ -463,7 +480,7 @@ impl Cli {
             } => tasks::change_worker(&self.data_dir, action).await,
             Command::Worker { name, json } => tasks::worker(&self.data_dir, &name, json).await,
             Command::Budget { json } => budget::show(&self.data_dir, json).await,
-            Command::Cost(cmd) => budget::cost(&self.data_dir, cmd).await,
+            Command::Cost(args) => cost::run(&self.data_dir, args).await,
             Command::Dashboard { json } => dashboard::show(&self.data_dir, json).await,
             Command::Address(cmd) => address::run(cmd),
             Command::Approvals(cmd) => approvals::run(&self.data_dir, cmd).await,

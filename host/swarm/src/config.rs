@@ -367,14 +367,21 @@ impl HostConfig {
 
     /// Parses config text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<HostConfig, ConfigError> {
-        let config: HostConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let mut config: HostConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             origin: origin.to_owned(),
             message: e.to_string().trim_end().to_owned(),
         })?;
-        config.validate().map_err(|message| ConfigError::Invalid {
+        let invalid = |message| ConfigError::Invalid {
             origin: origin.to_owned(),
             message,
-        })?;
+        };
+        config.validate().map_err(invalid)?;
+        let prices = crate::budget::prices::PriceTable::new(&config.budget.prices);
+        let worker_models = config.workers.iter().filter_map(|w| w.model.as_deref());
+        config
+            .router
+            .resolve_tiers(&prices, worker_models)
+            .map_err(invalid)?;
         Ok(config)
     }
 

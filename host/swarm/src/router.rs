@@ -4,7 +4,8 @@
 //!
 //! Order of decisions (first that applies wins):
 //! 1. a pinned fallback model (after a provider-down failure, see [`next_fallback`]);
-//! 2. the `rules`, tried in order;
+//! 2. the `rules`, tried in order (a rule names a `model`, or a `tier`: the cheapest model
+//!    of that tier among those the configuration names — see [`TierModels`]);
 //! 3. local-first: with `local_model` set, simple and moderate tasks go to it, complex
 //!    ones to `default_model` (or the worker's model);
 //! 4. `default_model`, else the worker's model.
@@ -15,6 +16,7 @@
 //! automated; +2 for a description over 1000 characters, +1 over 500. A score of 3 or
 //! more is complex, 1 or more moderate, else simple.
 
+use crate::budget::prices::{PriceTable, Tier};
 use hypernet_llm::CallError;
 use hypernet_model::tasks::{Complexity, Task};
 use hypernet_plugin_api::Priority;
@@ -28,7 +30,8 @@ use serde::Deserialize;
 /// default_model = "anthropic/claude-sonnet-4-5"   # default: the worker's model
 /// local_model = "lmstudio/qwen2.5-7b"             # default: none (no local-first)
 /// fallback = ["openai/gpt-4o-mini", "sim/default"] # default: []
-/// rules = [{ if_tags_any = ["security"], min_priority = "high", model = "anthropic/claude-opus-4-1" }]
+/// rules = [{ if_tags_any = ["security"], min_priority = "high", model = "anthropic/claude-opus-4-1" },
+///          { if_tags_any = ["docs"], tier = "budget" }]
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -43,6 +46,84 @@ pub struct RouterConfig {
     /// Models tried in order when a call fails because its provider is down, or when the
     /// chosen model is over budget.
     pub fallback: Vec<String>,
+    /// The models of each tier, cheapest first (not configured: found by
+    /// [`RouterConfig::resolve_tiers`]).
+    #[serde(skip)]
+    pub tier_models: TierModels,
+}
+
+/// The models of each tier that a configuration names (workers' models, `default_model`,
+/// `local_model`, `fallback` and the rules' models), cheapest first by output, then input
+/// price, then name.
+pub type TierModels = std::collections::BTreeMap<Tier, Vec<String>>;
+
+impl RouterConfig {
+    /// Finds the models of each tier among those named here and `worker_models`, priced
+    /// by `prices`; errors name a rule whose tier has none.
+    pub fn resolve_tiers<'a>(
+        &mut self,
+        prices: &PriceTable,
+        worker_models: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), String> {
+        let mut named: Vec<&str> = worker_models.into_iter().collect();
+        named.extend(self.default_model.as_deref());
+        named.extend(self.local_model.as_deref());
+        named.extend(self.fallback.iter().map(String::as_str));
+        named.extend(self.rules.iter().filter_map(|r| r.model.as_deref()));
+        named.sort_unstable();
+        named.dedup();
+        let mut tiers = TierModels::new();
+        for model in named {
+            tiers
+                .entry(prices.tier(model))
+                .or_default()
+                .push(model.to_owned());
+        }
+        for models in tiers.values_mut() {
+            models.sort_by(|a, b| {
+                let (pa, pb) = (prices.price(a), prices.price(b));
+                pa.output_per_mtok
+                    .total_cmp(&pb.output_per_mtok)
+                    .then(pa.input_per_mtok.total_cmp(&pb.input_per_mtok))
+                    .then(a.cmp(b))
+            });
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            match (&rule.model, rule.tier) {
+                (Some(_), Some(_)) | (None, None) => {
+                    return Err(format!(
+                        "`router.rules[{i}]` must name either a `model` or a `tier`, not {}",
+                        if rule.model.is_some() {
+                            "both"
+                        } else {
+                            "neither"
+                        }
+                    ));
+                }
+                (None, Some(tier)) if !tiers.contains_key(&tier) => {
+                    let known: Vec<String> = tiers
+                        .iter()
+                        .map(|(t, m)| format!("{}: {}", tier_word(*t), m.join(", ")))
+                        .collect();
+                    return Err(format!(
+                        "`router.rules[{i}]` routes to tier `{}`, but no model this configuration names is of that tier (named: {})",
+                        tier_word(tier),
+                        known.join("; ")
+                    ));
+                }
+                _ => {}
+            }
+        }
+        self.tier_models = tiers;
+        Ok(())
+    }
+}
+
+fn tier_word(t: Tier) -> String {
+    serde_json::to_value(t)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// One routing rule. A rule with no condition matches every task.
@@ -59,7 +140,12 @@ pub struct Rule {
     #[serde(default = "lowest")]
     pub min_priority: Priority,
     /// The model to use.
-    pub model: String,
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Or the tier to use: the worker's own model when it is of that tier, else the
+    /// cheapest of the tier's models.
+    #[serde(default)]
+    pub tier: Option<Tier>,
 }
 
 fn lowest() -> Priority {
@@ -175,10 +261,24 @@ pub fn complexity_of(task: &Task) -> Complexity {
 /// Chooses the model for `task` on a worker whose own model is `worker_model`.
 pub fn route(cfg: &RouterConfig, task: &Task, worker_model: &str) -> Route {
     if let Some((i, rule)) = cfg.rules.iter().enumerate().find(|(_, r)| r.matches(task)) {
-        return Route {
-            model: rule.model.clone(),
-            reason: rule.describe(i),
+        let model = match (&rule.model, rule.tier) {
+            (Some(model), _) => Some(model.clone()),
+            (None, Some(tier)) => cfg.tier_models.get(&tier).and_then(|models| {
+                models
+                    .iter()
+                    .find(|m| *m == worker_model)
+                    .or(models.first())
+                    .cloned()
+            }),
+            (None, None) => None,
         };
+        if let Some(model) = model {
+            let mut reason = rule.describe(i);
+            if let Some(tier) = rule.tier {
+                reason.push_str(&format!(", tier {}", tier_word(tier)));
+            }
+            return Route { model, reason };
+        }
     }
     let default = cfg.default_model.as_deref();
     if let Some(local) = &cfg.local_model {
@@ -309,6 +409,74 @@ mod tests {
         assert_eq!(r.reason, "rule 1: tags all [code, review]");
         let r = route(&cfg, &task(Priority::Low, &["code"], ""), "w/m");
         assert_eq!(r.model, "a/3");
+    }
+
+    #[test]
+    fn a_tier_rule_takes_the_workers_model_of_that_tier_else_the_cheapest() {
+        let mut cfg = parse(
+            r#"
+            default_model = "anthropic/claude-sonnet-4-5"
+            fallback = ["openai/gpt-4.1-mini", "openai/gpt-4o-mini"]
+            rules = [{ if_tags_any = ["docs"], tier = "budget" },
+                     { if_tags_any = ["urgent"], tier = "premium" }]"#,
+        );
+        let prices = PriceTable::new(&Default::default());
+        cfg.resolve_tiers(&prices, ["anthropic/claude-opus-4-1", "sim/default"])
+            .unwrap();
+        assert_eq!(
+            cfg.tier_models[&Tier::Budget],
+            ["openai/gpt-4o-mini", "openai/gpt-4.1-mini"],
+            "cheapest first"
+        );
+        let docs = task(Priority::Normal, &["docs"], "");
+        let r = route(&cfg, &docs, "sim/default");
+        assert_eq!(
+            (r.model.as_str(), r.reason.as_str()),
+            ("openai/gpt-4o-mini", "rule 1: tags any [docs], tier budget")
+        );
+        assert_eq!(
+            route(&cfg, &docs, "openai/gpt-4.1-mini").model,
+            "openai/gpt-4.1-mini",
+            "the worker's own model when it is of the tier"
+        );
+        let urgent = task(Priority::Normal, &["urgent"], "");
+        assert_eq!(
+            route(&cfg, &urgent, "sim/default").model,
+            "anthropic/claude-opus-4-1"
+        );
+        assert_eq!(
+            route(&cfg, &task(Priority::Normal, &[], ""), "sim/default").model,
+            "anthropic/claude-sonnet-4-5"
+        );
+    }
+
+    #[test]
+    fn a_tier_without_a_named_model_or_a_rule_without_a_target_is_refused() {
+        let prices = PriceTable::new(&Default::default());
+        let mut cfg = parse(r#"rules = [{ tier = "premium" }]"#);
+        let err = cfg
+            .resolve_tiers(&prices, ["openai/gpt-4o-mini"])
+            .unwrap_err();
+        assert!(
+            err.contains("router.rules[0]")
+                && err.contains("premium")
+                && err.contains("budget: openai/gpt-4o-mini"),
+            "{err}"
+        );
+        let mut both = parse(r#"rules = [{ tier = "budget", model = "x/y" }]"#);
+        assert!(
+            both.resolve_tiers(&prices, [])
+                .unwrap_err()
+                .contains("not both")
+        );
+        let mut neither = parse(r#"rules = [{ if_tags_any = ["x"] }]"#);
+        assert!(
+            neither
+                .resolve_tiers(&prices, [])
+                .unwrap_err()
+                .contains("not neither")
+        );
+        assert!(toml::from_str::<RouterConfig>(r#"rules = [{ tier = "cheap" }]"#).is_err());
     }
 
     #[test]

@@ -238,6 +238,16 @@ impl Usage {
         self.cache_write_tokens += tokens.cache_write;
         self.cost_micros += cost;
     }
+
+    /// Adds `other`'s calls, tokens and spend.
+    pub fn merge(&mut self, other: &Usage) {
+        self.calls += other.calls;
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cache_read_tokens += other.cache_read_tokens;
+        self.cache_write_tokens += other.cache_write_tokens;
+        self.cost_micros += other.cost_micros;
+    }
 }
 
 /// The spend of one budget day: by model, worker and category, and what was saved.

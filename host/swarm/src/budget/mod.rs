@@ -20,6 +20,7 @@
 pub mod ledger;
 pub mod persist;
 pub mod prices;
+pub mod report;
 
 pub use ledger::{CallShape, Category, Charge, DaySpend, Saving, Tokens, Usage};
 
@@ -117,11 +118,14 @@ pub struct BudgetConfig {
     pub prices: BTreeMap<String, Price>,
     /// Hour (UTC, 0–23) at which the budget day starts (default 0, midnight).
     pub reset_hour_utc: u32,
+    /// What each category should cost at most per day (`hypernet cost` compares).
+    pub targets: report::Targets,
 }
 
 impl BudgetConfig {
     /// Checks the values; errors name the key.
     pub fn validate(&self) -> Result<(), String> {
+        self.targets.validate()?;
         if self.reset_hour_utc > 23 {
             return Err(format!(
                 "`budget.reset_hour_utc` must be 0–23, not {}",

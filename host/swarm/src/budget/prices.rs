@@ -3,11 +3,13 @@
 //! before it is made (`hypernet cost estimate`, `GET /api/cost/estimate`).
 
 use super::{Price, default_prices, is_local};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A model's price class, from its output price (what a long answer costs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {
     /// Runs on this machine, or costs nothing.

@@ -173,6 +173,8 @@ pub struct Scheduler {
     permissions: Arc<crate::tools::TierPermission>,
     /// What models cost, for estimates.
     prices: Arc<crate::budget::prices::PriceTable>,
+    /// The stored spend by day, for cost reports.
+    ledger: crate::budget::report::Ledger,
 }
 
 /// Why the scheduler could not start.
@@ -238,6 +240,7 @@ impl Scheduler {
             outbox,
             probe,
         } = parts;
+        let ledger = crate::budget::report::Ledger::new(store.clone(), &config.budget);
         let mut core = Core::new(config.scheduler.clone(), config.workers.clone());
         core.restore_state(store.worker_stats()?, store.cooldowns()?);
         core.configure_workers(config.memory.clone(), config.personal_time.clone());
@@ -401,6 +404,7 @@ impl Scheduler {
             prices: Arc::new(crate::budget::prices::PriceTable::new(
                 &config.budget.prices,
             )),
+            ledger,
         };
         if let Err(e) = approvals.recover(now_ms()).await {
             tracing::error!(error = %e, "cannot recover the approval queue");
@@ -417,6 +421,16 @@ impl Scheduler {
         output_tokens: u64,
     ) -> crate::budget::prices::Estimate {
         self.prices.estimate(model, input_tokens, output_tokens)
+    }
+
+    /// Where the money went over the last `days` budget days, against the targets, with
+    /// the savings and a projection (see [`crate::budget::report`]).
+    pub fn cost_report(
+        &self,
+        days: u64,
+    ) -> Result<crate::budget::report::CostReport, hypernet_store::StoreError> {
+        let limit = self.read_snapshot(|s| s.budget.daily_limit_micros);
+        self.ledger.report(days, now_ms(), limit)
     }
 
     /// How long model calls have taken since the host started.

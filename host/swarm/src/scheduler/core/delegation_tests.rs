@@ -127,7 +127,8 @@ fn a_model_no_provider_here_serves_goes_to_a_peer_that_serves_it() {
         if_tags_any: vec!["cloud".into()],
         if_tags_all: Vec::new(),
         min_priority: hypernet_plugin_api::Priority::Low,
-        model: "cloud/big".into(),
+        model: Some("cloud/big".into()),
+        tier: None,
     }];
     c.peers_seen(
         Some(vec![
@@ -158,7 +159,8 @@ fn cloud_core(workers: usize) -> Core {
         if_tags_any: vec!["cloud".into()],
         if_tags_all: Vec::new(),
         min_priority: hypernet_plugin_api::Priority::Low,
-        model: "cloud/big".into(),
+        model: Some("cloud/big".into()),
+        tier: None,
     }];
     c
 }
