@@ -367,7 +367,7 @@ impl HostConfig {
 
     /// Parses config text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<HostConfig, ConfigError> {
-        let mut config: HostConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let config: HostConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             origin: origin.to_owned(),
             message: e.to_string().trim_end().to_owned(),
         })?;
@@ -380,7 +380,7 @@ impl HostConfig {
         let worker_models = config.workers.iter().filter_map(|w| w.model.as_deref());
         config
             .router
-            .resolve_tiers(&prices, worker_models)
+            .tier_models(&prices, worker_models)
             .map_err(invalid)?;
         Ok(config)
     }

@@ -46,10 +46,6 @@ pub struct RouterConfig {
     /// Models tried in order when a call fails because its provider is down, or when the
     /// chosen model is over budget.
     pub fallback: Vec<String>,
-    /// The models of each tier, cheapest first (not configured: found by
-    /// [`RouterConfig::resolve_tiers`]).
-    #[serde(skip)]
-    pub tier_models: TierModels,
 }
 
 /// The models of each tier that a configuration names (workers' models, `default_model`,
@@ -58,13 +54,13 @@ pub struct RouterConfig {
 pub type TierModels = std::collections::BTreeMap<Tier, Vec<String>>;
 
 impl RouterConfig {
-    /// Finds the models of each tier among those named here and `worker_models`, priced
-    /// by `prices`; errors name a rule whose tier has none.
-    pub fn resolve_tiers<'a>(
-        &mut self,
+    /// The models of each tier among those named here and `worker_models`, priced by
+    /// `prices`; errors name a rule whose tier has none.
+    pub fn tier_models<'a>(
+        &self,
         prices: &PriceTable,
         worker_models: impl IntoIterator<Item = &'a str>,
-    ) -> Result<(), String> {
+    ) -> Result<TierModels, String> {
         let mut named: Vec<&str> = worker_models.into_iter().collect();
         named.extend(self.default_model.as_deref());
         named.extend(self.local_model.as_deref());
@@ -114,8 +110,7 @@ impl RouterConfig {
                 _ => {}
             }
         }
-        self.tier_models = tiers;
-        Ok(())
+        Ok(tiers)
     }
 }
 
@@ -258,12 +253,13 @@ pub fn complexity_of(task: &Task) -> Complexity {
     })
 }
 
-/// Chooses the model for `task` on a worker whose own model is `worker_model`.
-pub fn route(cfg: &RouterConfig, task: &Task, worker_model: &str) -> Route {
+/// Chooses the model for `task` on a worker whose own model is `worker_model`; a tier
+/// rule picks among `tiers` (see [`RouterConfig::tier_models`]).
+pub fn route(cfg: &RouterConfig, tiers: &TierModels, task: &Task, worker_model: &str) -> Route {
     if let Some((i, rule)) = cfg.rules.iter().enumerate().find(|(_, r)| r.matches(task)) {
         let model = match (&rule.model, rule.tier) {
             (Some(model), _) => Some(model.clone()),
-            (None, Some(tier)) => cfg.tier_models.get(&tier).and_then(|models| {
+            (None, Some(tier)) => tiers.get(&tier).and_then(|models| {
                 models
                     .iter()
                     .find(|m| *m == worker_model)
@@ -383,6 +379,8 @@ mod tests {
         )
     }
 
+    const NONE: TierModels = TierModels::new();
+
     fn parse(text: &str) -> RouterConfig {
         toml::from_str(text).unwrap()
     }
@@ -397,23 +395,33 @@ mod tests {
               { model = "a/3" },
             ]"#,
         );
-        let r = route(&cfg, &task(Priority::High, &["security"], ""), "w/m");
+        let r = route(&cfg, &NONE, &task(Priority::High, &["security"], ""), "w/m");
         assert_eq!(r.model, "a/2");
         assert_eq!(r.reason, "rule 2: tags any [security], priority >= high");
-        let r = route(&cfg, &task(Priority::Normal, &["security"], ""), "w/m");
+        let r = route(
+            &cfg,
+            &NONE,
+            &task(Priority::Normal, &["security"], ""),
+            "w/m",
+        );
         assert_eq!(
             (r.model.as_str(), r.reason.as_str()),
             ("a/3", "rule 3: matches all")
         );
-        let r = route(&cfg, &task(Priority::Low, &["review", "code"], ""), "w/m");
+        let r = route(
+            &cfg,
+            &NONE,
+            &task(Priority::Low, &["review", "code"], ""),
+            "w/m",
+        );
         assert_eq!(r.reason, "rule 1: tags all [code, review]");
-        let r = route(&cfg, &task(Priority::Low, &["code"], ""), "w/m");
+        let r = route(&cfg, &NONE, &task(Priority::Low, &["code"], ""), "w/m");
         assert_eq!(r.model, "a/3");
     }
 
     #[test]
     fn a_tier_rule_takes_the_workers_model_of_that_tier_else_the_cheapest() {
-        let mut cfg = parse(
+        let cfg = parse(
             r#"
             default_model = "anthropic/claude-sonnet-4-5"
             fallback = ["openai/gpt-4.1-mini", "openai/gpt-4o-mini"]
@@ -421,31 +429,38 @@ mod tests {
                      { if_tags_any = ["urgent"], tier = "premium" }]"#,
         );
         let prices = PriceTable::new(&Default::default());
-        cfg.resolve_tiers(&prices, ["anthropic/claude-opus-4-1", "sim/default"])
+        let tiers = cfg
+            .tier_models(&prices, ["anthropic/claude-opus-4-1", "sim/default"])
             .unwrap();
         assert_eq!(
-            cfg.tier_models[&Tier::Budget],
+            tiers[&Tier::Budget],
             ["openai/gpt-4o-mini", "openai/gpt-4.1-mini"],
             "cheapest first"
         );
         let docs = task(Priority::Normal, &["docs"], "");
-        let r = route(&cfg, &docs, "sim/default");
+        let r = route(&cfg, &tiers, &docs, "sim/default");
         assert_eq!(
             (r.model.as_str(), r.reason.as_str()),
             ("openai/gpt-4o-mini", "rule 1: tags any [docs], tier budget")
         );
         assert_eq!(
-            route(&cfg, &docs, "openai/gpt-4.1-mini").model,
+            route(&cfg, &tiers, &docs, "openai/gpt-4.1-mini").model,
             "openai/gpt-4.1-mini",
             "the worker's own model when it is of the tier"
         );
         let urgent = task(Priority::Normal, &["urgent"], "");
         assert_eq!(
-            route(&cfg, &urgent, "sim/default").model,
+            route(&cfg, &tiers, &urgent, "sim/default").model,
             "anthropic/claude-opus-4-1"
         );
         assert_eq!(
-            route(&cfg, &task(Priority::Normal, &[], ""), "sim/default").model,
+            route(
+                &cfg,
+                &tiers,
+                &task(Priority::Normal, &[], ""),
+                "sim/default"
+            )
+            .model,
             "anthropic/claude-sonnet-4-5"
         );
     }
@@ -453,9 +468,9 @@ mod tests {
     #[test]
     fn a_tier_without_a_named_model_or_a_rule_without_a_target_is_refused() {
         let prices = PriceTable::new(&Default::default());
-        let mut cfg = parse(r#"rules = [{ tier = "premium" }]"#);
+        let cfg = parse(r#"rules = [{ tier = "premium" }]"#);
         let err = cfg
-            .resolve_tiers(&prices, ["openai/gpt-4o-mini"])
+            .tier_models(&prices, ["openai/gpt-4o-mini"])
             .unwrap_err();
         assert!(
             err.contains("router.rules[0]")
@@ -463,16 +478,16 @@ mod tests {
                 && err.contains("budget: openai/gpt-4o-mini"),
             "{err}"
         );
-        let mut both = parse(r#"rules = [{ tier = "budget", model = "x/y" }]"#);
+        let both = parse(r#"rules = [{ tier = "budget", model = "x/y" }]"#);
         assert!(
-            both.resolve_tiers(&prices, [])
+            both.tier_models(&prices, [])
                 .unwrap_err()
                 .contains("not both")
         );
-        let mut neither = parse(r#"rules = [{ if_tags_any = ["x"] }]"#);
+        let neither = parse(r#"rules = [{ if_tags_any = ["x"] }]"#);
         assert!(
             neither
-                .resolve_tiers(&prices, [])
+                .tier_models(&prices, [])
                 .unwrap_err()
                 .contains("not neither")
         );
@@ -511,15 +526,16 @@ mod tests {
     #[test]
     fn local_first_sends_only_complex_tasks_away() {
         let cfg = parse("local_model = \"lmstudio/q\"\ndefault_model = \"anthropic/s\"");
-        let r = route(&cfg, &task(Priority::Normal, &[], ""), "w/m");
+        let r = route(&cfg, &NONE, &task(Priority::Normal, &[], ""), "w/m");
         assert_eq!(
             (r.model.as_str(), r.reason.as_str()),
             ("lmstudio/q", "local-first: simple")
         );
-        let r = route(&cfg, &task(Priority::High, &[], ""), "w/m");
+        let r = route(&cfg, &NONE, &task(Priority::High, &[], ""), "w/m");
         assert_eq!(r.reason, "local-first: moderate");
         let r = route(
             &cfg,
+            &NONE,
             &task(Priority::Critical, &["architecture"], ""),
             "w/m",
         );
@@ -527,12 +543,14 @@ mod tests {
         let cfg = parse("local_model = \"lmstudio/q\"");
         let r = route(
             &cfg,
+            &NONE,
             &task(Priority::Critical, &["architecture"], ""),
             "w/m",
         );
         assert_eq!(r.model, "w/m");
         let r = route(
             &RouterConfig::default(),
+            &NONE,
             &task(Priority::Low, &[], ""),
             "w/m",
         );

@@ -93,7 +93,7 @@ impl Core {
             Some(route) => route.clone(),
             None => self
                 .asked_route(task)
-                .unwrap_or_else(|| router::route(&self.router, task, &worker.model)),
+                .unwrap_or_else(|| router::route(&self.router, &self.tiers, task, &worker.model)),
         };
         let max_tokens = u64::from(self.limits.max_tokens_for(&task.tags));
         let mut input_tokens = None;

@@ -366,7 +366,8 @@ impl Core {
             if task.for_worker.is_some() {
                 continue;
             }
-            let model = router::route(&self.router, task, &self.cfg.default_model).model;
+            let model =
+                router::route(&self.router, &self.tiers, task, &self.cfg.default_model).model;
             let fed = self.fed.as_ref().expect("on");
             if crate::federation::serves(&fed.served, &model) {
                 continue;
@@ -429,7 +430,8 @@ impl Core {
                 cursor = Some(key);
                 continue;
             }
-            let model = router::route(&self.router, task, &self.cfg.default_model).model;
+            let model =
+                router::route(&self.router, &self.tiers, task, &self.cfg.default_model).model;
             let Some(peer) = self.roomiest_peer(|p| p.accepts && p.serves(&model)) else {
                 break;
             };
@@ -476,7 +478,7 @@ impl Core {
             signer: None,
         });
         task.worker = None;
-        let model = router::route(&self.router, task, &self.cfg.default_model).model;
+        let model = router::route(&self.router, &self.tiers, task, &self.cfg.default_model).model;
         let spec = json!({
             "title": task.title, "description": task.description, "priority": task.priority,
             "tags": task.tags, "complexity": task.complexity, "max_attempts": task.max_attempts,

@@ -174,6 +174,8 @@ pub struct Core {
     workers_changed: bool,
     /// Routing rules, local-first and the fallback chain.
     router: RouterConfig,
+    /// The models of each tier, for tier rules.
+    tiers: crate::router::TierModels,
     /// Answer lengths and compact prompts.
     limits: LimitsConfig,
     /// Who each worker is: profiles and documents for the system prompts.
@@ -252,6 +254,7 @@ impl Core {
             held_by_status: [0; TaskStatus::ALL.len()],
             workers_changed: true,
             router: RouterConfig::default(),
+            tiers: Default::default(),
             limits: LimitsConfig::default(),
             identities: Arc::default(),
             budget: Budget::default(),
@@ -300,6 +303,11 @@ impl Core {
     /// Sets the router, the answer limits and the budget (defaults: every task on its
     /// worker's model, 1024 tokens, no limits).
     pub fn configure(&mut self, router: RouterConfig, limits: LimitsConfig, budget: Budget) {
+        let models = self.workers.iter().map(|w| w.model.as_str());
+        // A configuration read from a file was checked when it was parsed.
+        self.tiers = router
+            .tier_models(budget.prices(), models)
+            .unwrap_or_default();
         self.router = router;
         self.limits = limits;
         self.budget = budget;
