@@ -348,7 +348,11 @@ fn deferrable_tasks_go_out_as_one_anthropic_batch_and_are_charged_half_price() {
     }
     // The normal call went to /v1/messages once; the batched tasks never did.
     assert_eq!(mock.requests_to("/v1/messages").len(), 1);
-    assert_eq!(normal["result"]["cost_micros"].as_u64().unwrap() > 0, true);
+    assert_eq!(
+        normal["result"]["cost_micros"],
+        11 * 3 + 4 * 15,
+        "full price: {normal}"
+    );
     let log = host.log();
     assert!(
         log.contains("batch submitted") && log.contains("batch ended"),

@@ -430,3 +430,6 @@ mod roster_tests;
 
 #[cfg(test)]
 mod delegation_tests;
+
+#[cfg(test)]
+mod batch_tests;
