@@ -10,6 +10,7 @@ mod alerts;
 mod api;
 mod approvals;
 mod audit;
+mod batch_api;
 mod bench;
 mod budget;
 mod call_errors;

@@ -248,6 +248,29 @@ impl<T: Provider> DynService for ProviderService<T> {
                 let response = ops::ParseModels::decode(payload)?;
                 answer::<ops::ParseModels>(&provider.parse_models(&response))
             }
+            Op::BatchSupport => answer::<ops::BatchSupport>(&provider.batch_support()),
+            Op::SubmitBatch => {
+                let requests = ops::SubmitBatch::decode(payload)?;
+                answer::<ops::SubmitBatch>(&provider.submit_batch(&requests))
+            }
+            Op::BatchSubmitted => {
+                let args = ops::BatchSubmitted::decode(payload)?;
+                answer::<ops::BatchSubmitted>(
+                    &provider.batch_submitted(&args.state, &args.response),
+                )
+            }
+            Op::PollBatch => {
+                let id = ops::PollBatch::decode(payload)?;
+                answer::<ops::PollBatch>(&provider.poll_batch(&id))
+            }
+            Op::ParseBatchStatus => {
+                let response = ops::ParseBatchStatus::decode(payload)?;
+                answer::<ops::ParseBatchStatus>(&provider.parse_batch_status(&response))
+            }
+            Op::ParseBatchResults => {
+                let response = ops::ParseBatchResults::decode(payload)?;
+                answer::<ops::ParseBatchResults>(&provider.parse_batch_results(&response))
+            }
         }
     }
 

@@ -29,6 +29,10 @@ pub struct Status {
     /// none is left).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub boot: Option<hypernet_swarm::scheduler::core::boot_hooks::BootView>,
+    /// Tasks in providers' batch APIs: how many wait to be submitted, and the batches
+    /// submitted and not yet ended (absent unless `[batch_api] enabled`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_api: Option<hypernet_swarm::scheduler::batch_api::book::BatchApiView>,
 }
 
 /// Worker occupancy, for [`Status`].
@@ -63,15 +67,17 @@ pub struct PluginCounts {
 )]
 pub(super) async fn status(State(state): State<AppState>) -> Json<Status> {
     // Read in place: a copy of the snapshot would copy every worker's view.
-    let (counts, batches, started_ms, breaker, boot) = state.scheduler.read_snapshot(|s| {
-        (
-            s.counts.clone(),
-            s.batches,
-            s.started_ms,
-            s.breaker.clone(),
-            s.boot.clone(),
-        )
-    });
+    let (counts, batches, started_ms, breaker, boot, batch_api) =
+        state.scheduler.read_snapshot(|s| {
+            (
+                s.counts.clone(),
+                s.batches,
+                s.started_ms,
+                s.breaker.clone(),
+                s.boot.clone(),
+                s.batch_api.clone(),
+            )
+        });
     let plugins = state.registry.state_counts();
     Json(Status {
         tasks: counts.by_status,
@@ -90,6 +96,7 @@ pub(super) async fn status(State(state): State<AppState>) -> Json<Status> {
         uptime_ms: hypernet_model::clock::now_ms().saturating_sub(started_ms),
         breaker,
         boot,
+        batch_api,
     })
 }
 

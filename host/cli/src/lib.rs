@@ -239,6 +239,10 @@ pub enum TaskCommand {
         /// Attempts allowed before it stays failed [default: the host's `max_attempts`].
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         max_attempts: Option<u32>,
+        /// It may wait up to a day for its answer: with `[batch_api] enabled`, it goes
+        /// through its provider's batch API at half price (one answer, no tools).
+        #[arg(long)]
+        deferrable: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,

@@ -39,6 +39,8 @@ struct Status {
     breaker: hypernet_swarm::scheduler::ladder::BreakerView,
     #[serde(default)]
     boot: Option<BootView>,
+    #[serde(default)]
+    batch_api: Option<hypernet_swarm::scheduler::batch_api::book::BatchApiView>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -150,6 +152,10 @@ fn text(s: &Status, workers: &[WorkerView]) -> String {
     // Only shown while boot sequences run in the background.
     if let Some(b) = &s.boot {
         lines.push(("boot", boot(b)));
+    }
+    // Only shown with `[batch_api] enabled`.
+    if let Some(b) = &s.batch_api {
+        lines.push(("batch api", b.text()));
     }
     lines.extend([
         ("plugins", plugins(&s.plugins)),
@@ -290,6 +296,7 @@ mod tests {
             uptime_ms: 187_000,
             breaker: Default::default(),
             boot: None,
+            batch_api: None,
         };
         let workers = [
             worker("Trace", Some("T-4")),

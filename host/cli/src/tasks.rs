@@ -28,6 +28,7 @@ pub(super) async fn execute(data_dir: &Path, cmd: TaskCommand) -> Result<()> {
             complexity,
             swarm,
             max_attempts,
+            deferrable,
             json,
         } => {
             let tags: Vec<&str> = tags
@@ -45,6 +46,7 @@ pub(super) async fn execute(data_dir: &Path, cmd: TaskCommand) -> Result<()> {
                 "complexity": complexity,
                 "swarm": swarm,
                 "max_attempts": max_attempts,
+                "deferrable": deferrable,
             });
             let filed = Client::connect(data_dir)?
                 .post("/api/tasks", Some(&body))
@@ -495,6 +497,11 @@ fn task_text(task: &Task) -> String {
         ));
     }
     rows.push(("attempts", attempts(task)));
+    if let Some(b) = &task.batch {
+        rows.push(("batch", batch_text(b)));
+    } else if task.deferrable {
+        rows.push(("batch", "deferrable".into()));
+    }
     if let Some(at) = task.retry_at_ms {
         rows.push(("retry_at", time_or_dash(Some(at))));
     }
@@ -539,6 +546,21 @@ fn task_text(task: &Task) -> String {
         }
     }
     out
+}
+
+/// A task's call in a batch API, in words: `submitted msgbatch_01 (provider-anthropic)`.
+fn batch_text(b: &hypernet_model::tasks::TaskBatch) -> String {
+    let state = word(&b.state);
+    let id =
+        b.id.as_deref()
+            .map(|id| format!(" {id}"))
+            .unwrap_or_default();
+    let reason = b
+        .reason
+        .as_deref()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
+    format!("{state}{id} ({}){reason}", b.provider)
 }
 
 #[cfg(test)]

@@ -151,6 +151,9 @@ pub struct HostConfig {
     /// `[federation]`: other swarms this one shares work with.
     #[serde(default)]
     pub federation: crate::federation::FederationConfig,
+    /// `[batch_api]`: deferrable tasks through providers' batch APIs.
+    #[serde(default)]
+    pub batch_api: crate::scheduler::batch_api::BatchApiConfig,
 }
 
 impl Default for HostConfig {
@@ -178,6 +181,7 @@ impl Default for HostConfig {
             channels: Default::default(),
             alerts: Default::default(),
             federation: Default::default(),
+            batch_api: Default::default(),
         }
     }
 }
@@ -430,6 +434,7 @@ impl HostConfig {
         self.channels.validate()?;
         self.alerts.validate()?;
         self.federation.validate()?;
+        self.batch_api.validate()?;
         crate::coordinator::autoscale::validate(&self.autoscale, &self.swarm_limits)?;
         Ok(())
     }

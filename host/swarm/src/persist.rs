@@ -10,6 +10,7 @@
 //! | [`crate::approvals::persist`] | `approvals` | [`ApprovalTables`] |
 //! | [`crate::audit::persist`] | `audit`, `audit_head` | [`AuditTables`] |
 //! | [`crate::bus::persist`] | `worker_messages` | [`BusTables`] |
+//! | [`crate::scheduler::batch_api::persist`] | `batch_api` | [`BatchApiTable`] |
 //!
 //! Plugin key-value namespaces (`plugin_kv`) belong to the store itself.
 
@@ -17,6 +18,7 @@ pub use crate::approvals::persist::ApprovalTables;
 pub use crate::audit::persist::AuditTables;
 pub use crate::budget::persist::BudgetTable;
 pub use crate::bus::persist::BusTables;
+pub use crate::scheduler::batch_api::persist::BatchApiTable;
 pub use crate::scheduler::ladder::persist::LadderTable;
 pub use crate::scheduler::persist::TaskTables;
 use hypernet_store::{CreateTables, Store, StoreResult};
@@ -30,6 +32,7 @@ pub const TABLES: &[CreateTables] = &[
     crate::approvals::persist::create_tables,
     crate::audit::persist::create_tables,
     crate::bus::persist::create_tables,
+    crate::scheduler::batch_api::persist::create_tables,
 ];
 
 /// Opens (or creates) the host's database at `path` with every table of the swarm.

@@ -14,6 +14,16 @@
 //! | `classify_error` | [`HttpResponse`] | [`ProviderError`] |
 //! | `list_models` | none | `Option<`[`HttpRequest`]`>` |
 //! | `parse_models` | [`HttpResponse`] | `Result<Vec<String>, ProviderError>` |
+//! | `batch_support` | none | `Option<`[`BatchLimits`]`>` |
+//! | `submit_batch` | `[`[`BatchRequest`]`]` | `Result<`[`BatchStep`]`, ProviderError>` |
+//! | `batch_submitted` | [`BatchSubmittedArgs`] | `Result<BatchStep, ProviderError>` |
+//! | `poll_batch` | the batch id | `Result<HttpRequest, ProviderError>` |
+//! | `parse_batch_status` | [`HttpResponse`] | `Result<`[`BatchStatus`]`, ProviderError>` |
+//! | `parse_batch_results` | [`HttpResponse`] | `Result<Vec<`[`BatchOutcome`]`>, ProviderError>` |
+//!
+//! A plugin built before the batch operations answers them
+//! [`ErrorCode::NotFound`](crate::ErrorCode::NotFound); the host takes that as no batch
+//! support.
 //!
 //! ```
 //! use hypernet_plugin_api::protocol::provider::{Op, Operation, Prepare};
@@ -31,8 +41,9 @@
 use super::sealed::Sealed;
 use crate::PluginError;
 use crate::provider::{
-    Completion, CompletionRequest, HttpRequest, HttpResponse, Prepared, ProviderError,
-    ProviderInfo, SseEvent, StreamBatch, StreamDelta,
+    BatchLimits, BatchOutcome, BatchRequest, BatchStatus, BatchStep, Completion, CompletionRequest,
+    HttpRequest, HttpResponse, Prepared, ProviderError, ProviderInfo, SseEvent, StreamBatch,
+    StreamDelta,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::borrow::Cow;
@@ -68,6 +79,18 @@ pub enum Op {
     ListModels,
     /// `parse_models`: the model ids read from the answer to `list_models`.
     ParseModels,
+    /// `batch_support`: whether the provider offers a batch API, and its limits.
+    BatchSupport,
+    /// `submit_batch`: the first step of submitting a batch.
+    SubmitBatch,
+    /// `batch_submitted`: the answer to a submission step read.
+    BatchSubmitted,
+    /// `poll_batch`: the request that reads where a batch stands.
+    PollBatch,
+    /// `parse_batch_status`: the answer to a poll read.
+    ParseBatchStatus,
+    /// `parse_batch_results`: the results of a batch read.
+    ParseBatchResults,
 }
 
 impl Op {
@@ -77,7 +100,7 @@ impl Op {
     /// use hypernet_plugin_api::protocol::provider::Op;
     /// assert!(Op::ALL.iter().all(|op| Op::from_name(op.name()) == Some(*op)));
     /// ```
-    pub const ALL: [Op; 9] = [
+    pub const ALL: [Op; 15] = [
         Op::Describe,
         Op::Prepare,
         Op::ParseResponse,
@@ -87,6 +110,12 @@ impl Op {
         Op::ClassifyError,
         Op::ListModels,
         Op::ParseModels,
+        Op::BatchSupport,
+        Op::SubmitBatch,
+        Op::BatchSubmitted,
+        Op::PollBatch,
+        Op::ParseBatchStatus,
+        Op::ParseBatchResults,
     ];
 
     /// The wire name.
@@ -106,6 +135,12 @@ impl Op {
             Op::ClassifyError => "classify_error",
             Op::ListModels => "list_models",
             Op::ParseModels => "parse_models",
+            Op::BatchSupport => "batch_support",
+            Op::SubmitBatch => "submit_batch",
+            Op::BatchSubmitted => "batch_submitted",
+            Op::PollBatch => "poll_batch",
+            Op::ParseBatchStatus => "parse_batch_status",
+            Op::ParseBatchResults => "parse_batch_results",
         }
     }
 
@@ -287,6 +322,82 @@ pub struct ListModels;
 #[derive(Debug, Clone, Copy)]
 pub struct ParseModels;
 
+/// `batch_support`: no arguments; answers `Option<BatchLimits>`.
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::{BatchSupport, Op, Operation};
+/// assert_eq!(BatchSupport::OP, Op::BatchSupport);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct BatchSupport;
+
+/// `submit_batch`: the [`BatchRequest`]s (borrowed by the host); answers
+/// `Result<BatchStep, ProviderError>`.
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::{Op, Operation, SubmitBatch};
+/// assert_eq!(SubmitBatch::OP, Op::SubmitBatch);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct SubmitBatch;
+
+/// `batch_submitted`: [`BatchSubmittedArgs`]; answers `Result<BatchStep, ProviderError>`.
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::{BatchSubmitted, Op, Operation};
+/// assert_eq!(BatchSubmitted::OP, Op::BatchSubmitted);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct BatchSubmitted;
+
+/// `poll_batch`: the batch id; answers `Result<HttpRequest, ProviderError>`.
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::{Op, Operation, PollBatch};
+/// assert_eq!(PollBatch::OP, Op::PollBatch);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct PollBatch;
+
+/// `parse_batch_status`: an [`HttpResponse`]; answers `Result<BatchStatus, ProviderError>`.
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::{Op, Operation, ParseBatchStatus};
+/// assert_eq!(ParseBatchStatus::OP, Op::ParseBatchStatus);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ParseBatchStatus;
+
+/// `parse_batch_results`: an [`HttpResponse`]; answers
+/// `Result<Vec<BatchOutcome>, ProviderError>`.
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::{Op, Operation, ParseBatchResults};
+/// assert_eq!(ParseBatchResults::OP, Op::ParseBatchResults);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ParseBatchResults;
+
+/// The arguments of `batch_submitted`: the state a [`BatchStep::Send`] carried and the
+/// answer to its request.
+///
+/// ```
+/// use hypernet_plugin_api::protocol::provider::BatchSubmittedArgs;
+/// use hypernet_plugin_api::provider::HttpResponse;
+/// use std::borrow::Cow;
+/// let response = HttpResponse { status: 200, headers: vec![], body: "{}".into() };
+/// let args = BatchSubmittedArgs { state: serde_json::json!({"stage": "upload"}), response: Cow::Borrowed(&response) };
+/// let back: BatchSubmittedArgs<'static> = serde_json::from_str(&serde_json::to_string(&args).unwrap()).unwrap();
+/// assert_eq!(back.state["stage"], "upload");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchSubmittedArgs<'a> {
+    /// The state the step carried.
+    pub state: serde_json::Value,
+    /// The 2xx answer to the step's request.
+    pub response: Cow<'a, HttpResponse>,
+}
+
 /// The arguments of `parse_response`: the request as sent and the response to it. Built
 /// from borrowed values by the host ([`ParseResponseArgs::new`]), read owned by the plugin.
 ///
@@ -361,4 +472,10 @@ operations! {
     ClassifyError: ClassifyError, HttpResponse => ProviderError;
     ListModels: ListModels, () => Option<HttpRequest>;
     ParseModels: ParseModels, HttpResponse => Result<Vec<String>, ProviderError>;
+    BatchSupport: BatchSupport, () => Option<BatchLimits>;
+    SubmitBatch: SubmitBatch, Cow<'a, [BatchRequest]> => Result<BatchStep, ProviderError>;
+    BatchSubmitted: BatchSubmitted, BatchSubmittedArgs<'a> => Result<BatchStep, ProviderError>;
+    PollBatch: PollBatch, Cow<'a, str> => Result<HttpRequest, ProviderError>;
+    ParseBatchStatus: ParseBatchStatus, HttpResponse => Result<BatchStatus, ProviderError>;
+    ParseBatchResults: ParseBatchResults, HttpResponse => Result<Vec<BatchOutcome>, ProviderError>;
 }

@@ -371,7 +371,13 @@ fn provider_ops_are_named_once() {
             "parse_stream_text",
             "classify_error",
             "list_models",
-            "parse_models"
+            "parse_models",
+            "batch_support",
+            "submit_batch",
+            "batch_submitted",
+            "poll_batch",
+            "parse_batch_status",
+            "parse_batch_results"
         ]
     );
     for op in Op::ALL {
@@ -391,6 +397,12 @@ fn provider_ops_are_named_once() {
             ops::ClassifyError::OP,
             ops::ListModels::OP,
             ops::ParseModels::OP,
+            ops::BatchSupport::OP,
+            ops::SubmitBatch::OP,
+            ops::BatchSubmitted::OP,
+            ops::PollBatch::OP,
+            ops::ParseBatchStatus::OP,
+            ops::ParseBatchResults::OP,
         ],
         Op::ALL
     );
@@ -514,6 +526,26 @@ fn the_provider_dispatcher_speaks_the_typed_operations() {
     assert!(matches!(err, ProviderError::Auth { .. }), "{err:?}");
     assert_eq!(call::<ops::ListModels>(&()).unwrap(), None);
     assert_eq!(call::<ops::ParseModels>(&response).unwrap(), Ok(vec![]));
+    // A provider that does not implement the batch methods takes no batches.
+    assert_eq!(call::<ops::BatchSupport>(&()).unwrap(), None);
+    let requests = [crate::provider::BatchRequest {
+        custom_id: "T-1-1".into(),
+        request: request.clone(),
+    }];
+    let refused = call::<ops::SubmitBatch>(&std::borrow::Cow::Borrowed(&requests[..])).unwrap();
+    assert!(
+        matches!(refused, Err(ProviderError::BadRequest { .. })),
+        "{refused:?}"
+    );
+    let refused = call::<ops::PollBatch>(&"msgbatch_01".into()).unwrap();
+    assert!(refused.is_err());
+    let args = ops::BatchSubmittedArgs {
+        state: serde_json::Value::Null,
+        response: std::borrow::Cow::Borrowed(&response),
+    };
+    assert!(call::<ops::BatchSubmitted>(&args).unwrap().is_err());
+    assert!(call::<ops::ParseBatchStatus>(&response).unwrap().is_err());
+    assert!(call::<ops::ParseBatchResults>(&response).unwrap().is_err());
 }
 
 #[test]

@@ -3,11 +3,13 @@
 //! [`ProviderError`]. The host does all I/O (one HTTP client, timeouts, retries, streaming),
 //! because a plugin library cannot share the host's async runtime.
 
+pub mod batch;
 mod error;
 pub mod sse;
 mod stream;
 pub(crate) mod types;
 
+pub use batch::{BatchLimits, BatchOutcome, BatchRequest, BatchStatus, BatchStep};
 pub use error::{ProviderError, retry_after_ms};
 pub use stream::{CompletionBuilder, StreamBatch, StreamDelta};
 pub use types::{
@@ -17,6 +19,7 @@ pub use types::{
 
 use crate::{Host, PluginError};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 /// An LLM provider. Implement it, then register it with
 /// [`register_provider!`](crate::register_provider).
@@ -119,5 +122,48 @@ pub trait Provider: Sized + Send + 'static {
     /// Classifies a non-2xx response. The default reads the status and `retry-after`.
     fn classify_error(&self, response: &HttpResponse) -> ProviderError {
         ProviderError::from_status(response)
+    }
+
+    /// Whether this provider offers a batch API (see [`batch`]), and its limits. The
+    /// default, `None`, sends every request as a normal call.
+    fn batch_support(&self) -> Option<BatchLimits> {
+        None
+    }
+
+    /// The first step of submitting `requests` as one batch.
+    fn submit_batch(&mut self, _requests: &[BatchRequest]) -> Result<BatchStep, ProviderError> {
+        Err(batch::unsupported())
+    }
+
+    /// Reads the 2xx answer to a [`BatchStep::Send`] (with the `state` it carried): the
+    /// next step, or the batch's id.
+    fn batch_submitted(
+        &mut self,
+        _state: &Value,
+        _response: &HttpResponse,
+    ) -> Result<BatchStep, ProviderError> {
+        Err(batch::unsupported())
+    }
+
+    /// The request that reads where the batch `batch_id` stands.
+    fn poll_batch(&mut self, _batch_id: &str) -> Result<HttpRequest, ProviderError> {
+        Err(batch::unsupported())
+    }
+
+    /// Reads the 2xx answer to [`Provider::poll_batch`].
+    fn parse_batch_status(
+        &mut self,
+        _response: &HttpResponse,
+    ) -> Result<BatchStatus, ProviderError> {
+        Err(batch::unsupported())
+    }
+
+    /// Reads the 2xx answer to one of the results requests of [`BatchStatus::Ended`]: one
+    /// outcome per request it reports on.
+    fn parse_batch_results(
+        &mut self,
+        _response: &HttpResponse,
+    ) -> Result<Vec<BatchOutcome>, ProviderError> {
+        Err(batch::unsupported())
     }
 }

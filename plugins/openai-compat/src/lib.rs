@@ -12,7 +12,8 @@
 //!   [`ProviderError`](hypernet_plugin_api::provider::ProviderError);
 //! - [`models`]: the answer of `GET /models` to model ids;
 //! - [`endpoint`]: URLs, routed model ids and the config checks both plugins share;
-//! - [`auth`]: the API key, read from the environment and never shown.
+//! - [`auth`]: the API key, read from the environment and never shown;
+//! - [`batch`]: the Batch API (upload, create, poll, read the results).
 //!
 //! ```
 //! use hypernet_openai_compat::request::{TokenLimitField, request_body};
@@ -24,6 +25,7 @@
 //! ```
 
 pub mod auth;
+pub mod batch;
 pub mod endpoint;
 pub mod error;
 pub mod models;

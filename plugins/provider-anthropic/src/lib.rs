@@ -25,7 +25,11 @@
 //! request marks a stable prefix of its system prompt (`system_cache_prefix`: a worker's
 //! documents and identity, before its task), `system` is sent as two text blocks, and only
 //! the first, stable one carries the cache breakpoint.
+//!
+//! Deferrable tasks may go through the Message Batches API (`POST /v1/messages/batches`,
+//! polled, results read from the batch's `results_url`), at half the price.
 
+mod batch;
 mod errors;
 mod parse;
 mod wire;
@@ -34,8 +38,9 @@ mod wire;
 mod tests;
 
 use hypernet_plugin_api::provider::{
-    Completion, CompletionRequest, HttpRequest, HttpResponse, Prepared, Provider, ProviderError,
-    ProviderInfo, SseEvent, StreamDelta,
+    BatchLimits, BatchOutcome, BatchRequest, BatchStatus, BatchStep, Completion, CompletionRequest,
+    HttpRequest, HttpResponse, Prepared, Provider, ProviderError, ProviderInfo, SseEvent,
+    StreamDelta,
 };
 use hypernet_plugin_api::{Host, PluginError};
 use serde::Deserialize;
@@ -118,6 +123,18 @@ impl Anthropic {
             ),
             ("content-type".to_owned(), "application/json".to_owned()),
         ]
+    }
+
+    /// A `GET` of `url` with the key and version headers.
+    fn get(&self, url: &str) -> HttpRequest {
+        let mut headers = self.headers();
+        headers.retain(|(name, _)| name != "content-type");
+        HttpRequest {
+            method: "GET".to_owned(),
+            url: url.to_owned(),
+            headers,
+            body: String::new(),
+        }
     }
 
     /// The Anthropic model id of a routed model name, or why it is not ours.
@@ -204,14 +221,7 @@ impl Provider for Anthropic {
     }
 
     fn list_models(&mut self) -> Option<HttpRequest> {
-        let mut headers = self.headers();
-        headers.retain(|(name, _)| name != "content-type");
-        Some(HttpRequest {
-            method: "GET".to_owned(),
-            url: self.url("/v1/models?limit=1000"),
-            headers,
-            body: String::new(),
-        })
+        Some(self.get(&self.url("/v1/models?limit=1000")))
     }
 
     /// The ids are returned with the routing prefix, ready to be used as request models.
@@ -225,6 +235,76 @@ impl Provider for Anthropic {
 
     fn classify_error(&self, response: &HttpResponse) -> ProviderError {
         errors::classify_response(response)
+    }
+
+    /// A Message Batch takes up to 100,000 requests.
+    fn batch_support(&self) -> Option<BatchLimits> {
+        Some(BatchLimits {
+            max_requests: 100_000,
+        })
+    }
+
+    fn submit_batch(&mut self, requests: &[BatchRequest]) -> Result<BatchStep, ProviderError> {
+        let mut entries = Vec::with_capacity(requests.len());
+        for r in requests {
+            let mut request = r.request.clone();
+            request.stream = false;
+            request.tools.clear();
+            let model = self.wire_model(&request.model)?;
+            let body = wire::body(
+                &request,
+                wire::BodyOptions {
+                    model,
+                    cache: self.config.cache_system,
+                    max_tokens_cap: self.config.max_tokens_cap,
+                },
+            );
+            let mut params: serde_json::Value =
+                serde_json::from_str(&body).map_err(|e| ProviderError::BadRequest {
+                    message: format!("the request of `{}` is not JSON: {e}", r.custom_id),
+                })?;
+            if let Some(params) = params.as_object_mut() {
+                params.remove("stream");
+            }
+            entries.push(serde_json::json!({ "custom_id": r.custom_id, "params": params }));
+        }
+        Ok(BatchStep::Send {
+            request: HttpRequest {
+                method: "POST".to_owned(),
+                url: self.url("/v1/messages/batches"),
+                headers: self.headers(),
+                body: serde_json::json!({ "requests": entries }).to_string(),
+            },
+            state: serde_json::Value::Null,
+        })
+    }
+
+    fn batch_submitted(
+        &mut self,
+        _state: &serde_json::Value,
+        response: &HttpResponse,
+    ) -> Result<BatchStep, ProviderError> {
+        Ok(BatchStep::Created {
+            batch_id: batch::created_id(response)?,
+        })
+    }
+
+    fn poll_batch(&mut self, batch_id: &str) -> Result<HttpRequest, ProviderError> {
+        Ok(self.get(&self.url(&format!("/v1/messages/batches/{batch_id}"))))
+    }
+
+    fn parse_batch_status(
+        &mut self,
+        response: &HttpResponse,
+    ) -> Result<BatchStatus, ProviderError> {
+        batch::status(response, |url| self.get(&url))
+    }
+
+    fn parse_batch_results(
+        &mut self,
+        response: &HttpResponse,
+    ) -> Result<Vec<BatchOutcome>, ProviderError> {
+        batch::results(&response.body)
     }
 }
 

@@ -3,7 +3,9 @@
 //! Models are routed as `<prefix>/<model>`, e.g. `openai/gpt-4o`; the prefix is stripped
 //! before the request is sent. The API key is read once, at start, from an environment
 //! variable (never from the manifest) and is never logged. Output limits are sent as
-//! `max_completion_tokens`, the field reasoning models require. The wire format itself
+//! `max_completion_tokens`, the field reasoning models require. Deferrable tasks may go
+//! through the Batch API (`POST /v1/files`, `POST /v1/batches`; see
+//! `hypernet_openai_compat::batch`). The wire format itself
 //! lives in `hypernet-openai-compat`, shared with `provider-lmstudio`.
 //!
 //! ```toml
@@ -21,8 +23,9 @@
 
 use hypernet_openai_compat::{self as compat, ApiKey, TokenLimitField};
 use hypernet_plugin_api::provider::{
-    Completion, CompletionRequest, HttpRequest, HttpResponse, Prepared, Provider, ProviderError,
-    ProviderInfo, SseEvent, StreamDelta,
+    BatchLimits, BatchOutcome, BatchRequest, BatchStatus, BatchStep, Completion, CompletionRequest,
+    HttpRequest, HttpResponse, Prepared, Provider, ProviderError, ProviderInfo, SseEvent,
+    StreamDelta,
 };
 use hypernet_plugin_api::{Host, PluginError};
 use serde::Deserialize;
@@ -162,6 +165,44 @@ impl Provider for OpenAi {
 
     fn classify_error(&self, response: &HttpResponse) -> ProviderError {
         compat::classify_error(response)
+    }
+
+    /// The Batch API takes up to 50,000 requests per batch.
+    fn batch_support(&self) -> Option<BatchLimits> {
+        Some(BatchLimits {
+            max_requests: 50_000,
+        })
+    }
+
+    fn submit_batch(&mut self, requests: &[BatchRequest]) -> Result<BatchStep, ProviderError> {
+        self.server()
+            .submit_batch(requests, |m| self.wire_model(m).map(str::to_owned))
+    }
+
+    fn batch_submitted(
+        &mut self,
+        state: &serde_json::Value,
+        response: &HttpResponse,
+    ) -> Result<BatchStep, ProviderError> {
+        self.server().batch_submitted(state, response)
+    }
+
+    fn poll_batch(&mut self, batch_id: &str) -> Result<HttpRequest, ProviderError> {
+        Ok(self.server().poll_batch(batch_id))
+    }
+
+    fn parse_batch_status(
+        &mut self,
+        response: &HttpResponse,
+    ) -> Result<BatchStatus, ProviderError> {
+        self.server().parse_batch_status(response)
+    }
+
+    fn parse_batch_results(
+        &mut self,
+        response: &HttpResponse,
+    ) -> Result<Vec<BatchOutcome>, ProviderError> {
+        self.server().parse_batch_results(response)
     }
 }
 

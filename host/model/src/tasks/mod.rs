@@ -80,6 +80,10 @@ pub struct TaskSpec {
     /// Run it at this swarm (by name), when federation is on: it is delegated there.
     #[serde(default)]
     pub swarm: Option<String>,
+    /// It may wait hours for its answer: with `[batch_api] enabled`, its call goes through
+    /// its provider's batch API at the discounted price (one answer, no tools).
+    #[serde(default)]
+    pub deferrable: bool,
 }
 
 impl From<hypernet_plugin_api::NewTask> for TaskSpec {
@@ -165,6 +169,36 @@ pub struct Clarification {
     pub approval: Option<crate::ids::ApprovalId>,
 }
 
+/// Where a task's call stands in a provider's batch API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchState {
+    /// Waiting to be submitted with others to the same model.
+    Collecting,
+    /// Submitted; the batch is polled until it ends.
+    Submitted,
+    /// The batch gave no answer for it (errored, expired, failed or cancelled): it ran as a
+    /// normal call instead.
+    FellBack,
+}
+
+/// A task's call in a provider's batch API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TaskBatch {
+    /// Where it stands.
+    pub state: BatchState,
+    /// The provider's id of the batch, once submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The provider plugin's address.
+    pub provider: String,
+    /// Since when it stands there (ms since the Unix epoch).
+    pub since_ms: u64,
+    /// Why it fell back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// A stored task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Task {
@@ -204,6 +238,12 @@ pub struct Task {
     /// Set when another swarm delegated it here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<RemoteOrigin>,
+    /// Filed as deferrable (see [`TaskSpec::deferrable`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deferrable: bool,
+    /// Its call's way through a provider's batch API, while and after it took it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<TaskBatch>,
     /// Questions asked about it and their answers, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clarifications: Vec<Clarification>,
@@ -273,6 +313,8 @@ impl Task {
             swarm: spec.swarm,
             delegation: None,
             remote: None,
+            deferrable: spec.deferrable,
+            batch: None,
             clarifications: Vec::new(),
             rejected_by: Vec::new(),
             status: TaskStatus::Pending,

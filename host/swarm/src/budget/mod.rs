@@ -377,6 +377,11 @@ impl Budget {
         Ok(())
     }
 
+    /// What is reserved for `task` (0: nothing).
+    pub fn held_micros(&self, task: TaskId) -> u64 {
+        self.holds.get(&task).map_or(0, |h| h.micros)
+    }
+
     /// Releases the reservation of `task` (its call failed, was cancelled or re-queued).
     pub fn release(&mut self, task: TaskId) {
         if let Some(h) = self.holds.remove(&task) {

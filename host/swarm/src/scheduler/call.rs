@@ -320,8 +320,13 @@ async fn execute(
     origin: Option<&Origin>,
 ) -> Result<TaskResult, CallError> {
     let completion = complete(registry, http, call, origin).await?;
+    Ok(task_result(completion))
+}
+
+/// A completion as a task's result (its cost is set when the budget settles it).
+pub fn task_result(completion: hypernet_plugin_api::provider::Completion) -> TaskResult {
     let tokens = crate::budget::Tokens::of_call(&completion.usage);
-    Ok(TaskResult {
+    TaskResult {
         text: completion.text,
         model: completion.model,
         input_tokens: tokens.input,
@@ -333,7 +338,7 @@ async fn execute(
         simulated: completion.simulated,
         awaiting_approval: None,
         injection_flags: Vec::new(),
-    })
+    }
 }
 
 impl PreparedCall {

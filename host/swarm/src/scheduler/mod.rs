@@ -7,6 +7,7 @@
 //! was made durable, as an assignment, in an earlier batch.
 
 pub mod abort;
+pub mod batch_api;
 mod boot_task;
 pub mod call;
 pub mod call_metrics;
@@ -121,6 +122,8 @@ enum Command {
     },
     Peers(Option<Vec<PeerStatus>>),
     Federation(oneshot::Sender<core::delegation::FederationView>),
+    /// What the batch API runner learned (see [`batch_api`]).
+    BatchApi(batch_api::runner::Report),
 }
 
 /// The store's namespace of delegations withdrawn before they came (see
@@ -153,6 +156,8 @@ pub struct Snapshot {
     pub conflicts: Vec<crate::coordinator::conflicts::Conflict>,
     /// The boot sequences still to run (they run in the background after the start).
     pub boot: Option<core::boot_hooks::BootView>,
+    /// Tasks in providers' batch APIs (when `[batch_api] enabled`).
+    pub batch_api: Option<batch_api::book::BatchApiView>,
 }
 
 /// Sends commands to the scheduler thread. Cheap to clone.
@@ -277,11 +282,20 @@ impl Scheduler {
         })?;
         store.index_origins(&finished_origins)?;
         drop(finished_origins);
+        let stored_batches = core.restore_batches(
+            batch_api::persist::BatchApiTable::batches(&store)?,
+            now_ms(),
+        );
         core.requeue_interrupted(now_ms());
         let http = hypernet_llm::HttpExecutor::new(&config.http)
             .map_err(|e| StartError::Http(e.to_string()))?;
         let providers = Arc::new(ProviderMap::discover(&registry, &http).await);
         let models: Arc<[String]> = providers.prefixes().into();
+        let batch_limits = batch_api::batch_limits(&registry).await;
+        core.configure_batch_api(
+            config.batch_api.clone(),
+            batch_api::batchable(providers.clone(), &batch_limits),
+        );
         if config.federation.enabled {
             core.configure_federation(&config.federation);
             core.set_served_models(models.to_vec());
@@ -353,6 +367,13 @@ impl Scheduler {
             boot: core.boot_view(),
             ..Snapshot::default()
         }));
+        let batch_runner = batch_api::start_runner(
+            &config.batch_api,
+            registry.clone(),
+            http.clone(),
+            batch_limits,
+            &tx,
+        );
         let worker = Loop {
             slots: core.slots(),
             core,
@@ -374,7 +395,9 @@ impl Scheduler {
             stop_after_write: Vec::new(),
             exec,
             bus: bus.clone(),
+            batch_runner,
         };
+        worker.poll_stored_batches(stored_batches);
         let boot = boot_task::BootTask {
             config: config.identity.clone(),
             identities: loaded,
@@ -648,6 +671,8 @@ struct Loop {
     exec: Arc<exec::Exec>,
     /// Unread worker messages go into their recipient's next prompt.
     bus: crate::bus::Bus,
+    /// Submits and polls batches (when `[batch_api] enabled`).
+    batch_runner: Option<batch_api::runner::Runner>,
 }
 
 /// The tools offered to workers (when `[tools] enabled`: the host's, then the plugins'),
@@ -775,6 +800,7 @@ impl Loop {
             if shutdown.is_none() {
                 self.core.file_standing(&self.standing, now);
                 self.core.autoscale(now);
+                self.core.collect_deferrable(now);
                 self.core.assign(now);
             } else if shutdown
                 .as_ref()
@@ -941,6 +967,7 @@ impl Loop {
             Command::Federation(reply) => {
                 let _ = reply.send(self.core.federation_view());
             }
+            Command::BatchApi(report) => self.core.batch_report(report, now),
             Command::Shutdown { grace, reply } => {
                 tracing::info!(
                     in_flight = self.core.in_flight(),
@@ -1010,7 +1037,8 @@ impl Loop {
     fn flush(&mut self) -> Result<(), String> {
         let mut fx = std::mem::take(&mut self.core.fx);
         let events = std::mem::take(&mut fx.events);
-        if fx.needs_write() || !events.is_empty() {
+        let batch_changes = self.core.take_batch_changes();
+        if fx.needs_write() || !events.is_empty() || !batch_changes.is_empty() {
             let tasks: Vec<&hypernet_model::tasks::Task> = fx
                 .dirty
                 .iter()
@@ -1036,7 +1064,10 @@ impl Loop {
             let started = Instant::now();
             let n_events = events.len();
             self.registry
-                .commit("host", events, |txn| persist::write_batch(txn, &batch))
+                .commit("host", events, |txn| {
+                    persist::write_batch(txn, &batch)?;
+                    batch_api::persist::write(txn, &batch_changes)
+                })
                 .map_err(|e| e.to_string())?;
             self.batches += 1;
             for entry in &fx.personal {
@@ -1060,6 +1091,7 @@ impl Loop {
         for d in fx.dispatch {
             self.start_call(d);
         }
+        self.hand_to_batch_runner();
         for p in fx.probes {
             self.start_probe(p);
         }
@@ -1098,6 +1130,7 @@ impl Loop {
         snap.budget = self.core.budget_view(now_ms());
         snap.breaker = self.core.ladder().breaker_view();
         snap.boot = self.core.boot_view();
+        snap.batch_api = self.core.batch_api_view();
         snap.batches = self.batches;
         if let Some(workers) = workers {
             snap.workers = workers;

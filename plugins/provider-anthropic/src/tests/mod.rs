@@ -5,6 +5,7 @@ use super::*;
 use serde_json::Value;
 
 mod answers;
+mod batches;
 mod config;
 mod request;
 

@@ -75,6 +75,8 @@ impl Core {
             category,
             shape,
             instead_of: instead_of.as_deref(),
+            // Answered through a provider's batch API: at the batch price.
+            batch_api: self.batch_api.holds(id),
             ..Charge::work(model, worker, tokens)
         };
         self.budget.settle(id, &charge, now_ms)

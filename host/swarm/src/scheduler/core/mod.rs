@@ -216,6 +216,8 @@ pub struct Core {
     fed: Option<Box<delegation::Federated>>,
     /// What people changed of the workers (see [`roster`]).
     roster: roster::Roster,
+    /// Tasks through providers' batch APIs (see [`batch_hooks`]).
+    batch_api: crate::scheduler::batch_api::book::Book,
     /// What the current batch has decided.
     pub fx: Effects,
 }
@@ -284,6 +286,7 @@ impl Core {
             clock_ms: 0,
             fed: None,
             roster: roster::Roster::default(),
+            batch_api: Default::default(),
             fx: Effects::default(),
         }
     }
@@ -409,6 +412,8 @@ mod worker_hooks;
 pub mod roster;
 // tasks waiting on the approval queue
 mod approval_hooks;
+// deferrable tasks through providers' batch APIs
+mod batch_hooks;
 
 #[cfg(test)]
 mod tests;
@@ -433,3 +438,6 @@ mod roster_tests;
 
 #[cfg(test)]
 mod delegation_tests;
+
+#[cfg(test)]
+mod batch_tests;

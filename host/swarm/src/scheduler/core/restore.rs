@@ -110,6 +110,8 @@ impl Core {
             .active
             .values()
             .filter(|t| matches!(t.status, TaskStatus::Assigned | TaskStatus::Running))
+            // A submitted batch's tasks wait for it, without a worker.
+            .filter(|t| !self.batch_api.holds(t.id))
             .map(|t| t.id)
             .collect();
         for id in in_flight {
