@@ -898,6 +898,9 @@ retry_backoff_ms = 600000
 retry_backoff_max_ms = 600000
 [budget]
 daily_limit_usd = 5.0
+[budget.targets]
+identity_usd = 0.00001
+work_usd = 1.0
 [personal_time]
 enabled = false
 [tools]
@@ -1187,6 +1190,9 @@ async fn a_busy_swarm_fits_a_laptop_screen() {
         "{} === '{running}' && {} === '{reserved}' && {} === '{done}' && {} === '{failed}' \
          && document.querySelectorAll('#workers .worker').length === 4 \
          && document.querySelector('#budget .big') !== null \
+         && document.querySelector('#budget .cost-categories .badge.bad')?.textContent.startsWith('identity') \
+         && document.querySelector('#budget .cost-categories')?.textContent.includes('work $0.0') \
+         && document.querySelector('#budget .cost-month')?.textContent.startsWith('month $0.05') \
          && document.querySelector('#approvals .pending .approval') !== null \
          && document.querySelector('[data-plugin=\"example\"]')?.dataset.state === 'disabled' \
          && document.querySelectorAll('#failures .failure').length === 2 \

@@ -248,6 +248,7 @@ const store = {
   hourly: new Map(), // worker name -> 24 hourly buckets from the host
   plugins: [],
   budget: null,
+  cost: null,
   history: null,
   status: null,
   statusAt: 0,
@@ -258,7 +259,7 @@ const store = {
   lastEventId: 0,
   pid: null, // the host's process: a new one starts its event ids again
   selected: null,
-  routes: { graph: true, history: true, approvals: true, bus: true },
+  routes: { graph: true, history: true, approvals: true, bus: true, cost: true },
 };
 
 function setStatusIndex(id, from, to) {
@@ -414,6 +415,13 @@ async function loadBudget() {
     budget.error = null;
   } catch (e) {
     budget.error = e.message;
+  }
+  if (store.routes.cost) {
+    try {
+      store.cost = await api('/api/cost?days=1');
+    } catch (e) {
+      if (routeMissing(e)) store.routes.cost = false;
+    }
   }
   budget.render();
   header.render();
@@ -1709,6 +1717,52 @@ const budget = {
     return { rate, projected: b.spent_today_micros + (rate * left) / HOUR, left };
   },
 
+  /** Today's spend by category against its target (over in red), and the month's projection. */
+  categories(c) {
+    const parts = c.categories
+      .filter((row) => row.today_micros > 0 || row.target_micros != null)
+      .map((row) => {
+        const over = row.within_target === false;
+        return h('span', {
+          class: over ? 'badge bad' : '',
+          title: row.target_micros != null
+            ? `${row.category}: ${fmt.usd(row.today_micros)} today against a target of ${fmt.usd(row.target_micros)} ([budget.targets])`
+            : `${row.category}: ${fmt.usd(row.today_micros)} today; no target set`,
+          text: `${row.category} ${fmt.usd(row.today_micros)}${row.target_micros != null ? ` / ${fmt.usd(row.target_micros)}` : ''}`,
+        });
+      });
+    const p = c.projection;
+    return [
+      parts.length
+        ? h('p', { class: 'line note cost-categories' }, ...parts.flatMap((el, i) => (i ? [' · ', el] : [el])))
+        : null,
+      h('p', {
+        class: 'line note cost-month',
+        title: 'This calendar month (UTC) so far, and at the pace of its days by its end',
+        text: `month ${fmt.usd(p.month_to_date_micros)} · ~${fmt.usd(p.end_of_month_micros)} by its end`,
+      }),
+    ];
+  },
+
+  /** What each saving saved today (those that saved anything). */
+  savings(c) {
+    const names = {
+      compact_prompts: 'compact prompts',
+      caching: 'caching',
+      local_routing: 'local routing',
+      batching: 'batching',
+      batch_api: 'batch API',
+    };
+    const saved = c.savings.filter((s) => s.today_micros !== 0);
+    if (!saved.length) return null;
+    const usd = (m) => (m < 0 ? `-${fmt.usd(-m)}` : fmt.usd(m));
+    return h('p', {
+      class: 'line note cost-savings',
+      title: saved.map((s) => `${names[s.kind] || s.kind}: ${usd(s.today_micros)} saved today`).join('\n'),
+      text: `saved today: ${saved.map((s) => `${names[s.kind] || s.kind} ${usd(s.today_micros)}`).join(' · ')}`,
+    });
+  },
+
   /** Bars of the spend per day, scaled to the largest; a day over the limit in red. */
   history(days, limit) {
     const width = 300;
@@ -1793,6 +1847,8 @@ const budget = {
         `session ${fmt.usd(b.spent_session_micros)}${b.session_limit_micros ? ` of ${fmt.usd(b.session_limit_micros)}` : ''}`,
         b.reserved_micros ? `reserved ${fmt.usd(b.reserved_micros)}` : null,
       ),
+      ...(store.cost ? this.categories(store.cost) : []),
+      store.cost ? this.savings(store.cost) : null,
       days && days.length
         ? h(
             'div',

@@ -112,9 +112,9 @@ impl Core {
             };
             let first = match self.pinned.get(&id) {
                 Some(route) => route.clone(),
-                None => self
-                    .asked_route(task)
-                    .unwrap_or_else(|| router::route(&self.router, task, &self.workers[w].model)),
+                None => self.asked_route(task).unwrap_or_else(|| {
+                    router::route(&self.router, &self.tiers, task, &self.workers[w].model)
+                }),
             };
             if self.batch_provider(&first.model).is_none() {
                 continue;
