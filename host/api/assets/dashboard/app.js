@@ -75,7 +75,9 @@ const fmt = {
     if (d === 0) return '$0';
     if (d >= 100) return `$${d.toFixed(0)}`;
     if (d >= 1) return `$${d.toFixed(2)}`;
-    return `$${d.toFixed(d >= 0.01 ? 3 : 4)}`;
+    if (d >= 0.0001) return `$${d.toFixed(d >= 0.01 ? 3 : 4)}`;
+    // Amounts under a hundredth of a cent keep two significant digits.
+    return `$${d.toFixed(6).replace(/0+$/, '')}`;
   },
   count(n) {
     if (n === null || n === undefined) return '—';
