@@ -76,7 +76,7 @@ const fmt = {
     if (d >= 100) return `$${d.toFixed(0)}`;
     if (d >= 1) return `$${d.toFixed(2)}`;
     if (d >= 0.0001) return `$${d.toFixed(d >= 0.01 ? 3 : 4)}`;
-    // Amounts under a hundredth of a cent keep two significant digits.
+    // Amounts under a hundredth of a cent are shown to the micro-dollar.
     return `$${d.toFixed(6).replace(/0+$/, '')}`;
   },
   count(n) {
