@@ -173,3 +173,66 @@ async fn estimate(
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hypernet_swarm::budget::report::{CategoryRow, DayRow, Projection, SavingRow};
+    use hypernet_swarm::budget::{Category, Saving};
+
+    #[test]
+    fn the_report_shows_targets_over_and_within_losses_and_projections() {
+        let report = CostReport {
+            days: vec![DayRow {
+                date: "2026-12-05".into(),
+                spent_micros: 1_500_000,
+                calls: 3,
+                per_category: Default::default(),
+                saved_micros: -20,
+            }],
+            per_model: Default::default(),
+            per_worker: Default::default(),
+            categories: vec![
+                CategoryRow {
+                    category: Category::Identity,
+                    today_micros: 600_000,
+                    period_micros: 600_000,
+                    target_micros: Some(500_000),
+                    within_target: Some(false),
+                },
+                CategoryRow {
+                    category: Category::Work,
+                    today_micros: 900_000,
+                    period_micros: 900_000,
+                    target_micros: None,
+                    within_target: None,
+                },
+            ],
+            savings: vec![SavingRow {
+                kind: Saving::Caching,
+                today_micros: -20,
+                period_micros: -20,
+            }],
+            projection: Projection {
+                today_micros: 1_500_000,
+                end_of_day_micros: 9_000_000,
+                month_to_date_micros: 1_500_000,
+                end_of_month_micros: 40_000_000,
+                daily_limit_micros: Some(10_000_000),
+                within_limit: Some(false),
+            },
+            headroom_target_micros: Some(1_500_000),
+        };
+        let t = text(&report, 3);
+        assert!(t.contains("$0.500000 OVER"), "{t}");
+        assert!(
+            t.contains("OVER the daily limit of $10.000000 less $1.500000 headroom"),
+            "{t}"
+        );
+        assert!(t.contains("-$0.000020"), "a loss keeps its sign: {t}");
+        assert!(t.contains("LAST 3 DAYS") && t.contains("2026-12-05"), "{t}");
+        assert!(t.contains("$40.000000 projected"), "{t}");
+        let work = t.lines().find(|l| l.starts_with("work")).unwrap();
+        assert!(work.contains(" - "), "no target: {work}");
+    }
+}
