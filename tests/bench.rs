@@ -3,7 +3,8 @@
 //! its curve at every point and what the event stream replays stays within its bound; `peer`
 //! runs every task through a real host process with the real provider-lmstudio library;
 //! `federation` (with the `nats-server` it starts) delegates to both peers and times every
-//! task.
+//! task; `batching` runs the same tasks with batching off and on and reports fewer calls and
+//! input tokens for the same output.
 
 use hypernet_integration::Env;
 
@@ -13,6 +14,34 @@ fn result<'a>(table: &'a str, measure: &str) -> &'a str {
         .lines()
         .find(|l| l.starts_with(measure))
         .unwrap_or_else(|| panic!("no `{measure}` row in:\n{table}"))
+}
+
+/// The two figures of a `batching` row: (off, on).
+fn off_on(row: &str) -> (u64, u64) {
+    let figure = |after: &str| -> u64 {
+        let rest = row.split(after).nth(1).unwrap_or_else(|| panic!("{row}"));
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().unwrap_or_else(|_| panic!("{row}"))
+    };
+    (figure("off "), figure(", on "))
+}
+
+#[test]
+fn the_batching_scenario_sends_fewer_calls_and_input_for_the_same_output() {
+    let env = Env::new();
+    let run = env.run(&["bench", "--scenario", "batching", "--latency-ms", "5"]);
+    let table = run.ok();
+    let (off, on) = off_on(result(table, "batching: model calls"));
+    assert_eq!(off, 100, "{table}");
+    assert!((13..100).contains(&on), "at most 8 tasks a call: {table}");
+    let (off, on) = off_on(result(table, "batching: input tokens"));
+    assert!(on < off, "{table}");
+    let (off, on) = off_on(result(table, "batching: output tokens"));
+    assert_eq!(off, on, "{table}");
+    assert!(
+        result(table, "batching: cost").contains("% saved"),
+        "{table}"
+    );
 }
 
 #[test]

@@ -903,6 +903,9 @@ identity_usd = 0.00001
 work_usd = 1.0
 [personal_time]
 enabled = false
+# One call per task: the busy board shows four running and four reserved behind them.
+[batching]
+enabled = false
 [tools]
 shell_allow = [\"echo\"]
 ";

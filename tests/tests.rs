@@ -11,6 +11,7 @@ mod api;
 mod approvals;
 mod audit;
 mod batch_api;
+mod batching;
 mod bench;
 mod budget;
 mod call_errors;

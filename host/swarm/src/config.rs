@@ -73,7 +73,8 @@
 //! [`crate::budget`], [`crate::prompts`], [`crate::tools::config`],
 //! [`crate::scheduler::conversation`], [`crate::identity`], [`crate::workers::memory`],
 //! [`crate::workers::personal`] and [`crate::approvals::service`]; `[alerts]` in
-//! [`crate::alerts::config`]; `[federation]` in [`crate::federation`].
+//! [`crate::alerts::config`]; `[federation]` in [`crate::federation`]; `[batching]` in
+//! [`crate::scheduler::batching`].
 
 use crate::workers::WorkerConfig;
 pub use hypernet_llm::HttpConfig;
@@ -154,6 +155,9 @@ pub struct HostConfig {
     /// `[batch_api]`: deferrable tasks through providers' batch APIs.
     #[serde(default)]
     pub batch_api: crate::scheduler::batch_api::BatchApiConfig,
+    /// `[batching]`: simple routine tasks sharing one call.
+    #[serde(default)]
+    pub batching: crate::scheduler::batching::BatchingConfig,
 }
 
 impl Default for HostConfig {
@@ -182,6 +186,7 @@ impl Default for HostConfig {
             alerts: Default::default(),
             federation: Default::default(),
             batch_api: Default::default(),
+            batching: Default::default(),
         }
     }
 }
@@ -435,6 +440,7 @@ impl HostConfig {
         self.alerts.validate()?;
         self.federation.validate()?;
         self.batch_api.validate()?;
+        self.batching.validate()?;
         crate::coordinator::autoscale::validate(&self.autoscale, &self.swarm_limits)?;
         Ok(())
     }

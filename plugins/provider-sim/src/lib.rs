@@ -10,6 +10,8 @@
 //! With a `[script]`, task calls act as a real model would make the swarm act: tool calls
 //! against the host's real tools, questions to a person, a message held for approval,
 //! signals, refusals, and streamed text ([`script`]). Without one, every answer is plain.
+//! A batched prompt (several tasks in one message) is answered in the format it asks for,
+//! one answer block per task, each counted as one answer's output tokens ([`batch`]).
 //!
 //! ```toml
 //! [[plugin]]
@@ -30,6 +32,7 @@
 //! stream = 0.7          # share of answers streamed when the host streams
 //! ```
 
+pub mod batch;
 pub mod script;
 
 use hypernet_plugin_api::provider::{
@@ -166,20 +169,32 @@ impl Provider for Sim {
                     .sum::<usize>();
             (chars as u64).div_ceil(4)
         });
-        let output_tokens = self.config.output_tokens.min(u64::from(request.max_tokens));
         let said = format!(
             "SIMULATED answer by provider-sim (model {}, call {n}; no real model was used)",
             request.model
         );
-        let (text, tool_calls) = match self.next_move(request) {
-            Move::Plain => {
-                let prompt = request
-                    .messages
-                    .last()
-                    .map(|m| m.text())
-                    .unwrap_or_default();
-                (format!("{said} to: {}", excerpt(&prompt, 120)), Vec::new())
-            }
+        let message = request
+            .messages
+            .last()
+            .map(|m| m.text())
+            .unwrap_or_default();
+        // A batched prompt gets one answer per task, each as long as a single answer.
+        let batched = batch::tasks(&message).map(|tasks| {
+            (
+                tasks.len(),
+                batch::answer(&tasks, |t| format!("{said} to: {}", excerpt(t, 120))),
+            )
+        });
+        let answers = batched.as_ref().map_or(1, |(n, _)| *n as u64);
+        let output_tokens =
+            (self.config.output_tokens * answers).min(u64::from(request.max_tokens));
+        let next = match batched {
+            Some((_, text)) => Move::Batched(text),
+            None => self.next_move(request),
+        };
+        let (text, tool_calls) = match next {
+            Move::Batched(text) => (text, Vec::new()),
+            Move::Plain => (format!("{said} to: {}", excerpt(&message, 120)), Vec::new()),
             Move::Answer(text) => (format!("{said}.\n\n{text}"), Vec::new()),
             Move::Call(name, arguments) => {
                 let call = ToolCall {
@@ -386,6 +401,34 @@ mod tests {
         req.stream = false;
         let (streamed, _) = completion(s.prepare(&req).unwrap());
         assert!(!streamed, "the host did not ask for a stream");
+    }
+
+    #[test]
+    fn a_batched_prompt_is_answered_in_its_format_with_an_answer_s_tokens_each() {
+        let mut s = sim(serde_json::json!({"output_tokens": 50}));
+        let prompt = "Below are 2 separate tasks, each in a <task> block with its id.\n\n\
+            <task id=\"T-1\">\nWrite the intro\n</task>\n\n<task id=\"T-2\">\nFix a link\n</task>\n\n";
+        let mut req = CompletionRequest::new("sim/x", vec![Message::user(prompt)]);
+        req.max_tokens = 1_000;
+        let (_, c) = completion(s.prepare(&req).unwrap());
+        let blocks: Vec<&str> = c
+            .text
+            .split("</answer>\n")
+            .filter(|b| !b.is_empty())
+            .collect();
+        assert_eq!(blocks.len(), 2, "{}", c.text);
+        assert!(
+            blocks[0].starts_with("<answer task=\"T-1\">\nSIMULATED")
+                && blocks[0].ends_with("to: Write the intro\n")
+        );
+        assert!(
+            blocks[1].starts_with("<answer task=\"T-2\">\n")
+                && blocks[1].ends_with("to: Fix a link\n")
+        );
+        assert_eq!(c.usage.output_tokens, 100);
+        req.max_tokens = 60;
+        let (_, c) = completion(s.prepare(&req).unwrap());
+        assert_eq!(c.usage.output_tokens, 60, "within the request's limit");
     }
 
     #[test]

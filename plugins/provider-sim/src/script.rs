@@ -124,6 +124,8 @@ pub enum Move {
     Call(&'static str, Value),
     /// Answer plainly, with an excerpt of the prompt.
     Plain,
+    /// Answer a batched prompt with these answer blocks (see [`crate::batch`]).
+    Batched(String),
 }
 
 /// What the prompt says when a person answered a question the task's worker asked (also how

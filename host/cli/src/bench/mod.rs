@@ -24,12 +24,15 @@
 //!   `provider-lmstudio` plugin) run by a `hypernet run` process, with the provider alone and
 //!   with the four subsystem plugins, plain and streamed: peak RSS, RSS at ready, host CPU
 //!   a call, wall time.
+//! - `batching`: 100 short docs tasks filed together, run with `[batching]` off and on
+//!   against the same provider: model calls, input and output tokens, cost, the saving.
 //! - `federation` (not part of `all`: it needs a NATS server): three swarms in this
 //!   process joined over NATS JetStream; tasks filed at one overflow to the other two
 //!   (wall time against the ideal, tasks delegated per second), and the latency a
 //!   delegated task adds over a local one.
 
 mod api;
+mod batching;
 mod child;
 mod federation;
 mod http;
@@ -66,6 +69,8 @@ pub enum Scenario {
     Peer,
     /// Three swarms over NATS JetStream: delegated tasks per second, added latency.
     Federation,
+    /// 100 short docs tasks with batching off and on: calls, tokens, cost, the saving.
+    Batching,
 }
 
 /// Options of `hypernet bench`.
@@ -164,6 +169,9 @@ pub async fn run(options: BenchOptions) -> Result<()> {
     }
     if all || options.scenario == Scenario::Peer {
         rows.extend(peer::scenario(&options).await?);
+    }
+    if all || options.scenario == Scenario::Batching {
+        rows.extend(batching::scenario(&options).await?);
     }
     if options.scenario == Scenario::Federation {
         rows.extend(federation::scenario(&options).await?);

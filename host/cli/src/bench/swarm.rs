@@ -65,29 +65,12 @@ impl Swarm {
         plugins: &str,
         federation: hypernet_swarm::federation::FederationConfig,
     ) -> Result<Swarm> {
-        let dir = tempfile::tempdir().context("temporary data directory")?;
-        let manifest = Manifest::parse(
-            &format!(
-                "[[plugin]]\nname = \"provider-sim\"\n[plugin.config]\nlatency_ms = {latency_ms}\noutput_tokens = 16\n{plugins}"
-            ),
-            "bench manifest",
-            Path::new("."),
-        )?;
-        let store = hypernet_swarm::persist::open_store(&dir.path().join("hypernet.redb"))?;
+        let manifest = format!(
+            "[[plugin]]\nname = \"provider-sim\"\n[plugin.config]\nlatency_ms = {latency_ms}\noutput_tokens = 16\n{plugins}"
+        );
         let config = HostConfig {
             scheduler: SchedulerConfig::default(),
-            workers: (0..workers)
-                .map(|i| WorkerConfig {
-                    name: format!("bench-{i}"),
-                    account: "2.1".into(),
-                    address: String::new(),
-                    role: String::new(),
-                    capabilities: Vec::new(),
-                    model: None,
-                    tier: Default::default(),
-                    grants: Vec::new(),
-                })
-                .collect(),
+            workers: Self::workers(workers),
             standing: Vec::new(),
             swarm_limits: hypernet_swarm::coordinator::autoscale::SwarmLimits::unlimited(),
             tools: hypernet_swarm::tools::ToolsConfig {
@@ -102,6 +85,35 @@ impl Swarm {
             federation,
             ..HostConfig::default()
         };
+        Self::run(&manifest, &config, probe).await
+    }
+
+    /// `n` bench workers (`bench-0`, …) with no capabilities, on the scheduler's default
+    /// model.
+    pub(super) fn workers(n: usize) -> Vec<WorkerConfig> {
+        (0..n)
+            .map(|i| WorkerConfig {
+                name: format!("bench-{i}"),
+                account: "2.1".into(),
+                address: String::new(),
+                role: String::new(),
+                capabilities: Vec::new(),
+                model: None,
+                tier: Default::default(),
+                grants: Vec::new(),
+            })
+            .collect()
+    }
+
+    /// A swarm of the plugins of `manifest` (TOML) and `config`, on a fresh store.
+    pub(super) async fn run(
+        manifest: &str,
+        config: &HostConfig,
+        probe: Option<CallProbe>,
+    ) -> Result<Swarm> {
+        let dir = tempfile::tempdir().context("temporary data directory")?;
+        let manifest = Manifest::parse(manifest, "bench manifest", Path::new("."))?;
+        let store = hypernet_swarm::persist::open_store(&dir.path().join("hypernet.redb"))?;
         let crate::compose::Host {
             registry,
             scheduler,
@@ -109,7 +121,7 @@ impl Swarm {
             channels,
             federation,
         } = crate::compose::compose(crate::compose::Inputs {
-            config: &config,
+            config,
             manifest,
             store: store.clone(),
             audit: None,

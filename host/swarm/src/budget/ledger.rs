@@ -192,6 +192,21 @@ pub struct Charge<'a> {
     pub instead_of: Option<&'a str>,
     /// Made through a provider's batch API: charged at half price.
     pub batch_api: bool,
+    /// The task's share of a call several tasks shared (see
+    /// [`crate::scheduler::batching`]): charged as given, so the shares of one call add up
+    /// to exactly what it cost.
+    pub share: Option<Share>,
+}
+
+/// A task's part of a call several tasks shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    /// Its part of the call's cost, in micro-dollars.
+    pub cost_micros: u64,
+    /// Whether it counts the call itself (one share of each call does).
+    pub counts_call: bool,
+    /// How many tasks shared the call (its identity prompt was sent once for all).
+    pub of: u64,
 }
 
 impl<'a> Charge<'a> {
@@ -205,6 +220,7 @@ impl<'a> Charge<'a> {
             shape: CallShape::default(),
             instead_of: None,
             batch_api: false,
+            share: None,
         }
     }
 }
@@ -231,7 +247,13 @@ pub struct Usage {
 impl Usage {
     /// Counts one call of `tokens` costing `cost`.
     pub fn add(&mut self, tokens: &Tokens, cost: u64) {
-        self.calls += 1;
+        self.add_part(tokens, cost, 1);
+    }
+
+    /// Counts `tokens` costing `cost`, part of `calls` calls (0 for a task's share of a
+    /// call another share counts).
+    pub fn add_part(&mut self, tokens: &Tokens, cost: u64, calls: u64) {
+        self.calls += calls;
         self.input_tokens += tokens.input;
         self.output_tokens += tokens.output;
         self.cache_read_tokens += tokens.cache_read;

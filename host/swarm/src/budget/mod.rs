@@ -22,7 +22,7 @@ pub mod persist;
 pub mod prices;
 pub mod report;
 
-pub use ledger::{CallShape, Category, Charge, DaySpend, Saving, Tokens, Usage};
+pub use ledger::{CallShape, Category, Charge, DaySpend, Saving, Share, Tokens, Usage};
 
 use hypernet_model::tasks::TaskId;
 use serde::{Deserialize, Serialize};
@@ -397,7 +397,9 @@ impl Budget {
         self.roll(now_ms);
         let price = self.price(charge.model);
         let t = &charge.tokens;
-        let full = price.cost_of(t);
+        let full = charge
+            .share
+            .map_or_else(|| price.cost_of(t), |s| s.cost_micros);
         let cost = if charge.batch_api {
             full.div_ceil(2)
         } else {
@@ -424,7 +426,11 @@ impl Budget {
                 .entry(charge.worker.to_owned())
                 .or_default(),
         ] {
-            usage.add(t, cost);
+            usage.add_part(
+                t,
+                cost,
+                charge.share.map_or(1, |s| u64::from(s.counts_call)),
+            );
         }
         // The identity prompt leads the prompt, so it is what a cache read covers first.
         let scale = |micros: f64| {

@@ -47,6 +47,8 @@ pub struct Effects {
     pub ladder: bool,
     /// Probe calls to make (see [`super::ladder`]).
     pub probes: Vec<super::ladder::Probe>,
+    /// Batched calls to start after the batch is durable (see [`super::batching`]).
+    pub batches: Vec<super::batching::call::BatchDispatch>,
     /// Reservations to offer to busy workers' call tasks after the batch is durable.
     pub reserve: Vec<Dispatch>,
     /// What workers wrote in their personal time, to copy into the archive once the batch

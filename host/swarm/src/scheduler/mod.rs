@@ -8,6 +8,7 @@
 
 pub mod abort;
 pub mod batch_api;
+pub mod batching;
 mod boot_task;
 pub mod call;
 pub mod call_metrics;
@@ -78,6 +79,8 @@ enum Command {
         attempt: u32,
         outcome: Result<TaskResult, hypernet_llm::CallError>,
     },
+    /// A batched call ended (see [`batching`]).
+    Batched(Box<batching::call::Finished>),
     Probed {
         target: ladder::ProbeTarget,
         outcome: Result<(), ladder::Failure>,
@@ -269,6 +272,7 @@ impl Scheduler {
         }
         core.restore_roster(roster);
         core.configure_ladder(config.ladder.clone(), store.ladder()?);
+        core.configure_batching(config.batching.clone());
         // Finished tasks' origins are looked up in the store; a store written before the
         // origins were indexed gets them indexed now.
         let mut finished_origins = Vec::new();
@@ -899,6 +903,7 @@ impl Loop {
                 Ok(result) => self.core.complete(id, attempt, result, now),
                 Err(error) => self.core.fail_call(id, attempt, &error, now),
             },
+            Command::Batched(finished) => self.core.batch_finished(*finished, now),
             Command::Probed { target, outcome } => self.core.probe_result(&target, outcome, now),
             Command::SetBudget {
                 daily_usd,
@@ -1092,6 +1097,9 @@ impl Loop {
             self.start_call(d);
         }
         self.hand_to_batch_runner();
+        for b in fx.batches {
+            self.start_batch(b);
+        }
         for p in fx.probes {
             self.start_probe(p);
         }
@@ -1151,8 +1159,17 @@ impl Loop {
     }
 
     /// What to send for `d`: the worker introduces itself (compactly for routine tasks),
-    /// the task is the message, the answer length is the one the budget reserved for.
+    /// the task is the message, the answer length is the one the budget reserved for; with
+    /// tools or plan-and-steps as [`Self::exec_spec`] chooses.
     fn call_spec(&self, d: &effects::Dispatch) -> Option<CallSpec> {
+        let mut spec = self.base_spec(d)?;
+        let task = self.core.task(d.task)?;
+        self.exec_spec(&mut spec, task);
+        Some(spec)
+    }
+
+    /// [`Self::call_spec`] as a single-turn call, offering no tools.
+    fn base_spec(&self, d: &effects::Dispatch) -> Option<CallSpec> {
         let task = self.core.task(d.task)?;
         let w = self.core.worker_config_at(d.worker_index);
         let recall = crate::prompts::Recall {
@@ -1171,16 +1188,14 @@ impl Loop {
         system
             .text
             .push_str(&crate::bus::prompt::take_section(&self.bus, &w.name));
-        let mut spec = CallSpec {
+        Some(CallSpec {
             model: d.model.clone(),
             system: system.text,
             system_cache_prefix: system.stable_len,
             prompt: crate::prompts::user_prompt(task),
             max_tokens: d.max_tokens,
             ..CallSpec::default()
-        };
-        self.exec_spec(&mut spec, task);
-        Some(spec)
+        })
     }
 
     /// Chooses how the task's calls run: tools offered (natively, or described for a

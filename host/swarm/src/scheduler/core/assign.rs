@@ -65,7 +65,7 @@ impl Core {
                 .remove(at.expect("a free worker"))
                 .expect("in range");
             self.claim(id, w);
-            self.run_on(id, w, now_ms, true);
+            self.run_group(id, w, now_ms, &mut outcome);
             started += 1;
         }
         self.ready.extend(skipped);

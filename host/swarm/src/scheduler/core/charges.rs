@@ -71,9 +71,17 @@ impl Core {
             .flatten()
             .filter(|m| !self.budget.price(m).is_free())
             .map(str::to_owned);
+        // A share of a batched call: the identity prompt was sent once for all its tasks.
+        let share = self.take_share(id);
+        let of = share.map_or(1, |s| s.of.max(1));
+        let shape = CallShape {
+            identity_tokens: shape.identity_tokens / of,
+            compact_saved_tokens: shape.compact_saved_tokens / of,
+        };
         let charge = Charge {
             category,
             shape,
+            share,
             instead_of: instead_of.as_deref(),
             // Answered through a provider's batch API: at the batch price.
             batch_api: self.batch_api.holds(id),

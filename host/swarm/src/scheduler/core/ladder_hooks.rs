@@ -34,7 +34,7 @@ impl Core {
 
     /// Counts the failed call of `id` against its worker and the swarm.
     pub(super) fn note_failure(&mut self, id: TaskId, cause: Failure, now_ms: u64) {
-        let Some(w) = self.workers.iter().position(|w| w.current == Some(id)) else {
+        let Some(w) = self.worker_of(id) else {
             return;
         };
         let worker = &self.workers[w];

@@ -74,6 +74,8 @@ struct Worker {
     stats: WorkerStats,
     /// The task whose call is running.
     current: Option<TaskId>,
+    /// The other tasks sharing that call (see [`batching_hooks`]).
+    batch: Vec<TaskId>,
     /// The next task, durably assigned, waiting in the worker's slot.
     reserved: Option<TaskId>,
     /// The call task now running for this worker (see [`super::reserve`]).
@@ -102,6 +104,7 @@ impl Worker {
             config,
             stats: WorkerStats::default(),
             current: None,
+            batch: Vec::new(),
             reserved: None,
             lane: 0,
             ephemeral: false,
@@ -218,6 +221,8 @@ pub struct Core {
     roster: roster::Roster,
     /// Tasks through providers' batch APIs (see [`batch_hooks`]).
     batch_api: crate::scheduler::batch_api::book::Book,
+    /// Tasks sharing calls (see [`batching_hooks`]).
+    batching: batching_hooks::Batching,
     /// What the current batch has decided.
     pub fx: Effects,
 }
@@ -287,6 +292,7 @@ impl Core {
             fed: None,
             roster: roster::Roster::default(),
             batch_api: Default::default(),
+            batching: batching_hooks::Batching::default(),
             fx: Effects::default(),
         }
     }
@@ -414,6 +420,8 @@ pub mod roster;
 mod approval_hooks;
 // deferrable tasks through providers' batch APIs
 mod batch_hooks;
+// simple tasks sharing one call
+mod batching_hooks;
 
 #[cfg(test)]
 mod tests;
@@ -441,3 +449,6 @@ mod delegation_tests;
 
 #[cfg(test)]
 mod batch_tests;
+
+#[cfg(test)]
+mod batching_tests;

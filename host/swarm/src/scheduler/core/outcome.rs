@@ -33,7 +33,10 @@ impl Core {
     /// reservation, if any, becomes its running task (started here unless its call task
     /// has started it already); otherwise the worker is free.
     pub(super) fn release_worker(&mut self, id: TaskId, now_ms: u64) -> Option<usize> {
-        let w = self.workers.iter().position(|w| w.current == Some(id))?;
+        let w = self.worker_of(id)?;
+        if self.leave_batch(w, id) {
+            return Some(w);
+        }
         self.workers[w].current = None;
         self.workers_changed = true;
         if self.workers[w].leaving {

@@ -40,6 +40,11 @@ impl Core {
             let Some((pos, (prio, id))) = self.pick(&open, 1) else {
                 break;
             };
+            if self.may_batch(id) {
+                // Left for the next free worker, which takes it with its company in one
+                // call; a reservation would send it alone.
+                break;
+            }
             self.ready.remove(&(prio, id));
             let pos = self.worker_for(id, &open, pos);
             if !self.plan_call(id, open[pos], now_ms, out) {

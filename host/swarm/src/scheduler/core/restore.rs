@@ -100,6 +100,7 @@ impl Core {
     /// was its last, failed; every worker free, every reservation withdrawn.
     fn requeue_in_flight(&mut self, reason: &str, now_ms: u64) {
         for (w, worker) in self.workers.iter_mut().enumerate() {
+            worker.batch.clear();
             if worker.current.take().is_some() || worker.reserved.take().is_some() {
                 self.slots.withdraw(w);
                 self.free.push_back(w);

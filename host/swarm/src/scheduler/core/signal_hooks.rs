@@ -46,7 +46,7 @@ impl Core {
         for why in &found.malformed {
             tracing::warn!(task = %id, why = %why, "unreadable block in answer");
         }
-        let Some(w) = self.workers.iter().position(|w| w.current == Some(id)) else {
+        let Some(w) = self.worker_of(id) else {
             return false;
         };
         let worker = self.workers[w].config.name.clone();
