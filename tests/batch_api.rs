@@ -5,6 +5,7 @@
 //! a host killed mid-batch polling the same batch after its restart; an errored request or
 //! an expired batch falling back to a normal call; other tasks called normally.
 
+use crate::util::file_many as file;
 use hypernet_integration::mock_llm::{MockLlm, Recorded, Reply, default_reply};
 use hypernet_integration::{Env, eventually};
 use serde_json::{Value, json};
@@ -241,18 +242,6 @@ fn world(mock: &MockLlm, model: &str) -> Env {
          [budget.prices]\n\"anthropic/claude-sonnet-4-5\" = { input_per_mtok = 3.0, output_per_mtok = 15.0 }\n\
          \"openai/gpt-4o-mini\" = { input_per_mtok = 3.0, output_per_mtok = 15.0 }\n",
     )
-}
-
-/// Files `tasks` in one request; their ids.
-fn file(env: &Env, tasks: Value) -> Vec<String> {
-    let (status, body) = env.api("/api/tasks", Some(&json!({ "tasks": tasks })));
-    assert_eq!(status, 200, "{body}");
-    body["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 fn task(env: &Env, id: &str) -> Value {

@@ -6,7 +6,7 @@
 //! calls with no attempt spent; a complex task keeps its own call; batching off sends
 //! single calls. The built-in simulated model answers a batched prompt in its format too.
 
-use crate::util::MOCK_KEYS;
+use crate::util::{MOCK_KEYS, file_many as file_together};
 use hypernet_integration::mock_llm::{MockLlm, Recorded, Reply, default_reply};
 use hypernet_integration::{Env, eventually, workspace_root};
 use serde_json::{Value, json};
@@ -78,18 +78,6 @@ fn world(mock: &MockLlm, extra: &str) -> Env {
         MODEL,
         &format!("[coordinator]\ndecompose = false\n[personal_time]\nenabled = false\n{extra}"),
     )
-}
-
-/// Files `tasks` in one request; their ids.
-fn file_together(env: &Env, tasks: Value) -> Vec<String> {
-    let (status, body) = env.api("/api/tasks", Some(&json!({ "tasks": tasks })));
-    assert_eq!(status, 200, "{body}");
-    body["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 fn docs(title: &str) -> Value {

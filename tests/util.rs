@@ -26,6 +26,18 @@ pub fn file(env: &Env, title: &str) -> String {
     body["id"].as_str().expect("an id").to_owned()
 }
 
+/// Files `tasks` (a JSON array) in one request, one durable batch; their ids.
+pub fn file_many(env: &Env, tasks: Value) -> Vec<String> {
+    let (status, body) = env.api("/api/tasks", Some(&json!({ "tasks": tasks })));
+    assert_eq!(status, 200, "{body}");
+    body["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// Waits until the task `id` has one of `statuses`; the task.
 pub fn wait_for(env: &Env, id: &str, statuses: &[&str]) -> Value {
     eventually(&format!("{id} to be {statuses:?}"), || {
