@@ -195,6 +195,8 @@ const ORIGIN_TABLES: [&str; 1] = ["task_origins"];
 
 /// The table of what people changed of the workers at run time, new and empty here.
 const ROSTER_TABLES: [&str; 1] = ["worker_roster"];
+/// Added with the spend by day and the batches sent to providers' batch APIs.
+const COST_TABLES: [&str; 2] = ["spend_days", "batch_api"];
 
 const TASKS: TableDefinition<u64, &[u8]> = TableDefinition::new("tasks");
 
@@ -360,9 +362,10 @@ fn a_data_directory_of_release_0_1_opens_unchanged() {
         }
     }
 
-    // The budget ledger's totals by model and by worker.
+    // The budget ledger's totals by model and by worker (kept before cached tokens were:
+    // none read or written).
     let budget = env.run(&["budget", "--json"]).json();
-    let usage = |calls: u64, input: u64, output: u64, cost: u64| json!({"calls": calls, "input_tokens": input, "output_tokens": output, "cost_micros": cost});
+    let usage = |calls: u64, input: u64, output: u64, cost: u64| json!({"calls": calls, "input_tokens": input, "output_tokens": output, "cache_read_tokens": 0, "cache_write_tokens": 0, "cost_micros": cost});
     assert_eq!(
         budget["per_model"],
         json!({
@@ -536,13 +539,14 @@ fn a_data_directory_of_release_0_1_opens_unchanged() {
     assert_eq!(host.stop(), Some(0));
 
     // The new host wrote into the old tables, with the old key encoding; the only tables it
-    // added are the event log's, the bus's, the origins' and the roster's.
+    // added are the event log's, the bus's, the origins', the roster's and the cost's.
     let mut expected: Vec<&str> = OLD_TABLES
         .into_iter()
         .chain(EVENT_LOG_TABLES)
         .chain(BUS_TABLES)
         .chain(ORIGIN_TABLES)
         .chain(ROSTER_TABLES)
+        .chain(COST_TABLES)
         .collect();
     expected.sort();
     assert_eq!(table_names(&db), expected);

@@ -310,6 +310,26 @@ fn stand_in(state: Shared) -> Router {
         "per_model": {"anthropic/claude-sonnet-4-5": {"calls": 12, "input_tokens": 9000, "output_tokens": 3000, "cost_micros": 6_000_000u64}},
         "per_worker": {},
     });
+    let cost = json!({
+        "days": [{"date": "2026-11-23", "spent_micros": 6_000_000u64, "calls": 12, "per_category": {"work": 5_000_000u64, "identity": 1_000_000u64}, "saved_micros": 700_000}],
+        "per_model": {}, "per_worker": {},
+        "categories": [
+            {"category": "identity", "today_micros": 1_000_000u64, "period_micros": 1_000_000u64, "target_micros": 500_000u64, "within_target": false},
+            {"category": "work", "today_micros": 5_000_000u64, "period_micros": 5_000_000u64, "target_micros": 6_000_000u64, "within_target": true},
+            {"category": "personal", "today_micros": 0, "period_micros": 0, "target_micros": null, "within_target": null},
+            {"category": "boot", "today_micros": 0, "period_micros": 0, "target_micros": null, "within_target": null}
+        ],
+        "savings": [
+            {"kind": "compact_prompts", "today_micros": 0, "period_micros": 0},
+            {"kind": "caching", "today_micros": 900_000, "period_micros": 900_000},
+            {"kind": "local_routing", "today_micros": 0, "period_micros": 0},
+            {"kind": "batching", "today_micros": -200_000, "period_micros": -200_000},
+            {"kind": "batch_api", "today_micros": 0, "period_micros": 0}
+        ],
+        "projection": {"today_micros": 6_000_000u64, "end_of_day_micros": 8_000_000u64, "month_to_date_micros": 30_000_000u64,
+                       "end_of_month_micros": 90_000_000u64, "daily_limit_micros": 20_000_000u64, "within_limit": true},
+        "headroom_target_micros": null,
+    });
     let days: Vec<Value> = (0..14)
         .map(|d| json!({"day": format!("2026-11-{:02}", 10 + d), "cost_micros": (d + 1) * 1_500_000, "tokens": d * 1000, "tasks": d}))
         .collect();
@@ -351,6 +371,7 @@ fn stand_in(state: Shared) -> Router {
         .route("/api/plugins/{name}/{action}", post(|| async { Json(json!({})) }))
         .route("/api/budget", get(move || async move { Json(budget) }))
         .route("/api/budget/history", get(move || async move { Json(json!({ "days": days })) }))
+        .route("/api/cost", get(move || async move { Json(cost) }))
         .route(
             "/api/failures",
             get(|State(state): State<Shared>, Query(q): Query<HashMap<String, String>>| async move {
@@ -441,6 +462,16 @@ async fn the_page_uses_the_whole_contract_without_a_fault() {
             "document.querySelectorAll('#budget svg.history rect').length === 14",
             Duration::from_secs(5),
             "14 days",
+        )
+        .await;
+    // Today's spend by category against the targets (one over), the month, the savings.
+    browser
+        .expect(
+            "document.querySelector('#budget .cost-categories .badge.bad')?.textContent === 'identity $1.00 / $0.500' \
+             && document.querySelector('#budget .cost-month')?.textContent === 'month $30.00 · ~$90.00 by its end' \
+             && document.querySelector('#budget .cost-savings')?.textContent === 'saved today: caching $0.900 · batching -$0.200'",
+            Duration::from_secs(5),
+            "the cost lines",
         )
         .await;
     // The selected task's graph is the host's.
