@@ -365,30 +365,36 @@ fn approvals_and_questions_are_decided_in_the_console() {
 }
 
 #[test]
-fn without_its_program_beside_it_the_console_says_what_is_missing() {
+fn without_their_programs_beside_it_console_and_bench_say_what_is_missing() {
     let env = Env::new();
-    // `hypernet` alone in a folder, as if `hypernet-console` had not been shipped with it.
+    // `hypernet` alone in a folder, as if `hypernet-console` and `hypernet-bench` had not
+    // been shipped with it.
     let alone = env.path().join("bin");
     std::fs::create_dir_all(&alone).unwrap();
     std::fs::copy(hypernet_bin(), alone.join("hypernet")).unwrap();
-    // A child another test forks meanwhile may still hold the copy's file open for writing
-    // (ETXTBSY) for a moment: try again.
-    let run = within(10, "the copied binary to start", || {
-        match Command::new(alone.join("hypernet"))
-            .args(["--data-dir", "data", "console"])
-            .current_dir(env.path())
-            .output()
-        {
-            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => None,
-            other => Some(other.unwrap()),
-        }
-    });
-    assert!(!run.status.success());
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(
-        stderr.contains(
-            "`hypernet console` runs `hypernet-console`, which is not beside this program"
-        ),
-        "{stderr}"
-    );
+    for (args, program) in [
+        (&["console"][..], "hypernet-console"),
+        (&["bench", "--scenario", "latency"][..], "hypernet-bench"),
+    ] {
+        // A child another test forks meanwhile may still hold the copy's file open for
+        // writing (ETXTBSY) for a moment: try again.
+        let run = within(10, "the copied binary to start", || {
+            match Command::new(alone.join("hypernet"))
+                .args(["--data-dir", "data"])
+                .args(args)
+                .current_dir(env.path())
+                .output()
+            {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => None,
+                other => Some(other.unwrap()),
+            }
+        });
+        assert!(!run.status.success());
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        let expected = format!(
+            "`hypernet {}` runs `{program}`, which is not beside this program",
+            args[0]
+        );
+        assert!(stderr.contains(&expected), "{stderr}");
+    }
 }

@@ -32,6 +32,7 @@ pub mod memory;
 mod messages;
 mod plugin_new;
 mod plugins;
+pub mod program;
 pub mod run;
 pub mod status;
 mod table;
@@ -468,7 +469,12 @@ impl Cli {
                 listen,
             }),
             Command::Plugins(cmd) => plugins::execute(&self.data_dir, cmd).await,
-            Command::Bench(options) => crate::bench::run(options).await,
+            // The benchmarks are a program of their own, given this command line.
+            Command::Bench(_) => program::exec_beside(
+                "hypernet-bench",
+                "hypernet bench",
+                std::env::args_os().skip(1),
+            ),
             Command::Task(cmd) => tasks::execute(&self.data_dir, cmd).await,
             Command::Status {
                 json,
@@ -495,6 +501,17 @@ impl Cli {
             Command::Keys(cmd) => audit::keys(&self.data_dir, cmd).await,
             Command::Failures { limit, json } => tasks::failures(&self.data_dir, limit, json).await,
             Command::History { limit, json } => tasks::history(&self.data_dir, limit, json).await,
+        }
+    }
+
+    /// Runs `hypernet bench` (what `hypernet-bench` does with its command line, which is
+    /// `hypernet`'s); any other command is refused.
+    pub async fn execute_bench(self) -> Result<()> {
+        match self.command {
+            Command::Bench(options) => crate::bench::run(options).await,
+            _ => anyhow::bail!(
+                "hypernet-bench runs only `hypernet bench`; run `hypernet` for the rest"
+            ),
         }
     }
 

@@ -143,7 +143,7 @@ impl ChildHost {
         let data = dir.join("data");
         std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
         let _ = std::fs::remove_file(data.join("host.json"));
-        let mut child = Command::new(std::env::current_exe()?)
+        let mut child = Command::new(crate::program::host_program()?)
             .arg("--data-dir")
             .arg(&data)
             .args(["run", "--listen", "127.0.0.1:0", "--manifest"])

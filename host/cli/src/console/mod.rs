@@ -38,6 +38,7 @@ use keys::Effect;
 use ratatui::crossterm::event::Event;
 use serde_json::Value;
 use snapshot::Snapshot;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,23 +55,14 @@ pub const PROGRAM: &str = "hypernet-console";
 /// `hypernet console`: replaces this process with [`PROGRAM`] from the same folder, on the
 /// host of `data_dir`, reading it every `every`. Returns only when it cannot be started.
 pub fn launch(data_dir: &Path, every: Duration) -> Result<()> {
-    use std::os::unix::process::CommandExt;
-    let me = std::env::current_exe().context("finding this program's folder")?;
-    let program = me.with_file_name(PROGRAM);
-    if !program.is_file() {
-        bail!(
-            "`hypernet console` runs `{PROGRAM}`, which is not beside this program ({} is \
-             missing); it is built with the host: cargo build --release --workspace",
-            program.display()
-        );
-    }
-    let error = std::process::Command::new(&program)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--refresh")
-        .arg(every.as_secs_f64().to_string())
-        .exec();
-    Err(error).with_context(|| format!("starting {}", program.display()))
+    let refresh = every.as_secs_f64().to_string();
+    let args = [
+        OsStr::new("--data-dir"),
+        data_dir.as_os_str(),
+        OsStr::new("--refresh"),
+        OsStr::new(&refresh),
+    ];
+    crate::program::exec_beside(PROGRAM, "hypernet console", args)
 }
 
 /// Runs the console on the host of `data_dir`, reading it every `every`, until `q`.
