@@ -350,6 +350,28 @@ fn deferrable_tasks_go_out_as_one_anthropic_batch_and_are_charged_half_price() {
 }
 
 #[test]
+fn a_task_added_deferrable_on_the_command_line_goes_out_in_a_batch() {
+    let batches = Batches::new(Ending::Succeeded);
+    let b = batches.clone();
+    let mock = MockLlm::start_with(move |r| b.answer(r));
+    let env = world(&mock, "anthropic/claude-sonnet-4-5");
+    let _host = env.start_with_env(&keys());
+    let added = env.run(&["task", "add", "Summarise the month", "--deferrable"]);
+    let id = added.ok().trim().trim_start_matches("filed ").to_owned();
+    let shown = env.run(&["task", "show", &id, "--json"]).json();
+    assert_eq!(shown["deferrable"], true, "{shown}");
+    let created = eventually("the batch to be created", || {
+        let c = batches.created();
+        (!c.is_empty()).then_some(c)
+    });
+    assert_eq!(created["msgbatch_1"], [custom_id(&id, 1)]);
+    batches.release.store(true, Ordering::SeqCst);
+    let t = finished(&env, &id);
+    assert_eq!(t["result"]["cost_micros"], FULL_MICROS / 2, "{t}");
+    assert!(mock.requests_to("/v1/messages").is_empty());
+}
+
+#[test]
 fn a_host_killed_mid_batch_polls_the_same_batch_after_its_restart() {
     let batches = Batches::new(Ending::Succeeded);
     let b = batches.clone();
