@@ -63,6 +63,20 @@ impl Batches {
         self.created.lock().unwrap().clone()
     }
 
+    /// The batches created, once there is one.
+    fn first_created(&self) -> BTreeMap<String, Vec<String>> {
+        eventually("the batch to be created", || {
+            let c = self.created();
+            (!c.is_empty()).then_some(c)
+        })
+    }
+
+    /// A loopback server answering as this batch side (and as the mock otherwise).
+    fn serve(self: &Arc<Batches>) -> MockLlm {
+        let b = Arc::clone(self);
+        MockLlm::start_with(move |r| b.answer(r))
+    }
+
     fn answer(&self, r: &Recorded) -> Reply {
         let host = r.header("host").unwrap_or("127.0.0.1").to_owned();
         let ended = self.release.load(Ordering::SeqCst);
@@ -266,8 +280,7 @@ const FULL_MICROS: u64 = 1050;
 #[test]
 fn deferrable_tasks_go_out_as_one_anthropic_batch_and_are_charged_half_price() {
     let batches = Batches::new(Ending::Succeeded);
-    let b = batches.clone();
-    let mock = MockLlm::start_with(move |r| b.answer(r));
+    let mock = batches.serve();
     let env = world(&mock, "anthropic/claude-sonnet-4-5");
     let host = env.start_with_env(&keys());
     let ids = file(
@@ -283,10 +296,7 @@ fn deferrable_tasks_go_out_as_one_anthropic_batch_and_are_charged_half_price() {
     assert_eq!(normal["status"], "completed", "{normal}\n{}", host.log());
     assert_eq!(normal["result"]["text"], "Hello from the mock");
     assert!(normal.get("batch").is_none(), "{normal}");
-    let created = eventually("the batch to be created", || {
-        let c = batches.created();
-        (!c.is_empty()).then_some(c)
-    });
+    let created = batches.first_created();
     let expected: BTreeSet<String> = [custom_id(&ids[0], 1), custom_id(&ids[1], 1)].into();
     assert_eq!(created.len(), 1, "{created:?}");
     assert_eq!(
@@ -352,18 +362,14 @@ fn deferrable_tasks_go_out_as_one_anthropic_batch_and_are_charged_half_price() {
 #[test]
 fn a_task_added_deferrable_on_the_command_line_goes_out_in_a_batch() {
     let batches = Batches::new(Ending::Succeeded);
-    let b = batches.clone();
-    let mock = MockLlm::start_with(move |r| b.answer(r));
+    let mock = batches.serve();
     let env = world(&mock, "anthropic/claude-sonnet-4-5");
     let _host = env.start_with_env(&keys());
     let added = env.run(&["task", "add", "Summarise the month", "--deferrable"]);
     let id = added.ok().trim().trim_start_matches("filed ").to_owned();
     let shown = env.run(&["task", "show", &id, "--json"]).json();
     assert_eq!(shown["deferrable"], true, "{shown}");
-    let created = eventually("the batch to be created", || {
-        let c = batches.created();
-        (!c.is_empty()).then_some(c)
-    });
+    let created = batches.first_created();
     assert_eq!(created["msgbatch_1"], [custom_id(&id, 1)]);
     batches.release.store(true, Ordering::SeqCst);
     let t = finished(&env, &id);
@@ -374,8 +380,7 @@ fn a_task_added_deferrable_on_the_command_line_goes_out_in_a_batch() {
 #[test]
 fn a_host_killed_mid_batch_polls_the_same_batch_after_its_restart() {
     let batches = Batches::new(Ending::Succeeded);
-    let b = batches.clone();
-    let mock = MockLlm::start_with(move |r| b.answer(r));
+    let mock = batches.serve();
     let env = world(&mock, "anthropic/claude-sonnet-4-5");
     let host = env.start_with_env(&keys());
     let ids = file(
@@ -419,8 +424,7 @@ fn a_host_killed_mid_batch_polls_the_same_batch_after_its_restart() {
 #[test]
 fn an_errored_openai_batch_request_falls_back_to_a_normal_call() {
     let batches = Batches::new(Ending::FirstErrored);
-    let b = batches.clone();
-    let mock = MockLlm::start_with(move |r| b.answer(r));
+    let mock = batches.serve();
     let env = world(&mock, "openai/gpt-4o-mini");
     let host = env.start_with_env(&keys());
     let ids = file(
@@ -430,10 +434,7 @@ fn an_errored_openai_batch_request_falls_back_to_a_normal_call() {
             { "title": "Translate the FAQ", "deferrable": true },
         ]),
     );
-    let created = eventually("the batch to be created", || {
-        let c = batches.created();
-        (!c.is_empty()).then_some(c)
-    });
+    let created = batches.first_created();
     assert_eq!(created.len(), 1);
     let upload = &mock.requests_to("/v1/files")[0];
     assert_eq!(
@@ -475,8 +476,7 @@ fn an_errored_openai_batch_request_falls_back_to_a_normal_call() {
 #[test]
 fn an_expired_openai_batch_falls_back_to_normal_calls() {
     let batches = Batches::new(Ending::Expired);
-    let b = batches.clone();
-    let mock = MockLlm::start_with(move |r| b.answer(r));
+    let mock = batches.serve();
     let env = world(&mock, "openai/gpt-4o-mini");
     let host = env.start_with_env(&keys());
     let ids = file(

@@ -123,6 +123,17 @@ pub struct History {
 
 const DAY_MS: u64 = 86_400_000;
 
+/// A `days` parameter (1–366), `default` when absent.
+pub(super) fn days_param(days: Option<u64>, default: u64) -> Result<u64, ApiError> {
+    let days = days.unwrap_or(default);
+    if !(1..=366).contains(&days) {
+        return Err(ApiError::invalid(format!(
+            "`days` must be between 1 and 366, not {days}"
+        )));
+    }
+    Ok(days)
+}
+
 /// Show spend per UTC day, by when tasks finished.
 #[utoipa::path(
     get,
@@ -140,12 +151,7 @@ pub(super) async fn history(
     State(state): State<AppState>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<History>, ApiError> {
-    let days = q.days.unwrap_or(14);
-    if !(1..=366).contains(&days) {
-        return Err(ApiError::invalid(format!(
-            "`days` must be between 1 and 366, not {days}"
-        )));
-    }
+    let days = days_param(q.days, 14)?;
     let today = hypernet_model::clock::now_ms() / DAY_MS;
     let first = today.saturating_sub(days - 1);
     let store = state.registry.store().clone();

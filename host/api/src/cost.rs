@@ -41,12 +41,7 @@ pub(super) async fn report(
     State(state): State<AppState>,
     Query(q): Query<ReportQuery>,
 ) -> Result<Json<CostReport>, ApiError> {
-    let days = q.days.unwrap_or(7);
-    if !(1..=366).contains(&days) {
-        return Err(ApiError::invalid(format!(
-            "`days` must be between 1 and 366, not {days}"
-        )));
-    }
+    let days = super::budget::days_param(q.days, 7)?;
     let scheduler = state.scheduler.clone();
     Ok(Json(blocking(move || scheduler.cost_report(days)).await?))
 }

@@ -42,16 +42,8 @@ where
     F: FnOnce(Cli) -> Fut,
     Fut: Future<Output = Result<()>>,
 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(crate::memory::runtime_workers())
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            let _ = writeln!(std::io::stderr(), "error: starting the runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(crate::memory::runtime_workers()) else {
+        return ExitCode::FAILURE;
     };
     runtime.block_on(async {
         let cli = <Cli as clap::Parser>::parse();
@@ -74,6 +66,21 @@ where
             }
         }
     })
+}
+
+/// A runtime of `workers` threads; `None` when it cannot start (the error is printed).
+pub fn runtime(workers: usize) -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => Some(runtime),
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "error: starting the runtime: {err}");
+            None
+        }
+    }
 }
 
 /// Runs `program`, shipped beside this one, in this process's place with `args`

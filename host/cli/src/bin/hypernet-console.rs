@@ -35,16 +35,8 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            let _ = writeln!(std::io::stderr(), "error: starting the runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = hypernet::program::runtime(2) else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(hypernet::console::run(&args.data_dir, args.refresh)) {
         Ok(()) => ExitCode::SUCCESS,
