@@ -76,15 +76,18 @@ fn cached_tokens_are_charged_at_their_rates_and_the_report_books_them() {
     assert_eq!(third["result"]["cache_read_tokens"], 2_000, "{third}");
     assert_eq!(third["result"]["cost_micros"], 1_000 * 2 + 1_000 + 100 * 8);
 
-    let budget = env.run(&["budget", "--json"]).json();
+    let spent = 8_550 + 1_650 + 3_800;
+    // The budget's view is refreshed apart from the tasks'.
+    let budget = eventually("the three calls charged", || {
+        let b = env.run(&["budget", "--json"]).json();
+        (b["spent_today_micros"] == spent).then_some(b)
+    });
     let sonnet = &budget["per_model"]["anthropic/claude-sonnet-4-5"];
     assert_eq!(
         (&sonnet["cache_read_tokens"], &sonnet["cache_write_tokens"]),
         (&json!(2_000), &json!(2_000)),
         "{budget}"
     );
-    let spent = 8_550 + 1_650 + 3_800;
-    assert_eq!(budget["spent_today_micros"], spent);
 
     let report = env.run(&["cost", "--json"]).json();
     // Reads saved 2,000 × ($3 − $0.30) and 2,000 × ($2 − $0.50); the write cost
