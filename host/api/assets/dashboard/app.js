@@ -2621,7 +2621,8 @@ async function boot() {
   setInterval(() => {
     board.age();
     header.render();
-    workers.schedule();
+    // The workers as they are now, whatever event may have been missed on the way.
+    refresh.workers();
     failures.render();
     approvals.render();
   }, 15000);
