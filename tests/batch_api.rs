@@ -63,6 +63,11 @@ impl Batches {
         self.created.lock().unwrap().clone()
     }
 
+    /// The custom ids of batch `id` (none for an unknown batch).
+    fn custom_ids(&self, id: &str) -> Vec<String> {
+        self.created().remove(id).unwrap_or_default()
+    }
+
     /// The batches created, once there is one.
     fn first_created(&self) -> BTreeMap<String, Vec<String>> {
         eventually("the batch to be created", || {
@@ -101,13 +106,7 @@ impl Batches {
                 let id = p
                     .trim_start_matches("/v1/messages/batches/")
                     .trim_end_matches("/results");
-                let ids = self
-                    .created
-                    .lock()
-                    .unwrap()
-                    .get(id)
-                    .cloned()
-                    .unwrap_or_default();
+                let ids = self.custom_ids(id);
                 let lines: Vec<String> = ids
                     .iter()
                     .enumerate()
@@ -193,13 +192,7 @@ impl Batches {
                 let id = p
                     .trim_start_matches("/v1/files/file-out-")
                     .trim_end_matches("/content");
-                let ids = self
-                    .created
-                    .lock()
-                    .unwrap()
-                    .get(id)
-                    .cloned()
-                    .unwrap_or_default();
+                let ids = self.custom_ids(id);
                 let lines: Vec<String> = ids
                     .iter()
                     .enumerate()

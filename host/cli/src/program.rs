@@ -91,8 +91,7 @@ where
     S: AsRef<OsStr>,
 {
     use std::os::unix::process::CommandExt;
-    let me = std::env::current_exe().context("finding this program's folder")?;
-    let path = me.with_file_name(program);
+    let path = beside(program)?;
     if !path.is_file() {
         bail!(
             "`{command}` runs `{program}`, which is not beside this program ({} is \
@@ -106,6 +105,11 @@ where
 
 /// The host program beside this one (`hypernet`), for companions that start hosts.
 pub fn host_program() -> Result<std::path::PathBuf> {
+    beside("hypernet")
+}
+
+/// Where `program` is when it is shipped beside this one.
+fn beside(program: &str) -> Result<std::path::PathBuf> {
     let me = std::env::current_exe().context("finding this program's folder")?;
-    Ok(me.with_file_name("hypernet"))
+    Ok(me.with_file_name(program))
 }

@@ -42,6 +42,16 @@ impl Tokens {
         }
     }
 
+    /// The tokens of every call of a task's answer.
+    pub fn of_result(result: &hypernet_model::tasks::TaskResult) -> Tokens {
+        Tokens {
+            input: result.input_tokens,
+            output: result.output_tokens,
+            cache_read: result.cache_read_tokens,
+            cache_write: result.cache_write_tokens,
+        }
+    }
+
     /// Prompt tokens neither read from nor written to the cache.
     pub fn uncached(&self) -> u64 {
         self.input

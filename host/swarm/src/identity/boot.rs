@@ -260,12 +260,7 @@ pub async fn boot_worker(
                 Ok(r) if !r.simulated => ledger(Request::Settle {
                     model: model.to_owned(),
                     worker: worker.clone(),
-                    tokens: crate::budget::Tokens {
-                        input: r.input_tokens,
-                        output: r.output_tokens,
-                        cache_read: r.cache_read_tokens,
-                        cache_write: r.cache_write_tokens,
-                    },
+                    tokens: crate::budget::Tokens::of_result(r),
                 }),
                 _ => ledger(Request::Release),
             }

@@ -5,17 +5,7 @@
 
 use super::Core;
 use crate::budget::{CallShape, Category, Charge, Tokens};
-use hypernet_model::tasks::{TaskId, TaskResult};
-
-/// The tokens of every call of a task's answer.
-pub(super) fn tokens_of(result: &TaskResult) -> Tokens {
-    Tokens {
-        input: result.input_tokens,
-        output: result.output_tokens,
-        cache_read: result.cache_read_tokens,
-        cache_write: result.cache_write_tokens,
-    }
-}
+use hypernet_model::tasks::TaskId;
 
 impl Core {
     /// Settles the call `worker` made on `model` for task `id` and returns its cost in

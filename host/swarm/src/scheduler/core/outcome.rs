@@ -77,7 +77,7 @@ impl Core {
         // Tokens were spent whatever the answer says; earlier calls of a loop were
         // charged as it went, so only the last one is settled here.
         let earlier = self.take_step_spend(id, attempt);
-        let last = super::charges::tokens_of(&result).minus(&earlier.tokens);
+        let last = crate::budget::Tokens::of_result(&result).minus(&earlier.tokens);
         result.cost_micros = self.charge(id, &model, &worker, last, now_ms) + earlier.cost_micros;
         self.fx.budget = true;
         self.pinned.remove(&id);
